@@ -1,0 +1,1 @@
+"""One module per platform; each knows its platform and nothing of MCP."""

@@ -1,0 +1,199 @@
+"""The backend base class and the capability protocols backends implement.
+
+A capability is a small protocol. A backend class implements the ones its
+platform documents, and :func:`capabilities_of` derives its capability list from
+them, so the list shown to users can never disagree with the code. Ids passed in
+are the platform's own ids (the part of a ref after ``<backend>:``); results carry
+``backend`` so their refs are complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from agentdeck.http import Connection, HttpClient
+from agentdeck.model import (
+    Agent,
+    AgentChanges,
+    AgentSpec,
+    Approval,
+    ChatEvent,
+    ChatRequest,
+    Conversation,
+    ConversationSummary,
+    KnowledgeBase,
+    KnowledgeHit,
+    Page,
+    Trigger,
+    TriggerEvent,
+    Workflow,
+    WorkflowChanges,
+    WorkflowSpec,
+    WorkflowVersion,
+)
+
+
+class Backend:
+    """A configured connection to one platform account.
+
+    ``http`` is the backend's :class:`HttpClient`, built from the pooled client the
+    server creates at start (None for the local backend, which has no platform).
+    """
+
+    kind: ClassVar[str]
+    #: A backend with one workspace agent accepts its bare name as the agent ref.
+    default_agent_id: ClassVar[str | None] = None
+
+    def __init__(self, name: str, settings: Any, http: HttpClient | None) -> None:
+        self.name = name
+        self.settings = settings
+        self._http = http
+
+    @property
+    def http(self) -> HttpClient:
+        assert self._http is not None, f"{self.kind} backends are built with an HttpClient"
+        return self._http
+
+    @classmethod
+    def connection(cls, name: str, settings: Any) -> Connection:
+        """Where the platform is and how to authenticate; the registry builds the client."""
+        raise NotImplementedError
+
+    async def check(self) -> str:
+        """Make one cheap authenticated call; return a one-line summary of what it found."""
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release what the backend holds beyond its HTTP client (which the server closes)."""
+
+
+@runtime_checkable
+class AgentReader(Protocol):
+    async def list_agents(self, *, limit: int, cursor: str | None) -> Page[Agent]: ...
+    async def get_agent(self, agent_id: str) -> Agent: ...
+
+
+@runtime_checkable
+class AgentWriter(Protocol):
+    async def create_agent(self, spec: AgentSpec) -> Agent: ...
+    async def update_agent(self, agent_id: str, changes: AgentChanges) -> Agent: ...
+    async def delete_agent(self, agent_id: str) -> None: ...
+
+
+@runtime_checkable
+class ChatCapable(Protocol):
+    def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        """Stream the agent's answer; end with a ``Done`` event or raise an AgentdeckError."""
+        ...
+
+
+@runtime_checkable
+class CancelCapable(Protocol):
+    async def cancel_chat(self, upstream_run_id: str) -> None:
+        """Ask the platform to stop a run it announced with ``RunStarted``."""
+        ...
+
+
+@runtime_checkable
+class ConversationReader(Protocol):
+    async def list_conversations(
+        self,
+        *,
+        agent_id: str | None,
+        limit: int,
+        cursor: str | None,
+        filters: dict[str, Any],
+    ) -> Page[ConversationSummary]: ...
+
+    async def get_conversation(self, conversation_id: str) -> Conversation: ...
+
+
+@runtime_checkable
+class WorkflowManager(Protocol):
+    async def list_workflows(self, *, limit: int, cursor: str | None) -> Page[Workflow]: ...
+    async def get_workflow(self, workflow_id: str) -> Workflow: ...
+    async def list_workflow_versions(
+        self, workflow_id: str, *, limit: int, cursor: str | None
+    ) -> Page[WorkflowVersion]: ...
+    async def create_workflow(self, spec: WorkflowSpec) -> Workflow: ...
+    async def update_workflow(self, workflow_id: str, changes: WorkflowChanges) -> Workflow: ...
+    async def fork_workflow(
+        self, source_workspace: str, source_workflow: str, options: dict[str, Any]
+    ) -> Workflow: ...
+    async def delete_workflow(self, workflow_id: str) -> str:
+        """Delete; return a sentence saying what happened (e.g. moved to Trash)."""
+        ...
+
+    async def create_workflow_token(self, workflow_id: str) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class WorkflowPublisher(Protocol):
+    async def publish_workflow(self, workflow_id: str) -> Workflow: ...
+
+
+@runtime_checkable
+class ApprovalHandler(Protocol):
+    async def list_approvals(
+        self, *, agent_id: str | None, limit: int, cursor: str | None
+    ) -> Page[Approval]: ...
+
+    async def respond_to_approval(
+        self,
+        approval_id: str,
+        *,
+        decision: str,
+        arguments: dict[str, Any] | None,
+        reason: str | None,
+    ) -> Approval: ...
+
+
+@runtime_checkable
+class TriggerManager(Protocol):
+    async def list_triggers(
+        self, *, agent_id: str | None, limit: int, cursor: str | None
+    ) -> Page[Trigger]: ...
+    async def create_trigger(self, agent_id: str, options: dict[str, Any]) -> Trigger: ...
+    async def update_trigger(self, trigger_id: str, options: dict[str, Any]) -> Trigger: ...
+    async def delete_trigger(self, trigger_id: str) -> None: ...
+    async def list_trigger_events(
+        self, trigger_id: str, *, limit: int, cursor: str | None
+    ) -> Page[TriggerEvent]: ...
+    async def invoke_trigger(self, trigger_id: str, payload: Any) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class KnowledgeSearcher(Protocol):
+    async def list_knowledge_bases(
+        self, *, limit: int, cursor: str | None
+    ) -> Page[KnowledgeBase]: ...
+
+    async def search_knowledge(
+        self,
+        query: str,
+        *,
+        knowledge_base_ids: list[str],
+        agent_id: str | None,
+        limit: int,
+    ) -> list[KnowledgeHit]: ...
+
+
+#: Capability name → protocol. The names are what ``list_backends`` shows.
+CAPABILITIES: dict[str, type] = {
+    "agents": AgentReader,
+    "manage_agents": AgentWriter,
+    "chat": ChatCapable,
+    "cancel": CancelCapable,
+    "conversations": ConversationReader,
+    "workflows": WorkflowManager,
+    "publish": WorkflowPublisher,
+    "approvals": ApprovalHandler,
+    "triggers": TriggerManager,
+    "knowledge": KnowledgeSearcher,
+}
+
+
+def capabilities_of(backend: Backend) -> list[str]:
+    """The capability names ``backend`` implements, in table order."""
+    return [name for name, protocol in CAPABILITIES.items() if isinstance(backend, protocol)]

@@ -1,0 +1,98 @@
+"""The models a local agent answers through: ``openai``, ``sampling`` and ``echo``.
+
+Each turns a chat history (OpenAI-style ``{"role", "content"}`` dicts, system
+prompt first) into ChatEvents. The choice is made per agent (its ``model``) or for
+the backend; there is no silent fallback: a model that is not available is an
+error that says how to configure one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agentdeck.errors import ModelUnavailableError, ProtocolError
+from agentdeck.http import HttpClient
+from agentdeck.model import ChatEvent, Done, ReasoningDelta, StreamWarning, TextDelta
+from agentdeck.streams import iter_sse
+
+SPECIAL_MODELS = ("echo", "sampling", "openai")
+_SETUP_HINT = (
+    'Configure a model for the local backend: set `model = "openai"` with `openai_base_url` '
+    "(any OpenAI-compatible server: llama.cpp, vLLM, Ollama, a hosted API) in [backends.local], "
+    'or create the agent with model "echo" (offline, deterministic) or "sampling" '
+    "(the MCP client's own model, where the client supports it)."
+)
+
+
+async def echo_reply(history: list[dict[str, str]]) -> AsyncIterator[ChatEvent]:
+    """A deterministic answer that shows what the agent saw: the message and the history."""
+    user_turns = [m["content"] for m in history if m["role"] == "user"]
+    text = f"You said: {user_turns[-1]}"
+    if len(user_turns) > 1:
+        earlier = "; ".join(user_turns[:-1][-3:])
+        text += f" (turn {len(user_turns)}; earlier you said: {earlier})"
+    for index, word in enumerate(text.split(" ")):
+        yield TextDelta(text=word if index == 0 else f" {word}")
+    yield Done(usage={"input_messages": len(history), "output_words": len(text.split(" "))})
+
+
+async def openai_reply(
+    backend: str, http: HttpClient | None, model: str | None, history: list[dict[str, str]]
+) -> AsyncIterator[ChatEvent]:
+    """Stream ``/chat/completions`` from an OpenAI-compatible server."""
+    if http is None:
+        raise ModelUnavailableError(
+            "this local agent uses the `openai` model, but no `openai_base_url` is configured.",
+            backend=backend,
+            hint=_SETUP_HINT,
+        )
+    body: dict[str, Any] = {
+        "model": model or "default",
+        "messages": history,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    operation = "the OpenAI-compatible model's POST /chat/completions"
+    usage: dict[str, Any] | None = None
+    finished = False
+    async with http.stream("POST", "/chat/completions", json=body, operation=operation) as response:
+        async for event in iter_sse(response, http, operation):
+            if event.data.strip() == "[DONE]":
+                finished = True
+                break
+            try:
+                chunk = json.loads(event.data)
+            except ValueError:
+                yield StreamWarning(message=f"skipped a malformed model chunk: {event.data[:80]!r}")
+                continue
+            usage = chunk.get("usage") or usage
+            for choice in chunk.get("choices") or []:
+                delta = choice.get("delta") or {}
+                if delta.get("reasoning_content"):
+                    yield ReasoningDelta(text=delta["reasoning_content"])
+                if delta.get("content"):
+                    yield TextDelta(text=delta["content"])
+                if choice.get("finish_reason"):
+                    finished = True
+    if not finished:
+        raise ProtocolError(
+            f"{operation} ended before the model finished its answer.",
+            backend=backend,
+            hint="The model server stopped mid-answer; retry the message.",
+        )
+    yield Done(usage=usage)
+
+
+async def sampled_reply(backend: str, text: str | None) -> AsyncIterator[ChatEvent]:
+    """The answer the MCP client's model gave through sampling (asked before the run)."""
+    if text is None:
+        raise ModelUnavailableError(
+            "this local agent uses the `sampling` model, but the connected MCP client does not "
+            "support sampling.",
+            backend=backend,
+            hint=_SETUP_HINT,
+        )
+    yield TextDelta(text=text)
+    yield Done()

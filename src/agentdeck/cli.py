@@ -1,0 +1,154 @@
+"""The command line: ``agentdeck serve | check | tools``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import anyio
+
+from agentdeck import __version__
+from agentdeck.backends.base import capabilities_of
+from agentdeck.config import Settings, load_settings
+from agentdeck.errors import AgentdeckError
+from agentdeck.registry import Registry
+from agentdeck.server.app import build_server, enabled_tools
+
+_CHECK_TIMEOUT = 20.0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentdeck", description="One MCP server for the AI agents of many platforms."
+    )
+    parser.add_argument("--version", action="version", version=f"agentdeck {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        help="TOML config file (default: $AGENTDECK_CONFIG, "
+        "else ~/.config/agentdeck/agentdeck.toml if present)",
+    )
+    common.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", parents=[common], help="run the MCP server")
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address")
+    serve.add_argument("--port", type=int, default=8765, help="HTTP port")
+    serve.add_argument("--token", help="bearer token clients must send (or AGENTDECK_HTTP_TOKEN)")
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        help="extra Host header value to accept, e.g. example.com:443",
+    )
+    serve.add_argument(
+        "--stateless",
+        action="store_true",
+        help="no server-side sessions (several replicas behind a load balancer)",
+    )
+    serve.add_argument(
+        "--read-only", action="store_true", help="serve no tool that changes anything"
+    )
+
+    commands.add_parser("check", parents=[common], help="check config and every backend")
+    tools = commands.add_parser("tools", parents=[common], help="print the tools a client sees")
+    tools.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    tools.add_argument("--read-only", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings(args.config)
+        if getattr(args, "read_only", False):
+            settings.server.read_only = True
+        code = {"serve": _serve, "check": _check, "tools": _tools}[args.command](settings, args)
+    except AgentdeckError as exc:
+        print(f"agentdeck: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    server = build_server(settings)
+    if args.transport == "stdio":
+        anyio.run(server.run_stdio_async)
+        return 0
+    import uvicorn
+
+    from agentdeck.server.http_app import build_http_app
+
+    token = args.token or os.environ.get("AGENTDECK_HTTP_TOKEN") or None
+    app = build_http_app(
+        server,
+        host=args.host,
+        token=token,
+        allowed_hosts=args.allowed_host,
+        stateless=args.stateless,
+    )
+    print(f"agentdeck serving MCP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    return 0
+
+
+async def _check_all(settings: Settings) -> list[tuple[str, str, str, bool, str]]:
+    rows = []
+    async with Registry.open(settings) as registry:
+        for name, backend in registry.backends.items():
+            capabilities = ",".join(capabilities_of(backend))
+            try:
+                with anyio.fail_after(_CHECK_TIMEOUT):
+                    detail, ok = await backend.check(), True
+            except AgentdeckError as exc:
+                detail, ok = str(exc), False
+            except TimeoutError:
+                detail, ok = f"no answer within {_CHECK_TIMEOUT:g} s", False
+            rows.append((name, backend.kind, capabilities, ok, detail))
+    return rows
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    print(f"config: {settings.source or 'none (defaults: the local backend only)'}")
+    rows = anyio.run(_check_all, settings)
+    width = max(len(r[0]) for r in rows)
+    for name, kind, capabilities, ok, detail in rows:
+        print(f"{'ok  ' if ok else 'FAIL'} {name:<{width}}  {kind:<11} {detail}")
+        print(f"     {'':<{width}}  {'':<11} can: {capabilities}")
+    return 0 if all(r[3] for r in rows) else 1
+
+
+def _tools(settings: Settings, args: argparse.Namespace) -> int:
+    specs = enabled_tools(settings)
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": s.name,
+                        "title": s.title,
+                        "toolset": s.toolset,
+                        "annotations": s.annotations.model_dump(exclude_none=True, by_alias=True),
+                    }
+                    for s in specs
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    for spec in specs:
+        flags = "read-only" if spec.read_only else ("destructive" if spec.destructive else "writes")
+        print(f"{spec.name:<24} {spec.toolset:<14} {flags:<12} {spec.title}")
+    return 0

@@ -1,0 +1,356 @@
+"""Domain models shared by every layer.
+
+Backends turn platform JSON into these; the server returns them as structured
+tool results. Everything a user can address carries a ref ``<backend>:<id>``,
+the same form the tools accept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from agentdeck.errors import InvalidInputError
+
+T = TypeVar("T")
+
+
+def make_ref(backend: str, id: str) -> str:
+    """The ref under which ``id`` of ``backend`` is addressed in every tool."""
+    return f"{backend}:{id}"
+
+
+class Ref(BaseModel):
+    """A parsed ``<backend>:<id>`` ref; ``id`` is None for a bare backend name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    backend: str
+    id: str | None
+
+    @classmethod
+    def parse(cls, text: str, *, what: str = "ref") -> Ref:
+        text = (text or "").strip()
+        if not text:
+            raise InvalidInputError(f"The {what} is empty; pass it as '<backend>:<id>'.")
+        backend, sep, id = text.partition(":")
+        if not backend:
+            raise InvalidInputError(
+                f"The {what} '{text}' has no backend before ':'; pass it as '<backend>:<id>'."
+            )
+        if sep and not id:
+            raise InvalidInputError(
+                f"The {what} '{text}' has no id after ':'; pass it as '<backend>:<id>'."
+            )
+        return cls(backend=backend, id=id or None)
+
+    def __str__(self) -> str:
+        return make_ref(self.backend, self.id) if self.id else self.backend
+
+
+class _Addressed(BaseModel):
+    """Something that lives on one backend under one id."""
+
+    backend: str = Field(description="The configured backend this belongs to.")
+    id: str = Field(description="The platform's own id.")
+
+    @computed_field(description="The ref to pass to other tools: '<backend>:<id>'.")
+    @property
+    def ref(self) -> str:
+        return make_ref(self.backend, self.id)
+
+
+class BackendInfo(BaseModel):
+    name: str = Field(description="The backend's configured name, used as the first part of refs.")
+    kind: str = Field(description="The platform: local, make, agenticflow, agentflow or roboflow.")
+    capabilities: list[str] = Field(description="What this backend can do.")
+    expose_agents: bool = Field(description="Whether its agents are also served as tools.")
+
+
+class Agent(_Addressed):
+    name: str
+    description: str | None = None
+    instructions: str | None = Field(default=None, description="The agent's system prompt.")
+    model: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="Platform-specific fields, as the platform names them."
+    )
+
+
+class AgentSpec(BaseModel):
+    """What ``create_agent`` asks a backend to create."""
+
+    name: str
+    instructions: str | None = None
+    model: str | None = None
+    description: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgentChanges(BaseModel):
+    """What ``update_agent`` asks a backend to change; None means leave as is."""
+
+    name: str | None = None
+    instructions: str | None = None
+    model: str | None = None
+    description: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not self.options and all(
+            value is None for value in (self.name, self.instructions, self.model, self.description)
+        )
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing; pass ``next_cursor`` as ``cursor`` to get the next one."""
+
+    items: list[T]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class Message(BaseModel):
+    role: str = Field(description="user, assistant, tool or system.")
+    content: str
+    created_at: datetime | None = None
+
+
+class ConversationSummary(_Addressed):
+    agent: str | None = Field(default=None, description="Ref of the agent, when known.")
+    title: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    message_count: int | None = None
+
+
+class Conversation(ConversationSummary):
+    messages: list[Message] = Field(default_factory=list)
+
+
+class WorkflowDraft(BaseModel):
+    """A workflow a chat created or edited (Roboflow drafts until published)."""
+
+    backend: str
+    id: str
+    name: str | None = None
+    url: str | None = None
+    published: bool = False
+    specification: dict[str, Any] | None = None
+
+    @computed_field(description="The ref to pass to workflow tools: '<backend>:<url or id>'.")
+    @property
+    def ref(self) -> str:
+        return make_ref(self.backend, self.url or self.id)
+
+
+class PendingApproval(BaseModel):
+    """A tool call the agent is waiting on a human to approve."""
+
+    ref: str = Field(description="Pass as `approval` to respond_to_approval.")
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
+    message: str | None = None
+
+
+class PendingQuestion(BaseModel):
+    ref: str
+    question: str
+
+
+# ---- chat events: what every backend's chat yields -------------------------------------
+
+
+class TextDelta(BaseModel):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ReasoningDelta(BaseModel):
+    type: Literal["reasoning"] = "reasoning"
+    text: str
+
+
+class ToolCall(BaseModel):
+    type: Literal["tool_call"] = "tool_call"
+    id: str | None = None
+    name: str
+    arguments: Any = None
+
+
+class ToolResult(BaseModel):
+    type: Literal["tool_result"] = "tool_result"
+    id: str | None = None
+    name: str | None = None
+    result: Any = None
+
+
+class ApprovalRequired(BaseModel):
+    type: Literal["approval_required"] = "approval_required"
+    approval_id: str
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
+    message: str | None = None
+
+
+class QuestionAsked(BaseModel):
+    type: Literal["question"] = "question"
+    question_id: str
+    question: str
+
+
+class StepStart(BaseModel):
+    type: Literal["step_start"] = "step_start"
+    step: str | None = None
+
+
+class StepFinish(BaseModel):
+    type: Literal["step_finish"] = "step_finish"
+    step: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunStarted(BaseModel):
+    """The platform's own id for this run, for its cancel endpoint."""
+
+    type: Literal["run_started"] = "run_started"
+    upstream_run_id: str | None = None
+    conversation_id: str | None = None
+
+
+class ErrorEvent(BaseModel):
+    """A problem inside the stream; the run ends as failed after it."""
+
+    type: Literal["error"] = "error"
+    message: str
+
+
+class StreamWarning(BaseModel):
+    """Something was skipped (a malformed line); the run goes on."""
+
+    type: Literal["warning"] = "warning"
+    message: str
+
+
+class Done(BaseModel):
+    type: Literal["done"] = "done"
+    conversation_id: str | None = None
+    usage: dict[str, Any] | None = None
+    workflows: list[WorkflowDraft] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+ChatEvent = Annotated[
+    TextDelta
+    | ReasoningDelta
+    | ToolCall
+    | ToolResult
+    | ApprovalRequired
+    | QuestionAsked
+    | StepStart
+    | StepFinish
+    | RunStarted
+    | ErrorEvent
+    | StreamWarning
+    | Done,
+    Field(discriminator="type"),
+]
+
+
+class ChatRequest(BaseModel):
+    """One user turn sent to an agent."""
+
+    agent_id: str
+    message: str
+    conversation_id: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    sampled_reply: str | None = Field(
+        default=None,
+        description="The MCP client's own model's answer, for local agents on the sampling model.",
+    )
+
+
+# ---- workflows, approvals, triggers, knowledge -----------------------------------------
+
+
+class Workflow(_Addressed):
+    name: str | None = None
+    url: str | None = None
+    description: str | None = None
+    specification: dict[str, Any] | None = None
+    has_draft: bool | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class WorkflowVersion(BaseModel):
+    id: str
+    created_at: datetime | None = None
+    specification: dict[str, Any] | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class WorkflowSpec(BaseModel):
+    name: str
+    url: str | None = None
+    description: str | None = None
+    specification: dict[str, Any] | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class WorkflowChanges(BaseModel):
+    name: str | None = None
+    description: str | None = None
+    specification: dict[str, Any] | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Approval(_Addressed):
+    status: str = Field(description="pending, approved, denied, expired or cancelled.")
+    agent: str | None = None
+    conversation_id: str | None = None
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
+    message: str | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class Trigger(_Addressed):
+    name: str | None = None
+    agent: str | None = None
+    kind: str = "webhook"
+    path: str | None = Field(default=None, description="The generated path to invoke it at.")
+    method: str | None = None
+    auth_type: str | None = Field(default=None, description="NONE, BASIC or BEARER.")
+    enabled: bool | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class TriggerEvent(BaseModel):
+    id: str
+    created_at: datetime | None = None
+    status: str | None = None
+    payload: Any = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class KnowledgeBase(_Addressed):
+    name: str
+    description: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class KnowledgeHit(BaseModel):
+    knowledge_base: str | None = Field(default=None, description="Ref of the knowledge base.")
+    content: str
+    score: float | None = None
+    source: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,149 @@
+"""The configured backends by name: building them, looking them up, resolving refs.
+
+The registry knows every backend kind by an import path, so a platform module is
+only imported when a backend of its kind is configured. It owns the pooled HTTP
+client of each backend (opened in :meth:`Registry.open`, closed at its end) and the
+SQLite store shared by the local backend and the run history.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any, TypeVar
+
+import httpx2
+
+from agentdeck.backends.base import CAPABILITIES, Backend, capabilities_of
+from agentdeck.config import DEFAULT_DATABASE, LocalSettings, Settings
+from agentdeck.errors import ConfigError, InvalidInputError, UnsupportedError
+from agentdeck.http import BearerAuth, Connection, HttpClient, RetryPolicy, build_async_client
+from agentdeck.model import BackendInfo, Ref
+from agentdeck.store import Store
+
+P = TypeVar("P")
+
+#: kind → "module:Class". Platform modules are imported only when configured.
+BACKEND_KINDS = {
+    "local": "agentdeck.backends.local:LocalBackend",
+    "make": "agentdeck.backends.make:MakeBackend",
+    "agenticflow": "agentdeck.backends.agenticflow:AgenticFlowBackend",
+    "agentflow": "agentdeck.backends.agentflow:AgentFlowBackend",
+    "roboflow": "agentdeck.backends.roboflow:RoboflowBackend",
+}
+
+
+def backend_class(kind: str) -> type[Backend]:
+    module_name, _, class_name = BACKEND_KINDS[kind].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        raise ConfigError(f"backends of kind '{kind}' are not available in this version.") from None
+    return getattr(module, class_name)
+
+
+def http_client_for(
+    name: str, settings: Any, connection: Connection
+) -> tuple[httpx2.AsyncClient, HttpClient]:
+    client = build_async_client(connection.base_url, auth=connection.auth, timeout=settings.timeout)
+    http = HttpClient(
+        client,
+        backend=name,
+        secrets=connection.secrets,
+        retry=RetryPolicy(max_retries=settings.max_retries, max_wait=settings.retry_max_wait),
+        stream_timeout=settings.stream_timeout,
+        max_response_bytes=settings.max_response_bytes,
+        credential_hint=connection.credential_hint,
+    )
+    return client, http
+
+
+class Registry:
+    """The backends of one running server, by configured name."""
+
+    def __init__(self, settings: Settings, backends: dict[str, Backend], store: Store) -> None:
+        self.settings = settings
+        self.backends = backends
+        self.store = store
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: Settings) -> AsyncIterator[Registry]:
+        """Build every configured backend with its pooled HTTP client; close them all at exit."""
+        enabled = settings.enabled_backends()
+        local_settings = next((b for b in enabled.values() if isinstance(b, LocalSettings)), None)
+        store = Store(local_settings.database if local_settings else DEFAULT_DATABASE)
+        async with AsyncExitStack() as stack:
+            stack.callback(store.close)
+            backends: dict[str, Backend] = {}
+            for name, backend_settings in enabled.items():
+                cls_ = backend_class(backend_settings.kind)
+                if isinstance(backend_settings, LocalSettings):
+                    http = None
+                    if backend_settings.openai_base_url:
+                        key = backend_settings.openai_api_key
+                        connection = Connection(
+                            base_url=backend_settings.openai_base_url,
+                            auth=BearerAuth(key.get_secret_value()) if key else None,
+                            secrets=(key.get_secret_value(),) if key else (),
+                            credential_hint="Check `openai_api_key` of the local backend in the config.",
+                        )
+                        client, http = http_client_for(name, backend_settings, connection)
+                        await stack.enter_async_context(client)
+                    backends[name] = cls_(name, backend_settings, http, store)  # type: ignore[call-arg]
+                    continue
+                connection = cls_.connection(name, backend_settings)
+                client, http = http_client_for(name, backend_settings, connection)
+                await stack.enter_async_context(client)
+                backend = cls_(name, backend_settings, http)
+                stack.push_async_callback(backend.aclose)
+                backends[name] = backend
+            yield cls(settings, backends, store)
+
+    def get(self, name: str) -> Backend:
+        try:
+            return self.backends[name]
+        except KeyError:
+            known = ", ".join(sorted(self.backends)) or "none"
+            raise InvalidInputError(
+                f"there is no backend named '{name}'. Configured backends: {known}.",
+                hint="list_backends shows them with what each can do.",
+            ) from None
+
+    def info(self) -> list[BackendInfo]:
+        return [
+            BackendInfo(
+                name=name,
+                kind=backend.kind,
+                capabilities=capabilities_of(backend),
+                expose_agents=backend.settings.expose_agents,
+            )
+            for name, backend in self.backends.items()
+        ]
+
+    def require(self, backend: Backend, capability: str, operation: str) -> Any:
+        """``backend`` if it has ``capability``, else an error naming what it can do."""
+        if isinstance(backend, CAPABILITIES[capability]):
+            return backend
+        can = ", ".join(capabilities_of(backend)) or "nothing"
+        raise UnsupportedError(
+            f"{operation} is not supported by {backend.kind} backends (it needs '{capability}'). "
+            f"This backend can do: {can}.",
+            backend=backend.name,
+        )
+
+    def resolve(self, ref: str, *, what: str = "agent") -> tuple[Backend, str]:
+        """The backend and platform id a ref names; a bare backend name means its one agent."""
+        parsed = Ref.parse(ref, what=f"{what} ref")
+        backend = self.get(parsed.backend)
+        if parsed.id is not None:
+            return backend, parsed.id
+        if what == "agent" and backend.default_agent_id is not None:
+            return backend, backend.default_agent_id
+        raise InvalidInputError(
+            f"the {what} ref '{ref}' names only a backend; pass '<backend>:<id>'.",
+            hint=f"list_{what}s shows the refs that exist.",
+        )

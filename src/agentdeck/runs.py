@@ -1,0 +1,320 @@
+"""The run manager: every chat is a run with an id that can outlive the tool call.
+
+A run drives a backend's chat stream in the server's task group and collects its
+events. The ``chat`` tool waits on it for its wait budget; when the budget ends
+first, the caller gets what has streamed so far and the ``run_id`` to use with
+``get_run`` and ``cancel_run``. Cancelling a run cancels its task, which closes the
+upstream stream, then calls the platform's cancel endpoint where there is one.
+Finished runs are kept for a bounded time and count. Each run is also written to
+the run history in the store, which is what ``list_conversations`` reads for
+platforms that have no conversation API.
+
+MCP tasks (SEP-1686) are the protocol-level form of this; when the SDK implements
+them, a run maps onto a task.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import anyio
+from anyio.abc import TaskGroup
+from pydantic import BaseModel, Field
+
+from agentdeck.backends.base import Backend, CancelCapable, ChatCapable
+from agentdeck.errors import AgentdeckError, InvalidInputError
+from agentdeck.model import (
+    ApprovalRequired,
+    ChatEvent,
+    ChatRequest,
+    Done,
+    ErrorEvent,
+    PendingApproval,
+    PendingQuestion,
+    QuestionAsked,
+    ReasoningDelta,
+    RunStarted,
+    StreamWarning,
+    TextDelta,
+    ToolCall,
+    ToolResult,
+    WorkflowDraft,
+    make_ref,
+)
+from agentdeck.store import Store
+
+logger = logging.getLogger("agentdeck.runs")
+
+RunStatus = Literal["running", "completed", "failed", "cancelled"]
+_UPSTREAM_CANCEL_TIMEOUT = 10.0
+
+
+class ToolActivity(BaseModel):
+    """A tool the agent called during the run, with its result when it came."""
+
+    id: str | None = None
+    name: str | None = None
+    arguments: Any = None
+    result: Any = None
+
+
+class RunResult(BaseModel):
+    """What a chat run has produced so far, or in full once it finished."""
+
+    run_id: str = Field(description="Pass to get_run or cancel_run.")
+    status: RunStatus = Field(
+        description="running (call get_run to wait for the rest), completed, failed or cancelled."
+    )
+    agent: str = Field(description="Ref of the agent.")
+    conversation_id: str | None = Field(
+        default=None, description="Pass as conversation_id to continue this conversation."
+    )
+    conversation: str | None = Field(
+        default=None, description="Ref of the conversation, for get_conversation."
+    )
+    text: str = Field(description="The agent's answer (so far, while running).")
+    reasoning: str | None = None
+    tool_calls: list[ToolActivity] = Field(default_factory=list)
+    pending_approvals: list[PendingApproval] = Field(default_factory=list)
+    pending_questions: list[PendingQuestion] = Field(default_factory=list)
+    workflows: list[WorkflowDraft] = Field(default_factory=list)
+    usage: dict[str, Any] | None = None
+    error: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
+    started_at: datetime
+    finished_at: datetime | None = None
+
+
+class Run:
+    """One chat run: its events so far, its status, and a way to wait for more."""
+
+    def __init__(self, backend: Backend, request: ChatRequest) -> None:
+        self.id = uuid.uuid4().hex
+        self.backend = backend
+        self.request = request
+        self.status: RunStatus = "running"
+        self.events: list[ChatEvent] = []
+        self.conversation_id = request.conversation_id
+        self.upstream_run_id: str | None = None
+        self.error: str | None = None
+        self.started_at = datetime.now(UTC)
+        self.finished_at: datetime | None = None
+        self.finished_monotonic: float | None = None
+        self.scope = anyio.CancelScope()
+        self._changed = anyio.Event()
+        self.finished = anyio.Event()
+
+    @property
+    def done(self) -> bool:
+        return self.status != "running"
+
+    def add(self, event: ChatEvent) -> None:
+        if isinstance(event, RunStarted | Done) and event.conversation_id:
+            self.conversation_id = event.conversation_id
+        if isinstance(event, RunStarted) and event.upstream_run_id:
+            self.upstream_run_id = event.upstream_run_id
+        self.events.append(event)
+        self._notify()
+
+    def finish(self, status: RunStatus, error: str | None = None) -> None:
+        self.status = status
+        self.error = error
+        self.finished_at = datetime.now(UTC)
+        self.finished_monotonic = time.monotonic()
+        self._notify()
+        self.finished.set()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def changes(self, deadline: float) -> AsyncIterator[list[ChatEvent]]:
+        """Yield each batch of new events until the run ends or the deadline passes."""
+        seen = 0
+        while True:
+            if len(self.events) > seen:
+                batch, seen = self.events[seen:], len(self.events)
+                yield batch
+                continue
+            if self.done:
+                return
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                return
+            changed = self._changed
+            with anyio.move_on_after(remaining):
+                await changed.wait()
+
+    def text(self) -> str:
+        return "".join(e.text for e in self.events if isinstance(e, TextDelta))
+
+    def result(self) -> RunResult:
+        backend = self.backend.name
+        tools: dict[str, ToolActivity] = {}
+        anonymous: list[ToolActivity] = []
+        approvals: dict[str, PendingApproval] = {}
+        questions: list[PendingQuestion] = []
+        workflows: list[WorkflowDraft] = []
+        usage: dict[str, Any] | None = None
+        details: dict[str, Any] = {}
+        for event in self.events:
+            if isinstance(event, ToolCall):
+                activity = ToolActivity(id=event.id, name=event.name, arguments=event.arguments)
+                if event.id:
+                    tools[event.id] = activity
+                else:
+                    anonymous.append(activity)
+            elif isinstance(event, ToolResult):
+                known = tools.get(event.id or "")
+                if known is not None:
+                    known.result = event.result
+                else:
+                    anonymous.append(
+                        ToolActivity(id=event.id, name=event.name, result=event.result)
+                    )
+            elif isinstance(event, ApprovalRequired):
+                approvals[event.approval_id] = PendingApproval(
+                    ref=make_ref(backend, event.approval_id),
+                    tool=event.tool,
+                    arguments=event.arguments,
+                    message=event.message,
+                )
+            elif isinstance(event, QuestionAsked):
+                questions.append(
+                    PendingQuestion(
+                        ref=make_ref(backend, event.question_id), question=event.question
+                    )
+                )
+            elif isinstance(event, Done):
+                workflows.extend(event.workflows)
+                usage = event.usage or usage
+                details.update(event.details)
+        reasoning = "".join(e.text for e in self.events if isinstance(e, ReasoningDelta))
+        return RunResult(
+            run_id=self.id,
+            status=self.status,
+            agent=make_ref(backend, self.request.agent_id),
+            conversation_id=self.conversation_id,
+            conversation=make_ref(backend, self.conversation_id) if self.conversation_id else None,
+            text=self.text(),
+            reasoning=reasoning or None,
+            tool_calls=[*tools.values(), *anonymous],
+            pending_approvals=list(approvals.values()) if self.status == "running" else [],
+            pending_questions=questions if self.status == "running" else [],
+            workflows=workflows,
+            usage=usage,
+            error=self.error,
+            warnings=[e.message for e in self.events if isinstance(e, StreamWarning)],
+            details=details,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+        )
+
+
+class RunManager:
+    """Starts, finds, waits on and cancels runs; keeps finished ones for a while."""
+
+    def __init__(
+        self, task_group: TaskGroup, store: Store, *, keep_seconds: float, keep_count: int
+    ) -> None:
+        self._task_group = task_group
+        self._store = store
+        self._keep_seconds = keep_seconds
+        self._keep_count = keep_count
+        self._runs: dict[str, Run] = {}
+
+    def start(self, backend: Backend, request: ChatRequest) -> Run:
+        assert isinstance(backend, ChatCapable)
+        self._prune()
+        run = Run(backend, request)
+        self._runs[run.id] = run
+        self._store.record_run_start(
+            run_id=run.id,
+            backend=backend.name,
+            agent_id=request.agent_id,
+            conversation_id=request.conversation_id,
+            message=request.message,
+        )
+        self._task_group.start_soon(self._drive, run, name=f"run {run.id}")
+        return run
+
+    def get(self, run_id: str) -> Run:
+        run = self._runs.get(run_id)
+        if run is None:
+            raise InvalidInputError(
+                f"there is no run '{run_id}'.",
+                hint=(
+                    f"Runs are kept for {self._keep_seconds:g} s after they finish "
+                    f"(at most {self._keep_count}); start a new chat."
+                ),
+            )
+        return run
+
+    async def cancel(self, run: Run) -> None:
+        """Cancel a run and wait until it has released its upstream stream."""
+        if not run.done:
+            run.scope.cancel()
+        await run.finished.wait()
+
+    async def _drive(self, run: Run) -> None:
+        backend = run.backend
+        assert isinstance(backend, ChatCapable)
+        failure: str | None = None
+        with run.scope:
+            try:
+                async for event in backend.chat(run.request):
+                    run.add(event)
+                    if isinstance(event, ErrorEvent):
+                        failure = event.message
+            except AgentdeckError as exc:
+                failure = str(exc)
+            except Exception:
+                logger.exception("run %s on backend %s crashed", run.id, backend.name)
+                failure = (
+                    f"backend '{backend.name}': agentdeck failed unexpectedly while reading the "
+                    "answer; the server log has the details."
+                )
+        if run.scope.cancelled_caught:
+            run.finish("cancelled", "The run was cancelled.")
+            await self._cancel_upstream(run)
+        elif failure is not None:
+            run.finish("failed", failure)
+        elif not any(isinstance(e, Done) for e in run.events):
+            run.finish("failed", f"backend '{backend.name}': the answer ended without finishing.")
+        else:
+            run.finish("completed")
+        self._store.record_run_end(
+            run.id,
+            status=run.status,
+            text=run.text(),
+            error=run.error,
+            conversation_id=run.conversation_id,
+        )
+
+    async def _cancel_upstream(self, run: Run) -> None:
+        backend = run.backend
+        if run.upstream_run_id is None or not isinstance(backend, CancelCapable):
+            return
+        with anyio.move_on_after(_UPSTREAM_CANCEL_TIMEOUT, shield=True):
+            try:
+                await backend.cancel_chat(run.upstream_run_id)
+            except AgentdeckError as exc:
+                logger.warning("cancelling run %s upstream failed: %s", run.id, exc)
+
+    def _prune(self) -> None:
+        now = time.monotonic()
+        finished = sorted(
+            (r for r in self._runs.values() if r.finished_monotonic is not None),
+            key=lambda r: r.finished_monotonic or 0,
+        )
+        excess = max(0, len(self._runs) - self._keep_count)
+        for index, run in enumerate(finished):
+            expired = now - (run.finished_monotonic or now) > self._keep_seconds
+            if expired or index < excess:
+                del self._runs[run.id]

@@ -1,0 +1,85 @@
+"""Streamable HTTP: ``/mcp`` and ``/healthz``, with a bearer token and Host/Origin checks.
+
+Binding a non-loopback address requires a token (``--token`` or
+``AGENTDECK_HTTP_TOKEN``); requests without it get 401. The SDK's DNS-rebinding
+protection answers 421 to a Host header that is not on the allow-list: by
+default the loopback names, plus the bound host for other addresses.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from agentdeck.errors import ConfigError
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+_OPEN_PATHS = frozenset({"/healthz"})
+
+
+class BearerTokenMiddleware:
+    """Rejects every request but ``/healthz`` that lacks ``Authorization: Bearer <token>``."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self._app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in _OPEN_PATHS:
+            supplied = dict(scope["headers"]).get(b"authorization", b"")
+            if not hmac.compare_digest(supplied, self._expected):
+                response = JSONResponse(
+                    {"error": "unauthorized", "message": "Send Authorization: Bearer <token>."},
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="agentdeck"'},
+                )
+                await response(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
+
+
+def transport_security(host: str, allowed_hosts: list[str]) -> TransportSecuritySettings:
+    hosts = [f"{name}:*" for name in ("127.0.0.1", "localhost", "[::1]")]
+    if host not in LOOPBACK_HOSTS and host not in ("0.0.0.0", "::"):
+        hosts.append(f"{host}:*")
+    hosts += allowed_hosts
+    origins = [f"http://{h}" for h in hosts] + [f"https://{h}" for h in hosts]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+def build_http_app(
+    server: MCPServer[Any],
+    *,
+    host: str,
+    token: str | None,
+    allowed_hosts: list[str] | None = None,
+    stateless: bool = False,
+) -> ASGIApp:
+    """The ASGI app serving ``server`` at ``/mcp``; refuses a public bind without a token."""
+    if host not in LOOPBACK_HOSTS and not token:
+        raise ConfigError(
+            f"refusing to serve on {host} without a bearer token: anyone who can reach it "
+            "could use every configured backend. Pass --token or set AGENTDECK_HTTP_TOKEN."
+        )
+
+    @server.custom_route("/healthz", methods=["GET"])
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    app: ASGIApp = server.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=stateless,
+        transport_security=transport_security(host, allowed_hosts or []),
+        host=host,
+    )
+    if token:
+        app = BearerTokenMiddleware(app, token)
+    return app

@@ -1,0 +1,100 @@
+"""The generic tool registry: tools as typed functions, grouped in toolsets, with annotations.
+
+Each module in ``agentdeck.server.tools`` holds a :class:`Toolbox` named
+``toolbox``; :func:`agentdeck.server.app.build_server` collects them all, keeps the
+ones the configuration enables and adds them to the MCP server. Read-only mode is
+decided by each tool's ``read_only`` annotation alone, so a new writing tool cannot
+slip through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import mcp.types as types
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from agentdeck.errors import AgentdeckError
+
+if TYPE_CHECKING:
+    from agentdeck.server.app import Deck
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool function and everything the server needs to know to publish it."""
+
+    fn: Callable[..., Any]
+    name: str
+    title: str
+    toolset: str
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    open_world: bool
+
+    @property
+    def annotations(self) -> types.ToolAnnotations:
+        return types.ToolAnnotations(
+            title=self.title,
+            read_only_hint=self.read_only,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
+            open_world_hint=self.open_world,
+        )
+
+
+@dataclass
+class Toolbox:
+    """The tools of one module, in the order they are declared."""
+
+    tools: list[ToolSpec] = field(default_factory=list)
+
+    def tool(
+        self,
+        *,
+        toolset: str,
+        title: str,
+        read_only: bool,
+        destructive: bool = False,
+        idempotent: bool = False,
+        open_world: bool = True,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.tools.append(
+                ToolSpec(
+                    fn=fn,
+                    name=fn.__name__,
+                    title=title,
+                    toolset=toolset,
+                    read_only=read_only,
+                    destructive=destructive,
+                    idempotent=idempotent,
+                    open_world=open_world,
+                )
+            )
+            return fn
+
+        return register
+
+
+def deck(ctx: Context) -> Deck:
+    """The running server's state (registry, runs), opened in the server's lifespan."""
+    return ctx.request_context.lifespan_context
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn agentdeck's errors into tool errors whose text the calling model can read.
+
+    Any other exception reaches the client only as "Error executing tool X", so every
+    expected failure must be an ``AgentdeckError`` by the time it gets here.
+    """
+    try:
+        yield
+    except AgentdeckError as exc:
+        raise ToolError(str(exc)) from exc

@@ -1,0 +1,1 @@
+"""One module per group of tools; each defines ``toolbox`` and is picked up automatically."""

@@ -1,0 +1,173 @@
+"""The ``agents`` toolset: backends and agent CRUD."""
+
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel, Field
+
+from agentdeck.backends.base import AgentReader, AgentWriter
+from agentdeck.errors import InvalidInputError
+from agentdeck.model import Agent, AgentChanges, AgentSpec, BackendInfo
+from agentdeck.server.listing import ListResult, list_across
+from agentdeck.server.params import (
+    AgentRef,
+    BackendName,
+    Cursor,
+    Limit,
+    OptionalBackend,
+    Options,
+)
+from agentdeck.server.toolkit import Toolbox, deck, reported
+
+toolbox = Toolbox()
+
+CREATE_OPTIONS = """
+Accepted `options` keys per platform:
+- make: make_connection_id (required by Make: the id of the Make AI provider connection the
+  agent runs on), output_parser_format.
+- agenticflow: visibility, model_user_config, tools, plugins, sub_agents, mcp_clients,
+  knowledge, response_format, recursion_limit, suggested_messages, welcome_message.
+- agentflow: parent_agent (required: AgentFlow creates agents as sub-agents of a parent).
+- roboflow: none (a Roboflow workspace has one agent; it cannot be created).
+- local: none."""
+
+
+class BackendList(BaseModel):
+    backends: list[BackendInfo]
+
+
+class AgentList(ListResult):
+    items: list[Agent]  # type: ignore[assignment]
+
+
+class Deleted(BaseModel):
+    deleted: str = Field(description="Ref of what was deleted.")
+    message: str
+
+
+@toolbox.tool(toolset="agents", title="List backends", read_only=True, open_world=False)
+async def list_backends(ctx: Context) -> BackendList:
+    """List the configured backends: their names (the first part of every ref), platform
+    kind, and capabilities (what their agents can do through agentdeck)."""
+    return BackendList(backends=deck(ctx).registry.info())
+
+
+@toolbox.tool(toolset="agents", title="List agents", read_only=True, idempotent=True)
+async def list_agents(
+    ctx: Context,
+    backend: OptionalBackend = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> AgentList:
+    """List agents with their refs, names and descriptions, from one backend or from all.
+
+    Pages with `cursor`; a backend that cannot be reached is reported under `failures`
+    while the others are still listed."""
+    with reported():
+        result = await list_across(
+            deck(ctx).registry,
+            capability="agents",
+            backend=backend,
+            limit=limit,
+            cursor=cursor,
+            fetch=lambda b, n, c: b.list_agents(limit=n, cursor=c),
+            operation="list_agents",
+        )
+        return AgentList(**result.model_dump(exclude={"items"}), items=result.items)
+
+
+@toolbox.tool(toolset="agents", title="Get an agent", read_only=True, idempotent=True)
+async def get_agent(ctx: Context, agent: AgentRef) -> Agent:
+    """Get one agent in full: instructions (system prompt), model and platform details."""
+    with reported():
+        registry = deck(ctx).registry
+        backend, agent_id = registry.resolve(agent)
+        reader: AgentReader = registry.require(backend, "agents", "get_agent")
+        return await reader.get_agent(agent_id)
+
+
+@toolbox.tool(toolset="agents", title="Create an agent", read_only=False)
+async def create_agent(
+    ctx: Context,
+    backend: BackendName,
+    name: Annotated[str, Field(min_length=1, max_length=200, description="The agent's name.")],
+    instructions: Annotated[
+        str | None, Field(description="The system prompt: who the agent is and how it works.")
+    ] = None,
+    model: Annotated[
+        str | None,
+        Field(
+            description=(
+                "The model the agent runs on, as the platform names it. Local agents: 'echo', "
+                "'sampling' (the client's own model), 'openai' or an OpenAI-compatible model name."
+            )
+        ),
+    ] = None,
+    description: Annotated[str | None, Field(description="What the agent is for.")] = None,
+    options: Options = None,
+) -> Agent:
+    """Create an agent on a backend and return it with its ref."""
+    with reported():
+        registry = deck(ctx).registry
+        writer: AgentWriter = registry.require(
+            registry.get(backend), "manage_agents", "create_agent"
+        )
+        if not name.strip():
+            raise InvalidInputError("the agent's name is empty.", backend=backend)
+        spec = AgentSpec(
+            name=name.strip(),
+            instructions=instructions,
+            model=model,
+            description=description,
+            options=options or {},
+        )
+        return await writer.create_agent(spec)
+
+
+create_agent.__doc__ = (create_agent.__doc__ or "") + CREATE_OPTIONS
+
+
+@toolbox.tool(toolset="agents", title="Update an agent", read_only=False, idempotent=True)
+async def update_agent(
+    ctx: Context,
+    agent: AgentRef,
+    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None,
+    instructions: Annotated[str | None, Field(description="The new system prompt.")] = None,
+    model: Annotated[str | None, Field(description="The new model.")] = None,
+    description: Annotated[str | None, Field(description="The new description.")] = None,
+    options: Options = None,
+) -> Agent:
+    """Change some of an agent's fields; the ones left out stay as they are. Returns the
+    agent as it is after the change. `options` takes the same keys as create_agent."""
+    with reported():
+        registry = deck(ctx).registry
+        backend, agent_id = registry.resolve(agent)
+        writer: AgentWriter = registry.require(backend, "manage_agents", "update_agent")
+        changes = AgentChanges(
+            name=name,
+            instructions=instructions,
+            model=model,
+            description=description,
+            options=options or {},
+        )
+        if changes.is_empty():
+            raise InvalidInputError(
+                "nothing to change: pass at least one of name, instructions, model, "
+                "description or options.",
+                backend=backend.name,
+            )
+        return await writer.update_agent(agent_id, changes)
+
+
+@toolbox.tool(
+    toolset="agents", title="Delete an agent", read_only=False, destructive=True, idempotent=True
+)
+async def delete_agent(ctx: Context, agent: AgentRef) -> Deleted:
+    """Delete an agent permanently. Its conversations may remain on the platform."""
+    with reported():
+        registry = deck(ctx).registry
+        backend, agent_id = registry.resolve(agent)
+        writer: AgentWriter = registry.require(backend, "manage_agents", "delete_agent")
+        await writer.delete_agent(agent_id)
+        ref = f"{backend.name}:{agent_id}"
+        return Deleted(deleted=ref, message=f"Agent {ref} was deleted.")

@@ -1,0 +1,77 @@
+"""The ``conversations`` toolset: list and read conversations on any backend."""
+
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from agentdeck.errors import InvalidInputError
+from agentdeck.model import Conversation, ConversationSummary
+from agentdeck.server.conversations import get_conversation_of, list_conversations_of
+from agentdeck.server.listing import ListResult, list_across
+from agentdeck.server.params import Cursor, Limit, OptionalBackend, Options
+from agentdeck.server.toolkit import Toolbox, deck, reported
+
+toolbox = Toolbox()
+
+
+class ConversationList(ListResult):
+    items: list[ConversationSummary]  # type: ignore[assignment]
+
+
+@toolbox.tool(toolset="conversations", title="List conversations", read_only=True, idempotent=True)
+async def list_conversations(
+    ctx: Context,
+    backend: OptionalBackend = None,
+    agent: Annotated[
+        str | None, Field(description="Only this agent's conversations (its ref).")
+    ] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+    options: Options = None,
+) -> ConversationList:
+    """List conversations, newest first, from one backend, one agent, or every backend.
+
+    Platforms without a conversation API (Make) list the conversations agentdeck took
+    part in. Accepted `options` (filters) per platform:
+    - roboflow: source ("api" or "web"), workflow (a workflow url).
+    - agentflow: search (text to search for), status, and the other filters it documents.
+    - others: none."""
+    with reported():
+        registry = deck(ctx).registry
+        agent_id = None
+        if agent is not None:
+            agent_backend, agent_id = registry.resolve(agent)
+            if backend is not None and backend != agent_backend.name:
+                raise InvalidInputError(
+                    f"the agent '{agent}' is not on backend '{backend}'; pass one or the other."
+                )
+            backend = agent_backend.name
+        result = await list_across(
+            registry,
+            capability="chat",
+            backend=backend,
+            limit=limit,
+            cursor=cursor,
+            fetch=lambda b, n, c: list_conversations_of(
+                registry, b, agent_id=agent_id, limit=n, cursor=c, filters=options or {}
+            ),
+            operation="list_conversations",
+        )
+        return ConversationList(**result.model_dump(exclude={"items"}), items=result.items)
+
+
+@toolbox.tool(toolset="conversations", title="Get a conversation", read_only=True, idempotent=True)
+async def get_conversation(
+    ctx: Context,
+    conversation: Annotated[
+        str,
+        Field(description="Ref of the conversation, '<backend>:<conversation_id>'."),
+    ],
+) -> Conversation:
+    """Get one conversation with all its messages. The same transcript is readable as the
+    resource agentdeck://{backend}/conversations/{id}."""
+    with reported():
+        registry = deck(ctx).registry
+        backend, conversation_id = registry.resolve(conversation, what="conversation")
+        return await get_conversation_of(registry, backend, conversation_id)

@@ -1,0 +1,252 @@
+"""The SQLite store: the local backend's agents, conversations and messages, and the
+run history of every backend.
+
+One file (WAL mode) under the user's data directory, or ``:memory:`` for tests.
+Every write is committed before the method returns, so whatever a tool answered
+survives a killed process. Calls are synchronous: each is a few hundred
+microseconds on a local file, cheaper than a hop to a worker thread.
+
+The run history is what lets ``list_conversations`` and the transcript resource
+work for platforms that have no conversation API of their own (Make).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agentdeck.errors import ConfigError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS agents (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    description TEXT,
+    instructions TEXT,
+    model TEXT,
+    options TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    title TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_by_agent ON conversations (agent_id, updated_at);
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation_id, seq);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    backend TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    conversation_id TEXT,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL,
+    text TEXT NOT NULL DEFAULT '',
+    error TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_by_conversation ON runs (backend, conversation_id, started_at);
+"""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Store:
+    """All of agentdeck's persistent state, behind plain methods that return dicts."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        path = database if database == ":memory:" else str(Path(database).expanduser())
+        if path != ":memory:":
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot create the folder of the local database {path}: {exc.strerror}."
+                ) from None
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open the local database {path}: {exc}.") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
+        with self._db:  # one committed transaction per write
+            return self._db.execute(sql, params).rowcount
+
+    # ---- agents ----------------------------------------------------------------------
+
+    def create_agent(
+        self,
+        *,
+        name: str,
+        description: str | None,
+        instructions: str | None,
+        model: str | None,
+        options: dict[str, Any],
+    ) -> dict[str, Any]:
+        agent_id, stamp = new_id(), now()
+        self._write(
+            "INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (agent_id, name, description, instructions, model, json.dumps(options), stamp, stamp),
+        )
+        return self.get_agent(agent_id)  # type: ignore[return-value]
+
+    def get_agent(self, agent_id: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        return _agent(row) if row else None
+
+    def list_agents(self, *, limit: int, offset: int) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT * FROM agents ORDER BY created_at, id LIMIT ? OFFSET ?", (limit, offset)
+        ).fetchall()
+        return [_agent(row) for row in rows]
+
+    def update_agent(self, agent_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        if changes:
+            if "options" in changes:
+                changes = {**changes, "options": json.dumps(changes["options"])}
+            columns = ", ".join(f"{column} = ?" for column in changes)
+            self._write(
+                f"UPDATE agents SET {columns}, updated_at = ? WHERE id = ?",
+                (*changes.values(), now(), agent_id),
+            )
+        return self.get_agent(agent_id)
+
+    def delete_agent(self, agent_id: str) -> bool:
+        return self._write("DELETE FROM agents WHERE id = ?", (agent_id,)) > 0
+
+    # ---- conversations (the local backend's own) -------------------------------------
+
+    def ensure_conversation(self, conversation_id: str | None, agent_id: str, title: str) -> str:
+        """The conversation to continue, created when new; returns its id."""
+        conversation_id = conversation_id or new_id()
+        stamp = now()
+        self._write(
+            "INSERT INTO conversations VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (conversation_id, agent_id, title[:80], stamp, stamp),
+        )
+        return conversation_id
+
+    def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
+            " AS message_count FROM conversations c WHERE c.id = ?",
+            (conversation_id,),
+        ).fetchone()
+        return dict(row) if row else None
+
+    def list_conversations(
+        self, *, agent_id: str | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
+            " AS message_count FROM conversations c"
+            " WHERE (? IS NULL OR c.agent_id = ?) ORDER BY c.updated_at DESC, c.id"
+            " LIMIT ? OFFSET ?",
+            (agent_id, agent_id, limit, offset),
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+    def add_message(self, conversation_id: str, role: str, content: str) -> None:
+        stamp = now()
+        with self._db:
+            self._db.execute(
+                "INSERT INTO messages (conversation_id, role, content, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (conversation_id, role, content, stamp),
+            )
+            self._db.execute(
+                "UPDATE conversations SET updated_at = ? WHERE id = ?", (stamp, conversation_id)
+            )
+
+    def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT role, content, created_at FROM messages WHERE conversation_id = ? ORDER BY seq",
+            (conversation_id,),
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+    # ---- run history (every backend) -------------------------------------------------
+
+    def record_run_start(
+        self, *, run_id: str, backend: str, agent_id: str, conversation_id: str | None, message: str
+    ) -> None:
+        self._write(
+            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message, started_at)"
+            " VALUES (?, ?, ?, ?, 'running', ?, ?)",
+            (run_id, backend, agent_id, conversation_id, message, now()),
+        )
+
+    def record_run_end(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        text: str,
+        error: str | None,
+        conversation_id: str | None,
+    ) -> None:
+        self._write(
+            "UPDATE runs SET status = ?, text = ?, error = ?, finished_at = ?,"
+            " conversation_id = COALESCE(?, conversation_id) WHERE id = ?",
+            (status, text, error, now(), conversation_id, run_id),
+        )
+
+    def history_conversations(
+        self, backend: str, *, agent_id: str | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        """Conversations of ``backend`` as seen through agentdeck's runs, newest first."""
+        rows = self._db.execute(
+            "SELECT conversation_id AS id, agent_id,"
+            " (SELECT first.message FROM runs first WHERE first.backend = runs.backend"
+            "  AND first.conversation_id = runs.conversation_id"
+            "  ORDER BY first.started_at LIMIT 1) AS title,"
+            " MIN(started_at) AS created_at, MAX(started_at) AS updated_at,"
+            " COUNT(*) AS runs FROM runs"
+            " WHERE backend = ? AND conversation_id IS NOT NULL AND (? IS NULL OR agent_id = ?)"
+            " GROUP BY conversation_id ORDER BY updated_at DESC LIMIT ? OFFSET ?",
+            (backend, agent_id, agent_id, limit, offset),
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+    def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT * FROM runs WHERE backend = ? AND conversation_id = ? ORDER BY started_at, id",
+            (backend, conversation_id),
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+
+def _agent(row: sqlite3.Row) -> dict[str, Any]:
+    agent = dict(row)
+    agent["options"] = json.loads(agent["options"] or "{}")
+    return agent

@@ -1,0 +1,186 @@
+"""Decoding streamed answers into ChatEvents: SSE and the Vercel AI data-stream v1.
+
+Two layers, kept apart: the wire decoders (:func:`iter_sse`, :func:`iter_data_stream`)
+turn bytes into events or ``(prefix, value)`` parts and translate transport failures
+into agentdeck errors; the mappers (:func:`data_stream_events`) turn parts into
+ChatEvents through a dict of prefixes.
+
+What happens to bad input, as documented for users:
+- a stream cut off mid-way raises :class:`~agentdeck.errors.ProtocolError`; the run
+  manager records it as the run's error and keeps what had streamed before;
+- a malformed line or event is skipped and reported as a :class:`StreamWarning` event, so the
+  rest of the answer still arrives and the user is told something was dropped;
+- an unknown data-stream prefix is skipped silently (the format reserves them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx2
+
+from agentdeck.errors import ProtocolError
+from agentdeck.http import HttpClient
+from agentdeck.model import (
+    ChatEvent,
+    Done,
+    ErrorEvent,
+    ReasoningDelta,
+    RunStarted,
+    StepFinish,
+    StepStart,
+    StreamWarning,
+    TextDelta,
+    ToolCall,
+    ToolResult,
+)
+
+
+async def iter_sse(
+    response: httpx2.Response, http: HttpClient, operation: str
+) -> AsyncIterator[httpx2.ServerSentEvent]:
+    """Server-sent events of ``response``; a cut-off or stalled stream raises an agentdeck error."""
+    try:
+        async for event in httpx2.EventSource(response):
+            yield event
+    except httpx2.SSEError as exc:
+        raise ProtocolError(
+            f"{operation} did not answer with an event stream: {http.redact(str(exc))}",
+            backend=http.backend,
+        ) from exc
+    except httpx2.TransportError as exc:
+        raise http.translate(exc, operation) from exc
+
+
+def sse_json(event: httpx2.ServerSentEvent) -> Any:
+    """The JSON data of an SSE event, or a :class:`StreamWarning` when it is not JSON."""
+    try:
+        return json.loads(event.data)
+    except ValueError:
+        return StreamWarning(
+            message=f"skipped a malformed '{event.event}' event: {event.data[:80]!r}"
+        )
+
+
+async def iter_data_stream(
+    response: httpx2.Response, http: HttpClient, operation: str
+) -> AsyncIterator[tuple[str, Any] | StreamWarning]:
+    """``(prefix, value)`` parts of a data-stream v1 answer (``PREFIX:JSON`` per line)."""
+    try:
+        async for line in response.aiter_lines():
+            if not line.strip():
+                continue
+            prefix, sep, payload = line.partition(":")
+            if not sep or not prefix:
+                yield StreamWarning(message=f"skipped a malformed stream line: {line[:80]!r}")
+                continue
+            try:
+                yield prefix, json.loads(payload)
+            except ValueError:
+                yield StreamWarning(
+                    message=f"skipped a malformed '{prefix}:' line: {payload[:80]!r}"
+                )
+    except httpx2.TransportError as exc:
+        raise http.translate(exc, operation) from exc
+
+
+def _text(value: Any) -> list[ChatEvent]:
+    return [TextDelta(text=value)] if isinstance(value, str) and value else []
+
+
+def _reasoning(value: Any) -> list[ChatEvent]:
+    if isinstance(value, dict):
+        value = value.get("text") or value.get("reasoning")
+    return [ReasoningDelta(text=value)] if isinstance(value, str) and value else []
+
+
+def _data(value: Any) -> list[ChatEvent]:
+    """``2:`` carries an array of data items; ``thread_info`` names the conversation."""
+    events: list[ChatEvent] = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict) and item.get("type") == "thread_info":
+            info = item.get("data") if isinstance(item.get("data"), dict) else item
+            thread = info.get("thread_id") or info.get("threadId")
+            events.append(RunStarted(conversation_id=str(thread) if thread else None))
+    return events
+
+
+def _tool_call(value: Any) -> list[ChatEvent]:
+    if not isinstance(value, dict):
+        return []
+    return [
+        ToolCall(
+            id=value.get("toolCallId"),
+            name=str(value.get("toolName") or "tool"),
+            arguments=value.get("args", value.get("arguments")),
+        )
+    ]
+
+
+def _tool_result(value: Any) -> list[ChatEvent]:
+    if not isinstance(value, dict):
+        return []
+    return [ToolResult(id=value.get("toolCallId"), result=value.get("result"))]
+
+
+def _step_start(value: Any) -> list[ChatEvent]:
+    step = value.get("messageId") if isinstance(value, dict) else None
+    return [StepStart(step=step)]
+
+
+def _step_finish(value: Any) -> list[ChatEvent]:
+    return [StepFinish(details=value if isinstance(value, dict) else {})]
+
+
+def _error(value: Any) -> list[ChatEvent]:
+    message = value if isinstance(value, str) else json.dumps(value)
+    return [ErrorEvent(message=f"the agent reported an error: {message}")]
+
+
+def _finish(value: Any) -> list[ChatEvent]:
+    value = value if isinstance(value, dict) else {}
+    events: list[ChatEvent] = []
+    if value.get("error"):
+        events.extend(_error(value["error"]))
+    details = {k: v for k, v in value.items() if k not in {"usage", "error"}}
+    events.append(Done(usage=value.get("usage"), details=details))
+    return events
+
+
+DATA_STREAM_PARTS: dict[str, Callable[[Any], list[ChatEvent]]] = {
+    "0": _text,
+    "g": _reasoning,
+    "2": _data,
+    "9": _tool_call,
+    "a": _tool_result,
+    "f": _step_start,
+    "e": _step_finish,
+    "3": _error,
+    "d": _finish,
+}
+
+
+async def data_stream_events(
+    parts: AsyncIterator[tuple[str, Any] | StreamWarning], *, backend: str, operation: str
+) -> AsyncIterator[ChatEvent]:
+    """ChatEvents from data-stream v1 parts; a stream with no finish part was cut off."""
+    finished = False
+    async for part in parts:
+        if isinstance(part, StreamWarning):
+            yield part
+            continue
+        prefix, value = part
+        handler = DATA_STREAM_PARTS.get(prefix)
+        if handler is None:
+            continue
+        for event in handler(value):
+            finished = finished or isinstance(event, Done)
+            yield event
+    if not finished:
+        raise ProtocolError(
+            f"{operation} ended before the agent finished (no finish part).",
+            backend=backend,
+            hint="The answer above is incomplete; retry the message.",
+        )

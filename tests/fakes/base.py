@@ -1,0 +1,181 @@
+"""What every fake shares: serving over real HTTP, recording requests, injecting failures.
+
+A fake is a :class:`FakePlatform` subclass that builds a Starlette app. Tests
+serve it with :func:`serve` on a free 127.0.0.1 port, point agentdeck at the
+URL, and afterwards read :attr:`FakePlatform.requests` to check what the
+platform received (method, path, query, headers, JSON body).
+
+Failures are queued with :meth:`FakePlatform.fail_next`; the next matching
+request gets that response instead of the real route, so a test can say
+"the next call answers 429 with Retry-After: 1" without touching route code.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the fake received it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any = None
+    raw_body: bytes = b""
+
+
+@dataclass
+class QueuedFailure:
+    status: int
+    body: Any
+    headers: dict[str, str]
+    path_contains: str | None
+    remaining: int
+
+
+@dataclass
+class FakePlatform:
+    """Base class: subclasses implement :meth:`routes` and keep their own state."""
+
+    requests: list[RecordedRequest] = field(default_factory=list)
+    _failures: list[QueuedFailure] = field(default_factory=list)
+
+    def build_app(self) -> Starlette:
+        raise NotImplementedError
+
+    @property
+    def app(self) -> ASGIApp:
+        return _RecordingMiddleware(self.build_app(), self)
+
+    def fail_next(
+        self,
+        status: int,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        path_contains: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` requests (whose path contains ``path_contains``) with this."""
+        self._failures.append(QueuedFailure(status, body, headers or {}, path_contains, times))
+
+    def take_failure(self, path: str) -> QueuedFailure | None:
+        for failure in self._failures:
+            if failure.path_contains is None or failure.path_contains in path:
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    self._failures.remove(failure)
+                return failure
+        return None
+
+    def requests_to(self, path_contains: str, method: str | None = None) -> list[RecordedRequest]:
+        return [
+            r
+            for r in self.requests
+            if path_contains in r.path and (method is None or r.method == method)
+        ]
+
+
+class _RecordingMiddleware:
+    """Records each HTTP request and answers queued failures before the routes see it."""
+
+    def __init__(self, app: ASGIApp, fake: FakePlatform) -> None:
+        self._app = app
+        self._fake = fake
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        self._fake.requests.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.url.path,
+                query=dict(request.query_params),
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=body,
+                raw_body=raw,
+            )
+        )
+        failure = self._fake.take_failure(request.url.path)
+        if failure is not None:
+            response: Response = (
+                JSONResponse(failure.body, failure.status, headers=failure.headers)
+                if failure.body is not None
+                else Response(status_code=failure.status, headers=failure.headers)
+            )
+            await response(scope, receive, send)
+            return
+
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            return await receive()
+
+        await self._app(scope, replay, send)
+
+
+@contextmanager
+def serve(app: ASGIApp) -> Iterator[str]:
+    """Serve ``app`` on a free 127.0.0.1 port in a background thread; yield its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="critical", lifespan="off", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("fake server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()
+
+
+class StreamCut(Exception):
+    """Raised inside a streaming body to drop the connection mid-stream, as a crashed upstream would."""
+
+
+async def cut_off_after(chunks: list[str], delay: float = 0.0):
+    """Stream ``chunks`` and then drop the connection without finishing the response."""
+    import anyio
+
+    for chunk in chunks:
+        yield chunk.encode()
+        if delay:
+            await anyio.sleep(delay)
+    raise StreamCut("the fake drops the connection here")

@@ -1,0 +1,97 @@
+"""A fake OpenAI-compatible chat-completions server (llama.cpp, vLLM, Ollama speak the same).
+
+``POST /v1/chat/completions`` with ``stream: true`` answers SSE ``data: {chunk}``
+lines ending with ``data: [DONE]``; without streaming, one JSON completion. The
+reply reflects the request: it names the model and echoes the last user message
+and how many messages came before it, so tests can see history was sent.
+Bearer auth is checked when ``api_key`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from tests.fakes.base import FakePlatform, cut_off_after
+
+
+@dataclass
+class FakeOpenAI(FakePlatform):
+    api_key: str | None = None
+    #: "normal", "cut_off" (drops the connection mid-answer), "malformed" (a bad chunk).
+    next_stream: str = "normal"
+    #: seconds between streamed chunks (slow models, run-manager tests)
+    chunk_delay: float = 0.0
+    #: connections currently streaming; a cancelled run must bring this back to 0
+    open_streams: int = 0
+    closed_early: int = 0
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+
+    def reply_for(self, body: dict[str, Any]) -> str:
+        messages = body.get("messages", [])
+        last = messages[-1]["content"] if messages else ""
+        return f"[{body.get('model')}] heard '{last}' after {len(messages) - 1} earlier messages"
+
+    def build_app(self) -> Starlette:
+        return Starlette(routes=[Route("/v1/chat/completions", self.completions, methods=["POST"])])
+
+    async def completions(self, request: Request) -> Response:
+        if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return JSONResponse(
+                {
+                    "error": {
+                        "message": "Incorrect API key provided.",
+                        "type": "invalid_request_error",
+                    }
+                },
+                status_code=401,
+            )
+        body = await request.json()
+        self.bodies.append(body)
+        text = self.reply_for(body)
+        if not body.get("stream"):
+            return JSONResponse(
+                {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
+            )
+        scenario, self.next_stream = self.next_stream, "normal"
+        words = text.split(" ")
+        chunks = [
+            _chunk({"content": word if i == 0 else f" {word}"}) for i, word in enumerate(words)
+        ]
+        if scenario == "cut_off":
+            return StreamingResponse(cut_off_after(chunks[:3]), media_type="text/event-stream")
+        if scenario == "malformed":
+            chunks.insert(1, "data: {not json\n\n")
+        chunks.append(_chunk({}, finish="stop"))
+        chunks.append(
+            f"data: {json.dumps({'choices': [], 'usage': {'total_tokens': len(words)}})}\n\n"
+        )
+        chunks.append("data: [DONE]\n\n")
+        return StreamingResponse(self._stream(chunks), media_type="text/event-stream")
+
+    async def _stream(self, chunks: list[str]) -> AsyncIterator[bytes]:
+        self.open_streams += 1
+        finished = False
+        try:
+            for chunk in chunks:
+                yield chunk.encode()
+                if self.chunk_delay:
+                    await anyio.sleep(self.chunk_delay)
+            finished = True
+        finally:
+            self.open_streams -= 1
+            if not finished:
+                self.closed_early += 1
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+    payload = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    return f"data: {json.dumps(payload)}\n\n"

@@ -1,0 +1,57 @@
+"""Helpers the tests share: settings for fakes, an in-memory MCP client, result checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp import Client
+from mcp.types import CallToolResult
+
+from agentdeck.config import Settings, parse_settings
+from agentdeck.server.app import build_server
+
+FAST_HTTP = {"max_retries": 2, "retry_max_wait": 5, "timeout": 5, "stream_timeout": 10}
+
+
+def make_settings(
+    backends: dict[str, dict[str, Any]] | None = None,
+    *,
+    server: dict[str, Any] | None = None,
+    local: dict[str, Any] | None = None,
+) -> Settings:
+    """Settings with an in-memory local backend on the echo model, plus ``backends``."""
+    raw: dict[str, Any] = {
+        "backends": {
+            "local": {"kind": "local", "database": ":memory:", "model": "echo", **(local or {})},
+            **(backends or {}),
+        }
+    }
+    if server:
+        raw["server"] = server
+    return parse_settings(raw, source="test", environ={})
+
+
+@asynccontextmanager
+async def connect(settings: Settings, mode: str = "auto", **kwargs: Any) -> AsyncIterator[Client]:
+    """An MCP client connected in memory to a fresh agentdeck server for ``settings``."""
+    async with Client(build_server(settings), mode=mode, **kwargs) as client:  # type: ignore[arg-type]
+        yield client
+
+
+def ok(result: CallToolResult) -> dict[str, Any]:
+    """The structured result of a successful call; fails the test with the error text otherwise."""
+    assert not result.is_error, _text(result)
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+def error_text(result: CallToolResult) -> str:
+    """The error text of a failed call; fails the test if the call succeeded."""
+    assert result.is_error, f"expected an error, got {result.structured_content}"
+    return _text(result)
+
+
+def _text(result: CallToolResult) -> str:
+    return " ".join(getattr(block, "text", "") for block in result.content)
