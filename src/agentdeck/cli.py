@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("check", parents=[common], help="check config and every backend")
     tools = commands.add_parser("tools", parents=[common], help="print the tools a client sees")
     tools.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    tools.add_argument(
+        "--markdown", action="store_true", help="print the README's tool reference (every toolset)"
+    )
     tools.add_argument("--read-only", action="store_true")
     return parser
 
@@ -131,6 +134,11 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _tools(settings: Settings, args: argparse.Namespace) -> int:
+    if args.markdown:
+        from agentdeck.server.docs import tool_reference
+
+        print(anyio.run(tool_reference))
+        return 0
     specs = enabled_tools(settings)
     if args.json:
         print(

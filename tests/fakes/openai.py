@@ -30,6 +30,8 @@ class FakeOpenAI(FakePlatform):
     next_stream: str = "normal"
     #: seconds between streamed chunks (slow models, run-manager tests)
     chunk_delay: float = 0.0
+    #: seconds before answering at all (a backend's own latency, for benchmarks)
+    latency: float = 0.0
     #: connections currently streaming; a cancelled run must bring this back to 0
     open_streams: int = 0
     closed_early: int = 0
@@ -56,6 +58,8 @@ class FakeOpenAI(FakePlatform):
             )
         body = await request.json()
         self.bodies.append(body)
+        if self.latency:
+            await anyio.sleep(self.latency)
         text = self.reply_for(body)
         if not body.get("stream"):
             return JSONResponse(

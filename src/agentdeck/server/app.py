@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -80,7 +81,13 @@ def build_server(settings: Settings) -> MCPServer[Deck]:
         lifespan=lifespan,
     )
     for spec in enabled_tools(settings):
-        server.add_tool(spec.fn, name=spec.name, title=spec.title, annotations=spec.annotations)
+        server.add_tool(
+            spec.fn,
+            name=spec.name,
+            title=spec.title,
+            description=inspect.cleandoc(spec.fn.__doc__ or ""),
+            annotations=spec.annotations,
+        )
     resources.register(server)
     for module in tool_modules():
         if hasattr(module, "register"):

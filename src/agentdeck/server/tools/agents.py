@@ -22,6 +22,7 @@ from agentdeck.server.toolkit import Toolbox, deck, reported
 toolbox = Toolbox()
 
 CREATE_OPTIONS = """
+
 Accepted `options` keys per platform:
 - make: make_connection_id (required by Make: the id of the Make AI provider connection the
   agent runs on), output_parser_format.
@@ -131,7 +132,9 @@ create_agent.__doc__ = (create_agent.__doc__ or "") + CREATE_OPTIONS
 async def update_agent(
     ctx: Context,
     agent: AgentRef,
-    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None,
+    name: Annotated[
+        str | None, Field(min_length=1, max_length=200, description="The new name.")
+    ] = None,
     instructions: Annotated[str | None, Field(description="The new system prompt.")] = None,
     model: Annotated[str | None, Field(description="The new model.")] = None,
     description: Annotated[str | None, Field(description="The new description.")] = None,

@@ -5,6 +5,7 @@ from typing import Annotated
 import anyio
 import mcp.types as types
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve, Sample
 from pydantic import Field
 
@@ -18,6 +19,7 @@ from agentdeck.server.toolkit import Toolbox, deck, reported
 toolbox = Toolbox()
 
 CHAT_OPTIONS = """
+
 Accepted `options` keys per platform:
 - make: callback_url (Make calls it when the run ends).
 - agenticflow: attachments (list of image URLs), anonymous (true: use the public agent
@@ -90,7 +92,11 @@ async def _follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
         with anyio.CancelScope(shield=True):
             await deck(ctx).runs.cancel(run)
         raise
-    return run.result()
+    result = run.result()
+    if result.status == "failed" and not (result.text or result.tool_calls):
+        # Nothing was produced to keep: report it as the tool error it is.
+        raise ToolError(result.error or "the chat failed.")
+    return result
 
 
 @toolbox.tool(toolset="chat", title="Chat with an agent", read_only=False)
@@ -116,7 +122,9 @@ async def chat(
     The answer streams as progress notifications. If the agent is still working when
     wait_seconds run out, the result has status "running" and a run_id: call get_run to
     wait for the rest, or cancel_run to stop it. Tool calls, pending approvals and
-    workflows the agent drafted are part of the result."""
+    workflows the agent drafted are part of the result. A chat that fails before the agent
+    produced anything is a tool error; one that fails part-way keeps the partial answer with
+    status "failed" and the error."""
     with reported():
         if not message.strip():
             raise InvalidInputError("the message is empty; say something to the agent.")

@@ -1,0 +1,82 @@
+"""Loading the TOML config: env expansion, validation messages, secrets kept out of output."""
+
+from pathlib import Path
+
+import pytest
+
+from agentdeck.config import LocalSettings, MakeSettings, load_settings
+from agentdeck.errors import ConfigError
+
+MAKE = """
+[backends.ops]
+kind = "make"
+base_url = "https://eu2.make.com/api/v2"
+token = "${MAKE_TOKEN}"
+team_id = 123
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "agentdeck.toml"
+    path.write_text(text)
+    return path
+
+
+def test_env_references_are_expanded_and_secrets_never_print(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, MAKE), environ={"MAKE_TOKEN": "tok-abcdef"})
+    ops = settings.backends["ops"]
+    assert isinstance(ops, MakeSettings)
+    assert ops.token.get_secret_value() == "tok-abcdef"
+    assert "tok-abcdef" not in repr(settings) and "tok-abcdef" not in str(ops)
+
+
+def test_a_missing_env_var_is_named_with_its_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, MAKE), environ={})
+    assert "MAKE_TOKEN" in str(caught.value)
+    assert "backends.ops.token" in str(caught.value)
+
+
+def test_a_bad_value_names_the_file_and_the_key_without_the_value(tmp_path: Path) -> None:
+    path = write(tmp_path, MAKE.replace("team_id = 123", 'team_id = "secret-ish"'))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={"MAKE_TOKEN": "t"})
+    text = str(caught.value)
+    assert str(path) in text and "team_id" in text and "secret-ish" not in text
+
+
+def test_unknown_keys_and_kinds_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="colour"):
+        load_settings(write(tmp_path, "[server]\ncolour = 'blue'\n"), environ={})
+    with pytest.raises(ConfigError, match="kind"):
+        load_settings(write(tmp_path, "[backends.x]\nkind = 'nope'\n"), environ={})
+
+
+def test_invalid_toml_is_reported_with_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[server\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(path, environ={})
+
+
+def test_the_local_backend_is_present_unless_disabled(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, MAKE), environ={"MAKE_TOKEN": "t"})
+    enabled = settings.enabled_backends()
+    assert list(enabled) == ["local", "ops"]
+    assert isinstance(enabled["local"], LocalSettings)
+    disabled = load_settings(
+        write(tmp_path, "[backends.local]\nkind = 'local'\nenabled = false\n"), environ={}
+    )
+    assert disabled.enabled_backends() == {}
+
+
+def test_no_file_means_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("AGENTDECK_CONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    settings = load_settings(None)
+    assert settings.source is None
+    assert list(settings.enabled_backends()) == ["local"]
+
+
+def test_a_named_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "missing.toml", environ={})

@@ -1,0 +1,169 @@
+"""agentdeck as its users run it: `agentdeck serve` over stdio and over HTTP, as subprocesses."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.support import ok
+
+pytestmark = pytest.mark.anyio
+
+CONFIG = """
+[backends.local]
+kind = "local"
+database = "{database}"
+model = "echo"
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "agentdeck.toml"
+    path.write_text(CONFIG.format(database=tmp_path / "local.db"))
+    return path
+
+
+def stdio_params(config: Path) -> StdioServerParameters:
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "agentdeck", "serve", "--config", str(config)],
+        env={**os.environ, "AGENTDECK_CONFIG": ""},
+    )
+
+
+async def test_stdio_server_keeps_what_it_answered_across_a_restart(config_file: Path) -> None:
+    with anyio.fail_after(60):
+        async with Client(stdio_params(config_file), mode="legacy") as client:
+            agent = ok(
+                await client.call_tool("create_agent", {"backend": "local", "name": "Keeper"})
+            )
+            reply = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "note"}))
+        async with Client(stdio_params(config_file)) as client:
+            listed = ok(await client.call_tool("list_agents", {"backend": "local"}))
+            conversation = ok(
+                await client.call_tool("get_conversation", {"conversation": reply["conversation"]})
+            )
+    assert [a["name"] for a in listed["items"]] == ["Keeper"]
+    assert [m["content"] for m in conversation["messages"]] == ["note", "You said: note"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def http_server(config: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agentdeck",
+            "serve",
+            "--config",
+            str(config),
+            "--transport",
+            "http",
+            "--port",
+            str(port),
+            *extra,
+        ],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx2.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(process.stderr.read().decode() if process.stderr else "")
+            time.sleep(0.05)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_http_server_requires_its_token_and_checks_the_host(config_file: Path) -> None:
+    token = "http-test-token-123"
+    with http_server(config_file, env={"AGENTDECK_HTTP_TOKEN": token}) as base:
+        initialize = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        headers = {"Accept": "application/json, text/event-stream"}
+        assert httpx2.post(f"{base}/mcp", json=initialize, headers=headers).status_code == 401
+        foreign = httpx2.post(
+            f"{base}/mcp",
+            json=initialize,
+            headers={**headers, "Authorization": f"Bearer {token}", "Host": "evil.example:80"},
+        )
+        assert foreign.status_code == 421
+        auth = {"Authorization": f"Bearer {token}"}
+        async with httpx2.AsyncClient(headers=auth, timeout=30) as http:
+            from mcp.client.streamable_http import streamable_http_client
+
+            with anyio.fail_after(30):
+                async with Client(
+                    streamable_http_client(f"{base}/mcp", http_client=http)
+                ) as client:
+                    backends = ok(await client.call_tool("list_backends", {}))
+    assert [b["name"] for b in backends["backends"]] == ["local"]
+
+
+def test_a_public_bind_without_a_token_refuses_to_start(config_file: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agentdeck",
+            "serve",
+            "--config",
+            str(config_file),
+            "--transport",
+            "http",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(free_port()),
+        ],
+        env={k: v for k, v in os.environ.items() if k != "AGENTDECK_HTTP_TOKEN"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "without a bearer token" in result.stderr
+
+
+def test_check_and_tools_commands_describe_the_configuration(config_file: Path) -> None:
+    check = subprocess.run(
+        [sys.executable, "-m", "agentdeck", "check", "--config", str(config_file)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert check.returncode == 0, check.stderr
+    assert "ok   local" in check.stdout and "default model 'echo'" in check.stdout
+    tools = subprocess.run(
+        [sys.executable, "-m", "agentdeck", "tools", "--read-only", "--config", str(config_file)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert "list_agents" in tools.stdout and "delete_agent" not in tools.stdout

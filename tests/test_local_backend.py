@@ -1,0 +1,209 @@
+"""The local backend through a real MCP client, in both protocol eras."""
+
+import pytest
+from mcp.types import CreateMessageResult, TextContent
+
+from tests.support import connect, error_text, make_settings, ok
+
+pytestmark = pytest.mark.anyio
+
+
+async def create_echo_agent(client, name="Helper", instructions="Be brief."):
+    return ok(
+        await client.call_tool(
+            "create_agent",
+            {"backend": "local", "name": name, "instructions": instructions, "model": "echo"},
+        )
+    )
+
+
+async def test_a_second_chat_in_a_conversation_sees_the_first(mode: str) -> None:
+    async with connect(make_settings(), mode) as client:
+        agent = await create_echo_agent(client)
+        first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "apples"}))
+        assert first["status"] == "completed"
+        assert first["text"] == "You said: apples"
+        second = ok(
+            await client.call_tool(
+                "chat",
+                {
+                    "agent": agent["ref"],
+                    "message": "pears",
+                    "conversation_id": first["conversation_id"],
+                },
+            )
+        )
+        assert second["conversation_id"] == first["conversation_id"]
+        assert second["text"] == "You said: pears (turn 2; earlier you said: apples)"
+        assert second["conversation"] == f"local:{first['conversation_id']}"
+
+
+async def test_chat_streams_text_as_progress_notifications(mode: str) -> None:
+    progress: list[str | None] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(message)
+
+    async with connect(make_settings(), mode) as client:
+        agent = await create_echo_agent(client)
+        result = ok(
+            await client.call_tool(
+                "chat",
+                {"agent": agent["ref"], "message": "one two three"},
+                progress_callback=on_progress,
+            )
+        )
+    assert "".join(m or "" for m in progress) == result["text"]
+    assert len(progress) > 1
+
+
+async def test_conversations_are_listed_and_readable_as_transcripts(mode: str) -> None:
+    async with connect(make_settings(), mode) as client:
+        agent = await create_echo_agent(client)
+        other = await create_echo_agent(client, name="Other")
+        first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hello"}))
+        ok(await client.call_tool("chat", {"agent": other["ref"], "message": "elsewhere"}))
+
+        everything = ok(await client.call_tool("list_conversations", {}))
+        assert len(everything["items"]) == 2
+        mine = ok(await client.call_tool("list_conversations", {"agent": agent["ref"]}))
+        assert [c["id"] for c in mine["items"]] == [first["conversation_id"]]
+        assert mine["items"][0]["message_count"] == 2
+
+        conversation = ok(
+            await client.call_tool("get_conversation", {"conversation": first["conversation"]})
+        )
+        assert [(m["role"], m["content"]) for m in conversation["messages"]] == [
+            ("user", "hello"),
+            ("assistant", "You said: hello"),
+        ]
+        resource = await client.read_resource(
+            f"agentdeck://local/conversations/{first['conversation_id']}"
+        )
+        transcript = resource.contents[0].text
+        assert "## user" in transcript and "hello" in transcript
+        assert "You said: hello" in transcript
+
+
+async def test_agents_are_created_read_updated_listed_and_deleted(mode: str) -> None:
+    async with connect(make_settings(), mode) as client:
+        created = await create_echo_agent(client, name="Writer", instructions="Write well.")
+        assert created["ref"] == f"local:{created['id']}"
+        fetched = ok(await client.call_tool("get_agent", {"agent": created["ref"]}))
+        assert fetched["instructions"] == "Write well."
+
+        updated = ok(
+            await client.call_tool(
+                "update_agent", {"agent": created["ref"], "description": "writes things"}
+            )
+        )
+        assert updated["description"] == "writes things"
+        assert updated["instructions"] == "Write well."
+
+        for index in range(3):
+            await create_echo_agent(client, name=f"Extra {index}")
+        page = ok(await client.call_tool("list_agents", {"backend": "local", "limit": 3}))
+        assert len(page["items"]) == 3 and page["next_cursor"]
+        rest = ok(
+            await client.call_tool(
+                "list_agents", {"backend": "local", "limit": 3, "cursor": page["next_cursor"]}
+            )
+        )
+        assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+
+        deleted = ok(await client.call_tool("delete_agent", {"agent": created["ref"]}))
+        assert deleted["deleted"] == created["ref"]
+        gone = error_text(await client.call_tool("get_agent", {"agent": created["ref"]}))
+        assert "no local agent" in gone
+
+
+async def test_agent_resource_serves_the_agent_as_json(mode: str) -> None:
+    async with connect(make_settings(), mode) as client:
+        agent = await create_echo_agent(client)
+        resource = await client.read_resource(f"agentdeck://local/agents/{agent['id']}")
+        assert f'"ref": "{agent["ref"]}"' in resource.contents[0].text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({"agent": "nowhere:abc", "message": "hi"}, "no backend named 'nowhere'"),
+        ({"agent": "local", "message": "hi"}, "names only a backend"),
+        ({"agent": "local:", "message": "hi"}, "has no id after ':'"),
+        ({"agent": "local:missing", "message": "hi"}, "no local agent 'missing'"),
+        ({"agent": "local:missing", "message": "   "}, "message is empty"),
+    ],
+)
+async def test_bad_refs_and_messages_give_clear_tool_errors(
+    mode: str, arguments: dict, expected: str
+) -> None:
+    async with connect(make_settings(), mode) as client:
+        text = error_text(await client.call_tool("chat", arguments))
+        assert expected in text
+        listed = ok(await client.call_tool("list_conversations", {}))
+        assert listed["items"] == []
+
+
+async def test_an_unsupported_operation_names_what_the_backend_can_do() -> None:
+    async with connect(make_settings()) as client:
+        backends = ok(await client.call_tool("list_backends", {}))["backends"]
+        assert backends == [
+            {
+                "name": "local",
+                "kind": "local",
+                "capabilities": ["agents", "manage_agents", "chat", "conversations"],
+                "expose_agents": False,
+            }
+        ]
+
+
+async def test_a_local_agent_without_a_configured_model_says_how_to_configure_one() -> None:
+    async with connect(make_settings(local={"model": "openai"})) as client:
+        agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+        text = error_text(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+        assert "openai_base_url" in text
+        assert "echo" in text
+
+
+async def test_the_sampling_model_answers_with_the_clients_own_model(mode: str) -> None:
+    seen: list[list[str]] = []
+
+    async def sampling(context, params) -> CreateMessageResult:
+        seen.append([m.content.text for m in params.messages])
+        return CreateMessageResult(
+            role="assistant",
+            content=TextContent(type="text", text=f"sampled {len(params.messages)}"),
+            model="client-model",
+        )
+
+    async with connect(make_settings(), mode, sampling_callback=sampling) as client:
+        agent = ok(
+            await client.call_tool(
+                "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
+            )
+        )
+        first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+        second = ok(
+            await client.call_tool(
+                "chat",
+                {
+                    "agent": agent["ref"],
+                    "message": "again",
+                    "conversation_id": first["conversation_id"],
+                },
+            )
+        )
+    assert first["text"] == "sampled 1"
+    assert second["text"] == "sampled 3"
+    assert seen[-1] == ["hi", "sampled 1", "again"]
+
+
+async def test_the_sampling_model_without_client_support_is_a_clear_error() -> None:
+    async with connect(make_settings()) as client:
+        agent = ok(
+            await client.call_tool(
+                "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
+            )
+        )
+        text = error_text(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+    assert "does not support sampling" in text

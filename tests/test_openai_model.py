@@ -1,0 +1,116 @@
+"""Local agents on the `openai` model, against a fake OpenAI-compatible server over HTTP."""
+
+import pytest
+
+from tests.fakes.base import serve
+from tests.fakes.openai import FakeOpenAI
+from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "sk-test-0123456789"
+
+
+def openai_settings(url: str, **extra):
+    return make_settings(
+        local={
+            "model": "openai",
+            "openai_base_url": f"{url}/v1",
+            "openai_api_key": SECRET,
+            "openai_model": "tiny-llama",
+            **FAST_HTTP,
+            **extra,
+        }
+    )
+
+
+async def test_replies_stream_from_the_model_with_the_conversation_history(mode: str) -> None:
+    fake = FakeOpenAI(api_key=SECRET)
+    with serve(fake.app) as url:
+        async with connect(openai_settings(url), mode) as client:
+            agent = ok(
+                await client.call_tool(
+                    "create_agent", {"backend": "local", "name": "A", "instructions": "Be kind."}
+                )
+            )
+            first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+            second = ok(
+                await client.call_tool(
+                    "chat",
+                    {
+                        "agent": agent["ref"],
+                        "message": "more",
+                        "conversation_id": first["conversation_id"],
+                    },
+                )
+            )
+    assert first["text"] == "[tiny-llama] heard 'hi' after 1 earlier messages"
+    assert second["text"] == "[tiny-llama] heard 'more' after 3 earlier messages"
+    assert second["usage"] == {"total_tokens": 7}
+    sent = fake.bodies[-1]
+    assert sent["stream"] is True
+    assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "user"]
+    assert sent["messages"][0]["content"] == "Be kind."
+    assert fake.requests[-1].headers["authorization"] == f"Bearer {SECRET}"
+
+
+async def test_an_agent_may_name_its_own_model() -> None:
+    fake = FakeOpenAI()
+    with serve(fake.app) as url:
+        async with connect(openai_settings(url)) as client:
+            agent = ok(
+                await client.call_tool(
+                    "create_agent", {"backend": "local", "name": "A", "model": "qwen-7b"}
+                )
+            )
+            result = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "x"}))
+    assert result["text"].startswith("[qwen-7b]")
+
+
+async def test_a_stream_cut_off_mid_way_keeps_what_came_and_says_what_happened() -> None:
+    fake = FakeOpenAI(next_stream="cut_off")
+    with serve(fake.app) as url:
+        async with connect(openai_settings(url)) as client:
+            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            result = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+            assert result["status"] == "failed"
+            assert result["text"] == "[tiny-llama] heard 'hi'"
+            assert "cut off" in result["error"]
+            conversation = ok(
+                await client.call_tool("get_conversation", {"conversation": result["conversation"]})
+            )
+    # the user's message is kept; the broken answer is not stored as if it were complete
+    assert [m["role"] for m in conversation["messages"]] == ["user"]
+
+
+async def test_a_malformed_chunk_is_skipped_with_a_warning() -> None:
+    fake = FakeOpenAI(next_stream="malformed")
+    with serve(fake.app) as url:
+        async with connect(openai_settings(url)) as client:
+            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            result = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+    assert result["status"] == "completed"
+    assert result["text"] == "[tiny-llama] heard 'hi' after 0 earlier messages"
+    assert len(result["warnings"]) == 1 and "malformed" in result["warnings"][0]
+
+
+async def test_a_rejected_key_names_the_setting_and_never_the_key() -> None:
+    fake = FakeOpenAI(api_key="the-right-key")
+    with serve(fake.app) as url:
+        async with connect(openai_settings(url)) as client:
+            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            text = error_text(
+                await client.call_tool("chat", {"agent": agent["ref"], "message": "x"})
+            )
+    assert "HTTP 401" in text and "Incorrect API key" in text
+    assert "openai_api_key" in text
+    assert SECRET not in text
+
+
+async def test_an_unreachable_model_server_is_a_clear_error() -> None:
+    with serve(FakeOpenAI().app) as url:
+        pass  # the port is closed again: nothing listens there now
+    async with connect(openai_settings(url)) as client:
+        agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+        text = error_text(await client.call_tool("chat", {"agent": agent["ref"], "message": "x"}))
+    assert "could not connect" in text and "base_url" in text

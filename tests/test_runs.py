@@ -1,0 +1,105 @@
+"""Chat runs that outlive their tool call: wait budget, get_run, cancel_run, request cancel."""
+
+import anyio
+import pytest
+from mcp.types import CallToolResult
+
+from tests.fakes.base import serve
+from tests.fakes.openai import FakeOpenAI
+from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
+
+pytestmark = pytest.mark.anyio
+
+
+def slow_settings(url: str):
+    return make_settings(
+        local={
+            "model": "openai",
+            "openai_base_url": f"{url}/v1",
+            "openai_model": "slow",
+            **FAST_HTTP,
+        }
+    )
+
+
+async def wait_until(condition, seconds: float = 5.0) -> None:
+    """Poll a fake's counter (it lives in the server thread, so there is no event to await)."""
+    with anyio.fail_after(seconds):
+        while not condition():  # noqa: ASYNC110
+            await anyio.sleep(0.01)
+
+
+async def test_a_slow_chat_answers_running_and_get_run_completes_it(mode: str) -> None:
+    fake = FakeOpenAI(chunk_delay=0.1)
+    with serve(fake.app) as url:
+        async with connect(slow_settings(url), mode) as client:
+            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            with anyio.fail_after(5):
+                started = ok(
+                    await client.call_tool(
+                        "chat", {"agent": agent["ref"], "message": "hi", "wait_seconds": 0.3}
+                    )
+                )
+            assert started["status"] == "running"
+            assert started["finished_at"] is None
+            finished = ok(
+                await client.call_tool("get_run", {"run_id": started["run_id"], "wait_seconds": 10})
+            )
+    assert finished["status"] == "completed"
+    assert finished["text"] == "[slow] heard 'hi' after 0 earlier messages"
+    assert finished["text"].startswith(started["text"])
+
+
+async def test_cancel_run_stops_the_run_and_closes_the_upstream_stream(mode: str) -> None:
+    fake = FakeOpenAI(chunk_delay=0.2)
+    with serve(fake.app) as url:
+        async with connect(slow_settings(url), mode) as client:
+            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            started = ok(
+                await client.call_tool(
+                    "chat", {"agent": agent["ref"], "message": "hi", "wait_seconds": 0.3}
+                )
+            )
+            assert fake.open_streams == 1
+            cancelled = ok(await client.call_tool("cancel_run", {"run_id": started["run_id"]}))
+            assert cancelled["status"] == "cancelled"
+            again = ok(await client.call_tool("get_run", {"run_id": started["run_id"]}))
+            assert again["status"] == "cancelled"
+            await wait_until(lambda: fake.open_streams == 0)
+    assert fake.closed_early == 1
+
+
+async def test_cancelling_the_mcp_request_cancels_its_run(mode: str) -> None:
+    fake = FakeOpenAI(chunk_delay=0.2)
+    with serve(fake.app) as url:
+        async with connect(slow_settings(url), mode) as client:
+            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            with anyio.move_on_after(0.5):
+                await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"})
+            await wait_until(lambda: fake.open_streams == 0)
+            listed = ok(await client.call_tool("list_conversations", {}))
+    assert fake.closed_early == 1
+    assert listed["items"][0]["message_count"] == 1  # the question is kept, no half answer
+
+
+async def test_an_unknown_run_id_says_how_long_runs_are_kept() -> None:
+    async with connect(make_settings()) as client:
+        text = error_text(await client.call_tool("get_run", {"run_id": "nope"}))
+    assert "no run 'nope'" in text and "kept for" in text
+
+
+async def test_finished_runs_beyond_the_kept_count_are_forgotten() -> None:
+    settings = make_settings(server={"run_keep_count": 2})
+    async with connect(settings) as client:
+        agent = ok(
+            await client.call_tool(
+                "create_agent", {"backend": "local", "name": "A", "model": "echo"}
+            )
+        )
+        results: list[CallToolResult] = [
+            await client.call_tool("chat", {"agent": agent["ref"], "message": str(i)})
+            for i in range(4)
+        ]
+        run_ids = [ok(r)["run_id"] for r in results]
+        assert error_text(await client.call_tool("get_run", {"run_id": run_ids[0]}))
+        assert ok(await client.call_tool("get_run", {"run_id": run_ids[-1]}))["text"]
