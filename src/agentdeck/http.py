@@ -52,6 +52,7 @@ logger = logging.getLogger("agentdeck.http")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
 _MAX_ERROR_TEXT = 300
+_DRAIN_SECONDS = 0.5
 
 
 # ---- auth -------------------------------------------------------------------------------
@@ -374,8 +375,21 @@ class HttpClient:
                 body = await self._read_capped(response, operation)
                 raise self._status_error(response, body, operation, attempts=1)
             yield response
+            await self._drain(response)
         finally:
             await response.aclose()
+
+    async def _drain(self, response: httpx2.Response) -> None:
+        """Read what is left of a stream the caller finished with, so the pooled connection
+        is reused; closing it half-read would cost a new connection on the next chat."""
+        if response.is_closed or response.is_stream_consumed:
+            return
+        with anyio.move_on_after(_DRAIN_SECONDS):
+            try:
+                async for _ in response.aiter_raw():
+                    pass
+            except httpx2.TransportError:
+                pass
 
     def translate(self, exc: Exception, operation: str) -> UpstreamError:
         """Map a transport exception met while reading a stream (cut off, timed out)."""

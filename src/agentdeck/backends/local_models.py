@@ -60,8 +60,9 @@ async def openai_reply(
     async with http.stream("POST", "/chat/completions", json=body, operation=operation) as response:
         async for event in iter_sse(response, http, operation):
             if event.data.strip() == "[DONE]":
+                # read on to the end rather than break, so the connection goes back to the pool
                 finished = True
-                break
+                continue
             try:
                 chunk = json.loads(event.data)
             except ValueError:
