@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp import Client
-from mcp.types import CallToolResult
+from mcp.types import CallToolResult, ElicitResult
 
 from agentdeck.config import Settings, parse_settings
 from agentdeck.server.app import build_server
@@ -55,3 +55,13 @@ def error_text(result: CallToolResult) -> str:
 
 def _text(result: CallToolResult) -> str:
     return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+async def accept(context: Any, params: Any) -> ElicitResult:
+    """An elicitation callback that says yes to every question."""
+    return ElicitResult(action="accept", content={"confirm": True})
+
+
+async def decline(context: Any, params: Any) -> ElicitResult:
+    """An elicitation callback that says no to every question."""
+    return ElicitResult(action="decline")

@@ -3,7 +3,7 @@
 import pytest
 from mcp.types import CreateMessageResult, TextContent
 
-from tests.support import connect, error_text, make_settings, ok
+from tests.support import accept, connect, error_text, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -86,7 +86,7 @@ async def test_conversations_are_listed_and_readable_as_transcripts(mode: str) -
 
 
 async def test_agents_are_created_read_updated_listed_and_deleted(mode: str) -> None:
-    async with connect(make_settings(), mode) as client:
+    async with connect(make_settings(), mode, elicitation_callback=accept) as client:
         created = await create_echo_agent(client, name="Writer", instructions="Write well.")
         assert created["ref"] == f"local:{created['id']}"
         fetched = ok(await client.call_tool("get_agent", {"agent": created["ref"]}))
@@ -207,3 +207,15 @@ async def test_the_sampling_model_without_client_support_is_a_clear_error() -> N
         )
         text = error_text(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
     assert "does not support sampling" in text
+
+
+async def test_each_backend_serves_a_list_of_recent_conversations(mode: str) -> None:
+    async with connect(make_settings(), mode) as client:
+        agent = await create_echo_agent(client)
+        reply = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "status?"}))
+        listed = await client.list_resources()
+        recent = await client.read_resource("agentdeck://local/conversations")
+    assert "agentdeck://local/conversations" in {str(r.uri) for r in listed.resources}
+    text = recent.contents[0].text
+    assert f"agentdeck://local/conversations/{reply['conversation_id']}" in text
+    assert "status?" in text

@@ -44,6 +44,7 @@ class ServerSettings(_Strict):
     confirm_destructive: bool = True
     run_keep_seconds: float = Field(default=3600, gt=0)
     run_keep_count: int = Field(default=200, gt=0)
+    agent_refresh_seconds: float = Field(default=300, ge=0)
 
 
 class BackendCommon(_Strict):
@@ -72,19 +73,30 @@ class LocalSettings(BackendCommon):
 
 class MakeSettings(BackendCommon):
     kind: Literal["make"]
-    base_url: str
-    token: SecretStr
-    team_id: int
-    streaming: bool = True
+    base_url: str = Field(description="The zone's API URL, e.g. https://eu2.make.com/api/v2.")
+    token: SecretStr = Field(description="A Make API token with the ai-agents scopes.")
+    team_id: int = Field(gt=0, description="The Make team whose agents this backend serves.")
+    streaming: bool = Field(default=True, description="Run agents with /run/stream (else /run).")
 
 
 class AgenticFlowSettings(BackendCommon):
     kind: Literal["agenticflow"]
-    base_url: str = "https://api.agenticflow.ai"
-    path_prefix: str = "/v1"
-    api_key: SecretStr | None = None
-    workspace_id: str | None = None
-    project_id: str | None = None
+    base_url: str = Field(
+        default="https://api.agenticflow.ai", description="The API host, without the prefix."
+    )
+    path_prefix: str = Field(
+        default="/v1", description="The API path prefix: /v1 hosted, /api self-hosted."
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="An AgenticFlow API key (Bearer); without one only public agents work.",
+    )
+    workspace_id: str | None = Field(
+        default=None, description="The workspace (a UUID), sent on agent list and create."
+    )
+    project_id: str | None = Field(
+        default=None, description="The project the key is bound to; agents are created in it."
+    )
 
 
 class AgentFlowSettings(BackendCommon):

@@ -9,15 +9,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 import anyio
+from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from agentdeck import __version__
 from agentdeck.config import Settings
 from agentdeck.registry import Registry
 from agentdeck.runs import RunManager
-from agentdeck.server import resources, tools
+from agentdeck.server import prompts, resources, tools
+from agentdeck.server.agent_tools import AgentTools
+from agentdeck.server.notify import Notifier
 from agentdeck.server.toolkit import ToolSpec
 
 INSTRUCTIONS = """\
@@ -36,6 +41,8 @@ class Deck:
     settings: Settings
     registry: Registry
     runs: RunManager
+    notifier: Notifier
+    agent_tools: AgentTools
 
 
 def tool_modules() -> list[ModuleType]:
@@ -56,13 +63,18 @@ def enabled_tools(settings: Settings) -> list[ToolSpec]:
         spec
         for spec in all_tools()
         if spec.toolset in settings.server.toolsets
-        and (spec.read_only or not settings.server.read_only)
+        and (spec.read_only or spec.conversational or not settings.server.read_only)
     ]
 
 
 def build_server(settings: Settings) -> MCPServer[Deck]:
+    bus = InMemorySubscriptionBus()
+    notifier = Notifier(bus)
+    served = enabled_tools(settings)
+    running: list[Deck] = []  # the state of the open lifespan, for static resources
+
     @asynccontextmanager
-    async def lifespan(_: MCPServer[Deck]) -> AsyncIterator[Deck]:
+    async def lifespan(server: MCPServer[Deck]) -> AsyncIterator[Deck]:
         async with Registry.open(settings) as registry, anyio.create_task_group() as task_group:
             runs = RunManager(
                 task_group,
@@ -70,7 +82,17 @@ def build_server(settings: Settings) -> MCPServer[Deck]:
                 keep_seconds=settings.server.run_keep_seconds,
                 keep_count=settings.server.run_keep_count,
             )
-            yield Deck(settings=settings, registry=registry, runs=runs)
+            agent_tools = AgentTools(
+                server, registry, notifier, reserved={spec.name for spec in all_tools()}
+            )
+            await agent_tools.refresh(notify=False)
+            if settings.server.agent_refresh_seconds and agent_tools.exposed_backends():
+                task_group.start_soon(
+                    _refresh_periodically, agent_tools, settings.server.agent_refresh_seconds
+                )
+            state = Deck(settings, registry, runs, notifier, agent_tools)
+            running[:] = [state]
+            yield state
             task_group.cancel_scope.cancel()
 
     server: MCPServer[Deck] = MCPServer(
@@ -79,8 +101,10 @@ def build_server(settings: Settings) -> MCPServer[Deck]:
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
+        subscriptions=bus,
     )
-    for spec in enabled_tools(settings):
+    advertise_list_changes(server)
+    for spec in served:
         server.add_tool(
             spec.fn,
             name=spec.name,
@@ -88,8 +112,37 @@ def build_server(settings: Settings) -> MCPServer[Deck]:
             description=inspect.cleandoc(spec.fn.__doc__ or ""),
             annotations=spec.annotations,
         )
-    resources.register(server)
+    resources.register(server, list(settings.enabled_backends()), lambda: running[0])
+    prompts.register(server)
     for module in tool_modules():
         if hasattr(module, "register"):
             module.register(server)
     return server
+
+
+async def _refresh_periodically(agent_tools: AgentTools, seconds: float) -> None:
+    while True:
+        await anyio.sleep(seconds)
+        await agent_tools.refresh()
+
+
+def advertise_list_changes(server: MCPServer[Any]) -> None:
+    """Declare ``tools.listChanged`` and ``resources.listChanged`` to 2025-11-25 clients.
+
+    MCPServer's legacy handshake always reports them false and has no setting for it
+    (MCP-SDK-V2.md); agentdeck does send those notifications, so it wraps the low-level
+    server's capability builder to say so. 2026-07-28 clients learn it from
+    ``subscriptions/listen`` being served and are unaffected.
+    """
+    lowlevel = server._lowlevel_server
+    build = lowlevel.get_capabilities
+
+    def get_capabilities(
+        notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        options = notification_options or NotificationOptions(
+            tools_changed=True, resources_changed=True
+        )
+        return build(options, *args, **kwargs)
+
+    lowlevel.get_capabilities = get_capabilities  # type: ignore[method-assign]

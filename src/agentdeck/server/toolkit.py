@@ -3,8 +3,9 @@
 Each module in ``agentdeck.server.tools`` holds a :class:`Toolbox` named
 ``toolbox``; :func:`agentdeck.server.app.build_server` collects them all, keeps the
 ones the configuration enables and adds them to the MCP server. Read-only mode is
-decided by each tool's ``read_only`` annotation alone, so a new writing tool cannot
-slip through it.
+decided by each tool's ``read_only`` annotation, so a new writing tool cannot slip
+through it; the one exception is the explicit ``conversational`` flag of the tools
+that only talk to agents (``chat``, ``cancel_run``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class ToolSpec:
     destructive: bool
     idempotent: bool
     open_world: bool
+    #: Only talks to agents (chat, cancel a run): kept in read-only mode, which is about
+    #: not changing configuration or platform state (see the README).
+    conversational: bool = False
 
     @property
     def annotations(self) -> types.ToolAnnotations:
@@ -63,6 +67,7 @@ class Toolbox:
         destructive: bool = False,
         idempotent: bool = False,
         open_world: bool = True,
+        conversational: bool = False,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.tools.append(
@@ -75,6 +80,7 @@ class Toolbox:
                     destructive=destructive,
                     idempotent=idempotent,
                     open_world=open_world,
+                    conversational=conversational,
                 )
             )
             return fn
@@ -83,8 +89,14 @@ class Toolbox:
 
 
 def deck(ctx: Context) -> Deck:
-    """The running server's state (registry, runs), opened in the server's lifespan."""
-    return ctx.request_context.lifespan_context
+    """The running server's state (registry, runs), opened in the server's lifespan.
+
+    Also remembers the caller's session, so changes found outside any request (the
+    periodic agent refresh) still reach 2025-11-25 clients.
+    """
+    state: Deck = ctx.request_context.lifespan_context
+    state.notifier.remember(ctx)
+    return state
 
 
 @contextmanager

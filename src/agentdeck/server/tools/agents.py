@@ -1,13 +1,16 @@
 """The ``agents`` toolset: backends and agent CRUD."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import AgentReader, AgentWriter
 from agentdeck.errors import InvalidInputError
 from agentdeck.model import Agent, AgentChanges, AgentSpec, BackendInfo
+from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.listing import ListResult, list_across
 from agentdeck.server.params import (
     AgentRef,
@@ -122,7 +125,9 @@ async def create_agent(
             description=description,
             options=options or {},
         )
-        return await writer.create_agent(spec)
+        created = await writer.create_agent(spec)
+        await deck(ctx).agent_tools.refresh(backend)
+        return created
 
 
 create_agent.__doc__ = (create_agent.__doc__ or "") + CREATE_OPTIONS
@@ -159,18 +164,50 @@ async def update_agent(
                 "description or options.",
                 backend=backend.name,
             )
-        return await writer.update_agent(agent_id, changes)
+        updated = await writer.update_agent(agent_id, changes)
+        await deck(ctx).agent_tools.refresh(backend.name)
+        return updated
+
+
+async def _confirm_delete_agent(agent: str, ctx: Context) -> Any:
+    return confirmation_request(ctx, f"This permanently deletes the agent {agent}.")
 
 
 @toolbox.tool(
     toolset="agents", title="Delete an agent", read_only=False, destructive=True, idempotent=True
 )
-async def delete_agent(ctx: Context, agent: AgentRef) -> Deleted:
-    """Delete an agent permanently. Its conversations may remain on the platform."""
+async def delete_agent(
+    ctx: Context,
+    agent: AgentRef,
+    confirmed: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_delete_agent)] = None,  # type: ignore[assignment]
+) -> Deleted:
+    """Delete an agent permanently. Its conversations may remain on the platform. With
+    confirm_destructive on (the default), the user is asked first."""
     with reported():
         registry = deck(ctx).registry
         backend, agent_id = registry.resolve(agent)
         writer: AgentWriter = registry.require(backend, "manage_agents", "delete_agent")
+        require_confirmation(confirmed)
         await writer.delete_agent(agent_id)
+        await deck(ctx).agent_tools.refresh(backend.name)
         ref = f"{backend.name}:{agent_id}"
         return Deleted(deleted=ref, message=f"Agent {ref} was deleted.")
+
+
+class Refreshed(BaseModel):
+    changed: bool = Field(description="Whether the set of agent tools changed.")
+    agent_tools: list[str] = Field(description="The per-agent tools now served.")
+
+
+@toolbox.tool(toolset="agents", title="Refresh agent tools", read_only=True, idempotent=True)
+async def refresh_agents(ctx: Context, backend: OptionalBackend = None) -> Refreshed:
+    """Re-read the agents of backends with expose_agents and update the per-agent tools
+    (one tool per agent, named <backend>_<agent>). Clients are told when the set changes."""
+    with reported():
+        state = deck(ctx)
+        if backend is not None:
+            state.registry.get(backend)
+        changed = await state.agent_tools.refresh(backend)
+        return Refreshed(
+            changed=changed, agent_tools=[tool.name for tool in state.agent_tools.tools()]
+        )

@@ -1,0 +1,220 @@
+"""Agents as tools: every agent of a backend with ``expose_agents`` becomes its own tool.
+
+A tool is named ``<backend>_<agent-slug>`` (a valid MCP tool name of at most 64
+characters, unique, and the same across restarts for the same agents), takes
+``message``, ``conversation_id`` and ``wait_seconds``, and chats through the same
+run machinery as ``chat``. The set is built at start, refreshed after an agent is
+created, updated or deleted, by ``refresh_agents`` and on an interval; clients are
+told (``notifications/tools/list_changed``, both eras) only when it actually
+changes. A backend that cannot be listed keeps its last known tools.
+
+Deliberately no ``from __future__ import annotations``: the tool functions are made
+in a closure, and the SDK reads their annotations, which must be real objects.
+"""
+
+import fnmatch
+import logging
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import mcp.types as types
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.resolve import Resolve, Sample
+from pydantic import Field
+
+from agentdeck.backends.base import AgentReader
+from agentdeck.errors import AgentdeckError
+from agentdeck.model import Agent
+from agentdeck.registry import Registry
+from agentdeck.runs import RunResult
+from agentdeck.server.chatting import run_chat, sample_request
+from agentdeck.server.notify import Notifier
+from agentdeck.server.params import WaitSeconds
+from agentdeck.server.toolkit import reported
+
+logger = logging.getLogger("agentdeck.agent_tools")
+
+MAX_NAME = 64
+_LIST_PAGE = 100
+_MAX_PAGES = 20
+_INSTRUCTIONS_IN_DESCRIPTION = 300
+
+
+@dataclass(frozen=True)
+class AgentTool:
+    name: str
+    ref: str
+    title: str
+    description: str
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "agent"
+
+
+def tool_name(backend: str, agent_name: str, suffix: str = "") -> str:
+    """``<backend>_<slug>[_suffix]``, cut to fit 64 characters without losing the suffix."""
+    tail = f"_{suffix}" if suffix else ""
+    name = f"{slug(backend)}_{slug(agent_name)}"
+    return name[: MAX_NAME - len(tail)].rstrip("_") + tail
+
+
+def describe(agent: Agent, kind: str) -> str:
+    parts = [f"Chat with the {kind} agent '{agent.name}' (ref {agent.ref})."]
+    if agent.description:
+        parts.append(agent.description.strip())
+    if agent.instructions:
+        trimmed = " ".join(agent.instructions.split())
+        if len(trimmed) > _INSTRUCTIONS_IN_DESCRIPTION:
+            trimmed = trimmed[: _INSTRUCTIONS_IN_DESCRIPTION - 1] + "…"
+        parts.append(f"Its instructions: {trimmed}")
+    parts.append(
+        "Pass conversation_id from an earlier answer to continue that conversation. "
+        'If the answer takes longer than wait_seconds, the result has status "running" '
+        "and a run_id for get_run."
+    )
+    return "\n\n".join(parts)
+
+
+def _chat_function(ref: str) -> Any:
+    """The tool function for one agent: the chat tool with ``agent`` fixed."""
+
+    async def sample(
+        message: str, ctx: Context, conversation_id: str | None = None
+    ) -> Sample | None:
+        return sample_request(ctx, ref, message, conversation_id)
+
+    async def chat_with_agent(
+        ctx: Context,
+        message: Annotated[str, Field(min_length=1, description="What to say to the agent.")],
+        conversation_id: Annotated[
+            str | None,
+            Field(
+                description="Continue this conversation (from an earlier answer); omit to start one."
+            ),
+        ] = None,
+        wait_seconds: WaitSeconds = 45,
+        sampled: Annotated[types.CreateMessageResult | None, Resolve(sample)] = None,
+    ) -> RunResult:
+        with reported():
+            return await run_chat(
+                ctx,
+                agent=ref,
+                message=message,
+                conversation_id=conversation_id,
+                wait_seconds=wait_seconds,
+                options=None,
+                sampled=sampled,
+            )
+
+    return chat_with_agent
+
+
+class AgentTools:
+    """The per-agent tools currently served, by backend."""
+
+    def __init__(
+        self,
+        server: MCPServer[Any],
+        registry: Registry,
+        notifier: Notifier,
+        reserved: set[str],
+    ) -> None:
+        self._server = server
+        self._registry = registry
+        self._notifier = notifier
+        self._reserved = reserved  # the generic tools' names, never taken by an agent
+        self._by_backend: dict[str, dict[str, AgentTool]] = {}
+
+    def exposed_backends(self) -> list[str]:
+        return [
+            name
+            for name, backend in self._registry.backends.items()
+            if backend.settings.expose_agents and isinstance(backend, AgentReader)
+        ]
+
+    def tools(self) -> list[AgentTool]:
+        return [tool for tools in self._by_backend.values() for tool in tools.values()]
+
+    async def refresh(self, backend: str | None = None, *, notify: bool = True) -> bool:
+        """Rebuild the tools of one exposed backend (or all); True when the set changed."""
+        names = [b for b in self.exposed_backends() if backend in (None, b)]
+        changed = False
+        for name in names:
+            try:
+                wanted = await self._wanted(name)
+            except AgentdeckError as exc:
+                logger.warning("keeping the last known agent tools of %s: %s", name, exc)
+                continue
+            changed |= self._apply(name, wanted)
+        if changed and notify:
+            await self._notifier.tools_changed()
+        return changed
+
+    async def _wanted(self, backend_name: str) -> dict[str, AgentTool]:
+        backend = self._registry.backends[backend_name]
+        settings = backend.settings
+        agents: list[Agent] = []
+        cursor: str | None = None
+        for _ in range(_MAX_PAGES):
+            page = await backend.list_agents(limit=_LIST_PAGE, cursor=cursor)  # type: ignore[attr-defined]
+            agents += [a for a in page.items if _selected(a.name, settings)]
+            cursor = page.next_cursor
+            if cursor is None or len(agents) >= settings.max_agent_tools:
+                break
+        agents = sorted(agents, key=lambda a: a.id)[: settings.max_agent_tools]
+        taken = set(self._reserved) | {
+            t.name
+            for other, tools in self._by_backend.items()
+            if other != backend_name
+            for t in tools.values()
+        }
+        wanted: dict[str, AgentTool] = {}
+        for agent in agents:
+            name = tool_name(backend_name, agent.name)
+            if name in taken:
+                name = tool_name(backend_name, agent.name, slug(agent.id)[:8])
+            taken.add(name)
+            wanted[name] = AgentTool(
+                name=name,
+                ref=agent.ref,
+                title=f"Chat with {agent.name}",
+                description=describe(agent, backend.kind),
+            )
+        return wanted
+
+    def _apply(self, backend_name: str, wanted: dict[str, AgentTool]) -> bool:
+        current = self._by_backend.get(backend_name, {})
+        if current == wanted:
+            return False
+        for name, tool in current.items():
+            if wanted.get(name) != tool:
+                self._server.remove_tool(name)
+        for name, tool in wanted.items():
+            if current.get(name) != tool:
+                self._server.add_tool(
+                    _chat_function(tool.ref),
+                    name=tool.name,
+                    title=tool.title,
+                    description=tool.description,
+                    annotations=types.ToolAnnotations(
+                        title=tool.title,
+                        read_only_hint=False,
+                        destructive_hint=False,
+                        idempotent_hint=False,
+                        open_world_hint=True,
+                    ),
+                )
+        self._by_backend[backend_name] = wanted
+        return True
+
+
+def _selected(name: str, settings: Any) -> bool:
+    """Whether an agent passes the backend's include/exclude name patterns (case-insensitive)."""
+    lowered = name.lower()
+    if settings.include_agents and not any(
+        fnmatch.fnmatchcase(lowered, p.lower()) for p in settings.include_agents
+    ):
+        return False
+    return not any(fnmatch.fnmatchcase(lowered, p.lower()) for p in settings.exclude_agents)

@@ -1,0 +1,70 @@
+"""Recording the change notifications a client receives, the same way in both eras."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import mcp.types as types
+from mcp import Client
+from mcp.shared.subscriptions import ResourceUpdated, ToolsListChanged
+
+from tests.support import connect
+
+
+@dataclass
+class Changes:
+    """What the server told the client: 'tools' for a list change, or a resource URI."""
+
+    seen: list[str] = field(default_factory=list)
+    _arrived: anyio.Event = field(default_factory=anyio.Event)
+
+    def add(self, what: str) -> None:
+        self.seen.append(what)
+        self._arrived.set()
+        self._arrived = anyio.Event()
+
+    async def wait_for(self, what: str, seconds: float = 5.0) -> None:
+        with anyio.fail_after(seconds):
+            while what not in self.seen:
+                await self._arrived.wait()
+
+    async def settle(self) -> None:
+        """Let notifications already on their way arrive before counting them."""
+        await anyio.sleep(0.05)
+
+
+@asynccontextmanager
+async def watched(
+    settings: Any, mode: str, resources: tuple[str, ...] = (), **kwargs: Any
+) -> AsyncIterator[tuple[Client, Changes]]:
+    """A connected client and the changes it is told about."""
+    changes = Changes()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            changes.add("tools")
+        elif isinstance(message, types.ResourceUpdatedNotification):
+            changes.add(str(message.params.uri))
+
+    if mode == "legacy":
+        async with connect(settings, mode, message_handler=on_message, **kwargs) as client:
+            yield client, changes
+        return
+    async with (
+        connect(settings, mode, **kwargs) as client,
+        client.listen(tools_list_changed=True, resource_subscriptions=resources) as sub,
+        anyio.create_task_group() as group,
+    ):
+
+        async def pump() -> None:
+            async for event in sub:
+                if isinstance(event, ToolsListChanged):
+                    changes.add("tools")
+                elif isinstance(event, ResourceUpdated):
+                    changes.add(event.uri)
+
+        group.start_soon(pump)
+        yield client, changes
+        group.cancel_scope.cancel()

@@ -1,0 +1,134 @@
+"""Agents as tools: one tool per exposed agent, kept current, with list-changed notices."""
+
+import pytest
+
+from agentdeck.server.agent_tools import MAX_NAME, tool_name
+from tests.notifications import watched
+from tests.support import accept, connect, make_settings, ok
+
+pytestmark = pytest.mark.anyio
+
+
+def exposed(**local):
+    return make_settings(local={"expose_agents": True, **local})
+
+
+async def agent_tool_names(client) -> set[str]:
+    tools = (await client.list_tools()).tools
+    return {t.name for t in tools if t.name.startswith("local_")}
+
+
+async def test_each_exposed_agent_becomes_a_tool_that_chats(mode: str) -> None:
+    async with connect(exposed(), mode) as client:
+        created = ok(
+            await client.call_tool(
+                "create_agent",
+                {
+                    "backend": "local",
+                    "name": "Travel Planner!",
+                    "description": "Plans trips.",
+                    "instructions": "Plan carefully.",
+                    "model": "echo",
+                },
+            )
+        )
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        tool = tools["local_travel_planner"]
+        assert "Plans trips." in tool.description and "Plan carefully." in tool.description
+        assert set(tool.input_schema["properties"]) == {
+            "message",
+            "conversation_id",
+            "wait_seconds",
+        }
+        first = ok(await client.call_tool("local_travel_planner", {"message": "Rome"}))
+        again = ok(
+            await client.call_tool(
+                "local_travel_planner",
+                {"message": "Paris", "conversation_id": first["conversation_id"]},
+            )
+        )
+    assert first["agent"] == created["ref"]
+    assert again["text"] == "You said: Paris (turn 2; earlier you said: Rome)"
+
+
+async def test_create_and_delete_each_send_exactly_one_list_change(mode: str) -> None:
+    async with watched(exposed(), mode, elicitation_callback=accept) as (client, changes):
+        created = ok(await client.call_tool("create_agent", {"backend": "local", "name": "Scout"}))
+        await changes.wait_for("tools")
+        await changes.settle()
+        assert changes.seen == ["tools"]
+        assert await agent_tool_names(client) == {"local_scout"}
+
+        ok(await client.call_tool("update_agent", {"agent": created["ref"], "model": "echo"}))
+        await changes.settle()
+        assert changes.seen == ["tools"], "an update that changes no tool sends nothing"
+
+        ok(await client.call_tool("delete_agent", {"agent": created["ref"]}))
+        await changes.settle()
+        assert changes.seen == ["tools", "tools"]
+        assert await agent_tool_names(client) == set()
+
+
+async def test_include_exclude_and_maximum_filter_the_agent_tools() -> None:
+    settings = exposed(
+        include_agents=["sales*", "support*"], exclude_agents=["*old*"], max_agent_tools=2
+    )
+    async with connect(settings) as client:
+        for name in ["Sales A", "Sales Old", "Support", "Billing", "Sales B"]:
+            ok(await client.call_tool("create_agent", {"backend": "local", "name": name}))
+        names = await agent_tool_names(client)
+    assert len(names) == 2
+    assert names <= {"local_sales_a", "local_support", "local_sales_b"}
+
+
+async def test_agents_with_the_same_name_get_distinct_stable_tools() -> None:
+    async with connect(exposed()) as client:
+        for _ in range(2):
+            ok(await client.call_tool("create_agent", {"backend": "local", "name": "Twin"}))
+        first = await agent_tool_names(client)
+        refreshed = ok(await client.call_tool("refresh_agents", {}))
+    assert len(first) == 2 and "local_twin" in first
+    assert refreshed["changed"] is False
+    assert set(refreshed["agent_tools"]) == first
+
+
+def test_tool_names_are_valid_and_fit_64_characters() -> None:
+    name = tool_name("backend", "A very long agent name " * 5, "abcdef12")
+    assert len(name) <= MAX_NAME and name.endswith("_abcdef12")
+    assert tool_name("ops", "Ünïcode & Co.") == "ops_n_code_co"
+
+
+async def test_read_only_mode_keeps_chat_and_the_agent_tools(mode: str) -> None:
+    settings = make_settings(server={"read_only": True}, local={"expose_agents": True})
+    async with connect(settings, mode) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+    assert "chat" in names and "get_run" in names
+    assert "create_agent" not in names and "delete_agent" not in names
+
+
+async def test_a_transcript_update_is_announced_after_each_chat_turn(mode: str) -> None:
+    async with watched(make_settings(), mode) as (client, changes):
+        agent = ok(
+            await client.call_tool(
+                "create_agent", {"backend": "local", "name": "A", "model": "echo"}
+            )
+        )
+        first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+        uri = f"agentdeck://local/conversations/{first['conversation_id']}"
+        if mode != "legacy":
+            # 2026 listeners subscribe to a URI; a fresh stream for this conversation:
+            async with client.listen(resource_subscriptions=[uri]) as sub:
+                ok(
+                    await client.call_tool(
+                        "chat",
+                        {
+                            "agent": agent["ref"],
+                            "message": "again",
+                            "conversation_id": first["conversation_id"],
+                        },
+                    )
+                )
+                event = await anext(aiter(sub))
+                assert getattr(event, "uri", None) == uri
+        else:
+            await changes.wait_for(uri)
