@@ -39,12 +39,14 @@ async def test_every_tool_describes_itself_and_each_parameter() -> None:
         assert tool.output_schema is not None, f"{tool.name} has no structured result"
 
 
-def test_read_only_mode_keeps_only_tools_annotated_read_only() -> None:
+def test_read_only_mode_keeps_only_read_only_tools_and_chat() -> None:
     settings = make_settings(server={"read_only": True})
     served = enabled_tools(settings)
-    assert served and all(spec.read_only for spec in served)
-    writers = {s.name for s in all_tools() if not s.read_only}
-    assert writers.isdisjoint(s.name for s in served)
+    assert served and all(spec.read_only or spec.conversational for spec in served)
+    conversational = {s.name for s in all_tools() if s.conversational}
+    assert conversational == {"chat", "cancel_run"}, "the documented exceptions, no others"
+    writers = {s.name for s in all_tools() if not s.read_only and not s.conversational}
+    assert writers and writers.isdisjoint(s.name for s in served)
 
 
 def test_toolsets_switch_groups_of_tools_off() -> None:

@@ -151,6 +151,10 @@ def platform_message(body: Any) -> str | None:
         return body.strip()[:_MAX_ERROR_TEXT] or None
     if not isinstance(body, Mapping):
         return None
+    message, detail = body.get("message"), body.get("detail")
+    if isinstance(message, str) and isinstance(detail, str) and message and detail != message:
+        # e.g. Make: a generic message ("Permission denied") and the specific detail
+        return f"{message}: {detail}"[:_MAX_ERROR_TEXT]
     for key in ("error", "message", "detail", "error_description", "msg"):
         value = body.get(key)
         if isinstance(value, str) and value:

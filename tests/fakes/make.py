@@ -41,6 +41,8 @@ Assumptions (the reference does not show these):
   never acted on: the fake answers synchronously and never calls the callback).
 - Thread history: every message sent is appended to the thread, then the assistant
   reply. The reply is ``"[<agent name>] user messages in thread: N. Last: <text>"``.
+- ``stream_script`` (raw SSE chunks) replaces the steps of the next stream; with
+  ``next_stream = "cut_off"`` the connection is dropped after the script.
 - Stream: records ``event:step`` / ``id:<uuid>`` / ``data:<json>`` separated by a blank
   line, exactly as the reference example (no space after the colons). Steps: the
   system prompt (role system), each message sent (its role), a tool step (role tool),
@@ -387,6 +389,9 @@ class FakeMake(FakePlatform):
         final = self.step(msg("assistant", run["reply"]))
         delay = self.slow_delay if scenario == "slow" else self.stream_delay
 
+        if script is not None and scenario == "cut_off":
+            body = cut_off_after(script, delay)
+            return StreamingResponse(body, media_type="text/event-stream")
         if script is not None:
             chunks = script
         elif scenario == "cut_off":
