@@ -132,3 +132,41 @@ async def test_a_transcript_update_is_announced_after_each_chat_turn(mode: str) 
                 assert getattr(event, "uri", None) == uri
         else:
             await changes.wait_for(uri)
+
+
+async def test_a_backend_that_is_down_at_refresh_keeps_its_last_tools(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.fakes.base import serve
+    from tests.fakes.make import FakeMake
+    from tests.support import FAST_HTTP
+
+    fake = FakeMake()
+    with serve(fake.app) as url:
+        settings = make_settings(
+            {
+                "ops": {
+                    "kind": "make",
+                    "base_url": f"{url}/api/v2",
+                    "token": fake.token,
+                    "team_id": 1,
+                    "expose_agents": True,
+                    **FAST_HTTP,
+                }
+            }
+        )
+        async with connect(settings) as client:
+            before = {
+                t.name for t in (await client.list_tools()).tools if t.name.startswith("ops_")
+            }
+            fake.add_agent("Newcomer")
+            fake.server_error(path_contains="/agents", times=10)
+            refreshed = ok(await client.call_tool("refresh_agents", {"backend": "ops"}))
+            after = {t.name for t in (await client.list_tools()).tools if t.name.startswith("ops_")}
+            fake.clear_failures()
+            recovered = ok(await client.call_tool("refresh_agents", {"backend": "ops"}))
+    assert before == {"ops_seed_agent"}
+    assert refreshed["changed"] is False and after == before
+    assert "keeping the last known agent tools of ops" in caplog.text
+    assert recovered["changed"] is True
+    assert set(recovered["agent_tools"]) == {"ops_seed_agent", "ops_newcomer"}

@@ -75,6 +75,10 @@ class FakePlatform:
         """Answer the next ``times`` requests (whose path contains ``path_contains``) with this."""
         self._failures.append(QueuedFailure(status, body, headers or {}, path_contains, times))
 
+    def clear_failures(self) -> None:
+        """Drop the queued failures: the platform is healthy again."""
+        self._failures.clear()
+
     def take_failure(self, path: str) -> QueuedFailure | None:
         for failure in self._failures:
             if failure.path_contains is None or failure.path_contains in path:
