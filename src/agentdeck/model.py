@@ -198,6 +198,14 @@ class ApprovalRequired(BaseModel):
     message: str | None = None
 
 
+class ApprovalResolved(BaseModel):
+    """The platform reports that a pending approval was answered (or expired)."""
+
+    type: Literal["approval_resolved"] = "approval_resolved"
+    approval_id: str
+    status: str | None = None
+
+
 class QuestionAsked(BaseModel):
     type: Literal["question"] = "question"
     question_id: str
@@ -251,6 +259,7 @@ ChatEvent = Annotated[
     | ToolCall
     | ToolResult
     | ApprovalRequired
+    | ApprovalResolved
     | QuestionAsked
     | StepStart
     | StepFinish

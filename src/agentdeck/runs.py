@@ -30,6 +30,7 @@ from agentdeck.backends.base import Backend, CancelCapable, ChatCapable
 from agentdeck.errors import AgentdeckError, InvalidInputError
 from agentdeck.model import (
     ApprovalRequired,
+    ApprovalResolved,
     ChatEvent,
     ChatRequest,
     Done,
@@ -52,6 +53,8 @@ logger = logging.getLogger("agentdeck.runs")
 
 RunStatus = Literal["running", "completed", "failed", "cancelled"]
 _UPSTREAM_CANCEL_TIMEOUT = 10.0
+#: Events that leave a run waiting on a human; any other event means it moved on.
+_WAITING_EVENTS = (ApprovalRequired, ApprovalResolved, QuestionAsked, StreamWarning, RunStarted)
 
 
 class ToolActivity(BaseModel):
@@ -185,6 +188,8 @@ class Run:
                     arguments=event.arguments,
                     message=event.message,
                 )
+            elif isinstance(event, ApprovalResolved):
+                approvals.pop(event.approval_id, None)
             elif isinstance(event, QuestionAsked):
                 questions.append(
                     PendingQuestion(
@@ -195,6 +200,10 @@ class Run:
                 workflows.extend(event.workflows)
                 usage = event.usage or usage
                 details.update(event.details)
+            if not isinstance(event, _WAITING_EVENTS):
+                # the agent moved on: whatever it was waiting for has been answered
+                approvals.clear()
+                questions.clear()
         reasoning = "".join(e.text for e in self.events if isinstance(e, ReasoningDelta))
         return RunResult(
             run_id=self.id,

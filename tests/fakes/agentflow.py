@@ -13,7 +13,7 @@ prompt blocks, LLM, batches, memory etc. are left out and answer 404
     GET  /api/v1/agents                                          agents:read
     GET|DELETE /api/v1/agent/{id}    GET|PATCH /api/v1/agent/{id}/config
     POST /api/v1/agent/{id}/chat                                 agents:execute
-    GET|POST /api/v1/agent/{id}/subagents   GET|DELETE .../subagents/{sub_id}
+    GET|POST /api/v1/agent/{id}/subagents   GET|PATCH|DELETE .../subagents/{sub_id}
     POST .../subagents/{sub_id}/run                              agents:execute
     GET  /api/v1/agent/{id}/tools   GET .../tools/{tool}   POST .../tools/{tool}/run
     POST|GET /api/v1/conversations   GET /api/v1/conversations/search?q=
@@ -84,7 +84,11 @@ Assumptions (not shown by the reference):
   error}], succeeded, failed}``. DELETE cancels a pending approval (409/410 likewise).
 - Questions: body ``answer`` (alias ``response``); 404/409/410 as approvals.
 - Cancel: ``{call_id, status: "cancelled", cancelled: true}``; unknown call 404, a call
-  no longer active 409. Cancelling also cancels its pending approvals/questions.
+  no longer active 409. A ``disconnected`` call can still be cancelled (the run goes on
+  server-side after the client closes the stream; stopping it is what cancel is for).
+  Cancelling also cancels its pending approvals/questions.
+- Sub-agent PATCH merges ``name``, ``description``, ``system_prompt``, ``model``, ``tools``
+  from the body and answers the sub-agent.
 - KB search body: ``query`` (required), ``top_k`` (default 5), and ``knowledge_base_ids``
   for the multi-KB route; answers ``{query, results: [{chunk_id, document_id,
   knowledge_base_id, content, score, metadata}], total}``; the score is the fraction of
@@ -374,6 +378,7 @@ class FakeAgentFlow(FakePlatform):
             ("GET", f"{a}/subagents", self._list_subagents, R),
             ("POST", f"{a}/subagents", self._create_subagent, W),
             ("GET", f"{a}/subagents/{{sub_id}}", self._get_subagent, R),
+            ("PATCH", f"{a}/subagents/{{sub_id}}", self._patch_subagent, W),
             ("DELETE", f"{a}/subagents/{{sub_id}}", self._delete_subagent, W),
             ("POST", f"{a}/subagents/{{sub_id}}/run", self._run_subagent, X),
             ("GET", f"{a}/tools", self._list_tools, R),
@@ -555,6 +560,15 @@ class FakeAgentFlow(FakePlatform):
     async def _get_subagent(self, request: Request) -> Response:
         """Get sub-agent details."""
         return JSONResponse(self._subagent(request))
+
+    async def _patch_subagent(self, request: Request) -> Response:
+        """Update sub-agent."""
+        sub, body = self._subagent(request), await self._body(request)
+        for key in ("name", "description", "system_prompt", "model", "tools"):
+            if key in body:
+                sub[key] = body[key]
+        sub["updated_at"] = _now()
+        return JSONResponse(sub)
 
     async def _delete_subagent(self, request: Request) -> Response:
         """Delete sub-agent."""
@@ -1170,7 +1184,7 @@ class FakeAgentFlow(FakePlatform):
     async def _cancel(self, request: Request) -> Response:
         """Cancel specific execution."""
         call = self._lookup(self.calls, request.path_params["call_id"], "Call")
-        if call["status"] not in ACTIVE:
+        if call["status"] not in (*ACTIVE, "disconnected"):
             raise ApiError(409, f"Call {call['call_id']} is not active (status: {call['status']})")
         self._cancel_call(call)
         return JSONResponse({"call_id": call["call_id"], "status": "cancelled", "cancelled": True})

@@ -1,0 +1,451 @@
+"""The ``agentflow`` backend: agents, sub-agents, chat, approvals, knowledge on AgentFlow.
+
+Contract: ``shared/api-docs/agentflow-api-reference.txt`` (a route table; no bodies)
+and the AgentFlow section of ``shared/api-docs/NOTES.md``. ``base_url`` is the
+deployment's root (a trailing ``/api/v1`` is dropped); every call sends
+``Authorization: Bearer <token>``.
+
+What maps where:
+
+- agents: ``GET /api/v1/agents``; ``GET /api/v1/agent/{id}`` plus ``/config``;
+  ``PATCH .../config``; ``DELETE /api/v1/agent/{id}``. The reference has no top-level
+  create, so ``create_agent`` creates a sub-agent under ``options.parent_agent``
+  (``POST .../subagents``). A sub-agent's ref is ``<backend>:<parent>/<sub>``; get,
+  update, delete and chat work on it through the ``.../subagents/{sub_id}`` routes
+  (chat runs it once with ``POST .../run``).
+- chat: ``POST /api/v1/agent/{id}/chat``, SSE (``agentflow_events`` maps the events);
+  cancel: ``POST /api/v1/cancel/{call_id}``. Conversations: ``/api/v1/conversations``
+  (``search`` filter → ``/conversations/search?q=``) and ``.../{id}/messages``.
+- approvals: ``/api/v1/approvals/pending``, ``.../{id}/respond``, ``bulk-respond``,
+  ``DELETE .../{id}``; questions: ``POST /api/v1/questions/{id}/respond``.
+- knowledge: ``/api/v1/knowledge-bases`` (one KB ``/{id}/search``, several
+  ``/search``) and ``/api/v1/agents/{id}/knowledge-bases/{kb}/search`` through an agent.
+
+Assumptions about bodies the reference does not show (responses are read leniently
+by ``agentflow_shapes``/``agentflow_events``):
+
+- chat: ``{message, stream, conversation_id?}``; a chat without a conversation starts
+  one (``start``/``done`` name it); option ``title`` creates it first with
+  ``POST /api/v1/conversations {agent_id, title}``. ``stream: false`` answers
+  ``{call_id, conversation_id, response, tool_calls, status}``.
+- config PATCH: a flat object of config keys (``system_prompt``, ``model``, the
+  options). Name and description are not config: top-level agents cannot rename.
+- sub-agent create/PATCH: ``{name, description, system_prompt, model, tools}``;
+  run: ``{message}`` → ``{call_id, output}``; tool run: ``{arguments}``.
+- approval respond: ``{decision: "approve"|"deny", reason?, modified_arguments?}``
+  (approve with arguments = approve with modified arguments); 409 = already answered
+  or cancelled, 410 = expired. Bulk: ``{approval_ids, decision, reason?}`` →
+  ``{results: [{approval_id, success, status, error}]}``. Question: ``{answer}``.
+- KB search: ``{query, top_k}`` (+ ``knowledge_base_ids`` on the multi-KB route).
+- lists may be paged with ``limit``/``offset`` (sent; see ``agentflow_shapes.window``).
+- ``/health`` {status, version}, ``/ready`` {status}, ``/openapi.json`` ``info.version``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agentdeck.backends.agentflow_approvals import AgentFlowApprovals
+from agentdeck.backends.agentflow_base import API, segment
+from agentdeck.backends.agentflow_events import EVENTS, StreamState, one_piece_events, text_of
+from agentdeck.backends.agentflow_shapes import (
+    SUBAGENT_SEPARATOR,
+    agent_tool,
+    conversation,
+    hit,
+    knowledge_base,
+    message,
+)
+from agentdeck.backends.agentflow_shapes import agent as agent_model
+from agentdeck.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    ProtocolError,
+    UnsupportedError,
+)
+from agentdeck.model import (
+    Agent,
+    AgentChanges,
+    AgentSpec,
+    ChatEvent,
+    ChatRequest,
+    Conversation,
+    ConversationSummary,
+    Done,
+    KnowledgeBase,
+    KnowledgeHit,
+    Page,
+    RunStarted,
+    StreamWarning,
+    TextDelta,
+)
+from agentdeck.streams import iter_sse, sse_json
+
+CHAT_OPTIONS = ("stream", "title")
+CREATE_OPTIONS = ("parent_agent", "tools")
+SUBAGENT_UPDATE_OPTIONS = ("tools",)
+
+
+class AgentFlowBackend(AgentFlowApprovals):
+    """Agents and sub-agents, chat, conversations and knowledge; approvals come from the base."""
+
+    async def check(self) -> str:
+        health = await self.http.request("GET", "/health")
+        ready = await self.http.request("GET", "/ready")
+        version = text_of(health, "version")
+        try:
+            spec = await self.http.request("GET", "/openapi.json")
+            info = spec.get("info") if isinstance(spec, dict) else None
+            version = text_of(info, "version") or version
+        except NotFoundError:
+            pass
+        agents = await self._list("GET", f"{API}/agents", "agents", {})
+        return (
+            f"AgentFlow API {version or 'version unknown'}: "
+            f"{text_of(health, 'status') or 'up'}, {text_of(ready, 'status') or 'ready'}; "
+            f"{len(agents)} agents"
+        )
+
+    # ---- agents --------------------------------------------------------------------------
+
+    async def list_agents(self, *, limit: int, cursor: str | None) -> Page[Agent]:
+        items, next_cursor = await self._page(
+            f"{API}/agents", "agents", limit=limit, cursor=cursor, params={}
+        )
+        return Page[Agent](
+            items=[agent_model(self.name, raw) for raw in items], next_cursor=next_cursor
+        )
+
+    async def get_agent(self, agent_id: str) -> Agent:
+        parent, sub = self._split(agent_id)
+        if sub is not None:
+            raw = await self.http.request(
+                "GET", f"{API}/agent/{segment(parent)}/subagents/{segment(sub)}"
+            )
+            return agent_model(self.name, raw if isinstance(raw, dict) else {}, parent=parent)
+        raw = await self.http.request("GET", f"{API}/agent/{segment(parent)}")
+        config = await self.http.request("GET", f"{API}/agent/{segment(parent)}/config")
+        if isinstance(config, dict) and isinstance(config.get("config"), dict):
+            config = config["config"]
+        return agent_model(
+            self.name,
+            raw if isinstance(raw, dict) else {},
+            config if isinstance(config, dict) else None,
+        )
+
+    async def create_agent(self, spec: AgentSpec) -> Agent:
+        options = dict(spec.options)
+        self._check_options(options, CREATE_OPTIONS, "create_agent on AgentFlow")
+        if "parent_agent" not in options:
+            raise InvalidInputError(
+                "AgentFlow has no top-level agent creation: agentdeck creates a sub-agent, so "
+                "options.parent_agent must name the parent agent ('<backend>:<id>').",
+                backend=self.name,
+                hint="list_agents shows the agents that can be parents.",
+            )
+        parent = self._own_id(options.pop("parent_agent"), "parent_agent")
+        if SUBAGENT_SEPARATOR in parent:
+            raise InvalidInputError(
+                "options.parent_agent must be a top-level agent, not a sub-agent.",
+                backend=self.name,
+            )
+        tools = options.get("tools")
+        if tools is not None and not (
+            isinstance(tools, list) and all(isinstance(t, str) for t in tools)
+        ):
+            raise InvalidInputError(
+                "options.tools must be a list of tool names.", backend=self.name
+            )
+        body = {
+            "name": spec.name,
+            "description": spec.description,
+            "system_prompt": spec.instructions,
+            "model": spec.model,
+            "tools": tools,
+        }
+        raw = await self.http.request(
+            "POST",
+            f"{API}/agent/{segment(parent)}/subagents",
+            json={k: v for k, v in body.items() if v is not None},
+        )
+        return agent_model(self.name, raw if isinstance(raw, dict) else {}, parent=parent)
+
+    async def update_agent(self, agent_id: str, changes: AgentChanges) -> Agent:
+        parent, sub = self._split(agent_id)
+        fields = {"system_prompt": changes.instructions, "model": changes.model}
+        if sub is not None:
+            self._check_options(changes.options, SUBAGENT_UPDATE_OPTIONS, "a sub-agent update")
+            fields |= {"name": changes.name, "description": changes.description}
+            body = {k: v for k, v in fields.items() if v is not None} | changes.options
+            await self.http.request(
+                "PATCH", f"{API}/agent/{segment(parent)}/subagents/{segment(sub)}", json=body
+            )
+            return await self.get_agent(agent_id)
+        if changes.name is not None or changes.description is not None:
+            raise UnsupportedError(
+                "AgentFlow's API changes an agent's configuration (instructions, model, "
+                "options), not its name or description.",
+                backend=self.name,
+                hint="Change the name in AgentFlow itself, or pass config keys in `options`.",
+            )
+        body = {k: v for k, v in fields.items() if v is not None}
+        clash = sorted(set(body) & set(changes.options))
+        if clash:
+            raise InvalidInputError(
+                f"options {clash} repeat instructions/model; pass each once.", backend=self.name
+            )
+        await self.http.request(
+            "PATCH", f"{API}/agent/{segment(parent)}/config", json=body | changes.options
+        )
+        return await self.get_agent(agent_id)
+
+    async def delete_agent(self, agent_id: str) -> None:
+        parent, sub = self._split(agent_id)
+        path = f"{API}/agent/{segment(parent)}" + (f"/subagents/{segment(sub)}" if sub else "")
+        await self.http.request("DELETE", path)
+
+    async def list_subagents(self, agent_id: str, *, limit: int, cursor: str | None) -> Page[Agent]:
+        parent, sub = self._split(agent_id)
+        if sub is not None:
+            raise InvalidInputError(
+                "sub-agents have no sub-agents of their own.", backend=self.name
+            )
+        items, next_cursor = await self._page(
+            f"{API}/agent/{segment(parent)}/subagents",
+            "subagents",
+            limit=limit,
+            cursor=cursor,
+            params={},
+        )
+        return Page[Agent](
+            items=[agent_model(self.name, raw, parent=parent) for raw in items],
+            next_cursor=next_cursor,
+        )
+
+    async def list_agent_tools(
+        self, agent_id: str, *, limit: int, cursor: str | None
+    ) -> Page[dict[str, Any]]:
+        parent, sub = self._split(agent_id)
+        path = (
+            f"{API}/agent/{segment(parent)}"
+            + (f"/subagents/{segment(sub)}" if sub else "")
+            + "/tools"
+        )
+        items, next_cursor = await self._page(path, "tools", limit=limit, cursor=cursor, params={})
+        return Page[dict[str, Any]](items=[agent_tool(t) for t in items], next_cursor=next_cursor)
+
+    async def run_agent_tool(
+        self, agent_id: str, tool: str, *, arguments: dict[str, Any]
+    ) -> dict[str, Any]:
+        parent, sub = self._split(agent_id)
+        if sub is not None:
+            raise UnsupportedError(
+                "AgentFlow runs tools of top-level agents only.",
+                backend=self.name,
+                hint=f"Run it through the parent agent '{self.name}:{parent}'.",
+            )
+        raw = await self.http.request(
+            "POST",
+            f"{API}/agent/{segment(parent)}/tools/{segment(tool)}/run",
+            json={"arguments": arguments},
+        )
+        raw = raw if isinstance(raw, dict) else {"result": raw}
+        used = {"tool", "status", "result", "output", "arguments", "agent_id"}
+        return {
+            "status": text_of(raw, "status"),
+            "result": raw.get("result", raw.get("output")),
+            "details": {k: v for k, v in raw.items() if k not in used},
+        }
+
+    # ---- chat ----------------------------------------------------------------------------
+
+    async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+        parent, sub = self._split(request.agent_id)
+        options = request.options
+        if sub is not None:
+            async for event in self._run_subagent(parent, sub, request):
+                yield event
+            return
+        self._check_options(options, CHAT_OPTIONS, "chat on AgentFlow")
+        stream = options.get("stream", True)
+        if not isinstance(stream, bool):
+            raise InvalidInputError("options.stream must be true or false.", backend=self.name)
+        title = options.get("title")
+        if title is not None and (not isinstance(title, str) or request.conversation_id):
+            raise InvalidInputError(
+                "options.title (a string) names a new conversation; leave it out when "
+                "continuing one with conversation_id.",
+                backend=self.name,
+            )
+        conversation_id = request.conversation_id
+        if title is not None:
+            created = await self.http.request(
+                "POST", f"{API}/conversations", json={"agent_id": parent, "title": title}
+            )
+            conversation_id = text_of(created, "id", "conversation_id")
+        body: dict[str, Any] = {"message": request.message, "stream": stream}
+        if conversation_id:
+            body["conversation_id"] = conversation_id
+        state = StreamState(conversation_id=conversation_id)
+        path = f"{API}/agent/{segment(parent)}/chat"
+        if not stream:
+            answer = await self.http.request("POST", path, json=body)
+            for event in one_piece_events(state, answer):
+                yield event
+            return
+        operation = f"the chat with agent {self.name}:{parent}"
+        headers = {"Accept": "text/event-stream"}
+        async with self.http.stream(
+            "POST", path, json=body, headers=headers, operation=operation
+        ) as response:
+            state.call_id = response.headers.get("x-call-id")
+            async for sse in iter_sse(response, self.http, operation):
+                handler = EVENTS.get(sse.event)
+                if handler is None:
+                    continue
+                data = sse_json(sse)
+                if isinstance(data, StreamWarning):
+                    yield data
+                    continue
+                if not state.started and handler is not EVENTS["start"]:
+                    state.started = True
+                    yield RunStarted(
+                        upstream_run_id=state.call_id, conversation_id=state.conversation_id
+                    )
+                for event in handler(state, data):
+                    yield event
+                if state.finished or state.failed:
+                    return
+        raise ProtocolError(
+            f"{operation} ended before the agent finished (no 'done' event).",
+            backend=self.name,
+            hint="The answer so far is kept; send the message again to retry.",
+        )
+
+    async def _run_subagent(
+        self, parent: str, sub: str, request: ChatRequest
+    ) -> AsyncIterator[ChatEvent]:
+        if request.options or request.conversation_id:
+            raise InvalidInputError(
+                "a sub-agent runs one message at a time: it takes no conversation_id or options.",
+                backend=self.name,
+                hint=f"Chat with the parent agent '{self.name}:{parent}' for a conversation.",
+            )
+        raw = await self.http.request(
+            "POST",
+            f"{API}/agent/{segment(parent)}/subagents/{segment(sub)}/run",
+            json={"message": request.message},
+        )
+        text = text_of(raw, "output", "response", "content", "result") or ""
+        if text:
+            yield TextDelta(text=text)
+        details = {k: raw[k] for k in ("call_id", "status") if isinstance(raw, dict) and k in raw}
+        yield Done(details=details)
+
+    async def cancel_chat(self, upstream_run_id: str) -> None:
+        # 409: the call had already finished, so there is nothing left to stop.
+        with contextlib.suppress(ConflictError):
+            await self.http.request("POST", f"{API}/cancel/{segment(upstream_run_id)}")
+
+    # ---- conversations -------------------------------------------------------------------
+
+    async def list_conversations(
+        self, *, agent_id: str | None, limit: int, cursor: str | None, filters: dict[str, Any]
+    ) -> Page[ConversationSummary]:
+        filters = dict(filters)
+        for key, value in filters.items():
+            if not isinstance(value, str | int | float | bool):
+                raise InvalidInputError(
+                    f"options.{key} must be a string, number or boolean (a query filter).",
+                    backend=self.name,
+                )
+        params: dict[str, Any] = {"agent_id": agent_id, **filters}
+        search = params.pop("search", None)
+        if search is None:
+            items, next_cursor = await self._page(
+                f"{API}/conversations", "conversations", limit=limit, cursor=cursor, params=params
+            )
+        else:
+            items, next_cursor = await self._page(
+                f"{API}/conversations/search",
+                "results",
+                limit=limit,
+                cursor=cursor,
+                params={"q": search, **params},
+            )
+        return Page[ConversationSummary](
+            items=[ConversationSummary(**conversation(self.name, raw)) for raw in items],
+            next_cursor=next_cursor,
+        )
+
+    async def get_conversation(self, conversation_id: str) -> Conversation:
+        head = await self.http.request("GET", f"{API}/conversations/{segment(conversation_id)}")
+        messages = await self._list(
+            "GET", f"{API}/conversations/{segment(conversation_id)}/messages", "messages", {}
+        )
+        summary = conversation(self.name, head if isinstance(head, dict) else {})
+        summary["message_count"] = len(messages)
+        return Conversation(**summary, messages=[message(m) for m in messages])
+
+    # ---- knowledge -----------------------------------------------------------------------
+
+    async def list_knowledge_bases(self, *, limit: int, cursor: str | None) -> Page[KnowledgeBase]:
+        items, next_cursor = await self._page(
+            f"{API}/knowledge-bases", "knowledge_bases", limit=limit, cursor=cursor, params={}
+        )
+        return Page[KnowledgeBase](
+            items=[knowledge_base(self.name, raw) for raw in items], next_cursor=next_cursor
+        )
+
+    async def search_knowledge(
+        self,
+        query: str,
+        *,
+        knowledge_base_ids: list[str],
+        agent_id: str | None,
+        limit: int,
+    ) -> list[KnowledgeHit]:
+        body = {"query": query, "top_k": limit}
+        kb = f"{API}/knowledge-bases"
+        if agent_id is not None:
+            parent, sub = self._split(agent_id)
+            if sub is not None:
+                raise UnsupportedError(
+                    "AgentFlow binds knowledge bases to top-level agents only.",
+                    backend=self.name,
+                    hint=f"Search through the parent agent '{self.name}:{parent}'.",
+                )
+            ids = knowledge_base_ids or [
+                text_of(raw, "id", "knowledge_base_id") or "?"
+                for raw in await self._list(
+                    "GET", f"{API}/agents/{segment(parent)}/knowledge-bases", "knowledge_bases", {}
+                )
+            ]
+            raws = []
+            for kb_id in ids:
+                path = f"{API}/agents/{segment(parent)}/knowledge-bases/{segment(kb_id)}/search"
+                raws += [(r, kb_id) for r in await self._list("POST", path, "results", {}, body)]
+        elif len(knowledge_base_ids) == 1:
+            kb_id = knowledge_base_ids[0]
+            found = await self._list("POST", f"{kb}/{segment(kb_id)}/search", "results", {}, body)
+            raws = [(r, kb_id) for r in found]
+        else:
+            ids = knowledge_base_ids or [
+                text_of(raw, "id") or "?"
+                for raw in await self._list("GET", kb, "knowledge_bases", {})
+            ]
+            if not ids:
+                return []
+            found = await self._list(
+                "POST", f"{kb}/search", "results", {}, body | {"knowledge_base_ids": ids}
+            )
+            raws = [(r, None) for r in found]
+        hits = [hit(self.name, raw, kb_id) for raw, kb_id in raws]
+        hits.sort(key=lambda h: -(h.score or 0.0))
+        return hits[:limit]
+
+
+__all__ = ["AgentFlowBackend"]

@@ -1,0 +1,159 @@
+"""Sub-agents and agent tools, in the ``agents`` toolset.
+
+Platforms that nest agents (AgentFlow's sub-agents) or let a caller run one of an
+agent's tools directly implement the small protocols below; a sub-agent is an agent
+with its own ref, so get_agent, update_agent, delete_agent and chat take it too.
+"""
+
+from typing import Annotated, Any, Protocol, runtime_checkable
+
+from mcp.server.elicitation import ElicitationResult
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import Resolve
+from pydantic import BaseModel, Field
+
+from agentdeck.backends.base import Backend, capabilities_of
+from agentdeck.errors import UnsupportedError
+from agentdeck.model import Agent, Page, make_ref
+from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
+from agentdeck.server.params import AgentRef, Cursor, Limit
+from agentdeck.server.toolkit import Toolbox, deck, reported
+
+toolbox = Toolbox()
+
+
+@runtime_checkable
+class SubagentLister(Protocol):
+    async def list_subagents(
+        self, agent_id: str, *, limit: int, cursor: str | None
+    ) -> Page[Agent]: ...
+
+
+@runtime_checkable
+class AgentToolRunner(Protocol):
+    async def list_agent_tools(
+        self, agent_id: str, *, limit: int, cursor: str | None
+    ) -> Page[dict[str, Any]]:
+        """Tools as dicts with name, description, parameters, requires_approval, details."""
+        ...
+
+    async def run_agent_tool(
+        self, agent_id: str, tool: str, *, arguments: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Run one tool; a dict with status, result and details."""
+        ...
+
+
+class SubagentList(BaseModel):
+    items: list[Agent]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class AgentTool(BaseModel):
+    name: str = Field(description="Pass as `tool` to run_agent_tool.")
+    description: str | None = None
+    parameters: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema of the tool's arguments."
+    )
+    requires_approval: bool | None = Field(
+        default=None, description="Whether the agent waits for a human before running it in chat."
+    )
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgentToolList(BaseModel):
+    agent: str = Field(description="Ref of the agent.")
+    items: list[AgentTool]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class AgentToolRun(BaseModel):
+    agent: str = Field(description="Ref of the agent.")
+    tool: str
+    status: str | None = None
+    result: Any = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+def _needs(backend: Backend, protocol: type, operation: str) -> Any:
+    if isinstance(backend, protocol):
+        return backend
+    can = ", ".join(capabilities_of(backend)) or "nothing"
+    raise UnsupportedError(
+        f"{operation} is not supported by {backend.kind} backends. This backend can do: {can}.",
+        backend=backend.name,
+    )
+
+
+@toolbox.tool(toolset="agents", title="List sub-agents", read_only=True, idempotent=True)
+async def list_subagents(
+    ctx: Context, agent: AgentRef, limit: Limit = 50, cursor: Cursor = None
+) -> SubagentList:
+    """List an agent's sub-agents with their refs. A sub-agent's ref works with get_agent,
+    update_agent and delete_agent, and chat with it runs it once on a message.
+    create_agent with options.parent_agent adds one. Supported by: agentflow."""
+    with reported():
+        registry = deck(ctx).registry
+        backend, agent_id = registry.resolve(agent)
+        lister: SubagentLister = _needs(backend, SubagentLister, "list_subagents")
+        page = await lister.list_subagents(agent_id, limit=limit, cursor=cursor)
+        return SubagentList(items=page.items, next_cursor=page.next_cursor)
+
+
+@toolbox.tool(toolset="agents", title="List an agent's tools", read_only=True, idempotent=True)
+async def list_agent_tools(
+    ctx: Context, agent: AgentRef, limit: Limit = 50, cursor: Cursor = None
+) -> AgentToolList:
+    """List the tools an agent can call, with their argument schemas and whether they need
+    approval. Run one directly with run_agent_tool. Supported by: agentflow."""
+    with reported():
+        registry = deck(ctx).registry
+        backend, agent_id = registry.resolve(agent)
+        runner: AgentToolRunner = _needs(backend, AgentToolRunner, "list_agent_tools")
+        page = await runner.list_agent_tools(agent_id, limit=limit, cursor=cursor)
+        return AgentToolList(
+            agent=make_ref(backend.name, agent_id),
+            items=[AgentTool(**tool) for tool in page.items],
+            next_cursor=page.next_cursor,
+        )
+
+
+async def _confirm_run_agent_tool(agent: str, tool: str, ctx: Context) -> Any:
+    return confirmation_request(
+        ctx, f"This runs the tool '{tool}' of agent {agent} now; its effects cannot be undone."
+    )
+
+
+@toolbox.tool(toolset="agents", title="Run an agent's tool", read_only=False, destructive=True)
+async def run_agent_tool(
+    ctx: Context,
+    agent: AgentRef,
+    tool: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[^/?#\s]+$",
+            description="The tool's name, as list_agent_tools shows it.",
+        ),
+    ],
+    arguments: Annotated[
+        dict[str, Any] | None,
+        Field(description="The tool's arguments, per its parameters schema."),
+    ] = None,
+    confirmed: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_run_agent_tool)] = None,  # type: ignore[assignment]
+) -> AgentToolRun:
+    """Run one of an agent's tools directly, outside a chat, and return its result; the tool's
+    side effects happen, so with confirm_destructive on (the default) the user is asked
+    first. Supported by: agentflow (tools of top-level agents)."""
+    with reported():
+        registry = deck(ctx).registry
+        backend, agent_id = registry.resolve(agent)
+        runner: AgentToolRunner = _needs(backend, AgentToolRunner, "run_agent_tool")
+        require_confirmation(confirmed)
+        ran = await runner.run_agent_tool(agent_id, tool, arguments=arguments or {})
+        return AgentToolRun(agent=make_ref(backend.name, agent_id), tool=tool, **ran)

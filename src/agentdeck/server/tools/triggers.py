@@ -1,0 +1,182 @@
+"""The ``triggers`` toolset: webhook triggers that send a message to an agent when called."""
+
+from typing import Annotated, Any
+
+from mcp.server.elicitation import ElicitationResult
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import Resolve
+from pydantic import BaseModel, Field
+
+from agentdeck.backends.base import TriggerManager
+from agentdeck.errors import InvalidInputError
+from agentdeck.model import Trigger, TriggerEvent, make_ref
+from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
+from agentdeck.server.listing import ListResult, list_across
+from agentdeck.server.params import AgentRef, Cursor, Limit, OptionalBackend
+from agentdeck.server.toolkit import Toolbox, deck, reported
+from agentdeck.server.tools.agents import Deleted
+
+toolbox = Toolbox()
+
+TRIGGER_OPTIONS = """
+Accepted `options` keys per platform:
+- agenticflow (webhook triggers): name (required on create), description, auth_type
+  ("NONE" default, "BASIC" or "BEARER"), username and password (with BASIC), token (with
+  BEARER), method ("POST" default, "GET", "PUT" or "DELETE"), response_code (what the
+  webhook answers, default 200), message (required on create: what the agent is sent when
+  the webhook is called), chat_id (the conversation to send it to; omit for a new one each
+  time). Passwords and tokens are never shown in results."""
+
+TriggerRef = Annotated[
+    str,
+    Field(description="Ref of the trigger, '<backend>:<id>', as list_triggers shows it."),
+]
+TriggerOptions = Annotated[
+    dict[str, Any],
+    Field(description="The trigger's settings; the accepted keys are listed above."),
+]
+Payload = Annotated[
+    Any,
+    Field(
+        description=(
+            "What to send to the webhook: any JSON value (sent as the body; a GET trigger "
+            "takes an object of plain values, sent as query parameters). Omit for none."
+        )
+    ),
+]
+
+
+class TriggerList(ListResult):
+    items: list[Trigger]  # type: ignore[assignment]
+
+
+class TriggerEventList(BaseModel):
+    trigger: str = Field(description="Ref of the trigger.")
+    items: list[TriggerEvent]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class TriggerInvocation(BaseModel):
+    trigger: str = Field(description="Ref of the trigger that was called.")
+    method: str | None = None
+    status_code: int | None = Field(default=None, description="What the webhook answered.")
+    response: Any = Field(default=None, description="The webhook's answer body.")
+
+
+def _manager(ctx: Context, ref: str, what: str, operation: str) -> tuple[TriggerManager, str, str]:
+    """The backend (as a trigger manager) a ref names, its name, and the platform id."""
+    registry = deck(ctx).registry
+    backend, id = registry.resolve(ref, what=what)
+    return registry.require(backend, "triggers", operation), backend.name, id
+
+
+@toolbox.tool(toolset="triggers", title="List triggers", read_only=True, idempotent=True)
+async def list_triggers(
+    ctx: Context,
+    backend: OptionalBackend = None,
+    agent: Annotated[str | None, Field(description="Only this agent's triggers (its ref).")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> TriggerList:
+    """List triggers (webhooks that message an agent) with their refs, agent, method, auth
+    type and the path to invoke them at, from one agent, one backend or every backend."""
+    with reported():
+        registry = deck(ctx).registry
+        agent_id = None
+        if agent is not None:
+            agent_backend, agent_id = registry.resolve(agent)
+            if backend is not None and backend != agent_backend.name:
+                raise InvalidInputError(
+                    f"the agent '{agent}' is not on backend '{backend}'; pass one or the other."
+                )
+            backend = agent_backend.name
+        result = await list_across(
+            registry,
+            capability="triggers",
+            backend=backend,
+            limit=limit,
+            cursor=cursor,
+            fetch=lambda b, n, c: b.list_triggers(agent_id=agent_id, limit=n, cursor=c),
+            operation="list_triggers",
+        )
+        return TriggerList(**result.model_dump(exclude={"items"}), items=result.items)
+
+
+@toolbox.tool(toolset="triggers", title="Create a trigger", read_only=False)
+async def create_trigger(ctx: Context, agent: AgentRef, options: TriggerOptions) -> Trigger:
+    """Create a webhook trigger on an agent: calling the webhook sends the configured message
+    to the agent. The result has the trigger's ref and the generated path to call."""
+    with reported():
+        manager, _, agent_id = _manager(ctx, agent, "agent", "create_trigger")
+        return await manager.create_trigger(agent_id, options)
+
+
+create_trigger.__doc__ = (create_trigger.__doc__ or "") + TRIGGER_OPTIONS
+
+
+@toolbox.tool(toolset="triggers", title="Update a trigger", read_only=False, idempotent=True)
+async def update_trigger(ctx: Context, trigger: TriggerRef, options: TriggerOptions) -> Trigger:
+    """Change some of a trigger's settings; the ones left out stay as they are (changing
+    auth_type needs the new credentials). Its path stays the same. `options` takes the same
+    keys as create_trigger."""
+    with reported():
+        manager, _, trigger_id = _manager(ctx, trigger, "trigger", "update_trigger")
+        return await manager.update_trigger(trigger_id, options)
+
+
+async def _confirm_delete_trigger(trigger: str, ctx: Context) -> Any:
+    return confirmation_request(
+        ctx, f"This permanently deletes the trigger {trigger}; its webhook stops working."
+    )
+
+
+@toolbox.tool(
+    toolset="triggers", title="Delete a trigger", read_only=False, destructive=True, idempotent=True
+)
+async def delete_trigger(
+    ctx: Context,
+    trigger: TriggerRef,
+    confirmed: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_delete_trigger)] = None,  # type: ignore[assignment]
+) -> Deleted:
+    """Delete a trigger permanently: its webhook stops working. With confirm_destructive on
+    (the default), the user is asked first."""
+    with reported():
+        manager, name, trigger_id = _manager(ctx, trigger, "trigger", "delete_trigger")
+        require_confirmation(confirmed)
+        await manager.delete_trigger(trigger_id)
+        ref = make_ref(name, trigger_id)
+        return Deleted(deleted=ref, message=f"Trigger {ref} was deleted.")
+
+
+@toolbox.tool(toolset="triggers", title="List trigger events", read_only=True, idempotent=True)
+async def list_trigger_events(
+    ctx: Context, trigger: TriggerRef, limit: Limit = 20, cursor: Cursor = None
+) -> TriggerEventList:
+    """List the calls a trigger received, newest first: when, status, payload and the
+    conversation the agent answered in."""
+    with reported():
+        manager, name, trigger_id = _manager(ctx, trigger, "trigger", "list_trigger_events")
+        page = await manager.list_trigger_events(trigger_id, limit=limit, cursor=cursor)
+        return TriggerEventList(
+            trigger=make_ref(name, trigger_id), items=page.items, next_cursor=page.next_cursor
+        )
+
+
+@toolbox.tool(toolset="triggers", title="Invoke a trigger", read_only=False)
+async def invoke_trigger(
+    ctx: Context, trigger: TriggerRef, payload: Payload = None
+) -> TriggerInvocation:
+    """Call a trigger's webhook with a payload, as an outside system would (with the
+    trigger's own method and credentials): the agent is sent the trigger's message. Returns
+    what the webhook answered. Never repeated automatically, since each call starts a task."""
+    with reported():
+        manager, name, trigger_id = _manager(ctx, trigger, "trigger", "invoke_trigger")
+        answer = await manager.invoke_trigger(trigger_id, payload)
+        return TriggerInvocation(
+            trigger=answer.get("trigger") or make_ref(name, trigger_id),
+            method=answer.get("method"),
+            status_code=answer.get("status_code"),
+            response=answer.get("response"),
+        )

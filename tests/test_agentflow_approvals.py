@@ -1,0 +1,267 @@
+"""AgentFlow approvals (list, respond, bulk, cancel, expired, answered) and knowledge search."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from agentdeck.config import Settings
+from tests.fakes.agentflow import FakeAgentFlow
+from tests.fakes.base import serve
+from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
+
+pytestmark = pytest.mark.anyio
+
+
+def flow_settings(url: str, token: str = "test-token", **extra: Any) -> Settings:
+    backend = {"kind": "agentflow", "base_url": url, "token": token, **FAST_HTTP, **extra}
+    return make_settings({"flow": backend})
+
+
+@pytest.fixture
+def fake() -> FakeAgentFlow:
+    return FakeAgentFlow()
+
+
+@pytest.fixture
+def url(fake: FakeAgentFlow) -> Iterator[str]:
+    with serve(fake.app) as base_url:
+        yield base_url
+
+
+# ---- approvals ---------------------------------------------------------------------------
+
+
+async def test_pending_approvals_are_listed_across_and_per_agent(
+    fake: FakeAgentFlow, url: str, mode: str
+) -> None:
+    mail = fake.add_approval("send_email", {"to": "a@example.com"})
+    order = fake.add_approval("lookup_order", {"order_id": "7"}, agent_id="agent_support")
+    answered = fake.add_approval("send_email", {"to": "b@example.com"})
+    answered["status"] = "approved"
+    async with connect(flow_settings(url), mode) as client:
+        everything = ok(await client.call_tool("list_approvals", {}))
+        assert [a["ref"] for a in everything["items"]] == [
+            f"flow:{mail['id']}",
+            f"flow:{order['id']}",
+        ]
+        first = everything["items"][0]
+        assert first["tool"] == "send_email" and first["arguments"] == {"to": "a@example.com"}
+        assert first["agent"] == "flow:agent_research" and first["status"] == "pending"
+        assert first["expires_at"] is not None
+        support = ok(await client.call_tool("list_approvals", {"agent": "flow:agent_support"}))
+    assert [a["tool"] for a in support["items"]] == ["lookup_order"]
+    pending = fake.requests_to("/approvals/pending")
+    assert pending[-1].query["agent_id"] == "agent_support"
+    assert pending[-1].headers["authorization"] == "Bearer test-token"
+
+
+async def test_an_expired_approval_says_it_expired(fake: FakeAgentFlow, url: str) -> None:
+    approval = fake.add_approval()
+    fake.expire_approval(approval["id"])
+    async with connect(flow_settings(url)) as client:
+        text = error_text(
+            await client.call_tool(
+                "respond_to_approval", {"approval": f"flow:{approval['id']}", "decision": "approve"}
+            )
+        )
+    assert f"flow:{approval['id']} has expired" in text
+    assert "Send the message to the agent again" in text
+
+
+async def test_an_already_answered_approval_says_so_and_keeps_the_first_answer(
+    fake: FakeAgentFlow, url: str, mode: str
+) -> None:
+    approval = fake.add_approval()
+    ref = f"flow:{approval['id']}"
+    async with connect(flow_settings(url), mode) as client:
+        ok(await client.call_tool("respond_to_approval", {"approval": ref, "decision": "deny"}))
+        text = error_text(
+            await client.call_tool("respond_to_approval", {"approval": ref, "decision": "approve"})
+        )
+    assert f"{ref} was already answered or cancelled" in text and "already denied" in text
+    assert fake.approvals[approval["id"]]["status"] == "denied"
+
+
+async def test_an_unknown_approval_is_404(url: str) -> None:
+    async with connect(flow_settings(url)) as client:
+        text = error_text(
+            await client.call_tool(
+                "respond_to_approval", {"approval": "flow:appr_404", "decision": "approve"}
+            )
+        )
+    assert "HTTP 404" in text and "Approval appr_404 not found" in text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({"approval": "flow:appr_1", "decision": "deny", "arguments": {"to": "x"}}, "only go with"),
+        ({"approval": "flow:appr_1", "decision": "maybe"}, "decision"),
+        ({"approval": "flow", "decision": "approve"}, "names only a backend"),
+    ],
+)
+async def test_bad_answers_are_refused_before_any_request(
+    fake: FakeAgentFlow, url: str, arguments: dict[str, Any], expected: str
+) -> None:
+    approval = fake.add_approval()
+    async with connect(flow_settings(url)) as client:
+        text = error_text(await client.call_tool("respond_to_approval", arguments))
+    assert expected in text
+    assert fake.requests == []
+    assert approval["status"] == "pending"
+
+
+async def test_several_approvals_are_answered_at_once_each_reported(
+    fake: FakeAgentFlow, url: str, mode: str
+) -> None:
+    first, second, late = fake.add_approval(), fake.add_approval(), fake.add_approval()
+    fake.expire_approval(late["id"])
+    refs = [f"flow:{a['id']}" for a in (first, second, late)]
+    async with connect(flow_settings(url), mode) as client:
+        result = ok(
+            await client.call_tool(
+                "respond_to_approvals",
+                {"approvals": refs, "decision": "approve", "reason": "batch"},
+            )
+        )
+    assert (result["succeeded"], result["failed"]) == (2, 1)
+    outcomes = {r["approval"]: r for r in result["results"]}
+    assert outcomes[refs[0]]["ok"] and outcomes[refs[0]]["status"] == "approved"
+    assert not outcomes[refs[2]]["ok"] and "expired" in outcomes[refs[2]]["error"]
+    (bulk,) = fake.requests_to("/approvals/bulk-respond")
+    assert bulk.body == {
+        "approval_ids": [first["id"], second["id"], late["id"]],
+        "decision": "approve",
+        "reason": "batch",
+    }
+    assert fake.approvals[second["id"]]["reason"] == "batch"
+
+
+async def test_cancel_approval_withdraws_it(fake: FakeAgentFlow, url: str) -> None:
+    approval = fake.add_approval()
+    ref = f"flow:{approval['id']}"
+    async with connect(flow_settings(url)) as client:
+        cancelled = ok(await client.call_tool("cancel_approval", {"approval": ref}))
+        again = error_text(await client.call_tool("cancel_approval", {"approval": ref}))
+    assert cancelled["status"] == "cancelled"
+    assert "already answered or cancelled" in again
+    assert fake.requests[0].method == "DELETE"
+    assert fake.requests[0].path == f"/api/v1/approvals/{approval['id']}"
+
+
+async def test_answering_approvals_needs_the_write_scope(fake: FakeAgentFlow, url: str) -> None:
+    approval = fake.add_approval()
+    async with connect(flow_settings(url, token="read-token")) as client:
+        text = error_text(
+            await client.call_tool(
+                "respond_to_approval", {"approval": f"flow:{approval['id']}", "decision": "approve"}
+            )
+        )
+    assert "HTTP 403" in text and "approvals:write" in text
+    assert approval["status"] == "pending"
+
+
+# ---- knowledge ---------------------------------------------------------------------------
+
+
+async def test_knowledge_bases_are_listed(fake: FakeAgentFlow, url: str, mode: str) -> None:
+    async with connect(flow_settings(url), mode) as client:
+        listed = ok(await client.call_tool("list_knowledge_bases", {"backend": "flow"}))
+    assert [(kb["ref"], kb["name"]) for kb in listed["items"]] == [
+        ("flow:kb_docs", "Product docs"),
+        ("flow:kb_faq", "FAQ"),
+    ]
+    assert listed["items"][0]["details"]["document_count"] == 3
+
+
+async def test_one_knowledge_base_is_searched(fake: FakeAgentFlow, url: str, mode: str) -> None:
+    async with connect(flow_settings(url), mode) as client:
+        found = ok(
+            await client.call_tool(
+                "search_knowledge",
+                {"query": "streaming events", "knowledge_bases": ["flow:kb_docs"], "limit": 2},
+            )
+        )
+    best = found["hits"][0]
+    assert best["content"] == "Streaming chat uses server-sent events."
+    assert best["knowledge_base"] == "flow:kb_docs" and best["source"] == "chat.md"
+    assert best["score"] == 1.0
+    (search,) = fake.requests_to("/search", "POST")
+    assert search.path == "/api/v1/knowledge-bases/kb_docs/search"
+    assert search.body == {"query": "streaming events", "top_k": 2}
+
+
+async def test_several_knowledge_bases_are_searched_in_one_call(
+    fake: FakeAgentFlow, url: str
+) -> None:
+    async with connect(flow_settings(url)) as client:
+        found = ok(
+            await client.call_tool(
+                "search_knowledge",
+                {"query": "refunds approvals", "knowledge_bases": ["flow:kb_docs", "flow:kb_faq"]},
+            )
+        )
+    assert {h["knowledge_base"] for h in found["hits"]} == {"flow:kb_docs", "flow:kb_faq"}
+    (search,) = fake.requests_to("/search", "POST")
+    assert search.path == "/api/v1/knowledge-bases/search"
+    assert search.body == {
+        "query": "refunds approvals",
+        "top_k": 10,
+        "knowledge_base_ids": ["kb_docs", "kb_faq"],
+    }
+
+
+async def test_an_agents_bound_knowledge_bases_are_searched_through_it(
+    fake: FakeAgentFlow, url: str, mode: str
+) -> None:
+    async with connect(flow_settings(url), mode) as client:
+        found = ok(
+            await client.call_tool(
+                "search_knowledge", {"query": "refunds", "agent": "flow:agent_support"}
+            )
+        )
+        unbound = error_text(
+            await client.call_tool(
+                "search_knowledge",
+                {
+                    "query": "refunds",
+                    "agent": "flow:agent_research",
+                    "knowledge_bases": ["flow:kb_faq"],
+                },
+            )
+        )
+    assert [h["content"] for h in found["hits"]] == ["Refunds are processed within 5 days."]
+    assert found["hits"][0]["knowledge_base"] == "flow:kb_faq"
+    assert [r.path for r in fake.requests[:2]] == [
+        "/api/v1/agents/agent_support/knowledge-bases",
+        "/api/v1/agents/agent_support/knowledge-bases/kb_faq/search",
+    ]
+    assert "HTTP 404" in unbound and "not bound to agent agent_research" in unbound
+
+
+async def test_a_backend_alone_searches_all_its_knowledge_bases(
+    fake: FakeAgentFlow, url: str
+) -> None:
+    async with connect(flow_settings(url)) as client:
+        found = ok(
+            await client.call_tool("search_knowledge", {"query": "password", "backend": "flow"})
+        )
+    assert [h["source"] for h in found["hits"]] == ["faq.md"]
+    assert fake.requests_to("/search")[0].body["knowledge_base_ids"] == ["kb_docs", "kb_faq"]
+
+
+async def test_a_search_without_a_target_says_where_to_search(
+    fake: FakeAgentFlow, url: str
+) -> None:
+    async with connect(flow_settings(url)) as client:
+        text = error_text(await client.call_tool("search_knowledge", {"query": "password"}))
+    assert "pass knowledge_bases (refs), an agent, or a backend" in text
+    assert fake.requests == []
+
+
+async def test_knowledge_needs_the_read_scope(fake: FakeAgentFlow, url: str) -> None:
+    fake.add_token("agents-only", {"agents:read"})
+    async with connect(flow_settings(url, token="agents-only")) as client:
+        text = error_text(await client.call_tool("list_knowledge_bases", {"backend": "flow"}))
+    assert "HTTP 403" in text and "knowledge:read" in text

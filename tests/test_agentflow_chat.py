@@ -1,0 +1,343 @@
+"""AgentFlow chat (SSE), paused runs (approvals, questions), cancellation and conversations."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import pytest
+
+from agentdeck.config import Settings
+from tests.fakes.agentflow import FakeAgentFlow
+from tests.fakes.base import serve
+from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
+
+pytestmark = pytest.mark.anyio
+
+AGENT = "flow:agent_research"
+REPLY = "[Research Assistant] Echo: {message} (turn {turn})"
+
+
+def flow_settings(url: str, **extra: Any) -> Settings:
+    backend = {"kind": "agentflow", "base_url": url, "token": "test-token", **FAST_HTTP, **extra}
+    return make_settings({"flow": backend})
+
+
+@pytest.fixture
+def fake() -> FakeAgentFlow:
+    return FakeAgentFlow()
+
+
+@pytest.fixture
+def url(fake: FakeAgentFlow) -> Iterator[str]:
+    with serve(fake.app) as base_url:
+        yield base_url
+
+
+async def test_chat_streams_the_answer_and_continues_the_conversation(
+    fake: FakeAgentFlow, url: str, mode: str
+) -> None:
+    progress: list[str | None] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append(message)
+
+    async with connect(flow_settings(url), mode) as client:
+        first = ok(
+            await client.call_tool(
+                "chat", {"agent": AGENT, "message": "hello there"}, progress_callback=on_progress
+            )
+        )
+        assert first["status"] == "completed"
+        assert first["text"] == REPLY.format(message="hello there", turn=1)
+        assert "".join(m or "" for m in progress) == first["text"]
+        conversation_id = first["conversation_id"]
+        assert conversation_id in fake.conversations
+        assert first["conversation"] == f"flow:{conversation_id}"
+        assert first["details"]["call_id"] in fake.calls
+        second = ok(
+            await client.call_tool(
+                "chat", {"agent": AGENT, "message": "again", "conversation_id": conversation_id}
+            )
+        )
+    assert second["text"] == REPLY.format(message="again", turn=2)
+    assert second["conversation_id"] == conversation_id
+    chats = fake.requests_to("/chat", "POST")
+    assert [c.path for c in chats] == ["/api/v1/agent/agent_research/chat"] * 2
+    assert chats[0].body == {"message": "hello there", "stream": True}
+    assert chats[0].headers["accept"] == "text/event-stream"
+    assert chats[1].body == {"message": "again", "stream": True, "conversation_id": conversation_id}
+
+
+async def test_tool_events_become_tool_calls_with_results(fake: FakeAgentFlow, url: str) -> None:
+    fake.next_stream = "tool"
+    async with connect(flow_settings(url)) as client:
+        result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "approvals"}))
+    (call,) = result["tool_calls"]
+    assert call["name"] == "search_knowledge"
+    assert call["arguments"] == {"query": "approvals"}
+    assert call["result"]["results"][0]["document_id"] == "doc_2"
+
+
+async def test_an_approval_pauses_the_run_until_approved_with_edited_arguments(
+    fake: FakeAgentFlow, url: str, mode: str
+) -> None:
+    fake.next_stream = "approval"
+    edited = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
+    async with connect(flow_settings(url), mode) as client:
+        paused = ok(
+            await client.call_tool("chat", {"agent": AGENT, "message": "mail", "wait_seconds": 1})
+        )
+        assert paused["status"] == "running"
+        (pending,) = paused["pending_approvals"]
+        assert pending["tool"] == "send_email"
+        assert pending["arguments"]["to"] == "team@example.com"
+        approval_id = pending["ref"].removeprefix("flow:")
+        assert fake.approvals[approval_id]["status"] == "pending"
+
+        answered = ok(
+            await client.call_tool(
+                "respond_to_approval",
+                {"approval": pending["ref"], "decision": "approve", "arguments": edited},
+            )
+        )
+        assert answered["status"] == "approved"
+        assert answered["details"]["modified_arguments"] == edited
+        with anyio.fail_after(15):
+            done = ok(
+                await client.call_tool("get_run", {"run_id": paused["run_id"], "wait_seconds": 10})
+            )
+    assert done["status"] == "completed"
+    assert "boss@example.com" in done["text"] and "Edited" in done["text"]
+    assert done["pending_approvals"] == []
+    (respond,) = fake.requests_to("/respond", "POST")
+    assert respond.path == f"/api/v1/approvals/{approval_id}/respond"
+    assert respond.body == {"decision": "approve", "modified_arguments": edited}
+
+
+async def test_a_denied_approval_is_reported_to_the_agent_with_the_reason(
+    fake: FakeAgentFlow, url: str
+) -> None:
+    fake.next_stream = "approval"
+    async with connect(flow_settings(url)) as client:
+        paused = ok(
+            await client.call_tool("chat", {"agent": AGENT, "message": "mail", "wait_seconds": 0.5})
+        )
+        ref = paused["pending_approvals"][0]["ref"]
+        denied = ok(
+            await client.call_tool(
+                "respond_to_approval", {"approval": ref, "decision": "deny", "reason": "not now"}
+            )
+        )
+        assert denied["status"] == "denied"
+        with anyio.fail_after(15):
+            done = ok(
+                await client.call_tool("get_run", {"run_id": paused["run_id"], "wait_seconds": 10})
+            )
+    assert done["status"] == "completed"
+    assert done["text"].startswith("Did not run send_email: approval denied (not now).")
+    assert fake.requests_to("/respond")[0].body == {"decision": "deny", "reason": "not now"}
+
+
+async def test_cancel_run_closes_the_stream_and_cancels_the_call_upstream(
+    fake: FakeAgentFlow, url: str, mode: str
+) -> None:
+    fake.next_stream = "approval"
+    async with connect(flow_settings(url), mode) as client:
+        paused = ok(
+            await client.call_tool("chat", {"agent": AGENT, "message": "mail", "wait_seconds": 0.5})
+        )
+        assert paused["status"] == "running"
+        with anyio.fail_after(15):
+            cancelled = ok(await client.call_tool("cancel_run", {"run_id": paused["run_id"]}))
+    assert cancelled["status"] == "cancelled"
+    (call_id,) = fake.calls
+    (cancel,) = fake.requests_to("/api/v1/cancel/", "POST")
+    assert cancel.path == f"/api/v1/cancel/{call_id}"
+    assert cancel.headers["authorization"] == "Bearer test-token"
+    assert fake.calls[call_id]["status"] == "cancelled"
+    assert [a["status"] for a in fake.approvals.values()] == ["cancelled"]
+
+
+async def test_a_question_pauses_the_run_until_answered(
+    fake: FakeAgentFlow, url: str, mode: str
+) -> None:
+    fake.next_stream = "question"
+    async with connect(flow_settings(url), mode) as client:
+        paused = ok(
+            await client.call_tool(
+                "chat", {"agent": AGENT, "message": "summarize", "wait_seconds": 0.5}
+            )
+        )
+        assert paused["status"] == "running"
+        (question,) = paused["pending_questions"]
+        assert question["question"] == "Which format do you want? (options: short, detailed)"
+        answered = ok(
+            await client.call_tool(
+                "answer_question", {"question": question["ref"], "answer": "short"}
+            )
+        )
+        assert answered["status"] == "answered"
+        with anyio.fail_after(15):
+            done = ok(
+                await client.call_tool("get_run", {"run_id": paused["run_id"], "wait_seconds": 10})
+            )
+    assert done["status"] == "completed"
+    assert done["text"].startswith("You answered: short. ")
+    question_id = question["ref"].removeprefix("flow:")
+    (respond,) = fake.requests_to("/questions/")
+    assert respond.path == f"/api/v1/questions/{question_id}/respond"
+    assert respond.body == {"answer": "short"}
+
+
+async def test_a_cut_off_stream_fails_the_run_and_keeps_the_text(
+    fake: FakeAgentFlow, url: str, mode: str
+) -> None:
+    fake.next_stream = "cut_off"
+    async with connect(flow_settings(url), mode) as client:
+        result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "hello"}))
+    assert result["status"] == "failed"
+    assert result["text"] == "[ResearchAssistant]"
+    assert "cut off" in result["error"] and "backend 'flow'" in result["error"]
+
+
+async def test_a_malformed_event_is_a_warning_and_the_answer_completes(
+    fake: FakeAgentFlow, url: str
+) -> None:
+    fake.next_stream = "malformed"
+    async with connect(flow_settings(url)) as client:
+        result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "hello"}))
+    assert result["status"] == "completed"
+    assert result["text"] == REPLY.format(message="hello", turn=1)
+    (warning,) = result["warnings"]
+    assert "malformed 'text' event" in warning
+
+
+async def test_an_error_event_fails_the_run_with_the_platform_message(
+    fake: FakeAgentFlow, url: str
+) -> None:
+    fake.next_stream = "error"
+    async with connect(flow_settings(url)) as client:
+        result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "hello"}))
+    assert result["status"] == "failed"
+    assert result["text"] == "[Research "
+    assert result["error"] == (
+        "the agent reported an error (internal_error): The model provider failed"
+    )
+
+
+async def test_a_stream_without_done_is_reported_as_incomplete(
+    fake: FakeAgentFlow, url: str
+) -> None:
+    fake.next_stream = [
+        ("start", {"call_id": "call_x", "conversation_id": "c"}),
+        ("text", {"content": "Hal"}),
+    ]
+    async with connect(flow_settings(url)) as client:
+        result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "hello"}))
+    assert result["status"] == "failed"
+    assert result["text"] == "Hal"
+    assert "ended before the agent finished" in result["error"]
+
+
+async def test_stream_false_answers_in_one_piece(fake: FakeAgentFlow, url: str) -> None:
+    fake.next_stream = "tool"
+    async with connect(flow_settings(url)) as client:
+        result = ok(
+            await client.call_tool(
+                "chat", {"agent": AGENT, "message": "install", "options": {"stream": False}}
+            )
+        )
+    assert result["status"] == "completed"
+    assert result["text"] == REPLY.format(message="install", turn=1)
+    assert result["tool_calls"][0]["name"] == "search_knowledge"
+    assert result["conversation_id"] in fake.conversations
+    assert fake.requests_to("/chat")[0].body == {"message": "install", "stream": False}
+
+
+async def test_the_title_option_creates_the_conversation_first(
+    fake: FakeAgentFlow, url: str
+) -> None:
+    async with connect(flow_settings(url)) as client:
+        result = ok(
+            await client.call_tool(
+                "chat", {"agent": AGENT, "message": "hi", "options": {"title": "Launch plan"}}
+            )
+        )
+    (created,) = fake.requests_to("/api/v1/conversations", "POST")
+    assert created.body == {"agent_id": "agent_research", "title": "Launch plan"}
+    assert fake.conversations[result["conversation_id"]]["title"] == "Launch plan"
+    assert fake.requests_to("/chat")[0].body["conversation_id"] == result["conversation_id"]
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"temperature": 1}, "accepted: stream, title"),
+        ({"stream": "yes"}, "options.stream must be true or false"),
+    ],
+)
+async def test_bad_chat_options_are_refused_before_any_request(
+    fake: FakeAgentFlow, url: str, options: dict[str, Any], expected: str
+) -> None:
+    async with connect(flow_settings(url)) as client:
+        text = error_text(
+            await client.call_tool("chat", {"agent": AGENT, "message": "hi", "options": options})
+        )
+    assert expected in text
+    assert fake.requests == []
+
+
+async def test_a_chat_that_answers_500_is_a_tool_error_sent_once(
+    fake: FakeAgentFlow, url: str
+) -> None:
+    fake.server_error(path_contains="/chat")
+    async with connect(flow_settings(url)) as client:
+        text = error_text(await client.call_tool("chat", {"agent": AGENT, "message": "hi"}))
+    assert "HTTP 500" in text and "Internal server error" in text and "backend 'flow'" in text
+    assert len(fake.requests_to("/chat")) == 1
+
+
+async def test_conversations_are_listed_searched_read_and_served_as_transcripts(
+    fake: FakeAgentFlow, url: str, mode: str
+) -> None:
+    async with connect(flow_settings(url), mode) as client:
+        first = ok(await client.call_tool("chat", {"agent": AGENT, "message": "apples"}))
+        ok(await client.call_tool("chat", {"agent": "flow:agent_support", "message": "pears"}))
+
+        listed = ok(await client.call_tool("list_conversations", {"backend": "flow", "limit": 1}))
+        assert len(listed["items"]) == 1 and listed["next_cursor"]
+        mine = ok(await client.call_tool("list_conversations", {"agent": AGENT}))
+        assert [c["id"] for c in mine["items"]] == [first["conversation_id"]]
+        assert mine["items"][0]["agent"] == AGENT
+        assert mine["items"][0]["message_count"] == 2
+        found = ok(
+            await client.call_tool(
+                "list_conversations", {"backend": "flow", "options": {"search": "pears"}}
+            )
+        )
+        assert [c["agent"] for c in found["items"]] == ["flow:agent_support"]
+
+        conversation = ok(
+            await client.call_tool("get_conversation", {"conversation": first["conversation"]})
+        )
+        assert [(m["role"], m["content"]) for m in conversation["messages"]] == [
+            ("user", "apples"),
+            ("assistant", REPLY.format(message="apples", turn=1)),
+        ]
+        resource = await client.read_resource(
+            f"agentdeck://flow/conversations/{first['conversation_id']}"
+        )
+        transcript = resource.contents[0].text
+        bad = error_text(
+            await client.call_tool(
+                "list_conversations", {"backend": "flow", "options": {"search": ["x"]}}
+            )
+        )
+    assert "## user" in transcript and "apples" in transcript and "Echo: apples" in transcript
+    assert "options.search must be a string" in bad
+    lists = fake.requests_to("/api/v1/conversations", "GET")
+    assert lists[0].query == {"limit": "2", "offset": "0"}
+    assert lists[1].query["agent_id"] == "agent_research"
+    (search,) = fake.requests_to("/conversations/search")
+    assert search.query["q"] == "pears"
+    assert fake.requests_to("/messages", "GET")

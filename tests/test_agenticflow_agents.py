@@ -1,0 +1,344 @@
+"""AgenticFlow agents through a real MCP client, against the fake over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.fakes.agenticflow import (
+    API_KEY,
+    FOREIGN_AGENT_ID,
+    PRIVATE_AGENT_ID,
+    PROJECT_ID,
+    PUBLIC_AGENT_ID,
+    WORKSPACE_ID,
+    FakeAgenticFlow,
+)
+from tests.fakes.base import serve
+from tests.support import FAST_HTTP, accept, connect, error_text, make_settings, ok
+
+pytestmark = pytest.mark.anyio
+
+MISSING_ID = "00000000-0000-4000-8000-0000000000ff"
+WORKFLOW_ID = "11111111-2222-4333-8444-555555555555"
+
+
+def settings(url: str, **extra: Any):
+    backend = {
+        "kind": "agenticflow",
+        "base_url": url,
+        "api_key": API_KEY,
+        "workspace_id": WORKSPACE_ID,
+        "project_id": PROJECT_ID,
+        **FAST_HTTP,
+        **extra,
+    }
+    return make_settings({"af": {k: v for k, v in backend.items() if v is not None}})
+
+
+async def test_agents_are_listed_page_by_page_with_the_key_and_project(mode: str) -> None:
+    fake = FakeAgenticFlow()
+    for index in range(3):
+        fake.add_agent(f"Extra {index}")
+    with serve(fake.app) as url:
+        async with connect(settings(url), mode) as client:
+            first = ok(await client.call_tool("list_agents", {"backend": "af", "limit": 3}))
+            rest = ok(
+                await client.call_tool(
+                    "list_agents", {"backend": "af", "limit": 3, "cursor": first["next_cursor"]}
+                )
+            )
+    names = [a["name"] for a in first["items"] + rest["items"]]
+    assert names == ["Echo Public", "Support Bot", "Extra 0", "Extra 1", "Extra 2"]
+    assert "Other Team Bot" not in names  # another project's agent is not listed
+    assert first["items"][1]["ref"] == f"af:{PRIVATE_AGENT_ID}"
+    assert first["items"][1]["description"] == "Helps users"
+    assert first["items"][0]["details"]["visibility"] == "public"
+    assert first["next_cursor"] and rest["next_cursor"] is None
+
+    calls = fake.requests_to("/v1/agents/", "GET")
+    assert [c.path for c in calls] == ["/v1/agents/", "/v1/agents/"]
+    assert calls[0].query == {
+        "workspace_id": WORKSPACE_ID,
+        "project_id": PROJECT_ID,
+        "limit": "4",
+        "offset": "0",
+    }
+    assert calls[1].query["offset"] == "3"
+    assert calls[0].headers["authorization"] == f"Bearer {API_KEY}"
+
+
+async def test_an_agent_is_created_read_updated_and_deleted(mode: str) -> None:
+    fake = FakeAgenticFlow()
+    options = {
+        "visibility": "public",
+        "model_user_config": {"temperature": 0.2, "max_tokens": 1000},
+        "tools": [{"workflow_id": WORKFLOW_ID, "run_behavior": "request_confirmation"}],
+        "sub_agents": [{"sub_agent_id": PRIVATE_AGENT_ID, "description": "asks support"}],
+        "suggested_messages": [{"title": "Hi", "label": "Say hi", "action": "hi"}],
+        "recursion_limit": 30,
+        "welcome_message": "Welcome!",
+    }
+    with serve(fake.app) as url:
+        async with connect(settings(url), mode, elicitation_callback=accept) as client:
+            created = ok(
+                await client.call_tool(
+                    "create_agent",
+                    {
+                        "backend": "af",
+                        "name": "Writer",
+                        "instructions": "Write well.",
+                        "model": "agenticflow/gpt-4o",
+                        "description": "writes",
+                        "options": options,
+                    },
+                )
+            )
+            ref = created["ref"]
+            fetched = ok(await client.call_tool("get_agent", {"agent": ref}))
+            updated = ok(
+                await client.call_tool(
+                    "update_agent",
+                    {"agent": ref, "instructions": "Write tersely.", "options": {"plugins": []}},
+                )
+            )
+            deleted = ok(await client.call_tool("delete_agent", {"agent": ref}))
+            gone = error_text(await client.call_tool("get_agent", {"agent": ref}))
+
+    agent_id = created["id"]
+    assert ref == f"af:{agent_id}"
+    assert (created["name"], created["instructions"], created["model"]) == (
+        "Writer", "Write well.", "agenticflow/gpt-4o",
+    )  # fmt: skip
+    assert created["details"]["visibility"] == "public"
+    assert created["details"]["tools"][0]["run_behavior"] == "request_confirmation"
+    assert fetched == created
+    assert updated["instructions"] == "Write tersely." and updated["name"] == "Writer"
+    assert deleted["deleted"] == ref
+    assert "404" in gone and "Agent not found" in gone
+
+    post = fake.requests_to("/v1/agents/", "POST")[0]
+    assert post.query == {"workspace_id": WORKSPACE_ID}
+    assert post.body == {
+        "name": "Writer",
+        "project_id": PROJECT_ID,
+        "tools": options["tools"],
+        "system_prompt": "Write well.",
+        "model": "agenticflow/gpt-4o",
+        "description": "writes",
+        **{k: v for k, v in options.items() if k != "tools"},
+    }
+    put = fake.requests_to(f"/v1/agents/{agent_id}", "PUT")[0]
+    assert put.body == {"plugins": [], "system_prompt": "Write tersely."}
+    assert fake.requests_to(f"/v1/agents/{agent_id}", "DELETE")
+    assert agent_id not in fake.agents
+
+
+BAD_OPTIONS = [
+    ({"recursion_limit": 5}, "options.recursion_limit must be between 11 and 99, not 5"),
+    ({"tools": [{"workflow_id": "nope"}]}, "options.tools[0].workflow_id must be a UUID"),
+    ({"tools": [{"timeout": 10}]}, "options.tools[0] needs one of workflow_id"),
+    ({"tools": [{"workflow_id": WORKFLOW_ID, "x": 1}]}, "options.tools[0].x is not a known"),
+    ({"plugins": [{"plugin_id": "p"}]}, "options.plugins[0].plugin_version is required"),
+    ({"visibility": "secret"}, "options.visibility must be one of private, public"),
+    ({"model_user_config": {"temperature": 3}}, "temperature must be between 0 and 1"),
+    ({"suggested_messages": [{"title": "a", "label": "b", "action": "c"}] * 5}, "at most 4"),
+    ({"mcp_clients": [{"mcp_client_id": WORKFLOW_ID, "tools": {"t": {}}}]}, "allowed is req"),
+    ({"system_prompt": "x"}, "options.system_prompt is not an option; use the `instructions`"),
+    ({"colour": "red"}, "options.colour is not an AgenticFlow agent option"),
+]
+
+
+async def test_wrong_agent_options_are_refused_before_any_request() -> None:
+    fake = FakeAgenticFlow()
+    with serve(fake.app) as url:
+        async with connect(settings(url)) as client:
+            for options, expected in BAD_OPTIONS:
+                text = error_text(
+                    await client.call_tool(
+                        "create_agent", {"backend": "af", "name": "Bad", "options": options}
+                    )
+                )
+                assert expected in text, (options, text)
+                assert "Nothing was sent" in text
+    assert fake.requests == []
+
+
+async def test_an_update_may_not_clear_a_field_the_platform_needs() -> None:
+    fake = FakeAgenticFlow()
+    with serve(fake.app) as url:
+        async with connect(settings(url)) as client:
+            text = error_text(
+                await client.call_tool(
+                    "update_agent",
+                    {"agent": f"af:{PRIVATE_AGENT_ID}", "options": {"tools": None}},
+                )
+            )
+    assert "options.tools cannot be null in an update" in text
+    assert fake.requests == []
+
+
+async def test_a_validation_error_of_the_platform_names_the_fields() -> None:
+    fake = FakeAgenticFlow()
+    # workflow_template_id alone is valid per the OpenAPI file; this deployment wants workflow_id.
+    tools = [{"workflow_template_id": WORKFLOW_ID}]
+    with serve(fake.app) as url:
+        async with connect(settings(url)) as client:
+            text = error_text(
+                await client.call_tool(
+                    "create_agent", {"backend": "af", "name": "T", "options": {"tools": tools}}
+                )
+            )
+    assert "HTTP 422" in text and "tools.0.workflow_id: Field required" in text
+    assert "nothing was changed" in text
+    assert len(fake.requests_to("/v1/agents/", "POST")) == 1
+
+
+async def test_a_missing_workspace_id_is_explained_as_a_config_setting() -> None:
+    fake = FakeAgenticFlow()
+    with serve(fake.app) as url:
+        async with connect(settings(url, workspace_id=None)) as client:
+            text = error_text(await client.call_tool("list_agents", {"backend": "af"}))
+    assert "query.workspace_id: Field required" in text
+    assert "Set `workspace_id` of backend 'af' in the config" in text
+
+
+async def test_create_needs_a_project_id_in_the_config() -> None:
+    fake = FakeAgenticFlow()
+    with serve(fake.app) as url:
+        async with connect(settings(url, project_id=None)) as client:
+            text = error_text(
+                await client.call_tool("create_agent", {"backend": "af", "name": "No project"})
+            )
+    assert "Set `project_id` of backend 'af'" in text
+    assert fake.requests == []
+
+
+async def test_another_projects_agent_is_forbidden_and_unknown_ids_are_not_found() -> None:
+    fake = FakeAgenticFlow()
+    with serve(fake.app) as url:
+        async with connect(settings(url), elicitation_callback=accept) as client:
+            foreign = error_text(
+                await client.call_tool("get_agent", {"agent": f"af:{FOREIGN_AGENT_ID}"})
+            )
+            missing = error_text(await client.call_tool("get_agent", {"agent": f"af:{MISSING_ID}"}))
+            not_uuid = error_text(await client.call_tool("get_agent", {"agent": "af:support-bot"}))
+            delete = error_text(
+                await client.call_tool("delete_agent", {"agent": f"af:{FOREIGN_AGENT_ID}"})
+            )
+    assert "HTTP 403" in foreign and "bound to one project" in foreign
+    assert "HTTP 403" in delete and FOREIGN_AGENT_ID in fake.agents
+    assert "HTTP 404" in missing and "Agent not found" in missing
+    assert "not an AgenticFlow agent id (they are UUIDs)" in not_uuid
+    assert [r.path for r in fake.requests] == [
+        f"/v1/agents/{FOREIGN_AGENT_ID}",
+        f"/v1/agents/{MISSING_ID}",
+        f"/v1/agents/{FOREIGN_AGENT_ID}",
+    ]
+
+
+async def test_a_wrong_key_names_the_config_key_and_never_the_key() -> None:
+    fake = FakeAgenticFlow()
+    secret = "af-wrong-secret-key-123"
+    with serve(fake.app) as url:
+        async with connect(settings(url, api_key=secret)) as client:
+            text = error_text(
+                await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
+            )
+    assert "HTTP 401" in text and "Invalid API key" in text
+    assert "`api_key` of backend 'af'" in text
+    assert secret not in text
+    assert fake.requests[0].headers["authorization"] == f"Bearer {secret}"
+
+
+async def test_a_rate_limited_read_is_retried_after_the_wait_it_asks_for() -> None:
+    fake = FakeAgenticFlow()
+    fake.rate_limited(retry_after=0)
+    with serve(fake.app) as url:
+        async with connect(settings(url)) as client:
+            agent = ok(await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"}))
+    assert agent["name"] == "Support Bot"
+    assert len(fake.requests_to(f"/v1/agents/{PRIVATE_AGENT_ID}")) == 2
+
+
+async def test_rate_limits_that_outlast_the_retries_say_when_to_try_again() -> None:
+    fake = FakeAgenticFlow()
+    body = {"detail": "Rate limit exceeded: 100 per 1 minute"}
+    fake.fail_next(429, body, headers={"Retry-After": "1"}, times=5)
+    with serve(fake.app) as url:
+        async with connect(settings(url, max_retries=1)) as client:
+            read = error_text(
+                await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
+            )
+            write = error_text(
+                await client.call_tool("create_agent", {"backend": "af", "name": "X"})
+            )
+    assert "HTTP 429" in read and "Rate limit exceeded" in read
+    assert "Retried 1 times. Try again after 1 s." in read
+    assert "Try again after 1 s." in write
+    assert len(fake.requests_to(f"/v1/agents/{PRIVATE_AGENT_ID}")) == 2
+    assert len(fake.requests_to("/v1/agents/", "POST")) == 1  # a POST is never repeated
+
+
+async def test_a_server_error_is_reported_after_the_retries() -> None:
+    fake = FakeAgenticFlow()
+    fake.server_error(times=5)
+    with serve(fake.app) as url:
+        async with connect(settings(url, max_retries=0)) as client:
+            text = error_text(await client.call_tool("list_agents", {"backend": "af"}))
+    assert "HTTP 500" in text and "Internal Server Error" in text and "retry later" in text
+
+
+async def test_without_a_key_public_agents_are_read_anonymously() -> None:
+    fake = FakeAgenticFlow()
+    with serve(fake.app) as url:
+        async with connect(settings(url, api_key=None)) as client:
+            public = ok(await client.call_tool("get_agent", {"agent": f"af:{PUBLIC_AGENT_ID}"}))
+            private = error_text(
+                await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
+            )
+            listing = error_text(await client.call_tool("list_agents", {"backend": "af"}))
+            create = error_text(
+                await client.call_tool("create_agent", {"backend": "af", "name": "x"})
+            )
+    assert public["name"] == "Echo Public" and public["details"]["public_info_only"] is True
+    assert "HTTP 403" in private and "private: set `api_key`" in private
+    assert "list_agents needs an API key" in listing
+    assert "create_agent needs an API key" in create
+    assert [r.path for r in fake.requests] == [
+        f"/v1/agents/anonymous/{PUBLIC_AGENT_ID}",
+        f"/v1/agents/anonymous/{PRIVATE_AGENT_ID}",
+    ]
+    assert all("authorization" not in r.headers for r in fake.requests)
+
+
+async def test_a_self_hosted_deployment_uses_its_path_prefix() -> None:
+    fake = FakeAgenticFlow(path_prefix="/api")
+    with serve(fake.app) as url:
+        async with connect(settings(url, path_prefix="/api")) as client:
+            agent = ok(await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"}))
+    assert agent["name"] == "Support Bot"
+    assert fake.requests[0].path == f"/api/agents/{PRIVATE_AGENT_ID}"
+
+
+async def test_check_counts_the_projects_agents() -> None:
+    from agentdeck.registry import Registry
+
+    fake = FakeAgenticFlow()
+    with serve(fake.app) as url:
+        async with Registry.open(settings(url)) as registry:
+            summary = await registry.get("af").check()
+    assert summary == f"2 agents in project {PROJECT_ID}"
+
+
+async def test_the_backend_lists_its_capabilities() -> None:
+    fake = FakeAgenticFlow()
+    with serve(fake.app) as url:
+        async with connect(settings(url)) as client:
+            backends = ok(await client.call_tool("list_backends", {}))["backends"]
+    af = next(b for b in backends if b["name"] == "af")
+    assert af["kind"] == "agenticflow"
+    assert af["capabilities"] == ["agents", "manage_agents", "chat", "triggers"]
+    assert json.dumps(backends).count(API_KEY) == 0
