@@ -65,3 +65,9 @@ async def accept(context: Any, params: Any) -> ElicitResult:
 async def decline(context: Any, params: Any) -> ElicitResult:
     """An elicitation callback that says no to every question."""
     return ElicitResult(action="decline")
+
+
+def connect_confirming(settings: Settings, mode: str = "auto", **kwargs: Any):  # type: ignore[no-untyped-def]
+    """Like :func:`connect`, with a client that says yes to confirmations unless told otherwise."""
+    kwargs.setdefault("elicitation_callback", accept)
+    return connect(settings, mode, **kwargs)

@@ -115,6 +115,32 @@ class ApiKeyAuth(httpx2.Auth):
 # ---- redaction --------------------------------------------------------------------------
 
 
+class _SecretLogFilter(logging.Filter):
+    """Redacts every configured secret from log records of httpx2 and agentdeck.
+
+    httpx2 logs each request's full URL at INFO level, and some platforms (Roboflow)
+    take their key as a query parameter, so secrets must be scrubbed from log lines
+    too, not only from error messages.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            redacted = Redactor(self.secrets)(text)
+            if redacted != text:
+                record.msg, record.args = redacted, None
+        return True
+
+
+_LOG_FILTER = _SecretLogFilter()
+for _name in ("httpx2", "agentdeck"):
+    logging.getLogger(_name).addFilter(_LOG_FILTER)
+
+
 class Redactor:
     """Replaces every known secret in a text with ``***``."""
 
@@ -317,7 +343,9 @@ class HttpClient:
     ) -> None:
         self._client = client
         self.backend = backend
+        secrets = [secret for secret in secrets if secret]
         self.redact = Redactor(secrets)
+        _LOG_FILTER.secrets.update(s for s in secrets if len(s) >= 4)
         self._retry = retry or RetryPolicy()
         self._stream_timeout = stream_timeout
         self._max_bytes = max_response_bytes

@@ -129,6 +129,13 @@ class Registry:
         if isinstance(backend, CAPABILITIES[capability]):
             return backend
         can = ", ".join(capabilities_of(backend)) or "nothing"
+        explanation = backend.unsupported.get(capability)
+        if explanation is not None:
+            raise UnsupportedError(
+                f"{operation}: {explanation.format(backend=backend.name)}",
+                backend=backend.name,
+                hint=f"This backend can do: {can}.",
+            )
         raise UnsupportedError(
             f"{operation} is not supported by {backend.kind} backends (it needs '{capability}'). "
             f"This backend can do: {can}.",

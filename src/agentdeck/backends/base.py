@@ -44,6 +44,9 @@ class Backend:
     kind: ClassVar[str]
     #: A backend with one workspace agent accepts its bare name as the agent ref.
     default_agent_id: ClassVar[str | None] = None
+    #: Why the platform lacks a capability, in its own terms (``{backend}`` is filled
+    #: in), for the error a user gets when asking for it.
+    unsupported: ClassVar[dict[str, str]] = {}
 
     def __init__(self, name: str, settings: Any, http: HttpClient | None) -> None:
         self.name = name

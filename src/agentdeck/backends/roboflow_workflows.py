@@ -1,0 +1,400 @@
+"""Roboflow plumbing and Workflows management (``roboflow-workflows-api.txt``), plus publish.
+
+The base class of :class:`agentdeck.backends.roboflow.RoboflowBackend`: how requests are
+made (paths under ``/{workspace}/``, ``api_key`` via ``ApiKeyAuth``, a JSON body on every
+POST so the key travels in it), what Roboflow's errors mean, and the workflow
+capabilities (``WorkflowManager``, ``WorkflowPublisher``).
+
+Workflow refs are ``<backend>:<url slug>``, since every path takes the slug; the internal
+id is ``details["internal_id"]``. For reading, ``<backend>:<workspace>/<url>`` addresses a
+workflow of another workspace (a public one needs no key); ``fork_workflow`` takes its
+source workspace separately, an empty one meaning this workspace.
+
+Assumptions about shapes the reference does not show (the fake follows the same ones):
+- GET answers ``{"workflow": {...}}`` (non-public ones add ``authorized``); create, update
+  and fork answer the workflow wrapped the same way or flat. ``config`` is a JSON string of
+  ``{"specification": ...}``; ``draft`` (when present) is the unpublished agent draft.
+- create takes ``name, url, config, template`` and is sent as a JSON body: the reference
+  lists them under "Query", but a specification does not fit in a URL and the API takes
+  ``api_key`` and parameters from either place. ``template`` defaults to ``"{}"``. A
+  specification already wrapped as ``{"specification": ...}`` is not wrapped twice.
+- Roboflow workflows have no description: one passed in is refused, not dropped.
+- update needs the internal ``id``, so it first GETs the workflow by its slug.
+- versions answer ``{"versions": [...]}`` newest first, each with ``id``/``version``/``config``.
+- token: body ``{"workflow": <url>}``; answers ``token``, ``expiresAt``, ``expiresIn``.
+- DELETE moves the workflow to Trash (the answer is not needed).
+- publish answers ``{"published": true, "workflow": {...}, "version": n}``; its 400 means
+  "no unpublished draft".
+- Lists are not paged by the API; agentdeck pages them with offset cursors.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+from urllib.parse import quote
+
+from agentdeck.backends import roboflow_parse as parse
+from agentdeck.backends.base import Backend
+from agentdeck.config import RoboflowSettings
+from agentdeck.errors import (
+    AgentDisabledError,
+    AuthenticationError,
+    ConfigError,
+    InvalidInputError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    UpstreamError,
+    UpstreamValidationError,
+)
+from agentdeck.http import HttpClient
+from agentdeck.model import Page, Workflow, WorkflowChanges, WorkflowSpec, WorkflowVersion
+from agentdeck.pagination import offset_cursor, parse_offset
+
+READ, CREATE, UPDATE = "workflow:read", "workflow:create", "workflow:update"
+
+
+class RoboflowWorkflows(Backend):
+    """Requests, error meanings and workflow management of one Roboflow workspace."""
+
+    settings: RoboflowSettings
+
+    def __init__(self, name: str, settings: RoboflowSettings, http: HttpClient | None) -> None:
+        super().__init__(name, settings, http)
+        self.workspace = settings.workspace
+
+    # ---- plumbing ------------------------------------------------------------------------
+
+    def _path(self, *segments: str, workspace: str | None = None) -> str:
+        parts = [workspace or self.workspace, *segments]
+        return "/" + "/".join(quote(p, safe="") for p in parts)
+
+    def _need_key(self, operation: str) -> None:
+        if self.settings.api_key is None:
+            raise ConfigError(
+                f"{operation} needs a Roboflow API key, and this backend has none.",
+                backend=self.name,
+                hint=f"Set `api_key` in [backends.{self.name}] of the config (for example "
+                'api_key = "${ROBOFLOW_API_KEY}"); without it only public workflows are readable.',
+            )
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        scope: str,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        not_found: str | None = None,
+        on_400: str | None = None,
+        foreign: bool = False,
+        forbidden: str | None = None,
+    ) -> Any:
+        if method == "POST" and body is None:
+            body = {}  # the key travels in the body of a POST
+        try:
+            return await self.http.request(
+                method, path, params=params, json=body, operation=operation
+            )
+        except UpstreamError as exc:
+            self._explain(
+                exc,
+                scope=scope,
+                not_found=not_found,
+                on_400=on_400,
+                foreign=foreign,
+                forbidden=forbidden,
+            )
+
+    def _explain(
+        self,
+        exc: UpstreamError,
+        *,
+        scope: str,
+        not_found: str | None = None,
+        on_400: str | None = None,
+        foreign: bool = False,
+        forbidden: str | None = None,
+    ) -> NoReturn:
+        """Re-raise ``exc`` with what it means on Roboflow and what to do about it."""
+        ws = self.workspace
+        if foreign and isinstance(exc, AuthenticationError | PermissionDeniedError):
+            hint = (
+                "That workflow belongs to another workspace and is not public: only public "
+                "workflows of other workspaces can be read or forked."
+            )
+        elif isinstance(exc, AgentDisabledError):
+            hint = (
+                f"Agent features are turned off for Roboflow workspace '{ws}'; a workspace admin "
+                "can turn them on in the workspace settings of the Roboflow app. The workflow "
+                "tools keep working without them."
+            )
+        elif isinstance(exc, PaymentRequiredError):
+            hint = (
+                f"Roboflow workspace '{ws}' is out of credits; add credits or upgrade its plan "
+                "in the Roboflow app's billing settings, then retry."
+            )
+        elif isinstance(exc, PermissionDeniedError) and forbidden:
+            hint = forbidden
+        elif isinstance(exc, PermissionDeniedError):
+            hint = (
+                f"The API key is valid but not allowed to do this: it needs the '{scope}' scope, "
+                "and a folder-scoped key only reaches workflows in its folders. Use a key with "
+                "that scope in `api_key`, or a workflow inside the key's folders."
+            )
+        elif isinstance(exc, AuthenticationError) and self.settings.api_key is None:
+            hint = (
+                f"This is not a public workflow, and backend '{self.name}' has no `api_key`; "
+                "set one in the config to read it."
+            )
+        elif isinstance(exc, NotFoundError) and not_found:
+            hint = not_found
+        elif isinstance(exc, UpstreamValidationError) and on_400:
+            hint = on_400
+        else:
+            raise exc
+        raise parse.refined(exc, hint=hint) from exc
+
+    def _own(self, workflow_id: str, operation: str) -> str:
+        """A workflow slug of this workspace; a '<workspace>/<url>' id is read-only here."""
+        if "/" in workflow_id:
+            raise InvalidInputError(
+                f"{operation} works on workflows of workspace '{self.workspace}' only, not "
+                f"'{workflow_id}'.",
+                backend=self.name,
+                hint="Fork it into this workspace first (fork_workflow), then change the fork.",
+            )
+        return workflow_id
+
+    def _split(self, workflow_id: str) -> tuple[str, str, str]:
+        """(workspace, url slug, prefix for result ids) of a possibly foreign workflow id."""
+        workspace, sep, url = workflow_id.partition("/")
+        if not sep or workspace == self.workspace:
+            return self.workspace, url if sep else workflow_id, ""
+        return workspace, url, f"{workspace}/"
+
+    def _not_found(self, workflow_id: str) -> str:
+        workspace, url, _ = self._split(workflow_id)
+        return (
+            f"There is no workflow '{url}' in workspace '{workspace}' that this key can see "
+            f"(or it is in the Trash); list_workflows shows the refs, as '{self.name}:<url>'."
+        )
+
+    def _check_options(self, options: dict[str, Any], allowed: set[str], operation: str) -> None:
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            accepted = ", ".join(sorted(allowed)) or "none"
+            raise InvalidInputError(
+                f"{operation} on Roboflow takes no option(s) {', '.join(unknown)}; "
+                f"accepted options: {accepted}.",
+                backend=self.name,
+            )
+
+    def _page(
+        self, items: list[Any], limit: int, cursor: str | None
+    ) -> tuple[list[Any], str | None]:
+        offset = parse_offset(cursor)
+        window = items[offset : offset + limit + 1]
+        return window[:limit], offset_cursor(offset, limit, len(window))
+
+    # ---- workflows -----------------------------------------------------------------------
+
+    async def _workflow_entries(self, operation: str) -> list[Any]:
+        self._need_key("Listing Roboflow workflows")
+        body = await self._call("GET", self._path("workflows"), operation=operation, scope=READ)
+        return parse.items_of(body, "workflows", operation=operation, backend=self.name)
+
+    async def list_workflows(self, *, limit: int, cursor: str | None) -> Page[Workflow]:
+        parse_offset(cursor)
+        entries = await self._workflow_entries(f"list workflows of '{self.workspace}'")
+        items, next_cursor = self._page(entries, limit, cursor)
+        return Page[Workflow](
+            items=[parse.workflow(self.name, e) for e in items], next_cursor=next_cursor
+        )
+
+    async def get_workflow(self, workflow_id: str) -> Workflow:
+        workspace, url, prefix = self._split(workflow_id)
+        body = await self._call(
+            "GET",
+            self._path("workflows", url, workspace=workspace),
+            operation=f"get workflow '{workflow_id}'",
+            scope=READ,
+            not_found=self._not_found(workflow_id),
+            foreign=bool(prefix),
+        )
+        found = parse.workflow(self.name, body, workspace_prefix=prefix)
+        if isinstance(body, dict) and "authorized" in body:
+            found.details["authorized"] = body["authorized"]
+        return found
+
+    async def list_workflow_versions(
+        self, workflow_id: str, *, limit: int, cursor: str | None
+    ) -> Page[WorkflowVersion]:
+        parse_offset(cursor)
+        workspace, url, prefix = self._split(workflow_id)
+        operation = f"list versions of workflow '{workflow_id}'"
+        body = await self._call(
+            "GET",
+            self._path("workflows", url, "versions", workspace=workspace),
+            operation=operation,
+            scope=READ,
+            not_found=self._not_found(workflow_id),
+            foreign=bool(prefix),
+        )
+        raw = parse.items_of(body, "versions", operation=operation, backend=self.name)
+        items, next_cursor = self._page(raw, limit, cursor)
+        return Page[WorkflowVersion](
+            items=[parse.version(v) for v in items], next_cursor=next_cursor
+        )
+
+    async def create_workflow(self, spec: WorkflowSpec) -> Workflow:
+        self._check_options(spec.options, {"url", "template"}, "create_workflow")
+        self._no_description(spec.description)
+        template = spec.options.get("template", "{}")
+        if not isinstance(template, str):
+            template = json.dumps(template)
+        body: dict[str, Any] = {"name": spec.name, "template": template}
+        url = spec.url or spec.options.get("url")
+        if url:
+            body["url"] = self._slug(url)
+        if spec.specification is not None:
+            body["config"] = parse.config_of(spec.specification)
+        self._need_key("Creating a Roboflow workflow")
+        answer = await self._call(
+            "POST",
+            self._path("createWorkflow"),
+            operation=f"create workflow '{spec.name}'",
+            scope=CREATE,
+            body=body,
+            on_400="Check the name, that the url slug is free (lower-case letters, digits and "
+            "'-'), and that the specification is a Workflows specification object.",
+        )
+        return parse.workflow(self.name, answer)
+
+    async def update_workflow(self, workflow_id: str, changes: WorkflowChanges) -> Workflow:
+        self._own(workflow_id, "update_workflow")
+        self._check_options(changes.options, {"url"}, "update_workflow")
+        self._no_description(changes.description)
+        body: dict[str, Any] = {}
+        if changes.name is not None:
+            body["name"] = changes.name
+        if changes.options.get("url"):
+            body["url"] = self._slug(changes.options["url"])
+        if changes.specification is not None:
+            body["config"] = parse.config_of(changes.specification)
+        if not body:
+            raise InvalidInputError(
+                "nothing to change: pass name, specification or options.url.", backend=self.name
+            )
+        self._need_key("Updating a Roboflow workflow")
+        current = await self.get_workflow(workflow_id)
+        body["id"] = current.details.get("internal_id") or workflow_id
+        answer = await self._call(
+            "POST",
+            self._path("updateWorkflow"),
+            operation=f"update workflow '{workflow_id}'",
+            scope=UPDATE,
+            body=body,
+            not_found=self._not_found(workflow_id),
+            on_400="Check that the new url slug is free and the specification is a Workflows "
+            "specification object.",
+        )
+        return parse.workflow(self.name, answer)
+
+    async def fork_workflow(
+        self, source_workspace: str, source_workflow: str, options: dict[str, Any]
+    ) -> Workflow:
+        self._check_options(options, {"name", "url"}, "fork_workflow")
+        if not source_workflow:
+            raise InvalidInputError("fork_workflow needs the source workflow's url.")
+        body: dict[str, Any] = {
+            "source_workspace": source_workspace or self.workspace,
+            "source_workflow": source_workflow,
+        }
+        if options.get("name"):
+            body["name"] = str(options["name"])
+        if options.get("url"):
+            body["url"] = self._slug(options["url"])
+        self._need_key("Forking a Roboflow workflow")
+        source = f"{body['source_workspace']}/{source_workflow}"
+        answer = await self._call(
+            "POST",
+            self._path("forkWorkflow"),
+            operation=f"fork workflow '{source}'",
+            scope=CREATE,
+            body=body,
+            not_found=f"There is no workflow '{source}' that this key can see; check the source "
+            "workspace slug and the workflow's url.",
+            on_400="Check that the url slug of the fork is free.",
+            forbidden=f"Forking needs the '{CREATE}' scope, and the source must be public or "
+            "in this workspace (inside the key's folders, for a folder-scoped key).",
+        )
+        return parse.workflow(self.name, answer)
+
+    async def delete_workflow(self, workflow_id: str) -> str:
+        self._own(workflow_id, "delete_workflow")
+        self._need_key("Deleting a Roboflow workflow")
+        await self._call(
+            "DELETE",
+            self._path("workflows", workflow_id),
+            operation=f"delete workflow '{workflow_id}'",
+            scope=UPDATE,
+            not_found=self._not_found(workflow_id),
+        )
+        return (
+            f"Workflow '{workflow_id}' was moved to the Trash of Roboflow workspace "
+            f"'{self.workspace}' (a soft delete): restore it from the Trash in the Roboflow app."
+        )
+
+    async def create_workflow_token(self, workflow_id: str) -> dict[str, Any]:
+        self._own(workflow_id, "create_workflow_token")
+        self._need_key("Creating a Roboflow workflow token")
+        answer = await self._call(
+            "POST",
+            self._path("workflowToken"),
+            operation=f"create a token for workflow '{workflow_id}'",
+            scope=READ,
+            body={"workflow": workflow_id},
+            not_found=self._not_found(workflow_id),
+        )
+        return parse.token(answer)
+
+    async def publish_workflow(self, workflow_id: str) -> Workflow:
+        self._own(workflow_id, "publish_workflow")
+        self._need_key("Publishing a Roboflow workflow")
+        answer = await self._call(
+            "POST",
+            self._path("agent", "workflows", workflow_id, "publish"),
+            operation=f"publish workflow '{workflow_id}'",
+            scope=UPDATE,
+            not_found=self._not_found(workflow_id),
+            on_400="Publishing needs an unpublished draft, and only changes the agent makes in "
+            f"a chat are drafts: chat with '{self.name}' to draft one first (get_workflow shows "
+            "has_draft).",
+        )
+        published = parse.workflow(self.name, answer)
+        published.has_draft = False
+        if isinstance(answer, dict):
+            published.details.update(
+                {k: answer[k] for k in ("published", "version") if k in answer}
+            )
+        return published
+
+    # ---- small checks --------------------------------------------------------------------
+
+    def _no_description(self, description: str | None) -> None:
+        if description is not None:
+            raise InvalidInputError(
+                "Roboflow workflows have no description; leave `description` out.",
+                backend=self.name,
+            )
+
+    def _slug(self, url: Any) -> str:
+        if not isinstance(url, str) or not url.strip():
+            raise InvalidInputError(
+                "option 'url' must be a url slug such as 'car-counter'.", backend=self.name
+            )
+        return url.strip()

@@ -1,0 +1,506 @@
+"""Roboflow's workspace agent through the MCP client: agents, chat, publish, conversations."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from copy import deepcopy
+from typing import Any
+
+import anyio
+import pytest
+from mcp.types import CallToolResult
+
+from agentdeck.config import Settings
+from tests.fakes.base import serve
+from tests.fakes.roboflow import FOLDER_KEY, FULL_KEY, READ_KEY, WORKSPACE, FakeRoboflow
+from tests.support import FAST_HTTP, accept, connect_confirming, error_text, make_settings, ok
+
+pytestmark = pytest.mark.anyio
+
+SPEC = {"version": "1.0", "inputs": [], "steps": [], "outputs": []}
+ONE_AGENT = "a Roboflow workspace has one agent: chat with it as 'vision'"
+
+
+@pytest.fixture
+def fake() -> FakeRoboflow:
+    return FakeRoboflow()
+
+
+@pytest.fixture
+def base_url(fake: FakeRoboflow) -> Iterator[str]:
+    with serve(fake.app) as url:
+        yield url
+
+
+def settings(base_url: str, **overrides: Any) -> Settings:
+    vision = {
+        "kind": "roboflow",
+        "base_url": base_url,
+        "workspace": WORKSPACE,
+        "api_key": FULL_KEY,
+        **FAST_HTTP,
+        **overrides,
+    }
+    return make_settings({"vision": {k: v for k, v in vision.items() if v is not None}})
+
+
+def workflows_state(fake: FakeRoboflow) -> dict[str, Any]:
+    return {
+        slug: deepcopy([wf.to_json() for wf in ws.workflows.values()])
+        for slug, ws in fake.workspaces.items()
+    }
+
+
+def chat_failure(result: CallToolResult) -> str:
+    """The error of a failed chat: a tool error when nothing was produced, else the run's."""
+    if result.is_error:
+        return error_text(result)
+    failed = ok(result)
+    assert failed["status"] == "failed", failed
+    assert failed["text"] == "", "a Roboflow turn answers in one piece, so nothing is kept"
+    return failed["error"]
+
+
+def assert_key_sent_as_documented(fake: FakeRoboflow) -> None:
+    """GET/DELETE carry api_key in the query, POST in the JSON body, never both."""
+    assert fake.key_uses
+    for use in fake.key_uses:
+        expected = "body" if use.method == "POST" else "query"
+        assert use.location == expected, use
+
+
+# ---- the one workspace agent ------------------------------------------------------------
+
+
+async def test_the_workspace_agent_is_listed_and_the_bare_backend_name_is_its_ref(
+    fake: FakeRoboflow, base_url: str, mode: str
+) -> None:
+    async with connect_confirming(settings(base_url), mode) as client:
+        listed = ok(await client.call_tool("list_agents", {"backend": "vision"}))
+        assert [a["ref"] for a in listed["items"]] == ["vision:agent"]
+        assert listed["next_cursor"] is None
+        bare = ok(await client.call_tool("get_agent", {"agent": "vision"}))
+        full = ok(await client.call_tool("get_agent", {"agent": "vision:agent"}))
+        assert bare == full and bare["details"]["workspace"] == WORKSPACE
+        assert "draft" in bare["description"]
+        wrong = error_text(await client.call_tool("get_agent", {"agent": "vision:builder"}))
+        assert "no agent 'builder'" in wrong and ONE_AGENT in wrong
+    assert fake.requests == []
+
+
+async def test_agents_cannot_be_created_changed_or_deleted_and_the_error_says_what_to_use(
+    fake: FakeRoboflow, base_url: str
+) -> None:
+    async with connect_confirming(settings(base_url), elicitation_callback=accept) as client:
+        for tool, args in [
+            ("create_agent", {"backend": "vision", "name": "Another"}),
+            ("update_agent", {"agent": "vision", "instructions": "be terse"}),
+            ("delete_agent", {"agent": "vision"}),
+        ]:
+            assert ONE_AGENT in error_text(await client.call_tool(tool, args)), tool
+    assert fake.requests == []
+
+
+# ---- chat and publish -------------------------------------------------------------------
+
+
+async def test_chat_drafts_a_workflow_and_continues_the_conversation(
+    fake: FakeRoboflow, base_url: str, mode: str
+) -> None:
+    async with connect_confirming(settings(base_url), mode) as client:
+        first = ok(
+            await client.call_tool(
+                "chat",
+                {"agent": "vision", "message": 'Build a workflow called "Cars" that detects cars'},
+            )
+        )
+        assert first["status"] == "completed" and first["agent"] == "vision:agent"
+        assert "Created a draft of workflow 'Cars'" in first["text"]
+        [draft] = first["workflows"]
+        assert draft["ref"] == "vision:cars" and draft["published"] is False
+        assert draft["name"] == "Cars" and draft["id"] == fake.workflow("cars").id
+        assert len(draft["specification"]["steps"]) == 1
+        conversation_id = first["conversation_id"]
+        assert first["conversation"] == f"vision:{conversation_id}"
+        assert first["details"]["mode"] == "agent"
+
+        second = ok(
+            await client.call_tool(
+                "chat",
+                {
+                    "agent": "vision",
+                    "message": "also count them",
+                    "conversation_id": conversation_id,
+                },
+            )
+        )
+        assert second["conversation_id"] == conversation_id and "turn 2" in second["text"]
+        assert second["workflows"][0]["ref"] == "vision:cars"
+        assert len(second["workflows"][0]["specification"]["steps"]) == 2
+
+    chats = fake.requests_to("/agent/chat", "POST")
+    assert chats[0].path == f"/{WORKSPACE}/agent/chat"
+    assert chats[0].body == {
+        "message": 'Build a workflow called "Cars" that detects cars',
+        "mode": "agent",
+        "api_key": FULL_KEY,
+    }
+    assert chats[1].body["conversation_id"] == conversation_id
+    assert all("api_key" not in r.query for r in chats)
+    assert fake.workflow("cars").config == "{}"  # a draft, nothing published
+    assert_key_sent_as_documented(fake)
+
+
+async def test_plan_mode_outlines_and_changes_nothing(
+    fake: FakeRoboflow, base_url: str, mode: str
+) -> None:
+    before = workflows_state(fake)
+    async with connect_confirming(settings(base_url), mode) as client:
+        result = ok(
+            await client.call_tool(
+                "chat",
+                {
+                    "agent": "vision",
+                    "message": "add a webhook to slow-webhooks",
+                    "options": {"mode": "plan"},
+                },
+            )
+        )
+    assert result["status"] == "completed"
+    assert result["text"].startswith("Plan (no changes made)")
+    assert result["workflows"] == [] and result["details"]["mode"] == "plan"
+    assert fake.requests_to("/agent/chat")[0].body["mode"] == "plan"
+    assert workflows_state(fake) == before
+
+
+async def test_publish_deploys_the_draft_and_a_second_publish_says_there_is_no_draft(
+    fake: FakeRoboflow, base_url: str, mode: str
+) -> None:
+    async with connect_confirming(settings(base_url), mode) as client:
+        chat = ok(await client.call_tool("chat", {"agent": "vision", "message": "detect cats"}))
+        ref = chat["workflows"][0]["ref"]
+        draft_spec = chat["workflows"][0]["specification"]
+        before = ok(await client.call_tool("get_workflow", {"workflow": ref}))
+        assert before["has_draft"] is True and before["specification"] is None
+        assert before["details"]["draft_specification"] == draft_spec
+
+        published = ok(await client.call_tool("publish_workflow", {"workflow": ref}))
+        assert published["ref"] == ref and published["has_draft"] is False
+        assert published["specification"] == draft_spec
+        assert published["details"]["published"] is True and published["details"]["version"] == 1
+
+        again = error_text(await client.call_tool("publish_workflow", {"workflow": ref}))
+        assert "HTTP 400" in again and "no unpublished draft" in again
+        assert "chat with 'vision'" in again
+    url = ref.partition(":")[2]
+    assert json.loads(fake.workflow(url).config) == {"specification": draft_spec}
+    publishes = fake.requests_to("/publish", "POST")
+    assert [r.path for r in publishes] == [f"/{WORKSPACE}/agent/workflows/{url}/publish"] * 2
+    assert publishes[0].body == {"api_key": FULL_KEY} and publishes[0].query == {}
+    assert_key_sent_as_documented(fake)
+
+
+async def test_publishing_an_unknown_workflow_is_a_404_that_says_how_to_find_one(
+    base_url: str,
+) -> None:
+    async with connect_confirming(settings(base_url)) as client:
+        text = error_text(await client.call_tool("publish_workflow", {"workflow": "vision:nope"}))
+    assert "HTTP 404" in text and "list_workflows" in text
+
+
+# ---- conversations ----------------------------------------------------------------------
+
+
+async def test_conversations_are_listed_filtered_and_read_as_transcripts(
+    fake: FakeRoboflow, base_url: str, mode: str
+) -> None:
+    async with connect_confirming(settings(base_url), mode) as client:
+        chat = ok(await client.call_tool("chat", {"agent": "vision", "message": "detect dogs"}))
+        conversation_id = chat["conversation_id"]
+
+        everything = ok(await client.call_tool("list_conversations", {"backend": "vision"}))
+        assert {c["id"] for c in everything["items"]} == {conversation_id, "conv_web_1"}
+        assert all(c["agent"] == "vision:agent" for c in everything["items"])
+        api_only = ok(
+            await client.call_tool(
+                "list_conversations", {"agent": "vision", "options": {"source": "api"}}
+            )
+        )
+        assert [c["ref"] for c in api_only["items"]] == [f"vision:{conversation_id}"]
+        assert api_only["items"][0]["message_count"] == 2
+        by_workflow = ok(
+            await client.call_tool(
+                "list_conversations",
+                {"backend": "vision", "options": {"workflow": "vision:slow-webhooks"}},
+            )
+        )
+        assert [c["id"] for c in by_workflow["items"]] == ["conv_web_1"]
+        paged = ok(await client.call_tool("list_conversations", {"backend": "vision", "limit": 1}))
+        assert len(paged["items"]) == 1 and paged["next_cursor"]
+
+        full = ok(
+            await client.call_tool(
+                "get_conversation", {"conversation": f"vision:{conversation_id}"}
+            )
+        )
+        assert [m["role"] for m in full["messages"]] == ["user", "assistant"]
+        assert full["messages"][0]["content"] == "detect dogs"
+        assert "workflows changed as drafts: detect-dogs" in full["messages"][1]["content"]
+
+        resource = await client.read_resource(f"agentdeck://vision/conversations/{conversation_id}")
+        transcript = resource.contents[0].text
+        assert "detect dogs" in transcript and "## assistant" in transcript
+
+    lists = fake.requests_to("/agent/conversations", "GET")
+    assert lists[1].query == {"source": "api", "api_key": FULL_KEY}
+    assert lists[2].query == {"workflow": "slow-webhooks", "api_key": FULL_KEY}
+    assert_key_sent_as_documented(fake)
+
+
+async def test_an_unknown_conversation_is_a_404_with_a_way_forward(
+    fake: FakeRoboflow, base_url: str
+) -> None:
+    async with connect_confirming(settings(base_url)) as client:
+        chat = chat_failure(
+            await client.call_tool(
+                "chat", {"agent": "vision", "message": "hi there", "conversation_id": "conv_nope"}
+            )
+        )
+        assert "HTTP 404" in chat and "leave it out" in chat
+        read = error_text(
+            await client.call_tool("get_conversation", {"conversation": "vision:conv_nope"})
+        )
+        assert "HTTP 404" in read and "list_conversations" in read
+
+
+# ---- input checked before anything is sent ---------------------------------------------
+
+
+async def test_bad_chat_and_filter_options_fail_before_any_request(
+    fake: FakeRoboflow, base_url: str
+) -> None:
+    async with connect_confirming(settings(base_url)) as client:
+        wrong_mode = chat_failure(
+            await client.call_tool(
+                "chat", {"agent": "vision", "message": "hi", "options": {"mode": "draft"}}
+            )
+        )
+        assert "option 'mode' must be 'agent' or 'plan'" in wrong_mode
+        unknown = chat_failure(
+            await client.call_tool(
+                "chat", {"agent": "vision", "message": "hi", "options": {"temperature": 1}}
+            )
+        )
+        assert "temperature" in unknown and "accepted options: mode" in unknown
+        other_agent = chat_failure(
+            await client.call_tool("chat", {"agent": "vision:x", "message": "hi"})
+        )
+        assert ONE_AGENT in other_agent
+        source = error_text(
+            await client.call_tool(
+                "list_conversations", {"backend": "vision", "options": {"source": "email"}}
+            )
+        )
+        assert "option 'source' must be 'api' or 'web'" in source
+        extra = error_text(
+            await client.call_tool(
+                "list_conversations", {"backend": "vision", "options": {"status": "open"}}
+            )
+        )
+        assert "status" in extra and "source, workflow" in extra
+    assert fake.requests == []
+
+
+async def test_without_an_api_key_the_agent_says_to_set_one_and_sends_nothing(
+    fake: FakeRoboflow, base_url: str
+) -> None:
+    async with connect_confirming(settings(base_url, api_key=None)) as client:
+        chat = chat_failure(await client.call_tool("chat", {"agent": "vision", "message": "hi"}))
+        assert "Set `api_key` in [backends.vision]" in chat
+        for tool, args in [
+            ("publish_workflow", {"workflow": "vision:slow-webhooks"}),
+            ("list_conversations", {"backend": "vision"}),
+            ("get_conversation", {"conversation": "vision:conv_web_1"}),
+        ]:
+            assert "Set `api_key`" in error_text(await client.call_tool(tool, args)), tool
+    assert fake.requests == []
+
+
+# ---- the platform's failures ------------------------------------------------------------
+
+
+async def test_a_wrong_key_is_a_401_naming_the_config_key_never_the_key_itself(
+    fake: FakeRoboflow, base_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "rf_wrong_secret_0042"
+    async with connect_confirming(settings(base_url, api_key=secret)) as client:
+        chat = chat_failure(await client.call_tool("chat", {"agent": "vision", "message": "hi"}))
+        errors = [
+            chat,
+            error_text(await client.call_tool("publish_workflow", {"workflow": "vision:x"})),
+            error_text(await client.call_tool("list_conversations", {"backend": "vision"})),
+        ]
+    for text in errors:
+        assert "HTTP 401" in text and "Check `api_key` of backend 'vision'" in text
+        assert secret not in text
+    assert {u.key for u in fake.key_uses} == {secret}  # it was sent, as documented
+    assert_key_sent_as_documented(fake)
+    assert secret not in caplog.text
+
+
+async def test_out_of_credits_is_a_clear_402(fake: FakeRoboflow, base_url: str) -> None:
+    fake.out_of_credits()
+    async with connect_confirming(settings(base_url)) as client:
+        chat = chat_failure(
+            await client.call_tool("chat", {"agent": "vision", "message": "detect cars"})
+        )
+    assert "HTTP 402: Insufficient credits" in chat
+    assert f"Roboflow workspace '{WORKSPACE}' is out of credits" in chat
+    assert fake.workflow("detect-cars") is None
+
+
+async def test_agent_disabled_is_explained_and_workflow_tools_still_work(
+    fake: FakeRoboflow, base_url: str, mode: str
+) -> None:
+    fake.disable_agent()
+    async with connect_confirming(settings(base_url), mode) as client:
+        chat = chat_failure(await client.call_tool("chat", {"agent": "vision", "message": "hi"}))
+        publish = error_text(
+            await client.call_tool("publish_workflow", {"workflow": "vision:slow-webhooks"})
+        )
+        listed = ok(await client.call_tool("list_workflows", {"backend": "vision"}))
+    for text in (chat, publish):
+        assert "HTTP 403" in text and "Agent features are turned off" in text
+        assert "workspace settings" in text
+    assert listed["items"]
+
+
+async def test_missing_scopes_and_folder_scoped_keys_are_403s_that_say_why(
+    fake: FakeRoboflow, base_url: str
+) -> None:
+    async with connect_confirming(settings(base_url, api_key=READ_KEY)) as client:
+        chat = chat_failure(
+            await client.call_tool("chat", {"agent": "vision", "message": "detect cars"})
+        )
+        publish = error_text(
+            await client.call_tool("publish_workflow", {"workflow": "vision:slow-webhooks"})
+        )
+    assert "HTTP 403" in chat and "workflow:create and workflow:update" in chat
+    assert "HTTP 403" in publish and "'workflow:update' scope" in publish
+    async with connect_confirming(settings(base_url, api_key=FOLDER_KEY)) as client:
+        outside = error_text(
+            await client.call_tool("get_conversation", {"conversation": "vision:conv_web_1"})
+        )
+        listed = ok(await client.call_tool("list_conversations", {"backend": "vision"}))
+    assert "HTTP 403: Workflow outside folder scope" in outside and "folders" in outside
+    assert listed["items"] == []
+
+
+async def test_a_server_error_on_chat_fails_the_run_and_is_not_repeated(
+    fake: FakeRoboflow, base_url: str
+) -> None:
+    fake.server_error(path_contains="/agent/chat")
+    async with connect_confirming(settings(base_url)) as client:
+        chat = chat_failure(
+            await client.call_tool("chat", {"agent": "vision", "message": "detect cars"})
+        )
+    assert "HTTP 500" in chat
+    assert len(fake.requests_to("/agent/chat")) == 1
+
+
+async def test_a_cut_off_answer_fails_the_run_and_says_the_turn_may_be_saved(
+    fake: FakeRoboflow, base_url: str
+) -> None:
+    fake.next_chat = "cut_off"
+    async with connect_confirming(settings(base_url)) as client:
+        chat = chat_failure(
+            await client.call_tool("chat", {"agent": "vision", "message": "detect cars"})
+        )
+    assert "cut off" in chat and "list_conversations" in chat
+    assert fake.workflow("detect-cars") is not None  # the turn was saved upstream regardless
+
+
+async def test_an_unreadable_answer_fails_clearly(fake: FakeRoboflow, base_url: str) -> None:
+    fake.next_chat = "malformed"
+    async with connect_confirming(settings(base_url)) as client:
+        chat = chat_failure(
+            await client.call_tool("chat", {"agent": "vision", "message": "detect cars"})
+        )
+    assert "malformed JSON" in chat and "may still have been saved" in chat
+
+
+async def test_unreadable_parts_of_an_answer_become_warnings_and_the_rest_is_kept(
+    fake: FakeRoboflow, base_url: str
+) -> None:
+    fake.next_reply = {
+        "text": "I made two workflows.",
+        "workflows": [
+            {"id": "wf_1", "name": "A", "url": "a", "specification": SPEC},
+            "not a workflow",
+            {"name": "no id"},
+        ],
+        "conversation_id": "conv_x",
+        "credits_used": 1,
+    }
+    async with connect_confirming(settings(base_url)) as client:
+        chat = ok(await client.call_tool("chat", {"agent": "vision", "message": "detect cars"}))
+    assert chat["status"] == "completed" and chat["text"] == "I made two workflows."
+    assert [w["ref"] for w in chat["workflows"]] == ["vision:a"]
+    assert chat["workflows"][0]["specification"] == SPEC
+    assert chat["warnings"] == [
+        "Skipped workflow #2 of the answer: it has no id or url.",
+        "Skipped workflow #3 of the answer: it has no id or url.",
+    ]
+    assert chat["conversation_id"] == "conv_x" and chat["details"]["credits_used"] == 1
+
+
+async def test_a_slow_turn_answers_running_and_get_run_waits_for_the_rest(
+    fake: FakeRoboflow, base_url: str
+) -> None:
+    fake.next_chat, fake.slow_seconds = "slow", 1.0
+    async with connect_confirming(settings(base_url)) as client:
+        with anyio.fail_after(15):
+            started = ok(
+                await client.call_tool(
+                    "chat", {"agent": "vision", "message": "detect cars", "wait_seconds": 0.1}
+                )
+            )
+            assert started["status"] == "running" and started["workflows"] == []
+            done = ok(
+                await client.call_tool("get_run", {"run_id": started["run_id"], "wait_seconds": 10})
+            )
+    assert done["status"] == "completed"
+    assert [w["ref"] for w in done["workflows"]] == ["vision:detect-cars"]
+
+
+async def test_cancelling_a_slow_turn_closes_the_request(fake: FakeRoboflow, base_url: str) -> None:
+    fake.next_chat, fake.slow_seconds = "slow", 5.0
+    async with connect_confirming(settings(base_url)) as client:
+        with anyio.fail_after(10):
+            started = ok(
+                await client.call_tool(
+                    "chat", {"agent": "vision", "message": "detect cars", "wait_seconds": 0.1}
+                )
+            )
+            cancelled = ok(await client.call_tool("cancel_run", {"run_id": started["run_id"]}))
+    assert started["status"] == "running"
+    assert cancelled["status"] == "cancelled" and cancelled["workflows"] == []
+    assert len(fake.requests_to("/agent/chat")) == 1
+
+
+async def test_with_expose_agents_the_workspace_agent_is_a_tool_of_its_own(
+    fake: FakeRoboflow, base_url: str, mode: str
+) -> None:
+    async with connect_confirming(settings(base_url, expose_agents=True), mode) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert "vision_roboflow_agent" in tools
+        assert "vision:agent" in (tools["vision_roboflow_agent"].description or "")
+        result = ok(
+            await client.call_tool("vision_roboflow_agent", {"message": "detect forklifts"})
+        )
+    assert result["status"] == "completed" and result["agent"] == "vision:agent"
+    assert [w["ref"] for w in result["workflows"]] == ["vision:detect-forklifts"]
+    assert fake.requests_to("/agent/chat")[0].body["message"] == "detect forklifts"
