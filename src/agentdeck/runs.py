@@ -57,6 +57,13 @@ _UPSTREAM_CANCEL_TIMEOUT = 10.0
 _WAITING_EVENTS = (ApprovalRequired, ApprovalResolved, QuestionAsked, StreamWarning, RunStarted)
 
 
+def pause_key(event: ApprovalRequired | QuestionAsked) -> str:
+    """How a run's pause is named: ``approval:<id>`` or ``question:<id>``."""
+    if isinstance(event, ApprovalRequired):
+        return f"approval:{event.approval_id}"
+    return f"question:{event.question_id}"
+
+
 class ToolActivity(BaseModel):
     """A tool the agent called during the run, with its result when it came."""
 
@@ -110,6 +117,10 @@ class Run:
         self.finished_at: datetime | None = None
         self.finished_monotonic: float | None = None
         self.scope = anyio.CancelScope()
+        #: pauses ("approval:<id>", "question:<id>") the user was asked about here
+        self.asked: set[str] = set()
+        #: pauses someone answered (here or through respond_to_approval/answer_question)
+        self.answered: set[str] = set()
         self._changed = anyio.Event()
         self.finished = anyio.Event()
 
@@ -154,6 +165,23 @@ class Run:
             with anyio.move_on_after(remaining):
                 await changed.wait()
 
+    def waiting_on_someone(self) -> bool:
+        """Whether the run is paused on an approval or question nobody has answered yet."""
+        return any(pause_key(e) not in self.answered for e in self.waiting_on())
+
+    def waiting_on(self) -> list[ApprovalRequired | QuestionAsked]:
+        """The approvals and questions the run is paused on, oldest first."""
+        waiting: dict[str, ApprovalRequired | QuestionAsked] = {}
+        for event in self.events:
+            if isinstance(event, ApprovalRequired | QuestionAsked):
+                waiting[pause_key(event)] = event
+            elif isinstance(event, ApprovalResolved):
+                waiting.pop(f"approval:{event.approval_id}", None)
+            if not isinstance(event, _WAITING_EVENTS):
+                # the agent moved on: whatever it was waiting for has been answered
+                waiting.clear()
+        return list(waiting.values()) if self.status == "running" else []
+
     def text(self) -> str:
         return "".join(e.text for e in self.events if isinstance(e, TextDelta))
 
@@ -161,8 +189,6 @@ class Run:
         backend = self.backend.name
         tools: dict[str, ToolActivity] = {}
         anonymous: list[ToolActivity] = []
-        approvals: dict[str, PendingApproval] = {}
-        questions: list[PendingQuestion] = []
         workflows: list[WorkflowDraft] = []
         usage: dict[str, Any] | None = None
         details: dict[str, Any] = {}
@@ -181,29 +207,25 @@ class Run:
                     anonymous.append(
                         ToolActivity(id=event.id, name=event.name, result=event.result)
                     )
-            elif isinstance(event, ApprovalRequired):
-                approvals[event.approval_id] = PendingApproval(
-                    ref=make_ref(backend, event.approval_id),
-                    tool=event.tool,
-                    arguments=event.arguments,
-                    message=event.message,
-                )
-            elif isinstance(event, ApprovalResolved):
-                approvals.pop(event.approval_id, None)
-            elif isinstance(event, QuestionAsked):
-                questions.append(
-                    PendingQuestion(
-                        ref=make_ref(backend, event.question_id), question=event.question
-                    )
-                )
             elif isinstance(event, Done):
                 workflows.extend(event.workflows)
                 usage = event.usage or usage
                 details.update(event.details)
-            if not isinstance(event, _WAITING_EVENTS):
-                # the agent moved on: whatever it was waiting for has been answered
-                approvals.clear()
-                questions.clear()
+        approvals = [
+            PendingApproval(
+                ref=make_ref(backend, e.approval_id),
+                tool=e.tool,
+                arguments=e.arguments,
+                message=e.message,
+            )
+            for e in self.waiting_on()
+            if isinstance(e, ApprovalRequired)
+        ]
+        questions = [
+            PendingQuestion(ref=make_ref(backend, e.question_id), question=e.question)
+            for e in self.waiting_on()
+            if isinstance(e, QuestionAsked)
+        ]
         reasoning = "".join(e.text for e in self.events if isinstance(e, ReasoningDelta))
         return RunResult(
             run_id=self.id,
@@ -214,8 +236,8 @@ class Run:
             text=self.text(),
             reasoning=reasoning or None,
             tool_calls=[*tools.values(), *anonymous],
-            pending_approvals=list(approvals.values()) if self.status == "running" else [],
-            pending_questions=questions if self.status == "running" else [],
+            pending_approvals=approvals,
+            pending_questions=questions,
             workflows=workflows,
             usage=usage,
             error=self.error,
@@ -264,6 +286,13 @@ class RunManager:
                 ),
             )
         return run
+
+    def mark_answered(self, backend: str, key: str) -> None:
+        """Note that a pause (``approval:<id>``/``question:<id>``) was answered, so runs
+        waiting on it are followed on instead of returned as waiting."""
+        for run in self._runs.values():
+            if run.backend.name == backend and not run.done:
+                run.answered.add(key)
 
     async def cancel(self, run: Run) -> None:
         """Cancel a run and wait until it has released its upstream stream."""

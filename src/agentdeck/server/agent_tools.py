@@ -20,7 +20,6 @@ from typing import Annotated, Any
 
 import mcp.types as types
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.resolve import Resolve, Sample
 from pydantic import Field
 
 from agentdeck.backends.base import AgentReader
@@ -28,7 +27,7 @@ from agentdeck.errors import AgentdeckError
 from agentdeck.model import Agent
 from agentdeck.registry import Registry
 from agentdeck.runs import RunResult
-from agentdeck.server.chatting import run_chat, sample_request
+from agentdeck.server.chatting import converse
 from agentdeck.server.notify import Notifier
 from agentdeck.server.params import WaitSeconds
 from agentdeck.server.toolkit import reported
@@ -80,11 +79,6 @@ def describe(agent: Agent, kind: str) -> str:
 def _chat_function(ref: str) -> Any:
     """The tool function for one agent: the chat tool with ``agent`` fixed."""
 
-    async def sample(
-        message: str, ctx: Context, conversation_id: str | None = None
-    ) -> Sample | None:
-        return sample_request(ctx, ref, message, conversation_id)
-
     async def chat_with_agent(
         ctx: Context,
         message: Annotated[str, Field(min_length=1, description="What to say to the agent.")],
@@ -95,17 +89,15 @@ def _chat_function(ref: str) -> Any:
             ),
         ] = None,
         wait_seconds: WaitSeconds = 45,
-        sampled: Annotated[types.CreateMessageResult | None, Resolve(sample)] = None,
-    ) -> RunResult:
+    ) -> RunResult | types.InputRequiredResult:
         with reported():
-            return await run_chat(
+            return await converse(
                 ctx,
                 agent=ref,
                 message=message,
                 conversation_id=conversation_id,
                 wait_seconds=wait_seconds,
                 options=None,
-                sampled=sampled,
             )
 
     return chat_with_agent

@@ -1,41 +1,70 @@
-"""Running a chat for a tool call: start the run, stream its progress, answer in time.
+"""Running a chat for a tool call: start the run, stream its progress, answer in time,
+and ask the user when the agent waits on them.
 
-Shared by the ``chat`` tool and the per-agent tools, so both behave the same:
-progress notifications per text delta, the wait budget, cancellation of the run
-when the client cancels the request, and the transcript-updated notification.
+Shared by ``chat``, ``get_run`` and the per-agent tools, so all behave the same:
+progress notifications per text delta; the wait budget; the run cancelled when the
+client cancels the request; the transcript announced as updated; a local agent on
+the ``sampling`` model answered by the client's own model; and, when a run pauses on
+an approval or a question and the client supports elicitation, the user asked right
+there, the answer sent to the platform and the run followed on. Without
+elicitation, or when the user declines to answer, the result lists the pending
+approvals for ``respond_to_approval``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Literal
 
 import anyio
 import mcp.types as types
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.resolve import Sample
+from pydantic import BaseModel, Field
 
+from agentdeck.backends.base import ApprovalHandler
 from agentdeck.backends.local import LocalBackend
 from agentdeck.errors import AgentdeckError, InvalidInputError
-from agentdeck.model import ChatRequest, TextDelta, ToolCall
-from agentdeck.runs import Run, RunResult
+from agentdeck.model import ChatRequest, QuestionAsked, TextDelta, ToolCall
+from agentdeck.runs import Run, RunResult, pause_key
+from agentdeck.server.interaction import (
+    Answer,
+    Question,
+    ask,
+    can_elicit,
+    can_sample,
+    round_state,
+    sample,
+)
 from agentdeck.server.notify import announce_resource_updated
 from agentdeck.server.resources import conversation_uri
 from agentdeck.server.toolkit import deck
+from agentdeck.server.tools.approvals import QuestionResponder
 
-_SAMPLING_MAX_TOKENS = 2048
+SAMPLING_MAX_TOKENS = 2048
+ChatOutcome = RunResult | types.InputRequiredResult
 
 
-def sample_request(
+class ApprovalAnswer(BaseModel):
+    decision: Literal["approve", "deny"] = Field(
+        description="approve lets the agent run the tool; deny stops it."
+    )
+    arguments: str | None = Field(
+        default=None,
+        description="Edited tool arguments as a JSON object; leave empty to keep them as shown.",
+    )
+    reason: str | None = Field(default=None, description="Why, for the agent (optional).")
+
+
+class QuestionAnswer(BaseModel):
+    answer: str = Field(description="Your answer to the agent's question.")
+
+
+def sampling_request(
     ctx: Context, agent: str, message: str, conversation_id: str | None
-) -> Sample | None:
-    """A request for the client's own model, when ``agent`` is a local agent on ``sampling``.
-
-    Called from resolvers, which run before the tool body: that is how agentdeck samples
-    in both protocol eras. Anything else, including bad refs, is left for the tool to report.
-    """
-    capabilities = ctx.client_capabilities
-    if capabilities is None or capabilities.sampling is None:
+) -> types.CreateMessageRequestParams | None:
+    """What to ask the client's model, when ``agent`` is a local agent on ``sampling``."""
+    if not can_sample(ctx):
         return None
     try:
         backend, agent_id = deck(ctx).registry.resolve(agent)
@@ -43,30 +72,24 @@ def sample_request(
             return None
         history = backend.history(agent_id, conversation_id)
     except AgentdeckError:
-        return None
+        return None  # the chat itself reports bad refs
     system = "\n".join(m["content"] for m in history if m["role"] == "system") or None
-    messages = [
-        types.SamplingMessage(
-            role=m["role"],  # type: ignore[arg-type]
-            content=types.TextContent(type="text", text=m["content"]),
-        )
-        for m in history
-        if m["role"] in ("user", "assistant")
-    ]
-    messages.append(
-        types.SamplingMessage(role="user", content=types.TextContent(type="text", text=message))
+    turns = [m for m in history if m["role"] in ("user", "assistant")]
+    turns.append({"role": "user", "content": message})
+    return types.CreateMessageRequestParams(
+        messages=[
+            types.SamplingMessage(
+                role=m["role"],  # type: ignore[arg-type]
+                content=types.TextContent(type="text", text=m["content"]),
+            )
+            for m in turns
+        ],
+        max_tokens=SAMPLING_MAX_TOKENS,
+        system_prompt=system,
     )
-    return Sample(messages, max_tokens=_SAMPLING_MAX_TOKENS, system_prompt=system)
 
 
-def sampled_text(result: types.CreateMessageResult | None) -> str | None:
-    if result is None:
-        return None
-    content = result.content
-    return content.text if isinstance(content, types.TextContent) else None
-
-
-async def run_chat(
+async def converse(
     ctx: Context,
     *,
     agent: str,
@@ -74,27 +97,107 @@ async def run_chat(
     conversation_id: str | None,
     wait_seconds: float,
     options: dict[str, Any] | None,
-    sampled: types.CreateMessageResult | None = None,
-) -> RunResult:
-    """Start a chat run and follow it for up to ``wait_seconds``."""
+) -> ChatOutcome:
+    """A chat tool call, over as many input rounds as the client needs."""
+    state = round_state(ctx)
+    if "run" in state:  # a later round: the user's answers for a paused run
+        run = deck(ctx).runs.get(state["run"])
+        return await follow_and_ask(ctx, run, wait_seconds, asking=state.get("asking", []))
     if not message.strip():
         raise InvalidInputError("the message is empty; say something to the agent.")
     registry = deck(ctx).registry
     backend, agent_id = registry.resolve(agent)
     registry.require(backend, "chat", "chat")
-    request = ChatRequest(
-        agent_id=agent_id,
-        message=message,
-        conversation_id=conversation_id or None,
-        options=options or {},
-        sampled_reply=sampled_text(sampled),
+    sampled: str | None = None
+    request = sampling_request(ctx, agent, message, conversation_id)
+    if request is not None:
+        answer = await sample(ctx, request, {"sampling": True})
+        if isinstance(answer, types.InputRequiredResult):
+            return answer
+        sampled = answer.content.text if isinstance(answer.content, types.TextContent) else None
+    run = deck(ctx).runs.start(
+        backend,
+        ChatRequest(
+            agent_id=agent_id,
+            message=message,
+            conversation_id=conversation_id or None,
+            options=options or {},
+            sampled_reply=sampled,
+        ),
     )
-    run = deck(ctx).runs.start(backend, request)
-    return await follow(ctx, run, wait_seconds)
+    return await follow_and_ask(ctx, run, wait_seconds)
+
+
+async def follow_and_ask(
+    ctx: Context, run: Run, wait_seconds: float, asking: list[str] | None = None
+) -> ChatOutcome:
+    """Follow the run; whenever it waits on the user and the client can ask, ask."""
+    while True:
+        if not asking:
+            result = await follow(ctx, run, wait_seconds)
+            waiting = [pause_key(e) for e in run.waiting_on()]
+            asking = [key for key in waiting if key not in run.asked | run.answered]
+            if not asking or not can_elicit(ctx):
+                return result
+        questions = {key: _question(run, key) for key in asking}
+        answers = await ask(ctx, questions, {"run": run.id, "asking": asking})
+        if isinstance(answers, types.InputRequiredResult):
+            return answers
+        run.asked.update(asking)
+        for key, answer in answers.items():
+            await _deliver(ctx, run, key, answer)
+        asking = None
+
+
+def _question(run: Run, key: str) -> Question:
+    event = next(e for e in run.waiting_on() if pause_key(e) == key)
+    agent = f"{run.backend.name}:{run.request.agent_id}"
+    if isinstance(event, QuestionAsked):
+        return Question(f"The agent {agent} asks: {event.question}", QuestionAnswer)
+    arguments = json.dumps(event.arguments or {}, ensure_ascii=False)
+    said = f" {event.message}" if event.message else ""
+    return Question(
+        f"The agent {agent} wants to run the tool '{event.tool or 'unknown'}' with the "
+        f"arguments {arguments}.{said} Approve it?",
+        ApprovalAnswer,
+    )
+
+
+async def _deliver(ctx: Context, run: Run, key: str, answer: Answer) -> None:
+    """Send the user's answer to the platform; a decline leaves it pending for later."""
+    if not answer.accepted or answer.data is None:
+        return
+    kind, _, platform_id = key.partition(":")
+    run.answered.add(key)
+    registry = deck(ctx).registry
+    if kind == "question":
+        responder = run.backend
+        if not isinstance(responder, QuestionResponder):
+            raise ToolError(f"backend '{run.backend.name}' cannot take answers to questions.")
+        await responder.answer_question(platform_id, answer=answer.data.answer)  # type: ignore[attr-defined]
+        return
+    data: ApprovalAnswer = answer.data  # type: ignore[assignment]
+    arguments = None
+    if data.arguments and data.arguments.strip():
+        try:
+            arguments = json.loads(data.arguments)
+        except ValueError:
+            arguments = None
+        if not isinstance(arguments, dict):
+            raise InvalidInputError(
+                "the edited arguments are not a JSON object, so nothing was sent; the "
+                f"approval {run.backend.name}:{platform_id} is still pending "
+                "(respond_to_approval answers it).",
+                backend=run.backend.name,
+            )
+    handler: ApprovalHandler = registry.require(run.backend, "approvals", "answer an approval")
+    await handler.respond_to_approval(
+        platform_id, decision=data.decision, arguments=arguments, reason=data.reason
+    )
 
 
 async def follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
-    """Stream the run's progress to the client until it ends or the wait budget is spent.
+    """Stream the run's progress until it ends, waits on the user, or the budget is spent.
 
     If the client cancels the request, the run is cancelled with it, which closes the
     upstream stream. A run that failed before producing anything is a tool error.
@@ -110,6 +213,8 @@ async def follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
                 elif isinstance(event, ToolCall):
                     step += 1
                     await ctx.report_progress(step, message=f"[calling tool {event.name}]")
+            if run.waiting_on_someone():
+                break  # waiting longer cannot help: the agent waits on a person
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
             await deck(ctx).runs.cancel(run)

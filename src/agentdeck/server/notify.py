@@ -28,7 +28,7 @@ class Notifier:
 
     def remember(self, ctx: Context) -> None:
         """Keep the request's legacy session so later changes reach it too."""
-        if not _is_modern(ctx):
+        if not is_modern(ctx):
             self._sessions.add(ctx.session)
 
     async def tools_changed(self) -> None:
@@ -41,7 +41,8 @@ class Notifier:
                 self._sessions.discard(session)
 
 
-def _is_modern(ctx: Context) -> bool:
+def is_modern(ctx: Context) -> bool:
+    """Whether the request speaks 2026-07-28 or later (no server-to-client requests)."""
     version = ctx.protocol_version or ""
     return version >= "2026-07-28"
 
@@ -50,7 +51,7 @@ async def announce_resource_updated(ctx: Context, uri: str) -> None:
     """Tell the client a resource changed (a transcript after a chat turn), in either era."""
     try:
         await ctx.notify_resource_updated(uri)
-        if not _is_modern(ctx):
+        if not is_modern(ctx):
             await ctx.session.send_resource_updated(uri)
     except Exception as exc:  # notifying is a courtesy; the tool's answer matters more
         logger.debug("could not announce %s: %s", uri, exc)

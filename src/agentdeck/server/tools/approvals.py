@@ -151,9 +151,11 @@ async def respond_to_approval(
                 "arguments (edited tool arguments) only go with decision 'approve'.",
                 backend=backend.name,
             )
-        return await handler.respond_to_approval(
+        answered = await handler.respond_to_approval(
             approval_id, decision=decision, arguments=arguments, reason=reason or None
         )
+        deck(ctx).runs.mark_answered(backend.name, f"approval:{approval_id}")
+        return answered
 
 
 @toolbox.tool(toolset="approvals", title="Answer several approval requests", read_only=False)
@@ -200,6 +202,10 @@ async def respond_to_approvals(
                     results.append(ApprovalOutcome(approval=ref, ok=False, error=str(exc)))
                 else:
                     results.append(ApprovalOutcome(approval=ref, ok=True, status=done.status))
+        for outcome in results:
+            if outcome.ok:
+                name, _, approval_id = outcome.approval.partition(":")
+                deck(ctx).runs.mark_answered(name, f"approval:{approval_id}")
         succeeded = sum(r.ok for r in results)
         return BulkResult(results=results, succeeded=succeeded, failed=len(results) - succeeded)
 
@@ -241,6 +247,7 @@ async def answer_question(
         if not answer.strip():
             raise InvalidInputError("the answer is empty.", backend=backend.name)
         status = await backend.answer_question(question_id, answer=answer)
+        deck(ctx).runs.mark_answered(backend.name, f"question:{question_id}")
         return QuestionAnswered(
             question=make_ref(backend.name, question_id), status=status, answer=answer
         )

@@ -5,11 +5,11 @@ from typing import Annotated
 import anyio
 import mcp.types as types
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.resolve import Resolve, Sample
 from pydantic import Field
 
 from agentdeck.runs import RunResult
-from agentdeck.server.chatting import follow, run_chat, sample_request
+from agentdeck.server.chatting import converse, follow_and_ask
+from agentdeck.server.interaction import round_state
 from agentdeck.server.params import AgentRef, Options, RunId, WaitSeconds
 from agentdeck.server.toolkit import Toolbox, deck, reported
 
@@ -24,12 +24,6 @@ Accepted `options` keys per platform:
 - agentflow: stream (false: ask for one JSON answer instead of a stream).
 - roboflow: mode ("agent", the default, or "plan": outline what would change, change nothing).
 - local: none."""
-
-
-async def _sample_for_local_agent(
-    agent: str, message: str, ctx: Context, conversation_id: str | None = None
-) -> Sample | None:
-    return sample_request(ctx, agent, message, conversation_id)
 
 
 @toolbox.tool(toolset="chat", title="Chat with an agent", read_only=False, conversational=True)
@@ -48,25 +42,26 @@ async def chat(
     ] = None,
     wait_seconds: WaitSeconds = 45,
     options: Options = None,
-    sampled: Annotated[types.CreateMessageResult | None, Resolve(_sample_for_local_agent)] = None,
-) -> RunResult:
+) -> RunResult | types.InputRequiredResult:
     """Send a message to an agent and return its answer, with the conversation_id to continue.
 
     The answer streams as progress notifications. If the agent is still working when
     wait_seconds run out, the result has status "running" and a run_id: call get_run to
     wait for the rest, or cancel_run to stop it. Tool calls, pending approvals and
-    workflows the agent drafted are part of the result. A chat that fails before the agent
+    workflows the agent drafted are part of the result. When the agent waits for an approval
+    or asks a question, the user is asked right there if the client supports elicitation;
+    otherwise the result (status "running") lists pending_approvals and pending_questions:
+    answer them with respond_to_approval or answer_question, then call get_run. A chat that fails before the agent
     produced anything is a tool error; one that fails part-way keeps the partial answer with
     status "failed" and the error."""
     with reported():
-        return await run_chat(
+        return await converse(
             ctx,
             agent=agent,
             message=message,
             conversation_id=conversation_id,
             wait_seconds=wait_seconds,
             options=options,
-            sampled=sampled,
         )
 
 
@@ -74,12 +69,15 @@ chat.__doc__ = (chat.__doc__ or "") + CHAT_OPTIONS
 
 
 @toolbox.tool(toolset="chat", title="Get a chat run", read_only=True, open_world=False)
-async def get_run(ctx: Context, run_id: RunId, wait_seconds: WaitSeconds = 0) -> RunResult:
+async def get_run(
+    ctx: Context, run_id: RunId, wait_seconds: WaitSeconds = 0
+) -> RunResult | types.InputRequiredResult:
     """Get a chat run's result so far; with wait_seconds, wait up to that long for it to end
     (streaming its progress meanwhile). Runs are kept for a while after they finish."""
     with reported():
-        run = deck(ctx).runs.get(run_id)
-        return await follow(ctx, run, wait_seconds)
+        state = round_state(ctx)
+        run = deck(ctx).runs.get(state.get("run", run_id))
+        return await follow_and_ask(ctx, run, wait_seconds, asking=state.get("asking"))
 
 
 @toolbox.tool(
