@@ -170,3 +170,10 @@ async def test_a_backend_that_is_down_at_refresh_keeps_its_last_tools(
     assert "keeping the last known agent tools of ops" in caplog.text
     assert recovered["changed"] is True
     assert set(recovered["agent_tools"]) == {"ops_seed_agent", "ops_newcomer"}
+
+
+async def test_legacy_clients_are_told_the_tool_list_can_change() -> None:
+    async with connect(exposed(), "legacy") as client:
+        capabilities = client.server_capabilities
+    assert capabilities.tools is not None and capabilities.tools.list_changed is True
+    assert capabilities.resources is not None and capabilities.resources.list_changed is True

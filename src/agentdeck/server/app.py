@@ -140,8 +140,9 @@ def advertise_list_changes(server: MCPServer[Any]) -> None:
     def get_capabilities(
         notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any
     ) -> Any:
-        options = notification_options or NotificationOptions(
-            tools_changed=True, resources_changed=True
+        prompts_changed = notification_options.prompts_changed if notification_options else False
+        options = NotificationOptions(
+            prompts_changed=prompts_changed, tools_changed=True, resources_changed=True
         )
         return build(options, *args, **kwargs)
 
