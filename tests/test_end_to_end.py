@@ -167,3 +167,24 @@ def test_check_and_tools_commands_describe_the_configuration(config_file: Path) 
         timeout=30,
     )
     assert "list_agents" in tools.stdout and "delete_agent" not in tools.stdout
+
+
+def test_the_tools_command_lists_exposed_agents_as_tools(tmp_path: Path) -> None:
+    from agentdeck.store import Store
+
+    database = tmp_path / "local.db"
+    store = Store(str(database))
+    store.create_agent(
+        name="Travel Planner", description=None, instructions=None, model="echo", options={}
+    )
+    store.close()
+    config = tmp_path / "agentdeck.toml"
+    config.write_text(CONFIG.format(database=database) + "expose_agents = true\n")
+    listed = subprocess.run(
+        [sys.executable, "-m", "agentdeck", "tools", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "local_travel_planner" in listed.stdout and "agent tool" in listed.stdout

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import anyio
 
@@ -139,24 +140,40 @@ def _tools(settings: Settings, args: argparse.Namespace) -> int:
 
         print(anyio.run(tool_reference))
         return 0
-    specs = enabled_tools(settings)
+    tools = anyio.run(_served_tools, settings)
     if args.json:
         print(
             json.dumps(
                 [
                     {
-                        "name": s.name,
-                        "title": s.title,
-                        "toolset": s.toolset,
-                        "annotations": s.annotations.model_dump(exclude_none=True, by_alias=True),
+                        "name": t.name,
+                        "title": t.title,
+                        "annotations": t.annotations.model_dump(exclude_none=True, by_alias=True)
+                        if t.annotations
+                        else None,
                     }
-                    for s in specs
+                    for t in tools
                 ],
                 indent=2,
             )
         )
         return 0
-    for spec in specs:
-        flags = "read-only" if spec.read_only else ("destructive" if spec.destructive else "writes")
-        print(f"{spec.name:<24} {spec.toolset:<14} {flags:<12} {spec.title}")
+    toolsets = {spec.name: spec.toolset for spec in enabled_tools(settings)}
+    for tool in tools:
+        hints = tool.annotations
+        flags = (
+            "read-only"
+            if hints and hints.read_only_hint
+            else ("destructive" if hints and hints.destructive_hint else "writes")
+        )
+        toolset = toolsets.get(tool.name, "agent tool")
+        print(f"{tool.name:<28} {toolset:<14} {flags:<12} {tool.title or ''}")
     return 0
+
+
+async def _served_tools(settings: Settings) -> list[Any]:
+    """Exactly what a client would list: the server started in memory, agent tools and all."""
+    from mcp import Client
+
+    async with Client(build_server(settings)) as client:
+        return list((await client.list_tools()).tools)
