@@ -34,6 +34,20 @@ class ListResult(BaseModel):
     )
 
 
+def scope(
+    registry: Registry, backend: str | None, agent: str | None
+) -> tuple[str | None, str | None]:
+    """The backend and agent id a list tool's ``backend``/``agent`` pair narrows to."""
+    if agent is None:
+        return backend, None
+    agent_backend, agent_id = registry.resolve(agent)
+    if backend is not None and backend != agent_backend.name:
+        raise InvalidInputError(
+            f"the agent '{agent}' is not on backend '{backend}'; pass one or the other."
+        )
+    return agent_backend.name, agent_id
+
+
 async def list_across(
     registry: Registry,
     *,

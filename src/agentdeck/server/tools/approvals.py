@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import ApprovalHandler, Backend, capabilities_of
 from agentdeck.errors import AgentdeckError, InvalidInputError, UnsupportedError
 from agentdeck.model import Approval, make_ref
-from agentdeck.server.listing import ListResult, list_across
+from agentdeck.server.listing import ListResult, list_across, scope
 from agentdeck.server.params import Cursor, Limit, OptionalBackend
 from agentdeck.server.toolkit import Toolbox, deck, reported
 
@@ -105,14 +105,7 @@ async def list_approvals(
     arguments and when the request expires. Answer one with respond_to_approval."""
     with reported():
         registry = deck(ctx).registry
-        agent_id = None
-        if agent is not None:
-            agent_backend, agent_id = registry.resolve(agent)
-            if backend is not None and backend != agent_backend.name:
-                raise InvalidInputError(
-                    f"the agent '{agent}' is not on backend '{backend}'; pass one or the other."
-                )
-            backend = agent_backend.name
+        backend, agent_id = scope(registry, backend, agent)
         result = await list_across(
             registry,
             capability="approvals",

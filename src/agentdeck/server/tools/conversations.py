@@ -5,10 +5,9 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from agentdeck.errors import InvalidInputError
 from agentdeck.model import Conversation, ConversationSummary
 from agentdeck.server.conversations import get_conversation_of, list_conversations_of
-from agentdeck.server.listing import ListResult, list_across
+from agentdeck.server.listing import ListResult, list_across, scope
 from agentdeck.server.params import Cursor, Limit, OptionalBackend, Options
 from agentdeck.server.toolkit import Toolbox, deck, reported
 
@@ -39,14 +38,7 @@ async def list_conversations(
     - others: none."""
     with reported():
         registry = deck(ctx).registry
-        agent_id = None
-        if agent is not None:
-            agent_backend, agent_id = registry.resolve(agent)
-            if backend is not None and backend != agent_backend.name:
-                raise InvalidInputError(
-                    f"the agent '{agent}' is not on backend '{backend}'; pass one or the other."
-                )
-            backend = agent_backend.name
+        backend, agent_id = scope(registry, backend, agent)
         result = await list_across(
             registry,
             capability="chat",

@@ -8,10 +8,9 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import TriggerManager
-from agentdeck.errors import InvalidInputError
 from agentdeck.model import Trigger, TriggerEvent, make_ref
 from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.listing import ListResult, list_across
+from agentdeck.server.listing import ListResult, list_across, scope
 from agentdeck.server.params import AgentRef, Cursor, Limit, OptionalBackend
 from agentdeck.server.toolkit import Toolbox, deck, reported
 from agentdeck.server.tools.agents import Deleted
@@ -84,14 +83,7 @@ async def list_triggers(
     type and the path to invoke them at, from one agent, one backend or every backend."""
     with reported():
         registry = deck(ctx).registry
-        agent_id = None
-        if agent is not None:
-            agent_backend, agent_id = registry.resolve(agent)
-            if backend is not None and backend != agent_backend.name:
-                raise InvalidInputError(
-                    f"the agent '{agent}' is not on backend '{backend}'; pass one or the other."
-                )
-            backend = agent_backend.name
+        backend, agent_id = scope(registry, backend, agent)
         result = await list_across(
             registry,
             capability="triggers",
