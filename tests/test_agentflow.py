@@ -6,19 +6,14 @@ from typing import Any
 import pytest
 
 from agentdeck.cli import _check_all
-from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
-from tests.support import FAST_HTTP, accept, connect, decline, error_text, make_settings, ok
+from tests.platforms import agentflow_settings as flow_settings
+from tests.support import accept, connect, decline, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
 TOKEN = "test-token"
-
-
-def flow_settings(url: str, token: str = TOKEN, **extra: Any) -> Settings:
-    backend = {"kind": "agentflow", "base_url": url, "token": token, **FAST_HTTP, **extra}
-    return make_settings({"flow": backend})
 
 
 @pytest.fixture

@@ -5,17 +5,12 @@ from typing import Any
 
 import pytest
 
-from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
-from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
+from tests.platforms import agentflow_settings as flow_settings
+from tests.support import connect, error_text, ok
 
 pytestmark = pytest.mark.anyio
-
-
-def flow_settings(url: str, token: str = "test-token", **extra: Any) -> Settings:
-    backend = {"kind": "agentflow", "base_url": url, "token": token, **FAST_HTTP, **extra}
-    return make_settings({"flow": backend})
 
 
 @pytest.fixture

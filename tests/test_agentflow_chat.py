@@ -6,20 +6,15 @@ from typing import Any
 import anyio
 import pytest
 
-from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
-from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
+from tests.platforms import agentflow_settings as flow_settings
+from tests.support import connect, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
 AGENT = "flow:agent_research"
 REPLY = "[Research Assistant] Echo: {message} (turn {turn})"
-
-
-def flow_settings(url: str, **extra: Any) -> Settings:
-    backend = {"kind": "agentflow", "base_url": url, "token": "test-token", **FAST_HTTP, **extra}
-    return make_settings({"flow": backend})
 
 
 @pytest.fixture

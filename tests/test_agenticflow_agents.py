@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -17,25 +16,13 @@ from tests.fakes.agenticflow import (
     FakeAgenticFlow,
 )
 from tests.fakes.base import serve
-from tests.support import FAST_HTTP, accept, connect, error_text, make_settings, ok
+from tests.platforms import agenticflow_settings as settings
+from tests.support import accept, connect, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
 MISSING_ID = "00000000-0000-4000-8000-0000000000ff"
 WORKFLOW_ID = "11111111-2222-4333-8444-555555555555"
-
-
-def settings(url: str, **extra: Any):
-    backend = {
-        "kind": "agenticflow",
-        "base_url": url,
-        "api_key": API_KEY,
-        "workspace_id": WORKSPACE_ID,
-        "project_id": PROJECT_ID,
-        **FAST_HTTP,
-        **extra,
-    }
-    return make_settings({"af": {k: v for k, v in backend.items() if v is not None}})
 
 
 async def test_agents_are_listed_page_by_page_with_the_key_and_project(mode: str) -> None:

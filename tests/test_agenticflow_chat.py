@@ -12,30 +12,16 @@ from tests.fakes.agenticflow import (
     API_KEY,
     FOREIGN_AGENT_ID,
     PRIVATE_AGENT_ID,
-    PROJECT_ID,
     PUBLIC_AGENT_ID,
-    WORKSPACE_ID,
     FakeAgenticFlow,
 )
 from tests.fakes.base import serve
-from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
+from tests.platforms import agenticflow_settings as settings
+from tests.support import connect, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
 AGENT = f"af:{PRIVATE_AGENT_ID}"
-
-
-def settings(url: str, **extra: Any):
-    backend = {
-        "kind": "agenticflow",
-        "base_url": url,
-        "api_key": API_KEY,
-        "workspace_id": WORKSPACE_ID,
-        "project_id": PROJECT_ID,
-        **FAST_HTTP,
-        **extra,
-    }
-    return make_settings({"af": {k: v for k, v in backend.items() if v is not None}})
 
 
 def line(prefix: str, value: Any) -> str:

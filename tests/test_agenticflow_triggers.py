@@ -12,13 +12,12 @@ from tests.fakes.agenticflow import (
     API_KEY,
     FOREIGN_AGENT_ID,
     PRIVATE_AGENT_ID,
-    PROJECT_ID,
     PUBLIC_AGENT_ID,
-    WORKSPACE_ID,
     FakeAgenticFlow,
 )
 from tests.fakes.base import serve
-from tests.support import FAST_HTTP, accept, connect, decline, error_text, make_settings, ok
+from tests.platforms import agenticflow_settings as settings
+from tests.support import accept, connect, decline, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -26,19 +25,6 @@ AGENT = f"af:{PRIVATE_AGENT_ID}"
 PASSWORD = "hunter2-basic-pass"
 TOKEN = "tok-bearer-s3cret"
 MISSING_ID = "00000000-0000-4000-8000-0000000000ff"
-
-
-def settings(url: str, **extra: Any):
-    backend = {
-        "kind": "agenticflow",
-        "base_url": url,
-        "api_key": API_KEY,
-        "workspace_id": WORKSPACE_ID,
-        "project_id": PROJECT_ID,
-        **FAST_HTTP,
-        **extra,
-    }
-    return make_settings({"af": backend})
 
 
 def basic(user: str, password: str) -> str:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from copy import deepcopy
-from typing import Any
 
 import anyio
 import pytest
 from mcp.types import CallToolResult
 
-from agentdeck.config import Settings
 from tests.fakes.base import serve
 from tests.fakes.roboflow import FOLDER_KEY, FULL_KEY, READ_KEY, WORKSPACE, FakeRoboflow
-from tests.support import FAST_HTTP, accept, connect_confirming, error_text, make_settings, ok
+from tests.platforms import roboflow_settings as settings
+from tests.platforms import workflows_state
+from tests.support import accept, connect_confirming, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -32,25 +31,6 @@ def fake() -> FakeRoboflow:
 def base_url(fake: FakeRoboflow) -> Iterator[str]:
     with serve(fake.app) as url:
         yield url
-
-
-def settings(base_url: str, **overrides: Any) -> Settings:
-    vision = {
-        "kind": "roboflow",
-        "base_url": base_url,
-        "workspace": WORKSPACE,
-        "api_key": FULL_KEY,
-        **FAST_HTTP,
-        **overrides,
-    }
-    return make_settings({"vision": {k: v for k, v in vision.items() if v is not None}})
-
-
-def workflows_state(fake: FakeRoboflow) -> dict[str, Any]:
-    return {
-        slug: deepcopy([wf.to_json() for wf in ws.workflows.values()])
-        for slug, ws in fake.workspaces.items()
-    }
 
 
 def chat_failure(result: CallToolResult) -> str:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from copy import deepcopy
 from typing import Any
 
 import pytest
 
-from agentdeck.config import Settings
 from agentdeck.registry import Registry
 from agentdeck.server.tools import workflows as workflow_tools
 from tests.fakes.base import serve
@@ -22,14 +20,14 @@ from tests.fakes.roboflow import (
     WORKSPACE,
     FakeRoboflow,
 )
+from tests.platforms import roboflow_settings as settings
+from tests.platforms import workflows_state as state
 from tests.support import (
-    FAST_HTTP,
     accept,
     connect,
     connect_confirming,
     decline,
     error_text,
-    make_settings,
     ok,
 )
 
@@ -52,25 +50,6 @@ def fake() -> FakeRoboflow:
 def base_url(fake: FakeRoboflow) -> Iterator[str]:
     with serve(fake.app) as url:
         yield url
-
-
-def settings(base_url: str, **overrides: Any) -> Settings:
-    vision = {
-        "kind": "roboflow",
-        "base_url": base_url,
-        "workspace": WORKSPACE,
-        "api_key": FULL_KEY,
-        **FAST_HTTP,
-        **overrides,
-    }
-    return make_settings({"vision": {k: v for k, v in vision.items() if v is not None}})
-
-
-def state(fake: FakeRoboflow) -> dict[str, Any]:
-    return {
-        slug: deepcopy([wf.to_json() for wf in ws.workflows.values()])
-        for slug, ws in fake.workspaces.items()
-    }
 
 
 def assert_key_sent_as_documented(fake: FakeRoboflow) -> None:
