@@ -54,6 +54,13 @@ Assumptions (not shown by the reference):
   ``cancelled`` {call_id, status}; ``done`` {call_id, conversation_id, message_id,
   content, turn, status}. A stream paused on an approval/question waits up to
   ``approval_timeout`` s for the answer (then expires it) and ends at once when cancelled.
+  With ``pause_ends_stream`` it ends instead with ``done`` {call_id, conversation_id,
+  turn, status: awaiting_approval|awaiting_input} and the call waits; answering the pause
+  (respond, bulk-respond, DELETE, question respond) finishes it: the reply is stored as
+  the assistant message and, with ``continuation_in = "respond"``, the respond answer
+  (each bulk result) adds ``continuation`` {call_id, conversation_id, message_id,
+  response, status, tool_calls}; with ``"messages"`` the message is written
+  ``continuation_delay`` s after the answer and the answer carries nothing more.
   Call statuses (``calls[call_id]["status"]``): running, awaiting_approval,
   awaiting_input, completed, failed, cancelled, interrupted (cut_off), disconnected
   (the client went away mid-run).
@@ -115,6 +122,7 @@ from typing import Any
 
 import anyio
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -281,10 +289,18 @@ class FakeAgentFlow(FakePlatform):
     delay_paths: tuple[str, ...] = ()  # empty: every route
     stream_delay: float = 0.0  # seconds between SSE events ("slow" uses at least 0.25)
     approval_timeout: float = 30.0  # how long a stream waits on an approval/question
+    # The second reading of a pause: the stream ends with ``done`` {status: awaiting_approval
+    # | awaiting_input}; answering the pause finishes the call. The reply then comes back
+    # in the respond answer (continuation_in "respond", under ``continuation``) or only as
+    # a conversation message written continuation_delay s after the answer ("messages").
+    pause_ends_stream: bool = False
+    continuation_in: str = "respond"
+    continuation_delay: float = 0.05
     public_probes: bool = True  # /, /health, /ready, /openapi.json need no token
     healthy: bool = True
     ready: bool = True
     _ids: Any = field(default_factory=lambda: itertools.count(1), repr=False)
+    _later: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
     # ---- helpers for tests -------------------------------------------------------------
 
@@ -745,7 +761,7 @@ class FakeAgentFlow(FakePlatform):
                     async for item in events:
                         yield _sse(item)
                 finally:
-                    if call["status"] in ACTIVE:
+                    if call["status"] in ACTIVE and "paused" not in call:
                         call["status"] = "disconnected"
 
             return StreamingResponse(body_iter(), media_type="text/event-stream", headers=headers)
@@ -860,31 +876,20 @@ class FakeAgentFlow(FakePlatform):
                     "expires_at": approval["expires_at"],
                 },
             )
+            if self.pause_ends_stream:
+                call["paused"] = lambda: self._approval_outcome(call, approval, tc, reply)
+                yield ("done", self._paused_done(call, turn))
+                return
             outcome = await self._wait(call, lambda: approval["status"] != "pending")
             if outcome == "cancelled":
                 return
             if outcome == "timeout":
                 approval["status"] = "expired"
             call["status"] = "running"
-            final = approval["modified_arguments"] or args
-            yield (
-                "approval_resolved",
-                {
-                    "approval_id": approval["id"],
-                    "status": approval["status"],
-                    "decision": approval["decision"],
-                    "reason": approval["reason"],
-                    "arguments": final,
-                },
-            )
-            if approval["status"] == "approved":
-                result = self._tool_output(call["agent_id"], tc["tool"], final)
-                yield ("tool_result", {"id": tc["id"], "tool": tc["tool"], "result": result})
-                tool_calls.append(tc | {"arguments": final, "result": result})
-                reply = f"Ran send_email with {json.dumps(final, sort_keys=True)}. {reply}"
-            else:
-                why = f" ({approval['reason']})" if approval["reason"] else ""
-                reply = f"Did not run send_email: approval {approval['status']}{why}. {reply}"
+            resolved, calls, reply = self._approval_outcome(call, approval, tc, reply)
+            for item in resolved:
+                yield item
+            tool_calls += calls
         elif scenario == "question":
             question = self._new_question(call, "Which format do you want?", ["short", "detailed"])
             call["status"] = "awaiting_input"
@@ -897,17 +902,17 @@ class FakeAgentFlow(FakePlatform):
                     "options": question["options"],
                 },
             )
+            if self.pause_ends_stream:
+                call["paused"] = lambda: ([], [], self._question_outcome(question, reply))
+                yield ("done", self._paused_done(call, turn))
+                return
             outcome = await self._wait(call, lambda: question["status"] != "pending")
             if outcome == "cancelled":
                 return
             if outcome == "timeout":
                 question["status"] = "expired"
             call["status"] = "running"
-            reply = (
-                f"You answered: {question['answer']}. "
-                if question["answer"] is not None
-                else "No answer was given. "
-            ) + reply
+            reply = self._question_outcome(question, reply)
         words = re.findall(r"\S+\s*", reply)
         for i, word in enumerate(words):
             if scenario == "error" and i == 1:
@@ -936,6 +941,91 @@ class FakeAgentFlow(FakePlatform):
                 "status": "completed",
             },
         )
+
+    def _approval_outcome(
+        self, call: dict[str, Any], approval: dict[str, Any], tc: dict[str, Any], reply: str
+    ) -> tuple[list[Event], list[dict[str, Any]], str]:
+        """What the agent does once an approval is answered: events, tool calls, reply."""
+        final = approval["modified_arguments"] or tc["arguments"]
+        events: list[Event] = [
+            (
+                "approval_resolved",
+                {
+                    "approval_id": approval["id"],
+                    "status": approval["status"],
+                    "decision": approval["decision"],
+                    "reason": approval["reason"],
+                    "arguments": final,
+                },
+            )
+        ]
+        if approval["status"] != "approved":
+            why = f" ({approval['reason']})" if approval["reason"] else ""
+            return (
+                events,
+                [],
+                f"Did not run send_email: approval {approval['status']}{why}. {reply}",
+            )
+        result = self._tool_output(call["agent_id"], tc["tool"], final)
+        events.append(("tool_result", {"id": tc["id"], "tool": tc["tool"], "result": result}))
+        calls = [tc | {"arguments": final, "result": result}]
+        return events, calls, f"Ran send_email with {json.dumps(final, sort_keys=True)}. {reply}"
+
+    @staticmethod
+    def _question_outcome(question: dict[str, Any], reply: str) -> str:
+        said = question["answer"]
+        return (f"You answered: {said}. " if said is not None else "No answer was given. ") + reply
+
+    @staticmethod
+    def _paused_done(call: dict[str, Any], turn: int) -> dict[str, Any]:
+        """The ``done`` that ends a stream on a pause (``pause_ends_stream``)."""
+        return {
+            "call_id": call["call_id"],
+            "conversation_id": call["conversation_id"],
+            "turn": turn,
+            "status": call["status"],
+        }
+
+    def _go_on(self, call_id: str | None) -> dict[str, Any] | None:
+        """Finish a call whose stream ended on a pause, now that the pause is answered;
+        its reply as a one-piece chat answer (None if no such call waits)."""
+        call = self.calls.get(call_id or "")
+        if call is None or "paused" not in call:
+            return None
+        _, tool_calls, reply = call.pop("paused")()
+        call["status"] = "completed"
+        message = {"call_id": call["call_id"], "tool_calls": tool_calls}
+        conv_id = call["conversation_id"]
+        if self.continuation_in == "respond":
+            msg = self._add_message(conv_id, "assistant", reply, **message)
+            return {
+                "call_id": call["call_id"],
+                "conversation_id": conv_id,
+                "message_id": msg["id"],
+                "response": reply,
+                "status": "completed",
+                "tool_calls": tool_calls,
+            }
+
+        async def write_later() -> None:
+            await anyio.sleep(self.continuation_delay)
+            self._add_message(conv_id, "assistant", reply, **message)
+
+        self._later.append(write_later)
+        return None
+
+    async def _answered(self, item: dict[str, Any], body: dict[str, Any]) -> Response:
+        """The answer to a respond call; a call paused by ending its stream goes on."""
+        continuation = self._go_on(item["call_id"])
+        if continuation is not None:
+            body = body | {"continuation": continuation}
+        later, self._later = self._later, []
+
+        async def run_later() -> None:
+            for task in later:
+                await task()
+
+        return JSONResponse(body, background=BackgroundTask(run_later) if later else None)
 
     # ---- conversations -----------------------------------------------------------------
 
@@ -1120,7 +1210,8 @@ class FakeAgentFlow(FakePlatform):
     async def _respond_approval(self, request: Request) -> Response:
         """Approve, deny, or approve with modified arguments."""
         approval = self._lookup(self.approvals, request.path_params["approval_id"], "Approval")
-        return JSONResponse(self._decide(approval, await self._body(request)))
+        decided = self._decide(approval, await self._body(request))
+        return await self._answered(approval, dict(decided))
 
     async def _bulk_respond(self, request: Request) -> Response:
         """Bulk approve/deny."""
@@ -1133,9 +1224,11 @@ class FakeAgentFlow(FakePlatform):
             try:
                 approval = self._lookup(self.approvals, approval_id, "Approval")
                 status = self._decide(approval, body)["status"]
-                results.append(
-                    {"approval_id": approval_id, "success": True, "status": status, "error": None}
-                )
+                result = {"approval_id": approval_id, "success": True, "status": status}
+                continuation = self._go_on(approval["call_id"])
+                if continuation is not None:
+                    result["continuation"] = continuation
+                results.append(result | {"error": None})
             except ApiError as exc:
                 if exc.status == 422:
                     raise
@@ -1149,14 +1242,15 @@ class FakeAgentFlow(FakePlatform):
                     }
                 )
         ok = sum(r["success"] for r in results)
-        return JSONResponse({"results": results, "succeeded": ok, "failed": len(results) - ok})
+        answer = {"results": results, "succeeded": ok, "failed": len(results) - ok}
+        return await self._answered({"call_id": None}, answer)
 
     async def _cancel_approval(self, request: Request) -> Response:
         """Cancel approval."""
         approval = self._lookup(self.approvals, request.path_params["approval_id"], "Approval")
         self._check_open(approval, "Approval")
         approval.update(status="cancelled", responded_at=_now())
-        return JSONResponse(approval)
+        return await self._answered(approval, dict(approval))
 
     async def _respond_question(self, request: Request) -> Response:
         """Respond to an agent question."""
@@ -1167,10 +1261,11 @@ class FakeAgentFlow(FakePlatform):
             raise _invalid("answer", value=body)
         self._check_open(question, "Question")
         question.update(status="answered", answer=answer, answered_at=_now())
-        return JSONResponse(question)
+        return await self._answered(question, dict(question))
 
     def _cancel_call(self, call: dict[str, Any]) -> None:
         call.update(status="cancelled", cancelled_at=_now())
+        call.pop("paused", None)
         self.cancelled_calls.append(call["call_id"])
         for item in (*self.approvals.values(), *self.questions.values()):
             if item["call_id"] == call["call_id"] and item["status"] == "pending":

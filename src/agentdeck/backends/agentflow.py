@@ -14,7 +14,9 @@ What maps where:
   update, delete and chat work on it through the ``.../subagents/{sub_id}`` routes
   (chat runs it once with ``POST .../run``).
 - chat: ``POST /api/v1/agent/{id}/chat``, SSE (``agentflow_events`` maps the events);
-  cancel: ``POST /api/v1/cancel/{call_id}``. Conversations: ``/api/v1/conversations``
+  cancel: ``POST /api/v1/cancel/{call_id}``. A stream that ends on a pause (``done`` with
+  status ``awaiting_approval``/``awaiting_input``) leaves the run waiting until the pause
+  is answered here (``agentflow_pauses``). Conversations: ``/api/v1/conversations``
   (``search`` filter → ``/conversations/search?q=``) and ``.../{id}/messages``.
 - approvals: ``/api/v1/approvals/pending``, ``.../{id}/respond``, ``bulk-respond``,
   ``DELETE .../{id}``; questions: ``POST /api/v1/questions/{id}/respond``.
@@ -50,6 +52,7 @@ from typing import Any
 from agentdeck.backends.agentflow_approvals import AgentFlowApprovals
 from agentdeck.backends.agentflow_base import API, segment
 from agentdeck.backends.agentflow_events import EVENTS, StreamState, one_piece_events, text_of
+from agentdeck.backends.agentflow_pauses import ChatPauses
 from agentdeck.backends.agentflow_shapes import (
     SUBAGENT_SEPARATOR,
     agent_tool,
@@ -290,10 +293,25 @@ class AgentFlowBackend(AgentFlowApprovals):
         if conversation_id:
             body["conversation_id"] = conversation_id
         state = StreamState(conversation_id=conversation_id)
+        pauses = ChatPauses()
+        try:
+            async for event in self._chat_call(parent, body, state, pauses):
+                yield event
+            if state.paused:
+                async for event in self._wait_out(state, pauses):
+                    yield event
+        finally:
+            self._pause_board.forget(pauses.seen)
+
+    async def _chat_call(
+        self, parent: str, body: dict[str, Any], state: StreamState, pauses: ChatPauses
+    ) -> AsyncIterator[ChatEvent]:
+        """The chat call's events, up to its end or the pause it ends on."""
         path = f"{API}/agent/{segment(parent)}/chat"
-        if not stream:
+        if not body["stream"]:
             answer = await self.http.request("POST", path, json=body)
             for event in one_piece_events(state, answer):
+                await self._note(pauses, state, event)
                 yield event
             return
         operation = f"the chat with agent {self.name}:{parent}"
@@ -316,8 +334,9 @@ class AgentFlowBackend(AgentFlowApprovals):
                         upstream_run_id=state.call_id, conversation_id=state.conversation_id
                     )
                 for event in handler(state, data):
+                    await self._note(pauses, state, event)
                     yield event
-                if state.finished or state.failed:
+                if state.finished or state.failed or state.paused:
                     return
         raise ProtocolError(
             f"{operation} ended before the agent finished (no 'done' event).",

@@ -4,21 +4,24 @@ Assumed bodies: respond ``{decision: "approve"|"deny", reason?, modified_argumen
 (approve with arguments = approve with modified arguments); bulk ``{approval_ids,
 decision, reason?}`` → ``{results: [{approval_id, success, status, error}]}``;
 question ``{answer}``. 409 means already answered or cancelled, 410 expired; both
-become errors that say so.
+become errors that say so. Every answer this backend gives is also handed to the chat
+that waits on it, should AgentFlow have ended its stream on the pause
+(``agentflow_pauses``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from agentdeck.backends.agentflow_base import API, AgentFlowBase, segment
+from agentdeck.backends.agentflow_base import API, segment
 from agentdeck.backends.agentflow_events import text_of
+from agentdeck.backends.agentflow_pauses import AgentFlowPauses
 from agentdeck.backends.agentflow_shapes import approval, items_of
 from agentdeck.errors import ConflictError, InvalidInputError, UpstreamError
 from agentdeck.model import Approval, Page, make_ref
 
 
-class AgentFlowApprovals(AgentFlowBase):
+class AgentFlowApprovals(AgentFlowPauses):
     """The ``approvals`` capability plus bulk answers, cancelling and questions."""
 
     async def list_approvals(
@@ -84,6 +87,7 @@ class AgentFlowApprovals(AgentFlowBase):
         raw = await self._answer(
             "approval", approval_id, "POST", f"{API}/approvals/{segment(approval_id)}/respond", body
         )
+        self._pause_board.answered(f"approval:{approval_id}", raw)
         return approval(self.name, raw if isinstance(raw, dict) else {"id": approval_id})
 
     async def respond_to_approvals(
@@ -108,12 +112,14 @@ class AgentFlowApprovals(AgentFlowBase):
                 )
             else:
                 outcomes.append((approval_id, text_of(r, "status"), None))
+                self._pause_board.answered(f"approval:{approval_id}", r)
         return outcomes
 
     async def cancel_approval(self, approval_id: str) -> Approval:
         raw = await self._answer(
             "approval", approval_id, "DELETE", f"{API}/approvals/{segment(approval_id)}", None
         )
+        self._pause_board.answered(f"approval:{approval_id}", raw)
         return approval(self.name, raw if isinstance(raw, dict) else {"id": approval_id})
 
     async def answer_question(self, question_id: str, *, answer: str) -> str:
@@ -124,4 +130,5 @@ class AgentFlowApprovals(AgentFlowBase):
             f"{API}/questions/{segment(question_id)}/respond",
             {"answer": answer},
         )
+        self._pause_board.answered(f"question:{question_id}", raw)
         return text_of(raw, "status") or "answered"

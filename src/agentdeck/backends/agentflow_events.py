@@ -14,7 +14,9 @@ lists routes only); each handler accepts the obvious variants:
 - ``approval_resolved`` {approval_id, status} → :class:`ApprovalResolved`;
 - ``question`` {question_id, question, options} → :class:`QuestionAsked`;
 - ``error`` {code, message} and ``cancelled`` → :class:`ErrorEvent` (the run fails);
-- ``done`` {conversation_id, call_id, message_id, usage?} → :class:`Done`.
+- ``done`` {conversation_id, call_id, message_id, usage?} → :class:`Done`; a ``done``
+  whose status is a pause (:data:`PAUSED`) ends the stream but not the run: it sets
+  ``StreamState.paused`` and the backend waits the pause out (``agentflow_pauses``).
 
 Unknown events (keep-alives, UI hints) are skipped; a malformed one becomes a
 :class:`StreamWarning` and the stream goes on.
@@ -52,6 +54,11 @@ class StreamState:
     started: bool = False
     finished: bool = False
     failed: bool = False
+    paused: bool = False
+
+
+#: ``done`` statuses that mean the agent waits on a human, not that it finished.
+PAUSED = ("awaiting_approval", "awaiting_input", "paused")
 
 
 def text_of(data: Any, *keys: str) -> str | None:
@@ -168,9 +175,12 @@ def _cancelled(state: StreamState, data: Any) -> list[ChatEvent]:
 
 
 def _done(state: StreamState, data: Any) -> list[ChatEvent]:
-    state.finished = True
     data = data if isinstance(data, dict) else {}
     state.conversation_id = text_of(data, "conversation_id") or state.conversation_id
+    if str(data.get("status", "")).lower() in PAUSED:
+        state.paused = True
+        return []
+    state.finished = True
     events: list[ChatEvent] = []
     if str(data.get("status", "")).lower() in ("failed", "error"):
         state.failed = True
