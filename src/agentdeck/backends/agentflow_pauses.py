@@ -26,7 +26,9 @@ import anyio
 
 from agentdeck.backends.agentflow_base import API, AgentFlowBase, segment
 from agentdeck.backends.agentflow_events import EVENTS, StreamState, one_piece_events, text_of
+from agentdeck.config import AgentFlowSettings
 from agentdeck.errors import AgentdeckError
+from agentdeck.http import HttpClient
 from agentdeck.model import (
     ApprovalRequired,
     ApprovalResolved,
@@ -110,7 +112,7 @@ class ChatPauses:
 class AgentFlowPauses(AgentFlowBase):
     """Waiting out pauses that end the stream; the answering methods live in the subclass."""
 
-    def __init__(self, name: str, settings: Any, http: Any) -> None:
+    def __init__(self, name: str, settings: AgentFlowSettings, http: HttpClient | None) -> None:
         super().__init__(name, settings, http)
         self._pause_board = PauseBoard()
 
