@@ -534,8 +534,8 @@ def test_every_workflow_tool_is_named_as_designed_and_fully_annotated() -> None:
         assert spec.toolset == "workflows" and spec.title and spec.fn.__doc__
     assert all(specs[n].read_only for n in ("list_workflows", "get_workflow"))
     assert specs["delete_workflow"].destructive and specs["delete_workflow"].idempotent
-    # publishing and updating keep the replaced specification as a version
-    assert not specs["publish_workflow"].destructive and not specs["update_workflow"].destructive
+    # publishing and a new specification replace what the workflow runs, at once
+    assert specs["publish_workflow"].destructive and specs["update_workflow"].destructive
     assert not specs["create_workflow"].read_only
 
 

@@ -24,6 +24,11 @@ from agentdeck.errors import AgentdeckError
 if TYPE_CHECKING:
     from agentdeck.server.app import Deck
 
+#: What a tool needs of at least one configured backend to be served: a capability name
+#: (``backends.base.CAPABILITIES``), a backend protocol, or a test of a backend class and
+#: its settings. ``None``: always served.
+Need = str | type | Callable[[type, Any], bool]
+
 
 @dataclass(frozen=True)
 class ToolSpec:
@@ -40,11 +45,12 @@ class ToolSpec:
     #: Only talks to agents (chat, cancel a run): kept in read-only mode, which is about
     #: not changing configuration or platform state (see the README).
     conversational: bool = False
+    needs: Need | None = None
 
     @property
     def annotations(self) -> types.ToolAnnotations:
+        # No title here: the tool's own title says it, and every byte is listed.
         return types.ToolAnnotations(
-            title=self.title,
             read_only_hint=self.read_only,
             destructive_hint=self.destructive,
             idempotent_hint=self.idempotent,
@@ -68,6 +74,7 @@ class Toolbox:
         idempotent: bool = False,
         open_world: bool = True,
         conversational: bool = False,
+        needs: Need | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.tools.append(
@@ -81,6 +88,7 @@ class Toolbox:
                     idempotent=idempotent,
                     open_world=open_world,
                     conversational=conversational,
+                    needs=needs,
                 )
             )
             return fn
