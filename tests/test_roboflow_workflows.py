@@ -551,3 +551,23 @@ async def test_publish_asks_first_and_a_decline_publishes_nothing(
     assert "nothing was changed" in text
     assert fake.requests_to("/publish") == []
     assert fake.workflow("slow-webhooks").draft == draft
+
+
+async def test_a_new_specification_asks_first_and_a_rename_does_not(
+    fake: FakeRoboflow, base_url: str, mode: str
+) -> None:
+    before = state(fake)
+    async with connect(settings(base_url), mode, elicitation_callback=decline) as client:
+        text = error_text(
+            await client.call_tool(
+                "update_workflow", {"workflow": "vision:slow-webhooks", "specification": SPEC}
+            )
+        )
+        assert "nothing was changed" in text
+        assert state(fake) == before and fake.requests_to("/updateWorkflow", "POST") == []
+        renamed = ok(
+            await client.call_tool(
+                "update_workflow", {"workflow": "vision:slow-webhooks", "name": "Renamed"}
+            )
+        )
+    assert renamed["name"] == "Renamed"

@@ -79,11 +79,10 @@ def tool_name(backend: str, agent_name: str, suffix: str = "") -> str:
 
 
 def describe(agent: Agent, kind: str) -> str:
-    """The agent's ref and what it is for (its description, else its instructions), cut
+    """The agent's ref and what it is for (its description, then its instructions), cut
     to fit: with a thousand agents exposed, every tool's bytes count."""
-    about = _cut(
-        " ".join((agent.description or agent.instructions or "").split()), _ABOUT_IN_DESCRIPTION
-    )
+    about = " ".join(f"{agent.description or ''} {agent.instructions or ''}".split())
+    about = _cut(about, _ABOUT_IN_DESCRIPTION)
     head = f"The {kind} agent {agent.ref}."
     return f"{head} {about}" if about else head
 

@@ -1,7 +1,7 @@
 """The README's tool reference, generated from the tools themselves so it cannot go stale.
 
-It documents the surface of a configuration with one backend of every kind (each
-exposing its agents), so every tool appears with what its description says there.
+It documents the surface of a configuration with one backend of every kind, so every
+tool appears with what its description says there.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _parameters(schema: dict[str, Any]) -> str:
 
 #: One backend of every kind, with placeholder addresses and credentials (nothing is called).
 _EVERY_KIND: dict[str, dict[str, Any]] = {
-    "local": {"kind": "local", "database": ":memory:", "model": "echo"},
+    "local": {"kind": "local", "database": ":memory:", "model": "echo", "expose_agents": True},
     "ops": {"kind": "make", "base_url": "http://127.0.0.1:9/api/v2", "token": "-", "team_id": 1},
     "af": {"kind": "agenticflow", "base_url": "http://127.0.0.1:9", "api_key": "-"},
     "flow": {"kind": "agentflow", "base_url": "http://127.0.0.1:9", "token": "-"},
@@ -34,9 +34,9 @@ _EVERY_KIND: dict[str, dict[str, Any]] = {
 
 
 def every_platform_settings(**server: Any) -> Settings:
-    """Settings with one backend of every kind, each exposing its agents."""
-    backends = {name: {**b, "expose_agents": True} for name, b in _EVERY_KIND.items()}
-    raw: dict[str, Any] = {"backends": backends}
+    """Settings with one backend of every kind (the local one exposing its agents, so every
+    tool is served; the others are never called)."""
+    raw: dict[str, Any] = {"backends": _EVERY_KIND}
     if server:
         raw["server"] = server
     return parse_settings(raw, source="every platform", environ={})

@@ -5,7 +5,8 @@ Each module in ``agentdeck.server.tools`` holds a :class:`Toolbox` named
 ones the configuration enables and adds them to the MCP server. Read-only mode is
 decided by each tool's ``read_only`` annotation, so a new writing tool cannot slip
 through it; the one exception is the explicit ``conversational`` flag of the tools
-that only talk to agents (``chat``, ``cancel_run``).
+that only talk to agents (``chat``, ``cancel_run``). A tool's ``needs`` says what a
+configured backend must have for it to be served (``agentdeck.server.surface``).
 """
 
 from __future__ import annotations
