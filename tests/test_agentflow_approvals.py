@@ -246,13 +246,16 @@ async def test_a_backend_alone_searches_all_its_knowledge_bases(
     assert fake.requests_to("/search")[0].body["knowledge_base_ids"] == ["kb_docs", "kb_faq"]
 
 
-async def test_a_search_without_a_target_says_where_to_search(
+async def test_a_query_alone_searches_every_backend_that_has_knowledge(
     fake: FakeAgentFlow, url: str
 ) -> None:
     async with connect(flow_settings(url)) as client:
-        text = error_text(await client.call_tool("search_knowledge", {"query": "password"}))
-    assert "pass knowledge_bases (refs), an agent, or a backend" in text
-    assert fake.requests == []
+        alone = ok(await client.call_tool("search_knowledge", {"query": "password"}))
+        scoped = ok(
+            await client.call_tool("search_knowledge", {"query": "password", "backend": "flow"})
+        )
+    assert alone["hits"] and alone["hits"] == scoped["hits"]
+    assert {hit["knowledge_base"].partition(":")[0] for hit in alone["hits"]} == {"flow"}
 
 
 async def test_knowledge_needs_the_read_scope(fake: FakeAgentFlow, url: str) -> None:

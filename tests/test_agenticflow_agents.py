@@ -6,6 +6,9 @@ import json
 
 import pytest
 
+from agentdeck.backends import agenticflow_schema as schema
+from agentdeck.backends.agenticflow import AgenticFlowBackend
+from agentdeck.backends.base import options_of
 from tests.fakes.agenticflow import (
     API_KEY,
     FOREIGN_AGENT_ID,
@@ -329,3 +332,14 @@ async def test_the_backend_lists_its_capabilities() -> None:
     assert af["kind"] == "agenticflow"
     assert af["capabilities"] == ["agents", "manage_agents", "chat", "triggers"]
     assert json.dumps(backends).count(API_KEY) == 0
+
+
+def test_the_declared_options_are_the_keys_the_request_checks_take() -> None:
+    declared = AgenticFlowBackend.options
+
+    def keys(operation: str) -> set[str]:
+        return {option.key for option in options_of(declared, operation)}
+
+    assert keys("create_agent") == keys("update_agent") == set(schema.AGENT_OPTIONS)
+    assert keys("chat") == set(schema.CHAT_OPTIONS)
+    assert keys("create_trigger") == keys("update_trigger") == set(schema._TRIGGER_CHECKS)

@@ -360,5 +360,7 @@ async def test_triggers_need_a_backend_that_has_them() -> None:
         assert tools[name].annotations.read_only_hint is True
     assert tools["delete_trigger"].annotations.destructive_hint is True
     assert tools["invoke_trigger"].annotations.idempotent_hint is False
-    assert "auth_type" in tools["create_trigger"].description
+    assert (
+        "auth_type" in tools["create_trigger"].input_schema["properties"]["options"]["description"]
+    )
     assert set(tools["invoke_trigger"].input_schema["properties"]) == {"trigger", "payload"}

@@ -534,8 +534,8 @@ def test_every_workflow_tool_is_named_as_designed_and_fully_annotated() -> None:
         assert spec.toolset == "workflows" and spec.title and spec.fn.__doc__
     assert all(specs[n].read_only for n in ("list_workflows", "get_workflow"))
     assert specs["delete_workflow"].destructive and specs["delete_workflow"].idempotent
-    # publishing and updating keep the replaced specification as a version
-    assert not specs["publish_workflow"].destructive and not specs["update_workflow"].destructive
+    # publishing and a new specification replace what the workflow runs, at once
+    assert specs["publish_workflow"].destructive and specs["update_workflow"].destructive
     assert not specs["create_workflow"].read_only
 
 
@@ -551,3 +551,23 @@ async def test_publish_asks_first_and_a_decline_publishes_nothing(
     assert "nothing was changed" in text
     assert fake.requests_to("/publish") == []
     assert fake.workflow("slow-webhooks").draft == draft
+
+
+async def test_a_new_specification_asks_first_and_a_rename_does_not(
+    fake: FakeRoboflow, base_url: str, mode: str
+) -> None:
+    before = state(fake)
+    async with connect(settings(base_url), mode, elicitation_callback=decline) as client:
+        text = error_text(
+            await client.call_tool(
+                "update_workflow", {"workflow": "vision:slow-webhooks", "specification": SPEC}
+            )
+        )
+        assert "nothing was changed" in text
+        assert state(fake) == before and fake.requests_to("/updateWorkflow", "POST") == []
+        renamed = ok(
+            await client.call_tool(
+                "update_workflow", {"workflow": "vision:slow-webhooks", "name": "Renamed"}
+            )
+        )
+    assert renamed["name"] == "Renamed"

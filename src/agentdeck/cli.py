@@ -58,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("check", parents=[common], help="check config and every backend")
     tools = commands.add_parser("tools", parents=[common], help="print the tools a client sees")
-    tools.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    tools.add_argument(
+        "--json", action="store_true", help="print the tools/list entries as a client gets them"
+    )
     tools.add_argument(
         "--markdown", action="store_true", help="print the README's tool reference (every toolset)"
     )
@@ -142,21 +144,7 @@ def _tools(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     tools = anyio.run(_served_tools, settings)
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "name": t.name,
-                        "title": t.title,
-                        "annotations": t.annotations.model_dump(exclude_none=True, by_alias=True)
-                        if t.annotations
-                        else None,
-                    }
-                    for t in tools
-                ],
-                indent=2,
-            )
-        )
+        print(json.dumps([wire_form(tool) for tool in tools], indent=2))
         return 0
     toolsets = {spec.name: spec.toolset for spec in enabled_tools(settings)}
     for tool in tools:
@@ -169,6 +157,12 @@ def _tools(settings: Settings, args: argparse.Namespace) -> int:
         toolset = toolsets.get(tool.name, "agent tool")
         print(f"{tool.name:<28} {toolset:<14} {flags:<12} {tool.title or ''}")
     return 0
+
+
+def wire_form(tool: Any) -> dict[str, Any]:
+    """A ``tools/list`` entry as the server sends it (camelCase, no null fields)."""
+    dumped: dict[str, Any] = tool.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return dumped
 
 
 async def _served_tools(settings: Settings) -> list[Any]:

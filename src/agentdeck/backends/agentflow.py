@@ -62,6 +62,7 @@ from agentdeck.backends.agentflow_shapes import (
     message,
 )
 from agentdeck.backends.agentflow_shapes import agent as agent_model
+from agentdeck.backends.base import ANY_KEY, Option
 from agentdeck.errors import (
     ConflictError,
     InvalidInputError,
@@ -87,12 +88,26 @@ from agentdeck.model import (
 )
 from agentdeck.streams import iter_sse, sse_json
 
-CHAT_OPTIONS = ("stream", "title")
-CREATE_OPTIONS = ("parent_agent", "tools")
-SUBAGENT_UPDATE_OPTIONS = ("tools",)
+OPTIONS = (
+    Option("stream", "boolean", "false: one JSON answer instead of a stream", ("chat",)),
+    Option("title", "string", "names a new conversation", ("chat",)),
+    Option(
+        "parent_agent",
+        "string",
+        "required: ref of the top-level agent the new sub-agent belongs to",
+        ("create_agent",),
+    ),
+    Option("tools", "list", "tool names a sub-agent may use", ("create_agent", "update_agent")),
+    Option(ANY_KEY, "any", "other keys of a top-level agent's config", ("update_agent",)),
+    Option("search", "string", "text to search for", ("list_conversations",)),
+    Option(
+        ANY_KEY, "any", "other list filters (string, number or boolean)", ("list_conversations",)
+    ),
+)
 
 
 class AgentFlowBackend(AgentFlowApprovals):
+    options = OPTIONS
     """Agents and sub-agents, chat, conversations and knowledge; approvals come from the base."""
 
     async def check(self) -> str:
@@ -141,7 +156,7 @@ class AgentFlowBackend(AgentFlowApprovals):
 
     async def create_agent(self, spec: AgentSpec) -> Agent:
         options = dict(spec.options)
-        self._check_options(options, CREATE_OPTIONS, "create_agent on AgentFlow")
+        self.check_options(options, "create_agent")
         if "parent_agent" not in options:
             raise InvalidInputError(
                 "AgentFlow has no top-level agent creation: agentdeck creates a sub-agent, so "
@@ -180,7 +195,7 @@ class AgentFlowBackend(AgentFlowApprovals):
         parent, sub = self._split(agent_id)
         fields = {"system_prompt": changes.instructions, "model": changes.model}
         if sub is not None:
-            self._check_options(changes.options, SUBAGENT_UPDATE_OPTIONS, "a sub-agent update")
+            self.check_options(changes.options, "update_agent", named_only=True)
             fields |= {"name": changes.name, "description": changes.description}
             body = {k: v for k, v in fields.items() if v is not None} | changes.options
             await self.http.request(
@@ -272,7 +287,7 @@ class AgentFlowBackend(AgentFlowApprovals):
             async for event in self._run_subagent(parent, sub, request):
                 yield event
             return
-        self._check_options(options, CHAT_OPTIONS, "chat on AgentFlow")
+        self.check_options(options, "chat")
         stream = options.get("stream", True)
         if not isinstance(stream, bool):
             raise InvalidInputError("options.stream must be true or false.", backend=self.name)

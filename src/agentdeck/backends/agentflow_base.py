@@ -86,11 +86,3 @@ class AgentFlowBase(Backend):
                 backend=self.name,
             )
         return ref.id
-
-    def _check_options(self, options: dict[str, Any], accepted: tuple[str, ...], what: str) -> None:
-        unknown = sorted(set(options) - set(accepted))
-        if unknown:
-            raise InvalidInputError(
-                f"{what} does not take options {unknown}; accepted: {', '.join(accepted)}.",
-                backend=self.name,
-            )

@@ -53,7 +53,7 @@ from agentdeck.backends.agenticflow_schema import (
     trigger_event,
     trigger_result,
 )
-from agentdeck.backends.base import Backend
+from agentdeck.backends.base import Backend, Option
 from agentdeck.config import AgenticFlowSettings
 from agentdeck.errors import (
     AgentdeckError,
@@ -120,8 +120,54 @@ def _items(body: Any) -> list[dict[str, Any]]:
     return [item for item in body if isinstance(item, dict)] if isinstance(body, list) else []
 
 
+_AGENT = ("create_agent", "update_agent")
+_TRIGGER = ("create_trigger", "update_trigger")
+#: What agentdeck's tools take in ``options`` on AgenticFlow. The values are checked
+#: against the platform's request schemas in ``agenticflow_schema`` (a test keeps the
+#: keys of both the same).
+OPTIONS = (
+    Option("attachments", "list", "image URLs (http(s) or data:)", ("chat",)),
+    Option("anonymous", "boolean", "true: the public agent endpoint, without a key", ("chat",)),
+    Option("visibility", "string", '"private" or "public"', _AGENT),
+    Option("model_user_config", "object", "model settings", _AGENT),
+    Option("tools", "list", "workflow tools the agent may call", _AGENT),
+    Option("plugins", "list", "plugins the agent may call", _AGENT),
+    Option("sub_agents", "list", "agents it may delegate to", _AGENT),
+    Option("mcp_clients", "list", "MCP servers it may use", _AGENT),
+    Option("knowledge", "object", "knowledge it searches", _AGENT),
+    Option("response_format", "object", "a JSON schema for its answers", _AGENT),
+    Option("recursion_limit", "integer", "11-99 steps per answer", _AGENT),
+    Option("suggested_messages", "list", "up to 4 starter messages", _AGENT),
+    Option("welcome_message", "string", "", _AGENT),
+    Option("suggest_replies", "boolean", "", _AGENT),
+    Option("suggest_replies_model", "string", "", _AGENT),
+    Option("suggest_replies_model_user_config", "object", "", _AGENT),
+    Option("suggest_replies_prompt_template", "string", "", _AGENT),
+    Option("auto_generate_title", "boolean", "", _AGENT),
+    Option("agent_metadata", "object", "", _AGENT),
+    Option("task_management_config", "object", "", _AGENT),
+    Option("file_system_tool_config", "object", "", _AGENT),
+    Option("code_execution_tool_config", "object", "", _AGENT),
+    Option("skills_config", "object", "", _AGENT),
+    Option("attachment_config", "object", "", _AGENT),
+    Option("name", "string", "required on create", _TRIGGER),
+    Option("message", "string", "required on create: what the agent is sent", _TRIGGER),
+    Option("description", "string", "what the trigger is for", _TRIGGER),
+    Option("auth_type", "string", '"NONE" (default), "BASIC" or "BEARER"', _TRIGGER),
+    Option("username", "string", "with BASIC", _TRIGGER),
+    Option("password", "string", "with BASIC; never shown in results", _TRIGGER),
+    Option("token", "string", "with BEARER; never shown in results", _TRIGGER),
+    Option("method", "string", '"POST" (default), "GET", "PUT" or "DELETE"', _TRIGGER),
+    Option("response_code", "integer", "what the webhook answers (default 200)", _TRIGGER),
+    Option(
+        "chat_id", "string", "the conversation to send to; omit for a new one each time", _TRIGGER
+    ),
+)
+
+
 class AgenticFlowBackend(Backend):
     kind: ClassVar[str] = "agenticflow"
+    options = OPTIONS
     settings: AgenticFlowSettings
 
     @classmethod

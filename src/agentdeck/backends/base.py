@@ -9,9 +9,11 @@ are the platform's own ids (the part of a ref after ``<backend>:``); results car
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from agentdeck.errors import InvalidInputError
 from agentdeck.http import Connection, HttpClient
 from agentdeck.model import (
     Agent,
@@ -33,6 +35,33 @@ from agentdeck.model import (
     WorkflowVersion,
 )
 
+#: An option key that stands for "any other key": the platform takes keys agentdeck
+#: passes through unchecked (e.g. AgentFlow's agent config).
+ANY_KEY = "*"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One key a platform accepts in a tool's ``options`` object.
+
+    Declared once on the backend class: the tool descriptions list the options of the
+    configured kinds from these, and :meth:`Backend.check_options` accepts exactly them.
+    """
+
+    key: str
+    #: The JSON type the caller writes: string, boolean, integer, object, list or any.
+    type: str
+    #: One line: what it does, its values and default, whether it is required ("" when the
+    #: key says it all).
+    description: str
+    #: The tools that take it: chat, create_agent, update_agent, list_conversations, ...
+    operations: tuple[str, ...]
+
+
+def options_of(options: tuple[Option, ...], operation: str) -> tuple[Option, ...]:
+    """The options ``operation`` takes, in declaration order."""
+    return tuple(option for option in options if operation in option.operations)
+
 
 class Backend:
     """A configured connection to one platform account.
@@ -47,6 +76,10 @@ class Backend:
     #: Why the platform lacks a capability, in its own terms (``{backend}`` is filled
     #: in), for the error a user gets when asking for it.
     unsupported: ClassVar[dict[str, str]] = {}
+    #: Every ``options`` key the platform takes, per tool (see :class:`Option`).
+    options: ClassVar[tuple[Option, ...]] = ()
+    #: What the ``model`` of an agent may be, when the platform's own names are not all.
+    model_note: ClassVar[str] = ""
 
     def __init__(self, name: str, settings: Any, http: HttpClient | None) -> None:
         self.name = name
@@ -69,6 +102,25 @@ class Backend:
 
     async def aclose(self) -> None:
         """Release what the backend holds beyond its HTTP client (which the server closes)."""
+
+    def check_options(
+        self, given: Mapping[str, Any], operation: str, *, named_only: bool = False
+    ) -> None:
+        """Refuse keys ``operation`` does not take on this platform, naming the ones it does.
+
+        ``named_only`` ignores the any-key declarations, for a case that takes only the
+        named keys (an AgentFlow sub-agent's update).
+        """
+        declared = [option.key for option in options_of(self.options, operation)]
+        accepted = [key for key in declared if key != ANY_KEY]
+        unknown = sorted(set(given) - set(accepted))
+        if unknown and (named_only or ANY_KEY not in declared):
+            listed = ", ".join(accepted) or "none"
+            raise InvalidInputError(
+                f"{operation} on {self.kind} does not take the option(s) {', '.join(unknown)}; "
+                f"accepted: {listed}.",
+                backend=self.name,
+            )
 
 
 @runtime_checkable

@@ -40,6 +40,9 @@ from agentdeck.store import Store
 
 class LocalBackend(Backend):
     kind = "local"
+    model_note = (
+        "'echo', 'sampling' (the client's own model), 'openai' or an OpenAI-compatible model name"
+    )
     settings: LocalSettings
 
     def __init__(

@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx2
 
-from agentdeck.backends.base import Backend
+from agentdeck.backends.base import Backend, Option
 from agentdeck.config import MakeSettings
 from agentdeck.errors import (
     InvalidInputError,
@@ -69,9 +69,21 @@ from agentdeck.pagination import offset_cursor, parse_offset
 from agentdeck.streams import iter_sse, sse_json
 
 AGENTS = "/ai-agents/v1/agents"
-CREATE_OPTIONS = ("make_connection_id", "output_parser_format")
-UPDATE_OPTIONS = ("output_parser_format",)
-CHAT_OPTIONS = ("callback_url",)
+OPTIONS = (
+    Option(
+        "make_connection_id",
+        "integer",
+        "required: the Make AI provider connection the agent runs on",
+        ("create_agent",),
+    ),
+    Option(
+        "output_parser_format",
+        "object",
+        "the structured output format Make parses answers into",
+        ("create_agent", "update_agent"),
+    ),
+    Option("callback_url", "string", "an http(s) URL Make calls when the run ends", ("chat",)),
+)
 _AGENT_FIELDS = {"id", "agentId", "name", "systemPrompt", "defaultModel", "createdAt"}
 _CONNECTION_HELP = (
     "the id (a number) of the Make connection to the AI provider the agent runs on; "
@@ -82,6 +94,7 @@ _CONNECTION_HELP = (
 
 class MakeBackend(Backend):
     kind = "make"
+    options = OPTIONS
     settings: MakeSettings
 
     def __init__(self, name: str, settings: MakeSettings, http: HttpClient | None) -> None:
@@ -230,17 +243,8 @@ class MakeBackend(Backend):
                 backend=self.name,
             )
 
-    def _options(self, options: dict[str, Any], accepted: tuple[str, ...], tool: str) -> None:
-        unknown = sorted(set(options) - set(accepted))
-        if unknown:
-            raise InvalidInputError(
-                f"{tool} on Make does not take the option(s) {', '.join(unknown)}; "
-                f"accepted: {', '.join(accepted)}.",
-                backend=self.name,
-            )
-
     async def create_agent(self, spec: AgentSpec) -> Agent:
-        self._options(spec.options, CREATE_OPTIONS, "create_agent")
+        self.check_options(spec.options, "create_agent")
         self._no_description(spec.description)
         connection_id = spec.options.get("make_connection_id")
         if connection_id is None:
@@ -290,7 +294,7 @@ class MakeBackend(Backend):
                 "created; create a new agent on the other connection instead.",
                 backend=self.name,
             )
-        self._options(changes.options, UPDATE_OPTIONS, "update_agent")
+        self.check_options(changes.options, "update_agent")
         self._no_description(changes.description)
         if changes.instructions is not None and not changes.instructions.strip():
             raise InvalidInputError(
@@ -320,7 +324,7 @@ class MakeBackend(Backend):
 
     async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         agent_id = self._agent_id(request.agent_id)
-        self._options(request.options, CHAT_OPTIONS, "chat")
+        self.check_options(request.options, "chat")
         if not request.message.strip():
             raise InvalidInputError("the message is empty; say something to the agent.")
         callback = request.options.get("callback_url")

@@ -38,7 +38,14 @@ from typing import Any
 import httpx2
 
 from agentdeck.backends import roboflow_parse as parse
-from agentdeck.backends.roboflow_workflows import CREATE, READ, UPDATE, RoboflowWorkflows
+from agentdeck.backends.base import Option
+from agentdeck.backends.roboflow_workflows import (
+    CREATE,
+    READ,
+    UPDATE,
+    WORKFLOW_OPTIONS,
+    RoboflowWorkflows,
+)
 from agentdeck.config import RoboflowSettings
 from agentdeck.errors import InvalidInputError, ProtocolError, UpstreamError
 from agentdeck.http import ApiKeyAuth, Connection
@@ -56,9 +63,7 @@ from agentdeck.model import (
 )
 from agentdeck.pagination import parse_offset
 
-_CHAT_OPTIONS = {"mode"}
 _MODES = ("agent", "plan")
-_CONVERSATION_FILTERS = {"source", "workflow"}
 _SOURCES = ("api", "web")
 
 
@@ -67,6 +72,17 @@ class RoboflowBackend(RoboflowWorkflows):
 
     kind = "roboflow"
     default_agent_id = "agent"
+    options = (
+        Option(
+            "mode",
+            "string",
+            '"agent" (default) or "plan": outline what would change, change nothing',
+            ("chat",),
+        ),
+        Option("source", "string", '"api" or "web"', ("list_conversations",)),
+        Option("workflow", "string", "a workflow url", ("list_conversations",)),
+        *WORKFLOW_OPTIONS,
+    )
     unsupported = {  # noqa: RUF012 - a class-level constant table
         "manage_agents": (
             "a Roboflow workspace has one agent: chat with it as '{backend}'. Its instructions "
@@ -143,7 +159,7 @@ class RoboflowBackend(RoboflowWorkflows):
 
     async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         self._agent_id(request.agent_id)
-        self._check_options(request.options, _CHAT_OPTIONS, "chat")
+        self.check_options(request.options, "chat")
         mode = request.options.get("mode", "agent")
         if mode not in _MODES:
             raise InvalidInputError(
@@ -249,7 +265,7 @@ class RoboflowBackend(RoboflowWorkflows):
     ) -> Page[ConversationSummary]:
         if agent_id is not None:
             self._agent_id(agent_id)
-        self._check_options(filters, _CONVERSATION_FILTERS, "list_conversations")
+        self.check_options(filters, "list_conversations")
         source, workflow_filter = filters.get("source"), filters.get("workflow")
         if source is not None and source not in _SOURCES:
             raise InvalidInputError(

@@ -35,7 +35,7 @@ from typing import Any, NoReturn
 from urllib.parse import quote
 
 from agentdeck.backends import roboflow_parse as parse
-from agentdeck.backends.base import Backend
+from agentdeck.backends.base import Backend, Option
 from agentdeck.config import RoboflowSettings
 from agentdeck.errors import (
     AgentDisabledError,
@@ -53,6 +53,15 @@ from agentdeck.model import Page, Workflow, WorkflowChanges, WorkflowSpec, Workf
 from agentdeck.pagination import offset_cursor, parse_offset
 
 READ, CREATE, UPDATE = "workflow:read", "workflow:create", "workflow:update"
+WORKFLOW_OPTIONS = (
+    Option(
+        "url",
+        "string",
+        "the url slug (made from the name when left out); on update the ref changes with it",
+        ("create_workflow", "update_workflow", "fork_workflow"),
+    ),
+    Option("template", "object", "template metadata (default {})", ("create_workflow",)),
+)
 
 
 class RoboflowWorkflows(Backend):
@@ -183,16 +192,6 @@ class RoboflowWorkflows(Backend):
             f"(or it is in the Trash); list_workflows shows the refs, as '{self.name}:<url>'."
         )
 
-    def _check_options(self, options: dict[str, Any], allowed: set[str], operation: str) -> None:
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            accepted = ", ".join(sorted(allowed)) or "none"
-            raise InvalidInputError(
-                f"{operation} on Roboflow takes no option(s) {', '.join(unknown)}; "
-                f"accepted options: {accepted}.",
-                backend=self.name,
-            )
-
     def _page(
         self, items: list[Any], limit: int, cursor: str | None
     ) -> tuple[list[Any], str | None]:
@@ -251,7 +250,7 @@ class RoboflowWorkflows(Backend):
         )
 
     async def create_workflow(self, spec: WorkflowSpec) -> Workflow:
-        self._check_options(spec.options, {"url", "template"}, "create_workflow")
+        self.check_options(spec.options, "create_workflow")
         self._no_description(spec.description)
         template = spec.options.get("template", "{}")
         if not isinstance(template, str):
@@ -276,7 +275,7 @@ class RoboflowWorkflows(Backend):
 
     async def update_workflow(self, workflow_id: str, changes: WorkflowChanges) -> Workflow:
         self._own(workflow_id, "update_workflow")
-        self._check_options(changes.options, {"url"}, "update_workflow")
+        self.check_options(changes.options, "update_workflow")
         self._no_description(changes.description)
         body: dict[str, Any] = {}
         if changes.name is not None:
@@ -307,7 +306,7 @@ class RoboflowWorkflows(Backend):
     async def fork_workflow(
         self, source_workspace: str, source_workflow: str, options: dict[str, Any]
     ) -> Workflow:
-        self._check_options(options, {"name", "url"}, "fork_workflow")
+        self.check_options({k: v for k, v in options.items() if k != "name"}, "fork_workflow")
         if not source_workflow:
             raise InvalidInputError("fork_workflow needs the source workflow's url.")
         body: dict[str, Any] = {

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import mcp.types as types
 from mcp.server.mcpserver import Context, MCPServer
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from agentdeck.backends.base import AgentReader
 from agentdeck.errors import AgentdeckError
@@ -29,7 +29,7 @@ from agentdeck.registry import Registry
 from agentdeck.runs import RunResult
 from agentdeck.server.chatting import converse
 from agentdeck.server.notify import Notifier
-from agentdeck.server.params import WaitSeconds
+from agentdeck.server.schemas import brief
 from agentdeck.server.toolkit import reported
 
 logger = logging.getLogger("agentdeck.agent_tools")
@@ -37,7 +37,26 @@ logger = logging.getLogger("agentdeck.agent_tools")
 MAX_NAME = 64
 _LIST_PAGE = 100
 _MAX_PAGES = 20
-_INSTRUCTIONS_IN_DESCRIPTION = 300
+_ABOUT_IN_DESCRIPTION = 130
+_TITLE_LENGTH = 48
+
+
+class RunState(RunResult):
+    """A chat run, as ``chat`` returns it, published by its main fields only.
+
+    The per-agent tools, ``get_run`` and ``cancel_run`` share this compact result shape;
+    ``chat``'s own schema describes every field. The results carry every field.
+    """
+
+    model_config = ConfigDict(json_schema_extra=brief("run_id", "status", "text"))
+
+
+def as_run_state(
+    result: RunResult | types.InputRequiredResult,
+) -> RunState | types.InputRequiredResult:
+    if isinstance(result, RunResult) and not isinstance(result, RunState):
+        return RunState.model_validate(result, from_attributes=True)
+    return result
 
 
 @dataclass(frozen=True)
@@ -60,20 +79,16 @@ def tool_name(backend: str, agent_name: str, suffix: str = "") -> str:
 
 
 def describe(agent: Agent, kind: str) -> str:
-    parts = [f"Chat with the {kind} agent '{agent.name}' (ref {agent.ref})."]
-    if agent.description:
-        parts.append(agent.description.strip())
-    if agent.instructions:
-        trimmed = " ".join(agent.instructions.split())
-        if len(trimmed) > _INSTRUCTIONS_IN_DESCRIPTION:
-            trimmed = trimmed[: _INSTRUCTIONS_IN_DESCRIPTION - 1] + "…"
-        parts.append(f"Its instructions: {trimmed}")
-    parts.append(
-        "Pass conversation_id from an earlier answer to continue that conversation. "
-        'If the answer takes longer than wait_seconds, the result has status "running" '
-        "and a run_id for get_run."
-    )
-    return "\n\n".join(parts)
+    """The agent's ref and what it is for (its description, then its instructions), cut
+    to fit: with a thousand agents exposed, every tool's bytes count."""
+    about = " ".join(f"{agent.description or ''} {agent.instructions or ''}".split())
+    about = _cut(about, _ABOUT_IN_DESCRIPTION)
+    head = f"The {kind} agent {agent.ref}."
+    return f"{head} {about}" if about else head
+
+
+def _cut(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 def _chat_function(ref: str) -> Any:
@@ -81,17 +96,21 @@ def _chat_function(ref: str) -> Any:
 
     async def chat_with_agent(
         ctx: Context,
-        message: Annotated[str, Field(min_length=1, description="What to say to the agent.")],
+        message: Annotated[str, Field(min_length=1, description="What to say.")],
         conversation_id: Annotated[
-            str | None,
-            Field(
-                description="Continue this conversation (from an earlier answer); omit to start one."
-            ),
+            str | None, Field(description="An earlier answer's, to continue.")
         ] = None,
-        wait_seconds: WaitSeconds = 45,
-    ) -> RunResult | types.InputRequiredResult:
+        wait_seconds: Annotated[
+            float,
+            Field(
+                ge=0,
+                le=600,
+                description='Seconds to wait; then status "running" and get_run.',
+            ),
+        ] = 45,
+    ) -> RunState | types.InputRequiredResult:
         with reported():
-            return await converse(
+            result = await converse(
                 ctx,
                 agent=ref,
                 message=message,
@@ -99,6 +118,7 @@ def _chat_function(ref: str) -> Any:
                 wait_seconds=wait_seconds,
                 options=None,
             )
+            return as_run_state(result)
 
     return chat_with_agent
 
@@ -171,7 +191,7 @@ class AgentTools:
             wanted[name] = AgentTool(
                 name=name,
                 ref=agent.ref,
-                title=f"Chat with {agent.name}",
+                title=_cut(f"Chat with {agent.name}", _TITLE_LENGTH),
                 description=describe(agent, backend.kind),
             )
         return wanted
@@ -191,7 +211,6 @@ class AgentTools:
                     title=tool.title,
                     description=tool.description,
                     annotations=types.ToolAnnotations(
-                        title=tool.title,
                         read_only_hint=False,
                         destructive_hint=False,
                         idempotent_hint=False,

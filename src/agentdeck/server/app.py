@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import inspect
 import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from agentdeck.runs import RunManager
 from agentdeck.server import prompts, resources, tools
 from agentdeck.server.agent_tools import AgentTools
 from agentdeck.server.notify import Notifier
+from agentdeck.server.surface import LeanServer, Surface
 from agentdeck.server.toolkit import ToolSpec
 
 INSTRUCTIONS = """\
@@ -58,18 +58,22 @@ def all_tools() -> list[ToolSpec]:
 
 
 def enabled_tools(settings: Settings) -> list[ToolSpec]:
-    """The tools this configuration serves: enabled toolsets, minus writers in read-only mode."""
+    """The tools this configuration serves: those some configured backend can do, in the
+    enabled toolsets, minus writers in read-only mode."""
+    surface = Surface.of(settings)
     return [
         spec
         for spec in all_tools()
         if spec.toolset in settings.server.toolsets
         and (spec.read_only or spec.conversational or not settings.server.read_only)
+        and surface.serves(spec)
     ]
 
 
 def build_server(settings: Settings) -> MCPServer[Deck]:
     bus = InMemorySubscriptionBus()
     notifier = Notifier(bus)
+    surface = Surface.of(settings)
     served = enabled_tools(settings)
     running: list[Deck] = []  # the state of the open lifespan, for static resources
 
@@ -95,23 +99,16 @@ def build_server(settings: Settings) -> MCPServer[Deck]:
             yield state
             task_group.cancel_scope.cancel()
 
-    server: MCPServer[Deck] = MCPServer(
+    server: MCPServer[Deck] = LeanServer(
         "agentdeck",
         title="agentdeck",
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         subscriptions=bus,
+        tools=[surface.tool(spec) for spec in served],
     )
     advertise_list_changes(server)
-    for spec in served:
-        server.add_tool(
-            spec.fn,
-            name=spec.name,
-            title=spec.title,
-            description=inspect.cleandoc(spec.fn.__doc__ or ""),
-            annotations=spec.annotations,
-        )
     resources.register(server, list(settings.enabled_backends()), lambda: running[0])
     prompts.register(server)
     for module in tool_modules():

@@ -4,26 +4,23 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-BackendName = Annotated[
-    str, Field(description="Name of a configured backend, as list_backends shows it.")
-]
+BackendName = Annotated[str, Field(description="A backend's name, as list_backends shows it.")]
 OptionalBackend = Annotated[
     str | None,
-    Field(description="Name of a configured backend; omit to cover every backend."),
+    Field(description="A backend's name; omit for all."),
 ]
 AgentRef = Annotated[
     str,
     Field(
         description=(
-            "Ref of the agent, '<backend>:<id>', as list_agents shows it. "
-            "A backend with one workspace agent (Roboflow) also takes its bare name."
+            "Ref of the agent, '<backend>:<id>', from list_agents (or a one-agent backend's name)."
         )
     ),
 ]
-Limit = Annotated[int, Field(ge=1, le=200, description="How many items at most (1-200).")]
+Limit = Annotated[int, Field(ge=1, le=200, description="How many items at most.")]
 Cursor = Annotated[
     str | None,
-    Field(description="The next_cursor of the previous page; omit for the first page."),
+    Field(description="The previous page's next_cursor."),
 ]
 WaitSeconds = Annotated[
     float,
@@ -31,13 +28,14 @@ WaitSeconds = Annotated[
         ge=0,
         le=600,
         description=(
-            "How long to wait for the answer before returning what has streamed so far with "
-            'status "running" (many clients cut tool calls off near 60 s).'
+            'Seconds to wait for the answer before returning it so far with status "running".'
         ),
     ),
 ]
 RunId = Annotated[str, Field(min_length=1, description="The run_id a chat returned.")]
 Options = Annotated[
     dict[str, Any] | None,
-    Field(description="Platform-specific settings; the accepted keys are listed above."),
+    # The description is written per configuration from the backends' declared options
+    # (server.surface): it lists only the configured platforms' keys.
+    Field(description="Platform-specific settings."),
 ]

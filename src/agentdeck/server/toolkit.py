@@ -5,7 +5,8 @@ Each module in ``agentdeck.server.tools`` holds a :class:`Toolbox` named
 ones the configuration enables and adds them to the MCP server. Read-only mode is
 decided by each tool's ``read_only`` annotation, so a new writing tool cannot slip
 through it; the one exception is the explicit ``conversational`` flag of the tools
-that only talk to agents (``chat``, ``cancel_run``).
+that only talk to agents (``chat``, ``cancel_run``). A tool's ``needs`` says what a
+configured backend must have for it to be served (``agentdeck.server.surface``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from agentdeck.errors import AgentdeckError
 if TYPE_CHECKING:
     from agentdeck.server.app import Deck
 
+#: What a tool needs of at least one configured backend to be served: a capability name
+#: (``backends.base.CAPABILITIES``), a backend protocol, or a test of a backend class and
+#: its settings. ``None``: always served.
+Need = str | type | Callable[[type, Any], bool]
+
 
 @dataclass(frozen=True)
 class ToolSpec:
@@ -40,11 +46,12 @@ class ToolSpec:
     #: Only talks to agents (chat, cancel a run): kept in read-only mode, which is about
     #: not changing configuration or platform state (see the README).
     conversational: bool = False
+    needs: Need | None = None
 
     @property
     def annotations(self) -> types.ToolAnnotations:
+        # No title here: the tool's own title says it, and every byte is listed.
         return types.ToolAnnotations(
-            title=self.title,
             read_only_hint=self.read_only,
             destructive_hint=self.destructive,
             idempotent_hint=self.idempotent,
@@ -68,6 +75,7 @@ class Toolbox:
         idempotent: bool = False,
         open_world: bool = True,
         conversational: bool = False,
+        needs: Need | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             self.tools.append(
@@ -81,6 +89,7 @@ class Toolbox:
                     idempotent=idempotent,
                     open_world=open_world,
                     conversational=conversational,
+                    needs=needs,
                 )
             )
             return fn

@@ -24,17 +24,6 @@ from agentdeck.server.toolkit import Toolbox, deck, reported
 
 toolbox = Toolbox()
 
-CREATE_OPTIONS = """
-
-Accepted `options` keys per platform:
-- make: make_connection_id (required by Make: the id of the Make AI provider connection the
-  agent runs on), output_parser_format.
-- agenticflow: visibility, model_user_config, tools, plugins, sub_agents, mcp_clients,
-  knowledge, response_format, recursion_limit, suggested_messages, welcome_message.
-- agentflow: parent_agent (required: AgentFlow creates agents as sub-agents of a parent).
-- roboflow: none (a Roboflow workspace has one agent; it cannot be created).
-- local: none."""
-
 
 class BackendList(BaseModel):
     backends: list[BackendInfo]
@@ -51,8 +40,8 @@ class Deleted(BaseModel):
 
 @toolbox.tool(toolset="agents", title="List backends", read_only=True, open_world=False)
 async def list_backends(ctx: Context) -> BackendList:
-    """List the configured backends: their names (the first part of every ref), platform
-    kind, and capabilities (what their agents can do through agentdeck)."""
+    """List the configured backends: name (the first part of every ref), platform kind and
+    capabilities."""
     return BackendList(backends=deck(ctx).registry.info())
 
 
@@ -63,10 +52,8 @@ async def list_agents(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> AgentList:
-    """List agents with their refs, names and descriptions, from one backend or from all.
-
-    Pages with `cursor`; a backend that cannot be reached is reported under `failures`
-    while the others are still listed."""
+    """List agents with their refs, from one backend or all. Backends that cannot be
+    reached are listed under `failures`."""
     with reported():
         result = await list_across(
             deck(ctx).registry,
@@ -90,7 +77,7 @@ async def get_agent(ctx: Context, agent: AgentRef) -> Agent:
         return await reader.get_agent(agent_id)
 
 
-@toolbox.tool(toolset="agents", title="Create an agent", read_only=False)
+@toolbox.tool(toolset="agents", title="Create an agent", read_only=False, needs="manage_agents")
 async def create_agent(
     ctx: Context,
     backend: BackendName,
@@ -99,13 +86,7 @@ async def create_agent(
         str | None, Field(description="The system prompt: who the agent is and how it works.")
     ] = None,
     model: Annotated[
-        str | None,
-        Field(
-            description=(
-                "The model the agent runs on, as the platform names it. Local agents: 'echo', "
-                "'sampling' (the client's own model), 'openai' or an OpenAI-compatible model name."
-            )
-        ),
+        str | None, Field(description="The model the agent runs on, as its platform names it.")
     ] = None,
     description: Annotated[str | None, Field(description="What the agent is for.")] = None,
     options: Options = None,
@@ -130,10 +111,13 @@ async def create_agent(
         return created
 
 
-create_agent.__doc__ = (create_agent.__doc__ or "") + CREATE_OPTIONS
-
-
-@toolbox.tool(toolset="agents", title="Update an agent", read_only=False, idempotent=True)
+@toolbox.tool(
+    toolset="agents",
+    title="Update an agent",
+    read_only=False,
+    idempotent=True,
+    needs="manage_agents",
+)
 async def update_agent(
     ctx: Context,
     agent: AgentRef,
@@ -145,8 +129,7 @@ async def update_agent(
     description: Annotated[str | None, Field(description="The new description.")] = None,
     options: Options = None,
 ) -> Agent:
-    """Change some of an agent's fields; the ones left out stay as they are. Returns the
-    agent as it is after the change. `options` takes the same keys as create_agent."""
+    """Change some of an agent's fields (the ones left out stay) and return the agent."""
     with reported():
         registry = deck(ctx).registry
         backend, agent_id = registry.resolve(agent)
@@ -174,15 +157,20 @@ async def _confirm_delete_agent(agent: str, ctx: Context) -> Any:
 
 
 @toolbox.tool(
-    toolset="agents", title="Delete an agent", read_only=False, destructive=True, idempotent=True
+    toolset="agents",
+    title="Delete an agent",
+    read_only=False,
+    destructive=True,
+    idempotent=True,
+    needs="manage_agents",
 )
 async def delete_agent(
     ctx: Context,
     agent: AgentRef,
     confirmed: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_delete_agent)] = None,  # type: ignore[assignment]
 ) -> Deleted:
-    """Delete an agent permanently. Its conversations may remain on the platform. With
-    confirm_destructive on (the default), the user is asked first."""
+    """Delete an agent permanently (its conversations may remain on the platform). The user
+    is asked first unless confirm_destructive is off."""
     with reported():
         registry = deck(ctx).registry
         backend, agent_id = registry.resolve(agent)
@@ -199,10 +187,20 @@ class Refreshed(BaseModel):
     agent_tools: list[str] = Field(description="The per-agent tools now served.")
 
 
-@toolbox.tool(toolset="agents", title="Refresh agent tools", read_only=True, idempotent=True)
+def _exposes_agents(cls: type, backend_settings: Any) -> bool:
+    return bool(backend_settings.expose_agents) and issubclass(cls, AgentReader)
+
+
+@toolbox.tool(
+    toolset="agents",
+    title="Refresh agent tools",
+    read_only=True,
+    idempotent=True,
+    needs=_exposes_agents,
+)
 async def refresh_agents(ctx: Context, backend: OptionalBackend = None) -> Refreshed:
     """Re-read the agents of backends with expose_agents and update the per-agent tools
-    (one tool per agent, named <backend>_<agent>). Clients are told when the set changes."""
+    (named <backend>_<agent>); clients are told when the set changes."""
     with reported():
         state = deck(ctx)
         if backend is not None:

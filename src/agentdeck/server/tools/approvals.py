@@ -46,8 +46,7 @@ ApprovalRef = Annotated[
     str,
     Field(
         min_length=1,
-        description="Ref of the approval, '<backend>:<id>', as list_approvals or a chat "
-        "result's pending_approvals shows it.",
+        description="Ref of the approval, from list_approvals or a chat result.",
     ),
 ]
 Decision = Annotated[
@@ -91,7 +90,13 @@ def _unsupported(backend: Backend, operation: str) -> UnsupportedError:
     )
 
 
-@toolbox.tool(toolset="approvals", title="List pending approvals", read_only=True, idempotent=True)
+@toolbox.tool(
+    toolset="approvals",
+    title="List pending approvals",
+    read_only=True,
+    idempotent=True,
+    needs="approvals",
+)
 async def list_approvals(
     ctx: Context,
     backend: OptionalBackend = None,
@@ -101,8 +106,8 @@ async def list_approvals(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> ApprovalList:
-    """List the tool calls agents are waiting on a human to approve, with the tool, its
-    arguments and when the request expires. Answer one with respond_to_approval."""
+    """List the tool calls agents wait on a human to approve: tool, arguments, expiry.
+    Answer them with respond_to_approval."""
     with reported():
         registry = deck(ctx).registry
         backend, agent_id = scope(registry, backend, agent)
@@ -118,7 +123,9 @@ async def list_approvals(
         return ApprovalList(**result.model_dump(exclude={"items"}), items=result.items)
 
 
-@toolbox.tool(toolset="approvals", title="Answer an approval request", read_only=False)
+@toolbox.tool(
+    toolset="approvals", title="Answer an approval request", read_only=False, needs="approvals"
+)
 async def respond_to_approval(
     ctx: Context,
     approval: ApprovalRef,
@@ -132,9 +139,9 @@ async def respond_to_approval(
     ] = None,
     reason: Reason = None,
 ) -> Approval:
-    """Approve or deny a tool call an agent is waiting on; approve with `arguments` to run it
-    with edited arguments. A chat run paused on it goes on: follow it with get_run. An
-    approval that expired or was already answered gives an error saying so."""
+    """Approve (optionally with edited `arguments`) or deny a tool call an agent waits on;
+    a chat run paused on it goes on (follow it with get_run). An expired or answered
+    approval is an error."""
     with reported():
         registry = deck(ctx).registry
         backend, approval_id = registry.resolve(approval, what="approval")
@@ -151,7 +158,12 @@ async def respond_to_approval(
         return answered
 
 
-@toolbox.tool(toolset="approvals", title="Answer several approval requests", read_only=False)
+@toolbox.tool(
+    toolset="approvals",
+    title="Answer several approval requests",
+    read_only=False,
+    needs="approvals",
+)
 async def respond_to_approvals(
     ctx: Context,
     approvals: Annotated[
@@ -161,9 +173,8 @@ async def respond_to_approvals(
     decision: Decision,
     reason: Reason = None,
 ) -> BulkResult:
-    """Approve or deny several approvals at once (as they were asked: no edited arguments).
-    Each one is reported on its own; one that expired or was already answered does not
-    stop the others."""
+    """Approve or deny several approvals at once, as asked (no edited arguments); each is
+    reported on its own, and one that fails does not stop the others."""
     with reported():
         registry = deck(ctx).registry
         by_backend: dict[str, tuple[Backend, list[str]]] = {}
@@ -203,10 +214,15 @@ async def respond_to_approvals(
         return BulkResult(results=results, succeeded=succeeded, failed=len(results) - succeeded)
 
 
-@toolbox.tool(toolset="approvals", title="Cancel an approval request", read_only=False)
+@toolbox.tool(
+    toolset="approvals",
+    title="Cancel an approval request",
+    read_only=False,
+    needs=ApprovalCanceller,
+)
 async def cancel_approval(ctx: Context, approval: ApprovalRef) -> Approval:
-    """Withdraw a pending approval request without approving or denying it; the tool call
-    does not run. Supported by: agentflow."""
+    """Withdraw a pending approval request without answering it; the tool call does not
+    run."""
     with reported():
         registry = deck(ctx).registry
         backend, approval_id = registry.resolve(approval, what="approval")
@@ -215,7 +231,12 @@ async def cancel_approval(ctx: Context, approval: ApprovalRef) -> Approval:
         return await backend.cancel_approval(approval_id)
 
 
-@toolbox.tool(toolset="approvals", title="Answer an agent's question", read_only=False)
+@toolbox.tool(
+    toolset="approvals",
+    title="Answer an agent's question",
+    read_only=False,
+    needs=QuestionResponder,
+)
 async def answer_question(
     ctx: Context,
     question: Annotated[
@@ -231,7 +252,7 @@ async def answer_question(
     ],
 ) -> QuestionAnswered:
     """Answer a question an agent asked mid-run (a chat result's pending_questions); the
-    paused run goes on: follow it with get_run. Supported by: agentflow."""
+    run goes on (follow it with get_run)."""
     with reported():
         registry = deck(ctx).registry
         backend, question_id = registry.resolve(question, what="question")

@@ -29,13 +29,8 @@ async def list_conversations(
     cursor: Cursor = None,
     options: Options = None,
 ) -> ConversationList:
-    """List conversations, newest first, from one backend, one agent, or every backend.
-
-    Platforms without a conversation API (Make) list the conversations agentdeck took
-    part in. Accepted `options` (filters) per platform:
-    - roboflow: source ("api" or "web"), workflow (a workflow url).
-    - agentflow: search (text to search for), status, and the other filters it documents.
-    - others: none."""
+    """List conversations, newest first, from one backend, one agent, or all. Platforms
+    without a conversation API list the ones agentdeck took part in. `options` filters."""
     with reported():
         registry = deck(ctx).registry
         backend, agent_id = scope(registry, backend, agent)
@@ -61,8 +56,8 @@ async def get_conversation(
         Field(description="Ref of the conversation, '<backend>:<conversation_id>'."),
     ],
 ) -> Conversation:
-    """Get one conversation with all its messages. The same transcript is readable as the
-    resource agentdeck://{backend}/conversations/{id}."""
+    """Get one conversation with all its messages (also the resource
+    agentdeck://{backend}/conversations/{id})."""
     with reported():
         registry = deck(ctx).registry
         backend, conversation_id = registry.resolve(conversation, what="conversation")

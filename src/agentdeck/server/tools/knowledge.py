@@ -24,15 +24,21 @@ class KnowledgeSearchResult(BaseModel):
     hits: list[KnowledgeHit] = Field(description="Best first, at most `limit`.")
 
 
-@toolbox.tool(toolset="knowledge", title="List knowledge bases", read_only=True, idempotent=True)
+@toolbox.tool(
+    toolset="knowledge",
+    title="List knowledge bases",
+    read_only=True,
+    idempotent=True,
+    needs="knowledge",
+)
 async def list_knowledge_bases(
     ctx: Context,
     backend: OptionalBackend = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> KnowledgeBaseList:
-    """List knowledge bases with their refs, from one backend or from every backend that has
-    them. Pass refs as `knowledge_bases` to search_knowledge."""
+    """List knowledge bases with their refs (for search_knowledge), from one backend or
+    all."""
     with reported():
         result = await list_across(
             deck(ctx).registry,
@@ -46,7 +52,13 @@ async def list_knowledge_bases(
         return KnowledgeBaseList(**result.model_dump(exclude={"items"}), items=result.items)
 
 
-@toolbox.tool(toolset="knowledge", title="Search knowledge", read_only=True, idempotent=True)
+@toolbox.tool(
+    toolset="knowledge",
+    title="Search knowledge",
+    read_only=True,
+    idempotent=True,
+    needs="knowledge",
+)
 async def search_knowledge(
     ctx: Context,
     query: Annotated[str, Field(min_length=1, max_length=2000, description="What to look for.")],
@@ -65,15 +77,15 @@ async def search_knowledge(
             "knowledge_bases, only those of them."
         ),
     ] = None,
-    backend: OptionalBackend = None,
+    backend: Annotated[
+        str | None,
+        Field(description="Search all knowledge bases of this backend (its name)."),
+    ] = None,
     limit: Annotated[int, Field(ge=1, le=50, description="How many hits at most (1-50).")] = 10,
 ) -> KnowledgeSearchResult:
-    """Search knowledge bases for passages that answer `query`: the ones named in
-    `knowledge_bases`, those bound to `agent`, or, with only `backend`, all of that
-    backend's knowledge bases. Hits come best first with their source.
-
-    Per platform: agentflow searches one KB, several at once, or through an agent's
-    bound KBs."""
+    """Search knowledge bases for passages that answer `query`: those in `knowledge_bases`,
+    those bound to `agent`, all of `backend`'s, or, with none of these, every backend's.
+    Hits come best first with their source."""
     with reported():
         if not query.strip():
             raise InvalidInputError("the query is empty; say what to look for.")
@@ -99,10 +111,11 @@ async def search_knowledge(
                 )
             groups.setdefault(backend, (registry.get(backend), []))
         if not groups:
-            raise InvalidInputError(
-                "say where to search: pass knowledge_bases (refs), an agent, or a backend.",
-                hint="list_knowledge_bases shows the knowledge bases and their refs.",
-            )
+            groups = {
+                name: (searcher, [])
+                for name, searcher in registry.backends.items()
+                if isinstance(searcher, KnowledgeSearcher)
+            }
         hits: list[KnowledgeHit] = []
         for target, ids in groups.values():
             searcher: KnowledgeSearcher = registry.require(target, "knowledge", "search_knowledge")

@@ -89,13 +89,18 @@ def _needs(backend: Backend, protocol: type, operation: str) -> Any:
     )
 
 
-@toolbox.tool(toolset="agents", title="List sub-agents", read_only=True, idempotent=True)
+@toolbox.tool(
+    toolset="agents",
+    title="List sub-agents",
+    read_only=True,
+    idempotent=True,
+    needs=SubagentLister,
+)
 async def list_subagents(
     ctx: Context, agent: AgentRef, limit: Limit = 50, cursor: Cursor = None
 ) -> SubagentList:
-    """List an agent's sub-agents with their refs. A sub-agent's ref works with get_agent,
-    update_agent and delete_agent, and chat with it runs it once on a message.
-    create_agent with options.parent_agent adds one. Supported by: agentflow."""
+    """List an agent's sub-agents with their refs, which the agent tools and chat (one
+    message per run) take; create_agent with options.parent_agent adds one."""
     with reported():
         registry = deck(ctx).registry
         backend, agent_id = registry.resolve(agent)
@@ -104,12 +109,18 @@ async def list_subagents(
         return SubagentList(items=page.items, next_cursor=page.next_cursor)
 
 
-@toolbox.tool(toolset="agents", title="List an agent's tools", read_only=True, idempotent=True)
+@toolbox.tool(
+    toolset="agents",
+    title="List an agent's tools",
+    read_only=True,
+    idempotent=True,
+    needs=AgentToolRunner,
+)
 async def list_agent_tools(
     ctx: Context, agent: AgentRef, limit: Limit = 50, cursor: Cursor = None
 ) -> AgentToolList:
-    """List the tools an agent can call, with their argument schemas and whether they need
-    approval. Run one directly with run_agent_tool. Supported by: agentflow."""
+    """List the tools an agent can call, with argument schemas and whether they need
+    approval; run_agent_tool runs one."""
     with reported():
         registry = deck(ctx).registry
         backend, agent_id = registry.resolve(agent)
@@ -128,7 +139,13 @@ async def _confirm_run_agent_tool(agent: str, tool: str, ctx: Context) -> Any:
     )
 
 
-@toolbox.tool(toolset="agents", title="Run an agent's tool", read_only=False, destructive=True)
+@toolbox.tool(
+    toolset="agents",
+    title="Run an agent's tool",
+    read_only=False,
+    destructive=True,
+    needs=AgentToolRunner,
+)
 async def run_agent_tool(
     ctx: Context,
     agent: AgentRef,
@@ -147,9 +164,9 @@ async def run_agent_tool(
     ] = None,
     confirmed: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_run_agent_tool)] = None,  # type: ignore[assignment]
 ) -> AgentToolRun:
-    """Run one of an agent's tools directly, outside a chat, and return its result; the tool's
-    side effects happen, so with confirm_destructive on (the default) the user is asked
-    first. Supported by: agentflow (tools of top-level agents)."""
+    """Run one of a top-level agent's tools directly, outside a chat, and return its result.
+    Its side effects happen, so the user is asked first unless confirm_destructive is
+    off."""
     with reported():
         registry = deck(ctx).registry
         backend, agent_id = registry.resolve(agent)

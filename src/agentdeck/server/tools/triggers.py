@@ -17,22 +17,14 @@ from agentdeck.server.tools.agents import Deleted
 
 toolbox = Toolbox()
 
-TRIGGER_OPTIONS = """
-Accepted `options` keys per platform:
-- agenticflow (webhook triggers): name (required on create), description, auth_type
-  ("NONE" default, "BASIC" or "BEARER"), username and password (with BASIC), token (with
-  BEARER), method ("POST" default, "GET", "PUT" or "DELETE"), response_code (what the
-  webhook answers, default 200), message (required on create: what the agent is sent when
-  the webhook is called), chat_id (the conversation to send it to; omit for a new one each
-  time). Passwords and tokens are never shown in results."""
-
 TriggerRef = Annotated[
     str,
-    Field(description="Ref of the trigger, '<backend>:<id>', as list_triggers shows it."),
+    Field(description="Ref of the trigger, '<backend>:<id>', from list_triggers."),
 ]
 TriggerOptions = Annotated[
     dict[str, Any],
-    Field(description="The trigger's settings; the accepted keys are listed above."),
+    # Described per configuration from the backends' declared options (server.surface).
+    Field(description="The trigger's settings."),
 ]
 Payload = Annotated[
     Any,
@@ -71,7 +63,9 @@ def _manager(ctx: Context, ref: str, what: str, operation: str) -> tuple[Trigger
     return registry.require(backend, "triggers", operation), backend.name, id
 
 
-@toolbox.tool(toolset="triggers", title="List triggers", read_only=True, idempotent=True)
+@toolbox.tool(
+    toolset="triggers", title="List triggers", read_only=True, idempotent=True, needs="triggers"
+)
 async def list_triggers(
     ctx: Context,
     backend: OptionalBackend = None,
@@ -79,8 +73,8 @@ async def list_triggers(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> TriggerList:
-    """List triggers (webhooks that message an agent) with their refs, agent, method, auth
-    type and the path to invoke them at, from one agent, one backend or every backend."""
+    """List triggers (webhooks that message an agent) with their refs, method, auth type and
+    path, from one agent, one backend or all."""
     with reported():
         registry = deck(ctx).registry
         backend, agent_id = scope(registry, backend, agent)
@@ -96,23 +90,21 @@ async def list_triggers(
         return TriggerList(**result.model_dump(exclude={"items"}), items=result.items)
 
 
-@toolbox.tool(toolset="triggers", title="Create a trigger", read_only=False)
+@toolbox.tool(toolset="triggers", title="Create a trigger", read_only=False, needs="triggers")
 async def create_trigger(ctx: Context, agent: AgentRef, options: TriggerOptions) -> Trigger:
-    """Create a webhook trigger on an agent: calling the webhook sends the configured message
-    to the agent. The result has the trigger's ref and the generated path to call."""
+    """Create a webhook trigger on an agent: calling the webhook sends the agent the
+    trigger's message. Returns the trigger's ref and the path to call."""
     with reported():
         manager, _, agent_id = _manager(ctx, agent, "agent", "create_trigger")
         return await manager.create_trigger(agent_id, options)
 
 
-create_trigger.__doc__ = (create_trigger.__doc__ or "") + TRIGGER_OPTIONS
-
-
-@toolbox.tool(toolset="triggers", title="Update a trigger", read_only=False, idempotent=True)
+@toolbox.tool(
+    toolset="triggers", title="Update a trigger", read_only=False, idempotent=True, needs="triggers"
+)
 async def update_trigger(ctx: Context, trigger: TriggerRef, options: TriggerOptions) -> Trigger:
-    """Change some of a trigger's settings; the ones left out stay as they are (changing
-    auth_type needs the new credentials). Its path stays the same. `options` takes the same
-    keys as create_trigger."""
+    """Change some of a trigger's settings (the ones left out stay; a new auth_type needs
+    its credentials). Its path stays the same."""
     with reported():
         manager, _, trigger_id = _manager(ctx, trigger, "trigger", "update_trigger")
         return await manager.update_trigger(trigger_id, options)
@@ -125,15 +117,20 @@ async def _confirm_delete_trigger(trigger: str, ctx: Context) -> Any:
 
 
 @toolbox.tool(
-    toolset="triggers", title="Delete a trigger", read_only=False, destructive=True, idempotent=True
+    toolset="triggers",
+    title="Delete a trigger",
+    read_only=False,
+    destructive=True,
+    idempotent=True,
+    needs="triggers",
 )
 async def delete_trigger(
     ctx: Context,
     trigger: TriggerRef,
     confirmed: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_delete_trigger)] = None,  # type: ignore[assignment]
 ) -> Deleted:
-    """Delete a trigger permanently: its webhook stops working. With confirm_destructive on
-    (the default), the user is asked first."""
+    """Delete a trigger permanently: its webhook stops working. The user is asked first
+    unless confirm_destructive is off."""
     with reported():
         manager, name, trigger_id = _manager(ctx, trigger, "trigger", "delete_trigger")
         require_confirmation(confirmed)
@@ -142,7 +139,13 @@ async def delete_trigger(
         return Deleted(deleted=ref, message=f"Trigger {ref} was deleted.")
 
 
-@toolbox.tool(toolset="triggers", title="List trigger events", read_only=True, idempotent=True)
+@toolbox.tool(
+    toolset="triggers",
+    title="List trigger events",
+    read_only=True,
+    idempotent=True,
+    needs="triggers",
+)
 async def list_trigger_events(
     ctx: Context, trigger: TriggerRef, limit: Limit = 20, cursor: Cursor = None
 ) -> TriggerEventList:
@@ -156,13 +159,12 @@ async def list_trigger_events(
         )
 
 
-@toolbox.tool(toolset="triggers", title="Invoke a trigger", read_only=False)
+@toolbox.tool(toolset="triggers", title="Invoke a trigger", read_only=False, needs="triggers")
 async def invoke_trigger(
     ctx: Context, trigger: TriggerRef, payload: Payload = None
 ) -> TriggerInvocation:
-    """Call a trigger's webhook with a payload, as an outside system would (with the
-    trigger's own method and credentials): the agent is sent the trigger's message. Returns
-    what the webhook answered. Never repeated automatically, since each call starts a task."""
+    """Call a trigger's webhook as an outside system would (its method and credentials):
+    the agent is sent the trigger's message. Returns the webhook's answer. Never retried."""
     with reported():
         manager, name, trigger_id = _manager(ctx, trigger, "trigger", "invoke_trigger")
         answer = await manager.invoke_trigger(trigger_id, payload)

@@ -34,9 +34,8 @@ WorkflowRef = Annotated[
     Field(
         min_length=1,
         description=(
-            "Ref of the workflow, '<backend>:<url>', as list_workflows and chat results show it. "
-            "Roboflow: '<backend>:<workspace>/<url>' reads a workflow of another workspace "
-            "(public ones need no key)."
+            "Ref of the workflow, '<backend>:<url>' ('<backend>:<workspace>/<url>' for one "
+            "of another workspace)."
         ),
     ),
 ]
@@ -45,8 +44,7 @@ Specification = Annotated[
     Field(
         description=(
             "The workflow definition as a JSON object (Roboflow: a Workflows specification "
-            "with version, inputs, steps and outputs; agentdeck stores it wrapped as the "
-            'platform expects, {"specification": ...}).'
+            "with version, inputs, steps and outputs)."
         )
     ),
 ]
@@ -55,9 +53,7 @@ WorkflowName = Annotated[
 ]
 Description = Annotated[
     str | None,
-    Field(
-        description="What the workflow is for (not every platform stores one; Roboflow does not)."
-    ),
+    Field(description="What the workflow is for, where the platform stores one."),
 ]
 
 
@@ -94,15 +90,17 @@ def _manager(ctx: Context, workflow: str, operation: str) -> tuple[WorkflowManag
     return manager, make_ref(backend.name, workflow_id), workflow_id
 
 
-@toolbox.tool(toolset="workflows", title="List workflows", read_only=True, idempotent=True)
+@toolbox.tool(
+    toolset="workflows", title="List workflows", read_only=True, idempotent=True, needs="workflows"
+)
 async def list_workflows(
     ctx: Context,
     backend: OptionalBackend = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> WorkflowList:
-    """List workflows with their refs, names and urls, from one backend or from all that
-    have workflows (Roboflow). Use get_workflow for a workflow's specification."""
+    """List workflows with their refs, names and urls, from one backend or all;
+    get_workflow has the specification."""
     with reported():
         result = await list_across(
             deck(ctx).registry,
@@ -116,17 +114,24 @@ async def list_workflows(
         return WorkflowList(**result.model_dump(exclude={"items"}), items=result.items)
 
 
-@toolbox.tool(toolset="workflows", title="Get a workflow", read_only=True, idempotent=True)
+@toolbox.tool(
+    toolset="workflows", title="Get a workflow", read_only=True, idempotent=True, needs="workflows"
+)
 async def get_workflow(ctx: Context, workflow: WorkflowRef) -> Workflow:
-    """Get one workflow: its published specification, whether it has an unpublished draft
-    (has_draft; the draft itself is in details), and platform details. Also readable as the
-    resource agentdeck://{backend}/workflows/{id}."""
+    """Get one workflow: its published specification, has_draft (the draft is in details)
+    and platform details. Also the resource agentdeck://{backend}/workflows/{id}."""
     with reported():
         manager, _, workflow_id = _manager(ctx, workflow, "get_workflow")
         return await manager.get_workflow(workflow_id)
 
 
-@toolbox.tool(toolset="workflows", title="List workflow versions", read_only=True, idempotent=True)
+@toolbox.tool(
+    toolset="workflows",
+    title="List workflow versions",
+    read_only=True,
+    idempotent=True,
+    needs="workflows",
+)
 async def list_workflow_versions(
     ctx: Context, workflow: WorkflowRef, limit: Limit = 20, cursor: Cursor = None
 ) -> WorkflowVersionList:
@@ -137,7 +142,7 @@ async def list_workflow_versions(
         return WorkflowVersionList(workflow=ref, items=page.items, next_cursor=page.next_cursor)
 
 
-@toolbox.tool(toolset="workflows", title="Create a workflow", read_only=False)
+@toolbox.tool(toolset="workflows", title="Create a workflow", read_only=False, needs="workflows")
 async def create_workflow(
     ctx: Context,
     backend: BackendName,
@@ -146,13 +151,8 @@ async def create_workflow(
     description: Description = None,
     options: Options = None,
 ) -> Workflow:
-    """Create a workflow and return it with its ref. Without a specification it starts empty.
-
-    To have an agent build one instead, chat with it (Roboflow: chat with the workspace
-    agent; its work is a draft until publish_workflow).
-    Accepted `options` keys per platform:
-    - roboflow: url (the url slug, e.g. "car-counter"; made from the name when left out),
-      template (template metadata object; defaults to {})."""
+    """Create a workflow (empty without a specification) and return it with its ref. To
+    have an agent build one, chat with it: its work is a draft until publish_workflow."""
     with reported():
         registry = deck(ctx).registry
         manager: WorkflowManager = registry.require(
@@ -169,8 +169,24 @@ async def create_workflow(
         return await manager.create_workflow(spec)
 
 
-# Not destructive: the replaced specification stays available as a version.
-@toolbox.tool(toolset="workflows", title="Update a workflow", read_only=False, idempotent=True)
+async def _confirm_update(workflow: str, specification: dict[str, Any] | None, ctx: Context) -> Any:
+    if specification is None:  # a rename or a new url replaces nothing the workflow runs
+        return Confirmation(confirm=True)
+    return confirmation_request(
+        ctx, f"This replaces the specification {workflow} runs, effective at once."
+    )
+
+
+# Destructive: a new specification replaces what the workflow runs at once, so it asks
+# first (confirm_destructive), like publish_workflow.
+@toolbox.tool(
+    toolset="workflows",
+    title="Update a workflow",
+    read_only=False,
+    destructive=True,
+    idempotent=True,
+    needs="workflows",
+)
 async def update_workflow(
     ctx: Context,
     workflow: WorkflowRef,
@@ -180,12 +196,11 @@ async def update_workflow(
     specification: Specification = None,
     description: Description = None,
     options: Options = None,
+    confirmed: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_update)] = None,  # type: ignore[assignment]
 ) -> Workflow:
-    """Change a workflow's name or replace its specification; what is left out stays.
-    A new specification replaces the deployed one at once (Roboflow keeps the old one as a
-    version). Returns the workflow after the change.
-    Accepted `options` keys per platform:
-    - roboflow: url (a new url slug; the workflow's ref changes with it)."""
+    """Rename a workflow or replace its specification (what is left out stays) and return
+    it. A new specification replaces what the workflow runs at once (the old one stays a
+    version), so the user is asked first unless confirm_destructive is off."""
     with reported():
         manager, _, workflow_id = _manager(ctx, workflow, "update_workflow")
         changes = WorkflowChanges(
@@ -196,10 +211,11 @@ async def update_workflow(
                 "nothing to change: pass at least one of name, specification, description "
                 "or options."
             )
+        require_confirmation(confirmed)
         return await manager.update_workflow(workflow_id, changes)
 
 
-@toolbox.tool(toolset="workflows", title="Fork a workflow", read_only=False)
+@toolbox.tool(toolset="workflows", title="Fork a workflow", read_only=False, needs="workflows")
 async def fork_workflow(
     ctx: Context,
     backend: BackendName,
@@ -221,9 +237,7 @@ async def fork_workflow(
     ] = None,
     options: Options = None,
 ) -> Workflow:
-    """Copy a workflow into the backend's workspace and return the copy with its ref.
-    Accepted `options` keys per platform:
-    - roboflow: url (the copy's url slug; made from the name when left out)."""
+    """Copy a workflow into the backend's workspace and return the copy with its ref."""
     with reported():
         registry = deck(ctx).registry
         target = registry.get(backend)
@@ -260,15 +274,15 @@ async def _confirm_delete(workflow: str, ctx: Context) -> Any:
     read_only=False,
     destructive=True,
     idempotent=True,
+    needs="workflows",
 )
 async def delete_workflow(
     ctx: Context,
     workflow: WorkflowRef,
     confirmed: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_delete)] = None,  # type: ignore[assignment]
 ) -> WorkflowDeleted:
-    """Delete a workflow. On Roboflow this is a soft delete: the workflow moves to the
-    workspace's Trash, from where it can be restored in the Roboflow app. With
-    confirm_destructive on (the default), the user is asked first."""
+    """Delete a workflow (Roboflow moves it to the workspace's Trash, where its app can
+    restore it). The user is asked first unless confirm_destructive is off."""
     with reported():
         manager, ref, workflow_id = _manager(ctx, workflow, "delete_workflow")
         require_confirmation(confirmed)
@@ -282,17 +296,23 @@ async def _confirm_publish(workflow: str, ctx: Context) -> Any:
     )
 
 
-# Not annotated destructive: publishing adds a version and the one it replaces stays in the
-# history. It still asks first (confirm_destructive), as it changes what production runs.
-@toolbox.tool(toolset="workflows", title="Publish a workflow draft", read_only=False)
+# Destructive: it replaces what the workflow runs in production (the old version stays in
+# the history, but callers get the new one at once).
+@toolbox.tool(
+    toolset="workflows",
+    title="Publish a workflow draft",
+    read_only=False,
+    destructive=True,
+    needs="publish",
+)
 async def publish_workflow(
     ctx: Context,
     workflow: WorkflowRef,
     confirmed: Annotated[ElicitationResult[Confirmation], Resolve(_confirm_publish)] = None,  # type: ignore[assignment]
 ) -> Workflow:
-    """Deploy the latest unpublished draft of a workflow (the changes an agent made in a
-    chat), replacing what the workflow runs. Fails clearly when there is no draft. With
-    confirm_destructive on (the default), the user is asked first."""
+    """Deploy a workflow's latest draft (an agent's changes from a chat), replacing what it
+    runs; an error when there is none. The user is asked first unless confirm_destructive
+    is off."""
     with reported():
         registry = deck(ctx).registry
         backend, workflow_id = registry.resolve(workflow, what="workflow")
@@ -301,10 +321,12 @@ async def publish_workflow(
         return await publisher.publish_workflow(workflow_id)
 
 
-@toolbox.tool(toolset="workflows", title="Create a workflow token", read_only=False)
+@toolbox.tool(
+    toolset="workflows", title="Create a workflow token", read_only=False, needs="workflows"
+)
 async def create_workflow_token(ctx: Context, workflow: WorkflowRef) -> WorkflowToken:
-    """Create a short-lived token for running a workflow from a public client (a browser)
-    without exposing the API key. Treat the token as a secret until it expires."""
+    """Create a short-lived token to run a workflow from a browser without the API key; a
+    secret until it expires."""
     with reported():
         manager, ref, workflow_id = _manager(ctx, workflow, "create_workflow_token")
         answer = dict(await manager.create_workflow_token(workflow_id))
