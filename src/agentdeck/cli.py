@@ -1,23 +1,21 @@
-"""The command line: ``agentdeck serve | check | tools``."""
+"""The command line: ``agentdeck serve | check | tools``.
+
+Only argparse is imported up front: ``--help`` and ``--version`` answer before
+anything of the MCP stack, pydantic or the backends is loaded, and each command
+imports what it needs when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import os
 import sys
 from collections.abc import Sequence
-from typing import Any
-
-import anyio
+from typing import TYPE_CHECKING, Any
 
 from agentdeck import __version__
-from agentdeck.backends.base import capabilities_of
-from agentdeck.config import Settings, load_settings
-from agentdeck.errors import AgentdeckError
-from agentdeck.registry import Registry
-from agentdeck.server.app import build_server, enabled_tools
+
+if TYPE_CHECKING:
+    from agentdeck.config import Settings
 
 _CHECK_TIMEOUT = 20.0
 
@@ -70,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    import logging
+
+    from agentdeck.config import load_settings
+    from agentdeck.errors import AgentdeckError
+
     logging.basicConfig(
         level=args.log_level.upper(),
         stream=sys.stderr,
@@ -89,10 +92,16 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import anyio
+
+    from agentdeck.server.app import build_server
+
     server = build_server(settings)
     if args.transport == "stdio":
         anyio.run(server.run_stdio_async)
         return 0
+    import os
+
     import uvicorn
 
     from agentdeck.server.http_app import build_http_app
@@ -111,6 +120,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _check_all(settings: Settings) -> list[tuple[str, str, str, bool, str]]:
+    import anyio
+
+    from agentdeck.backends.base import capabilities_of
+    from agentdeck.errors import AgentdeckError
+    from agentdeck.registry import Registry
+
     rows = []
     async with Registry.open(settings) as registry:
         for name, backend in registry.backends.items():
@@ -127,6 +142,8 @@ async def _check_all(settings: Settings) -> list[tuple[str, str, str, bool, str]
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
+    import anyio
+
     print(f"config: {settings.source or 'none (defaults: the local backend only)'}")
     rows = anyio.run(_check_all, settings)
     width = max(len(r[0]) for r in rows)
@@ -137,6 +154,12 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _tools(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    import anyio
+
+    from agentdeck.server.app import enabled_tools
+
     if args.markdown:
         from agentdeck.server.docs import tool_reference
 
@@ -168,6 +191,8 @@ def wire_form(tool: Any) -> dict[str, Any]:
 async def _served_tools(settings: Settings) -> list[Any]:
     """Exactly what a client would list: the server started in memory, agent tools and all."""
     from mcp import Client
+
+    from agentdeck.server.app import build_server
 
     async with Client(build_server(settings)) as client:
         return list((await client.list_tools()).tools)
