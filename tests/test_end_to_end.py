@@ -169,15 +169,14 @@ def test_check_and_tools_commands_describe_the_configuration(config_file: Path) 
     assert "list_agents" in tools.stdout and "delete_agent" not in tools.stdout
 
 
-def test_the_tools_command_lists_exposed_agents_as_tools(tmp_path: Path) -> None:
-    from agentdeck.store import Store
+async def test_the_tools_command_lists_exposed_agents_as_tools(tmp_path: Path) -> None:
+    from agentdeck.store import open_store
 
     database = tmp_path / "local.db"
-    store = Store(str(database))
-    store.create_agent(
-        name="Travel Planner", description=None, instructions=None, model="echo", options={}
-    )
-    store.close()
+    async with open_store(str(database)) as store:
+        await store.create_agent(
+            name="Travel Planner", description=None, instructions=None, model="echo", options={}
+        )
     config = tmp_path / "agentdeck.toml"
     config.write_text(CONFIG.format(database=database) + "expose_agents = true\n")
     listed = subprocess.run(
