@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from agentdeck.errors import ConfigError
+
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
@@ -125,8 +127,13 @@ def redacted(url: str) -> str:
 async def open_store(database: str) -> AsyncIterator[Store]:
     """The store ``database`` names, created or migrated, closed at exit."""
     if is_postgres_url(database):
-        from agentdeck.store.postgres import PostgresStore  # psycopg only when used
-
+        try:
+            from agentdeck.store.postgres import PostgresStore  # psycopg only when used
+        except ImportError:
+            raise ConfigError(
+                "[server] database is a PostgreSQL URL, but the PostgreSQL driver is not "
+                "installed. Install it with: pip install 'agentdeck[postgresql]'."
+            ) from None
         async with PostgresStore.open(database) as store:
             yield store
         return
