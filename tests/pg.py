@@ -70,7 +70,7 @@ def _run_as_owner(command: list[str], *, check: bool = True) -> subprocess.Compl
     )
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -98,7 +98,7 @@ def _start(directory: Path, bindir: str) -> str:
             "--no-instructions",
         ]
     )
-    port = _free_port()
+    port = free_port()
     options = (
         f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"

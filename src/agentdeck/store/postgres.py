@@ -32,6 +32,8 @@ from agentdeck.store import new_id, now, redacted
 _MIGRATION_LOCK = 0x61676E746465636B  # "agntdeck"
 _CONNECT_TIMEOUT = 10
 _POOL_TIMEOUT = 10.0
+#: Health checks answer sooner than a load balancer gives up on them.
+_PING_TIMEOUT = 3.0
 _POOL_MAX = 10
 
 #: Migration N brings the schema from version N-1 to N; each runs in one transaction.
@@ -120,15 +122,17 @@ class PostgresStore:
             await pool.close()
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[dict[str, Any]]]:
+    async def _connection(
+        self, wait_seconds: float = _POOL_TIMEOUT
+    ) -> AsyncIterator[psycopg.AsyncConnection[dict[str, Any]]]:
         """A pooled connection; connection failures become one clear ``DatabaseError``."""
         try:
-            async with self._pool.connection(timeout=_POOL_TIMEOUT) as connection:
+            async with self._pool.connection(timeout=wait_seconds) as connection:
                 yield connection
         except PoolTimeout:
             raise DatabaseError(
-                f"the database {self.location} did not answer within {_POOL_TIMEOUT:g} s.",
-                hint="Check that PostgreSQL is up; nothing was changed.",
+                f"the database {self.location} did not answer within {wait_seconds:g} s.",
+                hint="Check that PostgreSQL is up and retry.",
             ) from None
         except psycopg.OperationalError as exc:
             raise DatabaseError(
@@ -151,7 +155,8 @@ class PostgresStore:
             return cursor.rowcount
 
     async def ping(self) -> None:
-        await self._write("SELECT 1")
+        async with self._connection(wait_seconds=_PING_TIMEOUT) as connection:
+            await connection.execute("SELECT 1")
 
     # ---- agents ----------------------------------------------------------------------
 

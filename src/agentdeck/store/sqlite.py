@@ -88,9 +88,9 @@ class SqliteStore:
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA busy_timeout=5000")  # first: another process may hold it
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate()
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open the local database {path}: {exc}.") from None
