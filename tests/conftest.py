@@ -1,5 +1,7 @@
 import pytest
 
+pytest_plugins = ["tests.pg"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:
@@ -10,3 +12,11 @@ def anyio_backend() -> str:
 def mode(request: pytest.FixtureRequest) -> str:
     """Both protocol eras: 'auto' lands on 2026-07-28, 'legacy' speaks 2025-11-25."""
     return request.param
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> str:
+    """Both stores: an in-memory SQLite file, and a fresh schema on the test PostgreSQL."""
+    if request.param == "sqlite":
+        return ":memory:"
+    return request.getfixturevalue("postgres_url")

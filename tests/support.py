@@ -20,16 +20,17 @@ def make_settings(
     *,
     server: dict[str, Any] | None = None,
     local: dict[str, Any] | None = None,
+    database: str = ":memory:",
 ) -> Settings:
-    """Settings with an in-memory local backend on the echo model, plus ``backends``."""
+    """Settings with a local backend on the echo model, plus ``backends``; everything
+    durable in ``database`` (in-memory SQLite unless told otherwise)."""
     raw: dict[str, Any] = {
+        "server": {"database": database, **(server or {})},
         "backends": {
-            "local": {"kind": "local", "database": ":memory:", "model": "echo", **(local or {})},
+            "local": {"kind": "local", "model": "echo", **(local or {})},
             **(backends or {}),
-        }
+        },
     }
-    if server:
-        raw["server"] = server
     return parse_settings(raw, source="test", environ={})
 
 

@@ -1,4 +1,5 @@
-"""The local backend through a real MCP client, in both protocol eras."""
+"""The local backend through a real MCP client, in both protocol eras; what it keeps,
+in both stores (SQLite and PostgreSQL)."""
 
 import pytest
 from mcp.types import CreateMessageResult, TextContent
@@ -17,8 +18,8 @@ async def create_echo_agent(client, name="Helper", instructions="Be brief."):
     )
 
 
-async def test_a_second_chat_in_a_conversation_sees_the_first(mode: str) -> None:
-    async with connect(make_settings(), mode) as client:
+async def test_a_second_chat_in_a_conversation_sees_the_first(mode: str, database: str) -> None:
+    async with connect(make_settings(database=database), mode) as client:
         agent = await create_echo_agent(client)
         first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "apples"}))
         assert first["status"] == "completed"
@@ -57,8 +58,10 @@ async def test_chat_streams_text_as_progress_notifications(mode: str) -> None:
     assert len(progress) > 1
 
 
-async def test_conversations_are_listed_and_readable_as_transcripts(mode: str) -> None:
-    async with connect(make_settings(), mode) as client:
+async def test_conversations_are_listed_and_readable_as_transcripts(
+    mode: str, database: str
+) -> None:
+    async with connect(make_settings(database=database), mode) as client:
         agent = await create_echo_agent(client)
         other = await create_echo_agent(client, name="Other")
         first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hello"}))
@@ -85,8 +88,10 @@ async def test_conversations_are_listed_and_readable_as_transcripts(mode: str) -
         assert "You said: hello" in transcript
 
 
-async def test_agents_are_created_read_updated_listed_and_deleted(mode: str) -> None:
-    async with connect(make_settings(), mode, elicitation_callback=accept) as client:
+async def test_agents_are_created_read_updated_listed_and_deleted(mode: str, database: str) -> None:
+    async with connect(
+        make_settings(database=database), mode, elicitation_callback=accept
+    ) as client:
         created = await create_echo_agent(client, name="Writer", instructions="Write well.")
         assert created["ref"] == f"local:{created['id']}"
         fetched = ok(await client.call_tool("get_agent", {"agent": created["ref"]}))
@@ -117,8 +122,8 @@ async def test_agents_are_created_read_updated_listed_and_deleted(mode: str) -> 
         assert "no local agent" in gone
 
 
-async def test_agent_resource_serves_the_agent_as_json(mode: str) -> None:
-    async with connect(make_settings(), mode) as client:
+async def test_agent_resource_serves_the_agent_as_json(mode: str, database: str) -> None:
+    async with connect(make_settings(database=database), mode) as client:
         agent = await create_echo_agent(client)
         resource = await client.read_resource(f"agentdeck://local/agents/{agent['id']}")
         assert f'"ref": "{agent["ref"]}"' in resource.contents[0].text
@@ -165,7 +170,9 @@ async def test_a_local_agent_without_a_configured_model_says_how_to_configure_on
         assert "echo" in text
 
 
-async def test_the_sampling_model_answers_with_the_clients_own_model(mode: str) -> None:
+async def test_the_sampling_model_answers_with_the_clients_own_model(
+    mode: str, database: str
+) -> None:
     seen: list[list[str]] = []
 
     async def sampling(context, params) -> CreateMessageResult:
@@ -176,7 +183,9 @@ async def test_the_sampling_model_answers_with_the_clients_own_model(mode: str) 
             model="client-model",
         )
 
-    async with connect(make_settings(), mode, sampling_callback=sampling) as client:
+    async with connect(
+        make_settings(database=database), mode, sampling_callback=sampling
+    ) as client:
         agent = ok(
             await client.call_tool(
                 "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
@@ -209,8 +218,8 @@ async def test_the_sampling_model_without_client_support_is_a_clear_error() -> N
     assert "does not support sampling" in text
 
 
-async def test_each_backend_serves_a_list_of_recent_conversations(mode: str) -> None:
-    async with connect(make_settings(), mode) as client:
+async def test_each_backend_serves_a_list_of_recent_conversations(mode: str, database: str) -> None:
+    async with connect(make_settings(database=database), mode) as client:
         agent = await create_echo_agent(client)
         reply = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "status?"}))
         listed = await client.list_resources()

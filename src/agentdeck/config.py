@@ -15,7 +15,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agentdeck.errors import ConfigError
 
@@ -45,6 +53,11 @@ class ServerSettings(_Strict):
     run_keep_seconds: float = Field(default=3600, gt=0)
     run_keep_count: int = Field(default=200, gt=0)
     agent_refresh_seconds: float = Field(default=300, ge=0)
+    database: SecretStr | None = Field(
+        default=None,
+        description="Where everything durable lives: a postgresql:// URL (shared by replicas) "
+        "or a SQLite file; unset, the local backend's `database` file.",
+    )
 
 
 class BackendCommon(_Strict):
@@ -133,6 +146,28 @@ class Settings(_Strict):
                     "starting with a letter (it becomes the first part of every ref)"
                 )
         return backends
+
+    @model_validator(mode="after")
+    def _one_database(self) -> Settings:
+        if self.server.database is None:
+            return self
+        for name, backend in self.backends.items():
+            if isinstance(backend, LocalSettings) and "database" in backend.model_fields_set:
+                raise ValueError(
+                    f"server.database and backends.{name}.database both say where the data "
+                    "lives; keep only server.database"
+                )
+        return self
+
+    def database(self) -> str:
+        """Where agents, conversations and run history live: ``[server] database`` (a
+        PostgreSQL URL or a SQLite file), else the local backend's SQLite ``database``."""
+        if self.server.database is not None:
+            return self.server.database.get_secret_value()
+        local = next(
+            (b for b in self.enabled_backends().values() if isinstance(b, LocalSettings)), None
+        )
+        return local.database if local else DEFAULT_DATABASE
 
     def enabled_backends(self) -> dict[str, BackendSettings]:
         """The configured backends, plus ``local`` unless the file disabled it."""

@@ -6,6 +6,7 @@ AgentdeckError                 base; message says what happened and what to do
 ├── InvalidInputError          bad arguments from the caller (bad ref, empty message)
 ├── UnsupportedError           the backend cannot do this; names what it can do
 ├── ModelUnavailableError      a local agent's model is not configured or not reachable
+├── DatabaseError              agentdeck's own database failed or cannot be reached
 └── UpstreamError              the platform answered with an error, or did not answer
     ├── AuthenticationError    401: the key is wrong or missing
     ├── PaymentRequiredError   402: the workspace is out of credits
@@ -62,6 +63,10 @@ class UnsupportedError(AgentdeckError):
 
 class ModelUnavailableError(AgentdeckError):
     """A local agent's model is not configured or cannot be reached."""
+
+
+class DatabaseError(AgentdeckError):
+    """agentdeck's own database (the SQLite file or PostgreSQL) failed or is unreachable."""
 
 
 class UpstreamError(AgentdeckError):

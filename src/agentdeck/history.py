@@ -26,19 +26,21 @@ def _summary(backend: str, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def history_page(
+async def history_page(
     store: Store, backend: str, *, agent_id: str | None, limit: int, cursor: str | None
 ) -> Page[ConversationSummary]:
     offset = parse_offset(cursor)
-    rows = store.history_conversations(backend, agent_id=agent_id, limit=limit + 1, offset=offset)
+    rows = await store.history_conversations(
+        backend, agent_id=agent_id, limit=limit + 1, offset=offset
+    )
     return Page[ConversationSummary](
         items=[ConversationSummary(**_summary(backend, r)) for r in rows[:limit]],
         next_cursor=offset_cursor(offset, limit, len(rows)),
     )
 
 
-def history_conversation(store: Store, backend: str, conversation_id: str) -> Conversation:
-    runs = store.history_runs(backend, conversation_id)
+async def history_conversation(store: Store, backend: str, conversation_id: str) -> Conversation:
+    runs = await store.history_runs(backend, conversation_id)
     if not runs:
         raise NotFoundError(
             f"agentdeck has no record of conversation '{conversation_id}'.",

@@ -3,7 +3,7 @@
 The registry knows every backend kind by an import path, so a platform module is
 only imported when a backend of its kind is configured. It owns the pooled HTTP
 client of each backend (opened in :meth:`Registry.open`, closed at its end) and the
-SQLite store shared by the local backend and the run history.
+store (SQLite or PostgreSQL) shared by the local backend and the run history.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any, TypeVar
 import httpx2
 
 from agentdeck.backends.base import CAPABILITIES, Backend, capabilities_of
-from agentdeck.config import DEFAULT_DATABASE, LocalSettings, Settings
+from agentdeck.config import LocalSettings, Settings
 from agentdeck.errors import ConfigError, InvalidInputError, UnsupportedError
 from agentdeck.http import BearerAuth, Connection, HttpClient, RetryPolicy, build_async_client
 from agentdeck.model import BackendInfo, Ref
-from agentdeck.store import Store
+from agentdeck.store import Store, open_store
 
 P = TypeVar("P")
 
@@ -74,10 +74,8 @@ class Registry:
     async def open(cls, settings: Settings) -> AsyncIterator[Registry]:
         """Build every configured backend with its pooled HTTP client; close them all at exit."""
         enabled = settings.enabled_backends()
-        local_settings = next((b for b in enabled.values() if isinstance(b, LocalSettings)), None)
-        store = Store(local_settings.database if local_settings else DEFAULT_DATABASE)
         async with AsyncExitStack() as stack:
-            stack.callback(store.close)
+            store = await stack.enter_async_context(open_store(settings.database()))
             backends: dict[str, Backend] = {}
             for name, backend_settings in enabled.items():
                 cls_ = backend_class(backend_settings.kind)

@@ -260,12 +260,13 @@ class RunManager:
         self._keep_count = keep_count
         self._runs: dict[str, Run] = {}
 
-    def start(self, backend: Backend, request: ChatRequest) -> Run:
+    async def start(self, backend: Backend, request: ChatRequest) -> Run:
+        """Start a run; its row is in the run history before its id is handed out."""
         assert isinstance(backend, ChatCapable)
         self._prune()
         run = Run(backend, request)
         self._runs[run.id] = run
-        self._store.record_run_start(
+        await self._store.record_run_start(
             run_id=run.id,
             backend=backend.name,
             agent_id=request.agent_id,
@@ -318,22 +319,34 @@ class RunManager:
                     f"backend '{backend.name}': agentdeck failed unexpectedly while reading the "
                     "answer; the server log has the details."
                 )
+        status: RunStatus
         if run.scope.cancelled_caught:
-            run.finish("cancelled", "The run was cancelled.")
-            await self._cancel_upstream(run)
+            status, failure = "cancelled", "The run was cancelled."
         elif failure is not None:
-            run.finish("failed", failure)
+            status = "failed"
         elif not any(isinstance(e, Done) for e in run.events):
-            run.finish("failed", f"backend '{backend.name}': the answer ended without finishing.")
+            status = "failed"
+            failure = f"backend '{backend.name}': the answer ended without finishing."
         else:
-            run.finish("completed")
-        self._store.record_run_end(
-            run.id,
-            status=run.status,
-            text=run.text(),
-            error=run.error,
-            conversation_id=run.conversation_id,
-        )
+            status = "completed"
+        await self._record_end(run, status, failure)
+        run.finish(status, failure)
+        if status == "cancelled":
+            await self._cancel_upstream(run)
+
+    async def _record_end(self, run: Run, status: RunStatus, error: str | None) -> None:
+        """Write the outcome to the run history before anyone is told the run ended."""
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._store.record_run_end(
+                    run.id,
+                    status=status,
+                    text=run.text(),
+                    error=error,
+                    conversation_id=run.conversation_id,
+                )
+            except AgentdeckError as exc:
+                logger.warning("run %s: recording its end failed: %s", run.id, exc)
 
     async def _cancel_upstream(self, run: Run) -> None:
         backend = run.backend

@@ -1,4 +1,4 @@
-"""The embedded ``local`` backend: agents kept in agentdeck's own SQLite store.
+"""The embedded ``local`` backend: agents kept in agentdeck's own store (SQLite or PostgreSQL).
 
 It needs no account. A local agent answers through the model chosen for it (its
 ``model``) or for the backend (``model`` in ``[backends.local]``):
@@ -52,11 +52,11 @@ class LocalBackend(Backend):
         self._store = store
 
     async def check(self) -> str:
-        count = len(self._store.list_agents(limit=10_000, offset=0))
+        count = len(await self._store.list_agents(limit=10_000, offset=0))
         model = self.settings.model
         if model not in ("echo", "sampling") and not self.settings.openai_base_url:
             return f"{count} agents; default model '{model}' has no openai_base_url configured"
-        return f"{count} agents in {self._store.database}; default model '{model}'"
+        return f"{count} agents in {self._store.location}; default model '{model}'"
 
     # ---- agents --------------------------------------------------------------------------
 
@@ -73,8 +73,8 @@ class LocalBackend(Backend):
             details={"options": row["options"]} if row["options"] else {},
         )
 
-    def _row(self, agent_id: str) -> dict[str, Any]:
-        row = self._store.get_agent(agent_id)
+    async def _row(self, agent_id: str) -> dict[str, Any]:
+        row = await self._store.get_agent(agent_id)
         if row is None:
             raise NotFoundError(
                 f"there is no local agent '{agent_id}'.",
@@ -85,21 +85,21 @@ class LocalBackend(Backend):
 
     async def list_agents(self, *, limit: int, cursor: str | None) -> Page[Agent]:
         offset = parse_offset(cursor)
-        rows = self._store.list_agents(limit=limit + 1, offset=offset)
+        rows = await self._store.list_agents(limit=limit + 1, offset=offset)
         return Page[Agent](
             items=[self._agent(r) for r in rows[:limit]],
             next_cursor=offset_cursor(offset, limit, len(rows)),
         )
 
     async def get_agent(self, agent_id: str) -> Agent:
-        return self._agent(self._row(agent_id))
+        return self._agent(await self._row(agent_id))
 
     async def create_agent(self, spec: AgentSpec) -> Agent:
         if spec.options:
             raise InvalidInputError(
                 f"local agents take no options (got {sorted(spec.options)}).", backend=self.name
             )
-        row = self._store.create_agent(
+        row = await self._store.create_agent(
             name=spec.name,
             description=spec.description,
             instructions=spec.instructions,
@@ -109,42 +109,42 @@ class LocalBackend(Backend):
         return self._agent(row)
 
     async def update_agent(self, agent_id: str, changes: AgentChanges) -> Agent:
-        self._row(agent_id)
+        await self._row(agent_id)
         if changes.options:
             raise InvalidInputError(
                 f"local agents take no options (got {sorted(changes.options)}).",
                 backend=self.name,
             )
         fields = changes.model_dump(exclude={"options"}, exclude_none=True)
-        return self._agent(self._store.update_agent(agent_id, fields))  # type: ignore[arg-type]
+        return self._agent(await self._store.update_agent(agent_id, fields))  # type: ignore[arg-type]
 
     async def delete_agent(self, agent_id: str) -> None:
-        if not self._store.delete_agent(agent_id):
-            self._row(agent_id)
+        if not await self._store.delete_agent(agent_id):
+            await self._row(agent_id)
 
     # ---- chat ----------------------------------------------------------------------------
 
-    def model_of(self, agent_id: str) -> str:
+    async def model_of(self, agent_id: str) -> str:
         """The model name an agent answers through (its own, else the backend's)."""
-        return self._row(agent_id)["model"] or self.settings.model
+        return (await self._row(agent_id))["model"] or self.settings.model
 
-    def history(self, agent_id: str, conversation_id: str | None) -> list[dict[str, str]]:
+    async def history(self, agent_id: str, conversation_id: str | None) -> list[dict[str, str]]:
         """The messages a model sees before the next user turn: system prompt, then the past."""
-        row = self._row(agent_id)
+        row = await self._row(agent_id)
         history = (
             [{"role": "system", "content": row["instructions"]}] if row["instructions"] else []
         )
         if conversation_id:
             history += [
                 {"role": m["role"], "content": m["content"]}
-                for m in self._store.messages(conversation_id)
+                for m in await self._store.messages(conversation_id)
             ]
         return history
 
     async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
-        row = self._row(request.agent_id)
+        row = await self._row(request.agent_id)
         if request.conversation_id:
-            existing = self._store.get_conversation(request.conversation_id)
+            existing = await self._store.get_conversation(request.conversation_id)
             if existing is not None and existing["agent_id"] != request.agent_id:
                 raise InvalidInputError(
                     f"conversation '{request.conversation_id}' belongs to agent "
@@ -152,12 +152,12 @@ class LocalBackend(Backend):
                     backend=self.name,
                     hint="Leave conversation_id out to start a new conversation.",
                 )
-        history = self.history(request.agent_id, request.conversation_id)
+        history = await self.history(request.agent_id, request.conversation_id)
         history.append({"role": "user", "content": request.message})
-        conversation_id = self._store.ensure_conversation(
+        conversation_id = await self._store.ensure_conversation(
             request.conversation_id, request.agent_id, title=request.message
         )
-        self._store.add_message(conversation_id, "user", request.message)
+        await self._store.add_message(conversation_id, "user", request.message)
         yield RunStarted(conversation_id=conversation_id)
 
         model = row["model"] or self.settings.model
@@ -174,7 +174,7 @@ class LocalBackend(Backend):
             if isinstance(event, TextDelta):
                 text.append(event.text)
             if isinstance(event, Done):
-                self._store.add_message(conversation_id, "assistant", "".join(text))
+                await self._store.add_message(conversation_id, "assistant", "".join(text))
                 event = event.model_copy(update={"conversation_id": conversation_id})
             yield event
 
@@ -199,19 +199,21 @@ class LocalBackend(Backend):
                 f"local conversations take no filters (got {sorted(filters)}).", backend=self.name
             )
         offset = parse_offset(cursor)
-        rows = self._store.list_conversations(agent_id=agent_id, limit=limit + 1, offset=offset)
+        rows = await self._store.list_conversations(
+            agent_id=agent_id, limit=limit + 1, offset=offset
+        )
         return Page[ConversationSummary](
             items=[ConversationSummary(**self._summary(r)) for r in rows[:limit]],
             next_cursor=offset_cursor(offset, limit, len(rows)),
         )
 
     async def get_conversation(self, conversation_id: str) -> Conversation:
-        row = self._store.get_conversation(conversation_id)
+        row = await self._store.get_conversation(conversation_id)
         if row is None:
             raise NotFoundError(
                 f"there is no local conversation '{conversation_id}'.",
                 backend=self.name,
                 hint="list_conversations shows the conversations that exist.",
             )
-        messages = [Message(**m) for m in self._store.messages(conversation_id)]
+        messages = [Message(**m) for m in await self._store.messages(conversation_id)]
         return Conversation(**self._summary(row), messages=messages)

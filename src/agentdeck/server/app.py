@@ -21,6 +21,7 @@ from agentdeck.registry import Registry
 from agentdeck.runs import RunManager
 from agentdeck.server import prompts, resources, tools
 from agentdeck.server.agent_tools import AgentTools
+from agentdeck.server.http_app import health_endpoint
 from agentdeck.server.notify import Notifier
 from agentdeck.server.surface import LeanServer, Surface
 from agentdeck.server.toolkit import ToolSpec
@@ -110,6 +111,9 @@ def build_server(settings: Settings) -> MCPServer[Deck]:
     )
     advertise_list_changes(server)
     resources.register(server, list(settings.enabled_backends()), lambda: running[0])
+    server.custom_route("/healthz", methods=["GET"])(
+        health_endpoint(lambda: running[0].registry.store if running else None)
+    )
     prompts.register(server)
     for module in tool_modules():
         if hasattr(module, "register"):

@@ -60,7 +60,7 @@ class QuestionAnswer(BaseModel):
     answer: str = Field(description="Your answer to the agent's question.")
 
 
-def sampling_request(
+async def sampling_request(
     ctx: Context, agent: str, message: str, conversation_id: str | None
 ) -> types.CreateMessageRequestParams | None:
     """What to ask the client's model, when ``agent`` is a local agent on ``sampling``."""
@@ -68,9 +68,9 @@ def sampling_request(
         return None
     try:
         backend, agent_id = deck(ctx).registry.resolve(agent)
-        if not isinstance(backend, LocalBackend) or backend.model_of(agent_id) != "sampling":
+        if not isinstance(backend, LocalBackend) or await backend.model_of(agent_id) != "sampling":
             return None
-        history = backend.history(agent_id, conversation_id)
+        history = await backend.history(agent_id, conversation_id)
     except AgentdeckError:
         return None  # the chat itself reports bad refs
     system = "\n".join(m["content"] for m in history if m["role"] == "system") or None
@@ -109,13 +109,13 @@ async def converse(
     backend, agent_id = registry.resolve(agent)
     registry.require(backend, "chat", "chat")
     sampled: str | None = None
-    request = sampling_request(ctx, agent, message, conversation_id)
+    request = await sampling_request(ctx, agent, message, conversation_id)
     if request is not None:
         answer = await sample(ctx, request, {"sampling": True})
         if isinstance(answer, types.InputRequiredResult):
             return answer
         sampled = answer.content.text if isinstance(answer.content, types.TextContent) else None
-    run = deck(ctx).runs.start(
+    run = await deck(ctx).runs.start(
         backend,
         ChatRequest(
             agent_id=agent_id,

@@ -29,7 +29,9 @@ async def list_conversations_of(
             f"{backend.kind} conversations take no filters (got {sorted(filters)}).",
             backend=backend.name,
         )
-    return history_page(registry.store, backend.name, agent_id=agent_id, limit=limit, cursor=cursor)
+    return await history_page(
+        registry.store, backend.name, agent_id=agent_id, limit=limit, cursor=cursor
+    )
 
 
 async def get_conversation_of(
@@ -37,4 +39,4 @@ async def get_conversation_of(
 ) -> Conversation:
     if isinstance(backend, ConversationReader):
         return await backend.get_conversation(conversation_id)
-    return history_conversation(registry.store, backend.name, conversation_id)
+    return await history_conversation(registry.store, backend.name, conversation_id)

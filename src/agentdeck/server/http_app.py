@@ -1,5 +1,8 @@
 """Streamable HTTP: ``/mcp`` and ``/healthz``, with a bearer token and Host/Origin checks.
 
+``/healthz`` answers 200 once the server has started and its database answers, else
+503: what a load balancer needs to route around a replica that cannot serve.
+
 Binding a non-loopback address requires a token (``--token`` or
 ``AGENTDECK_HTTP_TOKEN``); requests without it get 401. The SDK's DNS-rebinding
 protection answers 421 to a Host header that is not on the allow-list: by
@@ -9,18 +12,44 @@ default the loopback names, plus the bound host for other addresses.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentdeck.errors import ConfigError
+from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.store import Store
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _OPEN_PATHS = frozenset({"/healthz"})
+_HEALTH_TIMEOUT = 10.0
+
+
+def health_endpoint(
+    store: Callable[[], Store | None],
+) -> Callable[[Request], Awaitable[JSONResponse]]:
+    """The ``/healthz`` handler; ``store`` gives the running server's store (None before start)."""
+
+    async def healthz(_: Request) -> JSONResponse:
+        current = store()
+        if current is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        try:
+            with anyio.fail_after(_HEALTH_TIMEOUT):
+                await current.ping()
+        except DatabaseError as exc:
+            return JSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)
+        except TimeoutError:
+            problem = f"no answer within {_HEALTH_TIMEOUT:g} s"
+            return JSONResponse({"status": "unavailable", "database": problem}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    return healthz
 
 
 class BearerTokenMiddleware:
@@ -69,10 +98,6 @@ def build_http_app(
             f"refusing to serve on {host} without a bearer token: anyone who can reach it "
             "could use every configured backend. Pass --token or set AGENTDECK_HTTP_TOKEN."
         )
-
-    @server.custom_route("/healthz", methods=["GET"])
-    async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
 
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path="/mcp",

@@ -1,9 +1,10 @@
 """The SQLite store: the local backend's agents, conversations and messages, and the
-run history of every backend.
+run history of every backend, in one file on one machine.
 
 One file (WAL mode) under the user's data directory, or ``:memory:`` for tests.
 Every write is committed before the method returns, so whatever a tool answered
-survives a killed process. Calls are synchronous: each is a few hundred
+survives a killed process. The methods are async to share the :class:`Store`
+interface with PostgreSQL, but run the query in place: each is a few hundred
 microseconds on a local file, cheaper than a hop to a worker thread.
 
 The run history is what lets ``list_conversations`` and the transcript resource
@@ -14,14 +15,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agentdeck.errors import ConfigError
+from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.store import new_id, now
 
-_SCHEMA = """
+#: Migration N brings the schema from version N-1 to N. Version 1 is the schema from
+#: before versioning, hence ``IF NOT EXISTS``: a file from then is adopted as it is.
+_MIGRATIONS = (
+    """
 CREATE TABLE IF NOT EXISTS agents (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -61,22 +64,19 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_conversation ON runs (backend, conversation_id, started_at);
-"""
+""",
+)
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat()
+def _stamp() -> str:
+    return now().isoformat()
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-class Store:
-    """All of agentdeck's persistent state, behind plain methods that return dicts."""
+class SqliteStore:
+    """All of agentdeck's persistent state in one SQLite file."""
 
     def __init__(self, database: str) -> None:
-        self.database = database
+        self.location = database
         path = database if database == ":memory:" else str(Path(database).expanduser())
         if path != ":memory:":
             try:
@@ -88,15 +88,44 @@ class Store:
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA busy_timeout=5000")  # first: another process may hold it
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
+            self._migrate()
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open the local database {path}: {exc}.") from None
 
+    def _migrate(self) -> None:
+        """Bring the schema to the newest version; ``BEGIN IMMEDIATE`` keeps a second
+        process opening the same file from migrating at the same time."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            current = self._db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+            current = current or 0
+            if current > len(_MIGRATIONS):
+                raise ConfigError(
+                    f"the local database {self.location} has schema version {current}, newer "
+                    f"than this agentdeck knows ({len(_MIGRATIONS)}). Upgrade agentdeck."
+                )
+            for version, script in enumerate(_MIGRATIONS[current:], start=current + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute("INSERT INTO schema_version VALUES (?)", (version,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
     def close(self) -> None:
         self._db.close()
+
+    async def ping(self) -> None:
+        try:
+            self._db.execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"the local database {self.location} failed: {exc}.") from None
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> int:
         with self._db:  # one committed transaction per write
@@ -104,7 +133,7 @@ class Store:
 
     # ---- agents ----------------------------------------------------------------------
 
-    def create_agent(
+    async def create_agent(
         self,
         *,
         name: str,
@@ -113,50 +142,52 @@ class Store:
         model: str | None,
         options: dict[str, Any],
     ) -> dict[str, Any]:
-        agent_id, stamp = new_id(), now()
+        agent_id, stamp = new_id(), _stamp()
         self._write(
             "INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (agent_id, name, description, instructions, model, json.dumps(options), stamp, stamp),
         )
-        return self.get_agent(agent_id)  # type: ignore[return-value]
+        return await self.get_agent(agent_id)  # type: ignore[return-value]
 
-    def get_agent(self, agent_id: str) -> dict[str, Any] | None:
+    async def get_agent(self, agent_id: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
         return _agent(row) if row else None
 
-    def list_agents(self, *, limit: int, offset: int) -> list[dict[str, Any]]:
+    async def list_agents(self, *, limit: int, offset: int) -> list[dict[str, Any]]:
         rows = self._db.execute(
             "SELECT * FROM agents ORDER BY created_at, id LIMIT ? OFFSET ?", (limit, offset)
         ).fetchall()
         return [_agent(row) for row in rows]
 
-    def update_agent(self, agent_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    async def update_agent(self, agent_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         if changes:
             if "options" in changes:
                 changes = {**changes, "options": json.dumps(changes["options"])}
             columns = ", ".join(f"{column} = ?" for column in changes)
             self._write(
                 f"UPDATE agents SET {columns}, updated_at = ? WHERE id = ?",
-                (*changes.values(), now(), agent_id),
+                (*changes.values(), _stamp(), agent_id),
             )
-        return self.get_agent(agent_id)
+        return await self.get_agent(agent_id)
 
-    def delete_agent(self, agent_id: str) -> bool:
+    async def delete_agent(self, agent_id: str) -> bool:
         return self._write("DELETE FROM agents WHERE id = ?", (agent_id,)) > 0
 
     # ---- conversations (the local backend's own) -------------------------------------
 
-    def ensure_conversation(self, conversation_id: str | None, agent_id: str, title: str) -> str:
+    async def ensure_conversation(
+        self, conversation_id: str | None, agent_id: str, title: str
+    ) -> str:
         """The conversation to continue, created when new; returns its id."""
         conversation_id = conversation_id or new_id()
-        stamp = now()
+        stamp = _stamp()
         self._write(
             "INSERT INTO conversations VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
             (conversation_id, agent_id, title[:80], stamp, stamp),
         )
         return conversation_id
 
-    def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
+    async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
         row = self._db.execute(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
             " AS message_count FROM conversations c WHERE c.id = ?",
@@ -164,7 +195,7 @@ class Store:
         ).fetchone()
         return dict(row) if row else None
 
-    def list_conversations(
+    async def list_conversations(
         self, *, agent_id: str | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:
         rows = self._db.execute(
@@ -176,8 +207,8 @@ class Store:
         ).fetchall()
         return [dict(row) for row in rows]
 
-    def add_message(self, conversation_id: str, role: str, content: str) -> None:
-        stamp = now()
+    async def add_message(self, conversation_id: str, role: str, content: str) -> None:
+        stamp = _stamp()
         with self._db:
             self._db.execute(
                 "INSERT INTO messages (conversation_id, role, content, created_at)"
@@ -188,7 +219,7 @@ class Store:
                 "UPDATE conversations SET updated_at = ? WHERE id = ?", (stamp, conversation_id)
             )
 
-    def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+    async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
         rows = self._db.execute(
             "SELECT role, content, created_at FROM messages WHERE conversation_id = ? ORDER BY seq",
             (conversation_id,),
@@ -197,16 +228,16 @@ class Store:
 
     # ---- run history (every backend) -------------------------------------------------
 
-    def record_run_start(
+    async def record_run_start(
         self, *, run_id: str, backend: str, agent_id: str, conversation_id: str | None, message: str
     ) -> None:
         self._write(
             "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message, started_at)"
             " VALUES (?, ?, ?, ?, 'running', ?, ?)",
-            (run_id, backend, agent_id, conversation_id, message, now()),
+            (run_id, backend, agent_id, conversation_id, message, _stamp()),
         )
 
-    def record_run_end(
+    async def record_run_end(
         self,
         run_id: str,
         *,
@@ -218,10 +249,10 @@ class Store:
         self._write(
             "UPDATE runs SET status = ?, text = ?, error = ?, finished_at = ?,"
             " conversation_id = COALESCE(?, conversation_id) WHERE id = ?",
-            (status, text, error, now(), conversation_id, run_id),
+            (status, text, error, _stamp(), conversation_id, run_id),
         )
 
-    def history_conversations(
+    async def history_conversations(
         self, backend: str, *, agent_id: str | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:
         """Conversations of ``backend`` as seen through agentdeck's runs, newest first."""
@@ -238,7 +269,7 @@ class Store:
         ).fetchall()
         return [dict(row) for row in rows]
 
-    def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]:
+    async def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]:
         rows = self._db.execute(
             "SELECT * FROM runs WHERE backend = ? AND conversation_id = ? ORDER BY started_at, id",
             (backend, conversation_id),

@@ -1,0 +1,154 @@
+"""The store: everything durable agentdeck keeps, behind one async interface.
+
+Two implementations hold the same data — the local backend's agents, conversations
+and messages, and the run history of every backend:
+
+- :class:`~agentdeck.store.sqlite.SqliteStore`, one file on one machine (the default);
+- :class:`~agentdeck.store.postgres.PostgresStore`, a PostgreSQL database that several
+  replicas share.
+
+``[server] database`` chooses: a ``postgresql://`` URL means PostgreSQL; a file path (or
+nothing, which falls back to ``[backends.local] database``) means SQLite.
+
+The interface is async because PostgreSQL is a network hop; the SQLite store answers
+from its methods without leaving the event loop (a write is a few hundred microseconds,
+cheaper than a hop to a worker thread). Both commit every write before the method
+returns, so whatever a tool answered survives a killed process.
+
+Rows are plain dicts: timestamps are ISO 8601 strings in UTC, ``options`` a dict.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from agentdeck.errors import ConfigError
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+class Store(Protocol):
+    """What the local backend, the run manager and the history read and write."""
+
+    @property
+    def location(self) -> str:
+        """Where the data lives, safe to show (a file path, or a URL without its password)."""
+        ...
+
+    async def ping(self) -> None:
+        """Return when the database answers; raise ``DatabaseError`` when it does not."""
+        ...
+
+    # ---- agents ----------------------------------------------------------------------
+
+    async def create_agent(
+        self,
+        *,
+        name: str,
+        description: str | None,
+        instructions: str | None,
+        model: str | None,
+        options: dict[str, Any],
+    ) -> dict[str, Any]: ...
+
+    async def get_agent(self, agent_id: str) -> dict[str, Any] | None: ...
+
+    async def list_agents(self, *, limit: int, offset: int) -> list[dict[str, Any]]: ...
+
+    async def update_agent(
+        self, agent_id: str, changes: dict[str, Any]
+    ) -> dict[str, Any] | None: ...
+
+    async def delete_agent(self, agent_id: str) -> bool: ...
+
+    # ---- conversations (the local backend's own) -------------------------------------
+
+    async def ensure_conversation(
+        self, conversation_id: str | None, agent_id: str, title: str
+    ) -> str:
+        """The conversation to continue, created when new; returns its id."""
+        ...
+
+    async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None: ...
+
+    async def list_conversations(
+        self, *, agent_id: str | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]: ...
+
+    async def add_message(self, conversation_id: str, role: str, content: str) -> None: ...
+
+    async def messages(self, conversation_id: str) -> list[dict[str, Any]]: ...
+
+    # ---- run history (every backend) -------------------------------------------------
+
+    async def record_run_start(
+        self, *, run_id: str, backend: str, agent_id: str, conversation_id: str | None, message: str
+    ) -> None: ...
+
+    async def record_run_end(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        text: str,
+        error: str | None,
+        conversation_id: str | None,
+    ) -> None: ...
+
+    async def history_conversations(
+        self, backend: str, *, agent_id: str | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        """Conversations of ``backend`` as seen through agentdeck's runs, newest first."""
+        ...
+
+    async def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]: ...
+
+
+def is_postgres_url(database: str) -> bool:
+    return urlsplit(database).scheme in POSTGRES_SCHEMES
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password, for messages and ``agentdeck check``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
+
+
+@asynccontextmanager
+async def open_store(database: str) -> AsyncIterator[Store]:
+    """The store ``database`` names, created or migrated, closed at exit."""
+    if is_postgres_url(database):
+        try:
+            from agentdeck.store.postgres import PostgresStore  # psycopg only when used
+        except ImportError:
+            raise ConfigError(
+                "[server] database is a PostgreSQL URL, but the PostgreSQL driver is not "
+                "installed. Install it with: pip install 'agentdeck[postgresql]'."
+            ) from None
+        async with PostgresStore.open(database) as store:
+            yield store
+        return
+    from agentdeck.store.sqlite import SqliteStore
+
+    sqlite_store = SqliteStore(database)
+    try:
+        yield sqlite_store
+    finally:
+        sqlite_store.close()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,345 @@
+"""The PostgreSQL store: the same data as the SQLite one, in a database that several
+agentdeck replicas share.
+
+Connections come from a small pool (psycopg 3, async). Reads run in autocommit; a
+write that touches two rows runs in one transaction; each method returns once its
+write is committed. The schema is versioned in ``schema_version`` and migrated on
+start under an advisory lock, so replicas starting together migrate once, in turn.
+
+The ``runs`` table is keyed by run id and written by the replica that drives the
+run: shared run state (owner, lease, progress) is a later migration adding columns
+to it, not a new store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.store import new_id, now, redacted
+
+#: Every agentdeck replica migrating this database takes this advisory lock first.
+_MIGRATION_LOCK = 0x61676E746465636B  # "agntdeck"
+_CONNECT_TIMEOUT = 10
+_POOL_TIMEOUT = 10.0
+#: Health checks answer sooner than a load balancer gives up on them.
+_PING_TIMEOUT = 3.0
+_POOL_MAX = 10
+
+#: Migration N brings the schema from version N-1 to N; each runs in one transaction.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE agents (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            description TEXT,
+            instructions TEXT,
+            model TEXT,
+            options JSONB NOT NULL DEFAULT '{}',
+            created_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL
+        )""",
+        """CREATE TABLE conversations (
+            id TEXT PRIMARY KEY,
+            agent_id TEXT NOT NULL,
+            title TEXT,
+            created_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL
+        )""",
+        "CREATE INDEX conversations_by_agent ON conversations (agent_id, updated_at)",
+        """CREATE TABLE messages (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            conversation_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL
+        )""",
+        "CREATE INDEX messages_by_conversation ON messages (conversation_id, seq)",
+        """CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            backend TEXT NOT NULL,
+            agent_id TEXT NOT NULL,
+            conversation_id TEXT,
+            status TEXT NOT NULL,
+            message TEXT NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            error TEXT,
+            started_at TIMESTAMPTZ NOT NULL,
+            finished_at TIMESTAMPTZ
+        )""",
+        "CREATE INDEX runs_by_conversation ON runs (backend, conversation_id, started_at)",
+    ),
+)
+#: The columns ``update_agent`` may change; anything else is a programming error.
+_AGENT_COLUMNS = frozenset({"name", "description", "instructions", "model", "options"})
+
+
+class PostgresStore:
+    """All of agentdeck's persistent state in a PostgreSQL database."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any], location: str) -> None:
+        self._pool = pool
+        self.location = location
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, url: str) -> AsyncIterator[PostgresStore]:
+        """Connect, migrate the schema, and keep a pool open until exit."""
+        location = redacted(url)
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT, row_factory=dict_row
+            ) as connection:
+                await _migrate(connection, location)
+        except psycopg.Error as exc:
+            raise ConfigError(
+                f"cannot use the database {location}: {_reason(exc, url)}. "
+                "Check [server] database in the config and that PostgreSQL is reachable."
+            ) from None
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=_POOL_MAX,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            check=AsyncConnectionPool.check_connection,
+            open=False,
+            name="agentdeck",
+        )
+        await pool.open()
+        try:
+            yield cls(pool, location)
+        finally:
+            await pool.close()
+
+    @asynccontextmanager
+    async def _connection(
+        self, wait_seconds: float = _POOL_TIMEOUT
+    ) -> AsyncIterator[psycopg.AsyncConnection[dict[str, Any]]]:
+        """A pooled connection; connection failures become one clear ``DatabaseError``."""
+        try:
+            async with self._pool.connection(timeout=wait_seconds) as connection:
+                yield connection
+        except PoolTimeout:
+            raise DatabaseError(
+                f"the database {self.location} did not answer within {wait_seconds:g} s.",
+                hint="Check that PostgreSQL is up and retry.",
+            ) from None
+        except psycopg.OperationalError as exc:
+            raise DatabaseError(
+                f"the database {self.location} failed: {_reason(exc)}.",
+                hint="Check that PostgreSQL is up and retry.",
+            ) from None
+
+    async def _rows(self, query: Any, params: Any = ()) -> list[dict[str, Any]]:
+        async with self._connection() as connection:
+            cursor = await connection.execute(query, params)
+            return [_row(row) for row in await cursor.fetchall()]
+
+    async def _one(self, query: Any, params: Any = ()) -> dict[str, Any] | None:
+        rows = await self._rows(query, params)
+        return rows[0] if rows else None
+
+    async def _write(self, query: Any, params: Any = ()) -> int:
+        async with self._connection() as connection:
+            cursor = await connection.execute(query, params)
+            return cursor.rowcount
+
+    async def ping(self) -> None:
+        async with self._connection(wait_seconds=_PING_TIMEOUT) as connection:
+            await connection.execute("SELECT 1")
+
+    # ---- agents ----------------------------------------------------------------------
+
+    async def create_agent(
+        self,
+        *,
+        name: str,
+        description: str | None,
+        instructions: str | None,
+        model: str | None,
+        options: dict[str, Any],
+    ) -> dict[str, Any]:
+        stamp = now()
+        row = await self._one(
+            "INSERT INTO agents VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
+            (new_id(), name, description, instructions, model, Jsonb(options), stamp, stamp),
+        )
+        assert row is not None
+        return row
+
+    async def get_agent(self, agent_id: str) -> dict[str, Any] | None:
+        return await self._one("SELECT * FROM agents WHERE id = %s", (agent_id,))
+
+    async def list_agents(self, *, limit: int, offset: int) -> list[dict[str, Any]]:
+        return await self._rows(
+            "SELECT * FROM agents ORDER BY created_at, id LIMIT %s OFFSET %s", (limit, offset)
+        )
+
+    async def update_agent(self, agent_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        if not changes:
+            return await self.get_agent(agent_id)
+        unknown = set(changes) - _AGENT_COLUMNS
+        if unknown:
+            raise ValueError(f"not agent columns: {sorted(unknown)}")
+        values = {k: Jsonb(v) if k == "options" else v for k, v in changes.items()}
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(column))
+            for column in values
+        )
+        query = sql.SQL(
+            "UPDATE agents SET {}, updated_at = %(stamp)s WHERE id = %(id)s RETURNING *"
+        ).format(assignments)
+        return await self._one(query, {**values, "stamp": now(), "id": agent_id})
+
+    async def delete_agent(self, agent_id: str) -> bool:
+        return await self._write("DELETE FROM agents WHERE id = %s", (agent_id,)) > 0
+
+    # ---- conversations (the local backend's own) -------------------------------------
+
+    async def ensure_conversation(
+        self, conversation_id: str | None, agent_id: str, title: str
+    ) -> str:
+        conversation_id = conversation_id or new_id()
+        stamp = now()
+        await self._write(
+            "INSERT INTO conversations VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
+            (conversation_id, agent_id, title[:80], stamp, stamp),
+        )
+        return conversation_id
+
+    async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
+        return await self._one(
+            "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
+            " AS message_count FROM conversations c WHERE c.id = %s",
+            (conversation_id,),
+        )
+
+    async def list_conversations(
+        self, *, agent_id: str | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        return await self._rows(
+            "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
+            " AS message_count FROM conversations c"
+            " WHERE (%(agent)s::text IS NULL OR c.agent_id = %(agent)s)"
+            " ORDER BY c.updated_at DESC, c.id LIMIT %(limit)s OFFSET %(offset)s",
+            {"agent": agent_id, "limit": limit, "offset": offset},
+        )
+
+    async def add_message(self, conversation_id: str, role: str, content: str) -> None:
+        stamp = now()
+        async with self._connection() as connection, connection.transaction():
+            await connection.execute(
+                "INSERT INTO messages (conversation_id, role, content, created_at)"
+                " VALUES (%s, %s, %s, %s)",
+                (conversation_id, role, content, stamp),
+            )
+            await connection.execute(
+                "UPDATE conversations SET updated_at = %s WHERE id = %s", (stamp, conversation_id)
+            )
+
+    async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
+        return await self._rows(
+            "SELECT role, content, created_at FROM messages WHERE conversation_id = %s"
+            " ORDER BY seq",
+            (conversation_id,),
+        )
+
+    # ---- run history (every backend) -------------------------------------------------
+
+    async def record_run_start(
+        self, *, run_id: str, backend: str, agent_id: str, conversation_id: str | None, message: str
+    ) -> None:
+        await self._write(
+            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message, started_at)"
+            " VALUES (%s, %s, %s, %s, 'running', %s, %s)",
+            (run_id, backend, agent_id, conversation_id, message, now()),
+        )
+
+    async def record_run_end(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        text: str,
+        error: str | None,
+        conversation_id: str | None,
+    ) -> None:
+        await self._write(
+            "UPDATE runs SET status = %s, text = %s, error = %s, finished_at = %s,"
+            " conversation_id = COALESCE(%s, conversation_id) WHERE id = %s",
+            (status, text, error, now(), conversation_id, run_id),
+        )
+
+    async def history_conversations(
+        self, backend: str, *, agent_id: str | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        return await self._rows(
+            "SELECT conversation_id AS id,"
+            " (array_agg(agent_id ORDER BY started_at, id))[1] AS agent_id,"
+            " (array_agg(message ORDER BY started_at, id))[1] AS title,"
+            " MIN(started_at) AS created_at, MAX(started_at) AS updated_at,"
+            " COUNT(*) AS runs FROM runs"
+            " WHERE backend = %(backend)s AND conversation_id IS NOT NULL"
+            " AND (%(agent)s::text IS NULL OR agent_id = %(agent)s)"
+            " GROUP BY conversation_id ORDER BY updated_at DESC, id"
+            " LIMIT %(limit)s OFFSET %(offset)s",
+            {"backend": backend, "agent": agent_id, "limit": limit, "offset": offset},
+        )
+
+    async def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]:
+        return await self._rows(
+            "SELECT * FROM runs WHERE backend = %s AND conversation_id = %s"
+            " ORDER BY started_at, id",
+            (backend, conversation_id),
+        )
+
+
+async def _migrate(connection: psycopg.AsyncConnection[Any], location: str) -> None:
+    """Bring the schema to the newest version, one replica at a time."""
+    await connection.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+    try:
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+        )
+        cursor = await connection.execute("SELECT MAX(version) AS version FROM schema_version")
+        found = await cursor.fetchone()
+        current = (found or {}).get("version") or 0
+        if current > len(_MIGRATIONS):
+            raise ConfigError(
+                f"the database {location} has schema version {current}, newer than this "
+                f"agentdeck knows ({len(_MIGRATIONS)}). Upgrade agentdeck on every replica."
+            )
+        for version, statements in enumerate(_MIGRATIONS[current:], start=current + 1):
+            async with connection.transaction():
+                for statement in statements:
+                    await connection.execute(statement)
+                await connection.execute("INSERT INTO schema_version VALUES (%s)", (version,))
+    finally:
+        await connection.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+
+
+def _row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row in the store's shape: timestamps as ISO 8601 strings in UTC."""
+    return {
+        key: value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+        for key, value in row.items()
+    }
+
+
+def _reason(exc: psycopg.Error, url: str | None = None) -> str:
+    """The driver's message in one line, with the URL's password taken out if it slipped in."""
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    password = urlsplit(url).password if url else None
+    if password:
+        reason = reason.replace(password, "***")
+    return reason.rstrip(".")

@@ -1,0 +1,136 @@
+"""The store interface, the same in SQLite and PostgreSQL: rows, run history, schema versions."""
+
+import anyio
+import pytest
+
+from agentdeck.config import parse_settings
+from agentdeck.errors import ConfigError
+from agentdeck.store import open_store, redacted
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_an_agent_row_round_trips_with_its_options(database: str) -> None:
+    async with open_store(database) as store:
+        created = await store.create_agent(
+            name="A", description=None, instructions="Be kind.", model="echo", options={"k": [1]}
+        )
+        changed = await store.update_agent(created["id"], {"name": "B", "options": {"k": 2}})
+        assert changed is not None
+        assert (changed["name"], changed["instructions"], changed["options"]) == (
+            "B",
+            "Be kind.",
+            {"k": 2},
+        )
+        assert changed["created_at"] == created["created_at"]
+        assert changed["updated_at"] > created["updated_at"]
+        assert await store.delete_agent(created["id"])
+        assert not await store.delete_agent(created["id"])
+        assert await store.get_agent(created["id"]) is None
+
+
+async def test_run_history_groups_runs_into_conversations_newest_first(database: str) -> None:
+    async with open_store(database) as store:
+        for run_id, conversation, agent in [
+            ("r1", "c1", "a1"),
+            ("r2", "c2", "a2"),
+            ("r3", "c1", "a1"),
+        ]:
+            await store.record_run_start(
+                run_id=run_id,
+                backend="make",
+                agent_id=agent,
+                conversation_id=conversation,
+                message=f"say {run_id}",
+            )
+            await store.record_run_end(
+                run_id, status="completed", text=f"did {run_id}", error=None, conversation_id=None
+            )
+        await store.record_run_start(
+            run_id="other", backend="else", agent_id="a1", conversation_id="c1", message="x"
+        )
+        listed = await store.history_conversations("make", agent_id=None, limit=10, offset=0)
+        mine = await store.history_conversations("make", agent_id="a2", limit=10, offset=0)
+        runs = await store.history_runs("make", "c1")
+    assert [(c["id"], c["title"], c["runs"]) for c in listed] == [
+        ("c1", "say r1", 2),
+        ("c2", "say r2", 1),
+    ]
+    assert [c["id"] for c in mine] == ["c2"]
+    assert [(r["id"], r["status"], r["text"]) for r in runs] == [
+        ("r1", "completed", "did r1"),
+        ("r3", "completed", "did r3"),
+    ]
+
+
+async def test_a_reopened_database_keeps_its_data_and_schema_version(
+    database: str, tmp_path
+) -> None:
+    if database == ":memory:":
+        database = str(tmp_path / "local.db")
+    async with open_store(database) as store:
+        await store.create_agent(
+            name="Kept", description=None, instructions=None, model=None, options={}
+        )
+    async with open_store(database) as store:
+        assert [a["name"] for a in await store.list_agents(limit=5, offset=0)] == ["Kept"]
+
+
+async def test_replicas_starting_at_once_migrate_once(postgres_url: str) -> None:
+    import psycopg
+
+    async def start() -> None:
+        async with open_store(postgres_url) as store:
+            await store.ping()
+
+    async with anyio.create_task_group() as group:
+        for _ in range(4):
+            group.start_soon(start)
+    async with await psycopg.AsyncConnection.connect(postgres_url) as connection:
+        cursor = await connection.execute("SELECT version FROM schema_version")
+        assert await cursor.fetchall() == [(1,)]
+
+
+async def test_a_database_newer_than_agentdeck_is_refused(postgres_url: str) -> None:
+    import psycopg
+
+    async with open_store(postgres_url):
+        pass
+    async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as connection:
+        await connection.execute("INSERT INTO schema_version VALUES (99)")
+    with pytest.raises(ConfigError, match="schema version 99"):
+        async with open_store(postgres_url):
+            pass
+
+
+async def test_an_unreachable_database_is_a_config_error_without_the_password(
+    postgres_server: str,
+) -> None:
+    port = postgres_server.rsplit(":", 1)[1].split("/")[0]
+    url = f"postgresql://agentdeck:hunter2secret@127.0.0.1:{port}/no_such_database"
+    with pytest.raises(ConfigError) as caught:
+        async with open_store(url):
+            pass
+    message = str(caught.value)
+    assert "no_such_database" in message and "[server] database" in message
+    assert "hunter2secret" not in message
+    assert redacted(url) in message
+
+
+def test_server_database_wins_and_conflicts_with_the_local_file() -> None:
+    url = "postgresql://deck:${PGPASSWORD}@db:5432/agentdeck"
+    settings = parse_settings(
+        {"server": {"database": url}}, source="t", environ={"PGPASSWORD": "s3cret"}
+    )
+    assert settings.database() == "postgresql://deck:s3cret@db:5432/agentdeck"
+    assert "s3cret" not in repr(settings)
+    assert parse_settings({}, source="t", environ={}).database().endswith("local.db")
+    with pytest.raises(ConfigError, match=r"keep only server\.database"):
+        parse_settings(
+            {
+                "server": {"database": url},
+                "backends": {"local": {"kind": "local", "database": "/tmp/x.db"}},
+            },
+            source="t",
+            environ={"PGPASSWORD": "s3cret"},
+        )
