@@ -370,16 +370,23 @@ async def section_tools(bench: Bench) -> None:
 
 def seed_messages(database: Path, conversation_id: str, count: int) -> None:
     """Grow a conversation to ``count`` messages through the store the local backend uses."""
-    from agentdeck.store import Store
+    import anyio
 
-    store = Store(str(database))
-    try:
-        have = len(store.messages(conversation_id))
-        for i in range(have, count):
-            role = "user" if i % 2 == 0 else "assistant"
-            store.add_message(conversation_id, role, f"message {i} of a long conversation")
-    finally:
-        store.close()
+    from agentdeck.store.sqlite import SqliteStore
+
+    async def seed() -> None:
+        store = SqliteStore(str(database))
+        try:
+            have = len(await store.messages(conversation_id))
+            for i in range(have, count):
+                role = "user" if i % 2 == 0 else "assistant"
+                await store.add_message(
+                    conversation_id, role, f"message {i} of a long conversation"
+                )
+        finally:
+            store.close()
+
+    anyio.run(seed)
 
 
 async def section_history(bench: Bench) -> None:
