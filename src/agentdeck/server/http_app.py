@@ -1,7 +1,7 @@
 """Streamable HTTP: ``/mcp`` and ``/healthz``, with a bearer token and Host/Origin checks.
 
 Binding a non-loopback address requires a token (``--token`` or
-``AGENTDECK_HTTP_TOKEN``); requests without it get 401. The SDK's DNS-rebinding
+``AGENTDECK_HTTP_TOKEN``) of at least 16 characters; requests without it get 401. The SDK's DNS-rebinding
 protection answers 421 to a Host header that is not on the allow-list: by
 default the loopback names, plus the bound host for other addresses.
 """
@@ -20,20 +20,32 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agentdeck.errors import ConfigError
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+MIN_PUBLIC_TOKEN_LENGTH = 16
 _OPEN_PATHS = frozenset({"/healthz"})
 
 
 class BearerTokenMiddleware:
-    """Rejects every request but ``/healthz`` that lacks ``Authorization: Bearer <token>``."""
+    """Rejects every request but ``/healthz`` that lacks ``Authorization: Bearer <token>``.
+
+    The scheme matches in any case (RFC 7235); two Authorization headers are a 400, since
+    which one a proxy or framework honours differs; the token comparison is constant-time.
+    """
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self._app = app
-        self._expected = f"Bearer {token}".encode()
+        self._token = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in _OPEN_PATHS:
-            supplied = dict(scope["headers"]).get(b"authorization", b"")
-            if not hmac.compare_digest(supplied, self._expected):
+            supplied = [value for name, value in scope["headers"] if name == b"authorization"]
+            if len(supplied) > 1:
+                response = JSONResponse(
+                    {"error": "bad_request", "message": "Send one Authorization header."},
+                    status_code=400,
+                )
+                await response(scope, receive, send)
+                return
+            if not supplied or not self._accepts(supplied[0]):
                 response = JSONResponse(
                     {"error": "unauthorized", "message": "Send Authorization: Bearer <token>."},
                     status_code=401,
@@ -42,6 +54,11 @@ class BearerTokenMiddleware:
                 await response(scope, receive, send)
                 return
         await self._app(scope, receive, send)
+
+    def _accepts(self, header: bytes) -> bool:
+        scheme, _, credentials = header.strip().partition(b" ")
+        matches = hmac.compare_digest(credentials.strip(), self._token)
+        return scheme.lower() == b"bearer" and matches
 
 
 def transport_security(host: str, allowed_hosts: list[str]) -> TransportSecuritySettings:
@@ -68,6 +85,12 @@ def build_http_app(
         raise ConfigError(
             f"refusing to serve on {host} without a bearer token: anyone who can reach it "
             "could use every configured backend. Pass --token or set AGENTDECK_HTTP_TOKEN."
+        )
+    if host not in LOOPBACK_HOSTS and token and len(token) < MIN_PUBLIC_TOKEN_LENGTH:
+        raise ConfigError(
+            f"refusing to serve on {host} with a bearer token shorter than "
+            f"{MIN_PUBLIC_TOKEN_LENGTH} characters: it could be guessed. Use a longer one, "
+            "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
         )
 
     @server.custom_route("/healthz", methods=["GET"])
