@@ -9,8 +9,10 @@ default the loopback names, plus the bound host for other addresses.
 from __future__ import annotations
 
 import hmac
+import socket
 from typing import Any
 
+import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
@@ -106,3 +108,27 @@ def build_http_app(
     if token:
         app = BearerTokenMiddleware(app, token)
     return app
+
+
+class _AppFirstServer(uvicorn.Server):
+    """A uvicorn server that, on SIGINT/SIGTERM, ends the application before draining.
+
+    uvicorn waits for open connections before it shuts the application down, but an MCP
+    session's streams (a chat in flight, a client's GET stream) stay open until the
+    application ends them: shutdown waited for the grace period and then cancelled them
+    with a traceback. Ending the lifespan first cancels the runs in flight (closing their
+    upstream connections) and closes the store, after which the connections drain at once.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if not self.force_exit:
+            await self.lifespan.shutdown()  # a second call by uvicorn returns at once
+        await super().shutdown(sockets)
+
+
+def serve_http(app: ASGIApp, *, host: str, port: int, log_level: str) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM, then stop within about a second."""
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=1
+    )
+    _AppFirstServer(config).run()
