@@ -70,6 +70,15 @@ class StdioServer:
         self.stdin.flush()
         return self._next_id
 
+    def next_answer(self) -> dict[str, Any] | None:
+        """The next answer to any request (notifications skipped); None once stdout closes."""
+        assert self.process.stdout is not None
+        while line := self.process.stdout.readline():
+            message = json.loads(line)
+            if "id" in message:
+                return message
+        return None
+
     def answer(self, request_id: int) -> dict[str, Any]:
         """The answer to ``request_id``, skipping notifications and other answers."""
         assert self.process.stdout is not None
