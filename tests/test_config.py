@@ -80,3 +80,81 @@ def test_no_file_means_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 def test_a_named_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "missing.toml", environ={})
+
+
+def test_defect_17_a_key_typo_names_the_section_and_the_likely_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[backends.local]\nkind = "local"\ndatabse = "x.db"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    text = str(caught.value)
+    assert 'unknown key "databse" in [backends.local]; did you mean "database"?' in text
+    assert "Extra inputs" not in text and "backends.local.local" not in text
+
+
+def test_defect_17_an_unknown_server_key_lists_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, "[server]\nreadonly = true\n"), environ={})
+    assert 'unknown key "readonly" in [server]; did you mean "read_only"?' in str(caught.value)
+
+
+def test_defect_17_a_missing_kind_names_the_backend_and_lists_the_kinds(tmp_path: Path) -> None:
+    path = write(tmp_path, MAKE.replace('kind = "make"\n', ""))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={"MAKE_TOKEN": "t"})
+    text = str(caught.value)
+    assert '[backends.ops] has no "kind"' in text
+    assert all(kind in text for kind in ("local", "make", "agenticflow", "agentflow", "roboflow"))
+    assert "discriminator" not in text
+
+
+def test_defect_17_a_misspelt_kind_suggests_the_right_one(tmp_path: Path) -> None:
+    path = write(tmp_path, MAKE.replace('kind = "make"', 'kind = "maek"'))
+    with pytest.raises(ConfigError, match='did you mean "make"'):
+        load_settings(path, environ={"MAKE_TOKEN": "t"})
+
+
+def test_defect_17_every_missing_env_variable_is_reported_at_once(tmp_path: Path) -> None:
+    text = MAKE.replace('"https://eu2.make.com/api/v2"', '"${MAKE_URL}"') + (
+        '\n[backends.flow]\nkind = "agentflow"\nbase_url = "https://x"\ntoken = "${FLOW_TOKEN}"\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), environ={"UNRELATED": "value-123"})
+    message = str(caught.value)
+    for name in ("MAKE_TOKEN", "MAKE_URL", "FLOW_TOKEN"):
+        assert name in message
+    assert "value-123" not in message
+
+
+def test_defect_17_a_set_variable_is_never_echoed_when_another_is_missing(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            write(tmp_path, MAKE.replace("team_id = 123", 'team_id = "${TEAM}"')),
+            environ={"MAKE_TOKEN": "tok-very-secret"},
+        )
+    assert "TEAM" in str(caught.value) and "tok-very-secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("model", "suggestion"),
+    [
+        ("ech", "echo"),
+        ("Echo", "echo"),
+        ("samplng", "sampling"),
+        ("opnai", "openai"),
+        ("aut", "auto"),
+    ],
+)
+def test_defect_17_a_near_miss_of_a_special_model_is_rejected_at_load(
+    tmp_path: Path, model: str, suggestion: str
+) -> None:
+    path = write(tmp_path, f'[backends.local]\nkind = "local"\nmodel = "{model}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert f'unknown model "{model}"; did you mean "{suggestion}"?' in str(caught.value)
+
+
+@pytest.mark.parametrize("model", ["echo", "sampling", "openai", "gpt-4o-mini", "llama3.1:8b"])
+def test_defect_17_special_and_endpoint_model_names_still_load(tmp_path: Path, model: str) -> None:
+    path = write(tmp_path, f'[backends.local]\nkind = "local"\nmodel = "{model}"\n')
+    local = load_settings(path, environ={}).backends["local"]
+    assert isinstance(local, LocalSettings) and local.model == model

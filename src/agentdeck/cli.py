@@ -98,13 +98,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     server = build_server(settings)
     if args.transport == "stdio":
-        anyio.run(server.run_stdio_async)
+        from agentdeck.server.stdio import serve_stdio
+
+        anyio.run(serve_stdio, server)
         return 0
     import os
 
-    import uvicorn
-
-    from agentdeck.server.http_app import build_http_app
+    from agentdeck.server.http_app import build_http_app, serve_http
 
     token = args.token or os.environ.get("AGENTDECK_HTTP_TOKEN") or None
     app = build_http_app(
@@ -115,7 +115,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         stateless=args.stateless,
     )
     print(f"agentdeck serving MCP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    serve_http(app, host=args.host, port=args.port, log_level=args.log_level.lower())
     return 0
 
 

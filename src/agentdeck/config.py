@@ -9,6 +9,7 @@ variable, never a value. Secret fields are ``SecretStr`` so they never print.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -24,6 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from agentdeck.errors import ConfigError
 
@@ -40,6 +42,9 @@ ALL_TOOLSETS = (
 )
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BACKEND_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+# The ``model`` values the local backend reads as a choice rather than an endpoint's model
+# name; "auto" is listed so a near miss of it is caught too.
+SPECIAL_MODELS = ("echo", "sampling", "openai", "auto")
 
 
 class _Strict(BaseModel):
@@ -83,6 +88,21 @@ class LocalSettings(BackendCommon):
     openai_api_key: SecretStr | None = None
     openai_model: str | None = None
 
+    @field_validator("model")
+    @classmethod
+    def _not_a_near_miss(cls, model: str) -> str:
+        """Any name is a model on the OpenAI-compatible endpoint, but "ech" or "Echo" is a typo
+        that would only fail at the first chat; catch it when the config loads."""
+        if model in SPECIAL_MODELS:
+            return model
+        close = difflib.get_close_matches(model.lower(), SPECIAL_MODELS, n=1, cutoff=0.75)
+        if close:
+            raise ValueError(
+                f'unknown model "{model}"; did you mean "{close[0]}"? (other names are '
+                "models of the OpenAI-compatible endpoint at openai_base_url)"
+            )
+        return model
+
 
 class MakeSettings(BackendCommon):
     kind: Literal["make"]
@@ -124,6 +144,14 @@ class RoboflowSettings(BackendCommon):
     workspace: str
     api_key: SecretStr | None = None
 
+
+BACKEND_KINDS: dict[str, type[BackendCommon]] = {
+    "local": LocalSettings,
+    "make": MakeSettings,
+    "agenticflow": AgenticFlowSettings,
+    "agentflow": AgentFlowSettings,
+    "roboflow": RoboflowSettings,
+}
 
 BackendSettings = Annotated[
     LocalSettings | MakeSettings | AgenticFlowSettings | AgentFlowSettings | RoboflowSettings,
@@ -216,27 +244,40 @@ def parse_settings(raw: dict[str, Any], *, source: str, environ: dict[str, str])
     try:
         settings = Settings.model_validate(expanded)
     except ValidationError as exc:
-        raise ConfigError(f"config file {source} is invalid: {_describe(exc)}.") from None
+        detail = _describe(exc)
+        end = "" if detail.endswith(("?", ".")) else "."
+        raise ConfigError(f"config file {source} is invalid: {detail}{end}") from None
     settings.source = source
     return settings
 
 
 def _expand(value: Any, environ: dict[str, str], *, source: str, path: tuple[str, ...]) -> Any:
+    """``value`` with every ``${VAR}`` replaced; all missing variables are named in one error."""
+    missing: dict[str, list[str]] = {}
+    expanded = _substitute(value, environ, path, missing)
+    if missing:
+        names = ", ".join(f"{name} (at {', '.join(keys)})" for name, keys in missing.items())
+        raise ConfigError(
+            f"config file {source} refers to environment variables that are not set: {names}. "
+            "Set them, or remove the references."
+        )
+    return expanded
+
+
+def _substitute(
+    value: Any, environ: dict[str, str], path: tuple[str, ...], missing: dict[str, list[str]]
+) -> Any:
     if isinstance(value, dict):
-        return {k: _expand(v, environ, source=source, path=(*path, k)) for k, v in value.items()}
+        return {k: _substitute(v, environ, (*path, k), missing) for k, v in value.items()}
     if isinstance(value, list):
-        return [
-            _expand(v, environ, source=source, path=(*path, str(i))) for i, v in enumerate(value)
-        ]
+        return [_substitute(v, environ, (*path, str(i)), missing) for i, v in enumerate(value)]
     if isinstance(value, str):
 
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in environ:
-                raise ConfigError(
-                    f"config file {source}: {'.'.join(path)} refers to the environment "
-                    f"variable {name}, which is not set. Set it, or remove the reference."
-                )
+                missing.setdefault(name, []).append(".".join(path))
+                return ""
             return environ[name]
 
         return _ENV_REFERENCE.sub(substitute, value)
@@ -244,9 +285,50 @@ def _expand(value: Any, environ: dict[str, str], *, source: str, path: tuple[str
 
 
 def _describe(exc: ValidationError) -> str:
-    """One line per problem, naming the key; input values are left out as they may be secrets."""
-    problems = []
-    for error in exc.errors(include_input=False, include_url=False):
-        location = ".".join(str(part) for part in error["loc"])
-        problems.append(f"{location}: {error['msg']}" if location else error["msg"])
-    return "; ".join(problems)
+    """One line per problem in the words of the TOML file (sections and keys, not pydantic's
+    locations); input values are left out as they may be secrets."""
+    return "; ".join(
+        _problem(error) for error in exc.errors(include_input=False, include_url=False)
+    )
+
+
+def _problem(error: ErrorDetails) -> str:
+    loc = [str(part) for part in error["loc"]]
+    kind_names = ", ".join(BACKEND_KINDS)
+    if loc[:1] == ["backends"] and len(loc) == 2:
+        section = f"[backends.{loc[1]}]"
+        if error["type"] == "union_tag_not_found":
+            return f'{section} has no "kind"; set kind to one of: {kind_names}'
+        if error["type"] == "union_tag_invalid":
+            tag = str((error.get("ctx") or {}).get("tag", ""))
+            return f'{section} has kind "{tag}", which is not one of: {kind_names}' + _did_you_mean(
+                tag, list(BACKEND_KINDS)
+            )
+    section, model, key = _section_of(loc)
+    if error["type"] == "extra_forbidden" and model is not None:
+        known = [name for name in model.model_fields if name != "source"]
+        return f'unknown key "{key}" in {section}' + _did_you_mean(key, known)
+    if error["type"] == "missing":
+        return f'missing key "{key}" in {section}'
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{key} in {section}: {message}" if key else f"{section}: {message}"
+
+
+def _section_of(loc: list[str]) -> tuple[str, type[BaseModel] | None, str]:
+    """The TOML section a pydantic location is in, the settings class of that section, and
+    the key (with any list index) inside it."""
+    if loc[:1] == ["backends"] and len(loc) >= 3:
+        model = BACKEND_KINDS.get(loc[2])
+        return f"[backends.{loc[1]}]", model, ".".join(loc[3:])
+    if loc[:1] == ["server"] and len(loc) >= 2:
+        return "[server]", ServerSettings, ".".join(loc[1:])
+    if len(loc) == 1:
+        return "the top level", Settings, loc[0]
+    return f"[{'.'.join(loc)}]", None, ""
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f'; did you mean "{close[0]}"?'
+    return f" (known: {', '.join(choices)})"

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 from agentdeck.errors import InvalidInputError
 
+# No list agentdeck pages holds a billion rows, so no cursor it hands out goes past this;
+# the bound also keeps a forged offset from overflowing SQLite's 64-bit integers.
+MAX_OFFSET = 10**9
+INVALID_CURSOR = "this cursor is not valid; start again without one."
+
+
+def invalid_cursor() -> InvalidInputError:
+    """The error for a cursor agentdeck did not hand out (forged, cut, or from another list)."""
+    return InvalidInputError(INVALID_CURSOR, hint="Pass the `next_cursor` of the previous page.")
+
 
 def parse_offset(cursor: str | None) -> int:
     """The offset inside an offset cursor (``"o:40"``); None is the first page."""
     if cursor is None or cursor == "":
         return 0
     prefix, _, number = cursor.partition(":")
-    if prefix != "o" or not number.isdigit():
-        raise InvalidInputError(
-            f"the cursor '{cursor}' is not one agentdeck handed out; pass the `next_cursor` "
-            "of the previous page, or leave it out for the first page."
-        )
-    return int(number)
+    # isdigit() alone accepts '²' and other non-ASCII digits that int() rejects.
+    if prefix != "o" or not (number.isascii() and number.isdigit()) or len(number) > 10:
+        raise invalid_cursor()
+    offset = int(number)
+    if offset > MAX_OFFSET:
+        raise invalid_cursor()
+    return offset
 
 
 def offset_cursor(offset: int, limit: int, fetched: int) -> str | None:

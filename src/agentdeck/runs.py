@@ -273,7 +273,7 @@ class RunManager:
             conversation_id=request.conversation_id,
             message=request.message,
         )
-        self._task_group.start_soon(self._drive, run, name=f"run {run.id}")
+        self._task_group.start_soon(self._run_to_end, run, name=f"run {run.id}")
         return run
 
     def get(self, run_id: str) -> Run:
@@ -300,6 +300,15 @@ class RunManager:
         if not run.done:
             run.scope.cancel()
         await run.finished.wait()
+
+    async def _run_to_end(self, run: Run) -> None:
+        """Drive the run; if the server stops it (its task group cancelled from outside the
+        run's own scope), still finish it, so whoever waits on ``finished`` is released."""
+        try:
+            await self._drive(run)
+        finally:
+            if not run.done:
+                run.finish("cancelled", "The server stopped during this run.")
 
     async def _drive(self, run: Run) -> None:
         backend = run.backend

@@ -4,7 +4,7 @@
 503: what a load balancer needs to route around a replica that cannot serve.
 
 Binding a non-loopback address requires a token (``--token`` or
-``AGENTDECK_HTTP_TOKEN``); requests without it get 401. The SDK's DNS-rebinding
+``AGENTDECK_HTTP_TOKEN``) of at least 16 characters; requests without it get 401. The SDK's DNS-rebinding
 protection answers 421 to a Host header that is not on the allow-list: by
 default the loopback names, plus the bound host for other addresses.
 """
@@ -12,10 +12,12 @@ default the loopback names, plus the bound host for other addresses.
 from __future__ import annotations
 
 import hmac
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
@@ -26,6 +28,7 @@ from agentdeck.errors import ConfigError, DatabaseError
 from agentdeck.store import Store
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+MIN_PUBLIC_TOKEN_LENGTH = 16
 _OPEN_PATHS = frozenset({"/healthz"})
 _HEALTH_TIMEOUT = 10.0
 
@@ -53,16 +56,27 @@ def health_endpoint(
 
 
 class BearerTokenMiddleware:
-    """Rejects every request but ``/healthz`` that lacks ``Authorization: Bearer <token>``."""
+    """Rejects every request but ``/healthz`` that lacks ``Authorization: Bearer <token>``.
+
+    The scheme matches in any case (RFC 7235); two Authorization headers are a 400, since
+    which one a proxy or framework honours differs; the token comparison is constant-time.
+    """
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self._app = app
-        self._expected = f"Bearer {token}".encode()
+        self._token = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in _OPEN_PATHS:
-            supplied = dict(scope["headers"]).get(b"authorization", b"")
-            if not hmac.compare_digest(supplied, self._expected):
+            supplied = [value for name, value in scope["headers"] if name == b"authorization"]
+            if len(supplied) > 1:
+                response = JSONResponse(
+                    {"error": "bad_request", "message": "Send one Authorization header."},
+                    status_code=400,
+                )
+                await response(scope, receive, send)
+                return
+            if not supplied or not self._accepts(supplied[0]):
                 response = JSONResponse(
                     {"error": "unauthorized", "message": "Send Authorization: Bearer <token>."},
                     status_code=401,
@@ -71,6 +85,11 @@ class BearerTokenMiddleware:
                 await response(scope, receive, send)
                 return
         await self._app(scope, receive, send)
+
+    def _accepts(self, header: bytes) -> bool:
+        scheme, _, credentials = header.strip().partition(b" ")
+        matches = hmac.compare_digest(credentials.strip(), self._token)
+        return scheme.lower() == b"bearer" and matches
 
 
 def transport_security(host: str, allowed_hosts: list[str]) -> TransportSecuritySettings:
@@ -98,6 +117,12 @@ def build_http_app(
             f"refusing to serve on {host} without a bearer token: anyone who can reach it "
             "could use every configured backend. Pass --token or set AGENTDECK_HTTP_TOKEN."
         )
+    if host not in LOOPBACK_HOSTS and token and len(token) < MIN_PUBLIC_TOKEN_LENGTH:
+        raise ConfigError(
+            f"refusing to serve on {host} with a bearer token shorter than "
+            f"{MIN_PUBLIC_TOKEN_LENGTH} characters: it could be guessed. Use a longer one, "
+            "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+        )
 
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path="/mcp",
@@ -108,3 +133,27 @@ def build_http_app(
     if token:
         app = BearerTokenMiddleware(app, token)
     return app
+
+
+class _AppFirstServer(uvicorn.Server):
+    """A uvicorn server that, on SIGINT/SIGTERM, ends the application before draining.
+
+    uvicorn waits for open connections before it shuts the application down, but an MCP
+    session's streams (a chat in flight, a client's GET stream) stay open until the
+    application ends them: shutdown waited for the grace period and then cancelled them
+    with a traceback. Ending the lifespan first cancels the runs in flight (closing their
+    upstream connections) and closes the store, after which the connections drain at once.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if not self.force_exit:
+            await self.lifespan.shutdown()  # a second call by uvicorn returns at once
+        await super().shutdown(sockets)
+
+
+def serve_http(app: ASGIApp, *, host: str, port: int, log_level: str) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM, then stop within about a second."""
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=1
+    )
+    _AppFirstServer(config).run()

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import CAPABILITIES, Backend
 from agentdeck.errors import AgentdeckError, InvalidInputError
 from agentdeck.model import Page
+from agentdeck.pagination import invalid_cursor
 from agentdeck.registry import Registry
 
 T = TypeVar("T")
@@ -69,10 +70,7 @@ async def list_across(
     if cursor:
         name, sep, inner_text = cursor.partition(_SEPARATOR)
         if not sep or name not in names:
-            raise InvalidInputError(
-                f"the cursor '{cursor}' is not one agentdeck handed out for this listing; "
-                "pass the previous page's next_cursor, or omit it."
-            )
+            raise invalid_cursor()
         start, inner = names.index(name), inner_text or None
     items: list[Any] = []
     failures: list[BackendFailure] = []
@@ -80,6 +78,8 @@ async def list_across(
         name = names[index]
         try:
             page = await fetch(registry.backends[name], limit - len(items), inner)
+        except InvalidInputError:
+            raise  # the caller's mistake (a bad cursor), not a backend that cannot be listed
         except AgentdeckError as exc:
             failures.append(BackendFailure(backend=name, error=str(exc)))
             inner = None

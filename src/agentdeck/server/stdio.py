@@ -1,0 +1,108 @@
+"""Serving MCP over stdio so that SIGINT and SIGTERM stop the server cleanly.
+
+The SDK's stdio transport reads stdin in a worker thread that cannot be cancelled: on
+Ctrl-C the server waited for the next line forever, and SIGTERM killed it without
+closing anything. Here stdin is read on the event loop (wait until readable, then read),
+so a signal cancels everything: runs in flight are cancelled (closing their upstream
+connections), the lifespan closes the store, and the process exits quietly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import anyio
+from anyio.abc import CancelScope
+from mcp.server.mcpserver import MCPServer
+from mcp.server.stdio import stdio_server
+
+_READ_SIZE = 65536
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+async def serve_stdio(server: MCPServer[Any]) -> None:
+    """Serve ``server`` on stdin/stdout until stdin closes or a stop signal arrives."""
+    if sys.platform == "win32":  # no selectable pipes nor signal receivers there
+        await server.run_stdio_async()
+        return
+    with claimed_stdin() as fd:
+        async with anyio.create_task_group() as group:
+            group.start_soon(_cancel_on_signal, group.cancel_scope)
+            async with stdio_server(stdin=StdinLines(fd)) as (read_stream, write_stream):  # type: ignore[arg-type]
+                lowlevel = server._lowlevel_server
+                options = lowlevel.create_initialization_options()
+                await lowlevel.run(read_stream, write_stream, options)
+            group.cancel_scope.cancel()
+
+
+async def _cancel_on_signal(scope: CancelScope) -> None:
+    with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        async for _ in signals:
+            scope.cancel()
+            return
+
+
+@contextmanager
+def claimed_stdin() -> Iterator[int]:
+    """A private descriptor of the wire, with fd 0 pointed at the null device meanwhile.
+
+    As the SDK does for its own transport: a child process or stray read of stdin gets EOF
+    instead of eating protocol messages.
+    """
+    wire = os.dup(0)
+    os.set_inheritable(wire, False)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    try:
+        yield wire
+    finally:
+        os.dup2(wire, 0)
+        os.close(wire)
+
+
+class StdinLines:
+    """The lines of a descriptor, read on the event loop so that reading can be cancelled."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._buffer = bytearray()
+        self._eof = False
+        # Regular files never block and cannot be polled (epoll refuses them).
+        self._pollable = not stat.S_ISREG(os.fstat(fd).st_mode)
+
+    def __aiter__(self) -> StdinLines:
+        return self
+
+    async def __anext__(self) -> str:
+        searched = 0
+        while (end := self._buffer.find(b"\n", searched)) < 0:
+            searched = len(self._buffer)
+            if self._eof:
+                if not self._buffer:
+                    raise StopAsyncIteration
+                end = len(self._buffer) - 1
+                break
+            await self._readable()
+            chunk = os.read(self._fd, _READ_SIZE)
+            self._eof = not chunk
+            self._buffer += chunk
+        line = bytes(self._buffer[: end + 1])
+        del self._buffer[: end + 1]
+        return line.decode("utf-8", errors="replace")
+
+    async def _readable(self) -> None:
+        if not self._pollable:
+            await anyio.lowlevel.checkpoint()
+            return
+        try:
+            await anyio.wait_readable(self._fd)
+        except PermissionError:  # a descriptor the poller refuses (/dev/null): reads never block
+            self._pollable = False
+            await anyio.lowlevel.checkpoint()
