@@ -451,7 +451,7 @@ class HttpClient:
         """
         operation = operation or f"{method} {path}"
         request = self._build(method, path, params, json, headers, long=True)
-        reply = await self._exchange(
+        response = await self._exchange(
             request,
             operation,
             repeatable=False,
@@ -459,8 +459,7 @@ class HttpClient:
             max_bytes=self.max_response_bytes,
             open_stream=True,
         )
-        assert isinstance(reply, httpx2.Response)
-        response = reply
+        assert isinstance(response, httpx2.Response)  # open_stream hands back the response
         response.stream = _CappedStream(
             response.stream, self.max_response_bytes, self._too_large(operation)
         )
