@@ -1,7 +1,11 @@
 """The shared HTTP layer against a local test server: retries, errors, redaction, caps."""
 
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import anyio
 import httpx2
 import pytest
 from starlette.applications import Starlette
@@ -16,6 +20,7 @@ from agentdeck.errors import (
     RateLimitedError,
     ServerError,
     UpstreamConnectError,
+    UpstreamTimeoutError,
     UpstreamValidationError,
 )
 from agentdeck.http import ApiKeyAuth, HttpClient, RetryPolicy, TokenAuth, build_async_client
@@ -162,3 +167,140 @@ async def test_a_refused_connection_is_retried_then_reported_without_secrets() -
         await http.request("POST", "/run", json={})
     assert "could not connect" in str(caught.value)
     assert SECRET not in str(caught.value)
+
+
+# ---- defect 7: one retry loop, at most 1 + max_retries attempts ----------------------------
+
+
+@dataclass
+class SlowServer(FakePlatform):
+    """Answers /slow after ``delay`` seconds (longer than the client's read timeout)."""
+
+    delay: float = 2.0
+
+    def build_app(self) -> Starlette:
+        async def slow(request: Request) -> Response:
+            await anyio.sleep(self.delay)
+            return JSONResponse({"late": True})
+
+        return Starlette(routes=[Route("/slow", slow, methods=["GET", "POST"])])
+
+
+def counting_client(url: str, attempts: list[str], *, timeout: float = 5, **kwargs) -> HttpClient:
+    """A client whose pooled httpx2 client counts every request it tries to send."""
+
+    async def count(request: httpx2.Request) -> None:
+        attempts.append(request.method)
+
+    client = httpx2.AsyncClient(
+        base_url=url, timeout=httpx2.Timeout(timeout), event_hooks={"request": [count]}
+    )
+    retry = RetryPolicy(max_retries=2, base_delay=0.01, max_wait=5)
+    return HttpClient(client, backend="ops", retry=retry, **kwargs)
+
+
+@contextmanager
+def unanswered_port() -> Iterator[str]:
+    """A port whose accept queue is full, so a new connection attempt times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    address = listener.getsockname()
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(address)
+        fillers.append(filler)
+    try:
+        yield f"http://127.0.0.1:{address[1]}"
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+async def test_defect_7_a_refused_connection_is_tried_1_plus_max_retries_times() -> None:
+    with serve(EchoServer().app) as url:
+        pass  # nothing listens there any more
+    attempts: list[str] = []
+    with pytest.raises(UpstreamConnectError):
+        await counting_client(url, attempts).request("GET", "/x")
+    assert len(attempts) == 3
+
+
+async def test_defect_7_a_connect_timeout_is_tried_1_plus_max_retries_times() -> None:
+    attempts: list[str] = []
+    with unanswered_port() as url, pytest.raises(UpstreamTimeoutError) as caught:
+        await counting_client(url, attempts, timeout=0.2).request("GET", "/x")
+    assert len(attempts) == 3  # was 9: the inner and the outer loop both retried
+    assert "`timeout`" in str(caught.value)
+
+
+async def test_defect_7_a_read_timeout_is_tried_1_plus_max_retries_times() -> None:
+    server = SlowServer()
+    attempts: list[str] = []
+    with serve(server.app) as url, pytest.raises(UpstreamTimeoutError):
+        await counting_client(url, attempts, timeout=0.2).request("GET", "/slow")
+    assert len(attempts) == 3 and len(server.requests) == 3
+
+
+async def test_defect_7_a_lasting_503_is_tried_1_plus_max_retries_times() -> None:
+    server = EchoServer()
+    server.fail_next(503, {"error": "busy"}, headers={"Retry-After": "0"}, times=10)
+    attempts: list[str] = []
+    with serve(server.app) as url, pytest.raises(ServerError) as caught:
+        await counting_client(url, attempts).request("GET", "/things")
+    assert len(attempts) == 3 and len(server.requests) == 3
+    assert "tried 3 times" in str(caught.value)
+
+
+# ---- defect 8: per-call read timeout and byte cap, so backends need no reading of their own --
+
+
+async def test_defect_8_a_long_call_gets_the_stream_timeout_instead_of_timeout() -> None:
+    server = SlowServer(delay=0.5)
+    with serve(server.app) as url:
+        http = counting_client(url, [], timeout=0.2, stream_timeout=5)
+        answer = await http.request("POST", "/slow", json={}, long=True)
+        with pytest.raises(UpstreamTimeoutError) as caught:
+            await http.request("POST", "/slow", json={})
+    assert answer == {"late": True}
+    assert "raise `timeout`" in str(caught.value)
+
+
+async def test_defect_8_a_call_may_lower_the_size_cap_or_keep_the_start() -> None:
+    server = EchoServer()
+    with serve(server.app) as url:
+        http = client_for(url)
+        with pytest.raises(ProtocolError) as caught:
+            await http.request("GET", "/big", max_bytes=100)
+        reply = await http.exchange("GET", "/big", max_bytes=100, truncate=True)
+    assert "more than 100 bytes" in str(caught.value)
+    assert reply.truncated and reply.content == b"x" * 100 and reply.status == 200
+
+
+# ---- defect 14 ---------------------------------------------------------------------------
+
+
+async def test_defect_14_a_stream_read_timeout_names_stream_timeout() -> None:
+    server = SlowServer(delay=2)
+    with serve(server.app) as url:
+        http = counting_client(url, [], timeout=5, stream_timeout=0.2)
+        with pytest.raises(UpstreamTimeoutError) as caught:
+            async with http.stream("GET", "/slow"):
+                pass
+    assert "raise `stream_timeout`" in str(caught.value)
+
+
+async def test_defect_7_no_retry_starts_past_the_calls_time_bound() -> None:
+    # the bound is the read timeout (0.2 s) plus retry_max_wait (1 s): a second wait of
+    # 1 s would end past it, so the call gives up after two attempts instead of four
+    server = EchoServer()
+    server.fail_next(503, {"error": "busy"}, headers={"Retry-After": "1"}, times=10)
+    with serve(server.app) as url:
+        client = httpx2.AsyncClient(base_url=url, timeout=httpx2.Timeout(0.2))
+        http = HttpClient(client, backend="ops", retry=RetryPolicy(max_retries=3, max_wait=1))
+        with pytest.raises(ServerError):
+            await http.request("GET", "/things")
+    assert len(server.requests) == 2

@@ -549,3 +549,12 @@ async def test_plain_run_knows_the_thread_while_still_running(url: str, fake: Fa
     assert early["status"] == "running" and early["conversation_id"]
     assert done["status"] == "completed" and done["conversation_id"] == early["conversation_id"]
     assert fake.last_run["threadId"] == early["conversation_id"]
+
+
+async def test_defect_8_a_plain_run_answer_is_read_through_the_capped_http_layer(
+    url: str, fake: FakeMake
+) -> None:
+    args = {"agent": SEED_REF, "message": "long " * 200}
+    result = await call(url, fake, "chat", args, streaming=False, max_response_bytes=500)
+    text = error_text(result) if result.is_error else ok(result)["error"]
+    assert "answered more than 500 bytes" in text

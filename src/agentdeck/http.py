@@ -11,9 +11,13 @@ only place that retries:
   honouring ``Retry-After`` up to ``retry_max_wait``;
 - any method is retried when the connection failed before the request was sent
   (``httpx2.ConnectError``/``ConnectTimeout``): the server provably never saw it;
-- a POST or PATCH that may have reached the server is never repeated.
+- a POST or PATCH that may have reached the server is never repeated;
+- one loop decides all of it: at most ``1 + max_retries`` attempts per call, within
+  the call's read timeout plus ``retry_max_wait`` in all.
 
-Secrets (keys, tokens) are redacted from every message and log line.
+Answers are capped at ``max_response_bytes``, streamed ones included. Secrets (keys,
+tokens) are registered with :mod:`agentdeck.redaction`, which keeps them out of
+every message and log line.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from agentdeck.errors import (
     UpstreamTimeoutError,
     UpstreamValidationError,
 )
+from agentdeck.redaction import SECRETS, Redactor
 
 logger = logging.getLogger("agentdeck.http")
 
@@ -112,47 +117,6 @@ class ApiKeyAuth(httpx2.Auth):
         yield request
 
 
-# ---- redaction --------------------------------------------------------------------------
-
-
-class _SecretLogFilter(logging.Filter):
-    """Redacts every configured secret from log records of httpx2 and agentdeck.
-
-    httpx2 logs each request's full URL at INFO level, and some platforms (Roboflow)
-    take their key as a query parameter, so secrets must be scrubbed from log lines
-    too, not only from error messages.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            text = record.getMessage()
-            redacted = Redactor(self.secrets)(text)
-            if redacted != text:
-                record.msg, record.args = redacted, None
-        return True
-
-
-_LOG_FILTER = _SecretLogFilter()
-for _name in ("httpx2", "agentdeck"):
-    logging.getLogger(_name).addFilter(_LOG_FILTER)
-
-
-class Redactor:
-    """Replaces every known secret in a text with ``***``."""
-
-    def __init__(self, secrets: Iterable[str | None]) -> None:
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
-
 # ---- error translation: the one place ---------------------------------------------------
 
 
@@ -171,22 +135,33 @@ _STATUS_ERRORS: dict[int, tuple[type[UpstreamError], str]] = {
 }
 
 
-def platform_message(body: Any) -> str | None:
-    """The platform's own error text from a JSON error body, in the common shapes."""
+def platform_message(body: Any, redact: Redactor | None = None) -> str | None:
+    """The platform's own error text from a JSON error body, in the common shapes.
+
+    Secrets are redacted before the text is cut to 300 characters, so a key that
+    straddles the cut cannot leave as a prefix.
+    """
+    text = _platform_text(body)
+    if text is None:
+        return None
+    return (redact or SECRETS).cut(text, _MAX_ERROR_TEXT) or None
+
+
+def _platform_text(body: Any) -> str | None:
     if isinstance(body, str):
-        return body.strip()[:_MAX_ERROR_TEXT] or None
+        return body.strip() or None
     if not isinstance(body, Mapping):
         return None
     message, detail = body.get("message"), body.get("detail")
     if isinstance(message, str) and isinstance(detail, str) and message and detail != message:
         # e.g. Make: a generic message ("Permission denied") and the specific detail
-        return f"{message}: {detail}"[:_MAX_ERROR_TEXT]
+        return f"{message}: {detail}"
     for key in ("error", "message", "detail", "error_description", "msg"):
         value = body.get(key)
         if isinstance(value, str) and value:
-            return value[:_MAX_ERROR_TEXT]
+            return value
         if isinstance(value, Mapping):
-            nested = platform_message(value)
+            nested = _platform_text(value)
             if nested:
                 return nested
         if isinstance(value, list) and value:
@@ -199,7 +174,7 @@ def platform_message(body: Any) -> str | None:
                     parts.append(f"{loc}: {msg}" if loc else str(msg))
                 else:
                     parts.append(str(item))
-            return "; ".join(parts)[:_MAX_ERROR_TEXT]
+            return "; ".join(parts)
     return None
 
 
@@ -215,9 +190,7 @@ def error_for_status(
     credential_hint: str | None = None,
 ) -> UpstreamError:
     """Build the agentdeck error for an HTTP error answer."""
-    redact = redact or Redactor(())
-    text = platform_message(body)
-    text = redact(text) if text else None
+    text = platform_message(body, redact)
     error_type = body.get("error_type") or body.get("code") if isinstance(body, Mapping) else None
     cls, hint = _STATUS_ERRORS.get(status, (ServerError if status >= 500 else UpstreamError, ""))
     if status == 401 and credential_hint:
@@ -246,15 +219,25 @@ def error_for_status(
 
 
 def error_for_transport(
-    exc: Exception, *, backend: str, operation: str, redact: Redactor
+    exc: Exception,
+    *,
+    backend: str,
+    operation: str,
+    redact: Redactor,
+    timeout_setting: str = "timeout",
 ) -> UpstreamError:
-    """Build the agentdeck error for an exception raised by httpx2."""
+    """Build the agentdeck error for an exception raised by httpx2.
+
+    ``timeout_setting`` names the config key of the read timeout that applied
+    (``stream_timeout`` for chat streams), so the hint points at the right one.
+    """
     detail = redact(str(exc)) or type(exc).__name__
     if isinstance(exc, httpx2.TimeoutException):
+        setting = "timeout" if isinstance(exc, httpx2.ConnectTimeout) else timeout_setting
         return UpstreamTimeoutError(
             f"{operation} timed out ({type(exc).__name__}).",
             backend=backend,
-            hint="The platform is slow or unreachable; retry, or raise `timeout` in the config.",
+            hint=f"The platform is slow or unreachable; retry, or raise `{setting}` in the config.",
         )
     if isinstance(exc, httpx2.ConnectError):
         return UpstreamConnectError(
@@ -327,8 +310,41 @@ def build_async_client(
     )
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A complete answer read by :meth:`HttpClient.exchange`."""
+
+    status: int
+    headers: httpx2.Headers
+    content: bytes
+    #: The answer was longer than the byte cap and only its beginning was kept.
+    truncated: bool = False
+
+    def decoded(self, operation: str, *, backend: str, strict: bool = True) -> Any:
+        """The JSON body (None when empty); text when it is not JSON.
+
+        ``strict``: an answer declared as JSON that does not parse is a :class:`ProtocolError`.
+        """
+        if not self.content.strip():
+            return None
+        try:
+            return _json.loads(self.content)
+        except ValueError:
+            declared = "json" in self.headers.get("content-type", "")
+            if strict and declared and not self.truncated:
+                raise ProtocolError(
+                    f"{operation} answered with malformed JSON.", backend=backend
+                ) from None
+            return self.content.decode("utf-8", errors="replace")
+
+
 class HttpClient:
-    """One backend's requests: retries, size cap, error translation and redaction in one place."""
+    """One backend's requests: retries, size cap, error translation and redaction in one place.
+
+    One loop decides every retry (:meth:`_exchange`): a call makes at most
+    ``1 + max_retries`` attempts whatever fails, and gives up once its time bound
+    (its read timeout plus ``retry_max_wait``) is spent.
+    """
 
     def __init__(
         self,
@@ -343,12 +359,11 @@ class HttpClient:
     ) -> None:
         self._client = client
         self.backend = backend
-        secrets = [secret for secret in secrets if secret]
-        self.redact = Redactor(secrets)
-        _LOG_FILTER.secrets.update(s for s in secrets if len(s) >= 4)
+        SECRETS.add(secrets)
+        self.redact = SECRETS
         self._retry = retry or RetryPolicy()
-        self._stream_timeout = stream_timeout
-        self._max_bytes = max_response_bytes
+        self.stream_timeout = stream_timeout
+        self.max_response_bytes = max_response_bytes
         self._credential_hint = credential_hint
 
     async def request(
@@ -360,24 +375,60 @@ class HttpClient:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         operation: str | None = None,
+        long: bool = False,
+        max_bytes: int | None = None,
     ) -> Any:
-        """Send a request and return its decoded JSON body (None for an empty answer)."""
+        """Send a request and return its decoded JSON body (None for an empty answer).
+
+        ``long`` gives the call the chat read timeout (``stream_timeout``) for answers
+        that arrive in one piece after the agent has finished; ``max_bytes`` lowers the
+        size cap for this call.
+        """
         operation = operation or f"{method} {path}"
-        request = self._client.build_request(
-            method, path, params=_clean(params), json=json, headers=headers
+        reply = await self.exchange(
+            method,
+            path,
+            params=params,
+            json=json,
+            headers=headers,
+            operation=operation,
+            long=long,
+            max_bytes=max_bytes,
         )
-        response, body = await self._send_with_retries(request, operation)
-        if not body:
-            return None
-        try:
-            return _json.loads(body)
-        except ValueError:
-            content_type = response.headers.get("content-type", "")
-            if "json" in content_type:
-                raise ProtocolError(
-                    f"{operation} answered with malformed JSON.", backend=self.backend
-                ) from None
-            return body.decode("utf-8", errors="replace")
+        return reply.decoded(operation, backend=self.backend)
+
+    async def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        operation: str | None = None,
+        long: bool = False,
+        max_bytes: int | None = None,
+        truncate: bool = False,
+        repeatable: bool | None = None,
+    ) -> Reply:
+        """Send a request and read its whole answer; error statuses raise.
+
+        ``truncate`` keeps the first ``max_bytes`` of a longer answer instead of
+        failing; ``repeatable=False`` forbids repeating a request that reached the
+        server even when its method is idempotent (a webhook that starts a task).
+        """
+        operation = operation or f"{method} {path}"
+        request = self._build(method, path, params, json, headers, long=long)
+        if repeatable is None:
+            repeatable = request.method in IDEMPOTENT_METHODS
+        return await self._exchange(
+            request,
+            operation,
+            repeatable=repeatable,
+            long=long,
+            max_bytes=max_bytes or self.max_response_bytes,
+            truncate=truncate,
+        )
 
     @asynccontextmanager
     async def stream(
@@ -393,23 +444,57 @@ class HttpClient:
         """Open a streamed answer (chat); error statuses raise, the body is read by the caller.
 
         Streams are not retried once sent: a chat POST may already have started the run.
-        The response is closed when the block exits, also on cancellation, which closes
-        the upstream connection.
+        The body is capped at ``max_response_bytes``: past it, reading raises a
+        :class:`ProtocolError` and what was read before stays with the caller. The
+        response is closed when the block exits, also on cancellation, which closes the
+        upstream connection.
         """
         operation = operation or f"{method} {path}"
-        timeout = httpx2.Timeout(self._client.timeout.connect, read=self._stream_timeout)
-        request = self._client.build_request(
-            method, path, params=_clean(params), json=json, headers=headers, timeout=timeout
+        request = self._build(method, path, params, json, headers, long=True)
+        response = await self._exchange(
+            request,
+            operation,
+            repeatable=False,
+            long=True,
+            max_bytes=self.max_response_bytes,
+            open_stream=True,
         )
-        response = await self._send(request, operation, attempt_limit=self._retry.max_retries)
+        assert isinstance(response, httpx2.Response)  # open_stream hands back the response
+        response.stream = _CappedStream(
+            response.stream, self.max_response_bytes, self._too_large(operation)
+        )
         try:
-            if response.status_code >= 400:
-                body = await self._read_capped(response, operation)
-                raise self._status_error(response, body, operation, attempts=1)
             yield response
             await self._drain(response)
         finally:
             await response.aclose()
+
+    def _build(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+        *,
+        long: bool,
+    ) -> httpx2.Request:
+        timeout = (
+            httpx2.Timeout(self._client.timeout.connect, read=self.stream_timeout) if long else None
+        )
+        extra = {"timeout": timeout} if timeout else {}
+        return self._client.build_request(
+            method, path, params=_clean(params), json=json, headers=headers, **extra
+        )
+
+    def _too_large(self, operation: str) -> ProtocolError:
+        limit = self.max_response_bytes
+        return ProtocolError(
+            f"{operation}: the answer was larger than {limit} bytes; agentdeck stopped reading "
+            "and kept what had arrived.",
+            backend=self.backend,
+            hint="Ask for a shorter answer, or raise `max_response_bytes` in the config.",
+        )
 
     async def _drain(self, response: httpx2.Response) -> None:
         """Read what is left of a stream the caller finished with, so the pooled connection
@@ -420,98 +505,126 @@ class HttpClient:
             try:
                 async for _ in response.aiter_raw():
                     pass
-            except httpx2.TransportError:
+            except (httpx2.TransportError, ProtocolError):
                 pass
 
-    def translate(self, exc: Exception, operation: str) -> UpstreamError:
+    def translate(
+        self, exc: Exception, operation: str, *, timeout_setting: str = "stream_timeout"
+    ) -> UpstreamError:
         """Map a transport exception met while reading a stream (cut off, timed out)."""
         return error_for_transport(
-            exc, backend=self.backend, operation=operation, redact=self.redact
+            exc,
+            backend=self.backend,
+            operation=operation,
+            redact=self.redact,
+            timeout_setting=timeout_setting,
         )
 
-    async def _send(
-        self, request: httpx2.Request, operation: str, *, attempt_limit: int
-    ) -> httpx2.Response:
-        """Send once, retrying only connection failures that happened before sending."""
-        for attempt in range(attempt_limit + 1):
-            try:
-                return await self._client.send(request, stream=True)
-            except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
-                if attempt >= attempt_limit:
-                    raise self.translate(exc, operation) from exc
-                await anyio.sleep(self._retry.backoff(attempt))
-            except httpx2.TransportError as exc:
-                raise self.translate(exc, operation) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
+    async def _exchange(
+        self,
+        request: httpx2.Request,
+        operation: str,
+        *,
+        repeatable: bool,
+        long: bool,
+        max_bytes: int,
+        truncate: bool = False,
+        open_stream: bool = False,
+    ) -> Any:
+        """The one retry loop: send, read, translate, and decide whether to try again.
 
-    async def _send_with_retries(
-        self, request: httpx2.Request, operation: str
-    ) -> tuple[httpx2.Response, bytes]:
-        idempotent = request.method in IDEMPOTENT_METHODS
+        A connection that failed before the request was sent is retried for any
+        method; anything else only when ``repeatable``. Returns a :class:`Reply`, or the
+        open response when ``open_stream`` and the status is a success.
+        """
+        timeout_setting = "stream_timeout" if long else "timeout"
+        read_timeout = (
+            self.stream_timeout if long else (self._client.timeout.read or self.stream_timeout)
+        )
+        budget = read_timeout + self._retry.max_wait
+        deadline = anyio.current_time() + budget
         attempts = 0
-        while True:
-            attempts += 1
-            started = time.perf_counter()
-            try:
-                response = await self._send(
-                    request, operation, attempt_limit=self._retry.max_retries
-                )
+        with anyio.move_on_after(budget) as scope:
+            while True:
+                attempts += 1
+                started = time.perf_counter()
+                retry_after: float | None = None
                 try:
-                    body = await self._read_capped(response, operation)
-                finally:
-                    await response.aclose()
-            except UpstreamTimeoutError:
-                if idempotent and attempts <= self._retry.max_retries:
-                    await anyio.sleep(self._retry.backoff(attempts - 1))
-                    continue
-                raise
-            logger.debug(
-                "%s %s -> %s in %.1f ms",
-                request.method,
-                self.redact(str(request.url.copy_with(query=None))),
-                response.status_code,
-                (time.perf_counter() - started) * 1000,
-            )
-            if response.status_code < 400:
-                return response, body
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            if (
-                idempotent
-                and response.status_code in RETRY_STATUSES
-                and attempts <= self._retry.max_retries
-                and (retry_after is None or retry_after <= self._retry.max_wait)
-            ):
+                    response = await self._client.send(request, stream=True)
+                    if open_stream and response.status_code < 400:
+                        return response
+                    try:
+                        body, truncated = await self._read_capped(
+                            response, operation, max_bytes, truncate=truncate
+                        )
+                    finally:
+                        await response.aclose()
+                except (httpx2.ConnectError, httpx2.ConnectTimeout) as exc:
+                    error = self.translate(exc, operation, timeout_setting=timeout_setting)
+                    retryable = True  # the server provably never saw the request
+                except httpx2.TransportError as exc:
+                    error = self.translate(exc, operation, timeout_setting=timeout_setting)
+                    retryable = repeatable
+                else:
+                    logger.debug(
+                        "%s %s -> %s in %.1f ms",
+                        request.method,
+                        self.redact(str(request.url.copy_with(query=None))),
+                        response.status_code,
+                        (time.perf_counter() - started) * 1000,
+                    )
+                    if response.status_code < 400:
+                        return Reply(response.status_code, response.headers, body, truncated)
+                    retry_after = parse_retry_after(response.headers.get("retry-after"))
+                    error = self._status_error(response, body, operation, attempts=attempts)
+                    retryable = (
+                        repeatable
+                        and response.status_code in RETRY_STATUSES
+                        and (retry_after is None or retry_after <= self._retry.max_wait)
+                    )
                 delay = (
                     retry_after if retry_after is not None else self._retry.backoff(attempts - 1)
                 )
+                if (
+                    not retryable
+                    or attempts > self._retry.max_retries
+                    or anyio.current_time() + delay > deadline
+                ):
+                    raise error
                 logger.info(
-                    "%s: %s answered %s; retrying in %.2f s",
+                    "%s: %s failed (%s); retrying in %.2f s",
                     self.backend,
                     operation,
-                    response.status_code,
+                    error.message,
                     delay,
                 )
                 await anyio.sleep(delay)
-                continue
-            raise self._status_error(response, body, operation, attempts=attempts)
+        assert scope.cancelled_caught
+        raise UpstreamTimeoutError(
+            f"{operation} got no answer within {budget:g} s ({attempts} attempts).",
+            backend=self.backend,
+            hint=f"The platform is slow or unreachable; retry later, or raise `{timeout_setting}`.",
+        )
 
-    async def _read_capped(self, response: httpx2.Response, operation: str) -> bytes:
+    async def _read_capped(
+        self, response: httpx2.Response, operation: str, max_bytes: int, *, truncate: bool
+    ) -> tuple[bytes, bool]:
+        """The body, at most ``max_bytes`` of it; transport errors propagate untranslated."""
         chunks: list[bytes] = []
         size = 0
-        try:
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > self._max_bytes:
-                    raise ProtocolError(
-                        f"{operation} answered more than {self._max_bytes} bytes; "
-                        "agentdeck stopped reading.",
-                        backend=self.backend,
-                        hint="Narrow the request (a smaller `limit`) or raise `max_response_bytes`.",
-                    )
-                chunks.append(chunk)
-        except httpx2.TransportError as exc:
-            raise self.translate(exc, operation) from exc
-        return b"".join(chunks)
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                if truncate:
+                    chunks.append(chunk[: max_bytes - size + len(chunk)])
+                    return b"".join(chunks), True
+                raise ProtocolError(
+                    f"{operation} answered more than {max_bytes} bytes; agentdeck stopped reading.",
+                    backend=self.backend,
+                    hint="Narrow the request (a smaller `limit`) or raise `max_response_bytes`.",
+                )
+            chunks.append(chunk)
+        return b"".join(chunks), False
 
     def _status_error(
         self, response: httpx2.Response, body: bytes, operation: str, *, attempts: int
@@ -530,6 +643,26 @@ class HttpClient:
             redact=self.redact,
             credential_hint=self._credential_hint,
         )
+
+
+class _CappedStream(httpx2.AsyncByteStream):
+    """A response body that raises ``too_large`` once more than ``limit`` bytes came in."""
+
+    def __init__(self, inner: Any, limit: int, too_large: ProtocolError) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._too_large = too_large
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in self._inner:
+            size += len(chunk)
+            if size > self._limit:
+                raise self._too_large
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 _json = json

@@ -10,6 +10,8 @@ What happens to bad input, as documented for users:
   manager records it as the run's error and keeps what had streamed before;
 - a malformed line or event is skipped and reported as a :class:`StreamWarning` event, so the
   rest of the answer still arrives and the user is told something was dropped;
+- valid JSON of an unexpected shape (a list where an object belongs, a number where
+  text belongs) is skipped the same way, never a crash (:func:`mapped`);
 - an unknown data-stream prefix is skipped silently (the format reserves them).
 """
 
@@ -20,6 +22,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx2
+from pydantic import ValidationError
 
 from agentdeck.errors import ProtocolError
 from agentdeck.http import HttpClient
@@ -86,6 +89,24 @@ async def iter_data_stream(
         raise http.translate(exc, operation) from exc
 
 
+def text_or_none(value: Any) -> str | None:
+    """An id or name from a platform's JSON: strings and numbers as text, anything else None."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def mapped(handler: Callable[..., list[ChatEvent]], label: str, *args: Any) -> list[ChatEvent]:
+    """``handler(*args)``, or a :class:`StreamWarning` when the event's fields have the wrong
+    types for a ChatEvent: one odd event is skipped, the answer goes on."""
+    try:
+        return handler(*args)
+    except ValidationError:
+        return [StreamWarning(message=f"skipped a {label} of an unexpected shape")]
+
+
 def _text(value: Any) -> list[ChatEvent]:
     return [TextDelta(text=value)] if isinstance(value, str) and value else []
 
@@ -102,8 +123,8 @@ def _data(value: Any) -> list[ChatEvent]:
     for item in value if isinstance(value, list) else [value]:
         if isinstance(item, dict) and item.get("type") == "thread_info":
             info = item.get("data") if isinstance(item.get("data"), dict) else item
-            thread = info.get("thread_id") or info.get("threadId")
-            events.append(RunStarted(conversation_id=str(thread) if thread else None))
+            thread = text_or_none(info.get("thread_id")) or text_or_none(info.get("threadId"))
+            events.append(RunStarted(conversation_id=thread))
     return events
 
 
@@ -112,8 +133,8 @@ def _tool_call(value: Any) -> list[ChatEvent]:
         return []
     return [
         ToolCall(
-            id=value.get("toolCallId"),
-            name=str(value.get("toolName") or "tool"),
+            id=text_or_none(value.get("toolCallId")),
+            name=text_or_none(value.get("toolName")) or "tool",
             arguments=value.get("args", value.get("arguments")),
         )
     ]
@@ -122,12 +143,12 @@ def _tool_call(value: Any) -> list[ChatEvent]:
 def _tool_result(value: Any) -> list[ChatEvent]:
     if not isinstance(value, dict):
         return []
-    return [ToolResult(id=value.get("toolCallId"), result=value.get("result"))]
+    return [ToolResult(id=text_or_none(value.get("toolCallId")), result=value.get("result"))]
 
 
 def _step_start(value: Any) -> list[ChatEvent]:
     step = value.get("messageId") if isinstance(value, dict) else None
-    return [StepStart(step=step)]
+    return [StepStart(step=text_or_none(step))]
 
 
 def _step_finish(value: Any) -> list[ChatEvent]:
@@ -145,7 +166,8 @@ def _finish(value: Any) -> list[ChatEvent]:
     if value.get("error"):
         events.extend(_error(value["error"]))
     details = {k: v for k, v in value.items() if k not in {"usage", "error"}}
-    events.append(Done(usage=value.get("usage"), details=details))
+    usage = value.get("usage")
+    events.append(Done(usage=usage if isinstance(usage, dict) else None, details=details))
     return events
 
 
@@ -175,7 +197,7 @@ async def data_stream_events(
         handler = DATA_STREAM_PARTS.get(prefix)
         if handler is None:
             continue
-        for event in handler(value):
+        for event in mapped(handler, f"'{prefix}:' part", value):
             finished = finished or isinstance(event, Done)
             yield event
     if not finished:

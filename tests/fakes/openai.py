@@ -26,8 +26,13 @@ from tests.fakes.base import FakePlatform, cut_off_after
 @dataclass
 class FakeOpenAI(FakePlatform):
     api_key: str | None = None
-    #: "normal", "cut_off" (drops the connection mid-answer), "malformed" (a bad chunk).
+    #: "normal"; "cut_off" (drops the connection mid-answer); "malformed" (a bad chunk);
+    #: "wrong_shape" (valid JSON chunks of the wrong shape); "leaky" (a malformed chunk that
+    #: quotes the request's Authorization header, as a failing proxy might); "hang" (stops
+    #: sending after a few chunks, connection kept open); "oversized" (``oversized_words``
+    #: extra words of reply).
     next_stream: str = "normal"
+    oversized_words: int = 5000
     #: seconds between streamed chunks (slow models, run-manager tests)
     chunk_delay: float = 0.0
     #: seconds before answering at all (a backend's own latency, for benchmarks)
@@ -74,6 +79,21 @@ class FakeOpenAI(FakePlatform):
             return StreamingResponse(cut_off_after(chunks[:3]), media_type="text/event-stream")
         if scenario == "malformed":
             chunks.insert(1, "data: {not json\n\n")
+        if scenario == "wrong_shape":
+            chunks[1:1] = [
+                "data: []\n\n",
+                'data: {"choices": 5}\n\n',
+                'data: {"choices": [{"delta": {"content": 42}}]}\n\n',
+            ]
+        if scenario == "leaky":
+            quoted = request.headers.get("authorization", "")
+            chunks.insert(1, f"data: {{upstream said: Authorization: {quoted}}}\n\n")
+        if scenario == "hang":
+            return StreamingResponse(
+                self._stream(chunks[:2], hang=True), media_type="text/event-stream"
+            )
+        if scenario == "oversized":
+            chunks[1:1] = [_chunk({"content": " word"})] * self.oversized_words
         chunks.append(_chunk({}, finish="stop"))
         chunks.append(
             f"data: {json.dumps({'choices': [], 'usage': {'total_tokens': len(words)}})}\n\n"
@@ -81,7 +101,7 @@ class FakeOpenAI(FakePlatform):
         chunks.append("data: [DONE]\n\n")
         return StreamingResponse(self._stream(chunks), media_type="text/event-stream")
 
-    async def _stream(self, chunks: list[str]) -> AsyncIterator[bytes]:
+    async def _stream(self, chunks: list[str], hang: bool = False) -> AsyncIterator[bytes]:
         self.open_streams += 1
         finished = False
         try:
@@ -89,6 +109,8 @@ class FakeOpenAI(FakePlatform):
                 yield chunk.encode()
                 if self.chunk_delay:
                     await anyio.sleep(self.chunk_delay)
+            if hang:
+                await anyio.sleep_forever()  # until the client gives up and disconnects
             finished = True
         finally:
             self.open_streams -= 1

@@ -225,7 +225,8 @@ def one_piece_events(state: StreamState, body: Any) -> list[ChatEvent]:
     if not isinstance(body, dict):
         return [ErrorEvent(message=f"AgentFlow answered the chat with {type(body).__name__}.")]
     events = _start(state, body)
-    for call in body.get("tool_calls") or []:
+    calls = body.get("tool_calls")
+    for call in calls if isinstance(calls, list) else []:
         if isinstance(call, dict):
             events += _tool_call(state, call)
             if "result" in call or "output" in call:

@@ -36,9 +36,8 @@ Assumptions about shapes the reference does not show:
 from __future__ import annotations
 
 import base64
-import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Generator
 from typing import Any, ClassVar
 
 import httpx2
@@ -505,13 +504,14 @@ class AgenticFlowBackend(Backend):
             params, body = query_payload(payload, backend=self.name), None
         operation = f"invoke trigger {trigger_id}"
         try:
-            # A stream is never re-sent once it reached the server: no duplicate task.
-            async with self.http.stream(
+            # Never repeated once it reached the server (not even a GET): no duplicate task.
+            # A long answer is cut, not refused: the trigger has fired either way.
+            reply = await self.http.exchange(
                 method, f"/agents/webhook/{path}/trigger",
                 params=params, json=body, headers=headers, operation=operation,
-            ) as response:  # fmt: skip
-                answer = await _read_json(response, self.http.translate, operation)
-                status = response.status_code
+                max_bytes=_MAX_WEBHOOK_ANSWER, truncate=True, repeatable=False,
+            )  # fmt: skip
+            answer = reply.decoded(operation, backend=self.name, strict=False)
         except AuthenticationError as exc:
             raise AuthenticationError(
                 f"{operation}: the webhook rejected the trigger's own credentials "
@@ -526,29 +526,9 @@ class AgenticFlowBackend(Backend):
         return {
             "trigger": make_ref(self.name, str(trigger.get("id"))),
             "method": method,
-            "status_code": status,
-            "response": answer,
+            "status_code": reply.status,
+            "response": answer[:2000] if isinstance(answer, str) else answer,
         }
-
-
-async def _read_json(
-    response: httpx2.Response, translate: Callable[[Exception, str], Exception], operation: str
-) -> Any:
-    """A webhook's (small) answer: JSON when it is JSON, else the start of its text."""
-    raw = b""
-    try:
-        async for chunk in response.aiter_bytes():
-            raw += chunk
-            if len(raw) > _MAX_WEBHOOK_ANSWER:
-                break  # the rest is not worth keeping; the call itself succeeded
-    except httpx2.TransportError as exc:
-        raise translate(exc, operation) from exc
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode("utf-8", errors="replace")[:2000]
 
 
 async def _parts(

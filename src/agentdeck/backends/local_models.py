@@ -8,13 +8,15 @@ error that says how to configure one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
+
+from pydantic import BaseModel, ValidationError
 
 from agentdeck.errors import ModelUnavailableError, ProtocolError
 from agentdeck.http import HttpClient
 from agentdeck.model import ChatEvent, Done, ReasoningDelta, StreamWarning, TextDelta
+from agentdeck.redaction import SECRETS
 from agentdeck.streams import iter_sse
 
 SPECIAL_MODELS = ("echo", "sampling", "openai")
@@ -24,6 +26,28 @@ _SETUP_HINT = (
     'or create the agent with model "echo" (offline, deterministic) or "sampling" '
     "(the MCP client's own model, where the client supports it)."
 )
+
+
+class _Delta(BaseModel):
+    content: str | None = None
+    reasoning_content: str | None = None
+
+
+class _Choice(BaseModel):
+    delta: _Delta | None = None
+    finish_reason: str | None = None
+
+
+class _Chunk(BaseModel):
+    """The part of a streamed chat-completions chunk agentdeck reads; other fields are ignored.
+
+    Validating the whole shape up front means a chunk of the wrong shape (``[]``,
+    ``{"choices": 5}``, a number as content) is skipped with a warning instead of
+    failing the answer.
+    """
+
+    choices: list[_Choice] | None = None
+    usage: dict[str, Any] | None = None
 
 
 async def echo_reply(history: list[dict[str, str]]) -> AsyncIterator[ChatEvent]:
@@ -64,18 +88,19 @@ async def openai_reply(
                 finished = True
                 continue
             try:
-                chunk = json.loads(event.data)
-            except ValueError:
-                yield StreamWarning(message=f"skipped a malformed model chunk: {event.data[:80]!r}")
+                chunk = _Chunk.model_validate_json(event.data)
+            except ValidationError:
+                quoted = SECRETS.cut(repr(event.data), 80)
+                yield StreamWarning(message=f"skipped a malformed model chunk: {quoted}")
                 continue
-            usage = chunk.get("usage") or usage
-            for choice in chunk.get("choices") or []:
-                delta = choice.get("delta") or {}
-                if delta.get("reasoning_content"):
-                    yield ReasoningDelta(text=delta["reasoning_content"])
-                if delta.get("content"):
-                    yield TextDelta(text=delta["content"])
-                if choice.get("finish_reason"):
+            usage = chunk.usage or usage
+            for choice in chunk.choices or []:
+                delta = choice.delta or _Delta()
+                if delta.reasoning_content:
+                    yield ReasoningDelta(text=delta.reasoning_content)
+                if delta.content:
+                    yield TextDelta(text=delta.content)
+                if choice.finish_reason:
                     finished = True
     if not finished:
         raise ProtocolError(

@@ -38,8 +38,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import httpx2
-
 from agentdeck.backends.base import Backend, Option
 from agentdeck.config import MakeSettings
 from agentdeck.errors import (
@@ -66,7 +64,7 @@ from agentdeck.model import (
     ToolResult,
 )
 from agentdeck.pagination import offset_cursor, parse_offset
-from agentdeck.streams import iter_sse, sse_json
+from agentdeck.streams import iter_sse, mapped, sse_json, text_or_none
 
 AGENTS = "/ai-agents/v1/agents"
 OPTIONS = (
@@ -353,26 +351,18 @@ class MakeBackend(Backend):
         # caller whose wait budget ends first still needs the thread to continue it.
         yield RunStarted(conversation_id=thread_id)
         operation = "Make run agent"
-        # Through ``stream`` for its long read timeout: a run can outlast `timeout`.
         try:
-            async with self.http.stream(
+            # `long`: /run answers only when the agent has finished, which can outlast `timeout`.
+            answer = await self.http.request(
                 "POST",
                 self._path(agent_id, "/run"),
                 params=self._params,
                 json=body,
                 operation=operation,
-            ) as response:
-                raw = await response.aread()
+                long=True,
+            )
         except UpstreamError as exc:
             raise self._explain(exc, agent_id) from exc
-        except httpx2.TransportError as exc:
-            raise self.http.translate(exc, operation) from exc
-        try:
-            answer = json.loads(raw)
-        except ValueError:
-            raise ProtocolError(
-                f"{operation} answered with malformed JSON.", backend=self.name
-            ) from None
         if not isinstance(answer, dict) or "response" not in answer:
             raise ProtocolError(f"{operation} answered without a `response`.", backend=self.name)
         text = _text_of(answer["response"])
@@ -402,7 +392,7 @@ class MakeBackend(Backend):
                 async for event in iter_sse(response, self.http, operation):
                     if event.event not in ("step", "", "message"):
                         continue
-                    for chat_event in state.step(sse_json(event)):
+                    for chat_event in mapped(state.step, "step", sse_json(event)):
                         yield chat_event
         except UpstreamError as exc:
             raise self._explain(exc, agent_id) from exc
@@ -462,7 +452,7 @@ class _StepState:
             return [data]
         if not isinstance(data, dict) or not isinstance(data.get("role"), str):
             return [StreamWarning(message=f"skipped a step that is not a message: {data!r:.80}")]
-        self.iteration = data.get("agentIterationId") or self.iteration
+        self.iteration = text_or_none(data.get("agentIterationId")) or self.iteration
         handler = self._roles.get(data["role"])
         return handler(data) if handler else []
 
@@ -474,13 +464,16 @@ class _StepState:
             # Each assistant step is a whole message; keep them apart in the answer.
             events.append(TextDelta(text=f"\n\n{text}" if self._texts else text))
             self._texts += 1
-        for call in data.get("tool_calls") or []:
+        calls = data.get("tool_calls")
+        for call in calls if isinstance(calls, list) else []:
             if isinstance(call, dict):
                 function = call.get("function") if isinstance(call.get("function"), dict) else {}
                 events.append(
                     ToolCall(
-                        id=call.get("id"),
-                        name=str(function.get("name") or call.get("name") or "tool"),
+                        id=text_or_none(call.get("id")),
+                        name=text_or_none(function.get("name"))
+                        or text_or_none(call.get("name"))
+                        or "tool",
                         arguments=_arguments(function.get("arguments", call.get("arguments"))),
                     )
                 )
@@ -489,8 +482,8 @@ class _StepState:
     def _tool(self, data: dict[str, Any]) -> list[ChatEvent]:
         return [
             ToolResult(
-                id=data.get("tool_call_id") or data.get("toolCallId"),
-                name=data.get("name"),
+                id=text_or_none(data.get("tool_call_id")) or text_or_none(data.get("toolCallId")),
+                name=text_or_none(data.get("name")),
                 result=_arguments(data.get("content")),
             )
         ]

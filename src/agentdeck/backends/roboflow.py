@@ -31,11 +31,8 @@ Assumptions about shapes the reference does not show (the fake follows the same 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
-
-import httpx2
 
 from agentdeck.backends import roboflow_parse as parse
 from agentdeck.backends.base import Option
@@ -218,22 +215,9 @@ class RoboflowBackend(RoboflowWorkflows):
             "(list_conversations shows it, and get_workflow shows any draft it made)."
         )
         try:
-            async with self.http.stream(
-                "POST", self._path("agent", "chat"), json=body, operation=operation
-            ) as response:
-                chunks, size = [], 0
-                try:
-                    async for chunk in response.aiter_bytes():
-                        size += len(chunk)
-                        if size > self.settings.max_response_bytes:
-                            raise ProtocolError(
-                                f"{operation} answered more than "
-                                f"{self.settings.max_response_bytes} bytes.",
-                                backend=self.name,
-                            )
-                        chunks.append(chunk)
-                except httpx2.TransportError as exc:
-                    raise self.http.translate(exc, operation) from exc
+            answer = await self.http.request(
+                "POST", self._path("agent", "chat"), json=body, operation=operation, long=True
+            )
         except ProtocolError as exc:
             raise parse.refined(exc, hint=maybe_saved) from exc
         except UpstreamError as exc:
@@ -244,15 +228,10 @@ class RoboflowBackend(RoboflowWorkflows):
                 "start a new conversation (list_conversations shows the existing ones).",
                 on_400="Check the message (it must not be empty) and options.mode.",
             )
-        try:
-            answer = json.loads(b"".join(chunks))
-        except ValueError:
-            raise ProtocolError(
-                f"{operation} answered with malformed JSON.", backend=self.name, hint=maybe_saved
-            ) from None
         if not isinstance(answer, dict):
             raise ProtocolError(
-                f"{operation} answered with JSON that is not an object.",
+                f"{operation} answered with something other than a JSON object "
+                "(malformed JSON, or JSON of the wrong shape).",
                 backend=self.name,
                 hint=maybe_saved,
             )

@@ -22,6 +22,7 @@ from agentdeck.model import (
     WorkflowVersion,
     make_ref,
 )
+from agentdeck.streams import text_or_none
 
 #: Fields a workflow object carries that become first-class model fields.
 _WORKFLOW_FIELDS = {"id", "name", "url", "config", "specification", "draft"}
@@ -156,8 +157,8 @@ def draft(backend: str, raw: Any) -> WorkflowDraft | None:
     return WorkflowDraft(
         backend=backend,
         id=str(raw.get("id") or raw.get("url")),
-        name=raw.get("name"),
-        url=raw.get("url"),
+        name=text_or_none(raw.get("name")),
+        url=text_or_none(raw.get("url")),
         published=False,
         specification=spec,
     )

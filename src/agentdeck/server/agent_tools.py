@@ -30,7 +30,7 @@ from agentdeck.runs import RunResult
 from agentdeck.server.chatting import converse
 from agentdeck.server.notify import Notifier
 from agentdeck.server.schemas import brief
-from agentdeck.server.toolkit import reported
+from agentdeck.server.toolkit import redacting, reported
 
 logger = logging.getLogger("agentdeck.agent_tools")
 
@@ -206,7 +206,7 @@ class AgentTools:
         for name, tool in wanted.items():
             if current.get(name) != tool:
                 self._server.add_tool(
-                    _chat_function(tool.ref),
+                    redacting(_chat_function(tool.ref)),
                     name=tool.name,
                     title=tool.title,
                     description=tool.description,

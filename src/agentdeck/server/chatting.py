@@ -38,7 +38,7 @@ from agentdeck.server.interaction import (
 )
 from agentdeck.server.notify import announce_resource_updated
 from agentdeck.server.resources import conversation_uri
-from agentdeck.server.toolkit import deck
+from agentdeck.server.toolkit import deck, report_progress
 from agentdeck.server.tools.approvals import QuestionResponder
 
 SAMPLING_MAX_TOKENS = 2048
@@ -209,10 +209,10 @@ async def follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
             for event in batch:
                 if isinstance(event, TextDelta):
                     step += 1
-                    await ctx.report_progress(step, message=event.text)
+                    await report_progress(ctx, step, event.text)
                 elif isinstance(event, ToolCall):
                     step += 1
-                    await ctx.report_progress(step, message=f"[calling tool {event.name}]")
+                    await report_progress(ctx, step, f"[calling tool {event.name}]")
             if run.waiting_on_someone():
                 break  # waiting longer cannot help: the agent waits on a person
     except anyio.get_cancelled_exc_class():

@@ -7,10 +7,15 @@ decided by each tool's ``read_only`` annotation, so a new writing tool cannot sl
 through it; the one exception is the explicit ``conversational`` flag of the tools
 that only talk to agents (``chat``, ``cancel_run``). A tool's ``needs`` says what a
 configured backend must have for it to be served (``agentdeck.server.surface``).
+
+It is also the one exit for what tools send back: every tool function is wrapped by
+:func:`redacting`, every error goes through :func:`reported` and progress messages
+through :func:`report_progress`, each of which masks the configured secrets.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +26,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from agentdeck.errors import AgentdeckError
+from agentdeck.redaction import redact, redact_value
 
 if TYPE_CHECKING:
     from agentdeck.server.app import Deck
@@ -78,6 +84,9 @@ class Toolbox:
         needs: Need | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            # The redacting wrapper is what the module keeps too, so a docstring extended
+            # after the decorator (the per-platform options) reaches the tool description.
+            fn = redacting(fn)
             self.tools.append(
                 ToolSpec(
                     fn=fn,
@@ -108,14 +117,38 @@ def deck(ctx: Context) -> Deck:
     return state
 
 
+def redacting(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` (an async tool function) with every string of its result redacted.
+
+    ``functools.wraps`` keeps the signature and type hints the SDK builds the schema from.
+    """
+
+    @functools.wraps(fn)
+    async def tool(*args: Any, **kwargs: Any) -> Any:
+        return redact_value(await fn(*args, **kwargs))
+
+    return tool
+
+
 @contextmanager
 def reported() -> Iterator[None]:
     """Turn agentdeck's errors into tool errors whose text the calling model can read.
 
     Any other exception reaches the client only as "Error executing tool X", so every
-    expected failure must be an ``AgentdeckError`` by the time it gets here.
+    expected failure must be an ``AgentdeckError`` by the time it gets here. Every
+    error text is redacted here, tool errors raised directly included.
     """
     try:
         yield
     except AgentdeckError as exc:
-        raise ToolError(str(exc)) from exc
+        raise ToolError(redact(str(exc))) from exc
+    except ToolError as exc:
+        cleaned = redact(str(exc))
+        if cleaned == str(exc):
+            raise
+        raise ToolError(cleaned) from exc
+
+
+async def report_progress(ctx: Context, progress: float, message: str | None = None) -> None:
+    """Send a progress notification whose message is redacted like every other output."""
+    await ctx.report_progress(progress, message=redact(message) if message else message)
