@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    server = build_server(settings)
+    server = build_server(settings, stateless=args.transport == "http" and args.stateless)
     if args.transport == "stdio":
         anyio.run(server.run_stdio_async)
         return 0
