@@ -15,7 +15,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agentdeck.errors import ConfigError
 
@@ -30,6 +38,8 @@ ALL_TOOLSETS = (
     "triggers",
     "knowledge",
 )
+#: The models a local agent can name without an endpoint (see backends/local.py).
+LOCAL_MODELS = ("auto", "openai", "sampling", "echo")
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BACKEND_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
@@ -65,10 +75,26 @@ class LocalSettings(BackendCommon):
     kind: Literal["local"] = "local"
     enabled: bool = True
     database: str = DEFAULT_DATABASE
-    model: str = "openai"
+    model: str = Field(
+        default="auto",
+        description="auto, openai, sampling, echo, or a model name on openai_base_url.",
+    )
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     openai_model: str | None = None
+    auto_probe_ports: list[int] = Field(
+        default_factory=lambda: [11434, 8080, 1234, 8000],
+        description="Ports on 127.0.0.1 where `auto` looks for a local OpenAI-compatible server.",
+    )
+
+    @model_validator(mode="after")
+    def _model_is_known(self) -> LocalSettings:
+        if self.model not in LOCAL_MODELS and not self.openai_base_url:
+            raise ValueError(
+                f'model "{self.model}" is not one of {", ".join(LOCAL_MODELS)}; another name '
+                "is a model on openai_base_url, which is not set"
+            )
+        return self
 
 
 class MakeSettings(BackendCommon):

@@ -8,6 +8,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import AgentReader, AgentWriter
+from agentdeck.backends.local import LocalBackend
 from agentdeck.errors import InvalidInputError
 from agentdeck.model import Agent, AgentChanges, AgentSpec, BackendInfo
 from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
@@ -53,7 +54,13 @@ class Deleted(BaseModel):
 async def list_backends(ctx: Context) -> BackendList:
     """List the configured backends: their names (the first part of every ref), platform
     kind, and capabilities (what their agents can do through agentdeck)."""
-    return BackendList(backends=deck(ctx).registry.info())
+    registry = deck(ctx).registry
+    backends = registry.info()
+    for info in backends:
+        backend = registry.backends[info.name]
+        if isinstance(backend, LocalBackend):
+            info.model = await backend.describe_model()
+    return BackendList(backends=backends)
 
 
 @toolbox.tool(toolset="agents", title="List agents", read_only=True, idempotent=True)
