@@ -26,8 +26,20 @@ function transportFor(argv) {
   if (kind === "stdio") {
     return new StdioClientTransport({ command: rest[0], args: rest.slice(1), stderr: "inherit" });
   }
-  if (kind === "http") return new StreamableHTTPClientTransport(new URL(rest[0]));
+  if (kind === "http") return new StreamableHTTPClientTransport(new URL(rest[0]), { fetch: fetchOnFreshSocket });
   throw new Error(`usage: drive.mjs stdio <command> <args...> | http <url> (got ${kind})`);
+}
+
+// Node's fetch reuses an idle keep-alive socket; if the server closes it at that very
+// moment (uvicorn's 5 s keep-alive, easily hit on a loaded CI machine), the request fails
+// with "other side closed" before the server read it. Send it once more in that case only.
+async function fetchOnFreshSocket(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if (!/other side closed/.test(String(error?.cause?.message))) throw error;
+    return await fetch(url, init);
+  }
 }
 
 function textOf(result) {
