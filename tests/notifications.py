@@ -1,5 +1,6 @@
 """Recording the change notifications a client receives, the same way in both eras."""
 
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -8,6 +9,7 @@ from typing import Any
 import anyio
 import mcp.types as types
 from mcp import Client
+from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.shared.subscriptions import ResourceUpdated, ToolsListChanged
 
 from tests.support import connect
@@ -50,6 +52,8 @@ async def watched(
 
     if mode == "legacy":
         async with connect(settings, mode, message_handler=on_message, **kwargs) as client:
+            for uri in resources:
+                await legacy_subscription(client, uri, subscribe=True)
             yield client, changes
         return
     async with (
@@ -68,3 +72,39 @@ async def watched(
         group.start_soon(pump)
         yield client, changes
         group.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def subscribed(client: Client, mode: str, changes: Changes, uri: str) -> AsyncIterator[None]:
+    """Subscribe a client made by :func:`watched` to one more resource, for the block.
+
+    Legacy: ``resources/subscribe`` (and unsubscribe after); 2026: a listen stream for it.
+    """
+    if mode == "legacy":
+        await legacy_subscription(client, uri, subscribe=True)
+        yield
+        await legacy_subscription(client, uri, subscribe=False)
+        return
+    async with (
+        client.listen(resource_subscriptions=[uri]) as sub,
+        anyio.create_task_group() as group,
+    ):
+
+        async def pump() -> None:
+            async for event in sub:
+                if isinstance(event, ResourceUpdated):
+                    changes.add(event.uri)
+
+        group.start_soon(pump)
+        yield
+        group.cancel_scope.cancel()
+
+
+async def legacy_subscription(client: Client, uri: str, *, subscribe: bool) -> None:
+    """``resources/subscribe`` or ``unsubscribe`` (2025-11-25; the SDK warns it is legacy)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MCPDeprecationWarning)
+        if subscribe:
+            await client.subscribe_resource(uri)
+        else:
+            await client.unsubscribe_resource(uri)

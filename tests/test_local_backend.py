@@ -158,6 +158,7 @@ async def test_an_unsupported_operation_names_what_the_backend_can_do() -> None:
                 "kind": "local",
                 "capabilities": ["agents", "manage_agents", "chat", "conversations"],
                 "expose_agents": False,
+                "model": "echo",
             }
         ]
 

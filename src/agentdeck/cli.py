@@ -96,7 +96,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from agentdeck.server.app import build_server
 
-    server = build_server(settings)
+    server = build_server(settings, stateless=args.transport == "http" and args.stateless)
     if args.transport == "stdio":
         from agentdeck.server.stdio import serve_stdio
 

@@ -40,11 +40,10 @@ ALL_TOOLSETS = (
     "triggers",
     "knowledge",
 )
+#: The models a local agent can name without an endpoint (see backends/local.py).
+LOCAL_MODELS = ("auto", "openai", "sampling", "echo")
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BACKEND_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-# The ``model`` values the local backend reads as a choice rather than an endpoint's model
-# name; "auto" is listed so a near miss of it is caught too.
-SPECIAL_MODELS = ("echo", "sampling", "openai", "auto")
 
 
 class _Strict(BaseModel):
@@ -83,19 +82,35 @@ class LocalSettings(BackendCommon):
     kind: Literal["local"] = "local"
     enabled: bool = True
     database: str = DEFAULT_DATABASE
-    model: str = "openai"
+    model: str = Field(
+        default="auto",
+        description="auto, openai, sampling, echo, or a model name on openai_base_url.",
+    )
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     openai_model: str | None = None
+    auto_probe_ports: list[int] = Field(
+        default_factory=lambda: [11434, 8080, 1234, 8000],
+        description="Ports on 127.0.0.1 where `auto` looks for a local OpenAI-compatible server.",
+    )
+
+    @model_validator(mode="after")
+    def _model_is_known(self) -> LocalSettings:
+        if self.model not in LOCAL_MODELS and not self.openai_base_url:
+            raise ValueError(
+                f'model "{self.model}" is not one of {", ".join(LOCAL_MODELS)}; another name '
+                "is a model on openai_base_url, which is not set"
+            )
+        return self
 
     @field_validator("model")
     @classmethod
     def _not_a_near_miss(cls, model: str) -> str:
         """Any name is a model on the OpenAI-compatible endpoint, but "ech" or "Echo" is a typo
         that would only fail at the first chat; catch it when the config loads."""
-        if model in SPECIAL_MODELS:
+        if model in LOCAL_MODELS:
             return model
-        close = difflib.get_close_matches(model.lower(), SPECIAL_MODELS, n=1, cutoff=0.75)
+        close = difflib.get_close_matches(model.lower(), LOCAL_MODELS, n=1, cutoff=0.75)
         if close:
             raise ValueError(
                 f'unknown model "{model}"; did you mean "{close[0]}"? (other names are '

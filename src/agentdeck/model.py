@@ -67,6 +67,9 @@ class BackendInfo(BaseModel):
     kind: str = Field(description="The platform: local, make, agenticflow, agentflow or roboflow.")
     capabilities: list[str] = Field(description="What this backend can do.")
     expose_agents: bool = Field(description="Whether its agents are also served as tools.")
+    model: str | None = Field(
+        default=None, description="Local backends: the default model, and what auto uses now."
+    )
 
 
 class Agent(_Addressed):

@@ -92,6 +92,7 @@ class Registry:
                         client, http = http_client_for(name, backend_settings, connection)
                         await stack.enter_async_context(client)
                     backends[name] = cls_(name, backend_settings, http, store)  # type: ignore[call-arg]
+                    stack.push_async_callback(backends[name].aclose)
                     continue
                 connection = cls_.connection(name, backend_settings)
                 client, http = http_client_for(name, backend_settings, connection)

@@ -1,6 +1,6 @@
 """A fake OpenAI-compatible chat-completions server (llama.cpp, vLLM, Ollama speak the same).
 
-``POST /v1/chat/completions`` with ``stream: true`` answers SSE ``data: {chunk}``
+``GET /v1/models`` lists :attr:`FakeOpenAI.models`. ``POST /v1/chat/completions`` with ``stream: true`` answers SSE ``data: {chunk}``
 lines ending with ``data: [DONE]``; without streaming, one JSON completion. The
 reply reflects the request: it names the model and echoes the last user message
 and how many messages came before it, so tests can see history was sent.
@@ -41,6 +41,8 @@ class FakeOpenAI(FakePlatform):
     open_streams: int = 0
     closed_early: int = 0
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    #: what GET /v1/models lists
+    models: list[str] = field(default_factory=lambda: ["tiny-llama"])
 
     def reply_for(self, body: dict[str, Any]) -> str:
         messages = body.get("messages", [])
@@ -48,9 +50,14 @@ class FakeOpenAI(FakePlatform):
         return f"[{body.get('model')}] heard '{last}' after {len(messages) - 1} earlier messages"
 
     def build_app(self) -> Starlette:
-        return Starlette(routes=[Route("/v1/chat/completions", self.completions, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self.completions, methods=["POST"]),
+                Route("/v1/models", self.list_models, methods=["GET"]),
+            ]
+        )
 
-    async def completions(self, request: Request) -> Response:
+    def _refused(self, request: Request) -> Response | None:
         if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}":
             return JSONResponse(
                 {
@@ -61,6 +68,20 @@ class FakeOpenAI(FakePlatform):
                 },
                 status_code=401,
             )
+        return None
+
+    async def list_models(self, request: Request) -> Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        return JSONResponse(
+            {"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]}
+        )
+
+    async def completions(self, request: Request) -> Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         body = await request.json()
         self.bodies.append(body)
         if self.latency:

@@ -3,6 +3,10 @@
 It needs no account. A local agent answers through the model chosen for it (its
 ``model``) or for the backend (``model`` in ``[backends.local]``):
 
+- ``auto`` (the default): the client's own model through sampling when the client
+  offers it; else the configured OpenAI-compatible endpoint; else the first local
+  OpenAI-compatible server found on its usual port (``local_discovery.py``); else an
+  error naming each way to get a model;
 - ``echo``: deterministic and offline, for demos and tests;
 - ``sampling``: the connected MCP client's own model;
 - ``openai``: the backend's ``openai_model`` on its OpenAI-compatible endpoint;
@@ -16,10 +20,17 @@ from datetime import datetime
 from typing import Any
 
 from agentdeck.backends.base import Backend
-from agentdeck.backends.local_models import echo_reply, openai_reply, sampled_reply
+from agentdeck.backends.local_discovery import FoundServer, ServerFinder
+from agentdeck.backends.local_models import SETUP_HINT, echo_reply, openai_reply, sampled_reply
 from agentdeck.config import LocalSettings
-from agentdeck.errors import InvalidInputError, NotFoundError
-from agentdeck.http import HttpClient
+from agentdeck.errors import (
+    InvalidInputError,
+    ModelUnavailableError,
+    NotFoundError,
+    UpstreamConnectError,
+    UpstreamTimeoutError,
+)
+from agentdeck.http import Connection, HttpClient
 from agentdeck.model import (
     Agent,
     AgentChanges,
@@ -50,13 +61,66 @@ class LocalBackend(Backend):
     ) -> None:
         super().__init__(name, settings, http)
         self._store = store
+        self._finder = ServerFinder(settings.auto_probe_ports)
+        self._found: tuple[FoundServer, HttpClient] | None = None
+        self._clients: list[Any] = []  # made for servers `auto` found; closed with the backend
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            await client.aclose()
+        self._clients.clear()
 
     async def check(self) -> str:
+        """Agents, and whether the default model can answer: the endpoint is asked for
+        its models, and an unreachable one, a refused key or a model it does not serve
+        is a failure that says how to fix it."""
         count = len(await self._store.list_agents(limit=10_000, offset=0))
+        summary = f"{count} agents in {self._store.location}; default model '{self.settings.model}'"
+        if self.settings.model in ("echo", "sampling"):
+            return summary
+        if self._http is None:
+            found = await self._finder.find() if self.settings.model == "auto" else None
+            if found is None:
+                raise ModelUnavailableError(
+                    f"default model '{self.settings.model}' has no model to answer with "
+                    "(no openai_base_url, and no local model server found).",
+                    backend=self.name,
+                    hint=SETUP_HINT,
+                )
+            return f"{summary} → {found.describe()}"
+        try:
+            listed = await self._http.request(
+                "GET", "/models", operation="the model endpoint's /models"
+            )
+        except (UpstreamConnectError, UpstreamTimeoutError) as exc:
+            raise ModelUnavailableError(
+                f"the model endpoint {self.settings.openai_base_url} cannot be reached.",
+                backend=self.name,
+                hint="Start the model server, or fix `openai_base_url` in [backends.local].",
+            ) from exc
+        ids = [m.get("id") for m in (listed or {}).get("data") or [] if isinstance(m, dict)]
         model = self.settings.model
-        if model not in ("echo", "sampling") and not self.settings.openai_base_url:
-            return f"{count} agents; default model '{model}' has no openai_base_url configured"
-        return f"{count} agents in {self._store.location}; default model '{model}'"
+        wanted = self.settings.openai_model if model in ("auto", "openai") else model
+        if wanted and ids and wanted not in ids:
+            raise ModelUnavailableError(
+                f"the model endpoint {self.settings.openai_base_url} does not serve '{wanted}'; "
+                f"it serves: {', '.join(str(i) for i in ids[:10])}.",
+                backend=self.name,
+                hint="Set `openai_model` (or the agent's model) to one of those.",
+            )
+        return f"{summary} → {self.settings.openai_base_url} ({len(ids)} models)"
+
+    async def describe_model(self) -> str:
+        """The default model, and for ``auto`` what it resolves to now (for list_backends)."""
+        model = self.settings.model
+        if model != "auto":
+            return model
+        if self._http is not None:
+            return f"auto: sampling if the client offers it, else {self.settings.openai_base_url}"
+        found = await self._finder.find()
+        if found is not None:
+            return f"auto: sampling if the client offers it, else {found.describe()}"
+        return "auto: sampling if the client offers it; no model endpoint configured or found"
 
     # ---- agents --------------------------------------------------------------------------
 
@@ -161,7 +225,9 @@ class LocalBackend(Backend):
         yield RunStarted(conversation_id=conversation_id)
 
         model = row["model"] or self.settings.model
-        if model == "echo":
+        if model == "auto":
+            events = await self._auto_reply(request, history)
+        elif model == "echo":
             events = echo_reply(history)
         elif model == "sampling":
             events = sampled_reply(self.name, request.sampled_reply)
@@ -177,6 +243,40 @@ class LocalBackend(Backend):
                 await self._store.add_message(conversation_id, "assistant", "".join(text))
                 event = event.model_copy(update={"conversation_id": conversation_id})
             yield event
+
+    async def _auto_reply(
+        self, request: ChatRequest, history: list[dict[str, str]]
+    ) -> AsyncIterator[ChatEvent]:
+        """The ``auto`` model: the client's model, the configured endpoint, a local server."""
+        if request.sampled_reply is not None:
+            return sampled_reply(self.name, request.sampled_reply)
+        if self._http is not None:
+            return openai_reply(self.name, self._http, self.settings.openai_model, history)
+        found = await self._finder.find()
+        if found is None:
+            raise ModelUnavailableError(
+                "this local agent uses the `auto` model, and none was available: the client "
+                "offers no sampling, no openai_base_url is configured and no local model "
+                f"server answered on 127.0.0.1 ports {', '.join(map(str, self._finder.ports))}.",
+                backend=self.name,
+                hint=SETUP_HINT,
+            )
+        return openai_reply(self.name, self._http_for(found), found.model, history)
+
+    def _http_for(self, found: FoundServer) -> HttpClient:
+        """A pooled client for the local server ``auto`` found (kept while it stays the same)."""
+        if self._found is not None and self._found[0] == found:
+            return self._found[1]
+        from agentdeck.registry import http_client_for  # the registry builds clients
+
+        client, http = http_client_for(
+            self.name,
+            self.settings,
+            Connection(base_url=found.base_url, auth=None, secrets=(), credential_hint=None),
+        )
+        self._clients.append(client)
+        self._found = (found, http)
+        return http
 
     # ---- conversations -------------------------------------------------------------------
 

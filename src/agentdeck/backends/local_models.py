@@ -1,9 +1,10 @@
-"""The models a local agent answers through: ``openai``, ``sampling`` and ``echo``.
+"""The models a local agent answers through: ``openai``, ``sampling`` and ``echo``
+(``auto`` picks one of the first two, see ``local.py``).
 
 Each turns a chat history (OpenAI-style ``{"role", "content"}`` dicts, system
 prompt first) into ChatEvents. The choice is made per agent (its ``model``) or for
-the backend; there is no silent fallback: a model that is not available is an
-error that says how to configure one.
+the backend; there is no silent fallback to ``echo``: a model that is not available
+is an error that says how to configure one.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from agentdeck.model import ChatEvent, Done, ReasoningDelta, StreamWarning, Text
 from agentdeck.redaction import SECRETS
 from agentdeck.streams import iter_sse
 
-SPECIAL_MODELS = ("echo", "sampling", "openai")
-_SETUP_HINT = (
-    'Configure a model for the local backend: set `model = "openai"` with `openai_base_url` '
-    "(any OpenAI-compatible server: llama.cpp, vLLM, Ollama, a hosted API) in [backends.local], "
-    'or create the agent with model "echo" (offline, deterministic) or "sampling" '
-    "(the MCP client's own model, where the client supports it)."
+SPECIAL_MODELS = ("auto", "echo", "sampling", "openai")
+SETUP_HINT = (
+    "Ways to give local agents a model: use an MCP client that offers sampling (its own "
+    "model answers); set `openai_base_url` (and `openai_model`, `openai_api_key`) in "
+    "[backends.local] for any OpenAI-compatible server; start a local one on its usual "
+    "port (Ollama 11434, llama.cpp 8080, LM Studio 1234, vLLM 8000), which `auto` finds; "
+    'or create the agent with model "echo" for an offline demo.'
 )
 
 
@@ -70,7 +72,7 @@ async def openai_reply(
         raise ModelUnavailableError(
             "this local agent uses the `openai` model, but no `openai_base_url` is configured.",
             backend=backend,
-            hint=_SETUP_HINT,
+            hint=SETUP_HINT,
         )
     body: dict[str, Any] = {
         "model": model or "default",
@@ -118,7 +120,7 @@ async def sampled_reply(backend: str, text: str | None) -> AsyncIterator[ChatEve
             "this local agent uses the `sampling` model, but the connected MCP client does not "
             "support sampling.",
             backend=backend,
-            hint=_SETUP_HINT,
+            hint=SETUP_HINT,
         )
     yield TextDelta(text=text)
     yield Done()

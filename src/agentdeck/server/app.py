@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import anyio
-from mcp.server.lowlevel.server import NotificationOptions
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools import Tool
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from agentdeck import __version__
@@ -21,8 +22,10 @@ from agentdeck.registry import Registry
 from agentdeck.runs import RunManager
 from agentdeck.server import prompts, resources, tools
 from agentdeck.server.agent_tools import AgentTools
+from agentdeck.server.arguments import ReadableArgumentErrors
 from agentdeck.server.http_app import health_endpoint
 from agentdeck.server.notify import Notifier
+from agentdeck.server.sdk_seams import advertise_list_changes, serve_resource_subscriptions
 from agentdeck.server.surface import LeanServer, Surface
 from agentdeck.server.toolkit import ToolSpec
 
@@ -71,7 +74,32 @@ def enabled_tools(settings: Settings) -> list[ToolSpec]:
     ]
 
 
-def build_server(settings: Settings) -> MCPServer[Deck]:
+class DeckServer(LeanServer):
+    """The MCP server; remembers the function behind each tool it serves, for
+    :class:`ReadableArgumentErrors` to explain a call that does not fit its signature."""
+
+    def __init__(self, *args: Any, tools: list[Tool] | None = None, **kwargs: Any) -> None:
+        self.tool_functions: dict[str, Callable[..., Any]] = {t.name: t.fn for t in tools or []}
+        super().__init__(*args, tools=tools, **kwargs)
+        self.middleware.append(ReadableArgumentErrors(self.tool_functions.get))
+        self.middleware.append(resources.legacy_not_found_code)
+
+    def add_tool(self, fn: Callable[..., Any], name: str | None = None, **kwargs: Any) -> None:
+        super().add_tool(fn, name=name, **kwargs)
+        self.tool_functions.setdefault(name or fn.__name__, fn)
+
+    def remove_tool(self, name: str) -> None:
+        super().remove_tool(name)
+        self.tool_functions.pop(name, None)
+
+
+def build_server(settings: Settings, *, stateless: bool = False) -> MCPServer[Deck]:
+    """The MCP server for ``settings``.
+
+    ``stateless`` (HTTP without sessions) cannot reach a 2025-11-25 client outside a
+    request, so it neither serves ``resources/subscribe`` nor advertises the list
+    changes it could not deliver to them.
+    """
     bus = InMemorySubscriptionBus()
     notifier = Notifier(bus)
     surface = Surface.of(settings)
@@ -100,7 +128,7 @@ def build_server(settings: Settings) -> MCPServer[Deck]:
             yield state
             task_group.cancel_scope.cancel()
 
-    server: MCPServer[Deck] = LeanServer(
+    server = DeckServer(
         "agentdeck",
         title="agentdeck",
         version=__version__,
@@ -109,7 +137,11 @@ def build_server(settings: Settings) -> MCPServer[Deck]:
         subscriptions=bus,
         tools=[surface.tool(spec) for spec in served],
     )
-    advertise_list_changes(server)
+    if not stateless:
+        advertise_list_changes(server)
+        serve_resource_subscriptions(
+            server, _session_call(notifier.subscribe), _session_call(notifier.unsubscribe)
+        )
     resources.register(server, list(settings.enabled_backends()), lambda: running[0])
     server.custom_route("/healthz", methods=["GET"])(
         health_endpoint(lambda: running[0].registry.store if running else None)
@@ -127,24 +159,12 @@ async def _refresh_periodically(agent_tools: AgentTools, seconds: float) -> None
         await agent_tools.refresh()
 
 
-def advertise_list_changes(server: MCPServer[Any]) -> None:
-    """Declare ``tools.listChanged`` and ``resources.listChanged`` to 2025-11-25 clients.
+def _session_call(
+    action: Callable[[Any, str], None],
+) -> Callable[[ServerRequestContext[Any, Any], str], Awaitable[None]]:
+    """A subscription handler applying ``action`` to the request's session and URI."""
 
-    MCPServer's legacy handshake always reports them false and has no setting for it
-    (MCP-SDK-V2.md); agentdeck does send those notifications, so it wraps the low-level
-    server's capability builder to say so. 2026-07-28 clients learn it from
-    ``subscriptions/listen`` being served and are unaffected.
-    """
-    lowlevel = server._lowlevel_server
-    build = lowlevel.get_capabilities
+    async def handle(ctx: ServerRequestContext[Any, Any], uri: str) -> None:
+        action(ctx.session, uri)
 
-    def get_capabilities(
-        notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any
-    ) -> Any:
-        prompts_changed = notification_options.prompts_changed if notification_options else False
-        options = NotificationOptions(
-            prompts_changed=prompts_changed, tools_changed=True, resources_changed=True
-        )
-        return build(options, *args, **kwargs)
-
-    lowlevel.get_capabilities = get_capabilities  # type: ignore[method-assign]
+    return handle

@@ -68,7 +68,10 @@ async def sampling_request(
         return None
     try:
         backend, agent_id = deck(ctx).registry.resolve(agent)
-        if not isinstance(backend, LocalBackend) or await backend.model_of(agent_id) != "sampling":
+        if not isinstance(backend, LocalBackend) or await backend.model_of(agent_id) not in (
+            "sampling",
+            "auto",
+        ):
             return None
         history = await backend.history(agent_id, conversation_id)
     except AgentdeckError:

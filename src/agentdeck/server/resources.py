@@ -1,15 +1,25 @@
-"""Resources: conversation transcripts (Markdown) and agents (JSON), by backend and id."""
+"""Resources: conversation transcripts (Markdown) and agents (JSON), by backend and id.
+
+A resource that does not exist (an unknown backend, agent or conversation) answers
+the "resource not found" error of the client's protocol: -32002 for 2025-11-25
+clients, -32602 for 2026-07-28 ones (which retired -32002, SEP-2164). Any other
+failure (a platform that cannot be reached) stays an internal error with its message.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 
 from agentdeck.backends.base import AgentReader
-from agentdeck.errors import AgentdeckError
+from agentdeck.errors import AgentdeckError, NotFoundError
 from agentdeck.history import transcript_markdown
 from agentdeck.model import ConversationSummary
 from agentdeck.server.conversations import get_conversation_of, list_conversations_of
@@ -21,6 +31,8 @@ if TYPE_CHECKING:
 CONVERSATION_URI = "agentdeck://{backend}/conversations/{conversation_id}"
 AGENT_URI = "agentdeck://{backend}/agents/{agent_id}"
 RECENT_COUNT = 20
+#: "Resource not found" in MCP 2025-11-25.
+LEGACY_RESOURCE_NOT_FOUND = -32002
 
 
 def conversation_uri(backend: str, conversation_id: str) -> str:
@@ -55,10 +67,9 @@ def register(server: MCPServer, backend_names: list[str], current_deck: Callable
     )
     async def conversation(backend: str, conversation_id: str, ctx: Context) -> str:
         registry = deck(ctx).registry
-        try:
-            found = await get_conversation_of(registry, registry.get(backend), conversation_id)
-        except AgentdeckError as exc:
-            raise ResourceError(str(exc)) from exc
+        with read_errors():
+            backend_found = _backend(registry, backend)
+            found = await get_conversation_of(registry, backend_found, conversation_id)
         return transcript_markdown(found)
 
     @server.resource(
@@ -70,11 +81,11 @@ def register(server: MCPServer, backend_names: list[str], current_deck: Callable
     )
     async def agent(backend: str, agent_id: str, ctx: Context) -> str:
         registry = deck(ctx).registry
-        try:
-            reader: AgentReader = registry.require(registry.get(backend), "agents", "read agent")
+        with read_errors():
+            reader: AgentReader = registry.require(
+                _backend(registry, backend), "agents", "read agent"
+            )
             found = await reader.get_agent(agent_id)
-        except AgentdeckError as exc:
-            raise ResourceError(str(exc)) from exc
         return found.model_dump_json(indent=2)
 
 
@@ -100,3 +111,44 @@ def _register_recent(server: MCPServer, backend: str, current_deck: Callable[[],
         except AgentdeckError as exc:
             raise ResourceError(str(exc)) from exc
         return recent_conversations_markdown(backend, page.items)
+
+
+def _backend(registry: Any, name: str) -> Any:
+    """The named backend; an unknown name means the resource does not exist."""
+    try:
+        return registry.get(name)
+    except AgentdeckError as exc:
+        raise ResourceNotFoundError(str(exc)) from exc
+
+
+@contextmanager
+def read_errors() -> Iterator[None]:
+    """Turn agentdeck's errors into resource errors: not found, or failed with its text."""
+    try:
+        yield
+    except NotFoundError as exc:
+        raise ResourceNotFoundError(str(exc)) from exc
+    except AgentdeckError as exc:
+        raise ResourceError(str(exc)) from exc
+
+
+async def legacy_not_found_code(
+    ctx: ServerRequestContext[Any, Any], call_next: CallNext
+) -> HandlerResult:
+    """Server middleware: a missing resource answers -32002 to 2025-11-25 clients.
+
+    The SDK answers every era -32602 (the 2026-07-28 rule, SEP-2164), with the URI as
+    the error data; the 2025-11-25 spec's code for it is -32002.
+    """
+    try:
+        return await call_next(ctx)
+    except MCPError as exc:
+        if (
+            ctx.method == "resources/read"
+            and exc.code == INVALID_PARAMS
+            and isinstance(exc.data, dict)
+            and "uri" in exc.data
+            and (ctx.protocol_version or "") < "2026-07-28"
+        ):
+            raise MCPError(LEGACY_RESOURCE_NOT_FOUND, exc.message, exc.data) from None
+        raise

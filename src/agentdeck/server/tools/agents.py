@@ -8,6 +8,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import AgentReader, AgentWriter
+from agentdeck.backends.local import LocalBackend
 from agentdeck.errors import InvalidInputError
 from agentdeck.model import Agent, AgentChanges, AgentSpec, BackendInfo
 from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
@@ -40,9 +41,15 @@ class Deleted(BaseModel):
 
 @toolbox.tool(toolset="agents", title="List backends", read_only=True, open_world=False)
 async def list_backends(ctx: Context) -> BackendList:
-    """List the configured backends: name (the first part of every ref), platform kind and
-    capabilities."""
-    return BackendList(backends=deck(ctx).registry.info())
+    """List the configured backends: their names (the first part of every ref), platform
+    kind, and capabilities (what their agents can do through agentdeck)."""
+    registry = deck(ctx).registry
+    backends = registry.info()
+    for info in backends:
+        backend = registry.backends[info.name]
+        if isinstance(backend, LocalBackend):
+            info.model = await backend.describe_model()
+    return BackendList(backends=backends)
 
 
 @toolbox.tool(toolset="agents", title="List agents", read_only=True, idempotent=True)

@@ -1,0 +1,114 @@
+"""Readable argument errors: one line per problem, naming the parameter and what it takes.
+
+The SDK validates a tool call's arguments against the tool's signature before the tool
+runs, and reports a failure as pydantic's own text (``1 validation error for
+chatArguments … https://errors.pydantic.dev/…``): noise for the model that has to fix
+its call. :class:`ReadableArgumentErrors` is a server middleware (the SDK's public
+seam around every request) that leaves every call alone except one answered with an
+error whose arguments do not validate; it then replaces the error text with lines such
+as ``chat: "message" is required`` or ``list_agents: "limit" must be an integer from 1
+to 200``, worked out from the same pydantic model the SDK used and the tool's input
+schema. Successful calls cost nothing: the arguments are checked again only after the
+SDK has already refused them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver.tools import Tool
+from pydantic import ValidationError
+
+
+class ReadableArgumentErrors:
+    """Middleware rewriting argument-validation failures of ``tools/call`` into plain lines.
+
+    ``function_of`` gives the function registered under a tool name (None for an unknown
+    tool); the validation model is built from it only when a call has failed.
+    """
+
+    def __init__(self, function_of: Callable[[str], Callable[..., Any] | None]) -> None:
+        self._function_of = function_of
+
+    async def __call__(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        result = await call_next(ctx)
+        if ctx.method != "tools/call" or not isinstance(result, dict) or not result.get("isError"):
+            return result
+        params = ctx.params or {}
+        name, arguments = params.get("name"), params.get("arguments") or {}
+        fn = self._function_of(name) if isinstance(name, str) else None
+        if fn is None or not isinstance(arguments, dict):
+            return result
+        problems = argument_problems(name, fn, arguments)
+        if not problems:
+            return result
+        return {**result, "content": [{"type": "text", "text": "\n".join(problems)}]}
+
+
+def argument_problems(tool: str, fn: Callable[..., Any], arguments: dict[str, Any]) -> list[str]:
+    """What is wrong with ``arguments`` for the tool ``fn``, one line each ([] if nothing)."""
+    spec = Tool.from_function(fn, name=tool)
+    try:
+        spec.fn_metadata.validate_arguments(arguments)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+    else:
+        return []
+    schema = spec.parameters
+    lines: list[str] = []
+    for error in errors:
+        line = f"{tool}: {_problem(error, schema)}"
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def _problem(error: Mapping[str, Any], schema: dict[str, Any]) -> str:
+    path = [str(part) for part in error["loc"]]
+    name = ".".join(path) or "arguments"
+    if error["type"] == "missing":
+        return f'"{name}" is required'
+    if error["type"] == "extra_forbidden":
+        return f'"{name}" is not a parameter of this tool'
+    if len(path) == 1 and path[0] in schema.get("properties", {}):
+        expected = _expected(schema["properties"][path[0]], schema.get("$defs", {}))
+        if expected:
+            return f'"{name}" must be {expected}'
+    return f'"{name}": {str(error["msg"])[:1].lower()}{str(error["msg"])[1:]}'
+
+
+def _expected(schema: dict[str, Any], defs: dict[str, Any]) -> str | None:
+    """What a JSON Schema accepts, said in a few words (None when it cannot be said simply)."""
+    if "$ref" in schema:
+        schema = defs.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    if "anyOf" in schema:
+        arms = [arm for arm in schema["anyOf"] if arm.get("type") != "null"]
+        said = [_expected(arm, defs) for arm in arms]
+        return " or ".join(s for s in said if s) if all(said) else None
+    if "enum" in schema or "const" in schema:
+        values = schema.get("enum", [schema.get("const")])
+        return "one of " + ", ".join(f'"{v}"' if isinstance(v, str) else str(v) for v in values)
+    kind = schema.get("type")
+    if kind in ("integer", "number"):
+        noun = "an integer" if kind == "integer" else "a number"
+        low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        high = schema.get("maximum", schema.get("exclusiveMaximum"))
+        if low is not None and high is not None:
+            return f"{noun} from {low:g} to {high:g}"
+        if low is not None:
+            return f"{noun} of at least {low:g}" if "minimum" in schema else f"{noun} over {low:g}"
+        if high is not None:
+            return f"{noun} of at most {high:g}"
+        return noun
+    if kind == "string":
+        if schema.get("minLength", 0) >= 1:
+            return "a non-empty string"
+        if "maxLength" in schema:
+            return f"a string of at most {schema['maxLength']} characters"
+        return "a string"
+    simple = {"boolean": "true or false", "object": "an object", "array": "a list"}
+    return simple.get(kind) if isinstance(kind, str) else None

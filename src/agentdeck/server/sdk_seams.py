@@ -1,0 +1,100 @@
+"""The one place agentdeck reaches under MCPServer's public surface, and why.
+
+MCPServer (mcp 2.x) has no setting for three things a 2025-11-25 client needs from
+agentdeck: the ``tools.listChanged`` / ``resources.listChanged`` capabilities of the
+handshake (it always reports them false, though agentdeck sends those notifications);
+the ``resources/subscribe`` / ``resources/unsubscribe`` methods (it does not serve
+them), which live on the low-level server MCPServer keeps in a private attribute; and
+the client's connection, which outlives a request (a request's session does not) and
+is what a later notification must be sent on. Everything that reaches them is in this
+module, and
+``tests/test_resources.py`` checks each seam through a real client, so an SDK release
+that moves it fails those tests loudly instead of silently dropping a capability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import mcp.types as types
+from mcp.server.connection import Connection
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.server import NotificationOptions, Server
+from mcp.server.mcpserver import MCPServer
+
+SubscriptionHandler = Callable[[ServerRequestContext[Any, Any], str], Awaitable[None]]
+
+
+def lowlevel_server(server: MCPServer[Any]) -> Server[Any]:
+    """The low-level server inside ``server``; a clear error if this SDK keeps it elsewhere."""
+    found = getattr(server, "_lowlevel_server", None)
+    if not isinstance(found, Server):
+        raise RuntimeError(
+            "this version of the mcp SDK no longer keeps MCPServer._lowlevel_server; "
+            "agentdeck's capability and subscription wiring (server/sdk_seams.py) needs updating."
+        )
+    return found
+
+
+def connection_of(session: Any) -> Connection:
+    """The connection a request's session belongs to: where later notifications go."""
+    found = getattr(session, "_connection", None)
+    if not isinstance(found, Connection):
+        raise RuntimeError(
+            "this version of the mcp SDK no longer keeps ServerSession._connection; "
+            "agentdeck's notification wiring (server/sdk_seams.py) needs updating."
+        )
+    return found
+
+
+def advertise_list_changes(server: MCPServer[Any]) -> None:
+    """Declare ``tools.listChanged`` and ``resources.listChanged`` to 2025-11-25 clients.
+
+    The handshake builds its capabilities from default notification options; this wraps
+    the builder so they say what agentdeck delivers. 2026-07-28 clients learn it from
+    ``subscriptions/listen`` being served and are unaffected (the SDK ignores the
+    options for them).
+    """
+    lowlevel = lowlevel_server(server)
+    build = lowlevel.get_capabilities
+
+    def get_capabilities(
+        notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any
+    ) -> types.ServerCapabilities:
+        prompts_changed = notification_options.prompts_changed if notification_options else False
+        options = NotificationOptions(
+            prompts_changed=prompts_changed, tools_changed=True, resources_changed=True
+        )
+        return build(options, *args, **kwargs)
+
+    lowlevel.get_capabilities = get_capabilities  # type: ignore[method-assign]
+
+
+def serve_resource_subscriptions(
+    server: MCPServer[Any], subscribe: SubscriptionHandler, unsubscribe: SubscriptionHandler
+) -> None:
+    """Serve 2025-11-25 ``resources/subscribe`` and ``resources/unsubscribe``.
+
+    The low-level server advertises ``resources.subscribe`` to those clients once the
+    method is served. 2026-07-28 clients subscribe on ``subscriptions/listen`` instead,
+    which MCPServer serves itself.
+    """
+    lowlevel = lowlevel_server(server)
+
+    async def on_subscribe(
+        ctx: ServerRequestContext[Any, Any], params: types.SubscribeRequestParams
+    ) -> types.EmptyResult:
+        await subscribe(ctx, str(params.uri))
+        return types.EmptyResult()
+
+    async def on_unsubscribe(
+        ctx: ServerRequestContext[Any, Any], params: types.UnsubscribeRequestParams
+    ) -> types.EmptyResult:
+        await unsubscribe(ctx, str(params.uri))
+        return types.EmptyResult()
+
+    lowlevel.add_request_handler("resources/subscribe", types.SubscribeRequestParams, on_subscribe)
+    lowlevel.add_request_handler(
+        "resources/unsubscribe", types.UnsubscribeRequestParams, on_unsubscribe
+    )

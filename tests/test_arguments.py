@@ -1,0 +1,70 @@
+"""Bad arguments answer one plain line per problem, naming the parameter (issue 11, item 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support import connect, error_text, make_settings
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "expected"),
+    [
+        ("chat", {"agent": "local:x"}, ['chat: "message" is required']),
+        (
+            "chat",
+            {"agent": "local:x", "message": ""},
+            ['chat: "message" must be a non-empty string'],
+        ),
+        ("list_agents", {"limit": 500}, ['list_agents: "limit" must be an integer from 1 to 200']),
+        (
+            "list_agents",
+            {"limit": "many"},
+            ['list_agents: "limit" must be an integer from 1 to 200'],
+        ),
+        (
+            "list_agents",
+            {"limit": 0, "cursor": 7},
+            [
+                'list_agents: "limit" must be an integer from 1 to 200',
+                'list_agents: "cursor" must be a string',
+            ],
+        ),
+        (
+            "respond_to_approval",
+            {"approval": "local:a", "decision": "maybe"},
+            ['respond_to_approval: "decision" must be one of "approve", "deny"'],
+        ),
+        ("get_agent", {}, ['get_agent: "agent" is required']),
+    ],
+)
+async def test_bad_arguments_are_explained_per_parameter(
+    mode: str, tool: str, arguments: dict[str, Any], expected: list[str]
+) -> None:
+    async with connect(make_settings(), mode) as client:
+        text = error_text(await client.call_tool(tool, arguments))
+    assert text.splitlines() == expected
+    assert "pydantic" not in text and "validation error" not in text
+
+
+async def test_a_per_agent_tool_explains_its_arguments_too(mode: str) -> None:
+    settings = make_settings(local={"expose_agents": True})
+    async with connect(settings, mode) as client:
+        await client.call_tool("create_agent", {"backend": "local", "name": "Helper"})
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert "local_helper" in names
+        text = error_text(await client.call_tool("local_helper", {"wait_seconds": -1}))
+    assert text.splitlines() == [
+        'local_helper: "message" is required',
+        'local_helper: "wait_seconds" must be a number from 0 to 600',
+    ]
+
+
+async def test_a_tool_error_that_is_not_about_arguments_keeps_its_text(mode: str) -> None:
+    async with connect(make_settings(), mode) as client:
+        text = error_text(await client.call_tool("get_agent", {"agent": "local:missing"}))
+    assert "there is no local agent 'missing'" in text

@@ -1,0 +1,154 @@
+"""The `auto` model of local agents (issue 11 item 10) and `agentdeck check` asking the
+model endpoint (issue 10 defect 13). Probing only ever reaches 127.0.0.1 ports of fakes
+started here, or ports just found free (nothing listens there)."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+from mcp.types import CreateMessageResult, TextContent
+
+from agentdeck.cli import _check_all
+from agentdeck.errors import ConfigError
+from tests.fakes.base import serve
+from tests.fakes.openai import FakeOpenAI
+from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "sk-auto-0123456789"
+
+
+def free_port() -> int:
+    """A 127.0.0.1 port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def auto_settings(ports: list[int], **local: Any):  # type: ignore[no-untyped-def]
+    return make_settings(
+        local={"model": "auto", "auto_probe_ports": ports, **FAST_HTTP, "max_retries": 0, **local}
+    )
+
+
+async def _chat(client: Any, message: str = "hi") -> Any:
+    agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+    return await client.call_tool("chat", {"agent": agent["ref"], "message": message})
+
+
+async def _model_of_local(client: Any) -> str:
+    listed = ok(await client.call_tool("list_backends", {}))
+    return next(b["model"] for b in listed["backends"] if b["name"] == "local")
+
+
+async def test_auto_answers_with_the_clients_model_when_it_offers_sampling(mode: str) -> None:
+    async def sampling(context: Any, params: Any) -> CreateMessageResult:
+        return CreateMessageResult(
+            role="assistant", content=TextContent(type="text", text="from the client"), model="m"
+        )
+
+    async with connect(auto_settings([]), mode, sampling_callback=sampling) as client:
+        reply = ok(await _chat(client))
+    assert reply["text"] == "from the client"
+
+
+async def test_auto_uses_the_configured_endpoint_before_probing() -> None:
+    fake = FakeOpenAI(api_key=SECRET)
+    with serve(fake.app) as url:
+        settings = auto_settings(
+            [free_port()],
+            openai_base_url=f"{url}/v1",
+            openai_api_key=SECRET,
+            openai_model="tiny-llama",
+        )
+        async with connect(settings) as client:
+            reply = ok(await _chat(client))
+            model = await _model_of_local(client)
+    assert reply["text"] == "[tiny-llama] heard 'hi' after 0 earlier messages"
+    assert f"{url}/v1" in model
+    assert not [r for r in fake.requests if r.path.endswith("/models")]
+
+
+async def test_auto_finds_a_local_server_on_its_port_and_probes_once(mode: str) -> None:
+    fake = FakeOpenAI(models=["found-model", "other"])
+    with serve(fake.app) as url:
+        async with connect(auto_settings([free_port(), port_of(url)]), mode) as client:
+            first = ok(await _chat(client, "one"))
+            second = ok(await _chat(client, "two"))
+            model = await _model_of_local(client)
+    assert first["text"] == "[found-model] heard 'one' after 0 earlier messages"
+    assert second["text"] == "[found-model] heard 'two' after 0 earlier messages"
+    assert f"{url}/v1" in model and "found-model" in model
+    assert len([r for r in fake.requests if r.path.endswith("/models")]) == 1
+
+
+async def test_auto_with_no_model_anywhere_names_every_way_to_get_one(mode: str) -> None:
+    async with connect(auto_settings([free_port()]), mode) as client:
+        text = error_text(await _chat(client))
+        model = await _model_of_local(client)
+    for way in ("sampling", "openai_base_url", "Ollama 11434", "echo"):
+        assert way in text
+    assert "no model endpoint configured or found" in model
+
+
+def test_an_unknown_model_name_without_an_endpoint_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as raised:
+        make_settings(local={"model": "ech"})
+    assert '"ech"' in str(raised.value)
+
+
+def _local_row(rows: list[tuple[str, str, str, bool, str]]) -> tuple[bool, str]:
+    _, _, _, healthy, detail = next(r for r in rows if r[0] == "local")
+    return healthy, detail
+
+
+async def test_check_fails_without_any_model_endpoint() -> None:
+    healthy, detail = _local_row(await _check_all(auto_settings([free_port()], model="openai")))
+    assert not healthy and "openai_base_url" in detail
+
+
+async def test_check_fails_on_an_unreachable_endpoint() -> None:
+    settings = auto_settings([], openai_base_url=f"http://127.0.0.1:{free_port()}/v1")
+    healthy, detail = _local_row(await _check_all(settings))
+    assert not healthy and "127.0.0.1" in detail
+
+
+async def test_check_fails_on_a_refused_key_without_showing_it() -> None:
+    fake = FakeOpenAI(api_key=SECRET)
+    with serve(fake.app) as url:
+        settings = auto_settings([], openai_base_url=f"{url}/v1", openai_api_key="sk-wrong-key-1")
+        healthy, detail = _local_row(await _check_all(settings))
+    assert not healthy and "openai_api_key" in detail
+    assert "sk-wrong" not in detail
+
+
+async def test_check_fails_when_the_endpoint_does_not_serve_the_model() -> None:
+    fake = FakeOpenAI(models=["a", "b"])
+    with serve(fake.app) as url:
+        settings = auto_settings([], openai_base_url=f"{url}/v1", openai_model="c")
+        healthy, detail = _local_row(await _check_all(settings))
+    assert not healthy and "'c'" in detail and "a, b" in detail
+
+
+async def test_check_says_what_auto_found() -> None:
+    fake = FakeOpenAI(models=["found-model"])
+    with serve(fake.app) as url:
+        healthy, detail = _local_row(await _check_all(auto_settings([port_of(url)])))
+    assert healthy and f"{url}/v1" in detail and "found-model" in detail
+
+
+async def test_check_passes_for_an_endpoint_serving_the_model() -> None:
+    fake = FakeOpenAI(api_key=SECRET)
+    with serve(fake.app) as url:
+        settings = auto_settings(
+            [], openai_base_url=f"{url}/v1", openai_api_key=SECRET, openai_model="tiny-llama"
+        )
+        healthy, detail = _local_row(await _check_all(settings))
+    assert healthy and "1 models" in detail
