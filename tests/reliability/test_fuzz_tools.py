@@ -87,9 +87,14 @@ def arguments_for(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
 
 
 def readable(tool: str, text: str) -> bool:
-    """A tool error a model can act on: more than the SDK's bare crash line, no traceback."""
-    bare = f"Error executing tool {tool}"
-    return text.strip() != bare and "Traceback" not in text and len(text) > len(bare) + 2
+    """A tool error a model can act on: more than the SDK's bare crash line, no traceback,
+    no pydantic wording."""
+    said = text.strip()
+    return (
+        said not in ("", f"Error executing tool {tool}", f"Error executing tool {tool}:")
+        and "Traceback" not in said
+        and "errors.pydantic.dev" not in said
+    )
 
 
 class Deck:
