@@ -149,17 +149,23 @@ class Run:
         self._changed = anyio.Event()
 
     async def changes(self, deadline: float) -> AsyncIterator[list[ChatEvent]]:
-        """Yield each batch of new events until the run ends or the deadline passes."""
+        """Yield each batch of new events until the run ends or the deadline passes.
+
+        A batch is everything that arrived since the previous one was handed out, so a
+        consumer that is slow (writing a notification) gets the deltas that piled up
+        meanwhile together. The deadline is checked before each batch: a stream that
+        never pauses cannot keep the caller past its wait budget.
+        """
         seen = 0
         while True:
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                return
             if len(self.events) > seen:
                 batch, seen = self.events[seen:], len(self.events)
                 yield batch
                 continue
             if self.done:
-                return
-            remaining = deadline - anyio.current_time()
-            if remaining <= 0:
                 return
             changed = self._changed
             with anyio.move_on_after(remaining):

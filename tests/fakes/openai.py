@@ -10,7 +10,8 @@ Bearer auth is checked when ``api_key`` is set.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,8 @@ from tests.fakes.base import FakePlatform, cut_off_after
 @dataclass
 class FakeOpenAI(FakePlatform):
     api_key: str | None = None
-    #: "normal", "cut_off" (drops the connection mid-answer), "malformed" (a bad chunk).
+    #: "normal", "cut_off" (drops the connection mid-answer), "malformed" (a bad chunk),
+    #: "endless" (one-word chunks as fast as they can be sent, until the client hangs up).
     next_stream: str = "normal"
     #: seconds between streamed chunks (slow models, run-manager tests)
     chunk_delay: float = 0.0
@@ -70,6 +72,8 @@ class FakeOpenAI(FakePlatform):
         chunks = [
             _chunk({"content": word if i == 0 else f" {word}"}) for i, word in enumerate(words)
         ]
+        if scenario == "endless":
+            return StreamingResponse(self._stream(_endless()), media_type="text/event-stream")
         if scenario == "cut_off":
             return StreamingResponse(cut_off_after(chunks[:3]), media_type="text/event-stream")
         if scenario == "malformed":
@@ -81,19 +85,28 @@ class FakeOpenAI(FakePlatform):
         chunks.append("data: [DONE]\n\n")
         return StreamingResponse(self._stream(chunks), media_type="text/event-stream")
 
-    async def _stream(self, chunks: list[str]) -> AsyncIterator[bytes]:
+    async def _stream(self, chunks: Iterable[str]) -> AsyncIterator[bytes]:
         self.open_streams += 1
         finished = False
         try:
             for chunk in chunks:
                 yield chunk.encode()
-                if self.chunk_delay:
-                    await anyio.sleep(self.chunk_delay)
+                # a checkpoint even without delay, so a hang-up is noticed mid-stream
+                await anyio.sleep(self.chunk_delay)
             finished = True
         finally:
             self.open_streams -= 1
             if not finished:
                 self.closed_early += 1
+
+
+def _endless(limit_seconds: float = 60.0) -> Iterator[str]:
+    """Word chunks for up to ``limit_seconds`` (a bound, so a forgotten run cannot stream forever)."""
+    end = time.monotonic() + limit_seconds
+    count = 0
+    while time.monotonic() < end:
+        count += 1
+        yield _chunk({"content": f" w{count}"})
 
 
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> str:

@@ -2,11 +2,13 @@
 and ask the user when the agent waits on them.
 
 Shared by ``chat``, ``get_run`` and the per-agent tools, so all behave the same:
-progress notifications per text delta; the wait budget; the run cancelled when the
-client cancels the request; the transcript announced as updated; a local agent on
-the ``sampling`` model answered by the client's own model; and, when a run pauses on
-an approval or a question and the client supports elicitation, the user asked right
-there, the answer sent to the platform and the run followed on. Without
+progress notifications per text delta (the deltas that arrive while one is being
+written go out together in the next); the wait budget, which nothing the stream does
+can stretch; the run cancelled when the client cancels the request; the transcript
+announced as updated; a local agent on the ``sampling`` model answered by the client's
+own model; and, when a run pauses on an approval or a question and the client supports
+elicitation, the user asked right there, the answer sent to the platform and the run
+followed on. Without
 elicitation, or when the user declines to answer, the result lists the pending
 approvals for ``respond_to_approval``.
 """
@@ -14,6 +16,7 @@ approvals for ``respond_to_approval``.
 from __future__ import annotations
 
 import json
+from contextlib import aclosing
 from typing import Any, Literal
 
 import anyio
@@ -25,7 +28,7 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import ApprovalHandler
 from agentdeck.backends.local import LocalBackend
 from agentdeck.errors import AgentdeckError, InvalidInputError
-from agentdeck.model import ChatRequest, QuestionAsked, TextDelta, ToolCall
+from agentdeck.model import ChatEvent, ChatRequest, QuestionAsked, TextDelta, ToolCall
 from agentdeck.runs import Run, RunResult, pause_key
 from agentdeck.server.interaction import (
     Answer,
@@ -196,6 +199,29 @@ async def _deliver(ctx: Context, run: Run, key: str, answer: Answer) -> None:
     )
 
 
+def progress_messages(batch: list[ChatEvent]) -> list[str]:
+    """One progress message per run of text deltas in ``batch`` (their joined text), and one
+    per tool call.
+
+    Batches hold what arrived while the previous notification was being written, so a
+    fast stream of tiny deltas becomes a few notifications and a slow one still gets
+    one per delta, sent as soon as it arrives.
+    """
+    messages: list[str] = []
+    text: list[str] = []
+    for event in batch:
+        if isinstance(event, TextDelta):
+            text.append(event.text)
+        elif isinstance(event, ToolCall):
+            if text:
+                messages.append("".join(text))
+                text = []
+            messages.append(f"[calling tool {event.name}]")
+    if text:
+        messages.append("".join(text))
+    return messages
+
+
 async def follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
     """Stream the run's progress until it ends, waits on the user, or the budget is spent.
 
@@ -205,16 +231,16 @@ async def follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
     deadline = anyio.current_time() + wait_seconds
     step = 0
     try:
-        async for batch in run.changes(deadline):
-            for event in batch:
-                if isinstance(event, TextDelta):
-                    step += 1
-                    await ctx.report_progress(step, message=event.text)
-                elif isinstance(event, ToolCall):
-                    step += 1
-                    await ctx.report_progress(step, message=f"[calling tool {event.name}]")
-            if run.waiting_on_someone():
-                break  # waiting longer cannot help: the agent waits on a person
+        # The budget also bounds writing notifications: a client slow to read them
+        # cannot hold the answer back.
+        with anyio.CancelScope(deadline=deadline):
+            async with aclosing(run.changes(deadline)) as batches:
+                async for batch in batches:
+                    for message in progress_messages(batch):
+                        step += 1
+                        await ctx.report_progress(step, message=message)
+                    if run.waiting_on_someone():
+                        break  # waiting longer cannot help: the agent waits on a person
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
             await deck(ctx).runs.cancel(run)
