@@ -1,4 +1,4 @@
-"""The wait budget holds whatever the stream does (issue 10, defects 1 and 2).
+"""The wait budget holds whatever the stream or the client's model does (issue 10, defects 1, 2).
 
 A chat answers within ``wait_seconds`` (plus a little) even when the client asks for
 progress and the answer streams faster than notifications can be written; deltas that
@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 import pytest
+from mcp.types import CreateMessageResult, InputRequiredResult, TextContent
 
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
@@ -111,3 +112,77 @@ async def test_defect_1_a_slow_stream_still_gets_one_notification_per_delta(mode
     assert result["status"] == "completed"
     words = result["text"].split(" ")
     assert progress.messages == [words[0], *(f" {w}" for w in words[1:])]
+
+
+class SlowClientModel:
+    """A client model that answers only once the test lets it (a model that takes a while)."""
+
+    def __init__(self) -> None:
+        self.release = anyio.Event()
+        self.asked = 0
+
+    async def __call__(self, context: Any, params: Any) -> CreateMessageResult:
+        self.asked += 1
+        await self.release.wait()
+        return CreateMessageResult(
+            role="assistant",
+            content=TextContent(type="text", text=f"sampled {len(params.messages)}"),
+            model="client-model",
+        )
+
+
+async def sampling_agent(client: Any) -> str:
+    agent = ok(
+        await client.call_tool(
+            "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
+        )
+    )
+    return agent["ref"]
+
+
+async def test_defect_2_a_slow_client_model_leaves_the_chat_running_on_2025_11_25() -> None:
+    model = SlowClientModel()
+    async with connect(make_settings(), "legacy", sampling_callback=model) as client:
+        agent = await sampling_agent(client)
+        with anyio.fail_after(1 + SLACK):
+            started = ok(
+                await client.call_tool("chat", {"agent": agent, "message": "hi", "wait_seconds": 1})
+            )
+        assert started["status"] == "running" and started["run_id"]
+        model.release.set()
+        with anyio.fail_after(10):
+            finished = ok(
+                await client.call_tool("get_run", {"run_id": started["run_id"], "wait_seconds": 9})
+            )
+    assert finished["status"] == "completed"
+    assert finished["text"] == "sampled 1"
+    assert model.asked == 1
+
+
+async def test_defect_2_on_2026_07_28_the_client_samples_between_rounds_and_the_run_is_quick() -> (
+    None
+):
+    """A 2026-07-28 client cannot be sent requests: the first call answers at once with the
+    sampling request, the client's model takes its time between the calls, and the call that
+    brings the answer completes the chat (so no call waits on the client's model)."""
+    model = SlowClientModel()  # declares sampling; the test answers the request itself
+    async with connect(make_settings(), "auto", sampling_callback=model) as client:
+        agent = await sampling_agent(client)
+        arguments = {"agent": agent, "message": "hi", "wait_seconds": 1}
+        with anyio.fail_after(SLACK):
+            asked = await client.session.call_tool("chat", arguments, allow_input_required=True)
+        assert isinstance(asked, InputRequiredResult)
+        request = asked.input_requests["sample"]
+        assert [m.content.text for m in request.params.messages] == ["hi"]
+        answer = CreateMessageResult(
+            role="assistant", content=TextContent(type="text", text="sampled"), model="m"
+        )
+        with anyio.fail_after(SLACK):
+            done = await client.session.call_tool(
+                "chat",
+                arguments,
+                input_responses={"sample": answer},
+                request_state=asked.request_state,
+            )
+    assert ok(done)["status"] == "completed" and ok(done)["text"] == "sampled"
+    assert model.asked == 0

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 from pydantic import BaseModel, Field
 
@@ -53,6 +54,8 @@ logger = logging.getLogger("agentdeck.runs")
 
 RunStatus = Literal["running", "completed", "failed", "cancelled"]
 _UPSTREAM_CANCEL_TIMEOUT = 10.0
+#: longest a run reads events without letting other tasks (its followers) run
+_MAX_BUSY_SECONDS = 0.01
 #: Events that leave a run waiting on a human; any other event means it moved on.
 _WAITING_EVENTS = (ApprovalRequired, ApprovalResolved, QuestionAsked, StreamWarning, RunStarted)
 
@@ -312,10 +315,16 @@ class RunManager:
         failure: str | None = None
         with run.scope:
             try:
+                busy_until = anyio.current_time() + _MAX_BUSY_SECONDS
                 async for event in backend.chat(run.request):
                     run.add(event)
                     if isinstance(event, ErrorEvent):
                         failure = event.message
+                    if anyio.current_time() >= busy_until:
+                        # a stream that yields without awaiting (echo, a big buffered read)
+                        # must not hold the event loop past its followers' wait budgets
+                        await anyio.lowlevel.checkpoint()
+                        busy_until = anyio.current_time() + _MAX_BUSY_SECONDS
             except AgentdeckError as exc:
                 failure = str(exc)
             except Exception:

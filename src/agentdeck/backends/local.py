@@ -161,7 +161,9 @@ class LocalBackend(Backend):
         if model == "echo":
             events = echo_reply(history)
         elif model == "sampling":
-            events = sampled_reply(self.name, request.sampled_reply)
+            # asked inside the run, so the wait budget covers the client's model too
+            answer = await request.sampler(history) if request.sampler else None
+            events = sampled_reply(self.name, answer)
         else:
             name = self.settings.openai_model if model == "openai" else model
             events = openai_reply(self.name, self._http, name, history)

@@ -28,7 +28,15 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import ApprovalHandler
 from agentdeck.backends.local import LocalBackend
 from agentdeck.errors import AgentdeckError, InvalidInputError
-from agentdeck.model import ChatEvent, ChatRequest, QuestionAsked, TextDelta, ToolCall
+from agentdeck.model import (
+    ApprovalRequired,
+    ChatEvent,
+    ChatRequest,
+    QuestionAsked,
+    Sampler,
+    TextDelta,
+    ToolCall,
+)
 from agentdeck.runs import Run, RunResult, pause_key
 from agentdeck.server.interaction import (
     Answer,
@@ -39,7 +47,7 @@ from agentdeck.server.interaction import (
     round_state,
     sample,
 )
-from agentdeck.server.notify import announce_resource_updated
+from agentdeck.server.notify import announce_resource_updated, is_modern
 from agentdeck.server.resources import conversation_uri
 from agentdeck.server.toolkit import deck
 from agentdeck.server.tools.approvals import QuestionResponder
@@ -63,33 +71,74 @@ class QuestionAnswer(BaseModel):
     answer: str = Field(description="Your answer to the agent's question.")
 
 
-def sampling_request(
-    ctx: Context, agent: str, message: str, conversation_id: str | None
-) -> types.CreateMessageRequestParams | None:
-    """What to ask the client's model, when ``agent`` is a local agent on ``sampling``."""
-    if not can_sample(ctx):
-        return None
-    try:
-        backend, agent_id = deck(ctx).registry.resolve(agent)
-        if not isinstance(backend, LocalBackend) or backend.model_of(agent_id) != "sampling":
-            return None
-        history = backend.history(agent_id, conversation_id)
-    except AgentdeckError:
-        return None  # the chat itself reports bad refs
+def sampling_params(history: list[dict[str, str]]) -> types.CreateMessageRequestParams:
+    """The sampling request for a local agent's history (system prompt, turns, new message)."""
     system = "\n".join(m["content"] for m in history if m["role"] == "system") or None
-    turns = [m for m in history if m["role"] in ("user", "assistant")]
-    turns.append({"role": "user", "content": message})
     return types.CreateMessageRequestParams(
         messages=[
             types.SamplingMessage(
                 role=m["role"],  # type: ignore[arg-type]
                 content=types.TextContent(type="text", text=m["content"]),
             )
-            for m in turns
+            for m in history
+            if m["role"] in ("user", "assistant")
         ],
         max_tokens=SAMPLING_MAX_TOKENS,
         system_prompt=system,
     )
+
+
+def _text_of(answer: types.CreateMessageResult) -> str | None:
+    return answer.content.text if isinstance(answer.content, types.TextContent) else None
+
+
+def _samples_here(ctx: Context, agent: str) -> LocalBackend | None:
+    """The local backend, when ``agent`` is a local agent on ``sampling`` and the client samples."""
+    if not can_sample(ctx):
+        return None
+    try:
+        backend, agent_id = deck(ctx).registry.resolve(agent)
+        if not isinstance(backend, LocalBackend) or backend.model_of(agent_id) != "sampling":
+            return None
+    except AgentdeckError:
+        return None  # the chat itself reports bad refs
+    return backend
+
+
+async def sampler_for(
+    ctx: Context, agent: str, message: str, conversation_id: str | None
+) -> Sampler | types.InputRequiredResult | None:
+    """How the run asks the client's model, when ``agent`` is a local agent on ``sampling``.
+
+    A 2025-11-25 client is asked from inside the run, so the wait budget covers its
+    model: a slow one leaves the chat ``running``. A 2026-07-28 client cannot be sent
+    requests; the tool answers with an input request first and the client calls again
+    with its model's answer, so the model's time is spent between the two calls, and
+    the run, started with the answer in hand, finishes at once.
+    """
+    backend = _samples_here(ctx, agent)
+    if backend is None:
+        return None
+    if not is_modern(ctx):
+
+        async def ask_client(history: list[dict[str, str]]) -> str | None:
+            answer = await sample(ctx, sampling_params(history), {})
+            assert isinstance(answer, types.CreateMessageResult)  # legacy asks inline
+            return _text_of(answer)
+
+        return ask_client
+    _, agent_id = deck(ctx).registry.resolve(agent)
+    history = backend.history(agent_id, conversation_id)
+    history.append({"role": "user", "content": message})
+    answer = await sample(ctx, sampling_params(history), {"sampling": True})
+    if isinstance(answer, types.InputRequiredResult):
+        return answer
+    text = _text_of(answer)
+
+    async def answered(history: list[dict[str, str]]) -> str | None:
+        return text
+
+    return answered
 
 
 async def converse(
@@ -111,13 +160,9 @@ async def converse(
     registry = deck(ctx).registry
     backend, agent_id = registry.resolve(agent)
     registry.require(backend, "chat", "chat")
-    sampled: str | None = None
-    request = sampling_request(ctx, agent, message, conversation_id)
-    if request is not None:
-        answer = await sample(ctx, request, {"sampling": True})
-        if isinstance(answer, types.InputRequiredResult):
-            return answer
-        sampled = answer.content.text if isinstance(answer.content, types.TextContent) else None
+    sampler = await sampler_for(ctx, agent, message, conversation_id)
+    if isinstance(sampler, types.InputRequiredResult):
+        return sampler
     run = deck(ctx).runs.start(
         backend,
         ChatRequest(
@@ -125,7 +170,7 @@ async def converse(
             message=message,
             conversation_id=conversation_id or None,
             options=options or {},
-            sampled_reply=sampled,
+            sampler=sampler,
         ),
     )
     return await follow_and_ask(ctx, run, wait_seconds)
@@ -239,7 +284,8 @@ async def follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
                     for message in progress_messages(batch):
                         step += 1
                         await ctx.report_progress(step, message=message)
-                    if run.waiting_on_someone():
+                    paused = any(isinstance(e, ApprovalRequired | QuestionAsked) for e in batch)
+                    if paused and run.waiting_on_someone():
                         break  # waiting longer cannot help: the agent waits on a person
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
