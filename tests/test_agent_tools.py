@@ -4,7 +4,7 @@ import pytest
 
 from agentdeck.server.agent_tools import MAX_NAME, tool_name
 from tests.notifications import watched
-from tests.support import accept, connect, make_settings, ok
+from tests.support import accept, connect, conversation_id, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -37,14 +37,14 @@ async def test_each_exposed_agent_becomes_a_tool_that_chats(mode: str) -> None:
         assert "Plans trips." in tool.description and "Plan carefully." in tool.description
         assert set(tool.input_schema["properties"]) == {
             "message",
-            "conversation_id",
+            "conversation",
             "wait_seconds",
         }
         first = ok(await client.call_tool("local_travel_planner", {"message": "Rome"}))
         again = ok(
             await client.call_tool(
                 "local_travel_planner",
-                {"message": "Paris", "conversation_id": first["conversation_id"]},
+                {"message": "Paris", "conversation": first["conversation"]},
             )
         )
     assert first["agent"] == created["ref"]
@@ -114,7 +114,7 @@ async def test_a_transcript_update_is_announced_after_each_chat_turn(mode: str) 
             )
         )
         first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
-        uri = f"agentdeck://local/conversations/{first['conversation_id']}"
+        uri = f"agentdeck://local/conversations/{conversation_id(first)}"
         if mode != "legacy":
             # 2026 listeners subscribe to a URI; a fresh stream for this conversation:
             async with client.listen(resource_subscriptions=[uri]) as sub:
@@ -124,7 +124,7 @@ async def test_a_transcript_update_is_announced_after_each_chat_turn(mode: str) 
                         {
                             "agent": agent["ref"],
                             "message": "again",
-                            "conversation_id": first["conversation_id"],
+                            "conversation": first["conversation"],
                         },
                     )
                 )

@@ -3,7 +3,7 @@
 import pytest
 from mcp.types import CreateMessageResult, TextContent
 
-from tests.support import accept, connect, error_text, make_settings, ok
+from tests.support import accept, connect, conversation_id, error_text, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -29,13 +29,13 @@ async def test_a_second_chat_in_a_conversation_sees_the_first(mode: str) -> None
                 {
                     "agent": agent["ref"],
                     "message": "pears",
-                    "conversation_id": first["conversation_id"],
+                    "conversation": first["conversation"],
                 },
             )
         )
-        assert second["conversation_id"] == first["conversation_id"]
+        assert second["conversation"] == first["conversation"]
         assert second["text"] == "You said: pears (turn 2; earlier you said: apples)"
-        assert second["conversation"] == f"local:{first['conversation_id']}"
+        assert first["conversation"] == f"local:{conversation_id(first)}"
 
 
 async def test_chat_streams_text_as_progress_notifications(mode: str) -> None:
@@ -68,7 +68,7 @@ async def test_conversations_are_listed_and_readable_as_transcripts(mode: str) -
         everything = ok(await client.call_tool("list_conversations", {}))
         assert len(everything["items"]) == 2
         mine = ok(await client.call_tool("list_conversations", {"agent": agent["ref"]}))
-        assert [c["id"] for c in mine["items"]] == [first["conversation_id"]]
+        assert [c["ref"] for c in mine["items"]] == [first["conversation"]]
         assert mine["items"][0]["message_count"] == 2
 
         conversation = ok(
@@ -79,7 +79,7 @@ async def test_conversations_are_listed_and_readable_as_transcripts(mode: str) -
             ("assistant", "You said: hello"),
         ]
         resource = await client.read_resource(
-            f"agentdeck://local/conversations/{first['conversation_id']}"
+            f"agentdeck://local/conversations/{conversation_id(first)}"
         )
         transcript = resource.contents[0].text
         assert "## user" in transcript and "hello" in transcript
@@ -190,7 +190,7 @@ async def test_the_sampling_model_answers_with_the_clients_own_model(mode: str) 
                 {
                     "agent": agent["ref"],
                     "message": "again",
-                    "conversation_id": first["conversation_id"],
+                    "conversation": first["conversation"],
                 },
             )
         )
@@ -218,5 +218,5 @@ async def test_each_backend_serves_a_list_of_recent_conversations(mode: str) -> 
         recent = await client.read_resource("agentdeck://local/conversations")
     assert "agentdeck://local/conversations" in {str(r.uri) for r in listed.resources}
     text = recent.contents[0].text
-    assert f"agentdeck://local/conversations/{reply['conversation_id']}" in text
+    assert f"agentdeck://local/conversations/{conversation_id(reply)}" in text
     assert "status?" in text

@@ -84,11 +84,9 @@ class RunResult(BaseModel):
         description="running (call get_run to wait for the rest), completed, failed or cancelled."
     )
     agent: str = Field(description="Ref of the agent.")
-    conversation_id: str | None = Field(
-        default=None, description="Pass as conversation_id to continue this conversation."
-    )
     conversation: str | None = Field(
-        default=None, description="Ref of the conversation, for get_conversation."
+        default=None,
+        description="Ref of the conversation: pass it as `conversation` to continue it.",
     )
     text: str = Field(description="The agent's answer (so far, while running).")
     reasoning: str | None = None
@@ -240,7 +238,6 @@ class Run:
             run_id=self.id,
             status=self.status,
             agent=make_ref(backend, self.request.agent_id),
-            conversation_id=self.conversation_id,
             conversation=make_ref(backend, self.conversation_id) if self.conversation_id else None,
             text=self.text(),
             reasoning=reasoning or None,

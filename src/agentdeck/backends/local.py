@@ -138,16 +138,28 @@ class LocalBackend(Backend):
             ]
         return history
 
+    def conversation_owner(self, conversation_id: str) -> str:
+        """The id of the agent a local conversation belongs to; unknown ones are an error."""
+        row = self._store.get_conversation(conversation_id)
+        if row is None:
+            raise NotFoundError(
+                f"there is no local conversation '{conversation_id}'.",
+                backend=self.name,
+                hint="list_conversations shows the conversations that exist; leave the "
+                "conversation out to start a new one.",
+            )
+        return row["agent_id"]
+
     async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         row = self._row(request.agent_id)
         if request.conversation_id:
-            existing = self._store.get_conversation(request.conversation_id)
-            if existing is not None and existing["agent_id"] != request.agent_id:
+            owner = self.conversation_owner(request.conversation_id)
+            if owner != request.agent_id:
                 raise InvalidInputError(
                     f"conversation '{request.conversation_id}' belongs to agent "
-                    f"'{existing['agent_id']}', not '{request.agent_id}'.",
+                    f"'{owner}', not '{request.agent_id}'.",
                     backend=self.name,
-                    hint="Leave conversation_id out to start a new conversation.",
+                    hint="Leave the conversation out to start a new one.",
                 )
         history = self.history(request.agent_id, request.conversation_id)
         history.append({"role": "user", "content": request.message})

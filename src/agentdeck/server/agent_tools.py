@@ -2,7 +2,7 @@
 
 A tool is named ``<backend>_<agent-slug>`` (a valid MCP tool name of at most 64
 characters, unique, and the same across restarts for the same agents), takes
-``message``, ``conversation_id`` and ``wait_seconds``, and chats through the same
+``message``, ``conversation`` and ``wait_seconds``, and chats through the same
 run machinery as ``chat``. The set is built at start, refreshed after an agent is
 created, updated or deleted, by ``refresh_agents`` and on an interval; clients are
 told (``notifications/tools/list_changed``, both eras) only when it actually
@@ -29,7 +29,7 @@ from agentdeck.registry import Registry
 from agentdeck.runs import RunResult
 from agentdeck.server.chatting import converse
 from agentdeck.server.notify import Notifier
-from agentdeck.server.params import WaitSeconds
+from agentdeck.server.params import ConversationToContinue, WaitSeconds
 from agentdeck.server.toolkit import reported
 
 logger = logging.getLogger("agentdeck.agent_tools")
@@ -69,7 +69,7 @@ def describe(agent: Agent, kind: str) -> str:
             trimmed = trimmed[: _INSTRUCTIONS_IN_DESCRIPTION - 1] + "…"
         parts.append(f"Its instructions: {trimmed}")
     parts.append(
-        "Pass conversation_id from an earlier answer to continue that conversation. "
+        "Pass conversation from an earlier answer to continue that conversation. "
         'If the answer takes longer than wait_seconds, the result has status "running" '
         "and a run_id for get_run."
     )
@@ -82,12 +82,7 @@ def _chat_function(ref: str) -> Any:
     async def chat_with_agent(
         ctx: Context,
         message: Annotated[str, Field(min_length=1, description="What to say to the agent.")],
-        conversation_id: Annotated[
-            str | None,
-            Field(
-                description="Continue this conversation (from an earlier answer); omit to start one."
-            ),
-        ] = None,
+        conversation: ConversationToContinue = None,
         wait_seconds: WaitSeconds = 45,
     ) -> RunResult | types.InputRequiredResult:
         with reported():
@@ -95,7 +90,7 @@ def _chat_function(ref: str) -> Any:
                 ctx,
                 agent=ref,
                 message=message,
-                conversation_id=conversation_id,
+                conversation=conversation,
                 wait_seconds=wait_seconds,
                 options=None,
             )

@@ -38,6 +38,7 @@ from agentdeck.model import (
     ToolCall,
 )
 from agentdeck.runs import Run, RunResult, pause_key
+from agentdeck.server.conversations import conversation_to_continue
 from agentdeck.server.interaction import (
     Answer,
     Question,
@@ -146,7 +147,7 @@ async def converse(
     *,
     agent: str,
     message: str,
-    conversation_id: str | None,
+    conversation: str | None,
     wait_seconds: float,
     options: dict[str, Any] | None,
 ) -> ChatOutcome:
@@ -160,6 +161,9 @@ async def converse(
     registry = deck(ctx).registry
     backend, agent_id = registry.resolve(agent)
     registry.require(backend, "chat", "chat")
+    conversation_id = None
+    if conversation:
+        conversation_id = await conversation_to_continue(registry, backend, agent_id, conversation)
     sampler = await sampler_for(ctx, agent, message, conversation_id)
     if isinstance(sampler, types.InputRequiredResult):
         return sampler
@@ -168,7 +172,7 @@ async def converse(
         ChatRequest(
             agent_id=agent_id,
             message=message,
-            conversation_id=conversation_id or None,
+            conversation_id=conversation_id,
             options=options or {},
             sampler=sampler,
         ),
@@ -292,9 +296,9 @@ async def follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
             await deck(ctx).runs.cancel(run)
         raise
     result = run.result()
-    if result.status != "running" and result.conversation_id:
+    if result.status != "running" and run.conversation_id:
         await announce_resource_updated(
-            ctx, conversation_uri(run.backend.name, result.conversation_id)
+            ctx, conversation_uri(run.backend.name, run.conversation_id)
         )
     if result.status == "failed" and not (result.text or result.tool_calls):
         # Nothing was produced to keep: report it as the tool error it is.
