@@ -19,6 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -313,15 +314,18 @@ class RunManager:
         with run.scope:
             try:
                 busy_until = anyio.current_time() + _MAX_BUSY_SECONDS
-                async for event in backend.chat(run.request):
-                    run.add(event)
-                    if isinstance(event, ErrorEvent):
-                        failure = event.message
-                    if anyio.current_time() >= busy_until:
-                        # a stream that yields without awaiting (echo, a big buffered read)
-                        # must not hold the event loop past its followers' wait budgets
-                        await anyio.lowlevel.checkpoint()
-                        busy_until = anyio.current_time() + _MAX_BUSY_SECONDS
+                # closed here, in this task, even when cancelled between events: a stream
+                # may hold resources (a connection, the local backend's conversation turn)
+                async with aclosing(backend.chat(run.request)) as events:
+                    async for event in events:
+                        run.add(event)
+                        if isinstance(event, ErrorEvent):
+                            failure = event.message
+                        if anyio.current_time() >= busy_until:
+                            # a stream that yields without awaiting (echo, a big buffered read)
+                            # must not hold the event loop past its followers' wait budgets
+                            await anyio.lowlevel.checkpoint()
+                            busy_until = anyio.current_time() + _MAX_BUSY_SECONDS
             except AgentdeckError as exc:
                 failure = str(exc)
             except Exception:

@@ -12,8 +12,11 @@ It needs no account. A local agent answers through the model chosen for it (its
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
+
+import anyio
 
 from agentdeck.backends.base import Backend
 from agentdeck.backends.local_models import echo_reply, openai_reply, sampled_reply
@@ -47,6 +50,8 @@ class LocalBackend(Backend):
     ) -> None:
         super().__init__(name, settings, http)
         self._store = store
+        #: the lock of each conversation a turn is running on or waiting for
+        self._turns: dict[str, anyio.Lock] = {}
 
     async def check(self) -> str:
         count = len(self._store.list_agents(limit=10_000, offset=0))
@@ -161,11 +166,33 @@ class LocalBackend(Backend):
                     backend=self.name,
                     hint="Leave the conversation out to start a new one.",
                 )
-        history = self.history(request.agent_id, request.conversation_id)
-        history.append({"role": "user", "content": request.message})
         conversation_id = self._store.ensure_conversation(
             request.conversation_id, request.agent_id, title=request.message
         )
+        async with self._turn(conversation_id):
+            async for event in self._answer(row, request, conversation_id):
+                yield event
+
+    @asynccontextmanager
+    async def _turn(self, conversation_id: str) -> AsyncIterator[None]:
+        """Hold the conversation for one turn: overlapping turns on one conversation run one
+        after another, each seeing the ones before it (the run waits here, within its
+        caller's wait budget, for the turn before it)."""
+        lock = self._turns.setdefault(conversation_id, anyio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            # a lock nobody holds or waits for is forgotten (release hands it to a waiter)
+            if not lock.statistics().locked and self._turns.get(conversation_id) is lock:
+                del self._turns[conversation_id]
+
+    async def _answer(
+        self, row: dict[str, Any], request: ChatRequest, conversation_id: str
+    ) -> AsyncIterator[ChatEvent]:
+        """One turn on a conversation the caller holds: the user message, then the model's."""
+        history = self.history(request.agent_id, conversation_id)
+        history.append({"role": "user", "content": request.message})
         self._store.add_message(conversation_id, "user", request.message)
         yield RunStarted(conversation_id=conversation_id)
 
