@@ -55,6 +55,8 @@ logger = logging.getLogger("agentdeck.runs")
 
 RunStatus = Literal["running", "completed", "failed", "cancelled"]
 _UPSTREAM_CANCEL_TIMEOUT = 10.0
+#: the error of runs a previous server process left running (it was killed mid-run)
+SERVER_STOPPED = "the server stopped during this run; send the message again."
 #: longest a run reads events without letting other tasks (its followers) run
 _MAX_BUSY_SECONDS = 0.01
 #: Events that leave a run waiting on a human; any other event means it moved on.
@@ -266,6 +268,9 @@ class RunManager:
         self._keep_seconds = keep_seconds
         self._keep_count = keep_count
         self._runs: dict[str, Run] = {}
+        left = store.fail_unfinished_runs(SERVER_STOPPED)
+        if left:
+            logger.warning("marked %d runs a previous server left running as failed", left)
 
     def start(self, backend: Backend, request: ChatRequest) -> Run:
         assert isinstance(backend, ChatCapable)
