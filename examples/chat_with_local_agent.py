@@ -35,11 +35,12 @@ async def main() -> None:
         first = await client.call_tool(
             "chat", {"agent": ref, "message": "hello there"}, progress_callback=show_progress
         )
-        conversation_id = first.structured_content["conversation_id"]
+        conversation = first.structured_content["conversation"]  # a ref, 'local:<id>'
         second = await client.call_tool(
-            "chat", {"agent": ref, "message": "and again", "conversation_id": conversation_id}
+            "chat", {"agent": ref, "message": "and again", "conversation": conversation}
         )
         print("reply:", second.structured_content["text"])
+        conversation_id = conversation.split(":", 1)[1]
         transcript = await client.read_resource(
             f"agentdeck://local/conversations/{conversation_id}"
         )

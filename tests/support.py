@@ -48,6 +48,11 @@ def ok(result: CallToolResult) -> dict[str, Any]:
     return result.structured_content
 
 
+def conversation_id(result: dict[str, Any]) -> str:
+    """The platform id inside a chat result's conversation ref ('<backend>:<id>')."""
+    return result["conversation"].split(":", 1)[1]
+
+
 def error_text(result: CallToolResult) -> str:
     """The error text of a failed call; fails the test if the call succeeded."""
     assert result.is_error, f"expected an error, got {result.structured_content}"

@@ -37,14 +37,14 @@ async def test_each_exposed_agent_becomes_a_tool_that_chats(mode: str) -> None:
         assert "Plans trips." in tool.description and "Plan carefully." in tool.description
         assert set(tool.input_schema["properties"]) == {
             "message",
-            "conversation_id",
+            "conversation",
             "wait_seconds",
         }
         first = ok(await client.call_tool("local_travel_planner", {"message": "Rome"}))
         again = ok(
             await client.call_tool(
                 "local_travel_planner",
-                {"message": "Paris", "conversation_id": first["conversation_id"]},
+                {"message": "Paris", "conversation": first["conversation"]},
             )
         )
     assert first["agent"] == created["ref"]

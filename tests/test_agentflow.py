@@ -196,10 +196,10 @@ async def test_sub_agents_are_listed_and_chat_runs_one(
         refused = error_text(
             await client.call_tool(
                 "chat",
-                {"agent": subs["items"][0]["ref"], "message": "x", "conversation_id": "conv_1"},
+                {"agent": subs["items"][0]["ref"], "message": "x", "conversation": "flow:conv_1"},
             )
         )
-    assert "takes no conversation_id" in refused
+    assert "takes no conversation" in refused
     (run,) = fake.requests_to("/run", "POST")
     assert run.path == "/api/v1/agent/agent_research/subagents/sub_summarizer/run"
     assert run.body == {"message": "long"}

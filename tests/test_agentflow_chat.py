@@ -9,7 +9,7 @@ import pytest
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.platforms import agentflow_settings as flow_settings
-from tests.support import connect, error_text, ok
+from tests.support import connect, conversation_id, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -45,22 +45,22 @@ async def test_chat_streams_the_answer_and_continues_the_conversation(
         assert first["status"] == "completed"
         assert first["text"] == REPLY.format(message="hello there", turn=1)
         assert "".join(m or "" for m in progress) == first["text"]
-        conversation_id = first["conversation_id"]
-        assert conversation_id in fake.conversations
-        assert first["conversation"] == f"flow:{conversation_id}"
+        conversation = conversation_id(first)
+        assert conversation in fake.conversations
+        assert first["conversation"] == f"flow:{conversation}"
         assert first["details"]["call_id"] in fake.calls
         second = ok(
             await client.call_tool(
-                "chat", {"agent": AGENT, "message": "again", "conversation_id": conversation_id}
+                "chat", {"agent": AGENT, "message": "again", "conversation": first["conversation"]}
             )
         )
     assert second["text"] == REPLY.format(message="again", turn=2)
-    assert second["conversation_id"] == conversation_id
+    assert second["conversation"] == first["conversation"]
     chats = fake.requests_to("/chat", "POST")
     assert [c.path for c in chats] == ["/api/v1/agent/agent_research/chat"] * 2
     assert chats[0].body == {"message": "hello there", "stream": True}
     assert chats[0].headers["accept"] == "text/event-stream"
-    assert chats[1].body == {"message": "again", "stream": True, "conversation_id": conversation_id}
+    assert chats[1].body == {"message": "again", "stream": True, "conversation_id": conversation}
 
 
 async def test_tool_events_become_tool_calls_with_results(fake: FakeAgentFlow, url: str) -> None:
@@ -245,7 +245,7 @@ async def test_stream_false_answers_in_one_piece(fake: FakeAgentFlow, url: str) 
     assert result["status"] == "completed"
     assert result["text"] == REPLY.format(message="install", turn=1)
     assert result["tool_calls"][0]["name"] == "search_knowledge"
-    assert result["conversation_id"] in fake.conversations
+    assert conversation_id(result) in fake.conversations
     assert fake.requests_to("/chat")[0].body == {"message": "install", "stream": False}
 
 
@@ -260,8 +260,8 @@ async def test_the_title_option_creates_the_conversation_first(
         )
     (created,) = fake.requests_to("/api/v1/conversations", "POST")
     assert created.body == {"agent_id": "agent_research", "title": "Launch plan"}
-    assert fake.conversations[result["conversation_id"]]["title"] == "Launch plan"
-    assert fake.requests_to("/chat")[0].body["conversation_id"] == result["conversation_id"]
+    assert fake.conversations[conversation_id(result)]["title"] == "Launch plan"
+    assert fake.requests_to("/chat")[0].body["conversation_id"] == conversation_id(result)
 
 
 @pytest.mark.parametrize(
@@ -302,7 +302,7 @@ async def test_conversations_are_listed_searched_read_and_served_as_transcripts(
         listed = ok(await client.call_tool("list_conversations", {"backend": "flow", "limit": 1}))
         assert len(listed["items"]) == 1 and listed["next_cursor"]
         mine = ok(await client.call_tool("list_conversations", {"agent": AGENT}))
-        assert [c["id"] for c in mine["items"]] == [first["conversation_id"]]
+        assert [c["ref"] for c in mine["items"]] == [first["conversation"]]
         assert mine["items"][0]["agent"] == AGENT
         assert mine["items"][0]["message_count"] == 2
         found = ok(
@@ -320,7 +320,7 @@ async def test_conversations_are_listed_searched_read_and_served_as_transcripts(
             ("assistant", REPLY.format(message="apples", turn=1)),
         ]
         resource = await client.read_resource(
-            f"agentdeck://flow/conversations/{first['conversation_id']}"
+            f"agentdeck://flow/conversations/{conversation_id(first)}"
         )
         transcript = resource.contents[0].text
         bad = error_text(

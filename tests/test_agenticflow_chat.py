@@ -17,7 +17,7 @@ from tests.fakes.agenticflow import (
 )
 from tests.fakes.base import serve
 from tests.platforms import agenticflow_settings as settings
-from tests.support import connect, error_text, ok
+from tests.support import connect, conversation_id, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -52,7 +52,7 @@ async def test_a_chat_streams_text_reasoning_and_tools_and_threads_the_conversat
                         progress_callback=on_progress,
                     )
                 )
-            second = ok(await chat(client, "and again", conversation_id=first["conversation_id"]))
+            second = ok(await chat(client, "and again", conversation=first["conversation"]))
             listed = ok(await client.call_tool("list_conversations", {"backend": "af"}))
 
     assert first["status"] == "completed" and first["error"] is None
@@ -73,9 +73,9 @@ async def test_a_chat_streams_text_reasoning_and_tools_and_threads_the_conversat
     assert "[calling tool echo]" in progress
     assert "".join(m for m in progress if m and not m.startswith("[")) == first["text"]
 
-    thread = first["conversation_id"]
+    thread = conversation_id(first)
     assert first["conversation"] == f"af:{thread}"
-    assert second["conversation_id"] == thread
+    assert second["conversation"] == first["conversation"]
     assert second["text"] == "Echo: and again (turn 2)"
     assert [c["id"] for c in listed["items"]] == [thread]
 
@@ -148,7 +148,7 @@ async def test_every_stream_part_is_decoded_and_an_error_part_fails_the_run() ->
         ("clock", None),
         (None, "noon"),
     ]
-    assert result["conversation_id"] == "server-thread"  # the platform's thread_info wins
+    assert result["conversation"] == "af:server-thread"  # the platform's thread_info wins
     assert result["usage"] == usage
     assert result["details"]["user_message_id"] == "u1"
     assert result["warnings"] == []
@@ -162,7 +162,7 @@ async def test_an_error_in_the_finish_part_fails_the_run_and_keeps_the_text(mode
     assert result["status"] == "failed"
     assert result["error"] == "the agent reported an error: Out of credits for model."
     assert result["text"] == "Echo: "
-    assert result["conversation_id"]
+    assert result["conversation"]
 
 
 async def test_a_stream_cut_mid_line_fails_the_run_and_keeps_what_came(mode: str) -> None:

@@ -4,7 +4,7 @@ in both stores (SQLite and PostgreSQL)."""
 import pytest
 from mcp.types import CreateMessageResult, TextContent
 
-from tests.support import accept, connect, error_text, make_settings, ok
+from tests.support import accept, connect, conversation_id, error_text, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -30,13 +30,13 @@ async def test_a_second_chat_in_a_conversation_sees_the_first(mode: str, databas
                 {
                     "agent": agent["ref"],
                     "message": "pears",
-                    "conversation_id": first["conversation_id"],
+                    "conversation": first["conversation"],
                 },
             )
         )
-        assert second["conversation_id"] == first["conversation_id"]
+        assert second["conversation"] == first["conversation"]
         assert second["text"] == "You said: pears (turn 2; earlier you said: apples)"
-        assert second["conversation"] == f"local:{first['conversation_id']}"
+        assert first["conversation"] == f"local:{conversation_id(first)}"
 
 
 async def test_chat_streams_text_as_progress_notifications(mode: str) -> None:
@@ -54,8 +54,9 @@ async def test_chat_streams_text_as_progress_notifications(mode: str) -> None:
                 progress_callback=on_progress,
             )
         )
+    # echo answers at once, so its deltas arrive together and go out as one notification
     assert "".join(m or "" for m in progress) == result["text"]
-    assert len(progress) > 1
+    assert progress
 
 
 async def test_conversations_are_listed_and_readable_as_transcripts(
@@ -70,7 +71,7 @@ async def test_conversations_are_listed_and_readable_as_transcripts(
         everything = ok(await client.call_tool("list_conversations", {}))
         assert len(everything["items"]) == 2
         mine = ok(await client.call_tool("list_conversations", {"agent": agent["ref"]}))
-        assert [c["id"] for c in mine["items"]] == [first["conversation_id"]]
+        assert [c["ref"] for c in mine["items"]] == [first["conversation"]]
         assert mine["items"][0]["message_count"] == 2
 
         conversation = ok(
@@ -81,7 +82,7 @@ async def test_conversations_are_listed_and_readable_as_transcripts(
             ("assistant", "You said: hello"),
         ]
         resource = await client.read_resource(
-            f"agentdeck://local/conversations/{first['conversation_id']}"
+            f"agentdeck://local/conversations/{conversation_id(first)}"
         )
         transcript = resource.contents[0].text
         assert "## user" in transcript and "hello" in transcript
@@ -199,7 +200,7 @@ async def test_the_sampling_model_answers_with_the_clients_own_model(
                 {
                     "agent": agent["ref"],
                     "message": "again",
-                    "conversation_id": first["conversation_id"],
+                    "conversation": first["conversation"],
                 },
             )
         )
@@ -227,5 +228,5 @@ async def test_each_backend_serves_a_list_of_recent_conversations(mode: str, dat
         recent = await client.read_resource("agentdeck://local/conversations")
     assert "agentdeck://local/conversations" in {str(r.uri) for r in listed.resources}
     text = recent.contents[0].text
-    assert f"agentdeck://local/conversations/{reply['conversation_id']}" in text
+    assert f"agentdeck://local/conversations/{conversation_id(reply)}" in text
     assert "status?" in text

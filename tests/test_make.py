@@ -20,7 +20,7 @@ from agentdeck.errors import (
 from agentdeck.registry import Registry
 from tests.fakes.base import RecordedRequest, serve
 from tests.fakes.make import READ, SEED_AGENT_ID, FakeMake, make_error
-from tests.support import FAST_HTTP, accept, connect, error_text, make_settings, ok
+from tests.support import FAST_HTTP, accept, connect, conversation_id, error_text, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -262,8 +262,8 @@ async def test_delete_unknown_agent_changes_nothing(url: str, fake: FakeMake) ->
 async def test_chat_streams_and_continues_the_thread(url: str, fake: FakeMake, mode: str) -> None:
     async with connect(settings_for(url, fake), mode) as client:
         first = ok(await client.call_tool("chat", {"agent": SEED_REF, "message": "hello"}))
-        thread = first["conversation_id"]
-        args = {"agent": SEED_REF, "message": "again", "conversation_id": thread}
+        thread = conversation_id(first)
+        args = {"agent": SEED_REF, "message": "again", "conversation": first["conversation"]}
         second = ok(await client.call_tool("chat", args))
         listed = ok(await client.call_tool("list_conversations", {"backend": "ops"}))
         got = ok(await client.call_tool("get_conversation", {"conversation": f"ops:{thread}"}))
@@ -274,7 +274,7 @@ async def test_chat_streams_and_continues_the_thread(url: str, fake: FakeMake, m
     assert first["tool_calls"][0]["result"] == f"thread {thread}: 1 user message(s)"
     assert first["details"]["threadId"] == thread
     assert isinstance(first["details"]["executionTimeMs"], int)
-    assert second["conversation_id"] == thread
+    assert second["conversation"] == first["conversation"]
     assert second["text"] == "[Seed Agent] user messages in thread: 2. Last: again"
     assert second["details"]["lastAgentIterationId"] == fake.last_run["agentIterationId"]
 
@@ -308,8 +308,8 @@ async def test_streaming_off_uses_run_and_passes_callback(
             "options": {"callback_url": "https://cb.test/x"},
         }
         first = ok(await client.call_tool("chat", args))
-        thread = first["conversation_id"]
-        args = {"agent": SEED_REF, "message": "more", "conversation_id": thread}
+        thread = conversation_id(first)
+        args = {"agent": SEED_REF, "message": "more", "conversation": first["conversation"]}
         second = ok(await client.call_tool("chat", args))
     first_run, second_run = fake.requests_to("/run")
     assert_sent(first_run, fake, "POST", f"{SEED}/run")
@@ -324,7 +324,7 @@ async def test_streaming_off_uses_run_and_passes_callback(
     }
     assert fake.runs[0]["callbackUrl"] == "https://cb.test/x"
     assert first["text"] == "[Seed Agent] user messages in thread: 1. Last: hi"
-    assert second["text"].endswith("thread: 2. Last: more") and second["conversation_id"] == thread
+    assert second["text"].endswith("thread: 2. Last: more") and conversation_id(second) == thread
     details = second["details"]
     assert details["threadId"] == thread and details["executionTimeMs"] >= 1
     assert details["lastAgentIterationId"] == fake.last_run["agentIterationId"]
@@ -375,7 +375,7 @@ async def test_cut_off_stream_keeps_text_and_fails(url: str, fake: FakeMake) -> 
     fake.next_stream = "cut_off"
     result = ok(await call(url, fake, "chat", {"agent": SEED_REF, "message": "hi"}))
     assert result["status"] == "failed" and result["text"] == "Partial answer"
-    assert "cut off" in result["error"] and result["conversation_id"]
+    assert "cut off" in result["error"] and result["conversation"]
 
 
 async def test_stream_without_an_answer_fails(url: str, fake: FakeMake) -> None:
@@ -426,9 +426,9 @@ async def test_slow_run_returns_running_then_get_run_waits(url: str, fake: FakeM
             done = ok(
                 await client.call_tool("get_run", {"run_id": early["run_id"], "wait_seconds": 9})
             )
-    assert early["status"] == "running" and early["conversation_id"]
+    assert early["status"] == "running" and early["conversation"]
     assert done["status"] == "completed" and done["text"].endswith("Last: hi")
-    assert done["conversation_id"] == early["conversation_id"]
+    assert done["conversation"] == early["conversation"]
 
 
 async def test_cancel_run_closes_the_stream(url: str, fake: FakeMake) -> None:
@@ -546,9 +546,9 @@ async def test_plain_run_knows_the_thread_while_still_running(url: str, fake: Fa
             done = ok(
                 await client.call_tool("get_run", {"run_id": early["run_id"], "wait_seconds": 9})
             )
-    assert early["status"] == "running" and early["conversation_id"]
-    assert done["status"] == "completed" and done["conversation_id"] == early["conversation_id"]
-    assert fake.last_run["threadId"] == early["conversation_id"]
+    assert early["status"] == "running" and early["conversation"]
+    assert done["status"] == "completed" and done["conversation"] == early["conversation"]
+    assert fake.last_run["threadId"] == conversation_id(early)
 
 
 async def test_defect_8_a_plain_run_answer_is_read_through_the_capped_http_layer(

@@ -40,7 +40,7 @@ async def test_replies_stream_from_the_model_with_the_conversation_history(mode:
                     {
                         "agent": agent["ref"],
                         "message": "more",
-                        "conversation_id": first["conversation_id"],
+                        "conversation": first["conversation"],
                     },
                 )
             )

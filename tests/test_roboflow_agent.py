@@ -14,7 +14,7 @@ from tests.fakes.base import serve
 from tests.fakes.roboflow import FOLDER_KEY, FULL_KEY, READ_KEY, WORKSPACE, FakeRoboflow
 from tests.platforms import roboflow_settings as settings
 from tests.platforms import workflows_state
-from tests.support import accept, connect_confirming, error_text, ok
+from tests.support import accept, connect_confirming, conversation_id, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -102,8 +102,8 @@ async def test_chat_drafts_a_workflow_and_continues_the_conversation(
         assert draft["ref"] == "vision:cars" and draft["published"] is False
         assert draft["name"] == "Cars" and draft["id"] == fake.workflow("cars").id
         assert len(draft["specification"]["steps"]) == 1
-        conversation_id = first["conversation_id"]
-        assert first["conversation"] == f"vision:{conversation_id}"
+        conversation = conversation_id(first)
+        assert first["conversation"] == f"vision:{conversation}"
         assert first["details"]["mode"] == "agent"
 
         second = ok(
@@ -112,11 +112,11 @@ async def test_chat_drafts_a_workflow_and_continues_the_conversation(
                 {
                     "agent": "vision",
                     "message": "also count them",
-                    "conversation_id": conversation_id,
+                    "conversation": first["conversation"],
                 },
             )
         )
-        assert second["conversation_id"] == conversation_id and "turn 2" in second["text"]
+        assert second["conversation"] == first["conversation"] and "turn 2" in second["text"]
         assert second["workflows"][0]["ref"] == "vision:cars"
         assert len(second["workflows"][0]["specification"]["steps"]) == 2
 
@@ -127,7 +127,7 @@ async def test_chat_drafts_a_workflow_and_continues_the_conversation(
         "mode": "agent",
         "api_key": FULL_KEY,
     }
-    assert chats[1].body["conversation_id"] == conversation_id
+    assert chats[1].body["conversation_id"] == conversation
     assert all("api_key" not in r.query for r in chats)
     assert fake.workflow("cars").config == "{}"  # a draft, nothing published
     assert_key_sent_as_documented(fake)
@@ -198,17 +198,17 @@ async def test_conversations_are_listed_filtered_and_read_as_transcripts(
 ) -> None:
     async with connect_confirming(settings(base_url), mode) as client:
         chat = ok(await client.call_tool("chat", {"agent": "vision", "message": "detect dogs"}))
-        conversation_id = chat["conversation_id"]
+        conversation = conversation_id(chat)
 
         everything = ok(await client.call_tool("list_conversations", {"backend": "vision"}))
-        assert {c["id"] for c in everything["items"]} == {conversation_id, "conv_web_1"}
+        assert {c["id"] for c in everything["items"]} == {conversation, "conv_web_1"}
         assert all(c["agent"] == "vision:agent" for c in everything["items"])
         api_only = ok(
             await client.call_tool(
                 "list_conversations", {"agent": "vision", "options": {"source": "api"}}
             )
         )
-        assert [c["ref"] for c in api_only["items"]] == [f"vision:{conversation_id}"]
+        assert [c["ref"] for c in api_only["items"]] == [chat["conversation"]]
         assert api_only["items"][0]["message_count"] == 2
         by_workflow = ok(
             await client.call_tool(
@@ -221,15 +221,13 @@ async def test_conversations_are_listed_filtered_and_read_as_transcripts(
         assert len(paged["items"]) == 1 and paged["next_cursor"]
 
         full = ok(
-            await client.call_tool(
-                "get_conversation", {"conversation": f"vision:{conversation_id}"}
-            )
+            await client.call_tool("get_conversation", {"conversation": chat["conversation"]})
         )
         assert [m["role"] for m in full["messages"]] == ["user", "assistant"]
         assert full["messages"][0]["content"] == "detect dogs"
         assert "workflows changed as drafts: detect-dogs" in full["messages"][1]["content"]
 
-        resource = await client.read_resource(f"agentdeck://vision/conversations/{conversation_id}")
+        resource = await client.read_resource(f"agentdeck://vision/conversations/{conversation}")
         transcript = resource.contents[0].text
         assert "detect dogs" in transcript and "## assistant" in transcript
 
@@ -245,7 +243,8 @@ async def test_an_unknown_conversation_is_a_404_with_a_way_forward(
     async with connect_confirming(settings(base_url)) as client:
         chat = chat_failure(
             await client.call_tool(
-                "chat", {"agent": "vision", "message": "hi there", "conversation_id": "conv_nope"}
+                "chat",
+                {"agent": "vision", "message": "hi there", "conversation": "vision:conv_nope"},
             )
         )
         assert "HTTP 404" in chat and "leave it out" in chat
@@ -434,7 +433,7 @@ async def test_unreadable_parts_of_an_answer_become_warnings_and_the_rest_is_kep
         "Skipped workflow #2 of the answer: it has no id or url.",
         "Skipped workflow #3 of the answer: it has no id or url.",
     ]
-    assert chat["conversation_id"] == "conv_x" and chat["details"]["credits_used"] == 1
+    assert chat["conversation"] == "vision:conv_x" and chat["details"]["credits_used"] == 1
 
 
 async def test_a_slow_turn_answers_running_and_get_run_waits_for_the_rest(

@@ -1,9 +1,12 @@
 """Chat runs that outlive their tool call: wait budget, get_run, cancel_run, request cancel."""
 
+from pathlib import Path
+
 import anyio
 import pytest
 from mcp.types import CallToolResult
 
+from agentdeck.store import Store
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
@@ -103,3 +106,29 @@ async def test_finished_runs_beyond_the_kept_count_are_forgotten() -> None:
         run_ids = [ok(r)["run_id"] for r in results]
         assert error_text(await client.call_tool("get_run", {"run_id": run_ids[0]}))
         assert ok(await client.call_tool("get_run", {"run_id": run_ids[-1]}))["text"]
+
+
+async def test_defect_15_runs_a_killed_server_left_running_are_marked_failed_on_start(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "agentdeck.db"
+    before = Store(str(database))
+    for run_id in ("finished", "left-running"):
+        before.record_run_start(
+            run_id=run_id, backend="local", agent_id="a", conversation_id="c", message=run_id
+        )
+    before.record_run_end(
+        "finished", status="completed", text="ok", error=None, conversation_id="c"
+    )
+    before.close()  # like a process killed mid-run: the row stays 'running'
+
+    async with connect(make_settings(local={"database": str(database)})) as client:
+        ok(await client.call_tool("list_backends", {}))
+
+    after = Store(str(database))
+    runs = {r["id"]: r for r in after.history_runs("local", "c")}
+    after.close()
+    assert runs["left-running"]["status"] == "failed"
+    assert "the server stopped during this run" in runs["left-running"]["error"]
+    assert runs["left-running"]["finished_at"]
+    assert (runs["finished"]["status"], runs["finished"]["error"]) == ("completed", None)

@@ -7,6 +7,7 @@ the same form the tools accept.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -274,6 +275,10 @@ ChatEvent = Annotated[
 ]
 
 
+#: The MCP client's own model: a chat history in, its answer out (None: it gave no text).
+Sampler = Callable[[list[dict[str, str]]], Awaitable[str | None]]
+
+
 class ChatRequest(BaseModel):
     """One user turn sent to an agent."""
 
@@ -281,9 +286,13 @@ class ChatRequest(BaseModel):
     message: str
     conversation_id: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
-    sampled_reply: str | None = Field(
+    sampler: Sampler | None = Field(
         default=None,
-        description="The MCP client's own model's answer, for local agents on the sampling model.",
+        exclude=True,
+        description=(
+            "Asks the MCP client's own model to answer a history (OpenAI-style messages, "
+            "the new user turn last), for local agents on the sampling model."
+        ),
     )
 
 

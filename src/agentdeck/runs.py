@@ -19,10 +19,12 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 from pydantic import BaseModel, Field
 
@@ -53,6 +55,10 @@ logger = logging.getLogger("agentdeck.runs")
 
 RunStatus = Literal["running", "completed", "failed", "cancelled"]
 _UPSTREAM_CANCEL_TIMEOUT = 10.0
+#: the error of runs a previous server process left running (it was killed mid-run)
+SERVER_STOPPED = "the server stopped during this run; send the message again."
+#: longest a run reads events without letting other tasks (its followers) run
+_MAX_BUSY_SECONDS = 0.01
 #: Events that leave a run waiting on a human; any other event means it moved on.
 _WAITING_EVENTS = (ApprovalRequired, ApprovalResolved, QuestionAsked, StreamWarning, RunStarted)
 
@@ -81,11 +87,9 @@ class RunResult(BaseModel):
         description="running (call get_run to wait for the rest), completed, failed or cancelled."
     )
     agent: str = Field(description="Ref of the agent.")
-    conversation_id: str | None = Field(
-        default=None, description="Pass as conversation_id to continue this conversation."
-    )
     conversation: str | None = Field(
-        default=None, description="Ref of the conversation, for get_conversation."
+        default=None,
+        description="Ref of the conversation: pass it as `conversation` to continue it.",
     )
     text: str = Field(description="The agent's answer (so far, while running).")
     reasoning: str | None = None
@@ -149,17 +153,23 @@ class Run:
         self._changed = anyio.Event()
 
     async def changes(self, deadline: float) -> AsyncIterator[list[ChatEvent]]:
-        """Yield each batch of new events until the run ends or the deadline passes."""
+        """Yield each batch of new events until the run ends or the deadline passes.
+
+        A batch is everything that arrived since the previous one was handed out, so a
+        consumer that is slow (writing a notification) gets the deltas that piled up
+        meanwhile together. The deadline is checked before each batch: a stream that
+        never pauses cannot keep the caller past its wait budget.
+        """
         seen = 0
         while True:
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                return
             if len(self.events) > seen:
                 batch, seen = self.events[seen:], len(self.events)
                 yield batch
                 continue
             if self.done:
-                return
-            remaining = deadline - anyio.current_time()
-            if remaining <= 0:
                 return
             changed = self._changed
             with anyio.move_on_after(remaining):
@@ -231,7 +241,6 @@ class Run:
             run_id=self.id,
             status=self.status,
             agent=make_ref(backend, self.request.agent_id),
-            conversation_id=self.conversation_id,
             conversation=make_ref(backend, self.conversation_id) if self.conversation_id else None,
             text=self.text(),
             reasoning=reasoning or None,
@@ -259,6 +268,13 @@ class RunManager:
         self._keep_seconds = keep_seconds
         self._keep_count = keep_count
         self._runs: dict[str, Run] = {}
+
+    async def recover(self) -> None:
+        """Mark the runs a previous process left ``running`` as failed: runs live in the
+        memory of the process that drives them, so such a row can never finish."""
+        left = await self._store.fail_unfinished_runs(SERVER_STOPPED)
+        if left:
+            logger.warning("marked %d runs a previous server left running as failed", left)
 
     async def start(self, backend: Backend, request: ChatRequest) -> Run:
         """Start a run; its row is in the run history before its id is handed out."""
@@ -316,10 +332,19 @@ class RunManager:
         failure: str | None = None
         with run.scope:
             try:
-                async for event in backend.chat(run.request):
-                    run.add(event)
-                    if isinstance(event, ErrorEvent):
-                        failure = event.message
+                busy_until = anyio.current_time() + _MAX_BUSY_SECONDS
+                # closed here, in this task, even when cancelled between events: a stream
+                # may hold resources (a connection, the local backend's conversation turn)
+                async with aclosing(backend.chat(run.request)) as events:
+                    async for event in events:
+                        run.add(event)
+                        if isinstance(event, ErrorEvent):
+                            failure = event.message
+                        if anyio.current_time() >= busy_until:
+                            # a stream that yields without awaiting (echo, a big buffered read)
+                            # must not hold the event loop past its followers' wait budgets
+                            await anyio.lowlevel.checkpoint()
+                            busy_until = anyio.current_time() + _MAX_BUSY_SECONDS
             except AgentdeckError as exc:
                 failure = str(exc)
             except Exception:

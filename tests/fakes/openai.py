@@ -10,7 +10,8 @@ Bearer auth is checked when ``api_key`` is set.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,8 @@ class FakeOpenAI(FakePlatform):
     #: "wrong_shape" (valid JSON chunks of the wrong shape); "leaky" (a malformed chunk that
     #: quotes the request's Authorization header, as a failing proxy might); "hang" (stops
     #: sending after a few chunks, connection kept open); "oversized" (``oversized_words``
-    #: extra words of reply).
+    #: extra words of reply); "endless" (one-word chunks as fast as they can be sent, until
+    #: the client hangs up).
     next_stream: str = "normal"
     oversized_words: int = 5000
     #: seconds between streamed chunks (slow models, run-manager tests)
@@ -96,6 +98,8 @@ class FakeOpenAI(FakePlatform):
         chunks = [
             _chunk({"content": word if i == 0 else f" {word}"}) for i, word in enumerate(words)
         ]
+        if scenario == "endless":
+            return StreamingResponse(self._stream(_endless()), media_type="text/event-stream")
         if scenario == "cut_off":
             return StreamingResponse(cut_off_after(chunks[:3]), media_type="text/event-stream")
         if scenario == "malformed":
@@ -122,14 +126,14 @@ class FakeOpenAI(FakePlatform):
         chunks.append("data: [DONE]\n\n")
         return StreamingResponse(self._stream(chunks), media_type="text/event-stream")
 
-    async def _stream(self, chunks: list[str], hang: bool = False) -> AsyncIterator[bytes]:
+    async def _stream(self, chunks: Iterable[str], hang: bool = False) -> AsyncIterator[bytes]:
         self.open_streams += 1
         finished = False
         try:
             for chunk in chunks:
                 yield chunk.encode()
-                if self.chunk_delay:
-                    await anyio.sleep(self.chunk_delay)
+                # a checkpoint even without delay, so a hang-up is noticed mid-stream
+                await anyio.sleep(self.chunk_delay)
             if hang:
                 await anyio.sleep_forever()  # until the client gives up and disconnects
             finished = True
@@ -137,6 +141,15 @@ class FakeOpenAI(FakePlatform):
             self.open_streams -= 1
             if not finished:
                 self.closed_early += 1
+
+
+def _endless(limit_seconds: float = 60.0) -> Iterator[str]:
+    """Word chunks for up to ``limit_seconds`` (a bound, so a forgotten run cannot stream forever)."""
+    end = time.monotonic() + limit_seconds
+    count = 0
+    while time.monotonic() < end:
+        count += 1
+        yield _chunk({"content": f" w{count}"})
 
 
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> str:

@@ -295,7 +295,7 @@ class AgentFlowBackend(AgentFlowApprovals):
         if title is not None and (not isinstance(title, str) or request.conversation_id):
             raise InvalidInputError(
                 "options.title (a string) names a new conversation; leave it out when "
-                "continuing one with conversation_id.",
+                "continuing one with conversation.",
                 backend=self.name,
             )
         conversation_id = request.conversation_id
@@ -364,7 +364,7 @@ class AgentFlowBackend(AgentFlowApprovals):
     ) -> AsyncIterator[ChatEvent]:
         if request.options or request.conversation_id:
             raise InvalidInputError(
-                "a sub-agent runs one message at a time: it takes no conversation_id or options.",
+                "a sub-agent runs one message at a time: it takes no conversation or options.",
                 backend=self.name,
                 hint=f"Chat with the parent agent '{self.name}:{parent}' for a conversation.",
             )

@@ -16,8 +16,11 @@ It needs no account. A local agent answers through the model chosen for it (its
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
+
+import anyio
 
 from agentdeck.backends.base import Backend
 from agentdeck.backends.local_discovery import FoundServer, ServerFinder
@@ -69,6 +72,8 @@ class LocalBackend(Backend):
         for client in self._clients:
             await client.aclose()
         self._clients.clear()
+        #: the lock of each conversation a turn is running on or waiting for
+        self._turns: dict[str, anyio.Lock] = {}
 
     async def check(self) -> str:
         """Agents, and whether the default model can answer: the endpoint is asked for
@@ -205,22 +210,56 @@ class LocalBackend(Backend):
             ]
         return history
 
+    async def conversation_owner(self, conversation_id: str) -> str:
+        """The id of the agent a local conversation belongs to; unknown ones are an error."""
+        row = await self._store.get_conversation(conversation_id)
+        if row is None:
+            raise NotFoundError(
+                f"there is no local conversation '{conversation_id}'.",
+                backend=self.name,
+                hint="list_conversations shows the conversations that exist; leave the "
+                "conversation out to start a new one.",
+            )
+        return row["agent_id"]
+
     async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         row = await self._row(request.agent_id)
         if request.conversation_id:
-            existing = await self._store.get_conversation(request.conversation_id)
-            if existing is not None and existing["agent_id"] != request.agent_id:
+            owner = await self.conversation_owner(request.conversation_id)
+            if owner != request.agent_id:
                 raise InvalidInputError(
                     f"conversation '{request.conversation_id}' belongs to agent "
-                    f"'{existing['agent_id']}', not '{request.agent_id}'.",
+                    f"'{owner}', not '{request.agent_id}'.",
                     backend=self.name,
-                    hint="Leave conversation_id out to start a new conversation.",
+                    hint="Leave the conversation out to start a new one.",
                 )
-        history = await self.history(request.agent_id, request.conversation_id)
-        history.append({"role": "user", "content": request.message})
         conversation_id = await self._store.ensure_conversation(
             request.conversation_id, request.agent_id, title=request.message
         )
+        async with self._turn(conversation_id):
+            async for event in self._answer(row, request, conversation_id):
+                yield event
+
+    @asynccontextmanager
+    async def _turn(self, conversation_id: str) -> AsyncIterator[None]:
+        """Hold the conversation for one turn: overlapping turns on one conversation run one
+        after another, each seeing the ones before it (the run waits here, within its
+        caller's wait budget, for the turn before it)."""
+        lock = self._turns.setdefault(conversation_id, anyio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            # a lock nobody holds or waits for is forgotten (release hands it to a waiter)
+            if not lock.statistics().locked and self._turns.get(conversation_id) is lock:
+                del self._turns[conversation_id]
+
+    async def _answer(
+        self, row: dict[str, Any], request: ChatRequest, conversation_id: str
+    ) -> AsyncIterator[ChatEvent]:
+        """One turn on a conversation the caller holds: the user message, then the model's."""
+        history = await self.history(request.agent_id, conversation_id)
+        history.append({"role": "user", "content": request.message})
         await self._store.add_message(conversation_id, "user", request.message)
         yield RunStarted(conversation_id=conversation_id)
 
@@ -230,7 +269,9 @@ class LocalBackend(Backend):
         elif model == "echo":
             events = echo_reply(history)
         elif model == "sampling":
-            events = sampled_reply(self.name, request.sampled_reply)
+            # asked inside the run, so the wait budget covers the client's model too
+            answer = await request.sampler(history) if request.sampler else None
+            events = sampled_reply(self.name, answer)
         else:
             name = self.settings.openai_model if model == "openai" else model
             events = openai_reply(self.name, self._http, name, history)
@@ -248,8 +289,8 @@ class LocalBackend(Backend):
         self, request: ChatRequest, history: list[dict[str, str]]
     ) -> AsyncIterator[ChatEvent]:
         """The ``auto`` model: the client's model, the configured endpoint, a local server."""
-        if request.sampled_reply is not None:
-            return sampled_reply(self.name, request.sampled_reply)
+        if request.sampler is not None:
+            return sampled_reply(self.name, await request.sampler(history))
         if self._http is not None:
             return openai_reply(self.name, self._http, self.settings.openai_model, history)
         found = await self._finder.find()

@@ -400,7 +400,7 @@ class MakeBackend(Backend):
             raise ProtocolError(
                 f"{operation} ended before the agent answered (no assistant step).",
                 backend=self.name,
-                hint="Retry the message; the conversation_id continues the same thread.",
+                hint="Retry the message; the conversation ref continues the same thread.",
             )
         details = {
             "threadId": thread_id,

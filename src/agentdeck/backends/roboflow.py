@@ -224,7 +224,7 @@ class RoboflowBackend(RoboflowWorkflows):
             self._explain(
                 exc,
                 scope=f"{CREATE} and {UPDATE}",
-                not_found="That conversation_id is unknown in this workspace; leave it out to "
+                not_found="That conversation is unknown in this workspace; leave it out to "
                 "start a new conversation (list_conversations shows the existing ones).",
                 on_400="Check the message (it must not be empty) and options.mode.",
             )

@@ -2,7 +2,7 @@
 
 A tool is named ``<backend>_<agent-slug>`` (a valid MCP tool name of at most 64
 characters, unique, and the same across restarts for the same agents), takes
-``message``, ``conversation_id`` and ``wait_seconds``, and chats through the same
+``message``, ``conversation`` and ``wait_seconds``, and chats through the same
 run machinery as ``chat``. The set is built at start, refreshed after an agent is
 created, updated or deleted, by ``refresh_agents`` and on an interval; clients are
 told (``notifications/tools/list_changed``, both eras) only when it actually
@@ -97,8 +97,8 @@ def _chat_function(ref: str) -> Any:
     async def chat_with_agent(
         ctx: Context,
         message: Annotated[str, Field(min_length=1, description="What to say.")],
-        conversation_id: Annotated[
-            str | None, Field(description="An earlier answer's, to continue.")
+        conversation: Annotated[
+            str | None, Field(description="An earlier answer's conversation ref, to continue.")
         ] = None,
         wait_seconds: Annotated[
             float,
@@ -114,7 +114,7 @@ def _chat_function(ref: str) -> Any:
                 ctx,
                 agent=ref,
                 message=message,
-                conversation_id=conversation_id,
+                conversation=conversation,
                 wait_seconds=wait_seconds,
                 options=None,
             )

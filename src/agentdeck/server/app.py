@@ -115,6 +115,7 @@ def build_server(settings: Settings, *, stateless: bool = False) -> MCPServer[De
                 keep_seconds=settings.server.run_keep_seconds,
                 keep_count=settings.server.run_keep_count,
             )
+            await runs.recover()
             agent_tools = AgentTools(
                 server, registry, notifier, reserved={spec.name for spec in all_tools()}
             )

@@ -2,11 +2,13 @@
 and ask the user when the agent waits on them.
 
 Shared by ``chat``, ``get_run`` and the per-agent tools, so all behave the same:
-progress notifications per text delta; the wait budget; the run cancelled when the
-client cancels the request; the transcript announced as updated; a local agent on
-the ``sampling`` model answered by the client's own model; and, when a run pauses on
-an approval or a question and the client supports elicitation, the user asked right
-there, the answer sent to the platform and the run followed on. Without
+progress notifications per text delta (the deltas that arrive while one is being
+written go out together in the next); the wait budget, which nothing the stream does
+can stretch; the run cancelled when the client cancels the request; the transcript
+announced as updated; a local agent on the ``sampling`` model answered by the client's
+own model; and, when a run pauses on an approval or a question and the client supports
+elicitation, the user asked right there, the answer sent to the platform and the run
+followed on. Without
 elicitation, or when the user declines to answer, the result lists the pending
 approvals for ``respond_to_approval``.
 """
@@ -14,6 +16,7 @@ approvals for ``respond_to_approval``.
 from __future__ import annotations
 
 import json
+from contextlib import aclosing
 from typing import Any, Literal
 
 import anyio
@@ -25,8 +28,17 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import ApprovalHandler
 from agentdeck.backends.local import LocalBackend
 from agentdeck.errors import AgentdeckError, InvalidInputError
-from agentdeck.model import ChatRequest, QuestionAsked, TextDelta, ToolCall
+from agentdeck.model import (
+    ApprovalRequired,
+    ChatEvent,
+    ChatRequest,
+    QuestionAsked,
+    Sampler,
+    TextDelta,
+    ToolCall,
+)
 from agentdeck.runs import Run, RunResult, pause_key
+from agentdeck.server.conversations import conversation_to_continue
 from agentdeck.server.interaction import (
     Answer,
     Question,
@@ -36,7 +48,7 @@ from agentdeck.server.interaction import (
     round_state,
     sample,
 )
-from agentdeck.server.notify import announce_resource_updated
+from agentdeck.server.notify import announce_resource_updated, is_modern
 from agentdeck.server.resources import conversation_uri
 from agentdeck.server.toolkit import deck, report_progress
 from agentdeck.server.tools.approvals import QuestionResponder
@@ -60,10 +72,30 @@ class QuestionAnswer(BaseModel):
     answer: str = Field(description="Your answer to the agent's question.")
 
 
-async def sampling_request(
-    ctx: Context, agent: str, message: str, conversation_id: str | None
-) -> types.CreateMessageRequestParams | None:
-    """What to ask the client's model, when ``agent`` is a local agent on ``sampling``."""
+def sampling_params(history: list[dict[str, str]]) -> types.CreateMessageRequestParams:
+    """The sampling request for a local agent's history (system prompt, turns, new message)."""
+    system = "\n".join(m["content"] for m in history if m["role"] == "system") or None
+    return types.CreateMessageRequestParams(
+        messages=[
+            types.SamplingMessage(
+                role=m["role"],  # type: ignore[arg-type]
+                content=types.TextContent(type="text", text=m["content"]),
+            )
+            for m in history
+            if m["role"] in ("user", "assistant")
+        ],
+        max_tokens=SAMPLING_MAX_TOKENS,
+        system_prompt=system,
+    )
+
+
+def _text_of(answer: types.CreateMessageResult) -> str | None:
+    return answer.content.text if isinstance(answer.content, types.TextContent) else None
+
+
+async def _samples_here(ctx: Context, agent: str) -> LocalBackend | None:
+    """The local backend, when ``agent`` is a local agent on ``sampling`` (or ``auto``) and
+    the client samples."""
     if not can_sample(ctx):
         return None
     try:
@@ -73,23 +105,45 @@ async def sampling_request(
             "auto",
         ):
             return None
-        history = await backend.history(agent_id, conversation_id)
     except AgentdeckError:
         return None  # the chat itself reports bad refs
-    system = "\n".join(m["content"] for m in history if m["role"] == "system") or None
-    turns = [m for m in history if m["role"] in ("user", "assistant")]
-    turns.append({"role": "user", "content": message})
-    return types.CreateMessageRequestParams(
-        messages=[
-            types.SamplingMessage(
-                role=m["role"],  # type: ignore[arg-type]
-                content=types.TextContent(type="text", text=m["content"]),
-            )
-            for m in turns
-        ],
-        max_tokens=SAMPLING_MAX_TOKENS,
-        system_prompt=system,
-    )
+    return backend
+
+
+async def sampler_for(
+    ctx: Context, agent: str, message: str, conversation_id: str | None
+) -> Sampler | types.InputRequiredResult | None:
+    """How the run asks the client's model, when ``agent`` is a local agent on ``sampling``.
+
+    A 2025-11-25 client is asked from inside the run, so the wait budget covers its
+    model: a slow one leaves the chat ``running``. A 2026-07-28 client cannot be sent
+    requests; the tool answers with an input request first and the client calls again
+    with its model's answer, so the model's time is spent between the two calls, and
+    the run, started with the answer in hand, finishes at once.
+    """
+    backend = await _samples_here(ctx, agent)
+    if backend is None:
+        return None
+    if not is_modern(ctx):
+
+        async def ask_client(history: list[dict[str, str]]) -> str | None:
+            answer = await sample(ctx, sampling_params(history), {})
+            assert isinstance(answer, types.CreateMessageResult)  # legacy asks inline
+            return _text_of(answer)
+
+        return ask_client
+    _, agent_id = deck(ctx).registry.resolve(agent)
+    history = await backend.history(agent_id, conversation_id)
+    history.append({"role": "user", "content": message})
+    answer = await sample(ctx, sampling_params(history), {"sampling": True})
+    if isinstance(answer, types.InputRequiredResult):
+        return answer
+    text = _text_of(answer)
+
+    async def answered(history: list[dict[str, str]]) -> str | None:
+        return text
+
+    return answered
 
 
 async def converse(
@@ -97,7 +151,7 @@ async def converse(
     *,
     agent: str,
     message: str,
-    conversation_id: str | None,
+    conversation: str | None,
     wait_seconds: float,
     options: dict[str, Any] | None,
 ) -> ChatOutcome:
@@ -111,21 +165,20 @@ async def converse(
     registry = deck(ctx).registry
     backend, agent_id = registry.resolve(agent)
     registry.require(backend, "chat", "chat")
-    sampled: str | None = None
-    request = await sampling_request(ctx, agent, message, conversation_id)
-    if request is not None:
-        answer = await sample(ctx, request, {"sampling": True})
-        if isinstance(answer, types.InputRequiredResult):
-            return answer
-        sampled = answer.content.text if isinstance(answer.content, types.TextContent) else None
+    conversation_id = None
+    if conversation:
+        conversation_id = await conversation_to_continue(registry, backend, agent_id, conversation)
+    sampler = await sampler_for(ctx, agent, message, conversation_id)
+    if isinstance(sampler, types.InputRequiredResult):
+        return sampler
     run = await deck(ctx).runs.start(
         backend,
         ChatRequest(
             agent_id=agent_id,
             message=message,
-            conversation_id=conversation_id or None,
+            conversation_id=conversation_id,
             options=options or {},
-            sampled_reply=sampled,
+            sampler=sampler,
         ),
     )
     return await follow_and_ask(ctx, run, wait_seconds)
@@ -199,6 +252,29 @@ async def _deliver(ctx: Context, run: Run, key: str, answer: Answer) -> None:
     )
 
 
+def progress_messages(batch: list[ChatEvent]) -> list[str]:
+    """One progress message per run of text deltas in ``batch`` (their joined text), and one
+    per tool call.
+
+    Batches hold what arrived while the previous notification was being written, so a
+    fast stream of tiny deltas becomes a few notifications and a slow one still gets
+    one per delta, sent as soon as it arrives.
+    """
+    messages: list[str] = []
+    text: list[str] = []
+    for event in batch:
+        if isinstance(event, TextDelta):
+            text.append(event.text)
+        elif isinstance(event, ToolCall):
+            if text:
+                messages.append("".join(text))
+                text = []
+            messages.append(f"[calling tool {event.name}]")
+    if text:
+        messages.append("".join(text))
+    return messages
+
+
 async def follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
     """Stream the run's progress until it ends, waits on the user, or the budget is spent.
 
@@ -208,24 +284,25 @@ async def follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
     deadline = anyio.current_time() + wait_seconds
     step = 0
     try:
-        async for batch in run.changes(deadline):
-            for event in batch:
-                if isinstance(event, TextDelta):
-                    step += 1
-                    await report_progress(ctx, step, event.text)
-                elif isinstance(event, ToolCall):
-                    step += 1
-                    await report_progress(ctx, step, f"[calling tool {event.name}]")
-            if run.waiting_on_someone():
-                break  # waiting longer cannot help: the agent waits on a person
+        # The budget also bounds writing notifications: a client slow to read them
+        # cannot hold the answer back.
+        with anyio.CancelScope(deadline=deadline):
+            async with aclosing(run.changes(deadline)) as batches:
+                async for batch in batches:
+                    for message in progress_messages(batch):
+                        step += 1
+                        await report_progress(ctx, step, message)
+                    paused = any(isinstance(e, ApprovalRequired | QuestionAsked) for e in batch)
+                    if paused and run.waiting_on_someone():
+                        break  # waiting longer cannot help: the agent waits on a person
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
             await deck(ctx).runs.cancel(run)
         raise
     result = run.result()
-    if result.status != "running" and result.conversation_id:
+    if result.status != "running" and run.conversation_id:
         await announce_resource_updated(
-            ctx, conversation_uri(run.backend.name, result.conversation_id)
+            ctx, conversation_uri(run.backend.name, run.conversation_id)
         )
     if result.status == "failed" and not (result.text or result.tool_calls):
         # Nothing was produced to keep: report it as the tool error it is.

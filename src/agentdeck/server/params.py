@@ -32,6 +32,15 @@ WaitSeconds = Annotated[
         ),
     ),
 ]
+ConversationToContinue = Annotated[
+    str | None,
+    Field(
+        description=(
+            "Ref of the conversation to continue (the `conversation` of an earlier result); "
+            "omit to start a new one."
+        )
+    ),
+]
 RunId = Annotated[str, Field(min_length=1, description="The run_id a chat returned.")]
 Options = Annotated[
     dict[str, Any] | None,

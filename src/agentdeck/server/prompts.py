@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from mcp.server.mcpserver import MCPServer
+from pydantic import Field
+
+Task = Annotated[str, Field(description="What the agent should do, in your own words.")]
+BackendFilter = Annotated[
+    str | None,
+    Field(description="Name of a configured backend to look in (list_backends); omit for all."),
+]
+ConversationRef = Annotated[
+    str,
+    Field(description="Ref of the conversation, '<backend>:<id>', as a chat result gives it."),
+]
 
 
 def register(server: MCPServer) -> None:
@@ -11,7 +24,7 @@ def register(server: MCPServer) -> None:
         title="Delegate a task to an agent",
         description="Find a suitable agent and hand it a task, following the run to its end.",
     )
-    def delegate_task(task: str, backend: str | None = None) -> str:
+    def delegate_task(task: Task, backend: BackendFilter = None) -> str:
         where = f"on backend '{backend}'" if backend else "on any backend"
         return (
             f"Delegate this task to an AI agent {where}:\n\n{task}\n\n"
@@ -29,7 +42,7 @@ def register(server: MCPServer) -> None:
         title="Review pending approvals",
         description="Walk through the tool calls agents are waiting on a human to approve.",
     )
-    def review_approvals(backend: str | None = None) -> str:
+    def review_approvals(backend: BackendFilter = None) -> str:
         where = f" on backend '{backend}'" if backend else ""
         return (
             f"List the pending approvals{where} with list_approvals. For each one, show me the "
@@ -43,9 +56,9 @@ def register(server: MCPServer) -> None:
         title="Continue a conversation",
         description="Read a conversation's transcript and carry it on with the same agent.",
     )
-    def continue_conversation(conversation: str) -> str:
+    def continue_conversation(conversation: ConversationRef) -> str:
         return (
             f"Read the conversation {conversation} with get_conversation, summarise where it "
             "stands in two sentences, then ask me what to say next and send it with chat, "
-            "passing the conversation's agent and its conversation_id."
+            f"passing the conversation's agent and conversation={conversation}."
         )

@@ -100,6 +100,11 @@ class Store(Protocol):
         conversation_id: str | None,
     ) -> None: ...
 
+    async def fail_unfinished_runs(self, error: str) -> int:
+        """Mark the runs a stopped process left ``running`` as failed with ``error``; return
+        how many there were. Called when a server starts."""
+        ...
+
     async def history_conversations(
         self, backend: str, *, agent_id: str | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:

@@ -280,6 +280,12 @@ class PostgresStore:
             (status, text, error, now(), conversation_id, run_id),
         )
 
+    async def fail_unfinished_runs(self, error: str) -> int:
+        """Nothing to do at start: replicas share this database, so a ``running`` row may
+        belong to a live replica; runs of a replica that stopped are failed when its lease
+        expires instead."""
+        return 0
+
     async def history_conversations(
         self, backend: str, *, agent_id: str | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:

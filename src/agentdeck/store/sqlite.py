@@ -252,6 +252,18 @@ class SqliteStore:
             (status, text, error, _stamp(), conversation_id, run_id),
         )
 
+    async def fail_unfinished_runs(self, error: str) -> int:
+        """Mark every run still ``running`` as failed with ``error``; how many there were.
+
+        Called when a server starts: its runs live in memory, so a ``running`` row is one
+        a previous process left behind when it was killed. (A second server sharing the
+        file marks the first one's live runs too; their own end overwrites it.)
+        """
+        return self._write(
+            "UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE status = 'running'",
+            (error, _stamp()),
+        )
+
     async def history_conversations(
         self, backend: str, *, agent_id: str | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:

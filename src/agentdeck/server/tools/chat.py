@@ -11,7 +11,13 @@ from agentdeck.runs import RunResult
 from agentdeck.server.agent_tools import RunState, as_run_state
 from agentdeck.server.chatting import converse, follow_and_ask
 from agentdeck.server.interaction import round_state
-from agentdeck.server.params import AgentRef, Options, RunId, WaitSeconds
+from agentdeck.server.params import (
+    AgentRef,
+    ConversationToContinue,
+    Options,
+    RunId,
+    WaitSeconds,
+)
 from agentdeck.server.toolkit import Toolbox, deck, reported
 
 toolbox = Toolbox()
@@ -22,19 +28,11 @@ async def chat(
     ctx: Context,
     agent: AgentRef,
     message: Annotated[str, Field(min_length=1, description="What to say to the agent.")],
-    conversation_id: Annotated[
-        str | None,
-        Field(
-            description=(
-                "Continue this conversation (the conversation_id of an earlier result); "
-                "omit to start a new one."
-            )
-        ),
-    ] = None,
+    conversation: ConversationToContinue = None,
     wait_seconds: WaitSeconds = 45,
     options: Options = None,
 ) -> RunResult | types.InputRequiredResult:
-    """Send a message to an agent; return its answer and the conversation_id to continue.
+    """Send a message to an agent; return its answer and the conversation ref to continue.
 
     The answer streams as progress notifications. If the agent is still working when
     wait_seconds run out, the result has status "running" and a run_id: get_run waits for
@@ -48,7 +46,7 @@ async def chat(
             ctx,
             agent=agent,
             message=message,
-            conversation_id=conversation_id,
+            conversation=conversation,
             wait_seconds=wait_seconds,
             options=options,
         )

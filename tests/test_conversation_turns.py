@@ -1,0 +1,81 @@
+"""Turns on one local conversation run one after another (issue 10, defect 11)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+from tests.fakes.base import serve
+from tests.fakes.openai import FakeOpenAI
+from tests.support import FAST_HTTP, connect, make_settings, ok
+
+pytestmark = pytest.mark.anyio
+
+TURNS = 20
+
+
+def streamed_settings(url: str):
+    return make_settings(
+        local={"model": "openai", "openai_base_url": f"{url}/v1", "openai_model": "m", **FAST_HTTP}
+    )
+
+
+async def start_conversation(client: Any) -> tuple[str, str]:
+    agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))["ref"]
+    first = ok(await client.call_tool("chat", {"agent": agent, "message": "turn 0"}))
+    return agent, first["conversation"]
+
+
+async def test_defect_11_concurrent_turns_on_one_conversation_alternate_and_see_each_other(
+    mode: str,
+) -> None:
+    fake = FakeOpenAI(chunk_delay=0.01)
+    with serve(fake.app) as url:
+        async with connect(streamed_settings(url), mode) as client:
+            agent, conversation = await start_conversation(client)
+
+            async def turn(index: int) -> None:
+                args = {"agent": agent, "message": f"turn {index}", "conversation": conversation}
+                assert ok(await client.call_tool("chat", args))["status"] == "completed"
+
+            with anyio.fail_after(60):
+                async with anyio.create_task_group() as group:
+                    for index in range(1, TURNS + 1):
+                        group.start_soon(turn, index)
+            transcript = ok(
+                await client.call_tool("get_conversation", {"conversation": conversation})
+            )
+    roles = [m["role"] for m in transcript["messages"]]
+    assert roles == ["user", "assistant"] * (TURNS + 1)
+    # every model call saw the whole conversation before its turn, in the stored order
+    stored = [{"role": m["role"], "content": m["content"]} for m in transcript["messages"]]
+    calls = sorted(fake.bodies, key=lambda body: len(body["messages"]))
+    assert [len(body["messages"]) for body in calls] == [2 * i + 1 for i in range(TURNS + 1)]
+    for body in calls:
+        assert body["messages"] == stored[: len(body["messages"])]
+
+
+async def test_defect_11_a_turn_queued_past_its_budget_answers_running_then_completes(
+    mode: str,
+) -> None:
+    fake = FakeOpenAI(chunk_delay=0.05)
+    with serve(fake.app) as url:
+        async with connect(streamed_settings(url), mode) as client:
+            agent, conversation = await start_conversation(client)
+            base = {"agent": agent, "conversation": conversation}
+            first = ok(
+                await client.call_tool("chat", {**base, "message": "slow", "wait_seconds": 0.1})
+            )
+            with anyio.fail_after(5):
+                queued = ok(
+                    await client.call_tool("chat", {**base, "message": "next", "wait_seconds": 0.1})
+                )
+            assert first["status"] == queued["status"] == "running"
+            assert queued["text"] == ""
+            done = ok(
+                await client.call_tool("get_run", {"run_id": queued["run_id"], "wait_seconds": 20})
+            )
+    assert done["status"] == "completed"
+    assert done["text"] == "[m] heard 'next' after 4 earlier messages"
