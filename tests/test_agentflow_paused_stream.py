@@ -93,7 +93,7 @@ async def test_an_approval_that_ends_the_stream_is_listed_and_respond_gives_the_
     assert done["pending_approvals"] == []
     (tool_call,) = done["tool_calls"]
     assert tool_call["arguments"] == edited and tool_call["result"] is not None
-    assert done["conversation_id"] == call["conversation_id"]
+    assert done["conversation"] == "flow:" + call["conversation_id"]
     assert read_after_answer(fake, f"/approvals/{approval_id}/respond") == (
         fake.continuation_in == "messages"
     )
@@ -214,7 +214,7 @@ async def test_a_one_piece_answer_on_a_pause_finds_the_approval_and_waits_for_it
         assert paused["status"] == "running"
         (pending,) = paused["pending_approvals"]
         (listing,) = fake.requests_to("/approvals/pending")
-        assert listing.query["conversation_id"] == paused["conversation_id"]
+        assert "flow:" + listing.query["conversation_id"] == paused["conversation"]
         ok(
             await client.call_tool(
                 "respond_to_approval", {"approval": pending["ref"], "decision": "approve"}

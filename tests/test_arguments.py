@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.platforms import agentflow_settings
 from tests.support import connect, error_text, make_settings
 
 pytestmark = pytest.mark.anyio
@@ -45,7 +46,9 @@ pytestmark = pytest.mark.anyio
 async def test_bad_arguments_are_explained_per_parameter(
     mode: str, tool: str, arguments: dict[str, Any], expected: list[str]
 ) -> None:
-    async with connect(make_settings(), mode) as client:
+    # an AgentFlow backend (never called: the arguments are refused first) serves approvals
+    settings = agentflow_settings("http://127.0.0.1:9")
+    async with connect(settings, mode) as client:
         text = error_text(await client.call_tool(tool, arguments))
     assert text.splitlines() == expected
     assert "pydantic" not in text and "validation error" not in text

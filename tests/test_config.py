@@ -155,6 +155,7 @@ def test_defect_17_a_near_miss_of_a_special_model_is_rejected_at_load(
 
 @pytest.mark.parametrize("model", ["echo", "sampling", "openai", "gpt-4o-mini", "llama3.1:8b"])
 def test_defect_17_special_and_endpoint_model_names_still_load(tmp_path: Path, model: str) -> None:
-    path = write(tmp_path, f'[backends.local]\nkind = "local"\nmodel = "{model}"\n')
+    endpoint = 'openai_base_url = "http://127.0.0.1:9/v1"\n'
+    path = write(tmp_path, f'[backends.local]\nkind = "local"\nmodel = "{model}"\n{endpoint}')
     local = load_settings(path, environ={}).backends["local"]
     assert isinstance(local, LocalSettings) and local.model == model

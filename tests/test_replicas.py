@@ -22,7 +22,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.pg import free_port
-from tests.support import ok
+from tests.support import conversation_id, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -116,7 +116,7 @@ async def test_what_one_replica_writes_every_replica_reads(
                     {
                         "agent": agent["ref"],
                         "message": "pears",
-                        "conversation_id": first["conversation_id"],
+                        "conversation": first["conversation"],
                     },
                 )
             )
@@ -130,7 +130,7 @@ async def test_what_one_replica_writes_every_replica_reads(
                     )
                 )
                 transcript = await replica.read_resource(
-                    f"agentdeck://local/conversations/{first['conversation_id']}"
+                    f"agentdeck://local/conversations/{conversation_id(first)}"
                 )
                 conversations = ok(await replica.call_tool("list_conversations", {}))
                 seen.append((conversation, transcript.contents[0].text, conversations))
@@ -143,7 +143,7 @@ async def test_what_one_replica_writes_every_replica_reads(
         second["text"],
     ]
     assert "You said: apples" in transcript and second["text"] in transcript
-    assert [c["id"] for c in conversations["items"]] == [first["conversation_id"]]
+    assert [c["id"] for c in conversations["items"]] == [conversation_id(first)]
 
 
 async def test_health_reports_a_database_that_stopped_answering(

@@ -6,7 +6,7 @@ import anyio
 import pytest
 from mcp.types import CallToolResult
 
-from agentdeck.store import Store
+from agentdeck.store.sqlite import SqliteStore
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
@@ -112,21 +112,21 @@ async def test_defect_15_runs_a_killed_server_left_running_are_marked_failed_on_
     tmp_path: Path,
 ) -> None:
     database = tmp_path / "agentdeck.db"
-    before = Store(str(database))
+    before = SqliteStore(str(database))
     for run_id in ("finished", "left-running"):
-        before.record_run_start(
+        await before.record_run_start(
             run_id=run_id, backend="local", agent_id="a", conversation_id="c", message=run_id
         )
-    before.record_run_end(
+    await before.record_run_end(
         "finished", status="completed", text="ok", error=None, conversation_id="c"
     )
     before.close()  # like a process killed mid-run: the row stays 'running'
 
-    async with connect(make_settings(local={"database": str(database)})) as client:
+    async with connect(make_settings(database=str(database))) as client:
         ok(await client.call_tool("list_backends", {}))
 
-    after = Store(str(database))
-    runs = {r["id"]: r for r in after.history_runs("local", "c")}
+    after = SqliteStore(str(database))
+    runs = {r["id"]: r for r in await after.history_runs("local", "c")}
     after.close()
     assert runs["left-running"]["status"] == "failed"
     assert "the server stopped during this run" in runs["left-running"]["error"]

@@ -67,13 +67,13 @@ class LocalBackend(Backend):
         self._finder = ServerFinder(settings.auto_probe_ports)
         self._found: tuple[FoundServer, HttpClient] | None = None
         self._clients: list[Any] = []  # made for servers `auto` found; closed with the backend
+        #: the lock of each conversation a turn is running on or waiting for
+        self._turns: dict[str, anyio.Lock] = {}
 
     async def aclose(self) -> None:
         for client in self._clients:
             await client.aclose()
         self._clients.clear()
-        #: the lock of each conversation a turn is running on or waiting for
-        self._turns: dict[str, anyio.Lock] = {}
 
     async def check(self) -> str:
         """Agents, and whether the default model can answer: the endpoint is asked for

@@ -98,7 +98,7 @@ def _chat_function(ref: str) -> Any:
         ctx: Context,
         message: Annotated[str, Field(min_length=1, description="What to say.")],
         conversation: Annotated[
-            str | None, Field(description="An earlier answer's conversation ref, to continue.")
+            str | None, Field(description="An earlier answer's ref, to continue.")
         ] = None,
         wait_seconds: Annotated[
             float,
