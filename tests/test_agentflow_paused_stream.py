@@ -14,7 +14,7 @@ import anyio
 import pytest
 from mcp.types import ElicitResult
 
-from agentdeck.backends.agentflow_pauses import unseen_text
+from agentdeck.backends.agentflow.pauses import unseen_text
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.platforms import agentflow_settings as flow_settings

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from agentdeck.backends import agenticflow_schema as schema
-from agentdeck.backends.agenticflow import AgenticFlowBackend
+from agentdeck.backends.agenticflow import schema
+from agentdeck.backends.agenticflow.backend import AgenticFlowBackend
 from agentdeck.backends.base import options_of
 from tests.fakes.agenticflow import (
     API_KEY,

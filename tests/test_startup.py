@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 PLATFORM_MODULES = {
-    "make": "agentdeck.backends.make",
-    "agenticflow": "agentdeck.backends.agenticflow",
-    "agentflow": "agentdeck.backends.agentflow",
-    "roboflow": "agentdeck.backends.roboflow",
+    "make": "agentdeck.backends.make.backend",
+    "agenticflow": "agentdeck.backends.agenticflow.backend",
+    "agentflow": "agentdeck.backends.agentflow.backend",
+    "roboflow": "agentdeck.backends.roboflow.backend",
 }
 
 
@@ -58,4 +58,6 @@ def test_serve_imports_only_the_configured_platform_modules(tmp_path: Path) -> N
         "import agentdeck.server.app\n"
     )
     modules = imported_after(code)
-    assert {m for m in PLATFORM_MODULES.values() if m in modules} == {"agentdeck.backends.make"}
+    assert {m for m in PLATFORM_MODULES.values() if m in modules} == {
+        "agentdeck.backends.make.backend"
+    }

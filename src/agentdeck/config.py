@@ -18,7 +18,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -27,10 +26,15 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from agentdeck.backends.agentflow.settings import AgentFlowSettings
+from agentdeck.backends.agenticflow.settings import AgenticFlowSettings
+from agentdeck.backends.local.settings import DEFAULT_DATABASE, LocalSettings
+from agentdeck.backends.make.settings import MakeSettings
+from agentdeck.backends.roboflow.settings import RoboflowSettings
+from agentdeck.backends.settings import BackendCommon, Strict
 from agentdeck.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("~/.config/agentdeck/agentdeck.toml")
-DEFAULT_DATABASE = "~/.local/share/agentdeck/local.db"
 ALL_TOOLSETS = (
     "agents",
     "chat",
@@ -40,17 +44,11 @@ ALL_TOOLSETS = (
     "triggers",
     "knowledge",
 )
-#: The models a local agent can name without an endpoint (see backends/local.py).
-LOCAL_MODELS = ("auto", "openai", "sampling", "echo")
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BACKEND_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ServerSettings(_Strict):
+class ServerSettings(Strict):
     read_only: bool = False
     toolsets: list[Literal[ALL_TOOLSETS]] = Field(default_factory=lambda: list(ALL_TOOLSETS))  # type: ignore[valid-type]
     confirm_destructive: bool = True
@@ -62,102 +60,6 @@ class ServerSettings(_Strict):
         description="Where everything durable lives: a postgresql:// URL (shared by replicas) "
         "or a SQLite file; unset, the local backend's `database` file.",
     )
-
-
-class BackendCommon(_Strict):
-    """Settings every backend kind shares: HTTP behaviour and agent exposure."""
-
-    expose_agents: bool = False
-    include_agents: list[str] = Field(default_factory=list)
-    exclude_agents: list[str] = Field(default_factory=list)
-    max_agent_tools: int = Field(default=50, ge=0)
-    timeout: float = Field(default=30.0, gt=0, description="Seconds for ordinary requests.")
-    stream_timeout: float = Field(default=300.0, gt=0, description="Read timeout of chat streams.")
-    max_retries: int = Field(default=3, ge=0, le=10)
-    retry_max_wait: float = Field(default=30.0, ge=0)
-    max_response_bytes: int = Field(default=20_000_000, gt=0)
-
-
-class LocalSettings(BackendCommon):
-    kind: Literal["local"] = "local"
-    enabled: bool = True
-    database: str = DEFAULT_DATABASE
-    model: str = Field(
-        default="auto",
-        description="auto, openai, sampling, echo, or a model name on openai_base_url.",
-    )
-    openai_base_url: str | None = None
-    openai_api_key: SecretStr | None = None
-    openai_model: str | None = None
-    auto_probe_ports: list[int] = Field(
-        default_factory=lambda: [11434, 8080, 1234, 8000],
-        description="Ports on 127.0.0.1 where `auto` looks for a local OpenAI-compatible server.",
-    )
-
-    @model_validator(mode="after")
-    def _model_is_known(self) -> LocalSettings:
-        if self.model not in LOCAL_MODELS and not self.openai_base_url:
-            raise ValueError(
-                f'model "{self.model}" is not one of {", ".join(LOCAL_MODELS)}; another name '
-                "is a model on openai_base_url, which is not set"
-            )
-        return self
-
-    @field_validator("model")
-    @classmethod
-    def _not_a_near_miss(cls, model: str) -> str:
-        """Any name is a model on the OpenAI-compatible endpoint, but "ech" or "Echo" is a typo
-        that would only fail at the first chat; catch it when the config loads."""
-        if model in LOCAL_MODELS:
-            return model
-        close = difflib.get_close_matches(model.lower(), LOCAL_MODELS, n=1, cutoff=0.75)
-        if close:
-            raise ValueError(
-                f'unknown model "{model}"; did you mean "{close[0]}"? (other names are '
-                "models of the OpenAI-compatible endpoint at openai_base_url)"
-            )
-        return model
-
-
-class MakeSettings(BackendCommon):
-    kind: Literal["make"]
-    base_url: str = Field(description="The zone's API URL, e.g. https://eu2.make.com/api/v2.")
-    token: SecretStr = Field(description="A Make API token with the ai-agents scopes.")
-    team_id: int = Field(gt=0, description="The Make team whose agents this backend serves.")
-    streaming: bool = Field(default=True, description="Run agents with /run/stream (else /run).")
-
-
-class AgenticFlowSettings(BackendCommon):
-    kind: Literal["agenticflow"]
-    base_url: str = Field(
-        default="https://api.agenticflow.ai", description="The API host, without the prefix."
-    )
-    path_prefix: str = Field(
-        default="/v1", description="The API path prefix: /v1 hosted, /api self-hosted."
-    )
-    api_key: SecretStr | None = Field(
-        default=None,
-        description="An AgenticFlow API key (Bearer); without one only public agents work.",
-    )
-    workspace_id: str | None = Field(
-        default=None, description="The workspace (a UUID), sent on agent list and create."
-    )
-    project_id: str | None = Field(
-        default=None, description="The project the key is bound to; agents are created in it."
-    )
-
-
-class AgentFlowSettings(BackendCommon):
-    kind: Literal["agentflow"]
-    base_url: str
-    token: SecretStr
-
-
-class RoboflowSettings(BackendCommon):
-    kind: Literal["roboflow"]
-    base_url: str = "https://api.roboflow.com"
-    workspace: str
-    api_key: SecretStr | None = None
 
 
 BACKEND_KINDS: dict[str, type[BackendCommon]] = {
@@ -174,7 +76,7 @@ BackendSettings = Annotated[
 ]
 
 
-class Settings(_Strict):
+class Settings(Strict):
     server: ServerSettings = Field(default_factory=ServerSettings)
     backends: dict[str, BackendSettings] = Field(default_factory=dict)
     source: str | None = Field(default=None, exclude=True, description="Where it was loaded from.")

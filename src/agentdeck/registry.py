@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 import httpx2
 
 from agentdeck.backends.base import CAPABILITIES, Backend, capabilities_of
-from agentdeck.config import LocalSettings, Settings
+from agentdeck.backends.local.settings import LocalSettings
+from agentdeck.config import Settings
 from agentdeck.errors import ConfigError, InvalidInputError, UnsupportedError
 from agentdeck.http import BearerAuth, Connection, HttpClient, RetryPolicy, build_async_client
 from agentdeck.model import BackendInfo, Ref
@@ -26,11 +27,11 @@ P = TypeVar("P")
 
 #: kind → "module:Class". Platform modules are imported only when configured.
 BACKEND_KINDS = {
-    "local": "agentdeck.backends.local:LocalBackend",
-    "make": "agentdeck.backends.make:MakeBackend",
-    "agenticflow": "agentdeck.backends.agenticflow:AgenticFlowBackend",
-    "agentflow": "agentdeck.backends.agentflow:AgentFlowBackend",
-    "roboflow": "agentdeck.backends.roboflow:RoboflowBackend",
+    "local": "agentdeck.backends.local.backend:LocalBackend",
+    "make": "agentdeck.backends.make.backend:MakeBackend",
+    "agenticflow": "agentdeck.backends.agenticflow.backend:AgenticFlowBackend",
+    "agentflow": "agentdeck.backends.agentflow.backend:AgentFlowBackend",
+    "roboflow": "agentdeck.backends.roboflow.backend:RoboflowBackend",
 }
 
 

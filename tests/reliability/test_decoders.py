@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from agentdeck.backends import roboflow_parse
-from agentdeck.backends.agentflow_events import EVENTS, StreamState, one_piece_events
-from agentdeck.backends.make import _StepState
+from agentdeck.backends.agentflow.events import EVENTS, StreamState, one_piece_events
+from agentdeck.backends.make.backend import _StepState
+from agentdeck.backends.roboflow import parse as roboflow_parse
 from agentdeck.model import Done
 from agentdeck.streams import DATA_STREAM_PARTS, data_stream_events, mapped
 

@@ -26,7 +26,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import ApprovalHandler
-from agentdeck.backends.local import LocalBackend
+from agentdeck.backends.local.backend import LocalBackend
 from agentdeck.errors import AgentdeckError, InvalidInputError
 from agentdeck.model import (
     ApprovalRequired,

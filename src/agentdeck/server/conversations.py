@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentdeck.backends.base import Backend, ConversationReader
-from agentdeck.backends.local import LocalBackend
+from agentdeck.backends.local.backend import LocalBackend
 from agentdeck.errors import InvalidInputError, NotFoundError
 from agentdeck.history import history_conversation, history_page
 from agentdeck.model import Conversation, ConversationSummary, Page, Ref, make_ref

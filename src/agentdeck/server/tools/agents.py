@@ -8,7 +8,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import AgentReader, AgentWriter
-from agentdeck.backends.local import LocalBackend
+from agentdeck.backends.local.backend import LocalBackend
 from agentdeck.errors import InvalidInputError
 from agentdeck.model import Agent, AgentChanges, AgentSpec, BackendInfo
 from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentdeck.backends.agentflow_base import API, segment
-from agentdeck.backends.agentflow_events import text_of
-from agentdeck.backends.agentflow_pauses import AgentFlowPauses
-from agentdeck.backends.agentflow_shapes import approval, items_of
+from agentdeck.backends.agentflow.base import API, segment
+from agentdeck.backends.agentflow.events import text_of
+from agentdeck.backends.agentflow.pauses import AgentFlowPauses
+from agentdeck.backends.agentflow.shapes import approval, items_of
 from agentdeck.errors import ConflictError, InvalidInputError, UpstreamError
 from agentdeck.model import Approval, Page, make_ref
 

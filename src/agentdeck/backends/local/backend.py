@@ -23,9 +23,9 @@ from typing import Any
 import anyio
 
 from agentdeck.backends.base import Backend
-from agentdeck.backends.local_discovery import FoundServer, ServerFinder
-from agentdeck.backends.local_models import SETUP_HINT, echo_reply, openai_reply, sampled_reply
-from agentdeck.config import LocalSettings
+from agentdeck.backends.local.discovery import FoundServer, ServerFinder
+from agentdeck.backends.local.models import SETUP_HINT, echo_reply, openai_reply, sampled_reply
+from agentdeck.backends.local.settings import LocalSettings
 from agentdeck.errors import (
     InvalidInputError,
     ModelUnavailableError,

@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from agentdeck.backends.agentflow_events import text_of
+from agentdeck.backends.agentflow.events import text_of
 from agentdeck.errors import ProtocolError
 from agentdeck.model import (
     Agent,

@@ -1,6 +1,6 @@
 """Roboflow plumbing and Workflows management (``roboflow-workflows-api.txt``), plus publish.
 
-The base class of :class:`agentdeck.backends.roboflow.RoboflowBackend`: how requests are
+The base class of :class:`agentdeck.backends.roboflow.backend.RoboflowBackend`: how requests are
 made (paths under ``/{workspace}/``, ``api_key`` via ``ApiKeyAuth``, a JSON body on every
 POST so the key travels in it), what Roboflow's errors mean, and the workflow
 capabilities (``WorkflowManager``, ``WorkflowPublisher``).
@@ -34,9 +34,9 @@ import json
 from typing import Any, NoReturn
 from urllib.parse import quote
 
-from agentdeck.backends import roboflow_parse as parse
 from agentdeck.backends.base import Backend, Option
-from agentdeck.config import RoboflowSettings
+from agentdeck.backends.roboflow import parse
+from agentdeck.backends.roboflow.settings import RoboflowSettings
 from agentdeck.errors import (
     AgentDisabledError,
     AuthenticationError,

@@ -24,9 +24,9 @@ from typing import Any
 
 import anyio
 
-from agentdeck.backends.agentflow_base import API, AgentFlowBase, segment
-from agentdeck.backends.agentflow_events import EVENTS, StreamState, one_piece_events, text_of
-from agentdeck.config import AgentFlowSettings
+from agentdeck.backends.agentflow.base import API, AgentFlowBase, segment
+from agentdeck.backends.agentflow.events import EVENTS, StreamState, one_piece_events, text_of
+from agentdeck.backends.agentflow.settings import AgentFlowSettings
 from agentdeck.errors import AgentdeckError
 from agentdeck.http import HttpClient
 from agentdeck.model import (

@@ -1,7 +1,7 @@
 """Roboflow: the workspace AI agent and its conversations (``roboflow-agent-api.txt``).
 
-Workflow management and publishing live in :mod:`agentdeck.backends.roboflow_workflows`
-(the base class), JSON readers in :mod:`agentdeck.backends.roboflow_parse`. Routes hang
+Workflow management and publishing live in :mod:`agentdeck.backends.roboflow.workflows`
+(the base class), JSON readers in :mod:`agentdeck.backends.roboflow.parse`. Routes hang
 off ``{base_url}/{workspace}/``; the key is sent as documented: ``api_key`` in the query
 on GET/DELETE and in the JSON body on POST (``ApiKeyAuth``).
 
@@ -34,16 +34,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentdeck.backends import roboflow_parse as parse
 from agentdeck.backends.base import Option
-from agentdeck.backends.roboflow_workflows import (
+from agentdeck.backends.roboflow import parse
+from agentdeck.backends.roboflow.settings import RoboflowSettings
+from agentdeck.backends.roboflow.workflows import (
     CREATE,
     READ,
     UPDATE,
     WORKFLOW_OPTIONS,
     RoboflowWorkflows,
 )
-from agentdeck.config import RoboflowSettings
 from agentdeck.errors import InvalidInputError, ProtocolError, UpstreamError
 from agentdeck.http import ApiKeyAuth, Connection
 from agentdeck.model import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from agentdeck.backends.agentflow_shapes import SUBAGENT_SEPARATOR, items_of, window
+from agentdeck.backends.agentflow.settings import AgentFlowSettings
+from agentdeck.backends.agentflow.shapes import SUBAGENT_SEPARATOR, items_of, window
 from agentdeck.backends.base import Backend
-from agentdeck.config import AgentFlowSettings
 from agentdeck.errors import InvalidInputError
 from agentdeck.http import BearerAuth, Connection
 from agentdeck.model import Ref

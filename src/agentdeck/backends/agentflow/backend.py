@@ -49,11 +49,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentdeck.backends.agentflow_approvals import AgentFlowApprovals
-from agentdeck.backends.agentflow_base import API, segment
-from agentdeck.backends.agentflow_events import EVENTS, StreamState, one_piece_events, text_of
-from agentdeck.backends.agentflow_pauses import ChatPauses
-from agentdeck.backends.agentflow_shapes import (
+from agentdeck.backends.agentflow.approvals import AgentFlowApprovals
+from agentdeck.backends.agentflow.base import API, segment
+from agentdeck.backends.agentflow.events import EVENTS, StreamState, one_piece_events, text_of
+from agentdeck.backends.agentflow.pauses import ChatPauses
+from agentdeck.backends.agentflow.shapes import (
     SUBAGENT_SEPARATOR,
     agent_tool,
     conversation,
@@ -61,7 +61,7 @@ from agentdeck.backends.agentflow_shapes import (
     knowledge_base,
     message,
 )
-from agentdeck.backends.agentflow_shapes import agent as agent_model
+from agentdeck.backends.agentflow.shapes import agent as agent_model
 from agentdeck.backends.base import ANY_KEY, Option
 from agentdeck.errors import (
     ConflictError,

@@ -1,6 +1,6 @@
 """Roboflow JSON → agentdeck models, and Roboflow's own meaning of some errors.
 
-Kept apart from :mod:`agentdeck.backends.roboflow` so the backend reads as a list of
+Kept apart from :mod:`agentdeck.backends.roboflow.backend` so the backend reads as a list of
 requests. Every reader here is lenient: the references show few response bodies,
 so each accepts the documented shape plus the obvious variants (a wrapped or flat
 object, camelCase or snake_case dates, a ``config`` string or a parsed

@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 
 import httpx2
 
-from agentdeck.backends.agenticflow_schema import (
+from agentdeck.backends.agenticflow.schema import (
     agent_options,
     chat_options,
     check_trigger_options,
@@ -52,8 +52,8 @@ from agentdeck.backends.agenticflow_schema import (
     trigger_event,
     trigger_result,
 )
+from agentdeck.backends.agenticflow.settings import AgenticFlowSettings
 from agentdeck.backends.base import Backend, Option
-from agentdeck.config import AgenticFlowSettings
 from agentdeck.errors import (
     AgentdeckError,
     AuthenticationError,

@@ -39,7 +39,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from agentdeck.backends.base import Backend, Option
-from agentdeck.config import MakeSettings
+from agentdeck.backends.make.settings import MakeSettings
 from agentdeck.errors import (
     InvalidInputError,
     NotFoundError,

@@ -1,0 +1,1 @@
+"""AgentFlow agents: one package with its client, settings, approvals and event decoding."""

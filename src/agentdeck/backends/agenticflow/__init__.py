@@ -1,0 +1,1 @@
+"""AgenticFlow agents: one package with its client, settings, schemas and stream decoding."""

@@ -1,0 +1,1 @@
+"""Roboflow's workspace agent and workflows: its client, settings and answer parsing."""
