@@ -114,6 +114,16 @@ async def test_http_server_requires_its_token_and_checks_the_host(config_file: P
             headers={**headers, "Authorization": f"Bearer {token}", "Host": "evil.example:80"},
         )
         assert foreign.status_code == 421
+        cross_site = httpx2.post(
+            f"{base}/mcp",
+            json=initialize,
+            headers={
+                **headers,
+                "Authorization": f"Bearer {token}",
+                "Origin": "https://evil.example",
+            },
+        )
+        assert cross_site.status_code == 403
         auth = {"Authorization": f"Bearer {token}"}
         async with httpx2.AsyncClient(headers=auth, timeout=30) as http:
             from mcp.client.streamable_http import streamable_http_client
