@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
     from agentdeck.config import Settings, load_settings
     from agentdeck.errors import AgentdeckError
 
@@ -31,7 +33,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'agentdeck' has no attribute {name!r}")
 
 
-def build_server(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+def build_server(settings: Settings | None = None) -> MCPServer[Any]:
     """The MCP server for ``settings`` (the default configuration when None)."""
     from agentdeck.config import load_settings
     from agentdeck.server.app import build_server as build

@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -35,7 +35,7 @@ from agentdeck.backends.settings import BackendCommon, Strict
 from agentdeck.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("~/.config/agentdeck/agentdeck.toml")
-ALL_TOOLSETS = (
+Toolset = Literal[
     "agents",
     "chat",
     "conversations",
@@ -43,14 +43,15 @@ ALL_TOOLSETS = (
     "approvals",
     "triggers",
     "knowledge",
-)
+]
+ALL_TOOLSETS: tuple[Toolset, ...] = get_args(Toolset)
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BACKEND_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
 class ServerSettings(Strict):
     read_only: bool = False
-    toolsets: list[Literal[ALL_TOOLSETS]] = Field(default_factory=lambda: list(ALL_TOOLSETS))  # type: ignore[valid-type]
+    toolsets: list[Toolset] = Field(default_factory=lambda: list(ALL_TOOLSETS))
     confirm_destructive: bool = True
     run_keep_seconds: float = Field(default=3600, gt=0)
     run_keep_count: int = Field(default=200, gt=0)

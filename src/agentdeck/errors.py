@@ -117,8 +117,23 @@ class UpstreamValidationError(UpstreamError):
 class RateLimitedError(UpstreamError):
     """429: still rate limited after the retries the HTTP layer made."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        message: str,
+        *,
+        backend: str | None = None,
+        hint: str | None = None,
+        status: int | None = None,
+        platform_message: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            backend=backend,
+            hint=hint,
+            status=status,
+            platform_message=platform_message,
+        )
         self.retry_after = retry_after
 
 

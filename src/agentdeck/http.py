@@ -30,7 +30,7 @@ import time
 from collections.abc import AsyncIterator, Generator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import anyio
 import httpx2
@@ -277,7 +277,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Jittered exponential backoff for retry number ``attempt`` (0-based)."""
-        delay = min(self.base_delay * (2**attempt), self.max_delay)
+        delay = min(self.base_delay * 2.0**attempt, self.max_delay)
         return delay * random.uniform(0.5, 1.0)
 
 
@@ -459,7 +459,6 @@ class HttpClient:
             max_bytes=self.max_response_bytes,
             open_stream=True,
         )
-        assert isinstance(response, httpx2.Response)  # open_stream hands back the response
         response.stream = _CappedStream(
             response.stream, self.max_response_bytes, self._too_large(operation)
         )
@@ -480,11 +479,12 @@ class HttpClient:
         long: bool,
     ) -> httpx2.Request:
         timeout = (
-            httpx2.Timeout(self._client.timeout.connect, read=self.stream_timeout) if long else None
+            httpx2.Timeout(self._client.timeout.connect, read=self.stream_timeout)
+            if long
+            else httpx2.USE_CLIENT_DEFAULT
         )
-        extra = {"timeout": timeout} if timeout else {}
         return self._client.build_request(
-            method, path, params=_clean(params), json=json, headers=headers, **extra
+            method, path, params=_clean(params), json=json, headers=headers, timeout=timeout
         )
 
     def _too_large(self, operation: str) -> ProtocolError:
@@ -520,6 +520,32 @@ class HttpClient:
             timeout_setting=timeout_setting,
         )
 
+    @overload
+    async def _exchange(
+        self,
+        request: httpx2.Request,
+        operation: str,
+        *,
+        repeatable: bool,
+        long: bool,
+        max_bytes: int,
+        truncate: bool = False,
+        open_stream: Literal[False] = False,
+    ) -> Reply: ...
+
+    @overload
+    async def _exchange(
+        self,
+        request: httpx2.Request,
+        operation: str,
+        *,
+        repeatable: bool,
+        long: bool,
+        max_bytes: int,
+        truncate: bool = False,
+        open_stream: Literal[True],
+    ) -> httpx2.Response: ...
+
     async def _exchange(
         self,
         request: httpx2.Request,
@@ -530,7 +556,7 @@ class HttpClient:
         max_bytes: int,
         truncate: bool = False,
         open_stream: bool = False,
-    ) -> Any:
+    ) -> Reply | httpx2.Response:
         """The one retry loop: send, read, translate, and decide whether to try again.
 
         A connection that failed before the request was sent is retried for any

@@ -19,7 +19,7 @@ characters) must not leak the secret's beginning.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel
@@ -118,9 +118,17 @@ def _walk(value: Any) -> Any:
     return value
 
 
-def _redacting_factory(make: Any) -> Any:
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = make(*args, **kwargs)
+class _RedactingFactory:
+    """A log record factory that redacts what the factory it wraps makes."""
+
+    #: Marks the installed factory, so installing twice does not wrap it twice.
+    agentdeck_redacting = True
+
+    def __init__(self, make: Callable[..., logging.LogRecord]) -> None:
+        self._make = make
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self._make(*args, **kwargs)
         if SECRETS:
             try:
                 message = record.getMessage()
@@ -134,15 +142,12 @@ def _redacting_factory(make: Any) -> Any:
                 record.exc_text = SECRETS(logging.Formatter().formatException(record.exc_info))
         return record
 
-    factory.agentdeck_redacting = True  # type: ignore[attr-defined]
-    return factory
-
 
 def install_log_redaction() -> None:
     """Redact every log record of the process (idempotent)."""
     current = logging.getLogRecordFactory()
     if not getattr(current, "agentdeck_redacting", False):
-        logging.setLogRecordFactory(_redacting_factory(current))
+        logging.setLogRecordFactory(_RedactingFactory(current))
 
 
 install_log_redaction()

@@ -122,7 +122,9 @@ def _data(value: Any) -> list[ChatEvent]:
     events: list[ChatEvent] = []
     for item in value if isinstance(value, list) else [value]:
         if isinstance(item, dict) and item.get("type") == "thread_info":
-            info = item.get("data") if isinstance(item.get("data"), dict) else item
+            info = item.get("data")
+            if not isinstance(info, dict):
+                info = item
             thread = text_or_none(info.get("thread_id")) or text_or_none(info.get("threadId"))
             events.append(RunStarted(conversation_id=thread))
     return events

@@ -147,7 +147,9 @@ class SqliteStore:
             "INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (agent_id, name, description, instructions, model, json.dumps(options), stamp, stamp),
         )
-        return await self.get_agent(agent_id)  # type: ignore[return-value]
+        created = await self.get_agent(agent_id)
+        assert created is not None  # written just above, and nothing ran in between
+        return created
 
     async def get_agent(self, agent_id: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()

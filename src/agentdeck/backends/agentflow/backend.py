@@ -458,7 +458,7 @@ class AgentFlowBackend(AgentFlowApprovals):
                     "GET", f"{API}/agents/{segment(parent)}/knowledge-bases", "knowledge_bases", {}
                 )
             ]
-            raws = []
+            raws: list[tuple[dict[str, Any], str | None]] = []
             for kb_id in ids:
                 path = f"{API}/agents/{segment(parent)}/knowledge-bases/{segment(kb_id)}/search"
                 raws += [(r, kb_id) for r in await self._list("POST", path, "results", {}, body)]

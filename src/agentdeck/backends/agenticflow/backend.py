@@ -64,7 +64,7 @@ from agentdeck.errors import (
     UpstreamError,
     UpstreamValidationError,
 )
-from agentdeck.http import Connection, Redactor
+from agentdeck.http import Connection
 from agentdeck.model import (
     Agent,
     AgentChanges,
@@ -80,6 +80,7 @@ from agentdeck.model import (
     make_ref,
 )
 from agentdeck.pagination import offset_cursor, parse_offset
+from agentdeck.redaction import Redactor
 from agentdeck.streams import data_stream_events, iter_data_stream
 
 #: Marks a request that must go out without the API key (public agents, webhooks).
@@ -541,7 +542,9 @@ async def _parts(
             if prefix == "2":
                 for item in value if isinstance(value, list) else [value]:
                     if isinstance(item, dict) and item.get("type") == "thread_info":
-                        data = item.get("data") if isinstance(item.get("data"), dict) else item
+                        data = item.get("data")
+                        if not isinstance(data, dict):
+                            data = item
                         info.update(
                             {k: data[k] for k in ("thread_id", "user_message_id") if k in data}
                         )

@@ -460,7 +460,9 @@ def trigger_result(data: Mapping[str, Any], *, backend: str, api_root: str) -> T
 
 def trigger_event(data: Mapping[str, Any]) -> TriggerEvent:
     """An event of a trigger; the request's headers (credentials) are left out."""
-    request = data.get("request") if isinstance(data.get("request"), dict) else {}
+    request = data.get("request")
+    if not isinstance(request, dict):
+        request = {}
     details = {k: v for k, v in data.items() if k not in {"id", "created_at", "status", "request"}}
     details |= {f"request_{k}": v for k, v in request.items() if k in ("method", "query")}
     return TriggerEvent(

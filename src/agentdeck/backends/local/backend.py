@@ -185,7 +185,10 @@ class LocalBackend(Backend):
                 backend=self.name,
             )
         fields = changes.model_dump(exclude={"options"}, exclude_none=True)
-        return self._agent(await self._store.update_agent(agent_id, fields))  # type: ignore[arg-type]
+        row = await self._store.update_agent(agent_id, fields)
+        if row is None:  # deleted since the check above: _row says so
+            row = await self._row(agent_id)
+        return self._agent(row)
 
     async def delete_agent(self, agent_id: str) -> None:
         if not await self._store.delete_agent(agent_id):
@@ -220,7 +223,8 @@ class LocalBackend(Backend):
                 hint="list_conversations shows the conversations that exist; leave the "
                 "conversation out to start a new one.",
             )
-        return row["agent_id"]
+        agent_id: str = row["agent_id"]
+        return agent_id
 
     async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         row = await self._row(request.agent_id)

@@ -467,7 +467,9 @@ class _StepState:
         calls = data.get("tool_calls")
         for call in calls if isinstance(calls, list) else []:
             if isinstance(call, dict):
-                function = call.get("function") if isinstance(call.get("function"), dict) else {}
+                function = call.get("function")
+                if not isinstance(function, dict):
+                    function = {}
                 events.append(
                     ToolCall(
                         id=text_or_none(call.get("id")),
