@@ -96,17 +96,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from agentdeck.server.app import build_server
 
-    server = build_server(settings, stateless=args.transport == "http" and args.stateless)
     if args.transport == "stdio":
         from agentdeck.server.stdio import serve_stdio
 
-        anyio.run(serve_stdio, server)
+        anyio.run(serve_stdio, build_server(settings))
         return 0
     import os
 
     from agentdeck.server.http_app import build_http_app, serve_http
 
     token = args.token or os.environ.get("AGENTDECK_HTTP_TOKEN") or None
+    server = build_server(settings, stateless=args.stateless, token=token)
     app = build_http_app(
         server,
         host=args.host,

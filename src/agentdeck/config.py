@@ -61,6 +61,25 @@ class ServerSettings(Strict):
         description="Where everything durable lives: a postgresql:// URL (shared by replicas) "
         "or a SQLite file; unset, the local backend's `database` file.",
     )
+    lease_seconds: float = Field(
+        default=10,
+        ge=1,
+        le=60,
+        description="With PostgreSQL: a replica silent this long is taken as stopped and "
+        "its running chats are failed (checked every third of it).",
+    )
+    state_key: SecretStr | None = Field(
+        default=None,
+        description="Secret (32+ characters) sealing the 2026-07-28 input-required round "
+        "state, the same on every replica; unset, derived from the HTTP token and database.",
+    )
+
+    @field_validator("state_key")
+    @classmethod
+    def _state_key_is_long(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value()) < 32:
+            raise ValueError("state_key must be at least 32 characters")
+        return key
 
 
 BACKEND_KINDS: dict[str, type[BackendCommon]] = {

@@ -9,6 +9,12 @@ Finished runs are kept for a bounded time and count. Each run is also written to
 the run history in the store, which is what ``list_conversations`` reads for
 platforms that have no conversation API.
 
+Replicas sharing a PostgreSQL database also share their runs through a
+:class:`RunSharing` (:mod:`agentdeck.replicas`): a run is claimed by the replica
+that starts it, handed over when it ends, found from any replica, and cancelled
+through its owner. With one process (SQLite) that is :class:`NoSharing`, which
+does nothing, so the single-replica path costs nothing extra.
+
 MCP tasks (SEP-1686) are the protocol-level form of this; when the SDK implements
 them, a run maps onto a task.
 """
@@ -21,7 +27,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import anyio
 import anyio.lowlevel
@@ -257,14 +263,57 @@ class Run:
         )
 
 
+class RunSharing(Protocol):
+    """How the runs of one replica are seen and cancelled from the others."""
+
+    async def claim(self, run: Run) -> None:
+        """The run (in the run history already) is this replica's; others may follow it."""
+        ...
+
+    async def hand_over(self, run: Run) -> None:
+        """The run ended: make its final state what every replica sees."""
+        ...
+
+    async def find(self, run_id: str) -> Run | None:
+        """A run another replica drives or drove, as a read-only view; None if unknown."""
+        ...
+
+    async def cancel(self, run: Run) -> None:
+        """Have the owner of a run found with :meth:`find` cancel it; return when it ended."""
+        ...
+
+
+class NoSharing:
+    """One replica: every run is in this process's memory."""
+
+    async def claim(self, run: Run) -> None:
+        return None
+
+    async def hand_over(self, run: Run) -> None:
+        return None
+
+    async def find(self, run_id: str) -> Run | None:
+        return None
+
+    async def cancel(self, run: Run) -> None:
+        raise AssertionError("a single replica has no remote runs to cancel")
+
+
 class RunManager:
     """Starts, finds, waits on and cancels runs; keeps finished ones for a while."""
 
     def __init__(
-        self, task_group: TaskGroup, store: Store, *, keep_seconds: float, keep_count: int
+        self,
+        task_group: TaskGroup,
+        store: Store,
+        *,
+        keep_seconds: float,
+        keep_count: int,
+        sharing: RunSharing | None = None,
     ) -> None:
         self._task_group = task_group
         self._store = store
+        self._sharing: RunSharing = sharing or NoSharing()
         self._keep_seconds = keep_seconds
         self._keep_count = keep_count
         self._runs: dict[str, Run] = {}
@@ -289,20 +338,32 @@ class RunManager:
             conversation_id=request.conversation_id,
             message=request.message,
         )
+        await self._sharing.claim(run)
         self._task_group.start_soon(self._run_to_end, run, name=f"run {run.id}")
         return run
 
     def get(self, run_id: str) -> Run:
+        """A run of this process."""
         run = self._runs.get(run_id)
         if run is None:
-            raise InvalidInputError(
-                f"there is no run '{run_id}'.",
-                hint=(
-                    f"Runs are kept for {self._keep_seconds:g} s after they finish "
-                    f"(at most {self._keep_count}); start a new chat."
-                ),
-            )
+            raise self._unknown(run_id)
         return run
+
+    async def find(self, run_id: str) -> Run:
+        """A run of this process or, with replicas, of any replica."""
+        run = self._runs.get(run_id) or await self._sharing.find(run_id)
+        if run is None:
+            raise self._unknown(run_id)
+        return run
+
+    def _unknown(self, run_id: str) -> InvalidInputError:
+        return InvalidInputError(
+            f"there is no run '{run_id}'.",
+            hint=(
+                f"Runs are kept for {self._keep_seconds:g} s after they finish "
+                f"(at most {self._keep_count}); start a new chat."
+            ),
+        )
 
     def mark_answered(self, backend: str, key: str) -> None:
         """Note that a pause (``approval:<id>``/``question:<id>``) was answered, so runs
@@ -313,18 +374,31 @@ class RunManager:
 
     async def cancel(self, run: Run) -> None:
         """Cancel a run and wait until it has released its upstream stream."""
-        if not run.done:
+        if self._runs.get(run.id) is not run:
+            await self._sharing.cancel(run)  # another replica's: its owner cancels it
+        elif not run.done:
             run.scope.cancel()
         await run.finished.wait()
 
     async def _run_to_end(self, run: Run) -> None:
         """Drive the run; if the server stops it (its task group cancelled from outside the
-        run's own scope), still finish it, so whoever waits on ``finished`` is released."""
+        run's own scope), still finish it, so whoever waits on ``finished`` is released,
+        and hand its final state over before the server exits."""
         try:
             await self._drive(run)
         finally:
             if not run.done:
-                run.finish("cancelled", "The server stopped during this run.")
+                error = "The server stopped during this run."
+                await self._record_end(run, "cancelled", error)
+                run.finish("cancelled", error)
+                await self._hand_over(run)
+
+    async def _hand_over(self, run: Run) -> None:
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._sharing.hand_over(run)
+            except AgentdeckError as exc:
+                logger.warning("run %s: handing its end over failed: %s", run.id, exc)
 
     async def _drive(self, run: Run) -> None:
         backend = run.backend
@@ -365,6 +439,7 @@ class RunManager:
             status = "completed"
         await self._record_end(run, status, failure)
         run.finish(status, failure)
+        await self._hand_over(run)
         if status == "cancelled":
             await self._cancel_upstream(run)
 

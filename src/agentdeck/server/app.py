@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import pkgutil
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,14 +13,14 @@ from typing import Any
 
 import anyio
 from mcp.server.context import ServerRequestContext
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from agentdeck import __version__
 from agentdeck.config import Settings
 from agentdeck.registry import Registry
-from agentdeck.runs import RunManager
+from agentdeck.runs import RunManager, RunSharing
 from agentdeck.server import prompts, resources, tools
 from agentdeck.server.agent_tools import AgentTools
 from agentdeck.server.arguments import ReadableArgumentErrors
@@ -28,6 +29,7 @@ from agentdeck.server.notify import Notifier
 from agentdeck.server.sdk_seams import advertise_list_changes, serve_resource_subscriptions
 from agentdeck.server.surface import LeanServer, Surface
 from agentdeck.server.toolkit import ToolSpec
+from agentdeck.store import is_postgres_url
 
 INSTRUCTIONS = """\
 agentdeck puts the AI agents of several platforms (and local ones) behind one set of tools.
@@ -93,12 +95,49 @@ class DeckServer(LeanServer):
         self.tool_functions.pop(name, None)
 
 
-def build_server(settings: Settings, *, stateless: bool = False) -> MCPServer[Deck]:
+def request_state_security(settings: Settings, token: str | None) -> RequestStateSecurity | None:
+    """How the 2026-07-28 input-required rounds' state is sealed: under a key every replica
+    shares, so a round answered on another replica than the one that asked unseals there.
+
+    The key is ``[server] state_key``; unset, one derived from the HTTP token and the
+    database, which every replica of a deployment shares. Neither a token nor a shared
+    database (one local process): None, the SDK's key made at start.
+    """
+    if settings.server.state_key is not None:
+        secret = settings.server.state_key.get_secret_value()
+    elif token or is_postgres_url(settings.database()):
+        material = f"agentdeck request state\0{token or ''}\0{settings.database()}"
+        secret = hashlib.sha256(material.encode()).hexdigest()
+    else:
+        return None
+    return RequestStateSecurity(keys=[secret])
+
+
+@asynccontextmanager
+async def _run_sharing(registry: Registry, settings: Settings) -> AsyncIterator[RunSharing | None]:
+    """How this replica shares its runs: through PostgreSQL, or not at all (SQLite)."""
+    if not is_postgres_url(settings.database()):
+        yield None
+        return
+    from agentdeck.replicas import SharedRuns
+    from agentdeck.store.postgres import PostgresStore
+
+    assert isinstance(registry.store, PostgresStore)
+    async with SharedRuns.open(
+        registry.store, registry.backends, lease_seconds=settings.server.lease_seconds
+    ) as shared:
+        yield shared
+
+
+def build_server(
+    settings: Settings, *, stateless: bool = False, token: str | None = None
+) -> MCPServer[Deck]:
     """The MCP server for ``settings``.
 
     ``stateless`` (HTTP without sessions) cannot reach a 2025-11-25 client outside a
     request, so it neither serves ``resources/subscribe`` nor advertises the list
-    changes it could not deliver to them.
+    changes it could not deliver to them. ``token`` (the HTTP bearer token) is part of
+    the default request-state key (:func:`request_state_security`).
     """
     bus = InMemorySubscriptionBus()
     notifier = Notifier(bus)
@@ -108,12 +147,17 @@ def build_server(settings: Settings, *, stateless: bool = False) -> MCPServer[De
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Deck]) -> AsyncIterator[Deck]:
-        async with Registry.open(settings) as registry, anyio.create_task_group() as task_group:
+        async with (
+            Registry.open(settings) as registry,
+            _run_sharing(registry, settings) as sharing,
+            anyio.create_task_group() as task_group,
+        ):
             runs = RunManager(
                 task_group,
                 registry.store,
                 keep_seconds=settings.server.run_keep_seconds,
                 keep_count=settings.server.run_keep_count,
+                sharing=sharing,
             )
             await runs.recover()
             agent_tools = AgentTools(
@@ -137,6 +181,7 @@ def build_server(settings: Settings, *, stateless: bool = False) -> MCPServer[De
         lifespan=lifespan,
         subscriptions=bus,
         tools=[surface.tool(spec) for spec in served],
+        request_state_security=request_state_security(settings, token),
     )
     if not stateless:
         advertise_list_changes(server)

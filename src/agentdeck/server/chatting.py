@@ -158,7 +158,7 @@ async def converse(
     """A chat tool call, over as many input rounds as the client needs."""
     state = round_state(ctx)
     if "run" in state:  # a later round: the user's answers for a paused run
-        run = deck(ctx).runs.get(state["run"])
+        run = await deck(ctx).runs.find(state["run"])
         return await follow_and_ask(ctx, run, wait_seconds, asking=state.get("asking", []))
     if not message.strip():
         raise InvalidInputError("the message is empty; say something to the agent.")

@@ -7,8 +7,12 @@ write is committed. The schema is versioned in ``schema_version`` and migrated o
 start under an advisory lock, so replicas starting together migrate once, in turn.
 
 The ``runs`` table is keyed by run id and written by the replica that drives the
-run: shared run state (owner, lease, progress) is a later migration adding columns
-to it, not a new store.
+run. Migration 2 adds what replicas share about a run in flight — its owner, a
+snapshot of its result so far, a cancel request — and the ``replicas`` table of
+leases; :mod:`agentdeck.replicas` drives them, through the methods at the end of
+:class:`PostgresStore`. Every write to a run's shared state sends a notification
+on :data:`RUN_CHANNEL` (payload: the run id) at commit; a cancel request one on
+:data:`CANCEL_CHANNEL`.
 """
 
 from __future__ import annotations
@@ -79,6 +83,20 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX runs_by_conversation ON runs (backend, conversation_id, started_at)",
     ),
+    (
+        "ALTER TABLE runs ADD COLUMN owner TEXT, ADD COLUMN updated_at TIMESTAMPTZ,"
+        " ADD COLUMN snapshot JSONB, ADD COLUMN cancel_requested BOOLEAN NOT NULL DEFAULT FALSE",
+        "CREATE INDEX runs_running_by_owner ON runs (owner) WHERE status = 'running'",
+        "CREATE TABLE replicas (id TEXT PRIMARY KEY, lease_until TIMESTAMPTZ NOT NULL)",
+    ),
+)
+#: Notified with a run id whenever that run's shared state changed.
+RUN_CHANNEL = "agentdeck_run"
+#: Notified with a run id when someone asked to cancel it.
+CANCEL_CHANNEL = "agentdeck_cancel"
+#: The run-history columns (the shared-state columns stay out of history rows).
+_HISTORY_COLUMNS = (
+    "id, backend, agent_id, conversation_id, status, message, text, error, started_at, finished_at"
 )
 #: The columns ``update_agent`` may change; anything else is a programming error.
 _AGENT_COLUMNS = frozenset({"name", "description", "instructions", "model", "options"})
@@ -87,8 +105,9 @@ _AGENT_COLUMNS = frozenset({"name", "description", "instructions", "model", "opt
 class PostgresStore:
     """All of agentdeck's persistent state in a PostgreSQL database."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], location: str) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], location: str, url: str) -> None:
         self._pool = pool
+        self._url = url
         self.location = location
 
     @classmethod
@@ -117,7 +136,7 @@ class PostgresStore:
         )
         await pool.open()
         try:
-            yield cls(pool, location)
+            yield cls(pool, location, url)
         finally:
             await pool.close()
 
@@ -304,10 +323,97 @@ class PostgresStore:
 
     async def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]:
         return await self._rows(
-            "SELECT * FROM runs WHERE backend = %s AND conversation_id = %s"
+            f"SELECT {_HISTORY_COLUMNS} FROM runs WHERE backend = %s AND conversation_id = %s"
             " ORDER BY started_at, id",
             (backend, conversation_id),
         )
+
+    # ---- runs shared between replicas (see agentdeck.replicas) -----------------------
+
+    async def listener(self) -> psycopg.AsyncConnection[Any]:
+        """A connection of its own, outside the pool, listening on both run channels."""
+        try:
+            connection = await psycopg.AsyncConnection.connect(
+                self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT
+            )
+            await connection.execute(f"LISTEN {RUN_CHANNEL}")
+            await connection.execute(f"LISTEN {CANCEL_CHANNEL}")
+        except psycopg.Error as exc:
+            raise DatabaseError(
+                f"the database {self.location} failed: {_reason(exc, self._url)}."
+            ) from None
+        return connection
+
+    async def renew_lease(self, replica: str, seconds: float) -> None:
+        """This replica is alive for ``seconds`` more (by the database's clock)."""
+        await self._write(
+            "INSERT INTO replicas VALUES (%(id)s, now() + make_interval(secs => %(secs)s))"
+            " ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until",
+            {"id": replica, "secs": seconds},
+        )
+
+    async def drop_lease(self, replica: str) -> None:
+        await self._write("DELETE FROM replicas WHERE id = %s", (replica,))
+
+    async def fail_runs_of_expired_replicas(self, error: str) -> list[str]:
+        """Fail the running runs of every replica whose lease ran out, forget those replicas;
+        return the failed runs' ids."""
+        return [
+            row["id"]
+            for row in await self._rows(
+                "WITH expired AS (DELETE FROM replicas WHERE lease_until < now() RETURNING id),"
+                " failed AS (UPDATE runs SET status = 'failed', error = %(error)s,"
+                "  finished_at = now(), updated_at = now(),"
+                "  snapshot = COALESCE(snapshot, '{}') || jsonb_build_object("
+                "   'status', 'failed', 'error', %(error)s::text, 'finished_at', now(),"
+                "   'pending_approvals', '[]'::jsonb, 'pending_questions', '[]'::jsonb)"
+                "  WHERE status = 'running' AND owner IN (SELECT id FROM expired) RETURNING id)"
+                f" SELECT id, pg_notify('{RUN_CHANNEL}', id) FROM failed",
+                {"error": error},
+            )
+        ]
+
+    async def claim_run(self, run_id: str, replica: str, snapshot: str) -> None:
+        """The run (its row written by ``record_run_start``) is driven by ``replica``."""
+        await self._write(
+            "UPDATE runs SET owner = %s, snapshot = %s::jsonb, updated_at = now() WHERE id = %s",
+            (replica, snapshot, run_id),
+        )
+
+    async def write_progress(self, run_id: str, snapshot: str, *, final: bool = False) -> None:
+        """Store the run's result so far (JSON) and tell the replicas following it. Progress
+        never overwrites an ended run (a late batch, or a run failed for a lost lease)."""
+        await self._rows(
+            "WITH changed AS (UPDATE runs SET snapshot = %s::jsonb, updated_at = now()"
+            " WHERE id = %s AND (%s OR status = 'running') RETURNING id)"
+            f" SELECT pg_notify('{RUN_CHANNEL}', id) FROM changed",
+            (snapshot, run_id, final),
+        )
+
+    async def shared_run(self, run_id: str) -> dict[str, Any] | None:
+        """The run's backend, owner, status and snapshot (None before it was claimed)."""
+        return await self._one(
+            "SELECT backend, owner, status, snapshot FROM runs"
+            " WHERE id = %s AND snapshot IS NOT NULL",
+            (run_id,),
+        )
+
+    async def request_cancel(self, run_id: str) -> None:
+        """Ask the run's owner to cancel it (it listens on the cancel channel)."""
+        await self._rows(
+            "WITH asked AS (UPDATE runs SET cancel_requested = TRUE"
+            " WHERE id = %s AND status = 'running' RETURNING id)"
+            f" SELECT pg_notify('{CANCEL_CHANNEL}', id) FROM asked",
+            (run_id,),
+        )
+
+    async def cancels_requested(self, replica: str) -> list[str]:
+        """Running runs of ``replica`` someone asked to cancel (read after a lost listener)."""
+        rows = await self._rows(
+            "SELECT id FROM runs WHERE owner = %s AND status = 'running' AND cancel_requested",
+            (replica,),
+        )
+        return [row["id"] for row in rows]
 
 
 async def _migrate(connection: psycopg.AsyncConnection[Any], location: str) -> None:

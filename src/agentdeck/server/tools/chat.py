@@ -70,7 +70,7 @@ async def get_run(
     that long for it to end, streaming its progress. Finished runs are kept for a while."""
     with reported():
         state = round_state(ctx)
-        run = deck(ctx).runs.get(state.get("run", run_id))
+        run = await deck(ctx).runs.find(state.get("run", run_id))
         return as_run_state(
             await follow_and_ask(ctx, run, wait_seconds, asking=state.get("asking"))
         )
@@ -88,7 +88,7 @@ async def cancel_run(ctx: Context, run_id: RunId) -> RunState:
     is called where it has one. Returns the run with what it had produced."""
     with reported():
         runs = deck(ctx).runs
-        run = runs.get(run_id)
+        run = await runs.find(run_id)
         with anyio.fail_after(30):
             await runs.cancel(run)
         return RunState.model_validate(run.result(), from_attributes=True)

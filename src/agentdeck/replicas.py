@@ -1,0 +1,302 @@
+"""Runs shared between replicas on one PostgreSQL database.
+
+A run lives on the replica that started it: that replica holds the upstream stream.
+What every other replica needs is in the run's row: its owner and a snapshot of its
+result so far (the :class:`~agentdeck.runs.RunResult` JSON), written in batches — the
+first event after a quiet spell starts a short window, and everything that arrived
+within it goes out in one write — not once per token. Each write notifies the other
+replicas (``LISTEN``/``NOTIFY``), so ``get_run`` elsewhere wakes when there is
+something new instead of polling. ``cancel_run`` elsewhere sets the row's cancel
+request and notifies; the owner, listening, cancels the run, which closes the
+upstream stream and calls the platform's cancel.
+
+Each replica renews a lease in the ``replicas`` table and, on each renewal, fails the
+running runs of replicas whose lease ran out: a replica killed mid-run leaves no run
+``running`` for longer than a lease and a third. A replica stopping cleanly hands
+its runs' final state over before it exits (:class:`~agentdeck.runs.RunManager`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import psycopg
+from anyio.abc import TaskGroup
+
+from agentdeck.backends.base import Backend
+from agentdeck.errors import AgentdeckError
+from agentdeck.model import (
+    ApprovalRequired,
+    ChatEvent,
+    ChatRequest,
+    QuestionAsked,
+    TextDelta,
+    ToolCall,
+    make_ref,
+)
+from agentdeck.runs import Run, RunResult
+from agentdeck.store.postgres import CANCEL_CHANNEL, PostgresStore
+
+logger = logging.getLogger("agentdeck.replicas")
+
+#: the error of runs whose replica stopped renewing its lease
+REPLICA_STOPPED = "the replica running this chat stopped; send the message again."
+#: how long a run's progress gathers before it is written (one write per window)
+PROGRESS_WINDOW = 0.05
+#: wait before reconnecting a lost LISTEN connection
+_RECONNECT_DELAY = 1.0
+
+
+class SharedRuns:
+    """The :class:`~agentdeck.runs.RunSharing` of a replica on PostgreSQL."""
+
+    def __init__(
+        self,
+        store: PostgresStore,
+        backends: dict[str, Backend],
+        task_group: TaskGroup,
+        *,
+        lease_seconds: float,
+        progress_window: float = PROGRESS_WINDOW,
+    ) -> None:
+        self.replica = uuid.uuid4().hex
+        self._store = store
+        self._backends = backends
+        self._task_group = task_group
+        self._lease_seconds = lease_seconds
+        self._window = progress_window
+        #: runs this replica drives, by id (the ones its cancel listener may cancel)
+        self._owned: dict[str, Run] = {}
+        #: followers of other replicas' runs, woken by the run's next notification
+        self._waiters: dict[str, anyio.Event] = {}
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls, store: PostgresStore, backends: dict[str, Backend], *, lease_seconds: float
+    ) -> AsyncIterator[SharedRuns]:
+        """Take a lease, listen, and keep both up until exit; then give the lease back."""
+        async with anyio.create_task_group() as task_group:
+            shared = cls(store, backends, task_group, lease_seconds=lease_seconds)
+            await store.renew_lease(shared.replica, lease_seconds)
+            listening = anyio.Event()
+            task_group.start_soon(shared._listen, listening)
+            task_group.start_soon(shared._keep_lease)
+            with anyio.fail_after(30):
+                await listening.wait()
+            try:
+                yield shared
+            finally:
+                task_group.cancel_scope.cancel()
+                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                    try:
+                        await store.drop_lease(shared.replica)
+                    except AgentdeckError as exc:
+                        logger.warning("giving the replica lease back failed: %s", exc)
+
+    # ---- RunSharing ------------------------------------------------------------------
+
+    async def claim(self, run: Run) -> None:
+        self._owned[run.id] = run
+        await self._store.claim_run(run.id, self.replica, run.result().model_dump_json())
+        self._task_group.start_soon(self._write_progress, run, name=f"progress of {run.id}")
+
+    async def hand_over(self, run: Run) -> None:
+        self._owned.pop(run.id, None)
+        await self._store.write_progress(run.id, run.result().model_dump_json(), final=True)
+
+    async def find(self, run_id: str) -> Run | None:
+        row = await self._store.shared_run(run_id)
+        backend = self._backends.get(row["backend"]) if row else None
+        if row is None or backend is None:
+            return None
+        return RemoteRun(self, backend, RunResult.model_validate(row["snapshot"]))
+
+    async def cancel(self, run: Run) -> None:
+        assert isinstance(run, RemoteRun)
+        await self._store.request_cancel(run.id)
+        async for _ in run.changes(math.inf):
+            pass  # until the owner's final state arrives
+
+    # ---- followers -------------------------------------------------------------------
+
+    def next_change(self, run_id: str) -> anyio.Event:
+        """An event set at the next notification about ``run_id``."""
+        event = self._waiters.get(run_id)
+        if event is None:
+            event = self._waiters[run_id] = anyio.Event()
+        return event
+
+    def _wake(self, run_id: str) -> None:
+        event = self._waiters.pop(run_id, None)
+        if event is not None:
+            event.set()
+
+    async def snapshot(self, run_id: str) -> RunResult | None:
+        row = await self._store.shared_run(run_id)
+        return RunResult.model_validate(row["snapshot"]) if row else None
+
+    # ---- background tasks ------------------------------------------------------------
+
+    async def _write_progress(self, run: Run) -> None:
+        """Write the run's result whenever it changed, at most once per window."""
+        async for _ in run.changes(math.inf):
+            await anyio.sleep(self._window)
+            if run.done:
+                return  # the hand-over writes the end
+            try:
+                await self._store.write_progress(run.id, run.result().model_dump_json())
+            except AgentdeckError as exc:
+                logger.warning("run %s: writing its progress failed: %s", run.id, exc)
+
+    async def _listen(self, listening: anyio.Event) -> None:
+        """Dispatch notifications: progress wakes followers, a cancel cancels an owned run.
+
+        A lost connection is reopened; meanwhile notifications may have been missed, so
+        every follower is woken to read again and owned runs' cancel requests are re-read.
+        """
+        while True:
+            try:
+                connection = await self._store.listener()
+            except AgentdeckError as exc:
+                logger.warning("listening for run changes failed: %s; retrying", exc)
+                await anyio.sleep(_RECONNECT_DELAY)
+                continue
+            try:
+                async with connection:
+                    if listening.is_set():
+                        for run_id in list(self._waiters):
+                            self._wake(run_id)
+                        for run_id in await self._store.cancels_requested(self.replica):
+                            self._cancel_owned(run_id)
+                    listening.set()
+                    async for notice in connection.notifies():
+                        if notice.channel == CANCEL_CHANNEL:
+                            self._cancel_owned(notice.payload)
+                        else:
+                            self._wake(notice.payload)
+            except (psycopg.Error, AgentdeckError) as exc:
+                logger.warning("the run listener lost its connection: %s; reconnecting", exc)
+                await anyio.sleep(_RECONNECT_DELAY)
+
+    def _cancel_owned(self, run_id: str) -> None:
+        run = self._owned.get(run_id)
+        if run is not None and not run.done:
+            run.scope.cancel()
+
+    async def _keep_lease(self) -> None:
+        """Renew this replica's lease; fail the runs of replicas that stopped renewing."""
+        while True:
+            await anyio.sleep(self._lease_seconds / 3)
+            try:
+                await self._store.renew_lease(self.replica, self._lease_seconds)
+                failed = await self._store.fail_runs_of_expired_replicas(REPLICA_STOPPED)
+            except AgentdeckError as exc:
+                logger.warning("renewing the replica lease failed: %s", exc)
+                continue
+            if failed:
+                logger.warning("failed %d runs of a replica that stopped", len(failed))
+
+
+class RemoteRun(Run):
+    """A read-only view of a run another replica drives, refreshed from its snapshot.
+
+    It offers what following a run needs (:meth:`changes`, :meth:`waiting_on`,
+    :meth:`result`): each new snapshot becomes the events that tell it apart from the
+    previous one — the new text, new tool calls, new approvals and questions — so
+    progress notifications read the same as for a run of this replica.
+    """
+
+    def __init__(self, shared: SharedRuns, backend: Backend, snapshot: RunResult) -> None:
+        _, _, agent_id = snapshot.agent.partition(":")
+        super().__init__(backend, ChatRequest(agent_id=agent_id, message=""))
+        self.id = snapshot.run_id
+        self.started_at = snapshot.started_at
+        self._shared = shared
+        nothing: dict[str, Any] = {
+            "text": "",
+            "tool_calls": [],
+            "pending_approvals": [],
+            "pending_questions": [],
+        }
+        self._snapshot = snapshot.model_copy(update=nothing)
+        self._apply(snapshot)
+
+    def _apply(self, snapshot: RunResult) -> list[ChatEvent]:
+        """Take a newer snapshot; return the events it adds."""
+        before = self._snapshot
+        new: list[ChatEvent] = []
+        if snapshot.text != before.text:
+            grown = snapshot.text.startswith(before.text)
+            new.append(
+                TextDelta(text=snapshot.text[len(before.text) :] if grown else snapshot.text)
+            )
+        new += [
+            ToolCall(id=call.id, name=call.name or "tool", arguments=call.arguments)
+            for call in snapshot.tool_calls[len(before.tool_calls) :]
+        ]
+        known = {p.ref for p in before.pending_approvals} | {
+            q.ref for q in before.pending_questions
+        }
+        new += [e for e in _pauses(snapshot) if _ref_of(e, self.backend.name) not in known]
+        self._snapshot = snapshot
+        self.status = snapshot.status
+        self.error = snapshot.error
+        self.finished_at = snapshot.finished_at
+        if snapshot.conversation:
+            self.conversation_id = snapshot.conversation.partition(":")[2]
+        self.events.extend(new)
+        if self.done:
+            self.finished.set()
+        return new
+
+    async def changes(self, deadline: float) -> AsyncIterator[list[ChatEvent]]:
+        """Yield what each newer snapshot adds until the run ends or the deadline passes."""
+        while True:
+            if deadline - anyio.current_time() <= 0 or self.done:
+                return
+            notified = self._shared.next_change(self.id)
+            snapshot = await self._shared.snapshot(self.id)
+            batch = self._apply(snapshot) if snapshot else []
+            if batch:
+                yield batch
+                continue
+            if self.done:
+                return
+            with anyio.move_on_after(deadline - anyio.current_time()):
+                await notified.wait()
+
+    def waiting_on(self) -> list[ApprovalRequired | QuestionAsked]:
+        return _pauses(self._snapshot) if self.status == "running" else []
+
+    def result(self) -> RunResult:
+        return self._snapshot
+
+
+def _pauses(snapshot: RunResult) -> list[ApprovalRequired | QuestionAsked]:
+    """The approvals and questions a snapshot lists as pending, as the events that asked."""
+    approvals: list[ApprovalRequired | QuestionAsked] = [
+        ApprovalRequired(
+            approval_id=p.ref.partition(":")[2],
+            tool=p.tool,
+            arguments=p.arguments,
+            message=p.message,
+        )
+        for p in snapshot.pending_approvals
+    ]
+    return approvals + [
+        QuestionAsked(question_id=q.ref.partition(":")[2], question=q.question)
+        for q in snapshot.pending_questions
+    ]
+
+
+def _ref_of(event: ApprovalRequired | QuestionAsked, backend: str) -> str:
+    if isinstance(event, ApprovalRequired):
+        return make_ref(backend, event.approval_id)
+    return make_ref(backend, event.question_id)
