@@ -197,6 +197,10 @@ class LocalBackend(Backend):
         """The model name an agent answers through (its own, else the backend's)."""
         return (await self._row(agent_id))["model"] or self.settings.model
 
+    async def answers_through_client(self, agent_id: str) -> bool:
+        """Whether the agent is on ``sampling`` or ``auto``, which prefer the client's model."""
+        return await self.model_of(agent_id) in ("sampling", "auto")
+
     async def history(self, agent_id: str, conversation_id: str | None) -> list[dict[str, str]]:
         """The messages a model sees before the next user turn: system prompt, then the past."""
         row = await self._row(agent_id)
