@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -152,7 +152,7 @@ class Run:
         self._changed.set()
         self._changed = anyio.Event()
 
-    async def changes(self, deadline: float) -> AsyncIterator[list[ChatEvent]]:
+    async def changes(self, deadline: float) -> AsyncGenerator[list[ChatEvent], None]:
         """Yield each batch of new events until the run ends or the deadline passes.
 
         A batch is everything that arrived since the previous one was handed out, so a

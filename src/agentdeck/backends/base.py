@@ -9,7 +9,7 @@ are the platform's own ids (the part of a ref after ``<backend>:``); results car
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeGuard, TypeVar, cast, runtime_checkable
 
@@ -140,7 +140,7 @@ class AgentWriter(Protocol):
 
 @runtime_checkable
 class ChatCapable(Protocol):
-    def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         """Stream the agent's answer; end with a ``Done`` event or raise an AgentdeckError."""
         ...
 

@@ -73,8 +73,10 @@ class DeckServer(LeanServer):
         self.middleware.append(ReadableArgumentErrors(self.tool_functions.get))
         self.middleware.append(resources.legacy_not_found_code)
 
-    def add_tool(self, fn: Callable[..., Any], name: str | None = None, **kwargs: Any) -> None:
-        super().add_tool(fn, name=name, **kwargs)
+    def add_tool(
+        self, fn: Callable[..., Any], name: str | None = None, *args: Any, **kwargs: Any
+    ) -> None:
+        super().add_tool(fn, name, *args, **kwargs)
         self.tool_functions.setdefault(name or fn.__name__, fn)
 
     def remove_tool(self, name: str) -> None:

@@ -232,9 +232,11 @@ async def _deliver(ctx: Context, run: Run, key: str, answer: Answer) -> None:
         responder = run.backend
         if not isinstance(responder, QuestionResponder):
             raise ToolError(f"backend '{run.backend.name}' cannot take answers to questions.")
+        assert isinstance(answer.data, QuestionAnswer)  # the form _question asked with
         await responder.answer_question(platform_id, answer=answer.data.answer)
         return
-    data: ApprovalAnswer = answer.data  # type: ignore[assignment]
+    data = answer.data
+    assert isinstance(data, ApprovalAnswer)
     arguments = None
     if data.arguments and data.arguments.strip():
         try:

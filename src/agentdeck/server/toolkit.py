@@ -106,7 +106,7 @@ class Toolbox:
         return register
 
 
-def deck(ctx: Context) -> Deck:
+def deck(ctx: Context[Any, Any]) -> Deck:
     """The running server's state (registry, runs), opened in the server's lifespan.
 
     Also remembers the caller's session, so changes found outside any request (the

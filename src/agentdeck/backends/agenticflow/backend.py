@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator
 from typing import Any, ClassVar
 
 import httpx2
@@ -349,7 +349,7 @@ class AgenticFlowBackend(Backend):
 
     # ---- chat ----------------------------------------------------------------------------
 
-    async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         agent_id = self._id(request.agent_id, "agent")
         attachments, anonymous = chat_options(request.options, backend=self.name)
         anonymous = anonymous or not self.has_key

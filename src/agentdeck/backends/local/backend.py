@@ -15,7 +15,7 @@ It needs no account. A local agent answers through the model chosen for it (its
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -226,7 +226,7 @@ class LocalBackend(Backend):
             )
         return row["agent_id"]
 
-    async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         row = await self._row(request.agent_id)
         if request.conversation_id:
             owner = await self.conversation_owner(request.conversation_id)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from agentdeck.backends.base import Backend, Option
@@ -320,7 +320,7 @@ class MakeBackend(Backend):
 
     # ---- chat ----------------------------------------------------------------------------
 
-    async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         agent_id = self._agent_id(request.agent_id)
         self.check_options(request.options, "chat")
         if not request.message.strip():

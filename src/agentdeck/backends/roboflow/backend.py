@@ -31,7 +31,7 @@ Assumptions about shapes the reference does not show (the fake follows the same 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from agentdeck.backends.base import Option
@@ -154,7 +154,7 @@ class RoboflowBackend(RoboflowWorkflows):
 
     # ---- chat ----------------------------------------------------------------------------
 
-    async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         self._agent_id(request.agent_id)
         self.check_options(request.options, "chat")
         mode = request.options.get("mode", "agent")

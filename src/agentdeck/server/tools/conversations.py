@@ -5,8 +5,8 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from agentdeck.backends.base import ChatCapable
-from agentdeck.model import Conversation, ConversationSummary
+from agentdeck.backends.base import Backend, ChatCapable
+from agentdeck.model import Conversation, ConversationSummary, Page
 from agentdeck.server.conversations import get_conversation_of, list_conversations_of
 from agentdeck.server.listing import ListResult, list_across, scope
 from agentdeck.server.params import Cursor, Limit, OptionalBackend, Options
@@ -34,6 +34,15 @@ async def list_conversations(
     without a conversation API list the ones agentdeck took part in. `options` filters."""
     registry = deck(ctx).registry
     backend, agent_id = scope(registry, backend, agent)
+
+    async def fetch(
+        chatting: ChatCapable, limit: int, cursor: str | None
+    ) -> Page[ConversationSummary]:
+        assert isinstance(chatting, Backend)  # the registry holds nothing else
+        return await list_conversations_of(
+            registry, chatting, agent_id=agent_id, limit=limit, cursor=cursor, filters=options or {}
+        )
+
     return await list_across(
         registry,
         ConversationList,
@@ -41,9 +50,7 @@ async def list_conversations(
         backend=backend,
         limit=limit,
         cursor=cursor,
-        fetch=lambda b, n, c: list_conversations_of(
-            registry, b, agent_id=agent_id, limit=n, cursor=c, filters=options or {}
-        ),
+        fetch=fetch,
         operation="list_conversations",
     )
 
