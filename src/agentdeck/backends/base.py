@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeGuard, TypeVar, cast, runtime_checkable
 
-from agentdeck.errors import InvalidInputError
+from agentdeck.errors import InvalidInputError, UpstreamError
 from agentdeck.http import Connection, HttpClient
 from agentdeck.model import (
     Agent,
@@ -104,6 +104,17 @@ class Backend:
 
     async def aclose(self) -> None:
         """Release what the backend holds beyond its HTTP client (which the server closes)."""
+
+    def explain(self, error: UpstreamError) -> UpstreamError:
+        """The error to raise for ``error``: ``error.refined(...)`` with what it means on this
+        platform and what to do, or a plain copy when there is nothing to add (always a new
+        error, so it can be raised ``from`` the original).
+
+        The one way platforms explain their errors: each backend's request funnel raises
+        ``self.explain(exc, ...) from exc``; an override may take keyword context it needs
+        (the agent asked for, the operation's own hints).
+        """
+        return error.refined()
 
     def check_options(
         self, given: Mapping[str, Any], operation: str, *, named_only: bool = False

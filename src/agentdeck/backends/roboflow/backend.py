@@ -219,15 +219,15 @@ class RoboflowBackend(RoboflowWorkflows):
                 "POST", self._path("agent", "chat"), json=body, operation=operation, long=True
             )
         except ProtocolError as exc:
-            raise parse.refined(exc, hint=maybe_saved) from exc
+            raise exc.refined(hint=maybe_saved) from exc
         except UpstreamError as exc:
-            self._explain(
+            raise self.explain(
                 exc,
                 scope=f"{CREATE} and {UPDATE}",
                 not_found="That conversation is unknown in this workspace; leave it out to "
                 "start a new conversation (list_conversations shows the existing ones).",
                 on_400="Check the message (it must not be empty) and options.mode.",
-            )
+            ) from exc
         if not isinstance(answer, dict):
             raise ProtocolError(
                 f"{operation} answered with something other than a JSON object "
