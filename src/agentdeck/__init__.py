@@ -1,6 +1,6 @@
 """agentdeck: one MCP server for the AI agents of many platforms, and local ones.
 
-The package itself imports nothing: ``agentdeck --version`` and ``--help`` stay
+The package itself imports nothing but its version: ``agentdeck --version`` and ``--help`` stay
 instant, and the names below load on first use.
 """
 
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from agentdeck.version import __version__
+
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
     from agentdeck.config import Settings, load_settings
     from agentdeck.errors import AgentdeckError
 
-__version__ = "0.1.0"
 
 __all__ = ["AgentdeckError", "Settings", "__version__", "build_server", "load_settings"]
 

@@ -27,6 +27,9 @@ Messages never contain secrets: the HTTP layer redacts before building them.
 
 from __future__ import annotations
 
+import copy
+from typing import Self
+
 
 class AgentdeckError(Exception):
     """Base of every error agentdeck raises on purpose.
@@ -47,6 +50,16 @@ class AgentdeckError(Exception):
         prefix = f"backend '{self.backend}': " if self.backend else ""
         suffix = f" {self.hint}" if self.hint else ""
         return f"{prefix}{self.message}{suffix}"
+
+    def refined(self, *, message: str | None = None, hint: str | None = None) -> Self:
+        """A copy of this error (same class and fields) with a new message or hint, to raise
+        ``from`` it: how a backend says what a failure means on its platform
+        (:meth:`agentdeck.backends.base.Backend.explain`) without changing the original."""
+        refined = copy.copy(self)
+        refined.message = self.message if message is None else message
+        refined.hint = self.hint if hint is None else hint
+        refined.args = (refined.message,)
+        return refined
 
 
 class ConfigError(AgentdeckError):
@@ -84,6 +97,19 @@ class UpstreamError(AgentdeckError):
         super().__init__(message, backend=backend, hint=hint)
         self.status = status
         self.platform_message = platform_message
+
+    def refined(
+        self,
+        *,
+        message: str | None = None,
+        hint: str | None = None,
+        platform_message: str | None = None,
+    ) -> Self:
+        """As :meth:`AgentdeckError.refined`; also replaces what the platform said."""
+        refined = super().refined(message=message, hint=hint)
+        if platform_message is not None:
+            refined.platform_message = platform_message
+        return refined
 
 
 class AuthenticationError(UpstreamError):

@@ -9,13 +9,13 @@ store (SQLite or PostgreSQL) shared by the local backend and the run history.
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx2
 
-from agentdeck.backends.base import CAPABILITIES, Backend, capabilities_of
+from agentdeck.backends.base import Backend, capabilities_of, capability_name, implements
 from agentdeck.backends.local.settings import LocalSettings
 from agentdeck.config import Settings
 from agentdeck.errors import ConfigError, InvalidInputError, UnsupportedError
@@ -43,7 +43,8 @@ def backend_class(kind: str) -> type[Backend]:
         if exc.name != module_name:
             raise
         raise ConfigError(f"backends of kind '{kind}' are not available in this version.") from None
-    return getattr(module, class_name)
+    backend: type[Backend] = getattr(module, class_name)
+    return backend
 
 
 def http_client_for(
@@ -124,20 +125,24 @@ class Registry:
             for name, backend in self.backends.items()
         ]
 
-    def require(self, backend: Backend, capability: str, operation: str) -> Any:
-        """``backend`` if it has ``capability``, else an error naming what it can do."""
-        if isinstance(backend, CAPABILITIES[capability]):
+    @staticmethod
+    def require(backend: Backend, protocol: Callable[..., P], operation: str) -> P:
+        """``backend`` as ``protocol`` (a capability's, or a finer one of
+        ``backends.base``) if it implements it, else an error naming what it can do."""
+        if implements(backend, protocol):
             return backend
         can = ", ".join(capabilities_of(backend)) or "nothing"
-        explanation = backend.unsupported.get(capability)
+        capability = capability_name(protocol)
+        explanation = backend.unsupported.get(capability) if capability else None
         if explanation is not None:
             raise UnsupportedError(
                 f"{operation}: {explanation.format(backend=backend.name)}",
                 backend=backend.name,
                 hint=f"This backend can do: {can}.",
             )
+        needs = f" (it needs '{capability}')" if capability else ""
         raise UnsupportedError(
-            f"{operation} is not supported by {backend.kind} backends (it needs '{capability}'). "
+            f"{operation} is not supported by {backend.kind} backends{needs}. "
             f"This backend can do: {can}.",
             backend=backend.name,
         )

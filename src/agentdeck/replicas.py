@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -256,21 +256,17 @@ class RemoteRun(Run):
             self.finished.set()
         return new
 
-    async def changes(self, deadline: float) -> AsyncIterator[list[ChatEvent]]:
+    async def changes(self, deadline: float) -> AsyncGenerator[list[ChatEvent], None]:
         """Yield what each newer snapshot adds until the run ends or the deadline passes."""
-        while True:
-            if deadline - anyio.current_time() <= 0 or self.done:
-                return
+        while not self.done and anyio.current_time() < deadline:
             notified = self._shared.next_change(self.id)
             snapshot = await self._shared.snapshot(self.id)
             batch = self._apply(snapshot) if snapshot else []
             if batch:
                 yield batch
-                continue
-            if self.done:
-                return
-            with anyio.move_on_after(deadline - anyio.current_time()):
-                await notified.wait()
+            elif not self.done:
+                with anyio.move_on_after(deadline - anyio.current_time()):
+                    await notified.wait()
 
     def waiting_on(self) -> list[ApprovalRequired | QuestionAsked]:
         return _pauses(self._snapshot) if self.status == "running" else []

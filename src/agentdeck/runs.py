@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -158,7 +158,7 @@ class Run:
         self._changed.set()
         self._changed = anyio.Event()
 
-    async def changes(self, deadline: float) -> AsyncIterator[list[ChatEvent]]:
+    async def changes(self, deadline: float) -> AsyncGenerator[list[ChatEvent], None]:
         """Yield each batch of new events until the run ends or the deadline passes.
 
         A batch is everything that arrived since the previous one was handed out, so a
@@ -340,13 +340,6 @@ class RunManager:
         )
         await self._sharing.claim(run)
         self._task_group.start_soon(self._run_to_end, run, name=f"run {run.id}")
-        return run
-
-    def get(self, run_id: str) -> Run:
-        """A run of this process."""
-        run = self._runs.get(run_id)
-        if run is None:
-            raise self._unknown(run_id)
         return run
 
     async def find(self, run_id: str) -> Run:

@@ -9,11 +9,11 @@ are the platform's own ids (the part of a ref after ``<backend>:``); results car
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeGuard, TypeVar, cast, runtime_checkable
 
-from agentdeck.errors import InvalidInputError
+from agentdeck.errors import InvalidInputError, UpstreamError
 from agentdeck.http import Connection, HttpClient
 from agentdeck.model import (
     Agent,
@@ -34,6 +34,8 @@ from agentdeck.model import (
     WorkflowSpec,
     WorkflowVersion,
 )
+
+P = TypeVar("P")
 
 #: An option key that stands for "any other key": the platform takes keys agentdeck
 #: passes through unchecked (e.g. AgentFlow's agent config).
@@ -103,6 +105,17 @@ class Backend:
     async def aclose(self) -> None:
         """Release what the backend holds beyond its HTTP client (which the server closes)."""
 
+    def explain(self, error: UpstreamError) -> UpstreamError:
+        """The error to raise for ``error``: ``error.refined(...)`` with what it means on this
+        platform and what to do, or a plain copy when there is nothing to add (always a new
+        error, so it can be raised ``from`` the original).
+
+        The one way platforms explain their errors: each backend's request funnel raises
+        ``self.explain(exc, ...) from exc``; an override may take keyword context it needs
+        (the agent asked for, the operation's own hints).
+        """
+        return error.refined()
+
     def check_options(
         self, given: Mapping[str, Any], operation: str, *, named_only: bool = False
     ) -> None:
@@ -138,7 +151,7 @@ class AgentWriter(Protocol):
 
 @runtime_checkable
 class ChatCapable(Protocol):
-    def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         """Stream the agent's answer; end with a ``Done`` event or raise an AgentdeckError."""
         ...
 
@@ -234,6 +247,85 @@ class KnowledgeSearcher(Protocol):
     ) -> list[KnowledgeHit]: ...
 
 
+# ---- finer protocols: what some platforms offer beyond a capability -----------------------
+# Not capabilities of their own (list_backends does not show them); a tool that needs one
+# is served when a configured backend implements it.
+
+
+@runtime_checkable
+class BulkApprovalResponder(Protocol):
+    async def respond_to_approvals(
+        self, approval_ids: list[str], *, decision: str, reason: str | None
+    ) -> list[tuple[str, str | None, str | None]]:
+        """Answer several approvals in one call; per id: (id, status, error or None)."""
+        ...
+
+
+@runtime_checkable
+class ApprovalCanceller(Protocol):
+    async def cancel_approval(self, approval_id: str) -> Approval: ...
+
+
+@runtime_checkable
+class QuestionResponder(Protocol):
+    async def answer_question(self, question_id: str, *, answer: str) -> str:
+        """Answer an agent's question; return the question's status afterwards."""
+        ...
+
+
+@runtime_checkable
+class SubagentLister(Protocol):
+    async def list_subagents(
+        self, agent_id: str, *, limit: int, cursor: str | None
+    ) -> Page[Agent]: ...
+
+
+@runtime_checkable
+class AgentToolRunner(Protocol):
+    async def list_agent_tools(
+        self, agent_id: str, *, limit: int, cursor: str | None
+    ) -> Page[dict[str, Any]]:
+        """Tools as dicts with name, description, parameters, requires_approval, details."""
+        ...
+
+    async def run_agent_tool(
+        self, agent_id: str, tool: str, *, arguments: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Run one tool; a dict with status, result and details."""
+        ...
+
+
+@runtime_checkable
+class ClientModelAnswerer(Protocol):
+    """A backend whose agents may answer through the MCP client's own model (sampling).
+
+    The server asks the client's model, since only it holds the session, and hands the
+    run a ``ChatRequest.sampler``; the backend says when that applies and what the model
+    is to read.
+    """
+
+    async def answers_through_client(self, agent_id: str) -> bool:
+        """Whether the agent's answer comes from the client's model when the client samples."""
+        ...
+
+    async def history(self, agent_id: str, conversation_id: str | None) -> list[dict[str, str]]:
+        """The messages the model reads before the next user turn (role, content)."""
+        ...
+
+    async def describe_model(self) -> str:
+        """The backend's default model, as ``list_backends`` shows it."""
+        ...
+
+
+@runtime_checkable
+class ConversationKeeper(Protocol):
+    """A backend that keeps its conversations itself and knows whose each one is."""
+
+    async def conversation_owner(self, conversation_id: str) -> str:
+        """The id of the agent the conversation belongs to; an unknown one is NotFoundError."""
+        ...
+
+
 #: Capability name → protocol. The names are what ``list_backends`` shows.
 CAPABILITIES: dict[str, type] = {
     "agents": AgentReader,
@@ -252,3 +344,17 @@ CAPABILITIES: dict[str, type] = {
 def capabilities_of(backend: Backend) -> list[str]:
     """The capability names ``backend`` implements, in table order."""
     return [name for name, protocol in CAPABILITIES.items() if isinstance(backend, protocol)]
+
+
+def capability_name(protocol: object) -> str | None:
+    """The capability name of ``protocol``; None for the finer protocols."""
+    return next((name for name, p in CAPABILITIES.items() if p is protocol), None)
+
+
+def implements(backend: object, protocol: Callable[..., P]) -> TypeGuard[P]:
+    """Whether ``backend`` implements ``protocol`` (a runtime-checkable protocol class).
+
+    Typed as a callable because mypy refuses a protocol class where ``type[P]`` is
+    expected (its ``type-abstract`` rule), and a protocol is what callers pass.
+    """
+    return isinstance(backend, cast(type, protocol))

@@ -30,7 +30,7 @@ from agentdeck.runs import RunResult
 from agentdeck.server.chatting import converse
 from agentdeck.server.notify import Notifier
 from agentdeck.server.schemas import brief
-from agentdeck.server.toolkit import redacting, reported
+from agentdeck.server.toolkit import guarded
 
 logger = logging.getLogger("agentdeck.agent_tools")
 
@@ -109,16 +109,15 @@ def _chat_function(ref: str) -> Any:
             ),
         ] = 45,
     ) -> RunState | types.InputRequiredResult:
-        with reported():
-            result = await converse(
-                ctx,
-                agent=ref,
-                message=message,
-                conversation=conversation,
-                wait_seconds=wait_seconds,
-                options=None,
-            )
-            return as_run_state(result)
+        result = await converse(
+            ctx,
+            agent=ref,
+            message=message,
+            conversation=conversation,
+            wait_seconds=wait_seconds,
+            options=None,
+        )
+        return as_run_state(result)
 
     return chat_with_agent
 
@@ -146,8 +145,9 @@ class AgentTools:
             if backend.settings.expose_agents and isinstance(backend, AgentReader)
         ]
 
-    def tools(self) -> list[AgentTool]:
-        return [tool for tools in self._by_backend.values() for tool in tools.values()]
+    def names(self) -> list[str]:
+        """The names of the per-agent tools now served."""
+        return [name for tools in self._by_backend.values() for name in tools]
 
     async def refresh(self, backend: str | None = None, *, notify: bool = True) -> bool:
         """Rebuild the tools of one exposed backend (or all); True when the set changed."""
@@ -206,7 +206,7 @@ class AgentTools:
         for name, tool in wanted.items():
             if current.get(name) != tool:
                 self._server.add_tool(
-                    redacting(_chat_function(tool.ref)),
+                    guarded(_chat_function(tool.ref)),
                     name=tool.name,
                     title=tool.title,
                     description=tool.description,

@@ -7,7 +7,6 @@ import importlib
 import pkgutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -17,7 +16,6 @@ from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
-from agentdeck import __version__
 from agentdeck.config import Settings
 from agentdeck.registry import Registry
 from agentdeck.runs import RunManager, RunSharing
@@ -27,9 +25,11 @@ from agentdeck.server.arguments import ReadableArgumentErrors
 from agentdeck.server.http_app import health_endpoint
 from agentdeck.server.notify import Notifier
 from agentdeck.server.sdk_seams import advertise_list_changes, serve_resource_subscriptions
+from agentdeck.server.state import Deck
 from agentdeck.server.surface import LeanServer, Surface
 from agentdeck.server.toolkit import ToolSpec
 from agentdeck.store import is_postgres_url
+from agentdeck.version import __version__
 
 INSTRUCTIONS = """\
 agentdeck puts the AI agents of several platforms (and local ones) behind one set of tools.
@@ -38,17 +38,6 @@ that results carry and tools accept. chat answers within wait_seconds; if the ag
 working it returns status "running" with a run_id: call get_run to wait for the rest, or
 cancel_run to stop it. Conversation transcripts are resources at
 agentdeck://{backend}/conversations/{id}."""
-
-
-@dataclass
-class Deck:
-    """The state one running server shares across sessions and requests."""
-
-    settings: Settings
-    registry: Registry
-    runs: RunManager
-    notifier: Notifier
-    agent_tools: AgentTools
 
 
 def tool_modules() -> list[ModuleType]:
@@ -86,8 +75,10 @@ class DeckServer(LeanServer):
         self.middleware.append(ReadableArgumentErrors(self.tool_functions.get))
         self.middleware.append(resources.legacy_not_found_code)
 
-    def add_tool(self, fn: Callable[..., Any], name: str | None = None, **kwargs: Any) -> None:
-        super().add_tool(fn, name=name, **kwargs)
+    def add_tool(
+        self, fn: Callable[..., Any], name: str | None = None, *args: Any, **kwargs: Any
+    ) -> None:
+        super().add_tool(fn, name, *args, **kwargs)
         self.tool_functions.setdefault(name or fn.__name__, fn)
 
     def remove_tool(self, name: str) -> None:

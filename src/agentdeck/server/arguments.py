@@ -40,8 +40,10 @@ class ReadableArgumentErrors:
             return result
         params = ctx.params or {}
         name, arguments = params.get("name"), params.get("arguments") or {}
-        fn = self._function_of(name) if isinstance(name, str) else None
-        if fn is None or not isinstance(arguments, dict):
+        if not isinstance(name, str) or not isinstance(arguments, dict):
+            return result
+        fn = self._function_of(name)
+        if fn is None:
             return result
         problems = argument_problems(name, fn, arguments)
         if not problems:

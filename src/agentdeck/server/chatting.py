@@ -25,8 +25,12 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from agentdeck.backends.base import ApprovalHandler
-from agentdeck.backends.local.backend import LocalBackend
+from agentdeck.backends.base import (
+    ApprovalHandler,
+    ChatCapable,
+    ClientModelAnswerer,
+    QuestionResponder,
+)
 from agentdeck.errors import AgentdeckError, InvalidInputError
 from agentdeck.model import (
     ApprovalRequired,
@@ -51,7 +55,6 @@ from agentdeck.server.interaction import (
 from agentdeck.server.notify import announce_resource_updated, is_modern
 from agentdeck.server.resources import conversation_uri
 from agentdeck.server.toolkit import deck, report_progress
-from agentdeck.server.tools.approvals import QuestionResponder
 
 SAMPLING_MAX_TOKENS = 2048
 ChatOutcome = RunResult | types.InputRequiredResult
@@ -93,17 +96,16 @@ def _text_of(answer: types.CreateMessageResult) -> str | None:
     return answer.content.text if isinstance(answer.content, types.TextContent) else None
 
 
-async def _samples_here(ctx: Context, agent: str) -> LocalBackend | None:
-    """The local backend, when ``agent`` is a local agent on ``sampling`` (or ``auto``) and
-    the client samples."""
+async def _samples_here(ctx: Context, agent: str) -> ClientModelAnswerer | None:
+    """The backend, when ``agent`` answers through the client's model (a local agent on
+    ``sampling`` or ``auto``) and the client samples."""
     if not can_sample(ctx):
         return None
     try:
         backend, agent_id = deck(ctx).registry.resolve(agent)
-        if not isinstance(backend, LocalBackend) or await backend.model_of(agent_id) not in (
-            "sampling",
-            "auto",
-        ):
+        if not isinstance(backend, ClientModelAnswerer):
+            return None
+        if not await backend.answers_through_client(agent_id):
             return None
     except AgentdeckError:
         return None  # the chat itself reports bad refs
@@ -164,7 +166,7 @@ async def converse(
         raise InvalidInputError("the message is empty; say something to the agent.")
     registry = deck(ctx).registry
     backend, agent_id = registry.resolve(agent)
-    registry.require(backend, "chat", "chat")
+    registry.require(backend, ChatCapable, "chat")
     conversation_id = None
     if conversation:
         conversation_id = await conversation_to_continue(registry, backend, agent_id, conversation)
@@ -230,9 +232,11 @@ async def _deliver(ctx: Context, run: Run, key: str, answer: Answer) -> None:
         responder = run.backend
         if not isinstance(responder, QuestionResponder):
             raise ToolError(f"backend '{run.backend.name}' cannot take answers to questions.")
-        await responder.answer_question(platform_id, answer=answer.data.answer)  # type: ignore[attr-defined]
+        assert isinstance(answer.data, QuestionAnswer)  # the form _question asked with
+        await responder.answer_question(platform_id, answer=answer.data.answer)
         return
-    data: ApprovalAnswer = answer.data  # type: ignore[assignment]
+    data = answer.data
+    assert isinstance(data, ApprovalAnswer)
     arguments = None
     if data.arguments and data.arguments.strip():
         try:
@@ -246,7 +250,7 @@ async def _deliver(ctx: Context, run: Run, key: str, answer: Answer) -> None:
                 "(respond_to_approval answers it).",
                 backend=run.backend.name,
             )
-    handler: ApprovalHandler = registry.require(run.backend, "approvals", "answer an approval")
+    handler = registry.require(run.backend, ApprovalHandler, "answer an approval")
     await handler.respond_to_approval(
         platform_id, decision=data.decision, arguments=arguments, reason=data.reason
     )

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentdeck.backends.base import Backend, ConversationReader
-from agentdeck.backends.local.backend import LocalBackend
+from agentdeck.backends.base import Backend, ConversationKeeper, ConversationReader
 from agentdeck.errors import InvalidInputError, NotFoundError
 from agentdeck.history import history_conversation, history_page
 from agentdeck.model import Conversation, ConversationSummary, Page, Ref, make_ref
@@ -53,7 +52,7 @@ async def conversation_to_continue(
     """The platform id of the conversation ref ``conversation``, once it is known to be one
     this agent can continue: a wrong ref is an error, never a new conversation.
 
-    Local conversations are checked in the store. For a platform, agentdeck's run history
+    A backend that keeps its conversations (local) says whose one is. For a platform, agentdeck's run history
     says which agent a conversation it took part in belongs to; a conversation it never
     saw is left to the platform to answer (Roboflow, AgentFlow: 404) where the platform
     has conversations of its own, and refused where it has none (Make, AgenticFlow: a
@@ -71,7 +70,7 @@ async def conversation_to_continue(
             f"{agent} is on '{backend.name}'.",
             hint=_HOW,
         )
-    if isinstance(backend, LocalBackend):
+    if isinstance(backend, ConversationKeeper):
         owner = await backend.conversation_owner(ref.id)
     else:
         runs = await registry.store.history_runs(backend.name, ref.id)

@@ -105,11 +105,12 @@ async def sample(
         with warnings.catch_warnings():
             # sampling is deprecated upstream (SEP-2577); it stays an opt-in model here
             warnings.simplefilter("ignore", MCPDeprecationWarning)
-            return await ctx.session.create_message(
+            answer: types.CreateMessageResult = await ctx.session.create_message(
                 request.messages,
                 max_tokens=request.max_tokens,
                 system_prompt=request.system_prompt,
             )
+            return answer
     response = (ctx.input_responses or {}).get("sample")
     if isinstance(response, types.CreateMessageResult):
         return response

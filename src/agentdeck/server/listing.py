@@ -1,19 +1,21 @@
-"""Listing across backends: one cursor that walks every backend in turn."""
+"""Listing across backends: one cursor that walks every backend in turn, and the scoping
+the list and search tools share (a backend, an agent, or both when they agree)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from agentdeck.backends.base import CAPABILITIES, Backend
+from agentdeck.backends.base import Backend, implements
 from agentdeck.errors import AgentdeckError, InvalidInputError
 from agentdeck.model import Page
 from agentdeck.pagination import invalid_cursor
 from agentdeck.registry import Registry
 
 T = TypeVar("T")
+P = TypeVar("P")
 _SEPARATOR = "|"
 
 
@@ -22,10 +24,14 @@ class BackendFailure(BaseModel):
     error: str
 
 
-class ListResult(BaseModel):
-    """A page of items gathered from one or several backends."""
+class ListResult(BaseModel, Generic[T]):
+    """A page of items gathered from one or several backends.
 
-    items: list[Any]
+    A tool's result subclasses it with its item type (``class AgentList(ListResult[Agent])``),
+    which keeps the schema's title the tool's own.
+    """
+
+    items: list[T]
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` for the next page; null on the last page."
     )
@@ -33,6 +39,9 @@ class ListResult(BaseModel):
         default_factory=list,
         description="Backends that could not be listed; the items of the others are complete.",
     )
+
+
+L = TypeVar("L", bound="ListResult[Any]")
 
 
 def scope(
@@ -49,35 +58,90 @@ def scope(
     return agent_backend.name, agent_id
 
 
+#: Backend name → the backend and the platform ids of the refs on it, in first-seen order.
+Groups = dict[str, tuple[Backend, list[str]]]
+
+
+def by_backend(registry: Registry, refs: list[str], *, what: str) -> Groups:
+    """``refs`` (of ``what``: "approval", "knowledge base") grouped by backend, repeats
+    dropped; an unknown backend or a malformed ref is an error before anything is done."""
+    groups: Groups = {}
+    for ref in dict.fromkeys(refs):
+        backend, platform_id = registry.resolve(ref, what=what)
+        groups.setdefault(backend.name, (backend, []))[1].append(platform_id)
+    return groups
+
+
+def targets(
+    registry: Registry,
+    protocol: Callable[..., object],
+    *,
+    refs: list[str],
+    what: str,
+    agent: str | None,
+    backend: str | None,
+) -> tuple[Groups, str | None]:
+    """The backends a tool taking refs of ``what``, an agent and a backend works on, with
+    the ids of the refs on each, and the agent's id.
+
+    The three narrow together: refs must be on the agent's backend, and both on
+    ``backend``; with none of them, every backend that implements ``protocol``.
+    """
+    groups = by_backend(registry, refs, what=what)
+    agent_id = None
+    if agent is not None:
+        agent_backend, agent_id = registry.resolve(agent)
+        stray = next((name for name in groups if name != agent_backend.name), None)
+        if stray is not None:
+            raise InvalidInputError(
+                f"the {what}s given on backend '{stray}' are not on the agent's backend; "
+                f"an agent's {what}s are on its own backend."
+            )
+        groups.setdefault(agent_backend.name, (agent_backend, []))
+    if backend is not None:
+        if groups and set(groups) != {backend}:
+            raise InvalidInputError(
+                f"the agent or {what}s given are not on backend '{backend}'; "
+                "pass refs or a backend, not both."
+            )
+        groups.setdefault(backend, (registry.get(backend), []))
+    if not groups:
+        groups = {name: (b, []) for name, b in registry.backends.items() if implements(b, protocol)}
+    return groups, agent_id
+
+
 async def list_across(
     registry: Registry,
+    result: type[L],
     *,
-    capability: str,
+    protocol: Callable[..., P],
     backend: str | None,
     limit: int,
     cursor: str | None,
-    fetch: Callable[[Backend, int, str | None], Awaitable[Page[Any]]],
+    fetch: Callable[[P, int, str | None], Awaitable[Page[T]]],
     operation: str,
-) -> ListResult:
-    """List from one backend (``backend``) or from each backend that has ``capability``."""
+) -> L:
+    """List from one backend (``backend``) or from each backend that implements
+    ``protocol``, as a ``result``."""
     if backend is not None:
-        one = registry.require(registry.get(backend), capability, operation)
+        one = registry.require(registry.get(backend), protocol, operation)
         page = await fetch(one, limit, cursor)
-        return ListResult(items=page.items, next_cursor=page.next_cursor)
+        return result(items=page.items, next_cursor=page.next_cursor)
 
-    names = [n for n, b in registry.backends.items() if isinstance(b, CAPABILITIES[capability])]
+    able = {n: b for n, b in registry.backends.items() if implements(b, protocol)}
+    names = list(able)
     start, inner = 0, None
     if cursor:
         name, sep, inner_text = cursor.partition(_SEPARATOR)
         if not sep or name not in names:
             raise invalid_cursor()
         start, inner = names.index(name), inner_text or None
-    items: list[Any] = []
+    items: list[T] = []
     failures: list[BackendFailure] = []
     for index in range(start, len(names)):
         name = names[index]
         try:
-            page = await fetch(registry.backends[name], limit - len(items), inner)
+            page = await fetch(able[name], limit - len(items), inner)
         except InvalidInputError:
             raise  # the caller's mistake (a bad cursor), not a backend that cannot be listed
         except AgentdeckError as exc:
@@ -87,11 +151,11 @@ async def list_across(
         items.extend(page.items)
         inner = None
         if page.next_cursor is not None:
-            return ListResult(
+            return result(
                 items=items, next_cursor=f"{name}{_SEPARATOR}{page.next_cursor}", failures=failures
             )
         if len(items) >= limit:
             following = names[index + 1 : index + 2]
             next_cursor = f"{following[0]}{_SEPARATOR}" if following else None
-            return ListResult(items=items, next_cursor=next_cursor, failures=failures)
-    return ListResult(items=items, failures=failures)
+            return result(items=items, next_cursor=next_cursor, failures=failures)
+    return result(items=items, failures=failures)

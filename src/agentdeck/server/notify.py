@@ -79,7 +79,7 @@ def is_modern(ctx: Context) -> bool:
     return version >= "2026-07-28"
 
 
-async def announce_resource_updated(ctx: Context, uri: str) -> None:
+async def announce_resource_updated(ctx: Context[Any, Any], uri: str) -> None:
     """Tell the resource's subscribers it changed (a transcript after a chat turn)."""
     notifier: Notifier = ctx.request_context.lifespan_context.notifier
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
@@ -23,10 +23,8 @@ from agentdeck.errors import AgentdeckError, NotFoundError
 from agentdeck.history import transcript_markdown
 from agentdeck.model import ConversationSummary
 from agentdeck.server.conversations import get_conversation_of, list_conversations_of
+from agentdeck.server.state import Deck
 from agentdeck.server.toolkit import deck
-
-if TYPE_CHECKING:
-    from agentdeck.server.app import Deck
 
 CONVERSATION_URI = "agentdeck://{backend}/conversations/{conversation_id}"
 AGENT_URI = "agentdeck://{backend}/agents/{agent_id}"
@@ -82,9 +80,7 @@ def register(server: MCPServer, backend_names: list[str], current_deck: Callable
     async def agent(backend: str, agent_id: str, ctx: Context) -> str:
         registry = deck(ctx).registry
         with read_errors():
-            reader: AgentReader = registry.require(
-                _backend(registry, backend), "agents", "read agent"
-            )
+            reader = registry.require(_backend(registry, backend), AgentReader, "read agent")
             found = await reader.get_agent(agent_id)
         return found.model_dump_json(indent=2)
 

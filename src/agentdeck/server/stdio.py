@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import anyio
-from anyio.abc import CancelScope
+from anyio import CancelScope
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 

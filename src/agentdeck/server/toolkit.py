@@ -9,8 +9,10 @@ that only talk to agents (``chat``, ``cancel_run``). A tool's ``needs`` says wha
 configured backend must have for it to be served (``agentdeck.server.surface``).
 
 It is also the one exit for what tools send back: every tool function is wrapped by
-:func:`redacting`, every error goes through :func:`reported` and progress messages
-through :func:`report_progress`, each of which masks the configured secrets.
+:func:`guarded`, which turns its errors into tool errors (:func:`reported`) and masks the
+configured secrets in its result and errors; progress messages go through
+:func:`report_progress`, which masks them too. Tool functions hold no error handling
+of their own.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import mcp.types as types
 from mcp.server.mcpserver import Context
@@ -27,9 +29,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from agentdeck.errors import AgentdeckError
 from agentdeck.redaction import redact, redact_value
-
-if TYPE_CHECKING:
-    from agentdeck.server.app import Deck
+from agentdeck.server.state import Deck
 
 #: What a tool needs of at least one configured backend to be served: a capability name
 #: (``backends.base.CAPABILITIES``), a backend protocol, or a test of a backend class and
@@ -84,9 +84,9 @@ class Toolbox:
         needs: Need | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-            # The redacting wrapper is what the module keeps too, so a docstring extended
-            # after the decorator (the per-platform options) reaches the tool description.
-            fn = redacting(fn)
+            # The guarded wrapper is what the module keeps too, so a docstring extended
+            # after the decorator reaches the tool description.
+            fn = guarded(fn)
             self.tools.append(
                 ToolSpec(
                     fn=fn,
@@ -106,7 +106,7 @@ class Toolbox:
         return register
 
 
-def deck(ctx: Context) -> Deck:
+def deck(ctx: Context[Any, Any]) -> Deck:
     """The running server's state (registry, runs), opened in the server's lifespan.
 
     Also remembers the caller's session, so changes found outside any request (the
@@ -117,15 +117,18 @@ def deck(ctx: Context) -> Deck:
     return state
 
 
-def redacting(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` (an async tool function) with every string of its result redacted.
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` (an async tool function) with its errors reported as tool errors the calling
+    model can read, and every string of its result redacted.
 
     ``functools.wraps`` keeps the signature and type hints the SDK builds the schema from.
     """
 
     @functools.wraps(fn)
     async def tool(*args: Any, **kwargs: Any) -> Any:
-        return redact_value(await fn(*args, **kwargs))
+        with reported():
+            result = await fn(*args, **kwargs)
+        return redact_value(result)
 
     return tool
 

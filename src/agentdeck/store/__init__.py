@@ -20,14 +20,15 @@ Rows are plain dicts: timestamps are ISO 8601 strings in UTC, ``options`` a dict
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from agentdeck.errors import ConfigError
+from agentdeck.store.shared import redacted
+
+__all__ = ["POSTGRES_SCHEMES", "Store", "is_postgres_url", "open_store", "redacted"]
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -118,16 +119,6 @@ def is_postgres_url(database: str) -> bool:
     return urlsplit(database).scheme in POSTGRES_SCHEMES
 
 
-def redacted(url: str) -> str:
-    """``url`` without its password, for messages and ``agentdeck check``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rpartition("@")
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
-
-
 @asynccontextmanager
 async def open_store(database: str) -> AsyncIterator[Store]:
     """The store ``database`` names, created or migrated, closed at exit."""
@@ -149,11 +140,3 @@ async def open_store(database: str) -> AsyncIterator[Store]:
         yield sqlite_store
     finally:
         sqlite_store.close()
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex

@@ -30,7 +30,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agentdeck.errors import ConfigError, DatabaseError
-from agentdeck.store import new_id, now, redacted
+from agentdeck.store.shared import new_id, now, redacted
 
 #: Every agentdeck replica migrating this database takes this advisory lock first.
 _MIGRATION_LOCK = 0x61676E746465636B  # "agntdeck"

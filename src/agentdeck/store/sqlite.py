@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.errors import ConfigError, DatabaseError
-from agentdeck.store import new_id, now
+from agentdeck.store.shared import new_id, now
 
 #: Migration N brings the schema from version N-1 to N. Version 1 is the schema from
 #: before versioning, hence ``IF NOT EXISTS``: a file from then is adopted as it is.

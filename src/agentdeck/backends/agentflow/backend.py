@@ -46,7 +46,7 @@ by ``agentflow_shapes``/``agentflow_events``):
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from agentdeck.backends.agentflow.approvals import AgentFlowApprovals
@@ -280,7 +280,7 @@ class AgentFlowBackend(AgentFlowApprovals):
 
     # ---- chat ----------------------------------------------------------------------------
 
-    async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         parent, sub = self._split(request.agent_id)
         options = request.options
         if sub is not None:

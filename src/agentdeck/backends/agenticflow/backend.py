@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator
 from typing import Any, ClassVar
 
 import httpx2
@@ -55,7 +55,6 @@ from agentdeck.backends.agenticflow.schema import (
 from agentdeck.backends.agenticflow.settings import AgenticFlowSettings
 from agentdeck.backends.base import Backend, Option
 from agentdeck.errors import (
-    AgentdeckError,
     AuthenticationError,
     InvalidInputError,
     PermissionDeniedError,
@@ -223,31 +222,31 @@ class AgenticFlowBackend(Backend):
         """One request, with AgenticFlow's meaning added to the errors where it has one."""
         try:
             return await self.http.request(method, path, operation=operation, **kw)
-        except AgentdeckError as exc:
-            self._explain(exc, secrets)
-            raise
+        except UpstreamError as exc:
+            raise self.explain(exc, secrets=secrets) from exc
 
-    def _explain(self, exc: AgentdeckError, secrets: tuple[str, ...] = ()) -> None:
-        """Give an error the hint AgenticFlow's answer calls for, and remove secrets from it."""
-        if not isinstance(exc, UpstreamError):
-            return
-        said = exc.platform_message or ""
-        if isinstance(exc, PermissionDeniedError):
-            exc.hint = (
+    def explain(self, error: UpstreamError, *, secrets: tuple[str, ...] = ()) -> UpstreamError:
+        """The hint AgenticFlow's answer calls for, and ``secrets`` (a trigger's own
+        credentials, which the HTTP layer does not know) removed from the texts."""
+        said = error.platform_message or ""
+        hint = None
+        if isinstance(error, PermissionDeniedError):
+            hint = (
                 "This agent is private: set `api_key` in the config to use it."
                 if "not public" in said
                 else "AgenticFlow API keys are bound to one project: this belongs to another "
                 "project or workspace."
             )
-        elif isinstance(exc, UpstreamValidationError):
-            exc.hint = (
+        elif isinstance(error, UpstreamValidationError):
+            hint = (
                 f"Set `workspace_id` of backend '{self.name}' in the config (a UUID)."
                 if "workspace_id" in said
                 else "The fields named above are what AgenticFlow rejected; nothing was changed."
             )
         redact = Redactor(secrets)
-        exc.message = redact(exc.message)
-        exc.platform_message = redact(said) or None
+        refined = error.refined(message=redact(error.message), hint=hint)
+        refined.platform_message = redact(said) or None
+        return refined
 
     # ---- agents --------------------------------------------------------------------------
 
@@ -350,7 +349,7 @@ class AgenticFlowBackend(Backend):
 
     # ---- chat ----------------------------------------------------------------------------
 
-    async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         agent_id = self._id(request.agent_id, "agent")
         attachments, anonymous = chat_options(request.options, backend=self.name)
         anonymous = anonymous or not self.has_key
@@ -391,9 +390,8 @@ class AgenticFlowBackend(Backend):
                             }
                         )
                     yield event
-        except AgentdeckError as exc:
-            self._explain(exc)
-            raise
+        except UpstreamError as exc:
+            raise self.explain(exc) from exc
 
     # ---- triggers ------------------------------------------------------------------------
 
@@ -521,9 +519,8 @@ class AgenticFlowBackend(Backend):
                 hint="Set them again with update_trigger (username/password or token).",
                 status=exc.status,
             ) from exc
-        except AgentdeckError as exc:
-            self._explain(exc, secrets)
-            raise
+        except UpstreamError as exc:
+            raise self.explain(exc, secrets=secrets) from exc
         return {
             "trigger": make_ref(self.name, str(trigger.get("id"))),
             "method": method,

@@ -15,7 +15,7 @@ It needs no account. A local agent answers through the model chosen for it (its
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -200,6 +200,10 @@ class LocalBackend(Backend):
         """The model name an agent answers through (its own, else the backend's)."""
         return (await self._row(agent_id))["model"] or self.settings.model
 
+    async def answers_through_client(self, agent_id: str) -> bool:
+        """Whether the agent is on ``sampling`` or ``auto``, which prefer the client's model."""
+        return await self.model_of(agent_id) in ("sampling", "auto")
+
     async def history(self, agent_id: str, conversation_id: str | None) -> list[dict[str, str]]:
         """The messages a model sees before the next user turn: system prompt, then the past."""
         row = await self._row(agent_id)
@@ -226,7 +230,7 @@ class LocalBackend(Backend):
         agent_id: str = row["agent_id"]
         return agent_id
 
-    async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         row = await self._row(request.agent_id)
         if request.conversation_id:
             owner = await self.conversation_owner(request.conversation_id)

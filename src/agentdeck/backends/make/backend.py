@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from agentdeck.backends.base import Backend, Option
@@ -117,13 +117,9 @@ class MakeBackend(Backend):
             agents = await self._list()
         except UpstreamValidationError as exc:
             # The list call sends nothing but teamId, so any 400 is about the team id.
-            raise UpstreamValidationError(
-                exc.message,
-                backend=self.name,
+            raise exc.refined(
                 hint=f"Check `team_id` in the config ({self.settings.team_id}): the numeric id "
-                "of the Make team, as in the team's URL.",
-                status=exc.status,
-                platform_message=exc.platform_message,
+                "of the Make team, as in the team's URL."
             ) from exc
         return f"{len(agents)} agents in team {self.settings.team_id}"
 
@@ -137,45 +133,35 @@ class MakeBackend(Backend):
                 method, path, params=self._params, json=json, operation=operation
             )
         except UpstreamError as exc:
-            raise self._explain(exc, agent_id) from exc
+            raise self.explain(exc, agent_id=agent_id) from exc
 
-    def _explain(self, exc: UpstreamError, agent_id: str = "") -> UpstreamError:
+    def explain(self, error: UpstreamError, *, agent_id: str = "") -> UpstreamError:
         """Add what a Make 400/403/404 means; other errors pass through unchanged."""
         team = self.settings.team_id
-        said = f" ({exc.platform_message})" if exc.platform_message else ""
-        if isinstance(exc, PermissionDeniedError):
-            return PermissionDeniedError(
-                exc.message,
-                backend=self.name,
+        said = f" ({error.platform_message})" if error.platform_message else ""
+        if isinstance(error, PermissionDeniedError):
+            return error.refined(
                 hint=f"The token cannot access team {team}, or lacks the ai-agents:read / "
-                "ai-agents:write scopes; check `team_id` and the token's scopes in Make.",
-                status=exc.status,
-                platform_message=exc.platform_message,
+                "ai-agents:write scopes; check `team_id` and the token's scopes in Make."
             )
         if (
-            isinstance(exc, UpstreamValidationError)
-            and "team" in (exc.platform_message or "").lower()
+            isinstance(error, UpstreamValidationError)
+            and "team" in (error.platform_message or "").lower()
         ):
-            return UpstreamValidationError(
-                f"{exc.message} Make rejected the team id {team}.",
-                backend=self.name,
+            return error.refined(
+                message=f"{error.message} Make rejected the team id {team}.",
                 hint="Check `team_id` in the config: the numeric id of the Make team, "
                 "as in the team's URL.",
-                status=exc.status,
-                platform_message=exc.platform_message,
             )
-        if isinstance(exc, NotFoundError):
+        if isinstance(error, NotFoundError):
             what = f"there is no Make agent '{agent_id}' in team {team}" if agent_id else None
-            return NotFoundError(
-                f"{what or 'Make answered HTTP 404'}{said}.",
-                backend=self.name,
+            return error.refined(
+                message=f"{what or 'Make answered HTTP 404'}{said}.",
                 hint="list_agents shows the agents that exist."
                 if agent_id
                 else "Check `base_url`: the zone's API URL, e.g. https://eu2.make.com/api/v2.",
-                status=exc.status,
-                platform_message=exc.platform_message,
             )
-        return exc
+        return error.refined()
 
     @staticmethod
     def _path(agent_id: str, suffix: str = "") -> str:
@@ -320,7 +306,7 @@ class MakeBackend(Backend):
 
     # ---- chat ----------------------------------------------------------------------------
 
-    async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         agent_id = self._agent_id(request.agent_id)
         self.check_options(request.options, "chat")
         if not request.message.strip():
@@ -362,7 +348,7 @@ class MakeBackend(Backend):
                 long=True,
             )
         except UpstreamError as exc:
-            raise self._explain(exc, agent_id) from exc
+            raise self.explain(exc, agent_id=agent_id) from exc
         if not isinstance(answer, dict) or "response" not in answer:
             raise ProtocolError(f"{operation} answered without a `response`.", backend=self.name)
         text = _text_of(answer["response"])
@@ -395,7 +381,7 @@ class MakeBackend(Backend):
                     for chat_event in mapped(state.step, "step", sse_json(event)):
                         yield chat_event
         except UpstreamError as exc:
-            raise self._explain(exc, agent_id) from exc
+            raise self.explain(exc, agent_id=agent_id) from exc
         if not state.answered:
             raise ProtocolError(
                 f"{operation} ended before the agent answered (no assistant step).",

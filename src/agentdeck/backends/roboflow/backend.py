@@ -31,7 +31,7 @@ Assumptions about shapes the reference does not show (the fake follows the same 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from agentdeck.backends.base import Option
@@ -154,7 +154,7 @@ class RoboflowBackend(RoboflowWorkflows):
 
     # ---- chat ----------------------------------------------------------------------------
 
-    async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
+    async def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         self._agent_id(request.agent_id)
         self.check_options(request.options, "chat")
         mode = request.options.get("mode", "agent")
@@ -219,15 +219,15 @@ class RoboflowBackend(RoboflowWorkflows):
                 "POST", self._path("agent", "chat"), json=body, operation=operation, long=True
             )
         except ProtocolError as exc:
-            raise parse.refined(exc, hint=maybe_saved) from exc
+            raise exc.refined(hint=maybe_saved) from exc
         except UpstreamError as exc:
-            self._explain(
+            raise self.explain(
                 exc,
                 scope=f"{CREATE} and {UPDATE}",
                 not_found="That conversation is unknown in this workspace; leave it out to "
                 "start a new conversation (list_conversations shows the existing ones).",
                 on_400="Check the message (it must not be empty) and options.mode.",
-            )
+            ) from exc
         if not isinstance(answer, dict):
             raise ProtocolError(
                 f"{operation} answered with something other than a JSON object "

@@ -13,7 +13,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from agentdeck.errors import ProtocolError, UpstreamError
+from agentdeck.errors import ProtocolError
 from agentdeck.model import (
     ConversationSummary,
     Message,
@@ -228,17 +228,6 @@ def message(raw: Any) -> Message | None:
 
 
 # ---- errors -----------------------------------------------------------------------------
-
-
-def refined(exc: UpstreamError, *, hint: str, message: str | None = None) -> UpstreamError:
-    """The same error class and status with Roboflow's meaning spelled out."""
-    return type(exc)(
-        message or exc.message,
-        backend=exc.backend,
-        hint=hint,
-        status=exc.status,
-        platform_message=exc.platform_message,
-    )
 
 
 def ref_of(backend: str, workflow_id: str) -> str:

@@ -31,7 +31,7 @@ Assumptions about shapes the reference does not show (the fake follows the same 
 from __future__ import annotations
 
 import json
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import quote
 
 from agentdeck.backends.base import Backend, Option
@@ -109,63 +109,65 @@ class RoboflowWorkflows(Backend):
                 method, path, params=params, json=body, operation=operation
             )
         except UpstreamError as exc:
-            self._explain(
+            raise self.explain(
                 exc,
                 scope=scope,
                 not_found=not_found,
                 on_400=on_400,
                 foreign=foreign,
                 forbidden=forbidden,
-            )
+            ) from exc
 
-    def _explain(
+    def explain(
         self,
-        exc: UpstreamError,
+        error: UpstreamError,
         *,
-        scope: str,
+        scope: str = "",
         not_found: str | None = None,
         on_400: str | None = None,
         foreign: bool = False,
         forbidden: str | None = None,
-    ) -> NoReturn:
-        """Re-raise ``exc`` with what it means on Roboflow and what to do about it."""
+    ) -> UpstreamError:
+        """``error`` with what it means on Roboflow and what to do about it; ``scope`` and
+        the others are what the operation knows (the key's scope it needs, its own hints)."""
         ws = self.workspace
-        if foreign and isinstance(exc, AuthenticationError | PermissionDeniedError):
+        needed = f"the '{scope}' scope" if scope else "a scope"
+        if foreign and isinstance(error, AuthenticationError | PermissionDeniedError):
             hint = (
                 "That workflow belongs to another workspace and is not public: only public "
                 "workflows of other workspaces can be read or forked."
             )
-        elif isinstance(exc, AgentDisabledError):
+        elif isinstance(error, AgentDisabledError):
             hint = (
                 f"Agent features are turned off for Roboflow workspace '{ws}'; a workspace admin "
                 "can turn them on in the workspace settings of the Roboflow app. The workflow "
                 "tools keep working without them."
             )
-        elif isinstance(exc, PaymentRequiredError):
+        elif isinstance(error, PaymentRequiredError):
             hint = (
                 f"Roboflow workspace '{ws}' is out of credits; add credits or upgrade its plan "
                 "in the Roboflow app's billing settings, then retry."
             )
-        elif isinstance(exc, PermissionDeniedError) and forbidden:
+        elif isinstance(error, PermissionDeniedError) and forbidden:
             hint = forbidden
-        elif isinstance(exc, PermissionDeniedError):
+        elif isinstance(error, PermissionDeniedError):
             hint = (
-                f"The API key is valid but not allowed to do this: it needs the '{scope}' scope, "
+                f"The API key is valid but not allowed to do this: it needs {needed}, "
                 "and a folder-scoped key only reaches workflows in its folders. Use a key with "
                 "that scope in `api_key`, or a workflow inside the key's folders."
             )
-        elif isinstance(exc, AuthenticationError) and self.settings.api_key is None:
+        elif isinstance(error, AuthenticationError) and self.settings.api_key is None:
             hint = (
                 f"This is not a public workflow, and backend '{self.name}' has no `api_key`; "
                 "set one in the config to read it."
             )
-        elif isinstance(exc, NotFoundError) and not_found:
+        elif isinstance(error, NotFoundError) and not_found:
             hint = not_found
-        elif isinstance(exc, UpstreamValidationError) and on_400:
+        elif isinstance(error, UpstreamValidationError) and on_400:
             hint = on_400
         else:
-            raise exc
-        raise parse.refined(exc, hint=hint) from exc
+            return error.refined()
+        return error.refined(hint=hint)
 
     def _own(self, workflow_id: str, operation: str) -> str:
         """A workflow slug of this workspace; a '<workspace>/<url>' id is read-only here."""

@@ -7,8 +7,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
-from agentdeck.backends.base import AgentReader, AgentWriter
-from agentdeck.backends.local.backend import LocalBackend
+from agentdeck.backends.base import AgentReader, AgentWriter, ClientModelAnswerer
 from agentdeck.errors import InvalidInputError
 from agentdeck.model import Agent, AgentChanges, AgentSpec, BackendInfo
 from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
@@ -21,7 +20,7 @@ from agentdeck.server.params import (
     OptionalBackend,
     Options,
 )
-from agentdeck.server.toolkit import Toolbox, deck, reported
+from agentdeck.server.toolkit import Toolbox, deck
 
 toolbox = Toolbox()
 
@@ -30,8 +29,8 @@ class BackendList(BaseModel):
     backends: list[BackendInfo]
 
 
-class AgentList(ListResult):
-    items: list[Agent]  # type: ignore[assignment]
+class AgentList(ListResult[Agent]):
+    pass
 
 
 class Deleted(BaseModel):
@@ -47,7 +46,7 @@ async def list_backends(ctx: Context) -> BackendList:
     backends = registry.info()
     for info in backends:
         backend = registry.backends[info.name]
-        if isinstance(backend, LocalBackend):
+        if isinstance(backend, ClientModelAnswerer):
             info.model = await backend.describe_model()
     return BackendList(backends=backends)
 
@@ -61,27 +60,25 @@ async def list_agents(
 ) -> AgentList:
     """List agents with their refs, from one backend or all. Backends that cannot be
     reached are listed under `failures`."""
-    with reported():
-        result = await list_across(
-            deck(ctx).registry,
-            capability="agents",
-            backend=backend,
-            limit=limit,
-            cursor=cursor,
-            fetch=lambda b, n, c: b.list_agents(limit=n, cursor=c),
-            operation="list_agents",
-        )
-        return AgentList(**result.model_dump(exclude={"items"}), items=result.items)
+    return await list_across(
+        deck(ctx).registry,
+        AgentList,
+        protocol=AgentReader,
+        backend=backend,
+        limit=limit,
+        cursor=cursor,
+        fetch=lambda b, n, c: b.list_agents(limit=n, cursor=c),
+        operation="list_agents",
+    )
 
 
 @toolbox.tool(toolset="agents", title="Get an agent", read_only=True, idempotent=True)
 async def get_agent(ctx: Context, agent: AgentRef) -> Agent:
     """Get one agent in full: instructions (system prompt), model and platform details."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, agent_id = registry.resolve(agent)
-        reader: AgentReader = registry.require(backend, "agents", "get_agent")
-        return await reader.get_agent(agent_id)
+    registry = deck(ctx).registry
+    backend, agent_id = registry.resolve(agent)
+    reader = registry.require(backend, AgentReader, "get_agent")
+    return await reader.get_agent(agent_id)
 
 
 @toolbox.tool(toolset="agents", title="Create an agent", read_only=False, needs="manage_agents")
@@ -99,23 +96,20 @@ async def create_agent(
     options: Options = None,
 ) -> Agent:
     """Create an agent on a backend and return it with its ref."""
-    with reported():
-        registry = deck(ctx).registry
-        writer: AgentWriter = registry.require(
-            registry.get(backend), "manage_agents", "create_agent"
-        )
-        if not name.strip():
-            raise InvalidInputError("the agent's name is empty.", backend=backend)
-        spec = AgentSpec(
-            name=name.strip(),
-            instructions=instructions,
-            model=model,
-            description=description,
-            options=options or {},
-        )
-        created = await writer.create_agent(spec)
-        await deck(ctx).agent_tools.refresh(backend)
-        return created
+    registry = deck(ctx).registry
+    writer = registry.require(registry.get(backend), AgentWriter, "create_agent")
+    if not name.strip():
+        raise InvalidInputError("the agent's name is empty.", backend=backend)
+    spec = AgentSpec(
+        name=name.strip(),
+        instructions=instructions,
+        model=model,
+        description=description,
+        options=options or {},
+    )
+    created = await writer.create_agent(spec)
+    await deck(ctx).agent_tools.refresh(backend)
+    return created
 
 
 @toolbox.tool(
@@ -137,26 +131,25 @@ async def update_agent(
     options: Options = None,
 ) -> Agent:
     """Change some of an agent's fields (the ones left out stay) and return the agent."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, agent_id = registry.resolve(agent)
-        writer: AgentWriter = registry.require(backend, "manage_agents", "update_agent")
-        changes = AgentChanges(
-            name=name,
-            instructions=instructions,
-            model=model,
-            description=description,
-            options=options or {},
+    registry = deck(ctx).registry
+    backend, agent_id = registry.resolve(agent)
+    writer = registry.require(backend, AgentWriter, "update_agent")
+    changes = AgentChanges(
+        name=name,
+        instructions=instructions,
+        model=model,
+        description=description,
+        options=options or {},
+    )
+    if changes.is_empty():
+        raise InvalidInputError(
+            "nothing to change: pass at least one of name, instructions, model, "
+            "description or options.",
+            backend=backend.name,
         )
-        if changes.is_empty():
-            raise InvalidInputError(
-                "nothing to change: pass at least one of name, instructions, model, "
-                "description or options.",
-                backend=backend.name,
-            )
-        updated = await writer.update_agent(agent_id, changes)
-        await deck(ctx).agent_tools.refresh(backend.name)
-        return updated
+    updated = await writer.update_agent(agent_id, changes)
+    await deck(ctx).agent_tools.refresh(backend.name)
+    return updated
 
 
 async def _confirm_delete_agent(agent: str, ctx: Context) -> Any:
@@ -178,15 +171,14 @@ async def delete_agent(
 ) -> Deleted:
     """Delete an agent permanently (its conversations may remain on the platform). The user
     is asked first unless confirm_destructive is off."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, agent_id = registry.resolve(agent)
-        writer: AgentWriter = registry.require(backend, "manage_agents", "delete_agent")
-        require_confirmation(confirmed)
-        await writer.delete_agent(agent_id)
-        await deck(ctx).agent_tools.refresh(backend.name)
-        ref = f"{backend.name}:{agent_id}"
-        return Deleted(deleted=ref, message=f"Agent {ref} was deleted.")
+    registry = deck(ctx).registry
+    backend, agent_id = registry.resolve(agent)
+    writer = registry.require(backend, AgentWriter, "delete_agent")
+    require_confirmation(confirmed)
+    await writer.delete_agent(agent_id)
+    await deck(ctx).agent_tools.refresh(backend.name)
+    ref = f"{backend.name}:{agent_id}"
+    return Deleted(deleted=ref, message=f"Agent {ref} was deleted.")
 
 
 class Refreshed(BaseModel):
@@ -208,11 +200,8 @@ def _exposes_agents(cls: type, backend_settings: Any) -> bool:
 async def refresh_agents(ctx: Context, backend: OptionalBackend = None) -> Refreshed:
     """Re-read the agents of backends with expose_agents and update the per-agent tools
     (named <backend>_<agent>); clients are told when the set changes."""
-    with reported():
-        state = deck(ctx)
-        if backend is not None:
-            state.registry.get(backend)
-        changed = await state.agent_tools.refresh(backend)
-        return Refreshed(
-            changed=changed, agent_tools=[tool.name for tool in state.agent_tools.tools()]
-        )
+    state = deck(ctx)
+    if backend is not None:
+        state.registry.get(backend)
+    changed = await state.agent_tools.refresh(backend)
+    return Refreshed(changed=changed, agent_tools=state.agent_tools.names())

@@ -2,44 +2,29 @@
 
 ``list_approvals`` and ``respond_to_approval`` work on every backend with the
 ``approvals`` capability. Bulk answers, cancelling an approval and answering an
-agent's question need more than that protocol; the small protocols below say what,
-and a backend has them when it implements their methods (AgentFlow does).
+agent's question need more than that protocol: the finer protocols of
+``backends.base`` say what, and a backend has them when it implements their methods
+(AgentFlow does).
 """
 
-from typing import Annotated, Any, Literal, Protocol, runtime_checkable
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from agentdeck.backends.base import ApprovalHandler, Backend, capabilities_of
-from agentdeck.errors import AgentdeckError, InvalidInputError, UnsupportedError
+from agentdeck.backends.base import (
+    ApprovalCanceller,
+    ApprovalHandler,
+    BulkApprovalResponder,
+    QuestionResponder,
+)
+from agentdeck.errors import AgentdeckError, InvalidInputError
 from agentdeck.model import Approval, make_ref
-from agentdeck.server.listing import ListResult, list_across, scope
+from agentdeck.server.listing import ListResult, by_backend, list_across, scope
 from agentdeck.server.params import Cursor, Limit, OptionalBackend
-from agentdeck.server.toolkit import Toolbox, deck, reported
+from agentdeck.server.toolkit import Toolbox, deck
 
 toolbox = Toolbox()
-
-
-@runtime_checkable
-class BulkApprovalResponder(Protocol):
-    async def respond_to_approvals(
-        self, approval_ids: list[str], *, decision: str, reason: str | None
-    ) -> list[tuple[str, str | None, str | None]]:
-        """Answer several approvals in one call; per id: (id, status, error or None)."""
-        ...
-
-
-@runtime_checkable
-class ApprovalCanceller(Protocol):
-    async def cancel_approval(self, approval_id: str) -> Approval: ...
-
-
-@runtime_checkable
-class QuestionResponder(Protocol):
-    async def answer_question(self, question_id: str, *, answer: str) -> str:
-        """Answer an agent's question; return the question's status afterwards."""
-        ...
 
 
 ApprovalRef = Annotated[
@@ -59,8 +44,8 @@ Reason = Annotated[
 ]
 
 
-class ApprovalList(ListResult):
-    items: list[Approval]  # type: ignore[assignment]
+class ApprovalList(ListResult[Approval]):
+    pass
 
 
 class ApprovalOutcome(BaseModel):
@@ -82,14 +67,6 @@ class QuestionAnswered(BaseModel):
     answer: str
 
 
-def _unsupported(backend: Backend, operation: str) -> UnsupportedError:
-    can = ", ".join(capabilities_of(backend)) or "nothing"
-    return UnsupportedError(
-        f"{operation} is not supported by {backend.kind} backends. This backend can do: {can}.",
-        backend=backend.name,
-    )
-
-
 @toolbox.tool(
     toolset="approvals",
     title="List pending approvals",
@@ -108,19 +85,18 @@ async def list_approvals(
 ) -> ApprovalList:
     """List the tool calls agents wait on a human to approve: tool, arguments, expiry.
     Answer them with respond_to_approval."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, agent_id = scope(registry, backend, agent)
-        result = await list_across(
-            registry,
-            capability="approvals",
-            backend=backend,
-            limit=limit,
-            cursor=cursor,
-            fetch=lambda b, n, c: b.list_approvals(agent_id=agent_id, limit=n, cursor=c),
-            operation="list_approvals",
-        )
-        return ApprovalList(**result.model_dump(exclude={"items"}), items=result.items)
+    registry = deck(ctx).registry
+    backend, agent_id = scope(registry, backend, agent)
+    return await list_across(
+        registry,
+        ApprovalList,
+        protocol=ApprovalHandler,
+        backend=backend,
+        limit=limit,
+        cursor=cursor,
+        fetch=lambda b, n, c: b.list_approvals(agent_id=agent_id, limit=n, cursor=c),
+        operation="list_approvals",
+    )
 
 
 @toolbox.tool(
@@ -142,20 +118,19 @@ async def respond_to_approval(
     """Approve (optionally with edited `arguments`) or deny a tool call an agent waits on;
     a chat run paused on it goes on (follow it with get_run). An expired or answered
     approval is an error."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, approval_id = registry.resolve(approval, what="approval")
-        handler: ApprovalHandler = registry.require(backend, "approvals", "respond_to_approval")
-        if decision == "deny" and arguments is not None:
-            raise InvalidInputError(
-                "arguments (edited tool arguments) only go with decision 'approve'.",
-                backend=backend.name,
-            )
-        answered = await handler.respond_to_approval(
-            approval_id, decision=decision, arguments=arguments, reason=reason or None
+    registry = deck(ctx).registry
+    backend, approval_id = registry.resolve(approval, what="approval")
+    handler = registry.require(backend, ApprovalHandler, "respond_to_approval")
+    if decision == "deny" and arguments is not None:
+        raise InvalidInputError(
+            "arguments (edited tool arguments) only go with decision 'approve'.",
+            backend=backend.name,
         )
-        deck(ctx).runs.mark_answered(backend.name, f"approval:{approval_id}")
-        return answered
+    answered = await handler.respond_to_approval(
+        approval_id, decision=decision, arguments=arguments, reason=reason or None
+    )
+    deck(ctx).runs.mark_answered(backend.name, f"approval:{approval_id}")
+    return answered
 
 
 @toolbox.tool(
@@ -175,43 +150,42 @@ async def respond_to_approvals(
 ) -> BulkResult:
     """Approve or deny several approvals at once, as asked (no edited arguments); each is
     reported on its own, and one that fails does not stop the others."""
-    with reported():
-        registry = deck(ctx).registry
-        by_backend: dict[str, tuple[Backend, list[str]]] = {}
-        for ref in dict.fromkeys(approvals):
-            backend, approval_id = registry.resolve(ref, what="approval")
-            registry.require(backend, "approvals", "respond_to_approvals")
-            by_backend.setdefault(backend.name, (backend, []))[1].append(approval_id)
-        results: list[ApprovalOutcome] = []
-        for backend, ids in by_backend.values():
-            if isinstance(backend, BulkApprovalResponder):
-                answered = await backend.respond_to_approvals(
-                    ids, decision=decision, reason=reason or None
-                )
-                results += [
-                    ApprovalOutcome(
-                        approval=make_ref(backend.name, i), ok=err is None, status=s, error=err
-                    )
-                    for i, s, err in answered
-                ]
-                continue
-            assert isinstance(backend, ApprovalHandler)
-            for approval_id in ids:
-                ref = make_ref(backend.name, approval_id)
-                try:
-                    done = await backend.respond_to_approval(
-                        approval_id, decision=decision, arguments=None, reason=reason or None
-                    )
-                except AgentdeckError as exc:
-                    results.append(ApprovalOutcome(approval=ref, ok=False, error=str(exc)))
-                else:
-                    results.append(ApprovalOutcome(approval=ref, ok=True, status=done.status))
-        for outcome in results:
-            if outcome.ok:
-                name, _, approval_id = outcome.approval.partition(":")
-                deck(ctx).runs.mark_answered(name, f"approval:{approval_id}")
-        succeeded = sum(r.ok for r in results)
-        return BulkResult(results=results, succeeded=succeeded, failed=len(results) - succeeded)
+    registry = deck(ctx).registry
+    groups = [
+        (backend, registry.require(backend, ApprovalHandler, "respond_to_approvals"), ids)
+        for backend, ids in by_backend(registry, approvals, what="approval").values()
+    ]
+    results: list[ApprovalOutcome] = []
+    for backend, handler, ids in groups:
+        if isinstance(handler, BulkApprovalResponder):
+            answered = await handler.respond_to_approvals(
+                ids, decision=decision, reason=reason or None
+            )
+        else:
+            answered = [await _answer_one(handler, i, decision, reason) for i in ids]
+        results += [
+            ApprovalOutcome(approval=make_ref(backend.name, i), ok=err is None, status=s, error=err)
+            for i, s, err in answered
+        ]
+    for outcome in results:
+        if outcome.ok:
+            name, _, approval_id = outcome.approval.partition(":")
+            deck(ctx).runs.mark_answered(name, f"approval:{approval_id}")
+    succeeded = sum(r.ok for r in results)
+    return BulkResult(results=results, succeeded=succeeded, failed=len(results) - succeeded)
+
+
+async def _answer_one(
+    handler: ApprovalHandler, approval_id: str, decision: str, reason: str | None
+) -> tuple[str, str | None, str | None]:
+    """One approval answered as the bulk protocol reports it: (id, status, error or None)."""
+    try:
+        done = await handler.respond_to_approval(
+            approval_id, decision=decision, arguments=None, reason=reason or None
+        )
+    except AgentdeckError as exc:
+        return approval_id, None, str(exc)
+    return approval_id, done.status, None
 
 
 @toolbox.tool(
@@ -223,12 +197,10 @@ async def respond_to_approvals(
 async def cancel_approval(ctx: Context, approval: ApprovalRef) -> Approval:
     """Withdraw a pending approval request without answering it; the tool call does not
     run."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, approval_id = registry.resolve(approval, what="approval")
-        if not isinstance(backend, ApprovalCanceller):
-            raise _unsupported(backend, "cancel_approval")
-        return await backend.cancel_approval(approval_id)
+    registry = deck(ctx).registry
+    backend, approval_id = registry.resolve(approval, what="approval")
+    canceller = registry.require(backend, ApprovalCanceller, "cancel_approval")
+    return await canceller.cancel_approval(approval_id)
 
 
 @toolbox.tool(
@@ -253,15 +225,13 @@ async def answer_question(
 ) -> QuestionAnswered:
     """Answer a question an agent asked mid-run (a chat result's pending_questions); the
     run goes on (follow it with get_run)."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, question_id = registry.resolve(question, what="question")
-        if not isinstance(backend, QuestionResponder):
-            raise _unsupported(backend, "answer_question")
-        if not answer.strip():
-            raise InvalidInputError("the answer is empty.", backend=backend.name)
-        status = await backend.answer_question(question_id, answer=answer)
-        deck(ctx).runs.mark_answered(backend.name, f"question:{question_id}")
-        return QuestionAnswered(
-            question=make_ref(backend.name, question_id), status=status, answer=answer
-        )
+    registry = deck(ctx).registry
+    backend, question_id = registry.resolve(question, what="question")
+    responder = registry.require(backend, QuestionResponder, "answer_question")
+    if not answer.strip():
+        raise InvalidInputError("the answer is empty.", backend=backend.name)
+    status = await responder.answer_question(question_id, answer=answer)
+    deck(ctx).runs.mark_answered(backend.name, f"question:{question_id}")
+    return QuestionAnswered(
+        question=make_ref(backend.name, question_id), status=status, answer=answer
+    )

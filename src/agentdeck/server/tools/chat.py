@@ -18,7 +18,7 @@ from agentdeck.server.params import (
     RunId,
     WaitSeconds,
 )
-from agentdeck.server.toolkit import Toolbox, deck, reported
+from agentdeck.server.toolkit import Toolbox, deck
 
 toolbox = Toolbox()
 
@@ -41,15 +41,14 @@ async def chat(
     pending_approvals and pending_questions to answer before get_run. A failure before any
     answer is a tool error; one part-way keeps the partial answer with status "failed".
     """
-    with reported():
-        return await converse(
-            ctx,
-            agent=agent,
-            message=message,
-            conversation=conversation,
-            wait_seconds=wait_seconds,
-            options=options,
-        )
+    return await converse(
+        ctx,
+        agent=agent,
+        message=message,
+        conversation=conversation,
+        wait_seconds=wait_seconds,
+        options=options,
+    )
 
 
 @toolbox.tool(toolset="chat", title="Get a chat run", read_only=True, open_world=False)
@@ -68,12 +67,9 @@ async def get_run(
 ) -> RunState | types.InputRequiredResult:
     """Get a chat run's result (the fields of chat's) so far; with wait_seconds, wait up to
     that long for it to end, streaming its progress. Finished runs are kept for a while."""
-    with reported():
-        state = round_state(ctx)
-        run = await deck(ctx).runs.find(state.get("run", run_id))
-        return as_run_state(
-            await follow_and_ask(ctx, run, wait_seconds, asking=state.get("asking"))
-        )
+    state = round_state(ctx)
+    run = await deck(ctx).runs.find(state.get("run", run_id))
+    return as_run_state(await follow_and_ask(ctx, run, wait_seconds, asking=state.get("asking")))
 
 
 @toolbox.tool(
@@ -86,9 +82,8 @@ async def get_run(
 async def cancel_run(ctx: Context, run_id: RunId) -> RunState:
     """Stop a running chat: the upstream request is closed and the platform's cancel endpoint
     is called where it has one. Returns the run with what it had produced."""
-    with reported():
-        runs = deck(ctx).runs
-        run = await runs.find(run_id)
-        with anyio.fail_after(30):
-            await runs.cancel(run)
-        return RunState.model_validate(run.result(), from_attributes=True)
+    runs = deck(ctx).runs
+    run = await runs.find(run_id)
+    with anyio.fail_after(30):
+        await runs.cancel(run)
+    return RunState.model_validate(run.result(), from_attributes=True)

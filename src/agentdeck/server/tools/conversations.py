@@ -5,17 +5,18 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from agentdeck.model import Conversation, ConversationSummary
+from agentdeck.backends.base import Backend, ChatCapable
+from agentdeck.model import Conversation, ConversationSummary, Page
 from agentdeck.server.conversations import get_conversation_of, list_conversations_of
 from agentdeck.server.listing import ListResult, list_across, scope
 from agentdeck.server.params import Cursor, Limit, OptionalBackend, Options
-from agentdeck.server.toolkit import Toolbox, deck, reported
+from agentdeck.server.toolkit import Toolbox, deck
 
 toolbox = Toolbox()
 
 
-class ConversationList(ListResult):
-    items: list[ConversationSummary]  # type: ignore[assignment]
+class ConversationList(ListResult[ConversationSummary]):
+    pass
 
 
 @toolbox.tool(toolset="conversations", title="List conversations", read_only=True, idempotent=True)
@@ -31,21 +32,27 @@ async def list_conversations(
 ) -> ConversationList:
     """List conversations, newest first, from one backend, one agent, or all. Platforms
     without a conversation API list the ones agentdeck took part in. `options` filters."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, agent_id = scope(registry, backend, agent)
-        result = await list_across(
-            registry,
-            capability="chat",
-            backend=backend,
-            limit=limit,
-            cursor=cursor,
-            fetch=lambda b, n, c: list_conversations_of(
-                registry, b, agent_id=agent_id, limit=n, cursor=c, filters=options or {}
-            ),
-            operation="list_conversations",
+    registry = deck(ctx).registry
+    backend, agent_id = scope(registry, backend, agent)
+
+    async def fetch(
+        chatting: ChatCapable, limit: int, cursor: str | None
+    ) -> Page[ConversationSummary]:
+        assert isinstance(chatting, Backend)  # the registry holds nothing else
+        return await list_conversations_of(
+            registry, chatting, agent_id=agent_id, limit=limit, cursor=cursor, filters=options or {}
         )
-        return ConversationList(**result.model_dump(exclude={"items"}), items=result.items)
+
+    return await list_across(
+        registry,
+        ConversationList,
+        protocol=ChatCapable,
+        backend=backend,
+        limit=limit,
+        cursor=cursor,
+        fetch=fetch,
+        operation="list_conversations",
+    )
 
 
 @toolbox.tool(toolset="conversations", title="Get a conversation", read_only=True, idempotent=True)
@@ -58,7 +65,6 @@ async def get_conversation(
 ) -> Conversation:
     """Get one conversation with all its messages (also the resource
     agentdeck://{backend}/conversations/{id})."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, conversation_id = registry.resolve(conversation, what="conversation")
-        return await get_conversation_of(registry, backend, conversation_id)
+    registry = deck(ctx).registry
+    backend, conversation_id = registry.resolve(conversation, what="conversation")
+    return await get_conversation_of(registry, backend, conversation_id)

@@ -5,43 +5,20 @@ agent's tools directly implement the small protocols below; a sub-agent is an ag
 with its own ref, so get_agent, update_agent, delete_agent and chat take it too.
 """
 
-from typing import Annotated, Any, Protocol, runtime_checkable
+from typing import Annotated, Any
 
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
-from agentdeck.backends.base import Backend, capabilities_of
-from agentdeck.errors import UnsupportedError
-from agentdeck.model import Agent, Page, make_ref
+from agentdeck.backends.base import AgentToolRunner, SubagentLister
+from agentdeck.model import Agent, make_ref
 from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.params import AgentRef, Cursor, Limit
-from agentdeck.server.toolkit import Toolbox, deck, reported
+from agentdeck.server.toolkit import Toolbox, deck
 
 toolbox = Toolbox()
-
-
-@runtime_checkable
-class SubagentLister(Protocol):
-    async def list_subagents(
-        self, agent_id: str, *, limit: int, cursor: str | None
-    ) -> Page[Agent]: ...
-
-
-@runtime_checkable
-class AgentToolRunner(Protocol):
-    async def list_agent_tools(
-        self, agent_id: str, *, limit: int, cursor: str | None
-    ) -> Page[dict[str, Any]]:
-        """Tools as dicts with name, description, parameters, requires_approval, details."""
-        ...
-
-    async def run_agent_tool(
-        self, agent_id: str, tool: str, *, arguments: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Run one tool; a dict with status, result and details."""
-        ...
 
 
 class SubagentList(BaseModel):
@@ -79,16 +56,6 @@ class AgentToolRun(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-def _needs(backend: Backend, protocol: type, operation: str) -> Any:
-    if isinstance(backend, protocol):
-        return backend
-    can = ", ".join(capabilities_of(backend)) or "nothing"
-    raise UnsupportedError(
-        f"{operation} is not supported by {backend.kind} backends. This backend can do: {can}.",
-        backend=backend.name,
-    )
-
-
 @toolbox.tool(
     toolset="agents",
     title="List sub-agents",
@@ -101,12 +68,11 @@ async def list_subagents(
 ) -> SubagentList:
     """List an agent's sub-agents with their refs, which the agent tools and chat (one
     message per run) take; create_agent with options.parent_agent adds one."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, agent_id = registry.resolve(agent)
-        lister: SubagentLister = _needs(backend, SubagentLister, "list_subagents")
-        page = await lister.list_subagents(agent_id, limit=limit, cursor=cursor)
-        return SubagentList(items=page.items, next_cursor=page.next_cursor)
+    registry = deck(ctx).registry
+    backend, agent_id = registry.resolve(agent)
+    lister = registry.require(backend, SubagentLister, "list_subagents")
+    page = await lister.list_subagents(agent_id, limit=limit, cursor=cursor)
+    return SubagentList(items=page.items, next_cursor=page.next_cursor)
 
 
 @toolbox.tool(
@@ -121,16 +87,15 @@ async def list_agent_tools(
 ) -> AgentToolList:
     """List the tools an agent can call, with argument schemas and whether they need
     approval; run_agent_tool runs one."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, agent_id = registry.resolve(agent)
-        runner: AgentToolRunner = _needs(backend, AgentToolRunner, "list_agent_tools")
-        page = await runner.list_agent_tools(agent_id, limit=limit, cursor=cursor)
-        return AgentToolList(
-            agent=make_ref(backend.name, agent_id),
-            items=[AgentTool(**tool) for tool in page.items],
-            next_cursor=page.next_cursor,
-        )
+    registry = deck(ctx).registry
+    backend, agent_id = registry.resolve(agent)
+    runner = registry.require(backend, AgentToolRunner, "list_agent_tools")
+    page = await runner.list_agent_tools(agent_id, limit=limit, cursor=cursor)
+    return AgentToolList(
+        agent=make_ref(backend.name, agent_id),
+        items=[AgentTool(**tool) for tool in page.items],
+        next_cursor=page.next_cursor,
+    )
 
 
 async def _confirm_run_agent_tool(agent: str, tool: str, ctx: Context) -> Any:
@@ -167,10 +132,9 @@ async def run_agent_tool(
     """Run one of a top-level agent's tools directly, outside a chat, and return its result.
     Its side effects happen, so the user is asked first unless confirm_destructive is
     off."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, agent_id = registry.resolve(agent)
-        runner: AgentToolRunner = _needs(backend, AgentToolRunner, "run_agent_tool")
-        require_confirmation(confirmed)
-        ran = await runner.run_agent_tool(agent_id, tool, arguments=arguments or {})
-        return AgentToolRun(agent=make_ref(backend.name, agent_id), tool=tool, **ran)
+    registry = deck(ctx).registry
+    backend, agent_id = registry.resolve(agent)
+    runner = registry.require(backend, AgentToolRunner, "run_agent_tool")
+    require_confirmation(confirmed)
+    ran = await runner.run_agent_tool(agent_id, tool, arguments=arguments or {})
+    return AgentToolRun(agent=make_ref(backend.name, agent_id), tool=tool, **ran)

@@ -12,7 +12,7 @@ from agentdeck.model import Trigger, TriggerEvent, make_ref
 from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.listing import ListResult, list_across, scope
 from agentdeck.server.params import AgentRef, Cursor, Limit, OptionalBackend
-from agentdeck.server.toolkit import Toolbox, deck, reported
+from agentdeck.server.toolkit import Toolbox, deck
 from agentdeck.server.tools.agents import Deleted
 
 toolbox = Toolbox()
@@ -37,8 +37,8 @@ Payload = Annotated[
 ]
 
 
-class TriggerList(ListResult):
-    items: list[Trigger]  # type: ignore[assignment]
+class TriggerList(ListResult[Trigger]):
+    pass
 
 
 class TriggerEventList(BaseModel):
@@ -60,7 +60,7 @@ def _manager(ctx: Context, ref: str, what: str, operation: str) -> tuple[Trigger
     """The backend (as a trigger manager) a ref names, its name, and the platform id."""
     registry = deck(ctx).registry
     backend, id = registry.resolve(ref, what=what)
-    return registry.require(backend, "triggers", operation), backend.name, id
+    return registry.require(backend, TriggerManager, operation), backend.name, id
 
 
 @toolbox.tool(
@@ -75,28 +75,26 @@ async def list_triggers(
 ) -> TriggerList:
     """List triggers (webhooks that message an agent) with their refs, method, auth type and
     path, from one agent, one backend or all."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, agent_id = scope(registry, backend, agent)
-        result = await list_across(
-            registry,
-            capability="triggers",
-            backend=backend,
-            limit=limit,
-            cursor=cursor,
-            fetch=lambda b, n, c: b.list_triggers(agent_id=agent_id, limit=n, cursor=c),
-            operation="list_triggers",
-        )
-        return TriggerList(**result.model_dump(exclude={"items"}), items=result.items)
+    registry = deck(ctx).registry
+    backend, agent_id = scope(registry, backend, agent)
+    return await list_across(
+        registry,
+        TriggerList,
+        protocol=TriggerManager,
+        backend=backend,
+        limit=limit,
+        cursor=cursor,
+        fetch=lambda b, n, c: b.list_triggers(agent_id=agent_id, limit=n, cursor=c),
+        operation="list_triggers",
+    )
 
 
 @toolbox.tool(toolset="triggers", title="Create a trigger", read_only=False, needs="triggers")
 async def create_trigger(ctx: Context, agent: AgentRef, options: TriggerOptions) -> Trigger:
     """Create a webhook trigger on an agent: calling the webhook sends the agent the
     trigger's message. Returns the trigger's ref and the path to call."""
-    with reported():
-        manager, _, agent_id = _manager(ctx, agent, "agent", "create_trigger")
-        return await manager.create_trigger(agent_id, options)
+    manager, _, agent_id = _manager(ctx, agent, "agent", "create_trigger")
+    return await manager.create_trigger(agent_id, options)
 
 
 @toolbox.tool(
@@ -105,9 +103,8 @@ async def create_trigger(ctx: Context, agent: AgentRef, options: TriggerOptions)
 async def update_trigger(ctx: Context, trigger: TriggerRef, options: TriggerOptions) -> Trigger:
     """Change some of a trigger's settings (the ones left out stay; a new auth_type needs
     its credentials). Its path stays the same."""
-    with reported():
-        manager, _, trigger_id = _manager(ctx, trigger, "trigger", "update_trigger")
-        return await manager.update_trigger(trigger_id, options)
+    manager, _, trigger_id = _manager(ctx, trigger, "trigger", "update_trigger")
+    return await manager.update_trigger(trigger_id, options)
 
 
 async def _confirm_delete_trigger(trigger: str, ctx: Context) -> Any:
@@ -131,12 +128,11 @@ async def delete_trigger(
 ) -> Deleted:
     """Delete a trigger permanently: its webhook stops working. The user is asked first
     unless confirm_destructive is off."""
-    with reported():
-        manager, name, trigger_id = _manager(ctx, trigger, "trigger", "delete_trigger")
-        require_confirmation(confirmed)
-        await manager.delete_trigger(trigger_id)
-        ref = make_ref(name, trigger_id)
-        return Deleted(deleted=ref, message=f"Trigger {ref} was deleted.")
+    manager, name, trigger_id = _manager(ctx, trigger, "trigger", "delete_trigger")
+    require_confirmation(confirmed)
+    await manager.delete_trigger(trigger_id)
+    ref = make_ref(name, trigger_id)
+    return Deleted(deleted=ref, message=f"Trigger {ref} was deleted.")
 
 
 @toolbox.tool(
@@ -151,12 +147,11 @@ async def list_trigger_events(
 ) -> TriggerEventList:
     """List the calls a trigger received, newest first: when, status, payload and the
     conversation the agent answered in."""
-    with reported():
-        manager, name, trigger_id = _manager(ctx, trigger, "trigger", "list_trigger_events")
-        page = await manager.list_trigger_events(trigger_id, limit=limit, cursor=cursor)
-        return TriggerEventList(
-            trigger=make_ref(name, trigger_id), items=page.items, next_cursor=page.next_cursor
-        )
+    manager, name, trigger_id = _manager(ctx, trigger, "trigger", "list_trigger_events")
+    page = await manager.list_trigger_events(trigger_id, limit=limit, cursor=cursor)
+    return TriggerEventList(
+        trigger=make_ref(name, trigger_id), items=page.items, next_cursor=page.next_cursor
+    )
 
 
 @toolbox.tool(toolset="triggers", title="Invoke a trigger", read_only=False, needs="triggers")
@@ -165,12 +160,11 @@ async def invoke_trigger(
 ) -> TriggerInvocation:
     """Call a trigger's webhook as an outside system would (its method and credentials):
     the agent is sent the trigger's message. Returns the webhook's answer. Never retried."""
-    with reported():
-        manager, name, trigger_id = _manager(ctx, trigger, "trigger", "invoke_trigger")
-        answer = await manager.invoke_trigger(trigger_id, payload)
-        return TriggerInvocation(
-            trigger=answer.get("trigger") or make_ref(name, trigger_id),
-            method=answer.get("method"),
-            status_code=answer.get("status_code"),
-            response=answer.get("response"),
-        )
+    manager, name, trigger_id = _manager(ctx, trigger, "trigger", "invoke_trigger")
+    answer = await manager.invoke_trigger(trigger_id, payload)
+    return TriggerInvocation(
+        trigger=answer.get("trigger") or make_ref(name, trigger_id),
+        method=answer.get("method"),
+        status_code=answer.get("status_code"),
+        response=answer.get("response"),
+    )

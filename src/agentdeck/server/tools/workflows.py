@@ -23,7 +23,7 @@ from agentdeck.model import Workflow, WorkflowChanges, WorkflowSpec, WorkflowVer
 from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.listing import ListResult, list_across
 from agentdeck.server.params import BackendName, Cursor, Limit, OptionalBackend, Options
-from agentdeck.server.toolkit import Toolbox, deck, reported
+from agentdeck.server.toolkit import Toolbox, deck
 
 toolbox = Toolbox()
 
@@ -57,8 +57,8 @@ Description = Annotated[
 ]
 
 
-class WorkflowList(ListResult):
-    items: list[Workflow]  # type: ignore[assignment]
+class WorkflowList(ListResult[Workflow]):
+    pass
 
 
 class WorkflowVersionList(BaseModel):
@@ -86,7 +86,7 @@ def _manager(ctx: Context, workflow: str, operation: str) -> tuple[WorkflowManag
     """The backend's workflow manager, and the ref and platform id of ``workflow``."""
     registry = deck(ctx).registry
     backend, workflow_id = registry.resolve(workflow, what="workflow")
-    manager = registry.require(backend, "workflows", operation)
+    manager = registry.require(backend, WorkflowManager, operation)
     return manager, make_ref(backend.name, workflow_id), workflow_id
 
 
@@ -101,17 +101,16 @@ async def list_workflows(
 ) -> WorkflowList:
     """List workflows with their refs, names and urls, from one backend or all;
     get_workflow has the specification."""
-    with reported():
-        result = await list_across(
-            deck(ctx).registry,
-            capability="workflows",
-            backend=backend,
-            limit=limit,
-            cursor=cursor,
-            fetch=lambda b, n, c: b.list_workflows(limit=n, cursor=c),
-            operation="list_workflows",
-        )
-        return WorkflowList(**result.model_dump(exclude={"items"}), items=result.items)
+    return await list_across(
+        deck(ctx).registry,
+        WorkflowList,
+        protocol=WorkflowManager,
+        backend=backend,
+        limit=limit,
+        cursor=cursor,
+        fetch=lambda b, n, c: b.list_workflows(limit=n, cursor=c),
+        operation="list_workflows",
+    )
 
 
 @toolbox.tool(
@@ -120,9 +119,8 @@ async def list_workflows(
 async def get_workflow(ctx: Context, workflow: WorkflowRef) -> Workflow:
     """Get one workflow: its published specification, has_draft (the draft is in details)
     and platform details. Also the resource agentdeck://{backend}/workflows/{id}."""
-    with reported():
-        manager, _, workflow_id = _manager(ctx, workflow, "get_workflow")
-        return await manager.get_workflow(workflow_id)
+    manager, _, workflow_id = _manager(ctx, workflow, "get_workflow")
+    return await manager.get_workflow(workflow_id)
 
 
 @toolbox.tool(
@@ -136,10 +134,9 @@ async def list_workflow_versions(
     ctx: Context, workflow: WorkflowRef, limit: Limit = 20, cursor: Cursor = None
 ) -> WorkflowVersionList:
     """List the saved versions of a workflow's specification, newest first."""
-    with reported():
-        manager, ref, workflow_id = _manager(ctx, workflow, "list_workflow_versions")
-        page = await manager.list_workflow_versions(workflow_id, limit=limit, cursor=cursor)
-        return WorkflowVersionList(workflow=ref, items=page.items, next_cursor=page.next_cursor)
+    manager, ref, workflow_id = _manager(ctx, workflow, "list_workflow_versions")
+    page = await manager.list_workflow_versions(workflow_id, limit=limit, cursor=cursor)
+    return WorkflowVersionList(workflow=ref, items=page.items, next_cursor=page.next_cursor)
 
 
 @toolbox.tool(toolset="workflows", title="Create a workflow", read_only=False, needs="workflows")
@@ -153,20 +150,17 @@ async def create_workflow(
 ) -> Workflow:
     """Create a workflow (empty without a specification) and return it with its ref. To
     have an agent build one, chat with it: its work is a draft until publish_workflow."""
-    with reported():
-        registry = deck(ctx).registry
-        manager: WorkflowManager = registry.require(
-            registry.get(backend), "workflows", "create_workflow"
-        )
-        if not name.strip():
-            raise InvalidInputError("the workflow's name is empty.", backend=backend)
-        spec = WorkflowSpec(
-            name=name.strip(),
-            description=description,
-            specification=specification,
-            options=options or {},
-        )
-        return await manager.create_workflow(spec)
+    registry = deck(ctx).registry
+    manager = registry.require(registry.get(backend), WorkflowManager, "create_workflow")
+    if not name.strip():
+        raise InvalidInputError("the workflow's name is empty.", backend=backend)
+    spec = WorkflowSpec(
+        name=name.strip(),
+        description=description,
+        specification=specification,
+        options=options or {},
+    )
+    return await manager.create_workflow(spec)
 
 
 async def _confirm_update(workflow: str, specification: dict[str, Any] | None, ctx: Context) -> Any:
@@ -201,18 +195,16 @@ async def update_workflow(
     """Rename a workflow or replace its specification (what is left out stays) and return
     it. A new specification replaces what the workflow runs at once (the old one stays a
     version), so the user is asked first unless confirm_destructive is off."""
-    with reported():
-        manager, _, workflow_id = _manager(ctx, workflow, "update_workflow")
-        changes = WorkflowChanges(
-            name=name, description=description, specification=specification, options=options or {}
+    manager, _, workflow_id = _manager(ctx, workflow, "update_workflow")
+    changes = WorkflowChanges(
+        name=name, description=description, specification=specification, options=options or {}
+    )
+    if all(v is None for v in (name, description, specification)) and not changes.options:
+        raise InvalidInputError(
+            "nothing to change: pass at least one of name, specification, description or options."
         )
-        if all(v is None for v in (name, description, specification)) and not changes.options:
-            raise InvalidInputError(
-                "nothing to change: pass at least one of name, specification, description "
-                "or options."
-            )
-        require_confirmation(confirmed)
-        return await manager.update_workflow(workflow_id, changes)
+    require_confirmation(confirmed)
+    return await manager.update_workflow(workflow_id, changes)
 
 
 @toolbox.tool(toolset="workflows", title="Fork a workflow", read_only=False, needs="workflows")
@@ -238,30 +230,29 @@ async def fork_workflow(
     options: Options = None,
 ) -> Workflow:
     """Copy a workflow into the backend's workspace and return the copy with its ref."""
-    with reported():
-        registry = deck(ctx).registry
-        target = registry.get(backend)
-        manager: WorkflowManager = registry.require(target, "workflows", "fork_workflow")
-        source_workspace, source_workflow = "", workflow.strip()
-        if ":" in source_workflow:
-            source_backend, source_workflow = registry.resolve(source_workflow, what="workflow")
-            if source_backend is not target:
-                raise InvalidInputError(
-                    f"the source '{workflow}' is on another backend; name it as "
-                    "'<workspace>/<url>' instead.",
-                    backend=backend,
-                )
-        if "/" in source_workflow:
-            source_workspace, _, source_workflow = source_workflow.partition("/")
-        if not source_workflow:
+    registry = deck(ctx).registry
+    target = registry.get(backend)
+    manager = registry.require(target, WorkflowManager, "fork_workflow")
+    source_workspace, source_workflow = "", workflow.strip()
+    if ":" in source_workflow:
+        source_backend, source_workflow = registry.resolve(source_workflow, what="workflow")
+        if source_backend is not target:
             raise InvalidInputError(
-                f"the source '{workflow}' names no workflow; pass '<workspace>/<url>'.",
+                f"the source '{workflow}' is on another backend; name it as "
+                "'<workspace>/<url>' instead.",
                 backend=backend,
             )
-        fork_options = dict(options or {})
-        if name is not None:
-            fork_options["name"] = name
-        return await manager.fork_workflow(source_workspace, source_workflow, fork_options)
+    if "/" in source_workflow:
+        source_workspace, _, source_workflow = source_workflow.partition("/")
+    if not source_workflow:
+        raise InvalidInputError(
+            f"the source '{workflow}' names no workflow; pass '<workspace>/<url>'.",
+            backend=backend,
+        )
+    fork_options = dict(options or {})
+    if name is not None:
+        fork_options["name"] = name
+    return await manager.fork_workflow(source_workspace, source_workflow, fork_options)
 
 
 async def _confirm_delete(workflow: str, ctx: Context) -> Any:
@@ -283,11 +274,10 @@ async def delete_workflow(
 ) -> WorkflowDeleted:
     """Delete a workflow (Roboflow moves it to the workspace's Trash, where its app can
     restore it). The user is asked first unless confirm_destructive is off."""
-    with reported():
-        manager, ref, workflow_id = _manager(ctx, workflow, "delete_workflow")
-        require_confirmation(confirmed)
-        message = await manager.delete_workflow(workflow_id)
-        return WorkflowDeleted(deleted=ref, message=message)
+    manager, ref, workflow_id = _manager(ctx, workflow, "delete_workflow")
+    require_confirmation(confirmed)
+    message = await manager.delete_workflow(workflow_id)
+    return WorkflowDeleted(deleted=ref, message=message)
 
 
 async def _confirm_publish(workflow: str, ctx: Context) -> Any:
@@ -313,12 +303,11 @@ async def publish_workflow(
     """Deploy a workflow's latest draft (an agent's changes from a chat), replacing what it
     runs; an error when there is none. The user is asked first unless confirm_destructive
     is off."""
-    with reported():
-        registry = deck(ctx).registry
-        backend, workflow_id = registry.resolve(workflow, what="workflow")
-        publisher: WorkflowPublisher = registry.require(backend, "publish", "publish_workflow")
-        require_confirmation(confirmed)
-        return await publisher.publish_workflow(workflow_id)
+    registry = deck(ctx).registry
+    backend, workflow_id = registry.resolve(workflow, what="workflow")
+    publisher = registry.require(backend, WorkflowPublisher, "publish_workflow")
+    require_confirmation(confirmed)
+    return await publisher.publish_workflow(workflow_id)
 
 
 @toolbox.tool(
@@ -327,17 +316,16 @@ async def publish_workflow(
 async def create_workflow_token(ctx: Context, workflow: WorkflowRef) -> WorkflowToken:
     """Create a short-lived token to run a workflow from a browser without the API key; a
     secret until it expires."""
-    with reported():
-        manager, ref, workflow_id = _manager(ctx, workflow, "create_workflow_token")
-        answer = dict(await manager.create_workflow_token(workflow_id))
-        expires_in = answer.pop("expires_in", None)
-        return WorkflowToken(
-            workflow=ref,
-            token=answer.pop("token", None),
-            expires_at=answer.pop("expires_at", None),
-            expires_in=expires_in if isinstance(expires_in, int) else None,
-            details={**answer.pop("details", {}), **answer},
-        )
+    manager, ref, workflow_id = _manager(ctx, workflow, "create_workflow_token")
+    answer = dict(await manager.create_workflow_token(workflow_id))
+    expires_in = answer.pop("expires_in", None)
+    return WorkflowToken(
+        workflow=ref,
+        token=answer.pop("token", None),
+        expires_at=answer.pop("expires_at", None),
+        expires_in=expires_in if isinstance(expires_in, int) else None,
+        details={**answer.pop("details", {}), **answer},
+    )
 
 
 def register(server: MCPServer) -> None:
@@ -351,9 +339,7 @@ def register(server: MCPServer) -> None:
     async def workflow_resource(backend: str, workflow_id: str, ctx: Context) -> str:
         registry = deck(ctx).registry
         try:
-            manager: WorkflowManager = registry.require(
-                registry.get(backend), "workflows", "read workflow"
-            )
+            manager = registry.require(registry.get(backend), WorkflowManager, "read workflow")
             found = await manager.get_workflow(workflow_id)
         except AgentdeckError as exc:
             raise ResourceError(str(exc)) from exc

@@ -1,0 +1,36 @@
+"""The state one running server shares across sessions and requests.
+
+Its own module, below everything that reads it (the toolkit, the tools, the
+resources) and above nothing of the server's but the notifier, so no server module
+has to import the one that builds the server to know what the state holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from agentdeck.config import Settings
+from agentdeck.registry import Registry
+from agentdeck.runs import RunManager
+from agentdeck.server.notify import Notifier
+
+
+class AgentToolSet(Protocol):
+    """The per-agent tools (``server.agent_tools.AgentTools``), as the tools that change
+    agents see them: rebuilt after a change, listed by name."""
+
+    async def refresh(self, backend: str | None = None, *, notify: bool = True) -> bool: ...
+
+    def names(self) -> list[str]: ...
+
+
+@dataclass
+class Deck:
+    """The state the server's lifespan opens: backends, runs, notifications, agent tools."""
+
+    settings: Settings
+    registry: Registry
+    runs: RunManager
+    notifier: Notifier
+    agent_tools: AgentToolSet

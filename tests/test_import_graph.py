@@ -1,0 +1,179 @@
+"""The import graph of ``src/agentdeck``: no circles, and the lower layers never reach up.
+
+Every ``import`` counts, wherever it is written: at module level, under
+``TYPE_CHECKING`` (the type checker follows those) and inside functions (a deferred
+import is still a dependency; deferring it only hides a circle until the day the
+function runs first). A module importing ``a.b.c`` depends on ``a.b.c`` only: the
+packages above it are loaded first by Python itself, not by a choice of the code.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(__file__).resolve().parent.parent / "src"
+PACKAGE = "agentdeck"
+#: Layers that must not import the MCP server layer.
+BELOW_SERVER = ("agentdeck.backends", "agentdeck.http", "agentdeck.store")
+
+
+def module_files(root: Path) -> dict[str, Path]:
+    """Dotted module name → file, for every module of the package under ``root``."""
+    found = {}
+    for path in sorted((root / PACKAGE).rglob("*.py")):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def imports_of(name: str, path: Path, modules: set[str]) -> set[str]:
+    """The package's modules that ``name`` (at ``path``) imports anywhere in its code."""
+    is_package = path.name == "__init__.py"
+    here = name if is_package else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = here.split(".")[: len(here.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            # `from pkg import sub` imports the module pkg.sub; `from mod import name`, mod.
+            targets = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+                for alias in node.names
+            ]
+        else:
+            continue
+        found |= {target for target in targets if target in modules and target != name}
+    return found
+
+
+def import_graph(root: Path) -> dict[str, set[str]]:
+    files = module_files(root)
+    return {name: imports_of(name, path, set(files)) for name, path in files.items()}
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def reaching_up(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(
+        f"{name} imports {target}"
+        for name, targets in graph.items()
+        if name.startswith(BELOW_SERVER)
+        for target in targets
+        if target.startswith("agentdeck.server")
+    )
+
+
+def test_no_module_of_agentdeck_is_part_of_an_import_circle() -> None:
+    graph = import_graph(SOURCE)
+    assert graph.get("agentdeck.server.app")
+    assert circles(graph) == []
+
+
+def test_backends_http_and_store_never_import_the_server() -> None:
+    graph = import_graph(SOURCE)
+    assert any(name.startswith("agentdeck.backends.") for name in graph)
+    assert reaching_up(graph) == []
+
+
+# ---- the checks can fail: they run on a small package written for the purpose ----------
+
+
+def write_package(root: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = root / PACKAGE / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "from agentdeck.server import app\n",
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from agentdeck.server.app import X\n",
+        "def later():\n    from ..server.app import X\n",
+    ],
+    ids=["module level", "type checking", "in a function, relative"],
+)
+def test_a_circle_is_found_wherever_its_import_is_written(tmp_path: Path, where: str) -> None:
+    write_package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "server/__init__.py": "",
+            "server/app.py": "from agentdeck.server.toolkit import deck\n",
+            "server/toolkit.py": where,
+            "errors.py": "",
+        },
+    )
+    assert circles(import_graph(tmp_path)) == [["agentdeck.server.app", "agentdeck.server.toolkit"]]
+
+
+def test_a_package_importing_its_own_submodule_back_is_a_circle(tmp_path: Path) -> None:
+    write_package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "store/__init__.py": "def open_store():\n    from agentdeck.store.sqlite import S\n",
+            "store/sqlite.py": "from agentdeck.store import now\n",
+        },
+    )
+    assert circles(import_graph(tmp_path)) == [["agentdeck.store", "agentdeck.store.sqlite"]]
+
+
+def test_a_backend_importing_the_server_is_reported(tmp_path: Path) -> None:
+    write_package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "server/__init__.py": "",
+            "server/toolkit.py": "",
+            "backends/__init__.py": "",
+            "backends/make/__init__.py": "",
+            "backends/make/backend.py": "import agentdeck.server.toolkit\n",
+        },
+    )
+    assert reaching_up(import_graph(tmp_path)) == [
+        "agentdeck.backends.make.backend imports agentdeck.server.toolkit"
+    ]
