@@ -74,6 +74,8 @@ def replicas(config: Path, database: str, count: int) -> Iterator[list[str]]:
             process.terminate()
         for process, _ in started:
             process.wait(timeout=10)
+            if process.stderr is not None:
+                process.stderr.close()
 
 
 def _healthy(base: str) -> bool:
