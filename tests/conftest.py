@@ -1,4 +1,8 @@
+from collections.abc import Iterator
+
 import pytest
+
+from tests.support import BUILT_SERVERS
 
 pytest_plugins = ["tests.pg"]
 
@@ -20,3 +24,10 @@ def database(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return ":memory:"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built_servers() -> Iterator[None]:
+    """The agentdeck servers built for one test module are reused only within it."""
+    yield
+    BUILT_SERVERS.clear()

@@ -1,7 +1,7 @@
 """Recording the change notifications a client receives, the same way in both eras."""
 
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +12,12 @@ from mcp import Client
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.shared.subscriptions import ResourceUpdated, ToolsListChanged
 
-from tests.support import connect
+from agentdeck.server.resources import conversation_uri
+from tests.support import connect, ok
+
+#: The agent whose transcript updates mark "everything sent before has arrived"; a test
+#: with exposed agents excludes it (``exclude_agents``) so it never becomes a tool.
+MARKER_AGENT = "Marker"
 
 
 @dataclass
@@ -20,10 +25,16 @@ class Changes:
     """What the server told the client: 'tools' for a list change, or a resource URI."""
 
     seen: list[str] = field(default_factory=list)
+    marks: int = 0
     _arrived: anyio.Event = field(default_factory=anyio.Event)
+    _marker_uri: str = ""
+    _mark: Callable[[], Awaitable[None]] | None = None
 
     def add(self, what: str) -> None:
-        self.seen.append(what)
+        if what == self._marker_uri:
+            self.marks += 1
+        else:
+            self.seen.append(what)
         self._arrived.set()
         self._arrived = anyio.Event()
 
@@ -32,16 +43,41 @@ class Changes:
             while what not in self.seen:
                 await self._arrived.wait()
 
-    async def settle(self) -> None:
-        """Let notifications already on their way arrive before counting them."""
-        await anyio.sleep(0.05)
+    async def settle(self, seconds: float = 5.0) -> None:
+        """Wait until every notification sent so far has arrived: the server sends a
+        marker (an update of a transcript this client subscribed to, on the same stream,
+        after all of them) and this waits for it."""
+        assert self._mark is not None, "watched() sets up the marker"
+        before = self.marks
+        await self._mark()
+        with anyio.fail_after(seconds):
+            while self.marks <= before:
+                await self._arrived.wait()
+
+
+async def _marker(client: Client, changes: Changes) -> str:
+    """Start the marker conversation; ``changes`` can then send a marker; its URI."""
+    created = await client.call_tool(
+        "create_agent", {"backend": "local", "name": MARKER_AGENT, "model": "echo"}
+    )
+    agent = ok(created)["ref"]
+    first = ok(await client.call_tool("chat", {"agent": agent, "message": "mark"}))
+    backend, _, conversation_id = first["conversation"].partition(":")
+
+    async def mark() -> None:
+        arguments = {"agent": agent, "message": "mark", "conversation": first["conversation"]}
+        ok(await client.call_tool("chat", arguments))
+
+    changes._marker_uri = conversation_uri(backend, conversation_id)
+    changes._mark = mark
+    return changes._marker_uri
 
 
 @asynccontextmanager
 async def watched(
     settings: Any, mode: str, resources: tuple[str, ...] = (), **kwargs: Any
 ) -> AsyncIterator[tuple[Client, Changes]]:
-    """A connected client and the changes it is told about."""
+    """A connected client and the changes it is told about (see :meth:`Changes.settle`)."""
     changes = Changes()
 
     async def on_message(message: Any) -> None:
@@ -52,26 +88,29 @@ async def watched(
 
     if mode == "legacy":
         async with connect(settings, mode, message_handler=on_message, **kwargs) as client:
-            for uri in resources:
+            for uri in (*resources, await _marker(client, changes)):
                 await legacy_subscription(client, uri, subscribe=True)
             yield client, changes
         return
-    async with (
-        connect(settings, mode, **kwargs) as client,
-        client.listen(tools_list_changed=True, resource_subscriptions=resources) as sub,
-        anyio.create_task_group() as group,
-    ):
+    async with connect(settings, mode, **kwargs) as client:
+        marker = await _marker(client, changes)
+        async with (
+            client.listen(
+                tools_list_changed=True, resource_subscriptions=(*resources, marker)
+            ) as sub,
+            anyio.create_task_group() as group,
+        ):
 
-        async def pump() -> None:
-            async for event in sub:
-                if isinstance(event, ToolsListChanged):
-                    changes.add("tools")
-                elif isinstance(event, ResourceUpdated):
-                    changes.add(event.uri)
+            async def pump() -> None:
+                async for event in sub:
+                    if isinstance(event, ToolsListChanged):
+                        changes.add("tools")
+                    elif isinstance(event, ResourceUpdated):
+                        changes.add(event.uri)
 
-        group.start_soon(pump)
-        yield client, changes
-        group.cancel_scope.cancel()
+            group.start_soon(pump)
+            yield client, changes
+            group.cancel_scope.cancel()
 
 
 @asynccontextmanager

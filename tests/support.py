@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from mcp import Client
+from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, ElicitResult
 
 from agentdeck.config import Settings, parse_settings
@@ -34,11 +35,44 @@ def make_settings(
     return parse_settings(raw, source="test", environ={})
 
 
+class BuiltServers:
+    """agentdeck servers already built, lent to one connection at a time.
+
+    Building the server (describing every tool) costs about 0.1 s of CPU per test,
+    connecting almost nothing; so a test module reuses the server built for the
+    same settings (the ``built_servers`` fixture empties this at each module's end).
+    Each connection still runs the server's lifespan: its own registry, store, runs
+    and agent tools. Servers whose tool list can change while connected (exposed
+    agents become tools) are never reused, so no test sees another's tools.
+    """
+
+    def __init__(self) -> None:
+        self._idle: list[tuple[Settings, MCPServer[Any]]] = []
+
+    @contextmanager
+    def lend(self, settings: Settings) -> Iterator[MCPServer[Any]]:
+        same = next(
+            (i for i, (built_for, _) in enumerate(self._idle) if built_for == settings), None
+        )
+        server = build_server(settings) if same is None else self._idle.pop(same)[1]
+        yield server
+        if not any(getattr(b, "expose_agents", False) for b in settings.backends.values()):
+            self._idle.append((settings.model_copy(deep=True), server))
+
+    def clear(self) -> None:
+        self._idle.clear()
+
+
+BUILT_SERVERS = BuiltServers()
+
+
 @asynccontextmanager
 async def connect(settings: Settings, mode: str = "auto", **kwargs: Any) -> AsyncIterator[Client]:
-    """An MCP client connected in memory to a fresh agentdeck server for ``settings``."""
-    async with Client(build_server(settings), mode=mode, **kwargs) as client:  # type: ignore[arg-type]
-        yield client
+    """An MCP client connected in memory to an agentdeck server for ``settings``, with a
+    lifespan (registry, store, runs) of its own."""
+    with BUILT_SERVERS.lend(settings) as server:
+        async with Client(server, mode=mode, **kwargs) as client:  # type: ignore[arg-type]
+            yield client
 
 
 def ok(result: CallToolResult) -> dict[str, Any]:

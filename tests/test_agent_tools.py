@@ -3,14 +3,15 @@
 import pytest
 
 from agentdeck.server.agent_tools import MAX_NAME, tool_name
-from tests.notifications import watched
+from tests.notifications import MARKER_AGENT, watched
 from tests.support import accept, connect, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
 
 def exposed(**local):
-    return make_settings(local={"expose_agents": True, **local})
+    """Local agents exposed as tools, except the notification marker's."""
+    return make_settings(local={"expose_agents": True, "exclude_agents": [MARKER_AGENT], **local})
 
 
 async def agent_tool_names(client) -> set[str]:

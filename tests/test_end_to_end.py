@@ -100,6 +100,8 @@ def http_server(config: Path, *extra: str, env: dict[str, str] | None = None) ->
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if process.stderr is not None:
+            process.stderr.close()
 
 
 async def test_http_server_requires_its_token_and_checks_the_host(config_file: Path) -> None:

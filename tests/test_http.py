@@ -1,8 +1,8 @@
 """The shared HTTP layer against a local test server: retries, errors, redaction, caps."""
 
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import anyio
@@ -54,23 +54,28 @@ class EchoServer(FakePlatform):
         )
 
 
-def client_for(url: str, auth: httpx2.Auth | None = None, **kwargs) -> HttpClient:
-    return HttpClient(
-        build_async_client(url, auth=auth, timeout=5),
-        backend="ops",
-        secrets=[SECRET],
-        retry=RetryPolicy(max_retries=2, base_delay=0.01),
-        credential_hint="Check `token` of backend 'ops' in the config.",
-        **kwargs,
-    )
+@asynccontextmanager
+async def client_for(
+    url: str, auth: httpx2.Auth | None = None, **kwargs
+) -> AsyncIterator[HttpClient]:
+    """A backend's HttpClient for ``url``; its httpx2 client closes with the block."""
+    async with build_async_client(url, auth=auth, timeout=5) as client:
+        yield HttpClient(
+            client,
+            backend="ops",
+            secrets=[SECRET],
+            retry=RetryPolicy(max_retries=2, base_delay=0.01),
+            credential_hint="Check `token` of backend 'ops' in the config.",
+            **kwargs,
+        )
 
 
 async def test_a_get_answered_503_with_retry_after_is_retried() -> None:
     server = EchoServer()
     server.fail_next(503, {"error": "busy"}, headers={"Retry-After": "0"})
     with serve(server.app) as url:
-        http = client_for(url)
-        answer = await http.request("GET", "/things", params={"a": 1, "skip": None})
+        async with client_for(url) as http:
+            answer = await http.request("GET", "/things", params={"a": 1, "skip": None})
     assert answer["query"] == {"a": "1"}
     assert len(server.requests) == 2
 
@@ -79,9 +84,9 @@ async def test_a_post_answered_503_is_not_retried() -> None:
     server = EchoServer()
     server.fail_next(503, {"error": "busy"}, headers={"Retry-After": "0"})
     with serve(server.app) as url:
-        http = client_for(url)
-        with pytest.raises(ServerError) as caught:
-            await http.request("POST", "/run", json={"x": 1})
+        async with client_for(url) as http:
+            with pytest.raises(ServerError) as caught:
+                await http.request("POST", "/run", json={"x": 1})
     assert len(server.requests) == 1
     assert "HTTP 503: busy" in str(caught.value)
 
@@ -90,9 +95,9 @@ async def test_a_401_is_not_retried_and_names_the_setting_not_the_secret() -> No
     server = EchoServer()
     server.fail_next(401, {"message": f"token {SECRET} is invalid"})
     with serve(server.app) as url:
-        http = client_for(url, auth=TokenAuth(SECRET))
-        with pytest.raises(AuthenticationError) as caught:
-            await http.request("GET", "/agents")
+        async with client_for(url, auth=TokenAuth(SECRET)) as http:
+            with pytest.raises(AuthenticationError) as caught:
+                await http.request("GET", "/agents")
     text = str(caught.value)
     assert len(server.requests) == 1
     assert server.requests[0].headers["authorization"] == f"Token {SECRET}"
@@ -104,9 +109,9 @@ async def test_rate_limits_that_outlast_the_retries_say_when_to_try_again() -> N
     server = EchoServer()
     server.fail_next(429, {"error": "slow down"}, headers={"Retry-After": "0"}, times=3)
     with serve(server.app) as url:
-        http = client_for(url)
-        with pytest.raises(RateLimitedError) as caught:
-            await http.request("GET", "/agents")
+        async with client_for(url) as http:
+            with pytest.raises(RateLimitedError) as caught:
+                await http.request("GET", "/agents")
     assert len(server.requests) == 3
     assert caught.value.retry_after == 0
     assert "Retried 2 times" in str(caught.value)
@@ -116,9 +121,9 @@ async def test_a_retry_after_beyond_the_cap_is_not_waited_for() -> None:
     server = EchoServer()
     server.fail_next(429, {"error": "slow down"}, headers={"Retry-After": "3600"})
     with serve(server.app) as url:
-        http = client_for(url)
-        with pytest.raises(RateLimitedError) as caught:
-            await http.request("GET", "/agents")
+        async with client_for(url) as http:
+            with pytest.raises(RateLimitedError) as caught:
+                await http.request("GET", "/agents")
     assert len(server.requests) == 1
     assert "Try again after 3600 s" in str(caught.value)
 
@@ -130,11 +135,11 @@ async def test_agent_disabled_and_validation_errors_get_their_own_classes() -> N
         422, {"detail": [{"loc": ["body", "name"], "msg": "Field required", "type": "missing"}]}
     )
     with serve(server.app) as url:
-        http = client_for(url)
-        with pytest.raises(AgentDisabledError) as disabled:
-            await http.request("POST", "/chat", json={})
-        with pytest.raises(UpstreamValidationError) as invalid:
-            await http.request("POST", "/agents", json={})
+        async with client_for(url) as http:
+            with pytest.raises(AgentDisabledError) as disabled:
+                await http.request("POST", "/chat", json={})
+            with pytest.raises(UpstreamValidationError) as invalid:
+                await http.request("POST", "/agents", json={})
     assert "enable them" in str(disabled.value)
     assert "name: Field required" in str(invalid.value)
 
@@ -142,9 +147,9 @@ async def test_agent_disabled_and_validation_errors_get_their_own_classes() -> N
 async def test_the_api_key_goes_in_the_query_on_reads_and_in_the_body_on_writes() -> None:
     server = EchoServer()
     with serve(server.app) as url:
-        http = client_for(url, auth=ApiKeyAuth(SECRET))
-        read = await http.request("GET", "/workflows")
-        write = await http.request("POST", "/chat", json={"message": "hi"})
+        async with client_for(url, auth=ApiKeyAuth(SECRET)) as http:
+            read = await http.request("GET", "/workflows")
+            write = await http.request("POST", "/chat", json={"message": "hi"})
     assert read["query"] == {"api_key": SECRET}
     assert write["query"] == {}
     assert server.requests[1].body == {"message": "hi", "api_key": SECRET}
@@ -153,20 +158,20 @@ async def test_the_api_key_goes_in_the_query_on_reads_and_in_the_body_on_writes(
 async def test_an_answer_over_the_size_cap_is_refused() -> None:
     server = EchoServer()
     with serve(server.app) as url:
-        http = client_for(url, max_response_bytes=1000)
-        with pytest.raises(ProtocolError) as caught:
-            await http.request("GET", "/big")
+        async with client_for(url, max_response_bytes=1000) as http:
+            with pytest.raises(ProtocolError) as caught:
+                await http.request("GET", "/big")
     assert "more than 1000 bytes" in str(caught.value)
 
 
 async def test_a_refused_connection_is_retried_then_reported_without_secrets() -> None:
     with serve(EchoServer().app) as url:
         pass
-    http = client_for(f"{url}/?api_key={SECRET}")
-    with pytest.raises(UpstreamConnectError) as caught:
-        await http.request("POST", "/run", json={})
-    assert "could not connect" in str(caught.value)
-    assert SECRET not in str(caught.value)
+    async with client_for(f"{url}/?api_key={SECRET}") as http:
+        with pytest.raises(UpstreamConnectError) as caught:
+            await http.request("POST", "/run", json={})
+        assert "could not connect" in str(caught.value)
+        assert SECRET not in str(caught.value)
 
 
 # ---- defect 7: one retry loop, at most 1 + max_retries attempts ----------------------------
@@ -186,17 +191,20 @@ class SlowServer(FakePlatform):
         return Starlette(routes=[Route("/slow", slow, methods=["GET", "POST"])])
 
 
-def counting_client(url: str, attempts: list[str], *, timeout: float = 5, **kwargs) -> HttpClient:
+@asynccontextmanager
+async def counting_client(
+    url: str, attempts: list[str], *, read_timeout: float = 5, **kwargs
+) -> AsyncIterator[HttpClient]:
     """A client whose pooled httpx2 client counts every request it tries to send."""
 
     async def count(request: httpx2.Request) -> None:
         attempts.append(request.method)
 
-    client = httpx2.AsyncClient(
-        base_url=url, timeout=httpx2.Timeout(timeout), event_hooks={"request": [count]}
-    )
-    retry = RetryPolicy(max_retries=2, base_delay=0.01, max_wait=5)
-    return HttpClient(client, backend="ops", retry=retry, **kwargs)
+    async with httpx2.AsyncClient(
+        base_url=url, timeout=httpx2.Timeout(read_timeout), event_hooks={"request": [count]}
+    ) as client:
+        retry = RetryPolicy(max_retries=2, base_delay=0.01, max_wait=5)
+        yield HttpClient(client, backend="ops", retry=retry, **kwargs)
 
 
 @contextmanager
@@ -224,15 +232,18 @@ async def test_defect_7_a_refused_connection_is_tried_1_plus_max_retries_times()
     with serve(EchoServer().app) as url:
         pass  # nothing listens there any more
     attempts: list[str] = []
-    with pytest.raises(UpstreamConnectError):
-        await counting_client(url, attempts).request("GET", "/x")
+    async with counting_client(url, attempts) as http:
+        with pytest.raises(UpstreamConnectError):
+            await http.request("GET", "/x")
     assert len(attempts) == 3
 
 
 async def test_defect_7_a_connect_timeout_is_tried_1_plus_max_retries_times() -> None:
     attempts: list[str] = []
-    with unanswered_port() as url, pytest.raises(UpstreamTimeoutError) as caught:
-        await counting_client(url, attempts, timeout=0.2).request("GET", "/x")
+    with unanswered_port() as url:
+        async with counting_client(url, attempts, read_timeout=0.2) as http:
+            with pytest.raises(UpstreamTimeoutError) as caught:
+                await http.request("GET", "/x")
     assert len(attempts) == 3  # was 9: the inner and the outer loop both retried
     assert "`timeout`" in str(caught.value)
 
@@ -240,8 +251,10 @@ async def test_defect_7_a_connect_timeout_is_tried_1_plus_max_retries_times() ->
 async def test_defect_7_a_read_timeout_is_tried_1_plus_max_retries_times() -> None:
     server = SlowServer()
     attempts: list[str] = []
-    with serve(server.app) as url, pytest.raises(UpstreamTimeoutError):
-        await counting_client(url, attempts, timeout=0.2).request("GET", "/slow")
+    with serve(server.app) as url:
+        async with counting_client(url, attempts, read_timeout=0.2) as http:
+            with pytest.raises(UpstreamTimeoutError):
+                await http.request("GET", "/slow")
     assert len(attempts) == 3 and len(server.requests) == 3
 
 
@@ -249,8 +262,10 @@ async def test_defect_7_a_lasting_503_is_tried_1_plus_max_retries_times() -> Non
     server = EchoServer()
     server.fail_next(503, {"error": "busy"}, headers={"Retry-After": "0"}, times=10)
     attempts: list[str] = []
-    with serve(server.app) as url, pytest.raises(ServerError) as caught:
-        await counting_client(url, attempts).request("GET", "/things")
+    with serve(server.app) as url:
+        async with counting_client(url, attempts) as http:
+            with pytest.raises(ServerError) as caught:
+                await http.request("GET", "/things")
     assert len(attempts) == 3 and len(server.requests) == 3
     assert "tried 3 times" in str(caught.value)
 
@@ -261,10 +276,10 @@ async def test_defect_7_a_lasting_503_is_tried_1_plus_max_retries_times() -> Non
 async def test_defect_8_a_long_call_gets_the_stream_timeout_instead_of_timeout() -> None:
     server = SlowServer(delay=0.5)
     with serve(server.app) as url:
-        http = counting_client(url, [], timeout=0.2, stream_timeout=5)
-        answer = await http.request("POST", "/slow", json={}, long=True)
-        with pytest.raises(UpstreamTimeoutError) as caught:
-            await http.request("POST", "/slow", json={})
+        async with counting_client(url, [], read_timeout=0.2, stream_timeout=5) as http:
+            answer = await http.request("POST", "/slow", json={}, long=True)
+            with pytest.raises(UpstreamTimeoutError) as caught:
+                await http.request("POST", "/slow", json={})
     assert answer == {"late": True}
     assert "raise `timeout`" in str(caught.value)
 
@@ -272,10 +287,10 @@ async def test_defect_8_a_long_call_gets_the_stream_timeout_instead_of_timeout()
 async def test_defect_8_a_call_may_lower_the_size_cap_or_keep_the_start() -> None:
     server = EchoServer()
     with serve(server.app) as url:
-        http = client_for(url)
-        with pytest.raises(ProtocolError) as caught:
-            await http.request("GET", "/big", max_bytes=100)
-        reply = await http.exchange("GET", "/big", max_bytes=100, truncate=True)
+        async with client_for(url) as http:
+            with pytest.raises(ProtocolError) as caught:
+                await http.request("GET", "/big", max_bytes=100)
+            reply = await http.exchange("GET", "/big", max_bytes=100, truncate=True)
     assert "more than 100 bytes" in str(caught.value)
     assert reply.truncated and reply.content == b"x" * 100 and reply.status == 200
 
@@ -286,10 +301,10 @@ async def test_defect_8_a_call_may_lower_the_size_cap_or_keep_the_start() -> Non
 async def test_defect_14_a_stream_read_timeout_names_stream_timeout() -> None:
     server = SlowServer(delay=2)
     with serve(server.app) as url:
-        http = counting_client(url, [], timeout=5, stream_timeout=0.2)
-        with pytest.raises(UpstreamTimeoutError) as caught:
-            async with http.stream("GET", "/slow"):
-                pass
+        async with counting_client(url, [], read_timeout=5, stream_timeout=0.2) as http:
+            with pytest.raises(UpstreamTimeoutError) as caught:
+                async with http.stream("GET", "/slow"):
+                    pass
     assert "raise `stream_timeout`" in str(caught.value)
 
 
@@ -299,8 +314,8 @@ async def test_defect_7_no_retry_starts_past_the_calls_time_bound() -> None:
     server = EchoServer()
     server.fail_next(503, {"error": "busy"}, headers={"Retry-After": "1"}, times=10)
     with serve(server.app) as url:
-        client = httpx2.AsyncClient(base_url=url, timeout=httpx2.Timeout(0.2))
-        http = HttpClient(client, backend="ops", retry=RetryPolicy(max_retries=3, max_wait=1))
-        with pytest.raises(ServerError):
-            await http.request("GET", "/things")
+        async with httpx2.AsyncClient(base_url=url, timeout=httpx2.Timeout(0.2)) as client:
+            http = HttpClient(client, backend="ops", retry=RetryPolicy(max_retries=3, max_wait=1))
+            with pytest.raises(ServerError):
+                await http.request("GET", "/things")
     assert len(server.requests) == 2

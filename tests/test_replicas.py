@@ -109,6 +109,8 @@ def replica_processes(
                 process.terminate()
         for process, _ in started:
             process.wait(timeout=10)
+            if process.stderr is not None:
+                process.stderr.close()
 
 
 def _healthy(base: str) -> bool:

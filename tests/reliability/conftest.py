@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.reliability.subprocesses import release_processes
+
 #: A cut-off copy of a secret is a leak from this many characters on (as agentdeck redacts).
 MIN_PREFIX = 8
 
@@ -61,3 +63,10 @@ def secret_sweep(caplog: pytest.LogCaptureFixture) -> Iterator[SecretSweep]:
     assert sweep.secrets, "the test watched no secret"
     sweep.saw(caplog.text, *(record.getMessage() for record in caplog.records))
     assert not sweep.leaks(), f"a secret left agentdeck: {sweep.leaks()}"
+
+
+@pytest.fixture(autouse=True)
+def released_processes() -> Iterator[None]:
+    """Every ``agentdeck serve`` a test started is reaped and its pipes closed after it."""
+    yield
+    release_processes()

@@ -38,6 +38,23 @@ def exit_code_within(process: subprocess.Popen[bytes], seconds: float) -> int:
         ) from None
 
 
+#: Every server process a test started, for :func:`release_processes` after the test.
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+def release_processes() -> None:
+    """Kill what a test left running, reap it and close its pipes (an open pipe is a
+    ResourceWarning, and warnings are errors)."""
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for pipe in (process.stdin, process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -55,6 +72,7 @@ class StdioServer:
             stderr=subprocess.PIPE,
             env={**os.environ, "AGENTDECK_CONFIG": ""},
         )
+        STARTED.append(self.process)
         self._next_id = 0
 
     @property
@@ -129,6 +147,7 @@ class HttpServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+        STARTED.append(self.process)
 
     def __enter__(self) -> HttpServer:
         wait_until(self._healthy, 30, "the HTTP server to start")
