@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from agentdeck.config import LocalSettings, MakeSettings, load_settings
+from agentdeck.backends.local.settings import LocalSettings
+from agentdeck.backends.make.settings import MakeSettings
+from agentdeck.config import load_settings
 from agentdeck.errors import ConfigError
 
 MAKE = """

@@ -9,9 +9,9 @@ import anyio
 import pytest
 from mcp.server.mcpserver.resolve import Resolve
 
+from agentdeck.backends.kinds import KINDS
 from agentdeck.cli import main
 from agentdeck.config import ALL_TOOLSETS
-from agentdeck.registry import BACKEND_KINDS
 from agentdeck.server.app import all_tools, enabled_tools
 from agentdeck.server.confirm import Confirmation
 from agentdeck.server.docs import BEGIN, END, every_platform_settings, tool_reference
@@ -100,7 +100,7 @@ async def test_a_local_only_config_serves_only_what_local_agents_can_do() -> Non
         "list_conversations",
         "get_conversation",
     }
-    others = [kind for kind in BACKEND_KINDS if kind not in ("local", "make")]
+    others = [kind for kind in KINDS if kind not in ("local", "make")]
     for tool in tools:
         text = _texts(tool)
         assert not re.search(rf"\b({'|'.join(others)})\b", text, re.I), tool["name"]

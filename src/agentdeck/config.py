@@ -14,7 +14,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
 from pydantic import (
     BaseModel,
@@ -26,11 +26,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from agentdeck.backends.agentflow.settings import AgentFlowSettings
-from agentdeck.backends.agenticflow.settings import AgenticFlowSettings
+from agentdeck.backends.kinds import KINDS, settings_class
 from agentdeck.backends.local.settings import DEFAULT_DATABASE, LocalSettings
-from agentdeck.backends.make.settings import MakeSettings
-from agentdeck.backends.roboflow.settings import RoboflowSettings
 from agentdeck.backends.settings import BackendCommon, Strict
 from agentdeck.errors import ConfigError
 
@@ -82,18 +79,16 @@ class ServerSettings(Strict):
         return key
 
 
-BACKEND_KINDS: dict[str, type[BackendCommon]] = {
-    "local": LocalSettings,
-    "make": MakeSettings,
-    "agenticflow": AgenticFlowSettings,
-    "agentflow": AgentFlowSettings,
-    "roboflow": RoboflowSettings,
-}
+BACKEND_KINDS: dict[str, type[BackendCommon]] = {kind: settings_class(kind) for kind in KINDS}
 
-BackendSettings = Annotated[
-    LocalSettings | MakeSettings | AgenticFlowSettings | AgentFlowSettings | RoboflowSettings,
-    Field(discriminator="kind"),
-]
+if TYPE_CHECKING:
+    BackendSettings = BackendCommon
+else:
+    # one discriminated union of every kind's settings class, built from the kinds table
+    BackendSettings = Annotated[
+        Union[tuple(BACKEND_KINDS.values())],  # noqa: UP007 (a union built at run time)
+        Field(discriminator="kind"),
+    ]
 
 
 class Settings(Strict):

@@ -8,7 +8,6 @@ store (SQLite or PostgreSQL) shared by the local backend and the run history.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
@@ -16,35 +15,15 @@ from typing import Any, TypeVar
 import httpx2
 
 from agentdeck.backends.base import Backend, capabilities_of, capability_name, implements
+from agentdeck.backends.kinds import backend_class
 from agentdeck.backends.local.settings import LocalSettings
 from agentdeck.config import Settings
-from agentdeck.errors import ConfigError, InvalidInputError, UnsupportedError
+from agentdeck.errors import InvalidInputError, UnsupportedError
 from agentdeck.http import BearerAuth, Connection, HttpClient, RetryPolicy, build_async_client
 from agentdeck.model import BackendInfo, Ref
 from agentdeck.store import Store, open_store
 
 P = TypeVar("P")
-
-#: kind → "module:Class". Platform modules are imported only when configured.
-BACKEND_KINDS = {
-    "local": "agentdeck.backends.local.backend:LocalBackend",
-    "make": "agentdeck.backends.make.backend:MakeBackend",
-    "agenticflow": "agentdeck.backends.agenticflow.backend:AgenticFlowBackend",
-    "agentflow": "agentdeck.backends.agentflow.backend:AgentFlowBackend",
-    "roboflow": "agentdeck.backends.roboflow.backend:RoboflowBackend",
-}
-
-
-def backend_class(kind: str) -> type[Backend]:
-    module_name, _, class_name = BACKEND_KINDS[kind].partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        raise ConfigError(f"backends of kind '{kind}' are not available in this version.") from None
-    backend: type[Backend] = getattr(module, class_name)
-    return backend
 
 
 def http_client_for(

@@ -18,6 +18,9 @@ class Strict(BaseModel):
 class BackendCommon(Strict):
     """Settings every backend kind shares: HTTP behaviour and agent exposure."""
 
+    #: the platform; each kind's class narrows it to its own literal, the union's tag
+    kind: str
+
     expose_agents: bool = False
     include_agents: list[str] = Field(default_factory=list)
     exclude_agents: list[str] = Field(default_factory=list)

@@ -10,6 +10,7 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
+from agentdeck.backends.kinds import KINDS, settings_example
 from agentdeck.config import Settings, parse_settings
 from agentdeck.server.app import all_tools, build_server
 
@@ -24,19 +25,12 @@ def _parameters(schema: dict[str, Any]) -> str:
 
 
 #: One backend of every kind, with placeholder addresses and credentials (nothing is called).
-_EVERY_KIND: dict[str, dict[str, Any]] = {
-    "local": {"kind": "local", "database": ":memory:", "model": "echo", "expose_agents": True},
-    "ops": {"kind": "make", "base_url": "http://127.0.0.1:9/api/v2", "token": "-", "team_id": 1},
-    "af": {"kind": "agenticflow", "base_url": "http://127.0.0.1:9", "api_key": "-"},
-    "flow": {"kind": "agentflow", "base_url": "http://127.0.0.1:9", "token": "-"},
-    "vision": {"kind": "roboflow", "base_url": "http://127.0.0.1:9", "workspace": "w"},
-}
 
 
 def every_platform_settings(**server: Any) -> Settings:
     """Settings with one backend of every kind (the local one exposing its agents, so every
     tool is served; the others are never called)."""
-    raw: dict[str, Any] = {"backends": _EVERY_KIND}
+    raw: dict[str, Any] = {"backends": dict(settings_example(kind) for kind in KINDS)}
     if server:
         raw["server"] = server
     return parse_settings(raw, source="every platform", environ={})

@@ -21,8 +21,8 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import Tool as ListedTool
 
 from agentdeck.backends.base import ANY_KEY, CAPABILITIES, Backend, Option, options_of
+from agentdeck.backends.kinds import backend_class
 from agentdeck.config import Settings
-from agentdeck.registry import backend_class
 from agentdeck.server.schemas import compact
 from agentdeck.server.toolkit import Need, ToolSpec
 

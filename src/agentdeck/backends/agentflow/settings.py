@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import SecretStr
 
@@ -13,3 +13,10 @@ class AgentFlowSettings(BackendCommon):
     kind: Literal["agentflow"]
     base_url: str
     token: SecretStr
+
+
+#: A backend name and minimal settings, for the generated docs (nothing is contacted).
+EXAMPLE: tuple[str, dict[str, Any]] = (
+    "flow",
+    {"kind": "agentflow", "base_url": "http://127.0.0.1:9", "token": "-"},
+)

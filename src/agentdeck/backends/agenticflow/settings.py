@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
@@ -27,3 +27,10 @@ class AgenticFlowSettings(BackendCommon):
     project_id: str | None = Field(
         default=None, description="The project the key is bound to; agents are created in it."
     )
+
+
+#: A backend name and minimal settings, for the generated docs (nothing is contacted).
+EXAMPLE: tuple[str, dict[str, Any]] = (
+    "af",
+    {"kind": "agenticflow", "base_url": "http://127.0.0.1:9", "api_key": "-"},
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -53,3 +53,10 @@ class LocalSettings(BackendCommon):
                 "models of the OpenAI-compatible endpoint at openai_base_url)"
             )
         return model
+
+
+#: A backend name and minimal settings, for the generated docs (nothing is contacted).
+EXAMPLE: tuple[str, dict[str, Any]] = (
+    "local",
+    {"kind": "local", "database": ":memory:", "model": "echo", "expose_agents": True},
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
@@ -15,3 +15,10 @@ class MakeSettings(BackendCommon):
     token: SecretStr = Field(description="A Make API token with the ai-agents scopes.")
     team_id: int = Field(gt=0, description="The Make team whose agents this backend serves.")
     streaming: bool = Field(default=True, description="Run agents with /run/stream (else /run).")
+
+
+#: A backend name and minimal settings, for the generated docs (nothing is contacted).
+EXAMPLE: tuple[str, dict[str, Any]] = (
+    "ops",
+    {"kind": "make", "base_url": "http://127.0.0.1:9/api/v2", "token": "-", "team_id": 1},
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import SecretStr
 
@@ -14,3 +14,10 @@ class RoboflowSettings(BackendCommon):
     base_url: str = "https://api.roboflow.com"
     workspace: str
     api_key: SecretStr | None = None
+
+
+#: A backend name and minimal settings, for the generated docs (nothing is contacted).
+EXAMPLE: tuple[str, dict[str, Any]] = (
+    "vision",
+    {"kind": "roboflow", "base_url": "http://127.0.0.1:9", "workspace": "w"},
+)
