@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from agentdeck.backends.kinds import KINDS
+
+#: the backend module of every platform (local is always configured)
 PLATFORM_MODULES = {
-    "make": "agentdeck.backends.make.backend",
-    "agenticflow": "agentdeck.backends.agenticflow.backend",
-    "agentflow": "agentdeck.backends.agentflow.backend",
-    "roboflow": "agentdeck.backends.roboflow.backend",
+    kind: f"{entry.package}.backend" for kind, entry in KINDS.items() if kind != "local"
 }
 
 
