@@ -1,8 +1,9 @@
+import logging
 from collections.abc import Iterator
 
 import pytest
 
-from tests.support import BUILT_SERVERS
+from tests.support import BUILT_SERVERS, OUTPUTS
 
 pytest_plugins = ["tests.pg"]
 
@@ -31,3 +32,16 @@ def built_servers() -> Iterator[None]:
     """The agentdeck servers built for one test module are reused only within it."""
     yield
     BUILT_SERVERS.clear()
+
+
+@pytest.fixture(autouse=True)
+def no_secret_leaves(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """The secret sweep, for every test: no secret of the settings a test's clients were
+    served (nor its first 8 characters) appears in a result, an error, a progress
+    message or a log record (issue 10: redaction holds at every exit)."""
+    caplog.set_level(logging.INFO, logger="agentdeck")
+    OUTPUTS.__init__()  # type: ignore[misc]
+    yield
+    logged = [caplog.text, *(record.getMessage() for record in caplog.records)]
+    leaks = OUTPUTS.leaks(*logged)
+    assert not leaks, f"a secret left agentdeck: {leaks}"

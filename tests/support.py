@@ -9,6 +9,7 @@ from typing import Any
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, ElicitResult
+from pydantic import SecretStr
 
 from agentdeck.config import Settings, parse_settings
 from agentdeck.server.app import build_server
@@ -66,12 +67,69 @@ class BuiltServers:
 BUILT_SERVERS = BuiltServers()
 
 
+#: A copy of a secret is a leak from this many characters on (agentdeck redacts prefixes).
+SECRET_PREFIX = 8
+
+
+class Outputs:
+    """What agentdeck sent to the test clients of one test: results, errors, progress.
+
+    :func:`connect` records into it, with the secrets of the settings it served, and the
+    ``no_secret_leaves`` fixture (tests/conftest.py) checks it after every test, with the
+    log records: no configured secret, nor its first 8 characters, may appear.
+    """
+
+    def __init__(self) -> None:
+        self.secrets: set[str] = set()
+        self.texts: list[str] = []
+
+    def watch(self, settings: Settings) -> None:
+        for backend in settings.backends.values():
+            for value in backend.__dict__.values():
+                if isinstance(value, SecretStr) and len(value.get_secret_value()) >= SECRET_PREFIX:
+                    self.secrets.add(value.get_secret_value())
+
+    def leaks(self, *more: str) -> list[str]:
+        found = []
+        for secret in self.secrets:
+            for text in [*self.texts, *more]:
+                if secret[:SECRET_PREFIX] in text:
+                    at = text.index(secret[:SECRET_PREFIX])
+                    found.append(text[max(0, at - 60) : at + 20])
+        return found
+
+
+OUTPUTS = Outputs()
+
+
+def _recorded(client: Client) -> None:
+    """Record every result and progress message ``client`` receives into ``OUTPUTS``."""
+    call_tool = client.call_tool
+
+    async def recording_call_tool(name: str, arguments: Any = None, **kwargs: Any) -> Any:
+        progress = kwargs.get("progress_callback")
+
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            OUTPUTS.texts.append(message or "")
+            if progress is not None:
+                await progress(done, total, message)
+
+        kwargs["progress_callback"] = on_progress
+        result = await call_tool(name, arguments, **kwargs)
+        OUTPUTS.texts.append(result.model_dump_json())
+        return result
+
+    client.call_tool = recording_call_tool  # type: ignore[method-assign]
+
+
 @asynccontextmanager
 async def connect(settings: Settings, mode: str = "auto", **kwargs: Any) -> AsyncIterator[Client]:
     """An MCP client connected in memory to an agentdeck server for ``settings``, with a
-    lifespan (registry, store, runs) of its own."""
+    lifespan (registry, store, runs) of its own; what it receives is swept for secrets."""
+    OUTPUTS.watch(settings)
     with BUILT_SERVERS.lend(settings) as server:
         async with Client(server, mode=mode, **kwargs) as client:  # type: ignore[arg-type]
+            _recorded(client)
             yield client
 
 
