@@ -88,6 +88,10 @@ class DeckServer(LeanServer):
         super().add_tool(fn, name=name, **kwargs)
         self.tool_functions.setdefault(name or fn.__name__, fn)
 
+    def add_built(self, tool: Tool) -> None:
+        super().add_built(tool)
+        self.tool_functions[tool.name] = tool.fn
+
     def remove_tool(self, name: str) -> None:
         super().remove_tool(name)
         self.tool_functions.pop(name, None)
