@@ -198,29 +198,42 @@ class LocalBackend(Backend):
         return (await self._row(agent_id))["model"] or self.settings.model
 
     async def history(self, agent_id: str, conversation_id: str | None) -> list[dict[str, str]]:
-        """The messages a model sees before the next user turn: system prompt, then the past."""
+        """The messages a model sees before the next user turn: the system prompt, then the
+        latest of the past within ``history_limit``."""
         row = await self._row(agent_id)
         history = (
             [{"role": "system", "content": row["instructions"]}] if row["instructions"] else []
         )
         if conversation_id:
-            history += [
-                {"role": m["role"], "content": m["content"]}
-                for m in await self._store.messages(conversation_id)
-            ]
+            history += self._window(
+                await self._store.recent_messages(
+                    conversation_id, self.settings.history_limit.messages
+                )
+            )
         return history
+
+    def _window(self, recent: list[dict[str, Any]]) -> list[dict[str, str]]:
+        """The newest of ``recent`` that fit the character limit, oldest first."""
+        budget = self.settings.history_limit.characters
+        kept: list[dict[str, str]] = []
+        for message in reversed(recent):
+            budget -= len(message["content"])
+            if budget < 0:
+                break
+            kept.append({"role": message["role"], "content": message["content"]})
+        return kept[::-1]
 
     async def conversation_owner(self, conversation_id: str) -> str:
         """The id of the agent a local conversation belongs to; unknown ones are an error."""
-        row = await self._store.get_conversation(conversation_id)
-        if row is None:
+        owner = await self._store.conversation_agent(conversation_id)
+        if owner is None:
             raise NotFoundError(
                 f"there is no local conversation '{conversation_id}'.",
                 backend=self.name,
                 hint="list_conversations shows the conversations that exist; leave the "
                 "conversation out to start a new one.",
             )
-        return row["agent_id"]
+        return owner
 
     async def chat(self, request: ChatRequest) -> AsyncIterator[ChatEvent]:
         row = await self._row(request.agent_id)
