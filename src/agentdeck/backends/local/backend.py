@@ -200,7 +200,11 @@ class LocalBackend(Backend):
     async def history(self, agent_id: str, conversation_id: str | None) -> list[dict[str, str]]:
         """The messages a model sees before the next user turn: the system prompt, then the
         latest of the past within ``history_limit``."""
-        row = await self._row(agent_id)
+        return await self._history(await self._row(agent_id), conversation_id)
+
+    async def _history(
+        self, row: dict[str, Any], conversation_id: str | None
+    ) -> list[dict[str, str]]:
         history = (
             [{"role": "system", "content": row["instructions"]}] if row["instructions"] else []
         )
@@ -250,7 +254,9 @@ class LocalBackend(Backend):
             request.conversation_id, request.agent_id, title=request.message
         )
         async with self._turn(conversation_id):
-            async for event in self._answer(row, request, conversation_id):
+            async for event in self._answer(
+                row, request, conversation_id, new=not request.conversation_id
+            ):
                 yield event
 
     @asynccontextmanager
@@ -268,10 +274,11 @@ class LocalBackend(Backend):
                 del self._turns[conversation_id]
 
     async def _answer(
-        self, row: dict[str, Any], request: ChatRequest, conversation_id: str
+        self, row: dict[str, Any], request: ChatRequest, conversation_id: str, *, new: bool
     ) -> AsyncIterator[ChatEvent]:
-        """One turn on a conversation the caller holds: the user message, then the model's."""
-        history = await self.history(request.agent_id, conversation_id)
+        """One turn on a conversation the caller holds: the user message, then the model's.
+        A conversation this turn created has no past to read."""
+        history = await self._history(row, None if new else conversation_id)
         history.append({"role": "user", "content": request.message})
         await self._store.add_message(conversation_id, "user", request.message)
         yield RunStarted(conversation_id=conversation_id)
