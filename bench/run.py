@@ -356,6 +356,13 @@ async def section_tools(bench: Bench) -> None:
             first, count = await list_all_tools(session)
             later = statistics.median([(await list_all_tools(session))[0] for _ in range(repeats)])
             memory = memory_of(pid) if pid else {}
+            listed = await client.list_tools(cache_mode="bypass")
+        wire = listed.model_dump_json(by_alias=True, exclude_none=True)
+        parsing = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            type(listed).model_validate_json(wire)
+            parsing.append(time.perf_counter() - started)
         row(
             label,
             f"{count:5d} tools",
@@ -363,6 +370,11 @@ async def section_tools(bench: Bench) -> None:
             f"then p50 {ms(later)}",
             f"start {ms(ready)}",
             f"RSS {memory.get('VmRSS', 0):6.1f} MB (peak {memory.get('VmHWM', 0):.1f})",
+        )
+        row(
+            "",
+            f"{len(wire) / 1000:8.0f} kB on the wire;",
+            f"the client's own parse of it alone p50 {ms(statistics.median(parsing))}",
         )
 
 
