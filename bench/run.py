@@ -64,6 +64,7 @@ from contenders import (
 )
 from upstream import body_for
 
+from agentdeck.backends.local.settings import LocalSettings
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 
@@ -355,6 +356,13 @@ async def section_tools(bench: Bench) -> None:
             first, count = await list_all_tools(session)
             later = statistics.median([(await list_all_tools(session))[0] for _ in range(repeats)])
             memory = memory_of(pid) if pid else {}
+            listed = await client.list_tools(cache_mode="bypass")
+        wire = listed.model_dump_json(by_alias=True, exclude_none=True)
+        parsing = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            type(listed).model_validate_json(wire)
+            parsing.append(time.perf_counter() - started)
         row(
             label,
             f"{count:5d} tools",
@@ -362,6 +370,11 @@ async def section_tools(bench: Bench) -> None:
             f"then p50 {ms(later)}",
             f"start {ms(ready)}",
             f"RSS {memory.get('VmRSS', 0):6.1f} MB (peak {memory.get('VmHWM', 0):.1f})",
+        )
+        row(
+            "",
+            f"{len(wire) / 1000:8.0f} kB on the wire;",
+            f"the client's own parse of it alone p50 {ms(statistics.median(parsing))}",
         )
 
 
@@ -391,9 +404,11 @@ def seed_messages(database: Path, conversation_id: str, count: int) -> None:
 
 async def section_history(bench: Bench) -> None:
     size, turns = bench.scaled(8000, 2000), bench.scaled(20, 8)
+    window = LocalSettings().history_limit.messages
     url = bench.models[0.0]
     heading(
-        f"Chat turn in a conversation: at the start and at {size} messages ({turns} turns each)"
+        f"Chat turn in a conversation: at the start, at {window} messages (a full history "
+        f"window) and at {size} messages ({turns} turns each)"
     )
     folder = bench.scratch("history")
     async with agentdeck_session("agentdeck", write_config(folder, url)) as session:
@@ -423,26 +438,29 @@ async def section_history(bench: Bench) -> None:
                     samples.append(time.perf_counter() - started)
                 return samples
 
-            start = await turns_now()
-            start_direct = await direct_with(2)
-            await anyio.to_thread.run_sync(
-                seed_messages, folder / "local.db", conversation_id, size
-            )
-            late = await turns_now()
-            late_direct = await direct_with(size)
-    for label, values, reference in (
-        ("at the start", start, start_direct),
-        (f"at {size} messages", late, late_direct),
-    ):
+            measured: list[tuple[str, list[float], int, list[float]]] = []
+            for label, grown in (
+                ("at the start", 0),
+                (f"at {window} messages", window),
+                (f"at {size} messages", size),
+            ):
+                if grown:
+                    await anyio.to_thread.run_sync(
+                        seed_messages, folder / "local.db", conversation_id, grown
+                    )
+                sent = min(grown, window) + 2
+                measured.append((label, await turns_now(), sent, await direct_with(sent)))
+    for label, values, sent, reference in measured:
         p50, p95 = p50_p95(values)
-        ref50, _ = p50_p95(reference)
         row(
             f"agentdeck turn {label}",
             f"p50 {ms(p50)}",
             f"p95 {ms(p95)}",
-            f"direct request with that history p50 {ms(ref50)}",
+            f"direct request with the {sent} messages sent p50 {ms(p50_p95(reference)[0])}",
         )
-    row("late / start (p50)", f"x{p50_p95(late)[0] / p50_p95(start)[0]:.2f}")
+    start, full, late = (p50_p95(values)[0] for _, values, _, _ in measured)
+    row(f"at {size} / at the start (p50)", f"x{late / start:.2f}")
+    row(f"at {size} / at {window} (p50)", f"x{late / full:.2f}  (flat beyond the window)")
 
 
 # ---- delta to progress ---------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Agents as tools: one tool per exposed agent, kept current, with list-changed notices."""
 
 import pytest
+from mcp import Client
 
 from agentdeck.server.agent_tools import MAX_NAME, tool_name
+from agentdeck.server.app import build_server
 from tests.notifications import MARKER_AGENT, watched
 from tests.support import accept, connect, make_settings, ok
 
@@ -150,3 +152,20 @@ async def test_legacy_clients_are_told_the_tool_list_can_change() -> None:
         capabilities = client.server_capabilities
     assert capabilities.tools is not None and capabilities.tools.list_changed is True
     assert capabilities.resources is not None and capabilities.resources.list_changed is True
+
+
+async def test_the_prepared_list_follows_changes_and_shares_one_schema(mode: str) -> None:
+    server = build_server(exposed())
+    async with Client(server, mode=mode) as client:
+        assert await agent_tool_names(client) == set(), "lists (and prepares) before any agent"
+        for name in ("Alpha", "Beta"):
+            ok(await client.call_tool("create_agent", {"backend": "local", "name": name}))
+        assert await agent_tool_names(client) == {"local_alpha", "local_beta"}
+        served = {t.name: t for t in await server.list_tools()}
+        alpha, beta = served["local_alpha"], served["local_beta"]
+        assert alpha.input_schema is beta.input_schema
+        assert alpha.output_schema is beta.output_schema
+        answer = ok(await client.call_tool("local_beta", {"message": "hi"}))
+        assert (
+            answer["agent"] != ok(await client.call_tool("local_alpha", {"message": "hi"}))["agent"]
+        )

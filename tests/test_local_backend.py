@@ -230,3 +230,45 @@ async def test_each_backend_serves_a_list_of_recent_conversations(mode: str, dat
     text = recent.contents[0].text
     assert f"agentdeck://local/conversations/{conversation_id(reply)}" in text
     assert "status?" in text
+
+
+async def test_a_model_call_sends_the_instructions_and_a_bounded_window(mode: str) -> None:
+    settings = make_settings(local={"history_limit": {"messages": 4, "characters": 1000}})
+    async with connect(settings, mode) as client:
+        agent = await create_echo_agent(client, instructions="Stay on topic.")
+        args = {"agent": agent["ref"], "message": "turn 1"}
+        first = ok(await client.call_tool("chat", args))
+        assert first["usage"]["input_messages"] == 2  # instructions, the message
+        seen = []
+        for turn in range(2, 7):
+            answer = ok(
+                await client.call_tool(
+                    "chat",
+                    {**args, "message": f"turn {turn}", "conversation": first["conversation"]},
+                )
+            )
+            seen.append(answer["usage"]["input_messages"])
+        assert seen == [4, 6, 6, 6, 6]  # instructions + at most 4 past messages + the message
+        # the window is the latest messages: echo names the last user turns it saw
+        assert answer["text"] == "You said: turn 6 (turn 3; earlier you said: turn 4; turn 5)"
+        transcript = ok(
+            await client.call_tool("get_conversation", {"conversation": first["conversation"]})
+        )
+        assert len(transcript["messages"]) == 12, "the whole conversation stays stored"
+
+
+async def test_the_character_limit_keeps_the_newest_messages_that_fit() -> None:
+    settings = make_settings(local={"history_limit": {"characters": 40}})
+    async with connect(settings) as client:
+        agent = await create_echo_agent(client, instructions="A long instruction " * 10)
+        args = {"agent": agent["ref"], "message": "x" * 30}
+        first = ok(await client.call_tool("chat", args))
+        again = ok(
+            await client.call_tool(
+                "chat", {**args, "message": "short", "conversation": first["conversation"]}
+            )
+        )
+        # the past user message (30 chars) and echo's answer (40) do not both fit in 40:
+        # only the answer goes, after the instructions, which always go
+        assert again["usage"]["input_messages"] == 3
+        assert again["text"] == "You said: short"

@@ -29,6 +29,24 @@ async def test_an_agent_row_round_trips_with_its_options(database: str) -> None:
         assert await store.get_agent(created["id"]) is None
 
 
+async def test_recent_messages_are_the_last_ones_oldest_first(database: str) -> None:
+    async with open_store(database) as store:
+        conversation = await store.ensure_conversation(None, "a1", title="t")
+        other = await store.ensure_conversation(None, "a2", title="t")
+        for i in range(7):
+            await store.add_message(conversation, "user" if i % 2 == 0 else "assistant", f"m{i}")
+        await store.add_message(other, "user", "elsewhere")
+        recent = await store.recent_messages(conversation, 3)
+        assert [(m["role"], m["content"]) for m in recent] == [
+            ("user", "m4"),
+            ("assistant", "m5"),
+            ("user", "m6"),
+        ]
+        assert len(await store.recent_messages(conversation, 100)) == 7
+        assert await store.conversation_agent(conversation) == "a1"
+        assert await store.conversation_agent("missing") is None
+
+
 async def test_run_history_groups_runs_into_conversations_newest_first(database: str) -> None:
     async with open_store(database) as store:
         for run_id, conversation, agent in [

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import mcp.types as types
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.tools import Tool
 from pydantic import ConfigDict, Field
 
 from agentdeck.backends.base import AgentReader
@@ -30,6 +31,7 @@ from agentdeck.runs import RunResult
 from agentdeck.server.chatting import converse
 from agentdeck.server.notify import Notifier
 from agentdeck.server.schemas import brief
+from agentdeck.server.surface import LeanServer, compacted
 from agentdeck.server.toolkit import guarded
 
 logger = logging.getLogger("agentdeck.agent_tools")
@@ -39,6 +41,9 @@ _LIST_PAGE = 100
 _MAX_PAGES = 20
 _ABOUT_IN_DESCRIPTION = 130
 _TITLE_LENGTH = 48
+_ANNOTATIONS = types.ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+)
 
 
 class RunState(RunResult):
@@ -122,12 +127,37 @@ def _chat_function(ref: str) -> Any:
     return chat_with_agent
 
 
+def _template() -> Tool:
+    """The per-agent tool with no agent: every agent's tool is a copy with its own name,
+    texts and function, sharing this one's argument model and compact schemas (they are
+    the same for every agent), so a tool costs a few small objects, not a pydantic model."""
+    return compacted(
+        Tool.from_function(
+            guarded(_chat_function("")),
+            name="agent_template",
+            description="",
+            annotations=_ANNOTATIONS,
+        )
+    )
+
+
+def _built(template: Tool, tool: AgentTool) -> Tool:
+    return template.model_copy(
+        update={
+            "fn": guarded(_chat_function(tool.ref)),
+            "name": tool.name,
+            "title": tool.title,
+            "description": tool.description,
+        }
+    )
+
+
 class AgentTools:
     """The per-agent tools currently served, by backend."""
 
     def __init__(
         self,
-        server: MCPServer[Any],
+        server: LeanServer,
         registry: Registry,
         notifier: Notifier,
         reserved: set[str],
@@ -137,6 +167,7 @@ class AgentTools:
         self._notifier = notifier
         self._reserved = reserved  # the generic tools' names, never taken by an agent
         self._by_backend: dict[str, dict[str, AgentTool]] = {}
+        self._template: Tool | None = None
 
     def exposed_backends(self) -> list[str]:
         return [
@@ -205,18 +236,9 @@ class AgentTools:
                 self._server.remove_tool(name)
         for name, tool in wanted.items():
             if current.get(name) != tool:
-                self._server.add_tool(
-                    guarded(_chat_function(tool.ref)),
-                    name=tool.name,
-                    title=tool.title,
-                    description=tool.description,
-                    annotations=types.ToolAnnotations(
-                        read_only_hint=False,
-                        destructive_hint=False,
-                        idempotent_hint=False,
-                        open_world_hint=True,
-                    ),
-                )
+                if self._template is None:
+                    self._template = _template()
+                self._server.add_built(_built(self._template, tool))
         self._by_backend[backend_name] = wanted
         return True
 

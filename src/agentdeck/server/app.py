@@ -81,6 +81,10 @@ class DeckServer(LeanServer):
         super().add_tool(fn, name, *args, **kwargs)
         self.tool_functions.setdefault(name or fn.__name__, fn)
 
+    def add_built(self, tool: Tool) -> None:
+        super().add_built(tool)
+        self.tool_functions[tool.name] = tool.fn
+
     def remove_tool(self, name: str) -> None:
         super().remove_tool(name)
         self.tool_functions.pop(name, None)
@@ -137,7 +141,8 @@ def build_server(
     running: list[Deck] = []  # the state of the open lifespan, for static resources
 
     @asynccontextmanager
-    async def lifespan(server: MCPServer[Deck]) -> AsyncIterator[Deck]:
+    async def lifespan(_: MCPServer[Deck]) -> AsyncIterator[Deck]:
+        # the DeckServer built below (the SDK hands it in typed as a plain MCPServer)
         async with (
             Registry.open(settings) as registry,
             _run_sharing(registry, settings) as sharing,

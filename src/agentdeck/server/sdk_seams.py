@@ -6,8 +6,10 @@ handshake (it always reports them false, though agentdeck sends those notificati
 the ``resources/subscribe`` / ``resources/unsubscribe`` methods (it does not serve
 them), which live on the low-level server MCPServer keeps in a private attribute; and
 the client's connection, which outlives a request (a request's session does not) and
-is what a later notification must be sent on. Everything that reaches them is in this
-module, and
+is what a later notification must be sent on. It also has no way to serve a tool built
+ahead of time (``add_tool`` builds one from a function, a pydantic model per call):
+the per-agent tools share one prepared template instead. Everything that reaches them
+is in this module, and
 ``tests/test_resources.py`` checks each seam through a real client, so an SDK release
 that moves it fails those tests loudly instead of silently dropping a capability.
 """
@@ -22,6 +24,7 @@ from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions, Server
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools import Tool, ToolManager
 
 SubscriptionHandler = Callable[[ServerRequestContext[Any, Any], str], Awaitable[None]]
 
@@ -35,6 +38,23 @@ def lowlevel_server(server: MCPServer[Any]) -> Server[Any]:
             "agentdeck's capability and subscription wiring (server/sdk_seams.py) needs updating."
         )
     return found
+
+
+def tool_manager(server: MCPServer[Any]) -> ToolManager:
+    """The registry of tools inside ``server``; a clear error if this SDK keeps it elsewhere."""
+    found = getattr(server, "_tool_manager", None)
+    if not isinstance(found, ToolManager) or not isinstance(getattr(found, "_tools", None), dict):
+        raise RuntimeError(
+            "this version of the mcp SDK no longer keeps MCPServer._tool_manager._tools; "
+            "agentdeck's prepared tools (server/sdk_seams.py) need updating."
+        )
+    return found
+
+
+def add_built_tool(server: MCPServer[Any], tool: Tool) -> None:
+    """Serve ``tool`` as built (what ``MCPServer(tools=[...])`` does at construction),
+    replacing a tool of the same name."""
+    tool_manager(server)._tools[tool.name] = tool
 
 
 def connection_of(session: Any) -> Connection:

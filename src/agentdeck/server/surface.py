@@ -16,14 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import Tool as ListedTool
+from mcp_types.methods import validate_client_request
 
 from agentdeck.backends.base import ANY_KEY, CAPABILITIES, Backend, Option, options_of
 from agentdeck.backends.kinds import backend_class
 from agentdeck.config import Settings
 from agentdeck.server.schemas import compact
+from agentdeck.server.sdk_seams import add_built_tool, tool_manager
 from agentdeck.server.toolkit import Need, ToolSpec
 
 NO_OPTIONS = "No configured backend takes options here."
@@ -98,41 +101,110 @@ class Surface:
 
     def tool(self, spec: ToolSpec) -> Tool:
         """The MCP tool for ``spec``, with this configuration's texts and compact schemas."""
-        tool = Tool.from_function(
-            spec.fn,
-            name=spec.name,
-            title=spec.title,
-            description=self.description(spec),
-            annotations=spec.annotations,
+        tool = compacted(
+            Tool.from_function(
+                spec.fn,
+                name=spec.name,
+                title=spec.title,
+                description=self.description(spec),
+                annotations=spec.annotations,
+            )
         )
-        parameters = compact(tool.parameters, output=False)
-        properties = parameters.get("properties", {})
+        properties = tool.parameters.get("properties", {})
         if "options" in properties:
             properties["options"]["description"] = self.options_doc(spec.name)
         notes = [f"{c.kind}: {c.model_note}" for c in self.kinds() if c.model_note]
         if "model" in properties and notes:
             properties["model"]["description"] += " " + "; ".join(notes) + "."
-        tool.parameters = parameters
-        if tool.fn_metadata.output_schema is not None:
-            tool.fn_metadata.output_schema = compact(tool.fn_metadata.output_schema, output=True)
         return tool
+
+
+def compacted(tool: Tool) -> Tool:
+    """``tool`` with its input and output schemas compacted (``server.schemas``), in place."""
+    tool.parameters = compact(tool.parameters, output=False)
+    if tool.fn_metadata.output_schema is not None:
+        tool.fn_metadata.output_schema = compact(tool.fn_metadata.output_schema, output=True)
+    return tool
 
 
 class LeanServer(MCPServer[Any]):
-    """The MCP server, listing tools that come and go (the per-agent tools, which the SDK
-    builds from their functions) with compacted schemas like the built-in ones."""
+    """The MCP server, answering ``tools/list`` from a prepared list.
+
+    Tools arrive built and compacted (:meth:`Surface.tool`, the per-agent tools'
+    shared template); each one's listed form is made once, when it is added, and the
+    wire form of the whole list once per protocol version after each change. With a
+    thousand agent tools a list is then a dictionary look-up, not a thousand models
+    built, validated and dumped.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._listed: dict[str, ListedTool] = {
+            tool.name: listed_form(tool) for tool in tool_manager(self).list_tools()
+        }
+        self._answers: dict[str, HandlerResult] = {}  # tools/list on the wire, by version
+        self._changes = 0
+        self.middleware.append(self._prepared_tool_list)
 
     async def list_tools(self) -> list[ListedTool]:
-        return [_lean(tool) for tool in await super().list_tools()]
+        return list(self._listed.values())
+
+    def add_tool(
+        self, fn: Callable[..., Any], name: str | None = None, *args: Any, **kwargs: Any
+    ) -> None:
+        """A tool built from a function by the SDK: compacted like every other."""
+        super().add_tool(fn, name, *args, **kwargs)
+        tool = tool_manager(self).get_tool(name or fn.__name__)
+        assert tool is not None
+        self._listed[tool.name] = listed_form(compacted(tool))
+        self._changed()
+
+    def add_built(self, tool: Tool) -> None:
+        """Serve ``tool``, built and compacted already (replacing one of the same name)."""
+        add_built_tool(self, tool)
+        self._listed.pop(tool.name, None)
+        self._listed[tool.name] = listed_form(tool)
+        self._changed()
+
+    def remove_tool(self, name: str) -> None:
+        super().remove_tool(name)
+        self._listed.pop(name, None)
+        self._changed()
+
+    def _changed(self) -> None:
+        self._changes += 1
+        self._answers.clear()
+
+    async def _prepared_tool_list(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        """Server middleware: a ``tools/list`` without a cursor gets the answer the SDK
+        made for the first such list since the tools last changed (its result is the
+        finished wire form: validated against the version's schema, envelope included)."""
+        if ctx.method != "tools/list" or set(ctx.params or {}) - {"_meta"}:
+            return await call_next(ctx)
+        version = ctx.protocol_version
+        answer = self._answers.get(version)
+        if answer is not None:
+            validate_client_request(ctx.method, version, ctx.params)
+            return answer
+        changes = self._changes
+        answer = await call_next(ctx)
+        if changes == self._changes:
+            self._answers[version] = answer
+        return answer
 
 
-def _lean(tool: ListedTool) -> ListedTool:
-    if "title" not in tool.input_schema:  # built by Surface.tool: compact already
-        return tool
-    output = tool.output_schema
-    return tool.model_copy(
-        update={
-            "input_schema": compact(tool.input_schema, output=False),
-            "output_schema": compact(output, output=True) if output is not None else None,
-        }
+def listed_form(tool: Tool) -> ListedTool:
+    """How ``tools/list`` shows ``tool`` (what ``MCPServer.list_tools`` makes per call),
+    sharing the tool's schema objects rather than copying them."""
+    return ListedTool.model_construct(
+        name=tool.name,
+        title=tool.title,
+        description=tool.description,
+        input_schema=tool.parameters,
+        output_schema=tool.output_schema,
+        annotations=tool.annotations,
+        icons=tool.icons,
+        meta=tool.meta,
     )

@@ -85,6 +85,16 @@ class Store(Protocol):
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]: ...
 
+    async def recent_messages(self, conversation_id: str, limit: int) -> list[dict[str, Any]]:
+        """The last ``limit`` messages, oldest first: one indexed read however long the
+        conversation is (what a model call sends)."""
+        ...
+
+    async def conversation_agent(self, conversation_id: str) -> str | None:
+        """The id of the agent a conversation belongs to; None when there is no such one.
+        (``get_conversation`` also counts its messages, which a chat turn does not need.)"""
+        ...
+
     # ---- run history (every backend) -------------------------------------------------
 
     async def record_run_start(

@@ -273,6 +273,20 @@ class PostgresStore:
             (conversation_id,),
         )
 
+    async def recent_messages(self, conversation_id: str, limit: int) -> list[dict[str, Any]]:
+        rows = await self._rows(
+            "SELECT role, content, created_at FROM messages WHERE conversation_id = %s"
+            " ORDER BY seq DESC LIMIT %s",
+            (conversation_id, limit),
+        )
+        return rows[::-1]
+
+    async def conversation_agent(self, conversation_id: str) -> str | None:
+        row = await self._one(
+            "SELECT agent_id FROM conversations WHERE id = %s", (conversation_id,)
+        )
+        return row["agent_id"] if row else None
+
     # ---- run history (every backend) -------------------------------------------------
 
     async def record_run_start(

@@ -228,6 +228,20 @@ class SqliteStore:
         ).fetchall()
         return [dict(row) for row in rows]
 
+    async def recent_messages(self, conversation_id: str, limit: int) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT role, content, created_at FROM messages WHERE conversation_id = ?"
+            " ORDER BY seq DESC LIMIT ?",
+            (conversation_id, limit),
+        ).fetchall()
+        return [dict(row) for row in reversed(rows)]
+
+    async def conversation_agent(self, conversation_id: str) -> str | None:
+        row = self._db.execute(
+            "SELECT agent_id FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
+        return row[0] if row else None
+
     # ---- run history (every backend) -------------------------------------------------
 
     async def record_run_start(

@@ -205,30 +205,46 @@ class LocalBackend(Backend):
         return await self.model_of(agent_id) in ("sampling", "auto")
 
     async def history(self, agent_id: str, conversation_id: str | None) -> list[dict[str, str]]:
-        """The messages a model sees before the next user turn: system prompt, then the past."""
-        row = await self._row(agent_id)
+        """The messages a model sees before the next user turn: the system prompt, then the
+        latest of the past within ``history_limit``."""
+        return await self._history(await self._row(agent_id), conversation_id)
+
+    async def _history(
+        self, row: dict[str, Any], conversation_id: str | None
+    ) -> list[dict[str, str]]:
         history = (
             [{"role": "system", "content": row["instructions"]}] if row["instructions"] else []
         )
         if conversation_id:
-            history += [
-                {"role": m["role"], "content": m["content"]}
-                for m in await self._store.messages(conversation_id)
-            ]
+            history += self._window(
+                await self._store.recent_messages(
+                    conversation_id, self.settings.history_limit.messages
+                )
+            )
         return history
+
+    def _window(self, recent: list[dict[str, Any]]) -> list[dict[str, str]]:
+        """The newest of ``recent`` that fit the character limit, oldest first."""
+        budget = self.settings.history_limit.characters
+        kept: list[dict[str, str]] = []
+        for message in reversed(recent):
+            budget -= len(message["content"])
+            if budget < 0:
+                break
+            kept.append({"role": message["role"], "content": message["content"]})
+        return kept[::-1]
 
     async def conversation_owner(self, conversation_id: str) -> str:
         """The id of the agent a local conversation belongs to; unknown ones are an error."""
-        row = await self._store.get_conversation(conversation_id)
-        if row is None:
+        owner = await self._store.conversation_agent(conversation_id)
+        if owner is None:
             raise NotFoundError(
                 f"there is no local conversation '{conversation_id}'.",
                 backend=self.name,
                 hint="list_conversations shows the conversations that exist; leave the "
                 "conversation out to start a new one.",
             )
-        agent_id: str = row["agent_id"]
-        return agent_id
+        return owner
 
     async def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         row = await self._row(request.agent_id)
@@ -245,7 +261,9 @@ class LocalBackend(Backend):
             request.conversation_id, request.agent_id, title=request.message
         )
         async with self._turn(conversation_id):
-            async for event in self._answer(row, request, conversation_id):
+            async for event in self._answer(
+                row, request, conversation_id, new=not request.conversation_id
+            ):
                 yield event
 
     @asynccontextmanager
@@ -263,10 +281,11 @@ class LocalBackend(Backend):
                 del self._turns[conversation_id]
 
     async def _answer(
-        self, row: dict[str, Any], request: ChatRequest, conversation_id: str
+        self, row: dict[str, Any], request: ChatRequest, conversation_id: str, *, new: bool
     ) -> AsyncIterator[ChatEvent]:
-        """One turn on a conversation the caller holds: the user message, then the model's."""
-        history = await self.history(request.agent_id, conversation_id)
+        """One turn on a conversation the caller holds: the user message, then the model's.
+        A conversation this turn created has no past to read."""
+        history = await self._history(row, None if new else conversation_id)
         history.append({"role": "user", "content": request.message})
         await self._store.add_message(conversation_id, "user", request.message)
         yield RunStarted(conversation_id=conversation_id)

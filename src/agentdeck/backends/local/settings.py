@@ -7,11 +7,24 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from agentdeck.backends.settings import BackendCommon
+from agentdeck.backends.settings import BackendCommon, Strict
 
 DEFAULT_DATABASE = "~/.local/share/agentdeck/local.db"
 #: The models a local agent can name without an endpoint (see backend.py).
 LOCAL_MODELS = ("auto", "openai", "sampling", "echo")
+
+
+class HistoryLimit(Strict):
+    """How much of a conversation a model call sends: the latest messages, at most
+    ``messages`` of them and at most ``characters`` of their text, after the agent's
+    instructions; the instructions and the new message always go. The whole conversation stays
+    stored and readable; only what the model sees is bounded, so a turn costs the same at
+    message 10 and at message 10,000."""
+
+    messages: int = Field(default=200, ge=1, description="Most past messages per model call.")
+    characters: int = Field(
+        default=200_000, ge=1, description="Most characters of past messages per model call."
+    )
 
 
 class LocalSettings(BackendCommon):
@@ -25,6 +38,7 @@ class LocalSettings(BackendCommon):
     openai_base_url: str | None = None
     openai_api_key: SecretStr | None = None
     openai_model: str | None = None
+    history_limit: HistoryLimit = Field(default_factory=HistoryLimit)
     auto_probe_ports: list[int] = Field(
         default_factory=lambda: [11434, 8080, 1234, 8000],
         description="Ports on 127.0.0.1 where `auto` looks for a local OpenAI-compatible server.",
