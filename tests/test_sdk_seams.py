@@ -1,0 +1,62 @@
+"""The SDK's private parts agentdeck reaches into (server/sdk_seams.py) are still there.
+
+Each seam is a public-looking function over one private attribute of the mcp SDK. If an
+SDK release moves one, these tests fail here, naming the seam, instead of the server
+failing somewhere downstream (issue 13: no silent breakage within ``mcp>=2.3,<3``).
+"""
+
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.server.connection import Connection
+from mcp.server.lowlevel.server import Server
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.tools import Tool
+
+from agentdeck.server.sdk_seams import (
+    add_built_tool,
+    advertise_list_changes,
+    connection_of,
+    lowlevel_server,
+    tool_manager,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+def a_server() -> MCPServer[Any]:
+    server: MCPServer[Any] = MCPServer("seams")
+
+    @server.tool()
+    async def where(ctx: Context) -> str:
+        """Name the class of the connection this request's session belongs to."""
+        return type(connection_of(ctx.session)).__name__
+
+    return server
+
+
+def test_the_low_level_server_and_the_tool_registry_are_found() -> None:
+    server = a_server()
+    assert isinstance(lowlevel_server(server), Server)
+    assert tool_manager(server).get_tool("where") is not None
+
+
+async def test_a_built_tool_is_served_and_a_session_has_its_connection() -> None:
+    server = a_server()
+    copy = Tool.from_function(tool_manager(server).get_tool("where").fn, name="where_too")  # type: ignore[union-attr]
+    add_built_tool(server, copy)
+    async with Client(server, mode="legacy") as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        answer = await client.call_tool("where_too", {})
+    assert names == {"where", "where_too"}
+    assert not answer.is_error and Connection.__name__ in str(answer.content[0])
+
+
+async def test_legacy_clients_are_told_the_lists_change() -> None:
+    server = a_server()
+    advertise_list_changes(server)
+    async with Client(server, mode="legacy") as client:
+        capabilities = client.session.server_capabilities  # type: ignore[attr-defined]
+    assert capabilities.tools.list_changed is True
+    assert capabilities.resources.list_changed is True
