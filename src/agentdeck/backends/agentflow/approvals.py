@@ -4,30 +4,39 @@ Assumed bodies: respond ``{decision: "approve"|"deny", reason?, modified_argumen
 (approve with arguments = approve with modified arguments); bulk ``{approval_ids,
 decision, reason?}`` → ``{results: [{approval_id, success, status, error}]}``;
 question ``{answer}``. 409 means already answered or cancelled, 410 expired; both
-become errors that say so. Every answer this backend gives is also handed to the chat
-that waits on it, should AgentFlow have ended its stream on the pause
-(``agentflow_pauses``).
+become errors that say so (the backend's ``explain``). Every answer this backend gives is
+also handed to the chat that waits on it, should AgentFlow have ended its stream on the
+pause (:class:`~agentdeck.backends.agentflow.pauses.PausedRuns`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from agentdeck.backends.agentflow.base import API, segment
+from agentdeck.backends.agentflow.api import API, AgentFlowApi, segment
 from agentdeck.backends.agentflow.events import text_of
-from agentdeck.backends.agentflow.pauses import AgentFlowPauses
+from agentdeck.backends.agentflow.pauses import PausedRuns
 from agentdeck.backends.agentflow.shapes import approval, items_of
-from agentdeck.errors import ConflictError, InvalidInputError, UpstreamError
+from agentdeck.errors import InvalidInputError
 from agentdeck.model import Approval, Page, make_ref
 
 
-class AgentFlowApprovals(AgentFlowPauses):
-    """The ``approvals`` capability plus bulk answers, cancelling and questions."""
+class Approvals:
+    """The ``approvals`` capability plus bulk answers, cancelling and questions.
+
+    Answers go to AgentFlow through ``api`` and, once given, to ``paused_runs``, where a
+    chat whose stream ended on the pause waits for them.
+    """
+
+    def __init__(self, api: AgentFlowApi, paused_runs: PausedRuns) -> None:
+        self._api = api
+        self._name = api.name
+        self._paused_runs = paused_runs
 
     async def list_approvals(
         self, *, agent_id: str | None, limit: int, cursor: str | None
     ) -> Page[Approval]:
-        items, next_cursor = await self._page(
+        items, next_cursor = await self._api.page(
             f"{API}/approvals/pending",
             "approvals",
             limit=limit,
@@ -35,34 +44,13 @@ class AgentFlowApprovals(AgentFlowPauses):
             params={"agent_id": agent_id},
         )
         return Page[Approval](
-            items=[approval(self.name, raw) for raw in items], next_cursor=next_cursor
+            items=[approval(self._name, raw) for raw in items], next_cursor=next_cursor
         )
 
     async def _answer(self, kind: str, item_id: str, method: str, path: str, json: Any) -> Any:
-        """Send an answer; 409 (already answered) and 410 (expired) become clear errors."""
-        ref = make_ref(self.name, item_id)
-        try:
-            return await self.http.request(method, path, json=json)
-        except ConflictError as exc:
-            raise ConflictError(
-                f"the {kind} {ref} was already answered or cancelled, so this answer was not "
-                f"applied (AgentFlow: {exc.platform_message or 'conflict'}).",
-                backend=self.name,
-                hint="list_approvals shows what still waits for an answer.",
-                status=409,
-                platform_message=exc.platform_message,
-            ) from exc
-        except UpstreamError as exc:
-            if exc.status != 410:
-                raise
-            raise UpstreamError(
-                f"the {kind} {ref} has expired: the agent stopped waiting for it "
-                f"(AgentFlow: {exc.platform_message or 'gone'}).",
-                backend=self.name,
-                hint="Send the message to the agent again to have it ask anew.",
-                status=410,
-                platform_message=exc.platform_message,
-            ) from exc
+        """Send an answer; a 409 (already answered) or 410 (expired) says so (``explain``)."""
+        answering = f"the {kind} {make_ref(self._name, item_id)}"
+        return await self._api.request(method, path, json=json, answering=answering)
 
     async def respond_to_approval(
         self,
@@ -73,11 +61,11 @@ class AgentFlowApprovals(AgentFlowPauses):
         reason: str | None,
     ) -> Approval:
         if decision not in ("approve", "deny"):
-            raise InvalidInputError("decision must be 'approve' or 'deny'.", backend=self.name)
+            raise InvalidInputError("decision must be 'approve' or 'deny'.", backend=self._name)
         if decision == "deny" and arguments is not None:
             raise InvalidInputError(
                 "arguments (edited tool arguments) only go with decision 'approve'.",
-                backend=self.name,
+                backend=self._name,
             )
         body: dict[str, Any] = {"decision": decision}
         if reason:
@@ -87,8 +75,8 @@ class AgentFlowApprovals(AgentFlowPauses):
         raw = await self._answer(
             "approval", approval_id, "POST", f"{API}/approvals/{segment(approval_id)}/respond", body
         )
-        self._pause_board.answered(f"approval:{approval_id}", raw)
-        return approval(self.name, raw if isinstance(raw, dict) else {"id": approval_id})
+        self._paused_runs.answered(f"approval:{approval_id}", raw)
+        return approval(self._name, raw if isinstance(raw, dict) else {"id": approval_id})
 
     async def respond_to_approvals(
         self, approval_ids: list[str], *, decision: str, reason: str | None
@@ -96,10 +84,10 @@ class AgentFlowApprovals(AgentFlowPauses):
         body: dict[str, Any] = {"approval_ids": approval_ids, "decision": decision}
         if reason:
             body["reason"] = reason
-        raw = await self.http.request("POST", f"{API}/approvals/bulk-respond", json=body)
+        raw = await self._api.request("POST", f"{API}/approvals/bulk-respond", json=body)
         results = {
             text_of(r, "approval_id", "id"): r
-            for r in items_of(raw, "results", backend=self.name, operation="bulk-respond")
+            for r in items_of(raw, "results", backend=self._name, operation="bulk-respond")
         }
         outcomes: list[tuple[str, str | None, str | None]] = []
         for approval_id in approval_ids:
@@ -112,15 +100,15 @@ class AgentFlowApprovals(AgentFlowPauses):
                 )
             else:
                 outcomes.append((approval_id, text_of(r, "status"), None))
-                self._pause_board.answered(f"approval:{approval_id}", r)
+                self._paused_runs.answered(f"approval:{approval_id}", r)
         return outcomes
 
     async def cancel_approval(self, approval_id: str) -> Approval:
         raw = await self._answer(
             "approval", approval_id, "DELETE", f"{API}/approvals/{segment(approval_id)}", None
         )
-        self._pause_board.answered(f"approval:{approval_id}", raw)
-        return approval(self.name, raw if isinstance(raw, dict) else {"id": approval_id})
+        self._paused_runs.answered(f"approval:{approval_id}", raw)
+        return approval(self._name, raw if isinstance(raw, dict) else {"id": approval_id})
 
     async def answer_question(self, question_id: str, *, answer: str) -> str:
         raw = await self._answer(
@@ -130,5 +118,5 @@ class AgentFlowApprovals(AgentFlowPauses):
             f"{API}/questions/{segment(question_id)}/respond",
             {"answer": answer},
         )
-        self._pause_board.answered(f"question:{question_id}", raw)
+        self._paused_runs.answered(f"question:{question_id}", raw)
         return text_of(raw, "status") or "answered"

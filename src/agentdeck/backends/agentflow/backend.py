@@ -13,10 +13,10 @@ What maps where:
   (``POST .../subagents``). A sub-agent's ref is ``<backend>:<parent>/<sub>``; get,
   update, delete and chat work on it through the ``.../subagents/{sub_id}`` routes
   (chat runs it once with ``POST .../run``).
-- chat: ``POST /api/v1/agent/{id}/chat``, SSE (``agentflow_events`` maps the events);
+- chat: ``POST /api/v1/agent/{id}/chat``, SSE (``chat``; ``events`` maps the events);
   cancel: ``POST /api/v1/cancel/{call_id}``. A stream that ends on a pause (``done`` with
   status ``awaiting_approval``/``awaiting_input``) leaves the run waiting until the pause
-  is answered here (``agentflow_pauses``). Conversations: ``/api/v1/conversations``
+  is answered here (``pauses``). Conversations: ``/api/v1/conversations``
   (``search`` filter → ``/conversations/search?q=``) and ``.../{id}/messages``.
 - approvals: ``/api/v1/approvals/pending``, ``.../{id}/respond``, ``bulk-respond``,
   ``DELETE .../{id}``; questions: ``POST /api/v1/questions/{id}/respond``.
@@ -24,7 +24,7 @@ What maps where:
   ``/search``) and ``/api/v1/agents/{id}/knowledge-bases/{kb}/search`` through an agent.
 
 Assumptions about bodies the reference does not show (responses are read leniently
-by ``agentflow_shapes``/``agentflow_events``):
+by ``shapes``/``events``):
 
 - chat: ``{message, stream, conversation_id?}``; a chat without a conversation starts
   one (``start``/``done`` name it); option ``title`` creates it first with
@@ -39,20 +39,22 @@ by ``agentflow_shapes``/``agentflow_events``):
   or cancelled, 410 = expired. Bulk: ``{approval_ids, decision, reason?}`` →
   ``{results: [{approval_id, success, status, error}]}``. Question: ``{answer}``.
 - KB search: ``{query, top_k}`` (+ ``knowledge_base_ids`` on the multi-KB route).
-- lists may be paged with ``limit``/``offset`` (sent; see ``agentflow_shapes.window``).
+- lists may be paged with ``limit``/``offset`` (sent; see ``shapes.window``).
 - ``/health`` {status, version}, ``/ready`` {status}, ``/openapi.json`` ``info.version``.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
-from agentdeck.backends.agentflow.approvals import AgentFlowApprovals
-from agentdeck.backends.agentflow.base import API, segment
-from agentdeck.backends.agentflow.events import EVENTS, StreamState, one_piece_events, text_of
-from agentdeck.backends.agentflow.pauses import ChatPauses
+from agentdeck.backends.agentflow.api import API, AgentFlowApi, segment
+from agentdeck.backends.agentflow.approvals import Approvals
+from agentdeck.backends.agentflow.chat import Chats
+from agentdeck.backends.agentflow.events import text_of
+from agentdeck.backends.agentflow.pauses import PausedRuns
+from agentdeck.backends.agentflow.settings import AgentFlowSettings
 from agentdeck.backends.agentflow.shapes import (
     SUBAGENT_SEPARATOR,
     agent_tool,
@@ -62,31 +64,28 @@ from agentdeck.backends.agentflow.shapes import (
     message,
 )
 from agentdeck.backends.agentflow.shapes import agent as agent_model
-from agentdeck.backends.base import ANY_KEY, Option
+from agentdeck.backends.base import ANY_KEY, Backend, Option
 from agentdeck.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    ProtocolError,
     UnsupportedError,
+    UpstreamError,
 )
+from agentdeck.http import BearerAuth, Connection, HttpClient
 from agentdeck.model import (
     Agent,
     AgentChanges,
     AgentSpec,
+    Approval,
     ChatEvent,
     ChatRequest,
     Conversation,
     ConversationSummary,
-    Done,
     KnowledgeBase,
     KnowledgeHit,
     Page,
-    RunStarted,
-    StreamWarning,
-    TextDelta,
 )
-from agentdeck.streams import iter_sse, sse_json
 
 OPTIONS = (
     Option("stream", "boolean", "false: one JSON answer instead of a stream", ("chat",)),
@@ -106,21 +105,68 @@ OPTIONS = (
 )
 
 
-class AgentFlowBackend(AgentFlowApprovals):
+class AgentFlowBackend(Backend):
+    """Agents and sub-agents, chat, conversations, approvals and knowledge on AgentFlow.
+
+    The capability methods stay on this class, where capability detection looks for them;
+    the longer jobs are done by collaborators it holds: ``api`` (every request), ``chats``
+    (streams), ``paused_runs`` (chats waiting on an answer) and ``approvals`` (answers).
+    """
+
+    kind = "agentflow"
     options = OPTIONS
-    """Agents and sub-agents, chat, conversations and knowledge; approvals come from the base."""
+    settings: AgentFlowSettings
+
+    def __init__(self, name: str, settings: AgentFlowSettings, http: HttpClient | None) -> None:
+        super().__init__(name, settings, http)
+        self.api = AgentFlowApi(name, self.http, self.explain)
+        self.paused_runs = PausedRuns(self.api, stream_timeout=settings.stream_timeout)
+        self.chats = Chats(self.api, self.paused_runs, self.check_options)
+        self.approvals = Approvals(self.api, self.paused_runs)
+
+    @classmethod
+    def connection(cls, name: str, settings: AgentFlowSettings) -> Connection:
+        token = settings.token.get_secret_value()
+        base_url = settings.base_url.rstrip("/").removesuffix(API)
+        return Connection(
+            base_url=base_url,
+            auth=BearerAuth(token),
+            secrets=(token,),
+            credential_hint=(
+                f"Check `token` of [backends.{name}] in the config: it must be a bearer token "
+                "issued by this AgentFlow deployment."
+            ),
+        )
+
+    def explain(self, error: UpstreamError, *, answering: str = "") -> UpstreamError:
+        """What a 409 or 410 means when answering an approval or question (``answering``
+        names it: ``the approval flow:a1``); other errors are raised as plain copies."""
+        said = error.platform_message
+        if answering and isinstance(error, ConflictError):
+            return error.refined(
+                message=f"{answering} was already answered or cancelled, so this answer was "
+                f"not applied (AgentFlow: {said or 'conflict'}).",
+                hint="list_approvals shows what still waits for an answer.",
+            )
+        if answering and error.status == 410:
+            return error.refined(
+                message=f"{answering} has expired: the agent stopped waiting for it "
+                f"(AgentFlow: {said or 'gone'}).",
+                hint="Send the message to the agent again to have it ask anew.",
+            )
+        return error.refined()
 
     async def check(self) -> str:
-        health = await self.http.request("GET", "/health")
-        ready = await self.http.request("GET", "/ready")
+        health = await self.api.request("GET", "/health")
+        ready = await self.api.request("GET", "/ready")
         version = text_of(health, "version")
         try:
-            spec = await self.http.request("GET", "/openapi.json")
+            spec = await self.api.request("GET", "/openapi.json")
             info = spec.get("info") if isinstance(spec, dict) else None
             version = text_of(info, "version") or version
         except NotFoundError:
             pass
-        agents = await self._list("GET", f"{API}/agents", "agents", {})
+        agents = await self.api.read_list("GET", f"{API}/agents", "agents", {})
         return (
             f"AgentFlow API {version or 'version unknown'}: "
             f"{text_of(health, 'status') or 'up'}, {text_of(ready, 'status') or 'ready'}; "
@@ -130,7 +176,7 @@ class AgentFlowBackend(AgentFlowApprovals):
     # ---- agents --------------------------------------------------------------------------
 
     async def list_agents(self, *, limit: int, cursor: str | None) -> Page[Agent]:
-        items, next_cursor = await self._page(
+        items, next_cursor = await self.api.page(
             f"{API}/agents", "agents", limit=limit, cursor=cursor, params={}
         )
         return Page[Agent](
@@ -138,14 +184,14 @@ class AgentFlowBackend(AgentFlowApprovals):
         )
 
     async def get_agent(self, agent_id: str) -> Agent:
-        parent, sub = self._split(agent_id)
+        parent, sub = self.api.split(agent_id)
         if sub is not None:
-            raw = await self.http.request(
+            raw = await self.api.request(
                 "GET", f"{API}/agent/{segment(parent)}/subagents/{segment(sub)}"
             )
             return agent_model(self.name, raw if isinstance(raw, dict) else {}, parent=parent)
-        raw = await self.http.request("GET", f"{API}/agent/{segment(parent)}")
-        config = await self.http.request("GET", f"{API}/agent/{segment(parent)}/config")
+        raw = await self.api.request("GET", f"{API}/agent/{segment(parent)}")
+        config = await self.api.request("GET", f"{API}/agent/{segment(parent)}/config")
         if isinstance(config, dict) and isinstance(config.get("config"), dict):
             config = config["config"]
         return agent_model(
@@ -164,7 +210,7 @@ class AgentFlowBackend(AgentFlowApprovals):
                 backend=self.name,
                 hint="list_agents shows the agents that can be parents.",
             )
-        parent = self._own_id(options.pop("parent_agent"), "parent_agent")
+        parent = self.api.own_id(options.pop("parent_agent"), "parent_agent")
         if SUBAGENT_SEPARATOR in parent:
             raise InvalidInputError(
                 "options.parent_agent must be a top-level agent, not a sub-agent.",
@@ -184,7 +230,7 @@ class AgentFlowBackend(AgentFlowApprovals):
             "model": spec.model,
             "tools": tools,
         }
-        raw = await self.http.request(
+        raw = await self.api.request(
             "POST",
             f"{API}/agent/{segment(parent)}/subagents",
             json={k: v for k, v in body.items() if v is not None},
@@ -192,13 +238,13 @@ class AgentFlowBackend(AgentFlowApprovals):
         return agent_model(self.name, raw if isinstance(raw, dict) else {}, parent=parent)
 
     async def update_agent(self, agent_id: str, changes: AgentChanges) -> Agent:
-        parent, sub = self._split(agent_id)
+        parent, sub = self.api.split(agent_id)
         fields = {"system_prompt": changes.instructions, "model": changes.model}
         if sub is not None:
             self.check_options(changes.options, "update_agent", named_only=True)
             fields |= {"name": changes.name, "description": changes.description}
             body = {k: v for k, v in fields.items() if v is not None} | changes.options
-            await self.http.request(
+            await self.api.request(
                 "PATCH", f"{API}/agent/{segment(parent)}/subagents/{segment(sub)}", json=body
             )
             return await self.get_agent(agent_id)
@@ -215,23 +261,23 @@ class AgentFlowBackend(AgentFlowApprovals):
             raise InvalidInputError(
                 f"options {clash} repeat instructions/model; pass each once.", backend=self.name
             )
-        await self.http.request(
+        await self.api.request(
             "PATCH", f"{API}/agent/{segment(parent)}/config", json=body | changes.options
         )
         return await self.get_agent(agent_id)
 
     async def delete_agent(self, agent_id: str) -> None:
-        parent, sub = self._split(agent_id)
+        parent, sub = self.api.split(agent_id)
         path = f"{API}/agent/{segment(parent)}" + (f"/subagents/{segment(sub)}" if sub else "")
-        await self.http.request("DELETE", path)
+        await self.api.request("DELETE", path)
 
     async def list_subagents(self, agent_id: str, *, limit: int, cursor: str | None) -> Page[Agent]:
-        parent, sub = self._split(agent_id)
+        parent, sub = self.api.split(agent_id)
         if sub is not None:
             raise InvalidInputError(
                 "sub-agents have no sub-agents of their own.", backend=self.name
             )
-        items, next_cursor = await self._page(
+        items, next_cursor = await self.api.page(
             f"{API}/agent/{segment(parent)}/subagents",
             "subagents",
             limit=limit,
@@ -246,26 +292,28 @@ class AgentFlowBackend(AgentFlowApprovals):
     async def list_agent_tools(
         self, agent_id: str, *, limit: int, cursor: str | None
     ) -> Page[dict[str, Any]]:
-        parent, sub = self._split(agent_id)
+        parent, sub = self.api.split(agent_id)
         path = (
             f"{API}/agent/{segment(parent)}"
             + (f"/subagents/{segment(sub)}" if sub else "")
             + "/tools"
         )
-        items, next_cursor = await self._page(path, "tools", limit=limit, cursor=cursor, params={})
+        items, next_cursor = await self.api.page(
+            path, "tools", limit=limit, cursor=cursor, params={}
+        )
         return Page[dict[str, Any]](items=[agent_tool(t) for t in items], next_cursor=next_cursor)
 
     async def run_agent_tool(
         self, agent_id: str, tool: str, *, arguments: dict[str, Any]
     ) -> dict[str, Any]:
-        parent, sub = self._split(agent_id)
+        parent, sub = self.api.split(agent_id)
         if sub is not None:
             raise UnsupportedError(
                 "AgentFlow runs tools of top-level agents only.",
                 backend=self.name,
                 hint=f"Run it through the parent agent '{self.name}:{parent}'.",
             )
-        raw = await self.http.request(
+        raw = await self.api.request(
             "POST",
             f"{API}/agent/{segment(parent)}/tools/{segment(tool)}/run",
             json={"arguments": arguments},
@@ -280,109 +328,13 @@ class AgentFlowBackend(AgentFlowApprovals):
 
     # ---- chat ----------------------------------------------------------------------------
 
-    async def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
-        parent, sub = self._split(request.agent_id)
-        options = request.options
-        if sub is not None:
-            async for event in self._run_subagent(parent, sub, request):
-                yield event
-            return
-        self.check_options(options, "chat")
-        stream = options.get("stream", True)
-        if not isinstance(stream, bool):
-            raise InvalidInputError("options.stream must be true or false.", backend=self.name)
-        title = options.get("title")
-        if title is not None and (not isinstance(title, str) or request.conversation_id):
-            raise InvalidInputError(
-                "options.title (a string) names a new conversation; leave it out when "
-                "continuing one with conversation.",
-                backend=self.name,
-            )
-        conversation_id = request.conversation_id
-        if title is not None:
-            created = await self.http.request(
-                "POST", f"{API}/conversations", json={"agent_id": parent, "title": title}
-            )
-            conversation_id = text_of(created, "id", "conversation_id")
-        body: dict[str, Any] = {"message": request.message, "stream": stream}
-        if conversation_id:
-            body["conversation_id"] = conversation_id
-        state = StreamState(conversation_id=conversation_id)
-        pauses = ChatPauses()
-        try:
-            async for event in self._chat_call(parent, body, state, pauses):
-                yield event
-            if state.paused:
-                async for event in self._wait_out(state, pauses):
-                    yield event
-        finally:
-            self._pause_board.forget(pauses.seen)
-
-    async def _chat_call(
-        self, parent: str, body: dict[str, Any], state: StreamState, pauses: ChatPauses
-    ) -> AsyncIterator[ChatEvent]:
-        """The chat call's events, up to its end or the pause it ends on."""
-        path = f"{API}/agent/{segment(parent)}/chat"
-        if not body["stream"]:
-            answer = await self.http.request("POST", path, json=body)
-            for event in one_piece_events(state, answer):
-                await self._note(pauses, state, event)
-                yield event
-            return
-        operation = f"the chat with agent {self.name}:{parent}"
-        headers = {"Accept": "text/event-stream"}
-        async with self.http.stream(
-            "POST", path, json=body, headers=headers, operation=operation
-        ) as response:
-            state.call_id = response.headers.get("x-call-id")
-            async for sse in iter_sse(response, self.http, operation):
-                handler = EVENTS.get(sse.event)
-                if handler is None:
-                    continue
-                data = sse_json(sse)
-                if isinstance(data, StreamWarning):
-                    yield data
-                    continue
-                if not state.started and handler is not EVENTS["start"]:
-                    state.started = True
-                    yield RunStarted(
-                        upstream_run_id=state.call_id, conversation_id=state.conversation_id
-                    )
-                for event in handler(state, data):
-                    await self._note(pauses, state, event)
-                    yield event
-                if state.finished or state.failed or state.paused:
-                    return
-        raise ProtocolError(
-            f"{operation} ended before the agent finished (no 'done' event).",
-            backend=self.name,
-            hint="The answer so far is kept; send the message again to retry.",
-        )
-
-    async def _run_subagent(
-        self, parent: str, sub: str, request: ChatRequest
-    ) -> AsyncIterator[ChatEvent]:
-        if request.options or request.conversation_id:
-            raise InvalidInputError(
-                "a sub-agent runs one message at a time: it takes no conversation or options.",
-                backend=self.name,
-                hint=f"Chat with the parent agent '{self.name}:{parent}' for a conversation.",
-            )
-        raw = await self.http.request(
-            "POST",
-            f"{API}/agent/{segment(parent)}/subagents/{segment(sub)}/run",
-            json={"message": request.message},
-        )
-        text = text_of(raw, "output", "response", "content", "result") or ""
-        if text:
-            yield TextDelta(text=text)
-        details = {k: raw[k] for k in ("call_id", "status") if isinstance(raw, dict) and k in raw}
-        yield Done(details=details)
+    def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
+        return self.chats.chat(request)
 
     async def cancel_chat(self, upstream_run_id: str) -> None:
         # 409: the call had already finished, so there is nothing left to stop.
         with contextlib.suppress(ConflictError):
-            await self.http.request("POST", f"{API}/cancel/{segment(upstream_run_id)}")
+            await self.api.request("POST", f"{API}/cancel/{segment(upstream_run_id)}")
 
     # ---- conversations -------------------------------------------------------------------
 
@@ -399,11 +351,11 @@ class AgentFlowBackend(AgentFlowApprovals):
         params: dict[str, Any] = {"agent_id": agent_id, **filters}
         search = params.pop("search", None)
         if search is None:
-            items, next_cursor = await self._page(
+            items, next_cursor = await self.api.page(
                 f"{API}/conversations", "conversations", limit=limit, cursor=cursor, params=params
             )
         else:
-            items, next_cursor = await self._page(
+            items, next_cursor = await self.api.page(
                 f"{API}/conversations/search",
                 "results",
                 limit=limit,
@@ -416,18 +368,50 @@ class AgentFlowBackend(AgentFlowApprovals):
         )
 
     async def get_conversation(self, conversation_id: str) -> Conversation:
-        head = await self.http.request("GET", f"{API}/conversations/{segment(conversation_id)}")
-        messages = await self._list(
+        head = await self.api.request("GET", f"{API}/conversations/{segment(conversation_id)}")
+        messages = await self.api.read_list(
             "GET", f"{API}/conversations/{segment(conversation_id)}/messages", "messages", {}
         )
         summary = conversation(self.name, head if isinstance(head, dict) else {})
         summary["message_count"] = len(messages)
         return Conversation(**summary, messages=[message(m) for m in messages])
 
+    # ---- approvals and questions ---------------------------------------------------------
+
+    async def list_approvals(
+        self, *, agent_id: str | None, limit: int, cursor: str | None
+    ) -> Page[Approval]:
+        return await self.approvals.list_approvals(agent_id=agent_id, limit=limit, cursor=cursor)
+
+    async def respond_to_approval(
+        self,
+        approval_id: str,
+        *,
+        decision: str,
+        arguments: dict[str, Any] | None,
+        reason: str | None,
+    ) -> Approval:
+        return await self.approvals.respond_to_approval(
+            approval_id, decision=decision, arguments=arguments, reason=reason
+        )
+
+    async def respond_to_approvals(
+        self, approval_ids: list[str], *, decision: str, reason: str | None
+    ) -> list[tuple[str, str | None, str | None]]:
+        return await self.approvals.respond_to_approvals(
+            approval_ids, decision=decision, reason=reason
+        )
+
+    async def cancel_approval(self, approval_id: str) -> Approval:
+        return await self.approvals.cancel_approval(approval_id)
+
+    async def answer_question(self, question_id: str, *, answer: str) -> str:
+        return await self.approvals.answer_question(question_id, answer=answer)
+
     # ---- knowledge -----------------------------------------------------------------------
 
     async def list_knowledge_bases(self, *, limit: int, cursor: str | None) -> Page[KnowledgeBase]:
-        items, next_cursor = await self._page(
+        items, next_cursor = await self.api.page(
             f"{API}/knowledge-bases", "knowledge_bases", limit=limit, cursor=cursor, params={}
         )
         return Page[KnowledgeBase](
@@ -445,7 +429,7 @@ class AgentFlowBackend(AgentFlowApprovals):
         body = {"query": query, "top_k": limit}
         kb = f"{API}/knowledge-bases"
         if agent_id is not None:
-            parent, sub = self._split(agent_id)
+            parent, sub = self.api.split(agent_id)
             if sub is not None:
                 raise UnsupportedError(
                     "AgentFlow binds knowledge bases to top-level agents only.",
@@ -454,26 +438,30 @@ class AgentFlowBackend(AgentFlowApprovals):
                 )
             ids = knowledge_base_ids or [
                 text_of(raw, "id", "knowledge_base_id") or "?"
-                for raw in await self._list(
+                for raw in await self.api.read_list(
                     "GET", f"{API}/agents/{segment(parent)}/knowledge-bases", "knowledge_bases", {}
                 )
             ]
             raws: list[tuple[dict[str, Any], str | None]] = []
             for kb_id in ids:
                 path = f"{API}/agents/{segment(parent)}/knowledge-bases/{segment(kb_id)}/search"
-                raws += [(r, kb_id) for r in await self._list("POST", path, "results", {}, body)]
+                raws += [
+                    (r, kb_id) for r in await self.api.read_list("POST", path, "results", {}, body)
+                ]
         elif len(knowledge_base_ids) == 1:
             kb_id = knowledge_base_ids[0]
-            found = await self._list("POST", f"{kb}/{segment(kb_id)}/search", "results", {}, body)
+            found = await self.api.read_list(
+                "POST", f"{kb}/{segment(kb_id)}/search", "results", {}, body
+            )
             raws = [(r, kb_id) for r in found]
         else:
             ids = knowledge_base_ids or [
                 text_of(raw, "id") or "?"
-                for raw in await self._list("GET", kb, "knowledge_bases", {})
+                for raw in await self.api.read_list("GET", kb, "knowledge_bases", {})
             ]
             if not ids:
                 return []
-            found = await self._list(
+            found = await self.api.read_list(
                 "POST", f"{kb}/search", "results", {}, body | {"knowledge_base_ids": ids}
             )
             raws = [(r, None) for r in found]

@@ -16,7 +16,7 @@ lists routes only); each handler accepts the obvious variants:
 - ``error`` {code, message} and ``cancelled`` → :class:`ErrorEvent` (the run fails);
 - ``done`` {conversation_id, call_id, message_id, usage?} → :class:`Done`; a ``done``
   whose status is a pause (:data:`PAUSED`) ends the stream but not the run: it sets
-  ``StreamState.paused`` and the backend waits the pause out (``agentflow_pauses``).
+  ``StreamState.paused`` and the backend waits the pause out (``pauses``).
 
 Unknown events (keep-alives, UI hints) are skipped; a malformed one becomes a
 :class:`StreamWarning` and the stream goes on.

@@ -24,11 +24,9 @@ from typing import Any
 
 import anyio
 
-from agentdeck.backends.agentflow.base import API, AgentFlowBase, segment
+from agentdeck.backends.agentflow.api import API, AgentFlowApi, segment
 from agentdeck.backends.agentflow.events import EVENTS, StreamState, one_piece_events, text_of
-from agentdeck.backends.agentflow.settings import AgentFlowSettings
 from agentdeck.errors import AgentdeckError
-from agentdeck.http import HttpClient
 from agentdeck.model import (
     ApprovalRequired,
     ApprovalResolved,
@@ -109,18 +107,32 @@ class ChatPauses:
     moved_on: bool = False
 
 
-class AgentFlowPauses(AgentFlowBase):
-    """Waiting out pauses that end the stream; the answering methods live in the subclass."""
+class PausedRuns:
+    """The chats of one backend that wait out pauses ending their stream.
 
-    def __init__(self, name: str, settings: AgentFlowSettings, http: HttpClient | None) -> None:
-        super().__init__(name, settings, http)
-        self._pause_board = PauseBoard()
+    The chat notes each event here before yielding it, and the answering methods
+    (approvals, questions) report each answer here, so a chat the stream left paused can
+    wait for its answers and read on.
+    """
 
-    async def _note(self, pauses: ChatPauses, state: StreamState, event: ChatEvent) -> None:
+    def __init__(self, api: AgentFlowApi, *, stream_timeout: float) -> None:
+        self._api = api
+        self._stream_timeout = stream_timeout
+        self._board = PauseBoard()
+
+    def answered(self, key: str, body: Any) -> None:
+        """Hand the platform's answer to pause ``key`` (see :func:`pause_id`) to its chat."""
+        self._board.answered(key, body)
+
+    def forget(self, pauses: ChatPauses) -> None:
+        """Drop what a finished chat expected, answered or not."""
+        self._board.forget(pauses.seen)
+
+    async def note(self, pauses: ChatPauses, state: StreamState, event: ChatEvent) -> None:
         """Track a chat event before it is yielded (so before anyone can answer a pause)."""
         if isinstance(event, ApprovalRequired | QuestionAsked):
             key = pause_id(event)
-            self._pause_board.expect(key)
+            self._board.expect(key)
             pauses.seen.add(key)
             if not pauses.pending and state.conversation_id:
                 pauses.messages_before = await self._message_count(state.conversation_id)
@@ -133,12 +145,12 @@ class AgentFlowPauses(AgentFlowBase):
             if isinstance(event, TextDelta):
                 pauses.text += event.text
 
-    async def _wait_out(self, state: StreamState, pauses: ChatPauses) -> AsyncIterator[ChatEvent]:
+    async def wait_out(self, state: StreamState, pauses: ChatPauses) -> AsyncIterator[ChatEvent]:
         """After a stream ended on a pause: list it, wait for the answers, yield the rest."""
         while state.paused:
             if not pauses.pending:
                 for event in await self._pending_approvals(state):
-                    await self._note(pauses, state, event)
+                    await self.note(pauses, state, event)
                     yield event
                 if not pauses.pending:
                     yield StreamWarning(
@@ -153,7 +165,7 @@ class AgentFlowPauses(AgentFlowBase):
                 for event in pauses.pending.values():
                     yield event
             waiting = dict(pauses.pending)
-            answers = await self._pause_board.wait(waiting)
+            answers = await self._board.wait(waiting)
             for event, answer in zip(waiting.values(), answers, strict=True):
                 if isinstance(event, ApprovalRequired):
                     status = text_of(answer, "status")
@@ -171,14 +183,14 @@ class AgentFlowPauses(AgentFlowBase):
                 if continuation is None:
                     yield StreamWarning(
                         message=f"AgentFlow wrote no answer within "
-                        f"{self.settings.stream_timeout:g} s after the pause was answered; "
+                        f"{self._stream_timeout:g} s after the pause was answered; "
                         "get_conversation shows it once it does."
                     )
                     continuation = {"status": "completed"}
             state.paused = False
             next_pauses = ChatPauses(seen=pauses.seen)
             for event in one_piece_events(state, continuation):
-                await self._note(next_pauses, state, event)
+                await self.note(next_pauses, state, event)
                 yield event
             pauses.pending, pauses.messages_before = next_pauses.pending, None
             pauses.text, pauses.moved_on = "", False
@@ -189,7 +201,7 @@ class AgentFlowPauses(AgentFlowBase):
         if not state.conversation_id:
             return []
         try:
-            found = await self._list(
+            found = await self._api.read_list(
                 "GET",
                 f"{API}/approvals/pending",
                 "approvals",
@@ -211,7 +223,7 @@ class AgentFlowPauses(AgentFlowBase):
         return events
 
     async def _messages(self, conversation_id: str) -> list[dict[str, Any]]:
-        return await self._list(
+        return await self._api.read_list(
             "GET", f"{API}/conversations/{segment(conversation_id)}/messages", "messages", {}
         )
 
@@ -230,7 +242,7 @@ class AgentFlowPauses(AgentFlowBase):
         """
         if state.conversation_id is None or pauses.messages_before is None:
             return None
-        with anyio.move_on_after(self.settings.stream_timeout):
+        with anyio.move_on_after(self._stream_timeout):
             for attempt in itertools.count():
                 new = (await self._messages(state.conversation_id))[pauses.messages_before :]
                 replies = [m for m in new if text_of(m, "role") in (None, "assistant")]

@@ -1,0 +1,110 @@
+"""AgentFlow's HTTP plumbing: where the API lives, the one request funnel, paging, ids.
+
+Every part of the backend (agents, chat, pauses, approvals) talks to AgentFlow through
+one :class:`AgentFlowApi`, so every failed call is explained the same way, by the
+backend's ``explain`` hook, and every list is paged and read alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from agentdeck.backends.agentflow.shapes import SUBAGENT_SEPARATOR, items_of, window
+from agentdeck.errors import InvalidInputError, UpstreamError
+from agentdeck.http import HttpClient
+from agentdeck.model import Ref
+from agentdeck.pagination import parse_offset
+
+#: Every route but the probes lives under this prefix of the deployment's root.
+API = "/api/v1"
+
+
+def segment(value: str) -> str:
+    """An id as one URL path segment, so no id can reach another route."""
+    return quote(value, safe="")
+
+
+class Explain(Protocol):
+    """The backend's ``explain`` hook, as the funnel calls it."""
+
+    def __call__(self, error: UpstreamError, *, answering: str = "") -> UpstreamError: ...
+
+
+class AgentFlowApi:
+    """Requests to one AgentFlow deployment, as the backend named ``name`` makes them.
+
+    ``explain`` turns a platform error into the one to raise; ``request`` is the only
+    place that calls it (streams go to ``http`` directly: their errors need no words
+    beyond the HTTP layer's).
+    """
+
+    def __init__(self, name: str, http: HttpClient, explain: Explain) -> None:
+        self.name = name
+        self.http = http
+        self._explain = explain
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        answering: str = "",
+    ) -> Any:
+        """The decoded answer; ``answering`` names the approval or question being answered,
+        so a 409/410 can say it was answered already or has expired."""
+        try:
+            return await self.http.request(method, path, params=params, json=json)
+        except UpstreamError as exc:
+            raise self._explain(exc, answering=answering) from exc
+
+    async def read_list(
+        self, method: str, path: str, key: str, params: dict[str, Any], json: Any = None
+    ) -> list[dict[str, Any]]:
+        """Every object of a list answer (the objects under ``key``, or a bare list)."""
+        body = await self.request(method, path, params=params, json=json)
+        return items_of(body, key, backend=self.name, operation=f"{method} {path}")
+
+    async def page(
+        self, path: str, key: str, *, limit: int, cursor: str | None, params: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a list and the cursor of the next (None on the last page).
+
+        Asks for one more than ``limit`` so a list without a total still shows whether
+        another page follows.
+        """
+        offset = parse_offset(cursor)
+        params = {**params, "limit": limit + 1, "offset": offset}
+        body = await self.request("GET", path, params=params)
+        items = items_of(body, key, backend=self.name, operation=f"GET {path}")
+        return window(body, items, offset=offset, limit=limit)
+
+    def split(self, agent_id: str) -> tuple[str, str | None]:
+        """An agent id as (parent id, sub-agent id or None)."""
+        parent, sep, sub = agent_id.partition(SUBAGENT_SEPARATOR)
+        if sep and (not parent or not sub or SUBAGENT_SEPARATOR in sub):
+            raise InvalidInputError(
+                f"'{agent_id}' is not an AgentFlow agent id; sub-agents are addressed as "
+                f"'{self.name}:<parent id>{SUBAGENT_SEPARATOR}<sub-agent id>'.",
+                backend=self.name,
+            )
+        return parent, sub or None
+
+    def own_id(self, value: Any, option: str) -> str:
+        """An id given in ``options.<option>`` as a bare id or as a ref on this backend."""
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInputError(
+                f"options.{option} must be an agent ref ('{self.name}:<id>') or id.",
+                backend=self.name,
+            )
+        ref = Ref.parse(value, what=f"options.{option}")
+        if ref.id is None:
+            return ref.backend
+        if ref.backend != self.name:
+            raise InvalidInputError(
+                f"options.{option} '{value}' is on backend '{ref.backend}', not '{self.name}'.",
+                backend=self.name,
+            )
+        return ref.id
