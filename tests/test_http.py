@@ -23,7 +23,8 @@ from agentdeck.errors import (
     UpstreamTimeoutError,
     UpstreamValidationError,
 )
-from agentdeck.http import ApiKeyAuth, HttpClient, RetryPolicy, TokenAuth, build_async_client
+from agentdeck.http import HttpClient, RetryPolicy, build_async_client
+from agentdeck.http_auth import ApiKeyAuth, TokenAuth
 from tests.fakes.base import FakePlatform, serve
 
 pytestmark = pytest.mark.anyio

@@ -2,9 +2,9 @@
 
 Every backend talks to its platform through one :class:`HttpClient`, which wraps
 the pooled ``httpx2.AsyncClient`` built for that backend when the server starts.
-This is the only place where HTTP status codes and transport exceptions become
-agentdeck errors (:func:`error_for_status`, :func:`error_for_transport`), and the
-only place that retries:
+It is the only caller of the one translation from HTTP statuses and transport
+exceptions to agentdeck errors (:mod:`agentdeck.http_errors`), and the only place
+that retries:
 
 - idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) are retried on connect
   errors, timeouts, 408, 429, 502, 503 and 504 with jittered exponential backoff,
@@ -27,7 +27,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Generator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, overload
@@ -36,222 +36,18 @@ import anyio
 import httpx2
 
 from agentdeck.errors import (
-    AgentDisabledError,
-    AuthenticationError,
-    ConflictError,
-    NotFoundError,
-    PaymentRequiredError,
-    PermissionDeniedError,
     ProtocolError,
-    RateLimitedError,
-    ServerError,
-    UpstreamConnectError,
     UpstreamError,
     UpstreamTimeoutError,
-    UpstreamValidationError,
 )
-from agentdeck.redaction import SECRETS, Redactor
+from agentdeck.http_errors import error_for_status, error_for_transport
+from agentdeck.redaction import SECRETS
 
 logger = logging.getLogger("agentdeck.http")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
-_MAX_ERROR_TEXT = 300
 _DRAIN_SECONDS = 0.5
-
-
-# ---- auth -------------------------------------------------------------------------------
-
-
-class BearerAuth(httpx2.Auth):
-    """``Authorization: Bearer <token>``."""
-
-    def __init__(self, token: str, scheme: str = "Bearer") -> None:
-        self._value = f"{scheme} {token}"
-
-    def auth_flow(
-        self, request: httpx2.Request
-    ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        request.headers["Authorization"] = self._value
-        yield request
-
-
-class TokenAuth(BearerAuth):
-    """``Authorization: Token <token>`` (Make)."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__(token, scheme="Token")
-
-
-class ApiKeyAuth(httpx2.Auth):
-    """An API key sent as a query parameter on reads and in the JSON body on writes (Roboflow)."""
-
-    requires_request_body = True
-
-    def __init__(self, key: str, name: str = "api_key") -> None:
-        self._key = key
-        self._name = name
-
-    def auth_flow(
-        self, request: httpx2.Request
-    ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        content_type = request.headers.get("content-type", "")
-        if request.method in {"POST", "PUT", "PATCH"} and content_type.startswith(
-            "application/json"
-        ):
-            body = json.loads(request.content or b"{}")
-            if isinstance(body, dict):
-                body[self._name] = self._key
-                headers = {
-                    k: v for k, v in request.headers.items() if k.lower() != "content-length"
-                }
-                yield httpx2.Request(
-                    request.method,
-                    request.url,
-                    headers=headers,
-                    json=body,
-                    extensions=request.extensions,
-                )
-                return
-        request.url = request.url.copy_merge_params({self._name: self._key})
-        yield request
-
-
-# ---- error translation: the one place ---------------------------------------------------
-
-
-_STATUS_ERRORS: dict[int, tuple[type[UpstreamError], str]] = {
-    400: (UpstreamValidationError, "Check the arguments against the tool's description."),
-    401: (AuthenticationError, "Check the credential of this backend in the config."),
-    402: (PaymentRequiredError, "The platform account is out of credits; add credits and retry."),
-    403: (
-        PermissionDeniedError,
-        "The credential is valid but lacks permission for this; check its scopes.",
-    ),
-    404: (NotFoundError, "Check the ref; list tools show what exists."),
-    409: (ConflictError, "The request conflicts with the current state; fetch it and retry."),
-    422: (UpstreamValidationError, "Check the arguments against the tool's description."),
-    429: (RateLimitedError, "Wait and retry."),
-}
-
-
-def platform_message(body: Any, redact: Redactor | None = None) -> str | None:
-    """The platform's own error text from a JSON error body, in the common shapes.
-
-    Secrets are redacted before the text is cut to 300 characters, so a key that
-    straddles the cut cannot leave as a prefix.
-    """
-    text = _platform_text(body)
-    if text is None:
-        return None
-    return (redact or SECRETS).cut(text, _MAX_ERROR_TEXT) or None
-
-
-def _platform_text(body: Any) -> str | None:
-    if isinstance(body, str):
-        return body.strip() or None
-    if not isinstance(body, Mapping):
-        return None
-    message, detail = body.get("message"), body.get("detail")
-    if isinstance(message, str) and isinstance(detail, str) and message and detail != message:
-        # e.g. Make: a generic message ("Permission denied") and the specific detail
-        return f"{message}: {detail}"
-    for key in ("error", "message", "detail", "error_description", "msg"):
-        value = body.get(key)
-        if isinstance(value, str) and value:
-            return value
-        if isinstance(value, Mapping):
-            nested = _platform_text(value)
-            if nested:
-                return nested
-        if isinstance(value, list) and value:
-            # FastAPI's validation shape: [{"loc": [...], "msg": "...", "type": ...}, ...]
-            parts = []
-            for item in value[:5]:
-                if isinstance(item, Mapping):
-                    loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
-                    msg = item.get("msg") or item.get("message") or ""
-                    parts.append(f"{loc}: {msg}" if loc else str(msg))
-                else:
-                    parts.append(str(item))
-            return "; ".join(parts)
-    return None
-
-
-def error_for_status(
-    *,
-    backend: str,
-    operation: str,
-    status: int,
-    body: Any,
-    retry_after: float | None = None,
-    attempts: int = 1,
-    redact: Redactor | None = None,
-    credential_hint: str | None = None,
-) -> UpstreamError:
-    """Build the agentdeck error for an HTTP error answer."""
-    text = platform_message(body, redact)
-    error_type = body.get("error_type") or body.get("code") if isinstance(body, Mapping) else None
-    cls, hint = _STATUS_ERRORS.get(status, (ServerError if status >= 500 else UpstreamError, ""))
-    if status == 401 and credential_hint:
-        hint = credential_hint
-    if status == 403 and error_type == "AGENT_DISABLED":
-        cls = AgentDisabledError
-        hint = "Agent features are turned off for this workspace; enable them in its settings."
-    if status >= 500:
-        hint = "The platform failed; retry later." + (
-            f" (tried {attempts} times)" if attempts > 1 else ""
-        )
-    said = f": {text}" if text else ""
-    message = f"{operation} answered HTTP {status}{said}."
-    if cls is RateLimitedError:
-        wait = f" Try again after {retry_after:g} s." if retry_after is not None else ""
-        hint = f"Retried {attempts - 1} times.{wait}" if attempts > 1 else f"Wait and retry.{wait}"
-        return RateLimitedError(
-            message,
-            backend=backend,
-            hint=hint,
-            status=status,
-            platform_message=text,
-            retry_after=retry_after,
-        )
-    return cls(message, backend=backend, hint=hint, status=status, platform_message=text)
-
-
-def error_for_transport(
-    exc: Exception,
-    *,
-    backend: str,
-    operation: str,
-    redact: Redactor,
-    timeout_setting: str = "timeout",
-) -> UpstreamError:
-    """Build the agentdeck error for an exception raised by httpx2.
-
-    ``timeout_setting`` names the config key of the read timeout that applied
-    (``stream_timeout`` for chat streams), so the hint points at the right one.
-    """
-    detail = redact(str(exc)) or type(exc).__name__
-    if isinstance(exc, httpx2.TimeoutException):
-        setting = "timeout" if isinstance(exc, httpx2.ConnectTimeout) else timeout_setting
-        return UpstreamTimeoutError(
-            f"{operation} timed out ({type(exc).__name__}).",
-            backend=backend,
-            hint=f"The platform is slow or unreachable; retry, or raise `{setting}` in the config.",
-        )
-    if isinstance(exc, httpx2.ConnectError):
-        return UpstreamConnectError(
-            f"{operation} could not connect: {detail}.",
-            backend=backend,
-            hint="Check `base_url` in the config and that the platform is reachable.",
-        )
-    if isinstance(exc, httpx2.RemoteProtocolError | httpx2.ReadError):
-        return ProtocolError(
-            f"{operation} was cut off: the connection closed before the answer was complete.",
-            backend=backend,
-            hint="Retry; if it keeps happening the platform is failing mid-answer.",
-        )
-    return ProtocolError(f"{operation} failed: {detail}.", backend=backend)
 
 
 @dataclass(frozen=True)

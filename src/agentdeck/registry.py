@@ -19,7 +19,8 @@ from agentdeck.backends.kinds import backend_class
 from agentdeck.backends.local.settings import LocalSettings
 from agentdeck.config import Settings
 from agentdeck.errors import InvalidInputError, UnsupportedError
-from agentdeck.http import BearerAuth, Connection, HttpClient, RetryPolicy, build_async_client
+from agentdeck.http import Connection, HttpClient, RetryPolicy, build_async_client
+from agentdeck.http_auth import BearerAuth
 from agentdeck.model import BackendInfo, Ref
 from agentdeck.store import Store, open_store
 

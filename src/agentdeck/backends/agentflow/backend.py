@@ -72,7 +72,8 @@ from agentdeck.errors import (
     UnsupportedError,
     UpstreamError,
 )
-from agentdeck.http import BearerAuth, Connection, HttpClient
+from agentdeck.http import Connection, HttpClient
+from agentdeck.http_auth import BearerAuth
 from agentdeck.model import (
     Agent,
     AgentChanges,

@@ -48,7 +48,8 @@ from agentdeck.errors import (
     UpstreamError,
     UpstreamValidationError,
 )
-from agentdeck.http import Connection, HttpClient, TokenAuth
+from agentdeck.http import Connection, HttpClient
+from agentdeck.http_auth import TokenAuth
 from agentdeck.model import (
     Agent,
     AgentChanges,

@@ -45,7 +45,8 @@ from agentdeck.backends.roboflow.workflows import (
     RoboflowWorkflows,
 )
 from agentdeck.errors import InvalidInputError, ProtocolError, UpstreamError
-from agentdeck.http import ApiKeyAuth, Connection
+from agentdeck.http import Connection
+from agentdeck.http_auth import ApiKeyAuth
 from agentdeck.model import (
     Agent,
     ChatEvent,

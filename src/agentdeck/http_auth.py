@@ -1,0 +1,66 @@
+"""How agentdeck authenticates to a platform: one ``httpx2.Auth`` per scheme.
+
+A backend names its scheme in its ``Connection``; the registry builds the pooled client
+with it, so no adapter ever sets an Authorization header by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+
+import httpx2
+
+
+class BearerAuth(httpx2.Auth):
+    """``Authorization: Bearer <token>``."""
+
+    def __init__(self, token: str, scheme: str = "Bearer") -> None:
+        self._value = f"{scheme} {token}"
+
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
+        request.headers["Authorization"] = self._value
+        yield request
+
+
+class TokenAuth(BearerAuth):
+    """``Authorization: Token <token>`` (Make)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token, scheme="Token")
+
+
+class ApiKeyAuth(httpx2.Auth):
+    """An API key sent as a query parameter on reads and in the JSON body on writes (Roboflow)."""
+
+    requires_request_body = True
+
+    def __init__(self, key: str, name: str = "api_key") -> None:
+        self._key = key
+        self._name = name
+
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
+        content_type = request.headers.get("content-type", "")
+        if request.method in {"POST", "PUT", "PATCH"} and content_type.startswith(
+            "application/json"
+        ):
+            body = json.loads(request.content or b"{}")
+            if isinstance(body, dict):
+                body[self._name] = self._key
+                headers = {
+                    k: v for k, v in request.headers.items() if k.lower() != "content-length"
+                }
+                yield httpx2.Request(
+                    request.method,
+                    request.url,
+                    headers=headers,
+                    json=body,
+                    extensions=request.extensions,
+                )
+                return
+        request.url = request.url.copy_merge_params({self._name: self._key})
+        yield request
