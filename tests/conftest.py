@@ -40,7 +40,7 @@ def no_secret_leaves(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     served (nor its first 8 characters) appears in a result, an error, a progress
     message or a log record (issue 10: redaction holds at every exit)."""
     caplog.set_level(logging.INFO, logger="agentdeck")
-    OUTPUTS.__init__()  # type: ignore[misc]
+    OUTPUTS.reset()
     yield
     logged = [caplog.text, *(record.getMessage() for record in caplog.records)]
     leaks = OUTPUTS.leaks(*logged)

@@ -83,6 +83,10 @@ class Outputs:
         self.secrets: set[str] = set()
         self.texts: list[str] = []
 
+    def reset(self) -> None:
+        self.secrets.clear()
+        self.texts.clear()
+
     def watch(self, settings: Settings) -> None:
         for backend in settings.backends.values():
             for value in backend.__dict__.values():
