@@ -41,9 +41,10 @@ _LIST_PAGE = 100
 _MAX_PAGES = 20
 _ABOUT_IN_DESCRIPTION = 130
 _TITLE_LENGTH = 48
-_ANNOTATIONS = types.ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-)
+#: Only the hint that differs from MCP's defaults (not read-only, not idempotent, open
+#: world are the defaults; destructive is the default too, and an agent chat is not):
+#: the other three would be ~80 bytes and four objects per tool, for nothing.
+_ANNOTATIONS = types.ToolAnnotations(destructive_hint=False)
 
 
 class RunState(RunResult):
