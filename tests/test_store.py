@@ -70,6 +70,8 @@ async def test_run_history_groups_runs_into_conversations_newest_first(database:
         listed = await store.history_conversations("make", agent_id=None, limit=10, offset=0)
         mine = await store.history_conversations("make", agent_id="a2", limit=10, offset=0)
         runs = await store.history_runs("make", "c1")
+        owners = [await store.history_agent("make", c) for c in ("c1", "c2", "unseen")]
+    assert owners == ["a1", "a2", None]
     assert [(c["id"], c["title"], c["runs"]) for c in listed] == [
         ("c1", "say r1", 2),
         ("c2", "say r2", 1),

@@ -73,9 +73,9 @@ async def conversation_to_continue(
     if isinstance(backend, ConversationKeeper):
         owner = await backend.conversation_owner(ref.id)
     else:
-        runs = await registry.store.history_runs(backend.name, ref.id)
-        if runs:
-            owner = runs[0]["agent_id"]
+        recorded = await registry.store.history_agent(backend.name, ref.id)
+        if recorded is not None:
+            owner = recorded
         elif isinstance(backend, ConversationReader):
             return ref.id
         else:

@@ -124,6 +124,11 @@ class Store(Protocol):
 
     async def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]: ...
 
+    async def history_agent(self, backend: str, conversation_id: str) -> str | None:
+        """The agent of the first run agentdeck recorded in a platform conversation (one
+        indexed row, however long the conversation), or None when it recorded none."""
+        ...
+
 
 def is_postgres_url(database: str) -> bool:
     return urlsplit(database).scheme in POSTGRES_SCHEMES

@@ -342,6 +342,14 @@ class PostgresStore:
             (backend, conversation_id),
         )
 
+    async def history_agent(self, backend: str, conversation_id: str) -> str | None:
+        row = await self._one(
+            "SELECT agent_id FROM runs WHERE backend = %s AND conversation_id = %s"
+            " ORDER BY started_at, id LIMIT 1",
+            (backend, conversation_id),
+        )
+        return str(row["agent_id"]) if row else None
+
     # ---- runs shared between replicas (see agentdeck.replicas) -----------------------
 
     async def listener(self) -> psycopg.AsyncConnection[Any]:

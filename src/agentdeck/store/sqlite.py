@@ -304,6 +304,14 @@ class SqliteStore:
         ).fetchall()
         return [dict(row) for row in rows]
 
+    async def history_agent(self, backend: str, conversation_id: str) -> str | None:
+        row = self._db.execute(
+            "SELECT agent_id FROM runs WHERE backend = ? AND conversation_id = ?"
+            " ORDER BY started_at, id LIMIT 1",
+            (backend, conversation_id),
+        ).fetchone()
+        return str(row["agent_id"]) if row else None
+
 
 def _agent(row: sqlite3.Row) -> dict[str, Any]:
     agent = dict(row)
