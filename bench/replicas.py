@@ -31,7 +31,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
-from tests.pg import _bindir, _run_as_owner, _start, schema_url
+from tests.pg import run_as_owner, schema_url, server_binaries, start_cluster
 from tests.support import ok
 from tests.test_replicas import SLOW_MODEL_CONFIG, client, replicas
 
@@ -106,11 +106,11 @@ async def delta_latency(a: str, b: str, agent: str, model: TimedModel) -> None:
 
 
 async def main(sessions: int) -> None:
-    bindir = _bindir()
+    bindir = server_binaries()
     if bindir is None:
         sys.exit("PostgreSQL binaries not found (install the Debian package 'postgresql').")
     directory = Path(tempfile.mkdtemp(prefix="agentdeck-bench-pg-"))
-    server = _start(directory, bindir)
+    server = start_cluster(directory, bindir)
     work = Path(tempfile.mkdtemp(prefix="agentdeck-bench-"))
     config = work / "agentdeck.toml"
     config.write_text(SLOW_MODEL_CONFIG.replace("lease_seconds = 2", ""))
@@ -135,7 +135,7 @@ async def main(sessions: int) -> None:
                         print("progress across replicas (a chunk every 100 ms):")
                         await delta_latency(bases[0], bases[1], agent, model)
     finally:
-        _run_as_owner(
+        run_as_owner(
             [f"{bindir}/pg_ctl", "stop", "-D", str(directory / "data"), "-m", "immediate"],
             check=False,
         )

@@ -44,16 +44,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     directory = Path(os.environ.pop(_DIR_VARIABLE, ""))
     if not directory.name:
         return
-    bindir = _bindir()
+    bindir = server_binaries()
     if bindir and (directory / "data" / "postmaster.pid").exists():
-        _run_as_owner(
+        run_as_owner(
             [f"{bindir}/pg_ctl", "stop", "-D", str(directory / "data"), "-m", "immediate"],
             check=False,
         )
     shutil.rmtree(directory, ignore_errors=True)
 
 
-def _bindir() -> str | None:
+def server_binaries() -> str | None:
+    """The folder of PostgreSQL's server binaries (Debian's newest first), or None."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if found:
         return str(Path(found[-1]).parent)
@@ -61,7 +62,7 @@ def _bindir() -> str | None:
     return str(Path(initdb).parent) if initdb else None
 
 
-def _run_as_owner(command: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_as_owner(command: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run a PostgreSQL binary; as root, as the ``postgres`` user (it refuses root)."""
     if os.geteuid() == 0:
         command = ["runuser", "-u", "postgres", "--", *command]
@@ -76,13 +77,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start(directory: Path, bindir: str) -> str:
+def start_cluster(directory: Path, bindir: str) -> str:
     """initdb and start a cluster in ``directory``; return its URL."""
     if os.geteuid() == 0:
         owner = pwd.getpwnam("postgres")
         os.chown(directory, owner.pw_uid, owner.pw_gid)
     data = directory / "data"
-    _run_as_owner(
+    run_as_owner(
         [
             f"{bindir}/initdb",
             "-D",
@@ -103,7 +104,7 @@ def _start(directory: Path, bindir: str) -> str:
         f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
     )
-    _run_as_owner(
+    run_as_owner(
         [
             f"{bindir}/pg_ctl",
             "start",
@@ -131,7 +132,7 @@ def _unavailable(reason: str) -> None:
 def postgres_server() -> str:
     """The URL of the session's PostgreSQL server (its ``postgres`` database)."""
     directory = Path(os.environ.get(_DIR_VARIABLE) or tempfile.mkdtemp(prefix="agentdeck-pg-"))
-    bindir = _bindir()
+    bindir = server_binaries()
     if bindir is None:
         _unavailable("no initdb found (install the Debian package 'postgresql').")
     assert bindir is not None
@@ -144,7 +145,7 @@ def postgres_server() -> str:
         if failure.exists():
             _unavailable(failure.read_text())
         try:
-            url = _start(directory, bindir)
+            url = start_cluster(directory, bindir)
         except (subprocess.SubprocessError, OSError, KeyError) as exc:
             detail = getattr(exc, "stderr", None) or str(exc)
             failure.write_text(f"the test server did not start: {detail.strip()[-500:]}")
