@@ -1,7 +1,7 @@
 """A fake of the AgentFlow REST API (agents, chat over SSE, approvals, knowledge bases).
 
-Source: ``/work/shared/api-docs/agentflow-api-reference.txt`` (a route table, the contract)
-and the "AgentFlow" section of ``/work/shared/api-docs/NOTES.md``. The reference shows
+Source: ``shared/api-docs/agentflow-api-reference.txt`` (a route table, the contract)
+and the "AgentFlow" section of ``shared/api-docs/NOTES.md``. The reference shows
 paths and methods only, no bodies; every shape below is an assumption that follows the
 document's conventions (FastAPI-style: ``/docs``, ``/redoc``, ``/openapi.json``, snake_case).
 

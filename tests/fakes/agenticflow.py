@@ -1,6 +1,6 @@
 """A fake of AgenticFlow's agent API, served over real HTTP for adapter tests.
 
-Sources: ``/work/shared/api-docs/agenticflow-agent-api.txt`` (the contract),
+Sources: ``shared/api-docs/agenticflow-agent-api.txt`` (the contract),
 ``agenticflow-openapi-agents.json`` (the trimmed FastAPI OpenAPI 3.1 spec) and the
 "AgenticFlow" section of ``NOTES.md``. Routes hang below ``path_prefix`` (``/v1``;
 self-hosted deployments use ``/api``):

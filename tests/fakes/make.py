@@ -1,7 +1,7 @@
 """A fake of Make's AI Agents API (open beta), served over real HTTP for adapter tests.
 
-Source: ``/work/shared/api-docs/make-ai-agents-api.txt`` (the contract) and the "Make"
-section of ``/work/shared/api-docs/NOTES.md``. Routes hang below ``base_path``
+Source: ``shared/api-docs/make-ai-agents-api.txt`` (the contract) and the "Make"
+section of ``shared/api-docs/NOTES.md``. Routes hang below ``base_path``
 (``/api/v2``), so agentdeck's ``base_url`` is ``http://127.0.0.1:PORT/api/v2``:
 
 - ``GET    /ai-agents/v1/agents``                    list (200)

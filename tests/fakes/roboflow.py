@@ -1,6 +1,6 @@
 """Fake of Roboflow's workspace AI agent and Workflows management REST API (api.roboflow.com).
 
-Source: ``/work/shared/api-docs/roboflow-agent-api.txt`` (chat, publish, conversations),
+Source: ``shared/api-docs/roboflow-agent-api.txt`` (chat, publish, conversations),
 ``roboflow-workflows-api.txt`` (list, get, versions, create, update, fork, token, soft delete)
 and the "Roboflow" section of ``NOTES.md``. Routes hang off the base URL with no prefix:
 ``{base}/{workspace}/...``.
