@@ -164,6 +164,16 @@ async def accept(context: Any, params: Any) -> ElicitResult:
     return ElicitResult(action="accept", content={"confirm": True})
 
 
+def answering(content: dict[str, Any], asked: list[str]) -> Any:
+    """An elicitation callback that accepts with ``content`` and notes each question in ``asked``."""
+
+    async def callback(context: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content=content)
+
+    return callback
+
+
 async def decline(context: Any, params: Any) -> ElicitResult:
     """An elicitation callback that says no to every question."""
     return ElicitResult(action="decline")

@@ -8,17 +8,15 @@ test_approval_bridge.py.)"""
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import anyio
 import pytest
-from mcp.types import ElicitResult
 
 from agentdeck.backends.agentflow.pauses import unseen_text
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.platforms import agentflow_settings as flow_settings
-from tests.support import connect, ok
+from tests.support import answering, connect, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -36,14 +34,6 @@ def fake(request: pytest.FixtureRequest) -> FakeAgentFlow:
 def url(fake: FakeAgentFlow) -> Iterator[str]:
     with serve(fake.app) as base_url:
         yield base_url
-
-
-def answering(content: dict[str, Any], asked: list[str]):
-    async def callback(context: Any, params: Any) -> ElicitResult:
-        asked.append(params.message)
-        return ElicitResult(action="accept", content=content)
-
-    return callback
 
 
 def read_after_answer(fake: FakeAgentFlow, answer_path: str) -> bool:

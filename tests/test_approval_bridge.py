@@ -3,16 +3,14 @@ in both protocol eras; without elicitation, or on a decline, the pause is return
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import anyio
 import pytest
-from mcp.types import ElicitResult
 
 from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
-from tests.support import FAST_HTTP, connect, decline, make_settings, ok
+from tests.support import FAST_HTTP, answering, connect, decline, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -33,14 +31,6 @@ def fake() -> FakeAgentFlow:
 def url(fake: FakeAgentFlow) -> Iterator[str]:
     with serve(fake.app) as base_url:
         yield base_url
-
-
-def answering(content: dict[str, Any], asked: list[str]):
-    async def callback(context: Any, params: Any) -> ElicitResult:
-        asked.append(params.message)
-        return ElicitResult(action="accept", content=content)
-
-    return callback
 
 
 async def test_an_approval_is_asked_and_the_run_goes_on_with_edited_arguments(
