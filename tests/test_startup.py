@@ -61,3 +61,20 @@ def test_serve_imports_only_the_configured_platform_modules(tmp_path: Path) -> N
     assert {m for m in PLATFORM_MODULES.values() if m in modules} == {
         "agentdeck.backends.make.backend"
     }
+
+
+def test_serve_imports_only_the_tool_modules_the_configured_backends_can_use(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "agentdeck.toml"
+    config.write_text(f'[backends.local]\nkind = "local"\ndatabase = "{tmp_path / "l.db"}"\n')
+    code = (
+        "from agentdeck.config import load_settings\n"
+        "from agentdeck.server.app import build_server\n"
+        f"build_server(load_settings({str(config)!r}))\n"
+    )
+    modules = imported_after(code)
+    tool_modules = {m for m in modules if m.startswith("agentdeck.server.tools.")}
+    assert tool_modules == {
+        f"agentdeck.server.tools.{name}" for name in ("agents", "chat", "conversations")
+    }

@@ -1,6 +1,8 @@
 """Rules every tool follows, checked so a new tool cannot break them unnoticed."""
 
+import importlib
 import json
+import pkgutil
 import re
 from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
@@ -12,6 +14,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from agentdeck.backends.kinds import KINDS
 from agentdeck.cli import main
 from agentdeck.config import ALL_TOOLSETS
+from agentdeck.server import tools
 from agentdeck.server.app import all_tools, enabled_tools
 from agentdeck.server.confirm import Confirmation
 from agentdeck.server.docs import BEGIN, END, every_platform_settings, tool_reference
@@ -45,6 +48,18 @@ async def test_every_tool_describes_itself_and_each_parameter() -> None:
         for name, schema in tool.input_schema.get("properties", {}).items():
             assert schema.get("description"), f"{tool.name}.{name} has no description"
         assert tool.output_schema is not None, f"{tool.name} has no structured result"
+
+
+def test_each_tools_module_declares_what_its_tools_need() -> None:
+    """``tools.NEEDS`` decides which modules a configuration imports: it must list every
+    module, and say exactly what its tools need (None when one is always served)."""
+    listed = {m.name for m in pkgutil.iter_modules(tools.__path__)}
+    assert set(tools.NEEDS) == listed
+    for name, declared in tools.NEEDS.items():
+        module = importlib.import_module(f"{tools.__name__}.{name}")
+        needs = [spec.needs for spec in module.toolbox.tools]
+        always = any(need is None or not isinstance(need, (str, type)) for need in needs)
+        assert declared == (None if always else tuple(dict.fromkeys(needs))), name
 
 
 def test_read_only_mode_keeps_only_read_only_tools_and_chat() -> None:

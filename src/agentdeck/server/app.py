@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import pkgutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import ModuleType
@@ -40,10 +39,16 @@ cancel_run to stop it. Conversation transcripts are resources at
 agentdeck://{backend}/conversations/{id}."""
 
 
-def tool_modules() -> list[ModuleType]:
+def tool_modules(surface: Surface | None = None) -> list[ModuleType]:
     """The modules of ``agentdeck.server.tools``: each has a ``toolbox`` and may have a
-    ``register(server)`` for the resources that belong with its tools."""
-    names = sorted(m.name for m in pkgutil.iter_modules(tools.__path__))
+    ``register(server)`` for the resources that belong with its tools. With ``surface``,
+    only those with a tool some configured backend can serve (``tools.NEEDS``): the others
+    are not even imported."""
+    names = [
+        name
+        for name, needs in tools.NEEDS.items()
+        if surface is None or needs is None or any(surface.able(need) for need in needs)
+    ]
     return [importlib.import_module(f"{tools.__name__}.{name}") for name in names]
 
 
@@ -58,7 +63,8 @@ def enabled_tools(settings: Settings) -> list[ToolSpec]:
     surface = Surface.of(settings)
     return [
         spec
-        for spec in all_tools()
+        for module in tool_modules(surface)
+        for spec in module.toolbox.tools
         if spec.toolset in settings.server.toolsets
         and (spec.read_only or spec.conversational or not settings.server.read_only)
         and surface.serves(spec)
@@ -157,7 +163,7 @@ def build_server(
             )
             await runs.recover()
             agent_tools = AgentTools(
-                server, registry, notifier, reserved={spec.name for spec in all_tools()}
+                server, registry, notifier, reserved={spec.name for spec in served}
             )
             await agent_tools.refresh(notify=False)
             if settings.server.agent_refresh_seconds and agent_tools.exposed_backends():
@@ -189,7 +195,7 @@ def build_server(
         health_endpoint(lambda: running[0].registry.store if running else None)
     )
     prompts.register(server)
-    for module in tool_modules():
+    for module in tool_modules(surface):
         if hasattr(module, "register"):
             module.register(server)
     return server

@@ -67,8 +67,12 @@ class Surface:
         """One class per configured kind, in configuration order."""
         return list({c.kind: c for c, _ in self.backends.values()}.values())
 
+    def able(self, need: Need) -> bool:
+        """Whether at least one configured backend has ``need``."""
+        return any(_has(c, s, need) for c, s in self.backends.values())
+
     def serves(self, spec: ToolSpec) -> bool:
-        return spec.needs is None or any(_has(c, s, spec.needs) for c, s in self.backends.values())
+        return spec.needs is None or self.able(spec.needs)
 
     def description(self, spec: ToolSpec) -> str:
         """The docstring, plus which configured kinds support the tool when not all do."""
