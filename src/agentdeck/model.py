@@ -51,7 +51,7 @@ class Ref(BaseModel):
         return make_ref(self.backend, self.id) if self.id else self.backend
 
 
-class _Addressed(BaseModel):
+class Addressed(BaseModel):
     """Something that lives on one backend under one id."""
 
     backend: str = Field(description="The configured backend this belongs to.")
@@ -73,7 +73,7 @@ class BackendInfo(BaseModel):
     )
 
 
-class Agent(_Addressed):
+class Agent(Addressed):
     name: str
     description: str | None = None
     instructions: str | None = Field(default=None, description="The agent's system prompt.")
@@ -125,7 +125,7 @@ class Message(BaseModel):
     created_at: datetime | None = None
 
 
-class ConversationSummary(_Addressed):
+class ConversationSummary(Addressed):
     agent: str | None = Field(default=None, description="Ref of the agent, when known.")
     title: str | None = None
     created_at: datetime | None = None
@@ -170,31 +170,39 @@ class PendingQuestion(BaseModel):
 # ---- chat events: what every backend's chat yields -------------------------------------
 
 
-class TextDelta(BaseModel):
+class Event(BaseModel):
+    """What every chat event is. Its classes are built on first use, not at import
+    (``defer_build``): a chat yields two or three of the thirteen kinds, so a server
+    that has not chatted yet has built none of them."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class TextDelta(Event):
     type: Literal["text"] = "text"
     text: str
 
 
-class ReasoningDelta(BaseModel):
+class ReasoningDelta(Event):
     type: Literal["reasoning"] = "reasoning"
     text: str
 
 
-class ToolCall(BaseModel):
+class ToolCall(Event):
     type: Literal["tool_call"] = "tool_call"
     id: str | None = None
     name: str
     arguments: Any = None
 
 
-class ToolResult(BaseModel):
+class ToolResult(Event):
     type: Literal["tool_result"] = "tool_result"
     id: str | None = None
     name: str | None = None
     result: Any = None
 
 
-class ApprovalRequired(BaseModel):
+class ApprovalRequired(Event):
     type: Literal["approval_required"] = "approval_required"
     approval_id: str
     tool: str | None = None
@@ -202,7 +210,7 @@ class ApprovalRequired(BaseModel):
     message: str | None = None
 
 
-class ApprovalResolved(BaseModel):
+class ApprovalResolved(Event):
     """The platform reports that a pending approval was answered (or expired)."""
 
     type: Literal["approval_resolved"] = "approval_resolved"
@@ -210,24 +218,24 @@ class ApprovalResolved(BaseModel):
     status: str | None = None
 
 
-class QuestionAsked(BaseModel):
+class QuestionAsked(Event):
     type: Literal["question"] = "question"
     question_id: str
     question: str
 
 
-class StepStart(BaseModel):
+class StepStart(Event):
     type: Literal["step_start"] = "step_start"
     step: str | None = None
 
 
-class StepFinish(BaseModel):
+class StepFinish(Event):
     type: Literal["step_finish"] = "step_finish"
     step: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-class RunStarted(BaseModel):
+class RunStarted(Event):
     """The platform's own id for this run, for its cancel endpoint."""
 
     type: Literal["run_started"] = "run_started"
@@ -235,21 +243,21 @@ class RunStarted(BaseModel):
     conversation_id: str | None = None
 
 
-class ErrorEvent(BaseModel):
+class ErrorEvent(Event):
     """A problem inside the stream; the run ends as failed after it."""
 
     type: Literal["error"] = "error"
     message: str
 
 
-class StreamWarning(BaseModel):
+class StreamWarning(Event):
     """Something was skipped (a malformed line); the run goes on."""
 
     type: Literal["warning"] = "warning"
     message: str
 
 
-class Done(BaseModel):
+class Done(Event):
     type: Literal["done"] = "done"
     conversation_id: str | None = None
     usage: dict[str, Any] | None = None
@@ -294,84 +302,3 @@ class ChatRequest(BaseModel):
             "the new user turn last), for local agents on the sampling model."
         ),
     )
-
-
-# ---- workflows, approvals, triggers, knowledge -----------------------------------------
-
-
-class Workflow(_Addressed):
-    name: str | None = None
-    url: str | None = None
-    description: str | None = None
-    specification: dict[str, Any] | None = None
-    has_draft: bool | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
-
-
-class WorkflowVersion(BaseModel):
-    id: str
-    created_at: datetime | None = None
-    specification: dict[str, Any] | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
-
-
-class WorkflowSpec(BaseModel):
-    name: str
-    url: str | None = None
-    description: str | None = None
-    specification: dict[str, Any] | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
-
-
-class WorkflowChanges(BaseModel):
-    name: str | None = None
-    description: str | None = None
-    specification: dict[str, Any] | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
-
-
-class Approval(_Addressed):
-    status: str = Field(description="pending, approved, denied, expired or cancelled.")
-    agent: str | None = None
-    conversation_id: str | None = None
-    tool: str | None = None
-    arguments: dict[str, Any] | None = None
-    message: str | None = None
-    created_at: datetime | None = None
-    expires_at: datetime | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
-
-
-class Trigger(_Addressed):
-    name: str | None = None
-    agent: str | None = None
-    kind: str = "webhook"
-    path: str | None = Field(default=None, description="The generated path to invoke it at.")
-    method: str | None = None
-    auth_type: str | None = Field(default=None, description="NONE, BASIC or BEARER.")
-    enabled: bool | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
-
-
-class TriggerEvent(BaseModel):
-    id: str
-    created_at: datetime | None = None
-    status: str | None = None
-    payload: Any = None
-    details: dict[str, Any] = Field(default_factory=dict)
-
-
-class KnowledgeBase(_Addressed):
-    name: str
-    description: str | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
-
-
-class KnowledgeHit(BaseModel):
-    knowledge_base: str | None = Field(default=None, description="Ref of the knowledge base.")
-    content: str
-    score: float | None = None
-    source: str | None = None
-    details: dict[str, Any] = Field(default_factory=dict)

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, TypeGuard, TypeVar, cast, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Protocol,
+    TypeGuard,
+    TypeVar,
+    cast,
+    runtime_checkable,
+)
 
 from agentdeck.errors import InvalidInputError, UpstreamError
 from agentdeck.http import Connection, HttpClient
@@ -19,21 +28,25 @@ from agentdeck.model import (
     Agent,
     AgentChanges,
     AgentSpec,
-    Approval,
     ChatEvent,
     ChatRequest,
     Conversation,
     ConversationSummary,
-    KnowledgeBase,
-    KnowledgeHit,
     Page,
-    Trigger,
-    TriggerEvent,
-    Workflow,
-    WorkflowChanges,
-    WorkflowSpec,
-    WorkflowVersion,
 )
+
+if TYPE_CHECKING:  # only in annotations: built when a platform that has them is configured
+    from agentdeck.platform_model import (
+        Approval,
+        KnowledgeBase,
+        KnowledgeHit,
+        Trigger,
+        TriggerEvent,
+        Workflow,
+        WorkflowChanges,
+        WorkflowSpec,
+        WorkflowVersion,
+    )
 
 P = TypeVar("P")
 

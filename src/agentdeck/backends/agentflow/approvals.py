@@ -18,7 +18,8 @@ from agentdeck.backends.agentflow.events import text_of
 from agentdeck.backends.agentflow.pauses import PausedRuns
 from agentdeck.backends.agentflow.shapes import approval, items_of
 from agentdeck.errors import InvalidInputError
-from agentdeck.model import Approval, Page, make_ref
+from agentdeck.model import Page, make_ref
+from agentdeck.platform_model import Approval
 
 
 class Approvals:

@@ -78,15 +78,13 @@ from agentdeck.model import (
     Agent,
     AgentChanges,
     AgentSpec,
-    Approval,
     ChatEvent,
     ChatRequest,
     Conversation,
     ConversationSummary,
-    KnowledgeBase,
-    KnowledgeHit,
     Page,
 )
+from agentdeck.platform_model import Approval, KnowledgeBase, KnowledgeHit
 
 OPTIONS = (
     Option("stream", "boolean", "false: one JSON answer instead of a stream", ("chat",)),

@@ -74,11 +74,10 @@ from agentdeck.model import (
     Page,
     RunStarted,
     StreamWarning,
-    Trigger,
-    TriggerEvent,
     make_ref,
 )
 from agentdeck.pagination import offset_cursor, parse_offset
+from agentdeck.platform_model import Trigger, TriggerEvent
 from agentdeck.redaction import Redactor
 from agentdeck.streams import data_stream_events, iter_data_stream
 

@@ -25,7 +25,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from agentdeck.errors import InvalidInputError
-from agentdeck.model import Trigger, TriggerEvent, make_ref
+from agentdeck.model import make_ref
+from agentdeck.platform_model import Trigger, TriggerEvent
 
 #: ``check(value, where, problems)`` appends a sentence per problem to ``problems``.
 Check = Callable[[Any, str, list[str]], None]

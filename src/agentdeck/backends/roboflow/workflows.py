@@ -49,8 +49,9 @@ from agentdeck.errors import (
     UpstreamValidationError,
 )
 from agentdeck.http import HttpClient
-from agentdeck.model import Page, Workflow, WorkflowChanges, WorkflowSpec, WorkflowVersion
+from agentdeck.model import Page
 from agentdeck.pagination import offset_cursor, parse_offset
+from agentdeck.platform_model import Workflow, WorkflowChanges, WorkflowSpec, WorkflowVersion
 
 READ, CREATE, UPDATE = "workflow:read", "workflow:create", "workflow:update"
 WORKFLOW_OPTIONS = (

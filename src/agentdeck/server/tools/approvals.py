@@ -19,7 +19,8 @@ from agentdeck.backends.base import (
     QuestionResponder,
 )
 from agentdeck.errors import AgentdeckError, InvalidInputError
-from agentdeck.model import Approval, make_ref
+from agentdeck.model import make_ref
+from agentdeck.platform_model import Approval
 from agentdeck.server.listing import ListResult, by_backend, list_across, scope
 from agentdeck.server.params import Cursor, Limit, OptionalBackend
 from agentdeck.server.toolkit import Toolbox, deck

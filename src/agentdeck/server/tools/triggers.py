@@ -8,7 +8,8 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import TriggerManager
-from agentdeck.model import Trigger, TriggerEvent, make_ref
+from agentdeck.model import make_ref
+from agentdeck.platform_model import Trigger, TriggerEvent
 from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.listing import ListResult, list_across, scope
 from agentdeck.server.params import AgentRef, Cursor, Limit, OptionalBackend

@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import WorkflowManager, WorkflowPublisher
 from agentdeck.errors import AgentdeckError, InvalidInputError
-from agentdeck.model import Workflow, WorkflowChanges, WorkflowSpec, WorkflowVersion, make_ref
+from agentdeck.model import make_ref
+from agentdeck.platform_model import Workflow, WorkflowChanges, WorkflowSpec, WorkflowVersion
 from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.listing import ListResult, list_across
 from agentdeck.server.params import BackendName, Cursor, Limit, OptionalBackend, Options
