@@ -14,12 +14,13 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
     Field,
     SecretStr,
+    SerializeAsAny,
     ValidationError,
     field_validator,
     model_validator,
@@ -79,16 +80,12 @@ class ServerSettings(Strict):
         return key
 
 
-BACKEND_KINDS: dict[str, type[BackendCommon]] = {kind: settings_class(kind) for kind in KINDS}
-
 if TYPE_CHECKING:
     BackendSettings = BackendCommon
 else:
-    # one discriminated union of every kind's settings class, built from the kinds table
-    BackendSettings = Annotated[
-        Union[tuple(BACKEND_KINDS.values())],  # noqa: UP007 (a union built at run time)
-        Field(discriminator="kind"),
-    ]
+    # each value is the settings class of its kind (``parse_settings`` validates them), and
+    # is dumped as that class
+    BackendSettings = SerializeAsAny[BackendCommon]
 
 
 class Settings(Strict):
@@ -172,15 +169,54 @@ def load_settings(
 
 
 def parse_settings(raw: dict[str, Any], *, source: str, environ: dict[str, str]) -> Settings:
+    """``raw`` (a parsed TOML file) as ``Settings``, every problem named in one ``ConfigError``.
+
+    Each backend is validated by the settings class of its kind, imported only now: a
+    configuration loads the settings code of the kinds it uses, not of every kind.
+    """
     expanded = _expand(raw, environ, source=source, path=())
+    problems: list[str] = []
+    sections = expanded.get("backends")
+    if isinstance(sections, dict):
+        backends = {}
+        for name, section in sections.items():
+            try:
+                backends[name] = _backend_settings(name, section)
+            except _Invalid as exc:
+                problems.extend(exc.problems)
+        expanded = {**expanded, "backends": backends}
     try:
         settings = Settings.model_validate(expanded)
     except ValidationError as exc:
-        detail = _describe(exc)
+        problems.extend(_problems(exc))
+    if problems:
+        detail = "; ".join(problems)
         end = "" if detail.endswith(("?", ".")) else "."
-        raise ConfigError(f"config file {source} is invalid: {detail}{end}") from None
+        raise ConfigError(f"config file {source} is invalid: {detail}{end}")
     settings.source = source
     return settings
+
+
+class _Invalid(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+
+
+def _backend_settings(name: str, section: Any) -> BackendCommon:
+    """One ``[backends.NAME]`` table validated by its kind's settings class."""
+    where = f"[backends.{name}]"
+    if not isinstance(section, dict):
+        raise _Invalid([f"{where} must be a table of settings"])
+    kind = section.get("kind")
+    if kind is None:
+        raise _Invalid([f'{where} has no "kind"; set kind to one of: {", ".join(KINDS)}'])
+    if kind not in KINDS:
+        known = f'{where} has kind "{kind}", which is not one of: {", ".join(KINDS)}'
+        raise _Invalid([known + _did_you_mean(str(kind), list(KINDS))])
+    try:
+        return settings_class(kind).model_validate(section)
+    except ValidationError as exc:
+        raise _Invalid(_problems(exc, within=("backends", name, kind))) from None
 
 
 def _expand(value: Any, environ: dict[str, str], *, source: str, path: tuple[str, ...]) -> Any:
@@ -216,26 +252,18 @@ def _substitute(
     return value
 
 
-def _describe(exc: ValidationError) -> str:
+def _problems(exc: ValidationError, within: tuple[str, ...] = ()) -> list[str]:
     """One line per problem in the words of the TOML file (sections and keys, not pydantic's
-    locations); input values are left out as they may be secrets."""
-    return "; ".join(
-        _problem(error) for error in exc.errors(include_input=False, include_url=False)
-    )
+    locations); input values are left out as they may be secrets. ``within``: the location
+    of what was validated (a backend's section)."""
+    return [
+        _problem({**error, "loc": (*within, *error["loc"])})
+        for error in exc.errors(include_input=False, include_url=False)
+    ]
 
 
 def _problem(error: ErrorDetails) -> str:
     loc = [str(part) for part in error["loc"]]
-    kind_names = ", ".join(BACKEND_KINDS)
-    if loc[:1] == ["backends"] and len(loc) == 2:
-        section = f"[backends.{loc[1]}]"
-        if error["type"] == "union_tag_not_found":
-            return f'{section} has no "kind"; set kind to one of: {kind_names}'
-        if error["type"] == "union_tag_invalid":
-            tag = str((error.get("ctx") or {}).get("tag", ""))
-            return f'{section} has kind "{tag}", which is not one of: {kind_names}' + _did_you_mean(
-                tag, list(BACKEND_KINDS)
-            )
     section, model, key = _section_of(loc)
     if error["type"] == "extra_forbidden" and model is not None:
         known = [name for name in model.model_fields if name != "source"]
@@ -250,7 +278,7 @@ def _section_of(loc: list[str]) -> tuple[str, type[BaseModel] | None, str]:
     """The TOML section a pydantic location is in, the settings class of that section, and
     the key (with any list index) inside it."""
     if loc[:1] == ["backends"] and len(loc) >= 3:
-        model = BACKEND_KINDS.get(loc[2])
+        model = settings_class(loc[2]) if loc[2] in KINDS else None
         return f"[backends.{loc[1]}]", model, ".".join(loc[3:])
     if loc[:1] == ["server"] and len(loc) >= 2:
         return "[server]", ServerSettings, ".".join(loc[1:])
