@@ -2,13 +2,16 @@
 
 agentdeck runs as ``python -m agentdeck serve`` on a config written to a temp
 dir, with a local agent on the fake model; the references are bench/bare_server.py
-(the SDK floor) and bench/fastmcp_server.py (in FastMCP's throwaway venv). Every
-contender is reached through the SDK's own ``Client`` in the 2025-11-25 era that
-today's clients speak, over stdio or Streamable HTTP.
+(the SDK floor), bench/bare_tools_server.py (the SDK floor for a list of N tools) and
+bench/fastmcp_server.py (in FastMCP's throwaway venv). Every contender is reached
+through the SDK's own ``Client`` in the 2025-11-25 era that today's clients speak,
+over stdio or Streamable HTTP, and for tools/list also through :class:`RawStdio`.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import socket
 import subprocess
@@ -89,6 +92,10 @@ def bare_command(model_url: str) -> list[str]:
     return [sys.executable, str(BENCH / "bare_server.py"), "--model-url", f"{model_url}/v1"]
 
 
+def bare_tools_command(tools: int) -> list[str]:
+    return [sys.executable, str(BENCH / "bare_tools_server.py"), "--tools", str(tools)]
+
+
 def fastmcp_command(python: Path, model_url: str) -> list[str]:
     return [str(python), str(BENCH / "fastmcp_server.py"), "--model-url", f"{model_url}/v1"]
 
@@ -167,6 +174,74 @@ async def connect(
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+class RawStdio:
+    """A JSON-RPC client on a server's stdio with no SDK, for what a server's answer costs.
+
+    A request is timed until its whole response line is read, as bytes: no JSON is
+    parsed, so the figure is the server's work and the pipe's, none of a client's.
+    """
+
+    def __init__(self, process: anyio.abc.Process) -> None:
+        self._process = process
+        self._ids = itertools.count(1)
+        self._rest = b""  # read past the last line returned
+
+    async def request(
+        self, method: str, params: dict[str, Any] | None = None
+    ) -> tuple[float, bytes]:
+        """Seconds from sending the request to its response line read, and that line."""
+        n = next(self._ids)
+        started = time.perf_counter()
+        await self._send({"id": n, "method": method, "params": params or {}})
+        while True:
+            line = await self._line()
+            # the SDK writes a response as {"jsonrpc":"2.0","id":N,...}; anything else
+            # before it (a notification) is not the answer
+            if b'"id":%d,' % n in line[:40]:
+                return time.perf_counter() - started, line
+
+    async def notify(self, method: str) -> None:
+        await self._send({"method": method})
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        assert self._process.stdin is not None
+        await self._process.stdin.send(json.dumps({"jsonrpc": "2.0", **message}).encode() + b"\n")
+
+    async def _line(self) -> bytes:
+        assert self._process.stdout is not None
+        chunks = [self._rest]
+        with anyio.fail_after(60):
+            while b"\n" not in chunks[-1]:
+                chunks.append(await self._process.stdout.receive(1 << 20))
+        line, _, self._rest = b"".join(chunks).partition(b"\n")
+        return line + b"\n"
+
+
+@asynccontextmanager
+async def raw_stdio(command: list[str]) -> AsyncIterator[RawStdio]:
+    """A :class:`RawStdio` on the server ``command`` starts, initialized (2025-11-25)."""
+    process = await anyio.open_process(
+        command, stderr=subprocess.DEVNULL, env={**os.environ, "AGENTDECK_CONFIG": ""}
+    )
+    try:
+        client = RawStdio(process)
+        _, answer = await client.request(
+            "initialize",
+            {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "agentdeck-bench", "version": "0"},
+            },
+        )
+        if "result" not in json.loads(answer):
+            raise RuntimeError(f"{command}: initialize failed: {answer[:300]!r}")
+        await client.notify("notifications/initialized")
+        yield client
+    finally:
+        with anyio.move_on_after(5):  # anyio kills the process when this cuts the wait short
+            await process.aclose()  # closes its pipes: at the end of its input it exits
 
 
 @asynccontextmanager

@@ -9,7 +9,9 @@ Sections (names for --only):
   fanout    50 concurrent chats on one stdio session (200 ms model): time / one chat
   startup   process start to `initialize` answered: agentdeck vs the bare server
   cli       `agentdeck --help` and `--version` vs `python -c pass`
-  tools     tools/list with 1,000 exposed agents: time and server RSS, vs none exposed
+  tools     tools/list with 1,000 exposed agents vs a bare MCPServer with 1,000 such tools
+            (SDK floor) and vs none exposed: at the SDK client and raw on the wire (no
+            SDK client), json.loads of the answer, start time, server RSS; interleaved
   history   chat turn p50/p95 at the start and at 8,000 messages in the conversation
   progress  model delta -> progress notification at the client
   profile   per chat in the server process (cProfile): function calls, CPU, thread hops,
@@ -52,14 +54,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from contenders import (
     BENCH,
     FASTMCP_VENV,
+    RawStdio,
     Session,
     agentdeck_command,
     agentdeck_session,
     bare_command,
+    bare_tools_command,
     connect,
     fastmcp_command,
     fastmcp_python,
     memory_of,
+    raw_stdio,
     reference_session,
     write_config,
 )
@@ -327,16 +332,9 @@ async def list_all_tools(session: Session) -> tuple[float, int]:
             return time.perf_counter() - started, count
 
 
-async def section_tools(bench: Bench) -> None:
-    # The SDK client's garbage collector runs during every second or third list of a
-    # thousand tools, doubling that list's time: enough lists for a p50 that holds.
-    agents, repeats = bench.scaled(1000, 200), bench.scaled(25, 5)
-    heading(f"tools/list with {agents} exposed agents (stdio; {repeats} lists each)")
-    many = write_config(
-        bench.scratch("tools-many"), None, expose_agents=True, max_agent_tools=agents
-    )
-    none = write_config(bench.scratch("tools-none"), None)
-    async with agentdeck_session("agentdeck (creating agents)", many) as session:
+async def create_agents(config: Path, agents: int) -> None:
+    """Local agents in ``config``'s database until it has ``agents`` (with the session's own)."""
+    async with agentdeck_session("agentdeck (creating agents)", config) as session:
         created = 1
         while created < agents:
             batch = min(25, agents - created)
@@ -348,37 +346,98 @@ async def section_tools(bench: Bench) -> None:
                         {"backend": "local", "name": f"agent {created + i}"},
                     )
             created += batch
-    for label, config in ((f"{agents} agents exposed", many), ("no agent exposed", none)):
+
+
+def parse_times(line: bytes, repeats: int) -> list[float]:
+    """``json.loads`` of a response line: the least any client pays to read it."""
+    times = []
+    for _ in range(repeats):
         started = time.perf_counter()
-        async with connect(label, agentdeck_command(config), "stdio", marker=str(config)) as (
-            client,
-            pid,
-        ):
-            ready = time.perf_counter() - started
-            session = Session(label, client, pid)
-            first, count = await list_all_tools(session)
-            later = [(await list_all_tools(session))[0] for _ in range(repeats)]
-            memory = memory_of(pid) if pid else {}
-            listed = await client.list_tools(cache_mode="bypass")
-        wire = listed.model_dump_json(by_alias=True, exclude_none=True)
-        parsing = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            type(listed).model_validate_json(wire)
-            parsing.append(time.perf_counter() - started)
+        json.loads(line)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+@dataclass
+class Listing:
+    """One contender's tools/list times, at the SDK client and raw on the wire (first
+    list first), its start time (process start to ``initialize`` answered), last answer."""
+
+    session: Session
+    raw: RawStdio
+    start: float
+    count: int = 0
+    at_client: list[float] = field(default_factory=list)
+    on_wire: list[float] = field(default_factory=list)
+    answer: bytes = b""
+
+    async def list_both(self) -> None:
+        elapsed, self.count = await list_all_tools(self.session)
+        self.at_client.append(elapsed)
+        elapsed, self.answer = await self.raw.request("tools/list")
+        self.on_wire.append(elapsed)
+
+
+async def open_listing(
+    stack: AsyncExitStack, name: str, command: list[str], marker: str | None
+) -> Listing:
+    """The server ``command`` starts, twice: once for the SDK client, once for the raw one."""
+    started = time.perf_counter()
+    client, pid = await stack.enter_async_context(connect(name, command, "stdio", marker=marker))
+    start = time.perf_counter() - started
+    raw = await stack.enter_async_context(raw_stdio(command))
+    return Listing(Session(name, client, pid), raw, start)
+
+
+async def section_tools(bench: Bench) -> None:
+    # The SDK client's garbage collector runs during every second or third list of a
+    # thousand tools, doubling that list's time: enough lists for a p50 that holds.
+    agents, repeats = bench.scaled(1000, 200), bench.scaled(25, 5)
+    heading(
+        f"tools/list with {agents} exposed agents, stdio: at the SDK client and raw on the "
+        f"wire, beside a bare MCPServer with {agents} such tools ({repeats} lists each, interleaved)"
+    )
+    many = write_config(
+        bench.scratch("tools-many"), None, expose_agents=True, max_agent_tools=agents
+    )
+    none = write_config(bench.scratch("tools-none"), None)
+    await create_agents(many, agents)
+    commands = {
+        f"agentdeck, {agents} agents exposed": (agentdeck_command(many), str(many)),
+        f"bare MCPServer, {agents} tools": (bare_tools_command(agents), None),
+        "agentdeck, no agent exposed": (agentdeck_command(none), str(none)),
+    }
+    async with AsyncExitStack() as stack:
+        listings = {
+            name: await open_listing(stack, name, command, marker)
+            for name, (command, marker) in commands.items()
+        }
+        for listing in listings.values():
+            await listing.list_both()
+        for order in interleaved(repeats, list(listings.values())):
+            for listing in order:
+                await listing.list_both()
+        memory = {
+            name: memory_of(listing.session.pid) if listing.session.pid else {}
+            for name, listing in listings.items()
+        }
+    for name, listing in listings.items():
         row(
-            label,
-            f"{count:5d} tools",
-            f"first list {ms(first)}",
-            f"then p50 {ms(statistics.median(later))}",
-            f"min {ms(min(later))}",
-            f"start {ms(ready)}",
-            f"RSS {memory.get('VmRSS', 0):6.1f} MB (peak {memory.get('VmHWM', 0):.1f})",
+            name,
+            f"{listing.count:5d} tools",
+            f"{'SDK client:':<13}first list {ms(listing.at_client[0])}",
+            f"then p50 {ms(statistics.median(listing.at_client[1:]))}",
+            f"min {ms(min(listing.at_client[1:]))}",
+            f"start {ms(listing.start)}",
+            f"RSS {memory[name].get('VmRSS', 0):6.1f} MB (peak {memory[name].get('VmHWM', 0):.1f})",
         )
         row(
             "",
-            f"{len(wire) / 1000:8.0f} kB on the wire;",
-            f"the client's own parse of it alone p50 {ms(statistics.median(parsing))}",
+            f"{len(listing.answer) / 1000:8.0f} kB",
+            f"{'on the wire:':<13}first list {ms(listing.on_wire[0])}",
+            f"then p50 {ms(statistics.median(listing.on_wire[1:]))}",
+            f"min {ms(min(listing.on_wire[1:]))}",
+            f"json.loads of it p50 {ms(statistics.median(parse_times(listing.answer, repeats)))}",
         )
 
 
