@@ -1,6 +1,7 @@
 """The shared HTTP layer against a local test server: retries, errors, redaction, caps."""
 
 import socket
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from agentdeck.errors import (
     UpstreamTimeoutError,
     UpstreamValidationError,
 )
-from agentdeck.http import HttpClient, RetryPolicy, build_async_client
+from agentdeck.http import HttpClient, RetryPolicy, build_async_client, tls_context
 from agentdeck.http_auth import ApiKeyAuth, TokenAuth
 from tests.fakes.base import FakePlatform, serve
 
@@ -320,3 +321,9 @@ async def test_defect_7_no_retry_starts_past_the_calls_time_bound() -> None:
             with pytest.raises(ServerError):
                 await http.request("GET", "/things")
     assert len(server.requests) == 2
+
+
+def test_the_tls_context_every_backend_shares_verifies_certificates_and_hosts() -> None:
+    context = tls_context()
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    assert tls_context() is context, "made once, not once per backend"

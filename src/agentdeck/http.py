@@ -23,9 +23,11 @@ every message and log line.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import logging
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -92,12 +94,23 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The verifying TLS context every backend's client shares (httpx2's default one).
+
+    Making one loads the system's CA certificates, about 17 ms: a context per client cost
+    that again at start for every configured platform.
+    """
+    return httpx2.create_ssl_context()
+
+
 def build_async_client(
     base_url: str, *, auth: httpx2.Auth | None, timeout: float
 ) -> httpx2.AsyncClient:
     """The pooled client of one backend; built in the server's lifespan, closed at its end."""
     return httpx2.AsyncClient(
         base_url=base_url.rstrip("/"),
+        verify=tls_context(),
         auth=auth,
         timeout=httpx2.Timeout(timeout),
         headers={"User-Agent": "agentdeck/0.1", "Accept": "application/json"},
