@@ -1,6 +1,7 @@
 """The SDK floor for tools/list: a bare ``MCPServer`` with N tools shaped like agentdeck's
-per-agent tools (same name, title, parameters, result fields and annotations), each
-built the SDK's own way. Its start-up is the SDK's cost of registering N tools.
+per-agent tools (same name, title, parameters and annotations, and like them no output
+schema), each built the SDK's own way. Its start-up is the SDK's cost of registering N
+tools.
 
 python bench/bare_tools_server.py --tools N
 """
@@ -15,9 +16,9 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 
-# A chat run, as agentdeck's per-agent tools publish it. No docstring: the SDK would
-# list it as a description in every tool's output schema, which agentdeck's lack.
 class RunState(BaseModel):
+    """A chat run, as agentdeck's per-agent tools answer it (unpublished, like theirs)."""
+
     run_id: str
     status: str
     text: str
@@ -51,6 +52,7 @@ def build(tools: int) -> MCPServer:
             title=f"Chat with agent {i}",
             description=f"The local agent local:{i:032x}.",  # agentdeck's: ref is a uuid hex
             annotations=ToolAnnotations(destructive_hint=False),
+            structured_output=False,
         )
     return server
 

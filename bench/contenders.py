@@ -5,7 +5,8 @@ dir, with a local agent on the fake model; the references are bench/bare_server.
 (the SDK floor), bench/bare_tools_server.py (the SDK floor for a list of N tools) and
 bench/fastmcp_server.py (in FastMCP's throwaway venv). Every contender is reached
 through the SDK's own ``Client`` in the 2025-11-25 era that today's clients speak,
-over stdio or Streamable HTTP, and for tools/list also through :class:`RawStdio`.
+over stdio or Streamable HTTP, and for tools/list also through :class:`RawStdio` and
+the official TypeScript SDK's client (:func:`ts_list_tools`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,6 +31,7 @@ from mcp import Client, StdioServerParameters
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 FASTMCP_VENV = Path("~/.cache/agentdeck-bench/fastmcp-venv").expanduser()
+TS_SDK = REPO / "tests" / "js" / "node_modules" / "@modelcontextprotocol" / "sdk"
 
 
 @dataclass
@@ -242,6 +245,26 @@ async def raw_stdio(command: list[str]) -> AsyncIterator[RawStdio]:
     finally:
         with anyio.move_on_after(5):  # anyio kills the process when this cuts the wait short
             await process.aclose()  # closes its pipes: at the end of its input it exits
+
+
+def ts_client_missing() -> str | None:
+    """Why bench/list_tools.mjs cannot run here (it needs node and tests/js's SDK), or None."""
+    if shutil.which("node") is None:
+        return "no `node` on PATH"
+    if not TS_SDK.is_dir():
+        return f"no TypeScript SDK at {TS_SDK} (npm ci --prefix tests/js)"
+    return None
+
+
+async def ts_list_tools(command: list[str], repeats: int) -> tuple[int, float, list[float]]:
+    """tools/list at the official TypeScript SDK's client (bench/list_tools.mjs) on a fresh
+    server: the tools seen, the first list's seconds, then ``repeats`` more lists' seconds."""
+    done = await anyio.run_process(
+        ["node", str(BENCH / "list_tools.mjs"), str(repeats), *command],
+        env={**os.environ, "AGENTDECK_CONFIG": ""},
+    )
+    seen = json.loads(done.stdout)
+    return seen["tools"], seen["first_ms"] / 1000, [m / 1000 for m in seen["ms"]]
 
 
 @asynccontextmanager

@@ -10,8 +10,9 @@ Sections (names for --only):
   startup   process start to `initialize` answered: agentdeck vs the bare server
   cli       `agentdeck --help` and `--version` vs `python -c pass`
   tools     tools/list with 1,000 exposed agents vs a bare MCPServer with 1,000 such tools
-            (SDK floor) and vs none exposed: at the SDK client and raw on the wire (no
-            SDK client), json.loads of the answer, start time, server RSS; interleaved
+            (SDK floor) and vs none exposed: at the Python SDK client, raw on the wire (no
+            SDK client) and at the official TypeScript SDK client (Claude Desktop's, VS
+            Code's, Cursor's), json.loads of the answer, start time, server RSS; interleaved
   history   chat turn p50/p95 at the start and at 8,000 messages in the conversation
   progress  model delta -> progress notification at the client
   profile   per chat in the server process (cProfile): function calls, CPU, thread hops,
@@ -66,6 +67,8 @@ from contenders import (
     memory_of,
     raw_stdio,
     reference_session,
+    ts_client_missing,
+    ts_list_tools,
     write_config,
 )
 from upstream import body_for
@@ -360,16 +363,21 @@ def parse_times(line: bytes, repeats: int) -> list[float]:
 
 @dataclass
 class Listing:
-    """One contender's tools/list times, at the SDK client and raw on the wire (first
-    list first), its start time (process start to ``initialize`` answered), last answer."""
+    """One contender's tools/list times, at the Python SDK client and raw on the wire
+    (first list first), its start time (process start to ``initialize`` answered), last
+    answer; and at the TypeScript SDK client, on servers of its own (:func:`list_at_ts`)."""
 
     session: Session
     raw: RawStdio
     start: float
+    command: list[str]
     count: int = 0
     at_client: list[float] = field(default_factory=list)
     on_wire: list[float] = field(default_factory=list)
     answer: bytes = b""
+    ts_count: int = 0
+    ts_first: list[float] = field(default_factory=list)
+    ts_then: list[float] = field(default_factory=list)
 
     async def list_both(self) -> None:
         elapsed, self.count = await list_all_tools(self.session)
@@ -386,16 +394,39 @@ async def open_listing(
     client, pid = await stack.enter_async_context(connect(name, command, "stdio", marker=marker))
     start = time.perf_counter() - started
     raw = await stack.enter_async_context(raw_stdio(command))
-    return Listing(Session(name, client, pid), raw, start)
+    return Listing(Session(name, client, pid), raw, start, command)
+
+
+async def list_at_ts(listings: Sequence[Listing], rounds: int, repeats: int) -> str | None:
+    """tools/list at the TypeScript SDK client: per round, a fresh server and client per
+    contender in turn, so drift in machine load hits them alike. None, or why they were not
+    measured: a machine without node still runs the bench, and the client rejecting a list
+    is a finding to print beside the other rows, not a crash that loses them."""
+    missing = ts_client_missing()
+    if missing:
+        return missing
+    for order in interleaved(rounds, listings):
+        for listing in order:
+            try:
+                count, first, then = await ts_list_tools(listing.command, repeats)
+            except subprocess.CalledProcessError as error:
+                return f"it failed on {listing.session.name}: {error.stderr.decode().strip()}"
+            listing.ts_count = count
+            listing.ts_first.append(first)
+            listing.ts_then += then
+    return None
 
 
 async def section_tools(bench: Bench) -> None:
     # The SDK client's garbage collector runs during every second or third list of a
     # thousand tools, doubling that list's time: enough lists for a p50 that holds.
     agents, repeats = bench.scaled(1000, 200), bench.scaled(25, 5)
+    ts_rounds, ts_repeats = 3, bench.scaled(8, 3)
     heading(
-        f"tools/list with {agents} exposed agents, stdio: at the SDK client and raw on the "
-        f"wire, beside a bare MCPServer with {agents} such tools ({repeats} lists each, interleaved)"
+        f"tools/list with {agents} exposed agents, stdio: at the Python SDK client and raw on "
+        f"the wire ({repeats} lists each, interleaved), at the TypeScript SDK client ({ts_rounds} "
+        f"rounds of {ts_repeats} lists after a first, interleaved), beside a bare MCPServer "
+        f"with {agents} such tools"
     )
     many = write_config(
         bench.scratch("tools-many"), None, expose_agents=True, max_agent_tools=agents
@@ -421,11 +452,12 @@ async def section_tools(bench: Bench) -> None:
             name: memory_of(listing.session.pid) if listing.session.pid else {}
             for name, listing in listings.items()
         }
+    ts_skipped = await list_at_ts(list(listings.values()), ts_rounds, ts_repeats)
     for name, listing in listings.items():
         row(
             name,
             f"{listing.count:5d} tools",
-            f"{'SDK client:':<13}first list {ms(listing.at_client[0])}",
+            f"{'Py SDK client:':<15}first list {ms(listing.at_client[0])}",
             f"then p50 {ms(statistics.median(listing.at_client[1:]))}",
             f"min {ms(min(listing.at_client[1:]))}",
             f"start {ms(listing.start)}",
@@ -434,11 +466,22 @@ async def section_tools(bench: Bench) -> None:
         row(
             "",
             f"{len(listing.answer) / 1000:8.0f} kB",
-            f"{'on the wire:':<13}first list {ms(listing.on_wire[0])}",
+            f"{'on the wire:':<15}first list {ms(listing.on_wire[0])}",
             f"then p50 {ms(statistics.median(listing.on_wire[1:]))}",
             f"min {ms(min(listing.on_wire[1:]))}",
             f"json.loads of it p50 {ms(statistics.median(parse_times(listing.answer, repeats)))}",
         )
+        if not ts_skipped:
+            row(
+                "",
+                f"{listing.ts_count:5d} tools",
+                f"{'TS SDK client:':<15}first list {ms(statistics.median(listing.ts_first))}",
+                f"then p50 {ms(statistics.median(listing.ts_then))}",
+                f"min {ms(min(listing.ts_then))}",
+                f"(first list: p50 of {len(listing.ts_first)} fresh clients)",
+            )
+    if ts_skipped:
+        print(f"  TS SDK client row skipped: {ts_skipped}")
 
 
 # ---- long conversations --------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Agents as tools: one tool per exposed agent, kept current, with list-changed notices."""
 
+import json
+
 import pytest
 from mcp import Client
 
@@ -52,6 +54,24 @@ async def test_each_exposed_agent_becomes_a_tool_that_chats(mode: str) -> None:
         )
     assert first["agent"] == created["ref"]
     assert again["text"] == "You said: Paris (turn 2; earlier you said: Rome)"
+
+
+async def test_an_agent_tool_answers_what_chat_answers_without_an_output_schema(
+    mode: str,
+) -> None:
+    """No output schema, so a client lists many agent tools without compiling a validator
+    for each; the answer is chat's, as structured content and as the same JSON text."""
+    async with connect(exposed(), mode) as client:
+        created = ok(await client.call_tool("create_agent", {"backend": "local", "name": "Echo"}))
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        by_tool = await client.call_tool("local_echo", {"message": "hi"})
+        by_chat = await client.call_tool("chat", {"agent": created["ref"], "message": "hi"})
+    assert tools["local_echo"].output_schema is None
+    assert tools["chat"].output_schema is not None
+    assert ok(by_tool).keys() == ok(by_chat).keys()
+    assert ok(by_tool)["text"] == ok(by_chat)["text"] and ok(by_tool)["agent"] == created["ref"]
+    assert [c.type for c in by_tool.content] == [c.type for c in by_chat.content] == ["text"]
+    assert json.loads(by_tool.content[0].text) == ok(by_tool)
 
 
 async def test_create_and_delete_each_send_exactly_one_list_change(mode: str) -> None:
@@ -164,7 +184,6 @@ async def test_the_prepared_list_follows_changes_and_shares_one_schema(mode: str
         served = {t.name: t for t in await server.list_tools()}
         alpha, beta = served["local_alpha"], served["local_beta"]
         assert alpha.input_schema is beta.input_schema
-        assert alpha.output_schema is beta.output_schema
         answer = ok(await client.call_tool("local_beta", {"message": "hi"}))
         assert (
             answer["agent"] != ok(await client.call_tool("local_alpha", {"message": "hi"}))["agent"]

@@ -112,10 +112,12 @@ async def test_the_chat_tools_and_prompts_take_conversation_refs(mode: str) -> N
         ok(await client.call_tool("refresh_agents", {}))
         tools = {t.name: t for t in (await client.list_tools()).tools}
         prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+        answer = ok(await client.call_tool("local_planner", {"message": "hi"}))
     for name in ("chat", "local_planner"):
         properties = tools[name].input_schema["properties"]
         assert "conversation" in properties and "conversation_id" not in properties
-        assert "conversation_id" not in tools[name].output_schema["properties"]
+    assert "conversation_id" not in tools["chat"].output_schema["properties"]
+    assert answer["conversation"].startswith("local:") and "conversation_id" not in answer
     for prompt in prompts.values():
         assert prompt.arguments and all(a.description for a in prompt.arguments)
     (argument,) = prompts["continue_conversation"].arguments or []

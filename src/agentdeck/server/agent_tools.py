@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import mcp.types as types
+import pydantic_core
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from agentdeck.backends.base import AgentReader
 from agentdeck.errors import AgentdeckError
@@ -30,7 +31,6 @@ from agentdeck.registry import Registry
 from agentdeck.runs import RunResult
 from agentdeck.server.chatting import converse
 from agentdeck.server.notify import Notifier
-from agentdeck.server.schemas import brief
 from agentdeck.server.surface import LeanServer, compacted
 from agentdeck.server.toolkit import guarded
 
@@ -47,22 +47,27 @@ _TITLE_LENGTH = 48
 _ANNOTATIONS = types.ToolAnnotations(destructive_hint=False)
 
 
-class RunState(RunResult):
-    """A chat run, as ``chat`` returns it, published by its main fields only.
-
-    The per-agent tools, ``get_run`` and ``cancel_run`` share this compact result shape;
-    ``chat``'s own schema describes every field. The results carry every field.
-    """
-
-    model_config = ConfigDict(json_schema_extra=brief("run_id", "status", "text"))
-
-
-def as_run_state(
+def as_chat_answer(
     result: RunResult | types.InputRequiredResult,
-) -> RunState | types.InputRequiredResult:
-    if isinstance(result, RunResult) and not isinstance(result, RunState):
-        return RunState.model_validate(result, from_attributes=True)
-    return result
+) -> types.CallToolResult | types.InputRequiredResult:
+    """``result`` as ``chat`` answers it: the run as structured content and as its JSON
+    text, written as the SDK writes a tool's model result.
+
+    The per-agent tools publish no output schema: a client compiles a validator for every
+    output schema it lists (the TypeScript SDK's does, on each ``tools/list``), so a
+    thousand agent tools with one each cost a thousand validators; ``chat``'s schema
+    describes what they answer.
+    """
+    if not isinstance(result, RunResult):
+        return result
+    return types.CallToolResult(
+        content=[
+            types.TextContent(
+                type="text", text=pydantic_core.to_json(result, fallback=str, indent=2).decode()
+            )
+        ],
+        structured_content=result.model_dump(mode="json", by_alias=True),
+    )
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,7 @@ def _chat_function(ref: str) -> Any:
                 description='Seconds to wait; then status "running" and get_run.',
             ),
         ] = 45,
-    ) -> RunState | types.InputRequiredResult:
+    ) -> types.CallToolResult | types.InputRequiredResult:
         result = await converse(
             ctx,
             agent=ref,
@@ -123,15 +128,15 @@ def _chat_function(ref: str) -> Any:
             wait_seconds=wait_seconds,
             options=None,
         )
-        return as_run_state(result)
+        return as_chat_answer(result)
 
     return chat_with_agent
 
 
 def _template() -> Tool:
     """The per-agent tool with no agent: every agent's tool is a copy with its own name,
-    texts and function, sharing this one's argument model and compact schemas (they are
-    the same for every agent), so a tool costs a few small objects, not a pydantic model."""
+    texts and function, sharing this one's argument model and compact input schema (the
+    same for every agent), so a tool costs a few small objects, not a pydantic model."""
     return compacted(
         Tool.from_function(
             guarded(_chat_function("")),

@@ -5,10 +5,9 @@ from typing import Annotated
 import anyio
 import mcp.types as types
 from mcp.server.mcpserver import Context
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from agentdeck.runs import RunResult
-from agentdeck.server.agent_tools import RunState, as_run_state
 from agentdeck.server.chatting import converse, follow_and_ask
 from agentdeck.server.interaction import round_state
 from agentdeck.server.params import (
@@ -18,9 +17,28 @@ from agentdeck.server.params import (
     RunId,
     WaitSeconds,
 )
+from agentdeck.server.schemas import brief
 from agentdeck.server.toolkit import Toolbox, deck
 
 toolbox = Toolbox()
+
+
+class RunState(RunResult):
+    """A chat run, as ``chat`` returns it, published by its main fields only.
+
+    ``get_run`` and ``cancel_run`` share this compact result shape; ``chat``'s own schema
+    describes every field. The results carry every field.
+    """
+
+    model_config = ConfigDict(json_schema_extra=brief("run_id", "status", "text"))
+
+
+def as_run_state(
+    result: RunResult | types.InputRequiredResult,
+) -> RunState | types.InputRequiredResult:
+    if isinstance(result, RunResult) and not isinstance(result, RunState):
+        return RunState.model_validate(result, from_attributes=True)
+    return result
 
 
 @toolbox.tool(toolset="chat", title="Chat with an agent", read_only=False, conversational=True)
