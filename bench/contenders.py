@@ -87,6 +87,22 @@ def write_config(folder: Path, model_url: str | None, **local: Any) -> Path:
     return path
 
 
+def write_every_platform_config(folder: Path) -> Path:
+    """An agentdeck config with one backend of every kind (the examples the docs use:
+    placeholder addresses that start-up never calls)."""
+    from agentdeck.backends.kinds import KINDS, settings_example
+
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for kind in KINDS:
+        name, settings = settings_example(kind)
+        lines.append(f"[backends.{name}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    path = folder / "agentdeck.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def agentdeck_command(config: Path) -> list[str]:
     return [sys.executable, "-m", "agentdeck", "serve", "--config", str(config)]
 

@@ -70,6 +70,7 @@ from contenders import (
     ts_client_missing,
     ts_list_tools,
     write_config,
+    write_every_platform_config,
 )
 from upstream import body_for
 
@@ -276,6 +277,9 @@ async def section_startup(bench: Bench) -> None:
     commands = {
         "bare MCPServer": bare_command(url),
         "agentdeck": agentdeck_command(write_config(bench.scratch("startup"), url)),
+        "agentdeck, every platform": agentdeck_command(
+            write_every_platform_config(bench.scratch("startup-every"))
+        ),
     }
     if bench.fastmcp:
         commands["FastMCP"] = fastmcp_command(bench.fastmcp, url)

@@ -24,9 +24,6 @@ def _parameters(schema: dict[str, Any]) -> str:
     return ", ".join(names) or "—"
 
 
-#: One backend of every kind, with placeholder addresses and credentials (nothing is called).
-
-
 def every_platform_settings(**server: Any) -> Settings:
     """Settings with one backend of every kind (the local one exposing its agents, so every
     tool is served; the others are never called)."""
