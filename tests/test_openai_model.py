@@ -1,5 +1,6 @@
 """Local agents on the `openai` model, against a fake OpenAI-compatible server over HTTP."""
 
+import anyio
 import pytest
 
 from tests.fakes.base import serve
@@ -114,3 +115,24 @@ async def test_an_unreachable_model_server_is_a_clear_error() -> None:
         agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
         text = error_text(await client.call_tool("chat", {"agent": agent["ref"], "message": "x"}))
     assert "could not connect" in text and "base_url" in text
+
+
+@pytest.mark.parametrize(("max_connections", "expected"), [(None, 40), (4, 4)])
+async def test_concurrent_chats_reach_the_model_at_once_up_to_max_connections(
+    max_connections: int | None, expected: int
+) -> None:
+    """Each streaming chat holds a connection: 40 chats at once are 40 requests at once
+    (by default), or ``max_connections`` of them while the rest wait for one."""
+    fake = FakeOpenAI(latency=0.3)
+    extra = {} if max_connections is None else {"max_connections": max_connections}
+    with serve(fake.app) as url:
+        async with connect(openai_settings(url, **extra)) as client:
+            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+
+            async def chat() -> None:
+                ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+
+            async with anyio.create_task_group() as group:
+                for _ in range(40):
+                    group.start_soon(chat)
+    assert fake.most_waiting == expected

@@ -105,9 +105,14 @@ def tls_context() -> ssl.SSLContext:
 
 
 def build_async_client(
-    base_url: str, *, auth: httpx2.Auth | None, timeout: float
+    base_url: str, *, auth: httpx2.Auth | None, timeout: float, max_connections: int = 100
 ) -> httpx2.AsyncClient:
-    """The pooled client of one backend; built in the server's lifespan, closed at its end."""
+    """The pooled client of one backend; built in the server's lifespan, closed at its end.
+
+    A streaming chat holds its connection to the end, so ``max_connections`` is how many
+    chats with the backend can stream at once; the rest wait for a free one. All of them
+    may stay open between requests, so a burst of chats reconnects nothing.
+    """
     return httpx2.AsyncClient(
         base_url=base_url.rstrip("/"),
         verify=tls_context(),
@@ -115,7 +120,9 @@ def build_async_client(
         timeout=httpx2.Timeout(timeout),
         headers={"User-Agent": "agentdeck/0.1", "Accept": "application/json"},
         follow_redirects=False,
-        limits=httpx2.Limits(max_connections=32, max_keepalive_connections=16),
+        limits=httpx2.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
     )
 
 

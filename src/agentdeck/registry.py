@@ -30,7 +30,12 @@ P = TypeVar("P")
 def http_client_for(
     name: str, settings: Any, connection: Connection
 ) -> tuple[httpx2.AsyncClient, HttpClient]:
-    client = build_async_client(connection.base_url, auth=connection.auth, timeout=settings.timeout)
+    client = build_async_client(
+        connection.base_url,
+        auth=connection.auth,
+        timeout=settings.timeout,
+        max_connections=settings.max_connections,
+    )
     http = HttpClient(
         client,
         backend=name,

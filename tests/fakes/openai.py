@@ -39,6 +39,9 @@ class FakeOpenAI(FakePlatform):
     chunk_delay: float = 0.0
     #: seconds before answering at all (a backend's own latency, for benchmarks)
     latency: float = 0.0
+    #: requests inside their ``latency`` now, and the most there were at once
+    waiting: int = 0
+    most_waiting: int = 0
     #: connections currently streaming; a cancelled run must bring this back to 0
     open_streams: int = 0
     closed_early: int = 0
@@ -87,7 +90,12 @@ class FakeOpenAI(FakePlatform):
         body = await request.json()
         self.bodies.append(body)
         if self.latency:
-            await anyio.sleep(self.latency)
+            self.waiting += 1
+            self.most_waiting = max(self.most_waiting, self.waiting)
+            try:
+                await anyio.sleep(self.latency)
+            finally:
+                self.waiting -= 1
         text = self.reply_for(body)
         if not body.get("stream"):
             return JSONResponse(

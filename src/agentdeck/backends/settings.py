@@ -1,7 +1,7 @@
 """The settings every backend kind shares; each platform's own class extends them.
 
 Each platform keeps its settings class in its package (``backends/<kind>/settings.py``);
-:mod:`agentdeck.config` gathers them into the one union a config file is read into.
+:mod:`agentdeck.config` validates each configured backend by its kind's class.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ class Strict(BaseModel):
 class BackendCommon(Strict):
     """Settings every backend kind shares: HTTP behaviour and agent exposure."""
 
-    #: the platform; each kind's class narrows it to its own literal, the union's tag
+    #: the platform; each kind's class narrows it to its own literal
     kind: str
 
     expose_agents: bool = False
@@ -30,3 +30,9 @@ class BackendCommon(Strict):
     max_retries: int = Field(default=3, ge=0, le=10)
     retry_max_wait: float = Field(default=30.0, ge=0)
     max_response_bytes: int = Field(default=20_000_000, gt=0)
+    max_connections: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Connections to the platform at once; each streaming chat holds one.",
+    )
