@@ -513,25 +513,34 @@ def seed_messages(database: Path, conversation_id: str, count: int) -> None:
 
 
 async def section_history(bench: Bench) -> None:
-    size, turns = bench.scaled(8000, 2000), bench.scaled(20, 8)
+    size, turns = bench.scaled(8000, 2000), bench.scaled(30, 8)
     window = LocalSettings().history_limit.messages
     url = bench.models[0.0]
     heading(
         f"Chat turn in a conversation: at the start, at {window} messages (a full history "
-        f"window) and at {size} messages ({turns} turns each)"
+        f"window) and at {size} messages ({turns} turns each, interleaved)"
     )
     folder = bench.scratch("history")
+    sizes = {"at the start": 0, f"at {window} messages": window, f"at {size} messages": size}
     async with agentdeck_session("agentdeck", write_config(folder, url)) as session:
         if session.conversation_param is None:
             print("  the chat tool takes no conversation parameter: not measured")
             return
-        _, _, first = await session.chat("start")
-        more = session.continuing(first)
-        conversation_id = first.get("conversation_id") or first["conversation"].partition(":")[2]
-
-        async def turns_now() -> list[float]:
-            return [(await session.chat("next", **more))[0] for _ in range(turns)]
-
+        # One conversation per size, grown first; then their turns take turns, so machine
+        # noise (and the store's write-ahead log) hits every size alike.
+        conversations: dict[str, dict[str, Any]] = {}
+        for label, grown in sizes.items():
+            _, _, first = await session.chat("start")
+            conversations[label] = session.continuing(first)
+            if grown:
+                conversation_id = first["conversation"].partition(":")[2]
+                await anyio.to_thread.run_sync(
+                    seed_messages, folder / "local.db", conversation_id, grown
+                )
+        samples: dict[str, list[float]] = {label: [] for label in sizes}
+        for order in interleaved(turns, list(sizes)):
+            for label in order:
+                samples[label].append((await session.chat("next", **conversations[label]))[0])
         async with httpx2.AsyncClient(base_url=url) as http:
 
             async def direct_with(messages: int) -> list[float]:
@@ -539,36 +548,26 @@ async def section_history(bench: Bench) -> None:
                 body["messages"] = [
                     {"role": "user", "content": f"message {i}"} for i in range(messages)
                 ]
-                samples = []
+                times = []
                 for _ in range(turns):
                     started = time.perf_counter()
                     async with http.stream("POST", "/v1/chat/completions", json=body) as response:
                         async for _event in httpx2.EventSource(response):
                             pass
-                    samples.append(time.perf_counter() - started)
-                return samples
+                    times.append(time.perf_counter() - started)
+                return times
 
-            measured: list[tuple[str, list[float], int, list[float]]] = []
-            for label, grown in (
-                ("at the start", 0),
-                (f"at {window} messages", window),
-                (f"at {size} messages", size),
-            ):
-                if grown:
-                    await anyio.to_thread.run_sync(
-                        seed_messages, folder / "local.db", conversation_id, grown
-                    )
+            for label, grown in sizes.items():
                 sent = min(grown, window) + 2
-                measured.append((label, await turns_now(), sent, await direct_with(sent)))
-    for label, values, sent, reference in measured:
-        p50, p95 = p50_p95(values)
-        row(
-            f"agentdeck turn {label}",
-            f"p50 {ms(p50)}",
-            f"p95 {ms(p95)}",
-            f"direct request with the {sent} messages sent p50 {ms(p50_p95(reference)[0])}",
-        )
-    start, full, late = (p50_p95(values)[0] for _, values, _, _ in measured)
+                p50, p95 = p50_p95(samples[label])
+                row(
+                    f"agentdeck turn {label}",
+                    f"p50 {ms(p50)}",
+                    f"p95 {ms(p95)}",
+                    f"direct request with the {sent} messages sent p50 "
+                    f"{ms(p50_p95(await direct_with(sent))[0])}",
+                )
+    start, full, late = (p50_p95(values)[0] for values in samples.values())
     row(f"at {size} / at the start (p50)", f"x{late / start:.2f}")
     row(f"at {size} / at {window} (p50)", f"x{late / full:.2f}  (flat beyond the window)")
 
