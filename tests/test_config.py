@@ -1,5 +1,7 @@
 """Loading the TOML config: env expansion, validation messages, secrets kept out of output."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,3 +163,37 @@ def test_defect_17_special_and_endpoint_model_names_still_load(tmp_path: Path, m
     path = write(tmp_path, f'[backends.local]\nkind = "local"\nmodel = "{model}"\n{endpoint}')
     local = load_settings(path, environ={}).backends["local"]
     assert isinstance(local, LocalSettings) and local.model == model
+
+
+def test_problems_in_several_backends_and_the_server_are_reported_at_once(
+    tmp_path: Path,
+) -> None:
+    text = (
+        MAKE.replace("team_id = 123", "team_id = 123\nteam = 1")
+        + '\n[backends.x]\nkind = "nope"\n[backends.y]\nkind = "local"\ndatabse = "y.db"\n'
+        + "[server]\nread_onyl = true\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, text), environ={"MAKE_TOKEN": "t"})
+    message = str(caught.value)
+    assert 'unknown key "team" in [backends.ops]; did you mean "team_id"?' in message
+    assert '[backends.x] has kind "nope"' in message
+    assert 'unknown key "databse" in [backends.y]; did you mean "database"?' in message
+    assert 'unknown key "read_onyl" in [server]; did you mean "read_only"?' in message
+
+
+def test_a_file_loads_the_settings_code_of_the_kinds_it_uses_only() -> None:
+    """Each backend is validated by its own kind's settings class, imported on demand."""
+    code = (
+        "import sys\n"
+        "from agentdeck.config import parse_settings\n"
+        "parse_settings({'backends': {'ops': {'kind': 'make', 'base_url': 'http://x',"
+        " 'token': 't', 'team_id': 1}}}, source='t', environ={})\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.endswith('.settings'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert set(done.stdout.split()) == {
+        "agentdeck.backends.settings",
+        "agentdeck.backends.local.settings",
+        "agentdeck.backends.make.settings",
+    }
