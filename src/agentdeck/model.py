@@ -170,7 +170,7 @@ class PendingQuestion(BaseModel):
 # ---- chat events: what every backend's chat yields -------------------------------------
 
 
-class Event(BaseModel):
+class _Event(BaseModel):
     """What every chat event is. Its classes are built on first use, not at import
     (``defer_build``): a chat yields two or three of the thirteen kinds, so a server
     that has not chatted yet has built none of them."""
@@ -178,31 +178,31 @@ class Event(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
 
-class TextDelta(Event):
+class TextDelta(_Event):
     type: Literal["text"] = "text"
     text: str
 
 
-class ReasoningDelta(Event):
+class ReasoningDelta(_Event):
     type: Literal["reasoning"] = "reasoning"
     text: str
 
 
-class ToolCall(Event):
+class ToolCall(_Event):
     type: Literal["tool_call"] = "tool_call"
     id: str | None = None
     name: str
     arguments: Any = None
 
 
-class ToolResult(Event):
+class ToolResult(_Event):
     type: Literal["tool_result"] = "tool_result"
     id: str | None = None
     name: str | None = None
     result: Any = None
 
 
-class ApprovalRequired(Event):
+class ApprovalRequired(_Event):
     type: Literal["approval_required"] = "approval_required"
     approval_id: str
     tool: str | None = None
@@ -210,7 +210,7 @@ class ApprovalRequired(Event):
     message: str | None = None
 
 
-class ApprovalResolved(Event):
+class ApprovalResolved(_Event):
     """The platform reports that a pending approval was answered (or expired)."""
 
     type: Literal["approval_resolved"] = "approval_resolved"
@@ -218,24 +218,24 @@ class ApprovalResolved(Event):
     status: str | None = None
 
 
-class QuestionAsked(Event):
+class QuestionAsked(_Event):
     type: Literal["question"] = "question"
     question_id: str
     question: str
 
 
-class StepStart(Event):
+class StepStart(_Event):
     type: Literal["step_start"] = "step_start"
     step: str | None = None
 
 
-class StepFinish(Event):
+class StepFinish(_Event):
     type: Literal["step_finish"] = "step_finish"
     step: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-class RunStarted(Event):
+class RunStarted(_Event):
     """The platform's own id for this run, for its cancel endpoint."""
 
     type: Literal["run_started"] = "run_started"
@@ -243,21 +243,21 @@ class RunStarted(Event):
     conversation_id: str | None = None
 
 
-class ErrorEvent(Event):
+class ErrorEvent(_Event):
     """A problem inside the stream; the run ends as failed after it."""
 
     type: Literal["error"] = "error"
     message: str
 
 
-class StreamWarning(Event):
+class StreamWarning(_Event):
     """Something was skipped (a malformed line); the run goes on."""
 
     type: Literal["warning"] = "warning"
     message: str
 
 
-class Done(Event):
+class Done(_Event):
     type: Literal["done"] = "done"
     conversation_id: str | None = None
     usage: dict[str, Any] | None = None
