@@ -198,6 +198,8 @@ def parse_settings(raw: dict[str, Any], *, source: str, environ: dict[str, str])
 
 
 class _Invalid(Exception):
+    """A backend's section was refused; ``problems`` says why, in the file's words."""
+
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
 
