@@ -117,13 +117,16 @@ async def test_an_unreachable_model_server_is_a_clear_error() -> None:
     assert "could not connect" in text and "base_url" in text
 
 
-@pytest.mark.parametrize(("max_connections", "expected"), [(None, 40), (4, 4)])
+@pytest.mark.parametrize(
+    ("max_connections", "chats", "expected"), [(None, 40, 40), (4, 8, 4)], ids=["default", "4"]
+)
 async def test_concurrent_chats_reach_the_model_at_once_up_to_max_connections(
-    max_connections: int | None, expected: int
+    max_connections: int | None, chats: int, expected: int
 ) -> None:
     """Each streaming chat holds a connection: 40 chats at once are 40 requests at once
-    (by default), or ``max_connections`` of them while the rest wait for one."""
-    fake = FakeOpenAI(latency=0.3)
+    (by default), or ``max_connections`` of them while the rest wait for one. The model
+    takes a second, so a loaded machine still gets every request in while the first waits."""
+    fake = FakeOpenAI(latency=1.0)
     extra = {} if max_connections is None else {"max_connections": max_connections}
     with serve(fake.app) as url:
         async with connect(openai_settings(url, **extra)) as client:
@@ -133,6 +136,6 @@ async def test_concurrent_chats_reach_the_model_at_once_up_to_max_connections(
                 ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
 
             async with anyio.create_task_group() as group:
-                for _ in range(40):
+                for _ in range(chats):
                     group.start_soon(chat)
     assert fake.most_waiting == expected
