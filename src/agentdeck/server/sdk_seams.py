@@ -10,14 +10,14 @@ is what a later notification must be sent on. It also has no way to serve a tool
 ahead of time (``add_tool`` builds one from a function, a pydantic model per call):
 the per-agent tools share one prepared template instead. Everything that reaches them
 is in this module, and
-``tests/test_resources.py`` checks each seam through a real client, so an SDK release
+``tests/test_sdk_seams.py`` checks each seam directly, so an SDK release
 that moves it fails those tests loudly instead of silently dropping a capability.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import mcp.types as types
 from mcp.server.connection import Connection
@@ -26,29 +26,32 @@ from mcp.server.lowlevel.server import NotificationOptions, Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool, ToolManager
 
+T = TypeVar("T")
 SubscriptionHandler = Callable[[ServerRequestContext[Any, Any], str], Awaitable[None]]
 
 
-def lowlevel_server(server: MCPServer[Any]) -> Server[Any]:
-    """The low-level server inside ``server``; a clear error if this SDK keeps it elsewhere."""
-    found = getattr(server, "_lowlevel_server", None)
-    if not isinstance(found, Server):
+def _kept(owner: Any, attribute: str, kind: type[T], needed_by: str) -> T:
+    """``owner``'s private ``attribute``, which must be a ``kind``; a clear error naming
+    what agentdeck uses it for if this SDK keeps it elsewhere."""
+    found = getattr(owner, attribute, None)
+    if not isinstance(found, kind):
         raise RuntimeError(
-            "this version of the mcp SDK no longer keeps MCPServer._lowlevel_server; "
-            "agentdeck's capability and subscription wiring (server/sdk_seams.py) needs updating."
+            f"this version of the mcp SDK no longer keeps {type(owner).__name__}.{attribute}; "
+            f"agentdeck's {needed_by} (server/sdk_seams.py) needs updating."
         )
     return found
+
+
+def lowlevel_server(server: MCPServer[Any]) -> Server[Any]:
+    """The low-level server inside ``server``."""
+    return _kept(server, "_lowlevel_server", Server, "capability and subscription wiring")
 
 
 def tool_manager(server: MCPServer[Any]) -> ToolManager:
-    """The registry of tools inside ``server``; a clear error if this SDK keeps it elsewhere."""
-    found = getattr(server, "_tool_manager", None)
-    if not isinstance(found, ToolManager) or not isinstance(getattr(found, "_tools", None), dict):
-        raise RuntimeError(
-            "this version of the mcp SDK no longer keeps MCPServer._tool_manager._tools; "
-            "agentdeck's prepared tools (server/sdk_seams.py) need updating."
-        )
-    return found
+    """The registry of tools inside ``server``."""
+    manager = _kept(server, "_tool_manager", ToolManager, "prepared tool list")
+    _kept(manager, "_tools", dict, "prepared tool list")
+    return manager
 
 
 def add_built_tool(server: MCPServer[Any], tool: Tool) -> None:
@@ -59,13 +62,7 @@ def add_built_tool(server: MCPServer[Any], tool: Tool) -> None:
 
 def connection_of(session: Any) -> Connection:
     """The connection a request's session belongs to: where later notifications go."""
-    found = getattr(session, "_connection", None)
-    if not isinstance(found, Connection):
-        raise RuntimeError(
-            "this version of the mcp SDK no longer keeps ServerSession._connection; "
-            "agentdeck's notification wiring (server/sdk_seams.py) needs updating."
-        )
-    return found
+    return _kept(session, "_connection", Connection, "notification wiring")
 
 
 def advertise_list_changes(server: MCPServer[Any]) -> None:
