@@ -305,13 +305,9 @@ class AgentFlowBackend(Backend):
     async def run_agent_tool(
         self, agent_id: str, tool: str, *, arguments: dict[str, Any]
     ) -> dict[str, Any]:
-        parent, sub = self.api.split(agent_id)
-        if sub is not None:
-            raise UnsupportedError(
-                "AgentFlow runs tools of top-level agents only.",
-                backend=self.name,
-                hint=f"Run it through the parent agent '{self.name}:{parent}'.",
-            )
+        parent = self._top_level(
+            agent_id, "AgentFlow runs tools of top-level agents only.", "Run it"
+        )
         raw = await self.api.request(
             "POST",
             f"{API}/agent/{segment(parent)}/tools/{segment(tool)}/run",
@@ -326,6 +322,18 @@ class AgentFlowBackend(Backend):
         }
 
     # ---- chat ----------------------------------------------------------------------------
+
+    def _top_level(self, agent_id: str, refusal: str, how: str) -> str:
+        """The id of ``agent_id`` when it names a top-level agent; a sub-agent is refused
+        with ``refusal``, pointing at its parent (``how``: what to do through it)."""
+        parent, sub = self.api.split(agent_id)
+        if sub is not None:
+            raise UnsupportedError(
+                refusal,
+                backend=self.name,
+                hint=f"{how} through the parent agent '{self.name}:{parent}'.",
+            )
+        return parent
 
     def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         return self.chats.chat(request)
@@ -428,13 +436,9 @@ class AgentFlowBackend(Backend):
         body = {"query": query, "top_k": limit}
         kb = f"{API}/knowledge-bases"
         if agent_id is not None:
-            parent, sub = self.api.split(agent_id)
-            if sub is not None:
-                raise UnsupportedError(
-                    "AgentFlow binds knowledge bases to top-level agents only.",
-                    backend=self.name,
-                    hint=f"Search through the parent agent '{self.name}:{parent}'.",
-                )
+            parent = self._top_level(
+                agent_id, "AgentFlow binds knowledge bases to top-level agents only.", "Search"
+            )
             ids = knowledge_base_ids or [
                 text_of(raw, "id", "knowledge_base_id") or "?"
                 for raw in await self.api.read_list(
