@@ -7,6 +7,9 @@ Binding a non-loopback address requires a token (``--token`` or
 ``AGENTDECK_HTTP_TOKEN``) of at least 16 characters; requests without it get 401. The SDK's DNS-rebinding
 protection answers 421 to a Host header that is not on the allow-list: by
 default the loopback names, plus the bound host for other addresses.
+
+Slow clients, connections and sessions are bounded by the ``[server] http_*`` settings:
+the sessions here, the connections in ``http_limits``.
 """
 
 from __future__ import annotations
