@@ -113,9 +113,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         token=token,
         allowed_hosts=args.allowed_host,
         stateless=args.stateless,
+        limits=settings.server,
     )
     print(f"agentdeck serving MCP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
-    serve_http(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    level = args.log_level.lower()
+    serve_http(app, host=args.host, port=args.port, log_level=level, limits=settings.server)
     return 0
 
 

@@ -71,6 +71,28 @@ class ServerSettings(Strict):
         description="Secret (32+ characters) sealing the 2026-07-28 input-required round "
         "state, the same on every replica; unset, derived from the HTTP token and database.",
     )
+    http_read_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="HTTP: a request (line, headers and body) must arrive within this long of "
+        "its first byte or of the connection opening; a slower one is answered 408 and closed.",
+    )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="HTTP: connections open at once; one more is answered 503 and closed.",
+    )
+    http_session_idle_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="HTTP: a session with no request in flight and no open GET stream for "
+        "this long is closed; its client starts a new one.",
+    )
+    http_max_sessions: int = Field(
+        default=1000,
+        ge=1,
+        description="HTTP: sessions open at once; one more is answered 503 until one ends.",
+    )
 
     @field_validator("state_key")
     @classmethod

@@ -7,6 +7,9 @@ Binding a non-loopback address requires a token (``--token`` or
 ``AGENTDECK_HTTP_TOKEN``) of at least 16 characters; requests without it get 401. The SDK's DNS-rebinding
 protection answers 421 to a Host header that is not on the allow-list: by
 default the loopback names, plus the bound host for other addresses.
+
+Slow clients, connections and sessions are bounded by the ``[server] http_*`` settings:
+the sessions here, the connections in ``http_limits``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agentdeck.config import ServerSettings
 from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.server.http_limits import fit_open_files, guarded_protocol
 from agentdeck.store import Store
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -110,8 +115,13 @@ def build_http_app(
     token: str | None,
     allowed_hosts: list[str] | None = None,
     stateless: bool = False,
+    limits: ServerSettings | None = None,
 ) -> ASGIApp:
-    """The ASGI app serving ``server`` at ``/mcp``; refuses a public bind without a token."""
+    """The ASGI app serving ``server`` at ``/mcp``; refuses a public bind without a token.
+
+    ``limits`` bound the sessions: how long one may idle and how many may be open.
+    """
+    limits = limits or ServerSettings()
     if host not in LOOPBACK_HOSTS and not token:
         raise ConfigError(
             f"refusing to serve on {host} without a bearer token: anyone who can reach it "
@@ -129,6 +139,8 @@ def build_http_app(
         stateless_http=stateless,
         transport_security=transport_security(host, allowed_hosts or []),
         host=host,
+        session_idle_timeout=limits.http_session_idle_seconds,
+        max_sessions=limits.http_max_sessions,
     )
     if token:
         app = BearerTokenMiddleware(app, token)
@@ -151,9 +163,23 @@ class _AppFirstServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def serve_http(app: ASGIApp, *, host: str, port: int, log_level: str) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM, then stop within about a second."""
+def serve_http(
+    app: ASGIApp, *, host: str, port: int, log_level: str, limits: ServerSettings | None = None
+) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM, then stop within about a second.
+
+    ``limits`` bound the connections (see ``http_limits``).
+    """
+    limits = limits or ServerSettings()
+    protocol = guarded_protocol(
+        limits.http_read_timeout_seconds, fit_open_files(limits.http_max_connections)
+    )
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=1
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=1,
+        http=protocol,
     )
     _AppFirstServer(config).run()
