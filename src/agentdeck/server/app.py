@@ -194,7 +194,7 @@ def build_server(
     server.custom_route("/healthz", methods=["GET"])(
         health_endpoint(lambda: running[0].registry.store if running else None)
     )
-    prompts.register(server)
+    prompts.register(server, {spec.name for spec in served})
     for module in tool_modules(surface):
         if hasattr(module, "register"):
             module.register(server)
