@@ -31,6 +31,7 @@ from agentdeck.notices import for_client
 from agentdeck.redaction import redact
 from agentdeck.server.sdk_seams import connection_of
 
+logger = logging.getLogger("agentdeck.client_log")
 S = TypeVar("S")
 T = TypeVar("T")
 
@@ -91,13 +92,17 @@ class ClientLog:
     async def _deliver(
         self, records: MemoryObjectReceiveStream[logging.LogRecord], state: object
     ) -> None:
-        """Send each record to the sessions of the lifespan of ``state`` that want it."""
+        """Send each record to the sessions of the lifespan of ``state`` that want it (every
+        lifespan running sees every record, so each session hears it once)."""
         async for record in records:
             level = mcp_level(record.levelno)
             params = {"level": level, "logger": record.name, "data": redact(record.getMessage())}
             for connection, (wanted, served_under) in list(self._levels.items()):
                 if served_under is state and LEVELS.index(level) >= wanted:
-                    await connection.notify("notifications/message", params)
+                    try:
+                        await connection.notify("notifications/message", params)
+                    except Exception as exc:  # one client's trouble must not stop the others
+                        logger.debug("could not send a log message to a client: %s", exc)
 
 
 class _Forwarder(logging.Handler):
