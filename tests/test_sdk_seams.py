@@ -5,6 +5,7 @@ SDK release moves one, these tests fail here, naming the seam, instead of the se
 failing somewhere downstream (issue 13: no silent breakage within ``mcp>=2.3,<3``).
 """
 
+import warnings
 from typing import Any
 
 import pytest
@@ -13,12 +14,14 @@ from mcp.server.connection import Connection
 from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools import Tool
+from mcp.shared.exceptions import MCPDeprecationWarning
 
 from agentdeck.server.sdk_seams import (
     add_built_tool,
     advertise_list_changes,
     connection_of,
     lowlevel_server,
+    serve_logging_level,
     tool_manager,
 )
 
@@ -60,3 +63,22 @@ async def test_legacy_clients_are_told_the_lists_change() -> None:
         capabilities = client.session.server_capabilities  # type: ignore[attr-defined]
     assert capabilities.tools.list_changed is True
     assert capabilities.resources.list_changed is True
+
+
+async def test_legacy_clients_may_set_a_log_level_and_modern_ones_are_not_offered_it() -> None:
+    levels: list[str] = []
+
+    async def remember(ctx: Any, level: str) -> None:
+        levels.append(level)
+
+    server = a_server()
+    serve_logging_level(server, remember)
+    async with Client(server, mode="legacy") as client:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            await client.set_logging_level("error")
+        legacy = client.server_capabilities
+    async with Client(server) as client:
+        modern = client.server_capabilities
+    assert levels == ["error"]
+    assert legacy.logging is not None and modern.logging is None

@@ -40,6 +40,7 @@ from agentdeck.model import (
     ToolCall,
     make_ref,
 )
+from agentdeck.notices import FOR_CLIENT
 from agentdeck.runs import Run, RunResult
 from agentdeck.store.postgres import CANCEL_CHANNEL, PostgresStore
 
@@ -198,7 +199,7 @@ class SharedRuns:
                 await self._store.renew_lease(self.replica, self._lease_seconds)
                 failed = await self._store.fail_runs_of_expired_replicas(REPLICA_STOPPED)
             except AgentdeckError as exc:
-                logger.warning("renewing the replica lease failed: %s", exc)
+                logger.warning("renewing the replica lease failed: %s", exc, extra=FOR_CLIENT)
                 continue
             if failed:
                 logger.warning("failed %d runs of a replica that stopped", len(failed))

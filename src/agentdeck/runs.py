@@ -55,6 +55,7 @@ from agentdeck.model import (
     WorkflowDraft,
     make_ref,
 )
+from agentdeck.notices import FOR_CLIENT
 from agentdeck.store import Store
 
 logger = logging.getLogger("agentdeck.runs")
@@ -407,6 +408,14 @@ class RunManager:
                         run.add(event)
                         if isinstance(event, ErrorEvent):
                             failure = event.message
+                        elif isinstance(event, StreamWarning):
+                            logger.warning(
+                                "run %s on backend %s: %s",
+                                run.id,
+                                backend.name,
+                                event.message,
+                                extra=FOR_CLIENT,
+                            )
                         if anyio.current_time() >= busy_until:
                             # a stream that yields without awaiting (echo, a big buffered read)
                             # must not hold the event loop past its followers' wait budgets

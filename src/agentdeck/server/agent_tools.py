@@ -27,6 +27,7 @@ from pydantic import Field
 from agentdeck.backends.base import AgentReader
 from agentdeck.errors import AgentdeckError
 from agentdeck.model import Agent
+from agentdeck.notices import FOR_CLIENT
 from agentdeck.registry import Registry
 from agentdeck.runs import RunResult
 from agentdeck.server.chatting import converse
@@ -194,7 +195,9 @@ class AgentTools:
             try:
                 wanted = await self._wanted(name)
             except AgentdeckError as exc:
-                logger.warning("keeping the last known agent tools of %s: %s", name, exc)
+                logger.warning(
+                    "keeping the last known agent tools of %s: %s", name, exc, extra=FOR_CLIENT
+                )
                 continue
             changed |= self._apply(name, wanted)
         if changed and notify:

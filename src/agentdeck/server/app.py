@@ -21,9 +21,14 @@ from agentdeck.runs import RunManager, RunSharing
 from agentdeck.server import prompts, resources, tools
 from agentdeck.server.agent_tools import AgentTools
 from agentdeck.server.arguments import ReadableArgumentErrors
+from agentdeck.server.client_log import ClientLog
 from agentdeck.server.http_app import health_endpoint
 from agentdeck.server.notify import Notifier
-from agentdeck.server.sdk_seams import advertise_list_changes, serve_resource_subscriptions
+from agentdeck.server.sdk_seams import (
+    advertise_list_changes,
+    serve_logging_level,
+    serve_resource_subscriptions,
+)
 from agentdeck.server.state import Deck
 from agentdeck.server.surface import LeanServer, Surface
 from agentdeck.server.toolkit import ToolSpec
@@ -136,15 +141,17 @@ def build_server(
     """The MCP server for ``settings``.
 
     ``stateless`` (HTTP without sessions) cannot reach a 2025-11-25 client outside a
-    request, so it neither serves ``resources/subscribe`` nor advertises the list
-    changes it could not deliver to them. ``token`` (the HTTP bearer token) is part of
-    the default request-state key (:func:`request_state_security`).
+    request, so it serves neither ``resources/subscribe`` nor ``logging/setLevel``, and
+    does not advertise the list changes it could not deliver to them. ``token`` (the
+    HTTP bearer token) is part of the default request-state key
+    (:func:`request_state_security`).
     """
     bus = InMemorySubscriptionBus()
     notifier = Notifier(bus)
     surface = Surface.of(settings)
     served = enabled_tools(settings)
     running: list[Deck] = []  # the state of the open lifespan, for static resources
+    client_log = ClientLog()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Deck]) -> AsyncIterator[Deck]:
@@ -180,7 +187,7 @@ def build_server(
         title="agentdeck",
         version=__version__,
         instructions=INSTRUCTIONS,
-        lifespan=lifespan,
+        lifespan=client_log.around(lifespan),
         subscriptions=bus,
         tools=[surface.tool(spec) for spec in served],
         request_state_security=request_state_security(settings, token),
@@ -190,11 +197,12 @@ def build_server(
         serve_resource_subscriptions(
             server, _session_call(notifier.subscribe), _session_call(notifier.unsubscribe)
         )
+        serve_logging_level(server, client_log.set_level)
     resources.register(server, list(settings.enabled_backends()), lambda: running[0])
     server.custom_route("/healthz", methods=["GET"])(
         health_endpoint(lambda: running[0].registry.store if running else None)
     )
-    prompts.register(server)
+    prompts.register(server, {spec.name for spec in served})
     for module in tool_modules(surface):
         if hasattr(module, "register"):
             module.register(server)

@@ -10,6 +10,9 @@ as ``chat: "message" is required`` or ``list_agents: "limit" must be an integer 
 to 200``, worked out from the same pydantic model the SDK used and the tool's input
 schema. Successful calls cost nothing: the arguments are checked again only after the
 SDK has already refused them.
+
+A call naming no served tool is a protocol error, as the spec says (-32602, "Unknown
+tool: <name>"), not a tool result: the SDK would answer it as a failed call.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.tools import Tool
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 from pydantic import ValidationError
 
 
 class ReadableArgumentErrors:
-    """Middleware rewriting argument-validation failures of ``tools/call`` into plain lines.
+    """Middleware rewriting argument-validation failures of ``tools/call`` into plain lines,
+    and refusing a call to a tool that is not served.
 
     ``function_of`` gives the function registered under a tool name (None for an unknown
     tool); the validation model is built from it only when a call has failed.
@@ -35,15 +41,17 @@ class ReadableArgumentErrors:
     async def __call__(
         self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
-        result = await call_next(ctx)
-        if ctx.method != "tools/call" or not isinstance(result, dict) or not result.get("isError"):
-            return result
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
         params = ctx.params or {}
         name, arguments = params.get("name"), params.get("arguments") or {}
-        if not isinstance(name, str) or not isinstance(arguments, dict):
+        fn = self._function_of(name) if isinstance(name, str) else None
+        if isinstance(name, str) and fn is None:
+            raise MCPError(INVALID_PARAMS, f"Unknown tool: {name}")
+        result = await call_next(ctx)
+        if not isinstance(result, dict) or not result.get("isError"):
             return result
-        fn = self._function_of(name)
-        if fn is None:
+        if fn is None or not isinstance(name, str) or not isinstance(arguments, dict):
             return result
         problems = argument_problems(name, fn, arguments)
         if not problems:

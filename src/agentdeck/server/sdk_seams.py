@@ -1,10 +1,11 @@
 """The one place agentdeck reaches under MCPServer's public surface, and why.
 
-MCPServer (mcp 2.x) has no setting for three things a 2025-11-25 client needs from
+MCPServer (mcp 2.x) has no setting for four things a 2025-11-25 client needs from
 agentdeck: the ``tools.listChanged`` / ``resources.listChanged`` capabilities of the
 handshake (it always reports them false, though agentdeck sends those notifications);
-the ``resources/subscribe`` / ``resources/unsubscribe`` methods (it does not serve
-them), which live on the low-level server MCPServer keeps in a private attribute; and
+the ``resources/subscribe`` / ``resources/unsubscribe`` and ``logging/setLevel``
+methods (it does not serve them), which live on the low-level server MCPServer keeps in
+a private attribute; and
 the client's connection, which outlives a request (a request's session does not) and
 is what a later notification must be sent on. It also has no way to serve a tool built
 ahead of time (``add_tool`` builds one from a function, a pydantic model per call):
@@ -25,9 +26,11 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions, Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool, ToolManager
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 T = TypeVar("T")
 SubscriptionHandler = Callable[[ServerRequestContext[Any, Any], str], Awaitable[None]]
+LevelHandler = Callable[[ServerRequestContext[Any, Any], types.LoggingLevel], Awaitable[None]]
 
 
 def _kept(owner: Any, attribute: str, kind: type[T], needed_by: str) -> T:
@@ -115,3 +118,30 @@ def serve_resource_subscriptions(
     lowlevel.add_request_handler(
         "resources/unsubscribe", types.UnsubscribeRequestParams, on_unsubscribe
     )
+
+
+def serve_logging_level(server: MCPServer[Any], set_level: LevelHandler) -> None:
+    """Serve 2025-11-25 ``logging/setLevel``, declaring ``logging`` to those clients only.
+
+    The low-level server declares the capability to every era once the method is served;
+    2026-07-28 deprecated it (SEP-2577) and no longer has the method (the SDK answers it
+    "method not found" there), so its discovery result leaves it out.
+    """
+    lowlevel = lowlevel_server(server)
+
+    async def on_set_level(
+        ctx: ServerRequestContext[Any, Any], params: types.SetLevelRequestParams
+    ) -> types.EmptyResult:
+        await set_level(ctx, params.level)
+        return types.EmptyResult()
+
+    lowlevel.add_request_handler("logging/setLevel", types.SetLevelRequestParams, on_set_level)
+    build = lowlevel.get_capabilities
+
+    def get_capabilities(*args: Any, **kwargs: Any) -> types.ServerCapabilities:
+        capabilities = build(*args, **kwargs)
+        if kwargs.get("protocol_version") in MODERN_PROTOCOL_VERSIONS:
+            return capabilities.model_copy(update={"logging": None})
+        return capabilities
+
+    lowlevel.get_capabilities = get_capabilities  # type: ignore[method-assign]
