@@ -32,9 +32,10 @@ def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def auto_settings(ports: list[int], **local: Any):  # type: ignore[no-untyped-def]
+def auto_settings(ports: list[int], database: str = ":memory:", **local: Any):  # type: ignore[no-untyped-def]
     return make_settings(
-        local={"model": "auto", "auto_probe_ports": ports, **FAST_HTTP, "max_retries": 0, **local}
+        local={"model": "auto", "auto_probe_ports": ports, **FAST_HTTP, "max_retries": 0, **local},
+        database=database,
     )
 
 
@@ -152,3 +153,26 @@ async def test_check_passes_for_an_endpoint_serving_the_model() -> None:
         )
         healthy, detail = _local_row(await _check_all(settings))
     assert healthy and "1 models" in detail
+
+
+async def test_a_chat_with_no_model_leaves_no_half_conversation(mode: str, database: str) -> None:
+    """19.3: the first chat without a model tells an existing agent's user to switch it with
+    update_agent, and a turn that failed before the agent produced anything stores nothing:
+    no new conversation holding only the user's message, no unanswered message in an old one."""
+    settings = auto_settings([free_port()], database=database)
+    async with connect(settings, mode) as client:
+        agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+        text = error_text(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+        assert not ok(await client.call_tool("list_conversations", {}))["items"]
+        echo = {"agent": agent["ref"], "model": "echo"}
+        ok(await client.call_tool("update_agent", echo))
+        first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "one"}))
+        ok(await client.call_tool("update_agent", {"agent": agent["ref"], "model": "auto"}))
+        again = {"agent": agent["ref"], "message": "two", "conversation": first["conversation"]}
+        error_text(await client.call_tool("chat", again))
+        kept = ok(
+            await client.call_tool("get_conversation", {"conversation": first["conversation"]})
+        )
+    assert f'update_agent(agent="{agent["ref"]}", model="echo")' in text
+    assert "create the agent" not in text
+    assert [m["content"] for m in kept["messages"]] == ["one", "You said: one"]
