@@ -151,9 +151,12 @@ class _AppFirstServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def serve_http(app: ASGIApp, *, host: str, port: int, log_level: str) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM, then stop within about a second."""
+def serve_http(
+    app: ASGIApp, *, host: str, port: int, log_level: str, sock: socket.socket | None = None
+) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM, then stop within about a second; on ``sock``
+    when given (already listening on ``host:port``)."""
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=1
     )
-    _AppFirstServer(config).run()
+    _AppFirstServer(config).run(sockets=[sock] if sock else None)

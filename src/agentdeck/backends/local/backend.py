@@ -22,7 +22,7 @@ from typing import Any
 
 import anyio
 
-from agentdeck.backends.base import Backend
+from agentdeck.backends.base import Backend, CheckWarning
 from agentdeck.backends.local.discovery import FoundServer, ServerFinder
 from agentdeck.backends.local.models import echo_reply, openai_reply, sampled_reply, setup_hint
 from agentdeck.backends.local.settings import LocalSettings
@@ -80,18 +80,25 @@ class LocalBackend(Backend):
     async def check(self) -> str:
         """Agents, and whether the default model can answer: the endpoint is asked for
         its models, and an unreachable one, a refused key or a model it does not serve
-        is a failure that says how to fix it."""
+        is a failure that says how to fix it. ``auto`` finding no model server is only a
+        warning: agents still answer through a client that offers sampling."""
         count = len(await self._store.list_agents(limit=10_000, offset=0))
         summary = f"{count} agents in {self._store.location}; default model '{self.settings.model}'"
         if self.settings.model in ("echo", "sampling"):
             return summary
         if self._http is None:
-            found = await self._finder.find() if self.settings.model == "auto" else None
-            if found is None:
+            if self.settings.model != "auto":
                 raise ModelUnavailableError(
-                    f"default model '{self.settings.model}' has no model to answer with "
-                    "(no openai_base_url, and no local model server found).",
+                    f"default model '{self.settings.model}' needs an `openai_base_url`.",
                     backend=self.name,
+                    hint=setup_hint(),
+                )
+            found = await self._finder.find()
+            if found is None:
+                # nothing configured is broken: a client that offers sampling still answers
+                raise CheckWarning(
+                    f"{summary} found no model server: no openai_base_url, and none answered "
+                    f"on 127.0.0.1 ports {', '.join(map(str, self._finder.ports))}.",
                     hint=setup_hint(),
                 )
             return f"{summary} → {found.describe()}"
