@@ -12,6 +12,8 @@ import pytest
 
 from agentdeck.cli import _parse
 
+AGENTDECK = [sys.executable, "-m", "agentdeck"]
+
 
 def refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     """The error line argparse ends with for ``argv``, which must exit 2."""
@@ -64,7 +66,7 @@ def test_help_says_what_read_only_keeps_and_the_http_defaults() -> None:
     defaults, `--transport` and `tools --read-only` are described."""
     helps = {
         command: subprocess.run(
-            [sys.executable, "-m", "agentdeck", command, "--help"],
+            [*AGENTDECK, command, "--help"],
             capture_output=True,
             text=True,
             timeout=60,
@@ -97,19 +99,9 @@ def test_a_taken_port_says_nothing_is_serving_and_how_to_fix_it(tmp_path) -> Non
         held.bind(("127.0.0.1", 0))
         held.listen()
         port = held.getsockname()[1]
+        http = ["--transport", "http", "--port", str(port)]
         served = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "agentdeck",
-                "serve",
-                "--config",
-                str(config),
-                "--transport",
-                "http",
-                "--port",
-                str(port),
-            ],
+            [*AGENTDECK, "serve", "--config", str(config), *http],
             capture_output=True,
             text=True,
             timeout=60,
