@@ -16,11 +16,13 @@ AGENTDECK = [sys.executable, "-m", "agentdeck"]
 
 
 def refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    """The error line argparse ends with for ``argv``, which must exit 2."""
+    """The one line ``argv`` is refused with (exit 2), which points at the help."""
     with pytest.raises(SystemExit) as exited:
         _parse(argv)
     assert exited.value.code == 2
-    return capsys.readouterr().err.strip().splitlines()[-1]
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.endswith("--help)")
+    return line
 
 
 @pytest.mark.parametrize("command", ["serve", "check", "tools"])

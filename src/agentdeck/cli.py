@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from agentdeck import __version__
 
@@ -37,14 +37,21 @@ def _port(text: str) -> int:
     return int(text)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser whose errors are one line: what is wrong, and where the usage is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     """Every option value is checked here: a wrong one is a one-line error naming what the
     option takes, and exit 2."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="agentdeck", description="One MCP server for the AI agents of many platforms."
     )
     parser.add_argument("--version", action="version", version=f"agentdeck {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--config",
         help="TOML config file (default: $AGENTDECK_CONFIG, "
@@ -58,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="LEVEL",
         help=f"stderr log level: {', '.join(LOG_LEVELS)} (any case; default WARNING)",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,check,tools}")
 
     serve = commands.add_parser("serve", parents=[common], help="run the MCP server")
     serve.add_argument(
@@ -116,7 +123,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         options = ", ".join("--" + name.replace("_", "-") for name in given)
         verb = "applies" if len(given) == 1 else "apply"
         parser.exit(
-            2, f"agentdeck serve: error: {options} only {verb} over HTTP; add --transport http\n"
+            2,
+            f"agentdeck serve: error: {options} only {verb} over HTTP; add --transport http "
+            "(see agentdeck serve --help)\n",
         )
     args.host = args.host or DEFAULT_HOST
     args.port = args.port or DEFAULT_PORT
