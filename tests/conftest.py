@@ -5,7 +5,7 @@ import pytest
 
 from tests.support import BUILT_SERVERS, OUTPUTS
 
-pytest_plugins = ["tests.pg"]
+pytest_plugins = ["tests.pg", "tests.npm"]
 
 
 @pytest.fixture

@@ -122,10 +122,15 @@ def start_cluster(directory: Path, bindir: str) -> str:
     return f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
 
-def _unavailable(reason: str) -> None:
+def unavailable(what: str, reason: str) -> None:
+    """Skip a test that lacks ``what`` it needs, saying why; under ``CI=true``, fail it."""
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(f"PostgreSQL is not available: {reason}")
+        pytest.fail(f"{what} (required in CI): {reason}")
+    pytest.skip(f"{what}: {reason}")
+
+
+def _unavailable(reason: str) -> None:
+    unavailable("PostgreSQL is not available", reason)
 
 
 @pytest.fixture(scope="session")

@@ -319,7 +319,7 @@ async def test_check_reports_version_health_readiness_and_agents(
 ) -> None:
     rows = await _check_all(flow_settings(url + "/api/v1"))
     flow = next(r for r in rows if r[0] == "flow")
-    assert flow[3] is True, flow
+    assert flow[3] == "ok", flow
     assert flow[4] == "AgentFlow API 2.3.0: healthy, ready; 2 agents"
     assert [r.path for r in fake.requests] == [
         "/health",
@@ -336,7 +336,7 @@ async def test_check_reports_version_health_readiness_and_agents(
     fake.ready = False
     rows = await _check_all(flow_settings(url, max_retries=0))
     failed = next(r for r in rows if r[0] == "flow")
-    assert failed[3] is False and "HTTP 503" in failed[4]
+    assert failed[3] == "FAIL" and "HTTP 503" in failed[4]
 
 
 async def test_exposed_agents_become_tools_that_chat(fake: FakeAgentFlow, url: str) -> None:

@@ -4,7 +4,11 @@ started here, or ports just found free (nothing listens there)."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,9 +36,10 @@ def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def auto_settings(ports: list[int], **local: Any):  # type: ignore[no-untyped-def]
+def auto_settings(ports: list[int], database: str = ":memory:", **local: Any):  # type: ignore[no-untyped-def]
     return make_settings(
-        local={"model": "auto", "auto_probe_ports": ports, **FAST_HTTP, "max_retries": 0, **local}
+        local={"model": "auto", "auto_probe_ports": ports, **FAST_HTTP, "max_retries": 0, **local},
+        database=database,
     )
 
 
@@ -104,9 +109,9 @@ def test_an_unknown_model_name_without_an_endpoint_is_a_config_error() -> None:
     assert '"ech"' in str(raised.value)
 
 
-def _local_row(rows: list[tuple[str, str, str, bool, str]]) -> tuple[bool, str]:
-    _, _, _, healthy, detail = next(r for r in rows if r[0] == "local")
-    return healthy, detail
+def _local_row(rows: list[tuple[str, str, str, str, str]]) -> tuple[bool, str]:
+    _, _, _, status, detail = next(r for r in rows if r[0] == "local")
+    return status == "ok", detail
 
 
 async def test_check_fails_without_any_model_endpoint() -> None:
@@ -152,3 +157,46 @@ async def test_check_passes_for_an_endpoint_serving_the_model() -> None:
         )
         healthy, detail = _local_row(await _check_all(settings))
     assert healthy and "1 models" in detail
+
+
+async def test_a_chat_with_no_model_leaves_no_half_conversation(mode: str, database: str) -> None:
+    """19.3: the first chat without a model tells an existing agent's user to switch it with
+    update_agent, and a turn that failed before the agent produced anything stores nothing:
+    no new conversation holding only the user's message, no unanswered message in an old one."""
+    settings = auto_settings([free_port()], database=database)
+    async with connect(settings, mode) as client:
+        agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+        text = error_text(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+        assert not ok(await client.call_tool("list_conversations", {}))["items"]
+        echo = {"agent": agent["ref"], "model": "echo"}
+        ok(await client.call_tool("update_agent", echo))
+        first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "one"}))
+        ok(await client.call_tool("update_agent", {"agent": agent["ref"], "model": "auto"}))
+        again = {"agent": agent["ref"], "message": "two", "conversation": first["conversation"]}
+        error_text(await client.call_tool("chat", again))
+        kept = ok(
+            await client.call_tool("get_conversation", {"conversation": first["conversation"]})
+        )
+    assert f'update_agent(agent="{agent["ref"]}", model="echo")' in text
+    assert "create the agent" not in text
+    assert [m["content"] for m in kept["messages"]] == ["one", "You said: one"]
+
+
+def test_check_passes_with_a_warning_when_auto_finds_no_model(tmp_path: Path) -> None:
+    """19.1: `agentdeck check` on the default config, on a machine with no model server,
+    warns naming every way to get a model and exits 0: nothing configured is broken."""
+    config = tmp_path / "agentdeck.toml"
+    config.write_text(f'[backends.local]\nkind = "local"\nauto_probe_ports = [{free_port()}]\n')
+    env = {**os.environ, "HOME": str(tmp_path), "AGENTDECK_CONFIG": ""}
+    check = subprocess.run(
+        [sys.executable, "-m", "agentdeck", "check", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    line = next(line for line in check.stdout.splitlines() if " local " in line)
+    assert line.startswith("WARN local")
+    for way in ("sampling", "openai_base_url", "Ollama 11434", 'model = "echo"'):
+        assert way in line

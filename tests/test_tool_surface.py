@@ -22,7 +22,7 @@ from agentdeck.server.toolkit import ToolSpec
 from tests.support import connect, make_settings, ok
 
 pytestmark = pytest.mark.anyio
-README = Path(__file__).parent.parent / "README.md"
+TOOL_DOCS = Path(__file__).parent.parent / "docs" / "tools.md"
 
 
 def test_every_tool_has_a_unique_valid_name_a_title_and_a_known_toolset() -> None:
@@ -77,11 +77,11 @@ def test_toolsets_switch_groups_of_tools_off() -> None:
     assert {s.toolset for s in enabled_tools(settings)} == {"agents"}
 
 
-async def test_the_readme_tool_reference_is_current() -> None:
-    readme = README.read_text()
-    current = readme[readme.index(BEGIN) : readme.index(END) + len(END)]
+async def test_the_tool_reference_in_docs_is_current() -> None:
+    docs = TOOL_DOCS.read_text()
+    current = docs[docs.index(BEGIN) : docs.index(END) + len(END)]
     assert current == await tool_reference(), (
-        "README tool reference is stale: run `agentdeck tools --markdown` and paste it in"
+        "docs/tools.md's tool reference is stale: run `agentdeck tools --markdown` and paste it in"
     )
 
 

@@ -10,71 +10,139 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from agentdeck import __version__
 
 if TYPE_CHECKING:
+    import socket
+
     from agentdeck.config import Settings
 
 _CHECK_TIMEOUT = 20.0
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
+#: serve's options that only mean something over HTTP (stdio refuses them)
+HTTP_ONLY = ("host", "port", "token", "allowed_host", "stateless")
+READ_ONLY_HELP = (
+    "serve only read-only tools, plus chat and cancel_run (talking to an agent and "
+    "stopping your own run change no configuration)"
+)
+
+
+def _port(text: str) -> int:
+    """A TCP port number, refused in one line (argparse names the option) when it is not."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text!r}")
+    return int(text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser whose errors are one line: what is wrong, and where the usage is."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """Every option value is checked here: a wrong one is a one-line error naming what the
+    option takes, and exit 2."""
+    parser = _Parser(
         prog="agentdeck", description="One MCP server for the AI agents of many platforms."
     )
     parser.add_argument("--version", action="version", version=f"agentdeck {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--config",
         help="TOML config file (default: $AGENTDECK_CONFIG, "
         "else ~/.config/agentdeck/agentdeck.toml if present)",
     )
-    common.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
-    commands = parser.add_subparsers(dest="command", required=True)
+    common.add_argument(
+        "--log-level",
+        default="WARNING",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        metavar="LEVEL",
+        help=f"stderr log level: {', '.join(LOG_LEVELS)} (any case; default WARNING)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{serve,check,tools}")
 
     serve = commands.add_parser("serve", parents=[common], help="run the MCP server")
-    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
-    serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address")
-    serve.add_argument("--port", type=int, default=8765, help="HTTP port")
-    serve.add_argument("--token", help="bearer token clients must send (or AGENTDECK_HTTP_TOKEN)")
     serve.add_argument(
+        "--transport",
+        choices=["stdio", "http"],
+        default="stdio",
+        help="stdio (default: the client starts agentdeck and talks on stdin/stdout) or "
+        "http (Streamable HTTP at /mcp, health at /healthz)",
+    )
+    http = serve.add_argument_group("HTTP options (only with --transport http)")
+    http.add_argument("--host", help=f"bind address (default {DEFAULT_HOST})")
+    http.add_argument("--port", type=_port, help=f"port (default {DEFAULT_PORT})")
+    http.add_argument("--token", help="bearer token clients must send (or AGENTDECK_HTTP_TOKEN)")
+    http.add_argument(
         "--allowed-host",
         action="append",
-        default=[],
-        help="extra Host header value to accept, e.g. example.com:443",
+        help="extra Host header value to accept, e.g. example.com:443 (repeatable)",
     )
-    serve.add_argument(
+    http.add_argument(
         "--stateless",
         action="store_true",
+        default=None,
         help="no server-side sessions (several replicas behind a load balancer)",
     )
-    serve.add_argument(
-        "--read-only", action="store_true", help="serve no tool that changes anything"
-    )
+    serve.add_argument("--read-only", action="store_true", help=READ_ONLY_HELP)
 
     commands.add_parser("check", parents=[common], help="check config and every backend")
     tools = commands.add_parser("tools", parents=[common], help="print the tools a client sees")
-    tools.add_argument(
+    shown = tools.add_mutually_exclusive_group()
+    shown.add_argument(
         "--json", action="store_true", help="print the tools/list entries as a client gets them"
     )
-    tools.add_argument(
-        "--markdown", action="store_true", help="print the README's tool reference (every toolset)"
+    shown.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the tool reference of docs/tools.md (every toolset; ignores the config)",
     )
-    tools.add_argument("--read-only", action="store_true")
+    tools.add_argument(
+        "--read-only",
+        action="store_true",
+        help=f"the tools `serve --read-only` serves: {READ_ONLY_HELP}",
+    )
     return parser
 
 
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments, with serve's HTTP options refused over stdio (they would be ignored,
+    so a mistyped command would silently serve stdio) and defaulted over HTTP."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command != "serve":
+        return args
+    given = [name for name in HTTP_ONLY if getattr(args, name) is not None]
+    if args.transport == "stdio" and given:
+        options = ", ".join("--" + name.replace("_", "-") for name in given)
+        verb = "applies" if len(given) == 1 else "apply"
+        parser.exit(
+            2,
+            f"agentdeck serve: error: {options} only {verb} over HTTP; add --transport http "
+            "(see agentdeck serve --help)\n",
+        )
+    args.host = args.host or DEFAULT_HOST
+    args.port = args.port or DEFAULT_PORT
+    args.allowed_host = args.allowed_host or []
+    args.stateless = bool(args.stateless)
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     import logging
 
     from agentdeck.config import load_settings
     from agentdeck.errors import AgentdeckError
 
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=args.log_level,
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
@@ -115,16 +183,53 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         stateless=args.stateless,
         limits=settings.server,
     )
+    sock = _listen(args.host, args.port)
     print(f"agentdeck serving MCP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
     level = args.log_level.lower()
-    serve_http(app, host=args.host, port=args.port, log_level=level, limits=settings.server)
+    serve_http(
+        app, host=args.host, port=args.port, log_level=level, limits=settings.server, sock=sock
+    )
     return 0
 
 
-async def _check_all(settings: Settings) -> list[tuple[str, str, str, bool, str]]:
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, before anything says the server is up; one that
+    cannot be had (the port taken, the address not this machine's) is a one-line error.
+    Clients connecting before the server accepts wait in the socket's backlog."""
+    import errno
+    import socket
+
+    from agentdeck.errors import AgentdeckError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = (
+            f"port {port} on {host} is already in use (another agentdeck, or another program)"
+            if exc.errno == errno.EADDRINUSE
+            else f"cannot listen on {host}:{port} ({exc.strerror or exc})"
+        )
+        raise AgentdeckError(
+            f"nothing is serving: {reason}. Pick another port with --port"
+            + ("." if exc.errno == errno.EADDRINUSE else ", or another address with --host.")
+        ) from exc
+    return sock
+
+
+#: How ``check`` marks a backend: working, working but missing something, broken.
+OK, WARN, FAIL = "ok", "WARN", "FAIL"
+
+
+async def _check_all(settings: Settings) -> list[tuple[str, str, str, str, str]]:
+    """One row per backend: name, kind, capabilities, OK/WARN/FAIL and what was found."""
     import anyio
 
-    from agentdeck.backends.base import capabilities_of
+    from agentdeck.backends.base import CheckWarning, capabilities_of
     from agentdeck.errors import AgentdeckError
     from agentdeck.registry import Registry
 
@@ -134,25 +239,28 @@ async def _check_all(settings: Settings) -> list[tuple[str, str, str, bool, str]
             capabilities = ",".join(capabilities_of(backend))
             try:
                 with anyio.fail_after(_CHECK_TIMEOUT):
-                    detail, ok = await backend.check(), True
+                    detail, status = await backend.check(), OK
+            except CheckWarning as exc:
+                detail, status = str(exc), WARN
             except AgentdeckError as exc:
-                detail, ok = str(exc), False
+                detail, status = str(exc), FAIL
             except TimeoutError:
-                detail, ok = f"no answer within {_CHECK_TIMEOUT:g} s", False
-            rows.append((name, backend.kind, capabilities, ok, detail))
+                detail, status = f"no answer within {_CHECK_TIMEOUT:g} s", FAIL
+            rows.append((name, backend.kind, capabilities, status, detail))
     return rows
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
+    """Exit 1 only when something configured is broken; warnings still pass."""
     import anyio
 
     print(f"config: {settings.source or 'none (defaults: the local backend only)'}")
     rows = anyio.run(_check_all, settings)
     width = max(len(r[0]) for r in rows)
-    for name, kind, capabilities, ok, detail in rows:
-        print(f"{'ok  ' if ok else 'FAIL'} {name:<{width}}  {kind:<11} {detail}")
+    for name, kind, capabilities, status, detail in rows:
+        print(f"{status:<4} {name:<{width}}  {kind:<11} {detail}")
         print(f"     {'':<{width}}  {'':<11} can: {capabilities}")
-    return 0 if all(r[3] for r in rows) else 1
+    return 1 if any(r[3] == FAIL for r in rows) else 0
 
 
 def _tools(settings: Settings, args: argparse.Namespace) -> int:

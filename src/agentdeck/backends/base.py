@@ -22,7 +22,7 @@ from typing import (
     runtime_checkable,
 )
 
-from agentdeck.errors import InvalidInputError, UpstreamError
+from agentdeck.errors import AgentdeckError, InvalidInputError, UpstreamError
 from agentdeck.http import Connection, HttpClient
 from agentdeck.model import (
     Agent,
@@ -49,6 +49,13 @@ if TYPE_CHECKING:  # only in annotations: built when a platform that has them is
     )
 
 P = TypeVar("P")
+
+
+class CheckWarning(AgentdeckError):
+    """What :meth:`Backend.check` raises when nothing configured is broken but the user
+    should act: the backend works, yet not for everything (``agentdeck check`` warns and
+    still passes). Its message says what is missing, its hint how to get it."""
+
 
 #: An option key that stands for "any other key": the platform takes keys agentdeck
 #: passes through unchecked (e.g. AgentFlow's agent config).
@@ -112,7 +119,9 @@ class Backend:
         raise NotImplementedError
 
     async def check(self) -> str:
-        """Make one cheap authenticated call; return a one-line summary of what it found."""
+        """Make one cheap authenticated call; return a one-line summary of what it found.
+        Raise an AgentdeckError for what is broken, a :class:`CheckWarning` for what is
+        merely missing."""
         raise NotImplementedError
 
     async def aclose(self) -> None:

@@ -1,4 +1,4 @@
-"""The README's tool reference, generated from the tools themselves so it cannot go stale.
+"""The tool reference of docs/tools.md, generated from the tools themselves so it cannot go stale.
 
 It documents the surface of a configuration with one backend of every kind, so every
 tool appears with what its description says there.

@@ -164,9 +164,16 @@ class _AppFirstServer(uvicorn.Server):
 
 
 def serve_http(
-    app: ASGIApp, *, host: str, port: int, log_level: str, limits: ServerSettings | None = None
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    log_level: str,
+    limits: ServerSettings | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM, then stop within about a second.
+    """Serve ``app`` until SIGINT or SIGTERM, then stop within about a second; on ``sock``
+    when given (already listening on ``host:port``).
 
     ``limits`` bound the connections (see ``http_limits``).
     """
@@ -182,4 +189,4 @@ def serve_http(
         timeout_graceful_shutdown=1,
         http=protocol,
     )
-    _AppFirstServer(config).run()
+    _AppFirstServer(config).run(sockets=[sock] if sock else None)

@@ -22,9 +22,9 @@ from typing import Any
 
 import anyio
 
-from agentdeck.backends.base import Backend
+from agentdeck.backends.base import Backend, CheckWarning
 from agentdeck.backends.local.discovery import FoundServer, ServerFinder
-from agentdeck.backends.local.models import SETUP_HINT, echo_reply, openai_reply, sampled_reply
+from agentdeck.backends.local.models import echo_reply, openai_reply, sampled_reply, setup_hint
 from agentdeck.backends.local.settings import LocalSettings
 from agentdeck.errors import (
     InvalidInputError,
@@ -46,10 +46,12 @@ from agentdeck.model import (
     Message,
     Page,
     RunStarted,
+    StreamWarning,
     TextDelta,
 )
 from agentdeck.pagination import offset_cursor, parse_offset
 from agentdeck.store import Store
+from agentdeck.store.shared import new_id
 
 
 class LocalBackend(Backend):
@@ -78,19 +80,26 @@ class LocalBackend(Backend):
     async def check(self) -> str:
         """Agents, and whether the default model can answer: the endpoint is asked for
         its models, and an unreachable one, a refused key or a model it does not serve
-        is a failure that says how to fix it."""
+        is a failure that says how to fix it. ``auto`` finding no model server is only a
+        warning: agents still answer through a client that offers sampling."""
         count = len(await self._store.list_agents(limit=10_000, offset=0))
         summary = f"{count} agents in {self._store.location}; default model '{self.settings.model}'"
         if self.settings.model in ("echo", "sampling"):
             return summary
         if self._http is None:
-            found = await self._finder.find() if self.settings.model == "auto" else None
-            if found is None:
+            if self.settings.model != "auto":
                 raise ModelUnavailableError(
-                    f"default model '{self.settings.model}' has no model to answer with "
-                    "(no openai_base_url, and no local model server found).",
+                    f"default model '{self.settings.model}' needs an `openai_base_url`.",
                     backend=self.name,
-                    hint=SETUP_HINT,
+                    hint=setup_hint(),
+                )
+            found = await self._finder.find()
+            if found is None:
+                # nothing configured is broken: a client that offers sampling still answers
+                raise CheckWarning(
+                    f"{summary} found no model server: no openai_base_url, and none answered "
+                    f"on 127.0.0.1 ports {', '.join(map(str, self._finder.ports))}.",
+                    hint=setup_hint(),
                 )
             return f"{summary} → {found.describe()}"
         try:
@@ -257,9 +266,7 @@ class LocalBackend(Backend):
                     backend=self.name,
                     hint="Leave the conversation out to start a new one.",
                 )
-        conversation_id = await self._store.ensure_conversation(
-            request.conversation_id, request.agent_id, title=request.message
-        )
+        conversation_id = request.conversation_id or new_id()
         async with self._turn(conversation_id):
             async for event in self._answer(
                 row, request, conversation_id, new=not request.conversation_id
@@ -284,27 +291,22 @@ class LocalBackend(Backend):
         self, row: dict[str, Any], request: ChatRequest, conversation_id: str, *, new: bool
     ) -> AsyncIterator[ChatEvent]:
         """One turn on a conversation the caller holds: the user message, then the model's.
-        A conversation this turn created has no past to read."""
+        A conversation this turn creates has no past to read, and exists from the model's
+        first output on: a turn that fails before the agent produced anything (no model,
+        its server down) leaves no conversation, nor a message without an answer, behind."""
         history = await self._history(row, None if new else conversation_id)
         history.append({"role": "user", "content": request.message})
-        await self._store.add_message(conversation_id, "user", request.message)
-        yield RunStarted(conversation_id=conversation_id)
-
-        model = row["model"] or self.settings.model
-        if model == "auto":
-            events = await self._auto_reply(request, history)
-        elif model == "echo":
-            events = echo_reply(history)
-        elif model == "sampling":
-            # asked inside the run, so the wait budget covers the client's model too
-            answer = await request.sampler(history) if request.sampler else None
-            events = sampled_reply(self.name, answer)
-        else:
-            name = self.settings.openai_model if model == "openai" else model
-            events = openai_reply(self.name, self._http, name, history)
-
         text: list[str] = []
-        async for event in events:
+        stored = False
+        async for event in await self._reply(row, request, history):
+            if not stored and not isinstance(event, StreamWarning):
+                if new:
+                    await self._store.ensure_conversation(
+                        conversation_id, request.agent_id, title=request.message
+                    )
+                await self._store.add_message(conversation_id, "user", request.message)
+                stored = True
+                yield RunStarted(conversation_id=conversation_id)
             if isinstance(event, TextDelta):
                 text.append(event.text)
             if isinstance(event, Done):
@@ -312,24 +314,54 @@ class LocalBackend(Backend):
                 event = event.model_copy(update={"conversation_id": conversation_id})
             yield event
 
-    async def _auto_reply(
-        self, request: ChatRequest, history: list[dict[str, str]]
+    async def _reply(
+        self, row: dict[str, Any], request: ChatRequest, history: list[dict[str, str]]
     ) -> AsyncIterator[ChatEvent]:
-        """The ``auto`` model: the client's model, the configured endpoint, a local server."""
-        if request.sampler is not None:
-            return sampled_reply(self.name, await request.sampler(history))
+        """The model's answer to ``history`` through the agent's model (its own, else the
+        backend's): for ``auto`` the client's model, the configured endpoint, a local
+        server. A model that is not available is an error saying how to get one."""
+        model = row["model"] or self.settings.model
+        if model == "echo":
+            return echo_reply(history)
+        # asked inside the run, so the wait budget covers the client's model too
+        sampler = request.sampler if model in ("auto", "sampling") else None
+        if sampler is not None:
+            answer = await sampler(history)
+            if answer is None:
+                raise self._no_model(
+                    row, f"the `{model}` model, and the client's model gave no text"
+                )
+            return sampled_reply(answer)
+        if model == "sampling":
+            raise self._no_model(
+                row, "the `sampling` model, but the connected MCP client does not support sampling"
+            )
+        if model != "auto":
+            if self._http is None:
+                raise self._no_model(
+                    row, f"the `{model}` model, but no `openai_base_url` is configured"
+                )
+            name = self.settings.openai_model if model == "openai" else model
+            return openai_reply(self.name, self._http, name, history)
         if self._http is not None:
             return openai_reply(self.name, self._http, self.settings.openai_model, history)
         found = await self._finder.find()
         if found is None:
-            raise ModelUnavailableError(
-                "this local agent uses the `auto` model, and none was available: the client "
-                "offers no sampling, no openai_base_url is configured and no local model "
-                f"server answered on 127.0.0.1 ports {', '.join(map(str, self._finder.ports))}.",
-                backend=self.name,
-                hint=SETUP_HINT,
+            raise self._no_model(
+                row,
+                "the `auto` model, and none was available: the client offers no sampling, no "
+                "openai_base_url is configured and no local model server answered on "
+                f"127.0.0.1 ports {', '.join(map(str, self._finder.ports))}",
             )
         return openai_reply(self.name, self._http_for(found), found.model, history)
+
+    def _no_model(self, row: dict[str, Any], why: str) -> ModelUnavailableError:
+        """The error for an agent whose model is not available, with every way to get one."""
+        return ModelUnavailableError(
+            f"local agent '{row['name']}' uses {why}.",
+            backend=self.name,
+            hint=setup_hint(f"{self.name}:{row['id']}"),
+        )
 
     def _http_for(self, found: FoundServer) -> HttpClient:
         """A pooled client for the local server ``auto`` found (kept while it stays the same)."""

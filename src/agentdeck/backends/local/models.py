@@ -3,8 +3,8 @@
 
 Each turns a chat history (OpenAI-style ``{"role", "content"}`` dicts, system
 prompt first) into ChatEvents. The choice is made per agent (its ``model``) or for
-the backend; there is no silent fallback to ``echo``: a model that is not available
-is an error that says how to configure one.
+the backend; there is no silent fallback to ``echo``: the backend checks a model is
+available before calling one of these, and says how to configure one when it is not.
 """
 
 from __future__ import annotations
@@ -14,20 +14,31 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agentdeck.errors import ModelUnavailableError, ProtocolError
+from agentdeck.errors import ProtocolError
 from agentdeck.http import HttpClient
 from agentdeck.model import ChatEvent, Done, ReasoningDelta, StreamWarning, TextDelta
 from agentdeck.redaction import SECRETS
 from agentdeck.streams import iter_sse
 
 SPECIAL_MODELS = ("auto", "echo", "sampling", "openai")
-SETUP_HINT = (
-    "Ways to give local agents a model: use an MCP client that offers sampling (its own "
-    "model answers); set `openai_base_url` (and `openai_model`, `openai_api_key`) in "
-    "[backends.local] for any OpenAI-compatible server; start a local one on its usual "
-    "port (Ollama 11434, llama.cpp 8080, LM Studio 1234, vLLM 8000), which `auto` finds; "
-    'or create the agent with model "echo" for an offline demo.'
-)
+
+
+def setup_hint(agent: str | None = None) -> str:
+    """Every way to give local agents a model; with ``agent`` (the ref of an agent that
+    exists), how to switch that one to the offline ``echo`` model."""
+    echo = (
+        f'update_agent(agent="{agent}", model="echo") for this agent, or `model = "echo"` '
+        "in [backends.local] for every agent without a model of its own"
+        if agent
+        else '`model = "echo"` in [backends.local] (or create_agent with model "echo")'
+    )
+    return (
+        "Ways to give local agents a model: use an MCP client that offers sampling (its own "
+        "model answers); set `openai_base_url` (and `openai_model`, `openai_api_key`) in "
+        "[backends.local] for any OpenAI-compatible server; start a local one on its usual "
+        "port (Ollama 11434, llama.cpp 8080, LM Studio 1234, vLLM 8000), which `auto` finds; "
+        f"or, for an offline demo, {echo}."
+    )
 
 
 class _Delta(BaseModel):
@@ -65,15 +76,9 @@ async def echo_reply(history: list[dict[str, str]]) -> AsyncIterator[ChatEvent]:
 
 
 async def openai_reply(
-    backend: str, http: HttpClient | None, model: str | None, history: list[dict[str, str]]
+    backend: str, http: HttpClient, model: str | None, history: list[dict[str, str]]
 ) -> AsyncIterator[ChatEvent]:
     """Stream ``/chat/completions`` from an OpenAI-compatible server."""
-    if http is None:
-        raise ModelUnavailableError(
-            "this local agent uses the `openai` model, but no `openai_base_url` is configured.",
-            backend=backend,
-            hint=SETUP_HINT,
-        )
     body: dict[str, Any] = {
         "model": model or "default",
         "messages": history,
@@ -113,14 +118,7 @@ async def openai_reply(
     yield Done(usage=usage)
 
 
-async def sampled_reply(backend: str, text: str | None) -> AsyncIterator[ChatEvent]:
+async def sampled_reply(text: str) -> AsyncIterator[ChatEvent]:
     """The answer the MCP client's model gave through sampling (asked before the run)."""
-    if text is None:
-        raise ModelUnavailableError(
-            "this local agent uses the `sampling` model, but the connected MCP client does not "
-            "support sampling.",
-            backend=backend,
-            hint=SETUP_HINT,
-        )
     yield TextDelta(text=text)
     yield Done()
