@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 
 from agentdeck.server.results import TEXT_LIMIT
-from tests.support import ok
+from tests.support import connect, make_settings, ok
 from tests.test_end_to_end import CONFIG, http_server
 
 pytestmark = pytest.mark.anyio
@@ -36,6 +36,15 @@ async def _echo_agent(client: Client) -> str:
     return ok(created)["ref"]
 
 
+async def test_a_small_result_repeats_itself_as_json_text(mode: str) -> None:
+    """18.9: up to 64 KiB, the text is the structured content as JSON, as the MCP spec asks
+    of a tool with an output schema (for clients that read only ``content``)."""
+    async with connect(make_settings(), mode) as client:
+        result = await client.call_tool("list_backends", {})
+    [text] = result.content
+    assert json.loads(text.text) == ok(result)  # type: ignore[union-attr]
+
+
 async def test_a_big_chat_answer_arrives_once_in_full(mcp_url: str, mode: str) -> None:
     """18.9: a ~540 KB answer arrives; its text is a bounded preview pointing at the rest."""
     with anyio.fail_after(60):
@@ -44,9 +53,7 @@ async def test_a_big_chat_answer_arrives_once_in_full(mcp_url: str, mode: str) -
             result = await client.call_tool("chat", {"agent": agent, "message": "x" * BIG})
             answer = ok(result)
             newest = ok(
-                await client.call_tool(
-                    "get_conversation", {"conversation": answer["conversation"]}
-                )
+                await client.call_tool("get_conversation", {"conversation": answer["conversation"]})
             )
             older = ok(
                 await client.call_tool(
