@@ -76,13 +76,13 @@ async def test_a_big_chat_answer_arrives_once_in_full(mcp_url: str, mode: str) -
 async def test_a_long_conversation_is_read_page_by_page(mcp_url: str, mode: str) -> None:
     """18.9: a conversation of about 1 MB reads in pages (newest first, each in order, with
     the total), through the tool and through the transcript resource."""
-    turns = 24
+    turns = 12
     with anyio.fail_after(120):
         async with Client(mcp_url, mode=mode) as client:  # type: ignore[arg-type]
             agent = await _echo_agent(client)
             conversation = None
             for turn in range(turns):
-                arguments = {"agent": agent, "message": f"{turn:03}" + "y" * 8000}
+                arguments = {"agent": agent, "message": f"{turn:03}" + "y" * 16_000}
                 if conversation:
                     arguments["conversation"] = conversation
                 conversation = ok(await client.call_tool("chat", arguments))["conversation"]
