@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from mcp.shared.exceptions import MCPError
 
 from agentdeck.model import Agent
 from tests.support import connect, make_settings, ok
@@ -104,3 +105,18 @@ def test_a_platform_time_in_another_zone_is_written_in_utc() -> None:
     dumped = agent.model_dump(mode="json")
     assert dumped["created_at"] == "2026-03-01T10:00:00Z"
     assert dumped["updated_at"] == "2026-03-01T12:00:00Z"
+
+
+async def test_a_transcript_is_read_a_page_at_a_time(mode: str) -> None:
+    """18.9: the transcript takes limit and cursor like get_conversation, newest first."""
+    async with connect(make_settings(), mode) as client:
+        answer = await _hostile_conversation(client)
+        backend, _, conversation_id = answer["conversation"].partition(":")
+        uri = f"agentdeck://{backend}/conversations/{conversation_id}"
+        newest = await _read(client, f"{uri}?limit=1")
+        older = await _read(client, f"{uri}?limit=1&cursor=o:1")
+        with pytest.raises(MCPError) as refused:
+            await _read(client, f"{uri}?limit=500")
+    assert "messages: 2–2 of 2" in newest and f"<{uri}?limit=1&cursor=o:1>" in newest
+    assert "messages: 1–1 of 2" in older and "older messages" not in older
+    assert "limit must be a whole number from 1 to 200" in refused.value.message

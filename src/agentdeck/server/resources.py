@@ -70,18 +70,14 @@ def register(server: MCPServer, backend_names: list[str], current_deck: Callable
     ) -> str:
         registry = deck(ctx).registry
         with read_errors():
-            newer = parse_offset(cursor)
+            size, newer = _page_size(limit), parse_offset(cursor)
             page = await conversation_page(
-                registry,
-                _backend(registry, backend),
-                conversation_id,
-                limit=_page_size(limit),
-                cursor=cursor,
+                registry, _backend(registry, backend), conversation_id, limit=size, cursor=cursor
             )
         older = None
         if page.next_cursor is not None:
             uri = conversation_uri(backend, conversation_id)
-            older = f"{uri}?limit={_page_size(limit)}&cursor={page.next_cursor}"
+            older = f"{uri}?limit={size}&cursor={page.next_cursor}"
         return transcript_markdown(page, newer=newer, older=older)
 
     @server.resource(
