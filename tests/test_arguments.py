@@ -71,3 +71,43 @@ async def test_a_tool_error_that_is_not_about_arguments_keeps_its_text(mode: str
     async with connect(make_settings(), mode) as client:
         text = error_text(await client.call_tool("get_agent", {"agent": "local:missing"}))
     assert "there is no local agent 'missing'" in text
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "expected"),
+    [
+        (
+            "create_agent",
+            {"backend": "local", "name": "n" * 201},
+            'create_agent: "name" must be a non-empty string of at most 200 characters',
+        ),
+        (
+            "create_agent",
+            {"backend": "local", "name": "n" * 100_000},
+            'create_agent: "name" must be a non-empty string of at most 200 characters',
+        ),
+        (
+            "update_agent",
+            {"agent": "local:x", "name": "n" * 201},
+            'update_agent: "name" must be a non-empty string of at most 200 characters',
+        ),
+        (
+            "respond_to_approval",
+            {"approval": "flow:a", "decision": "deny", "reason": "r" * 2001},
+            'respond_to_approval: "reason" must be a string of at most 2000 characters',
+        ),
+        (
+            "respond_to_approvals",
+            {"approvals": [f"flow:{i}" for i in range(101)], "decision": "deny"},
+            'respond_to_approvals: "approvals" must be a non-empty list of at most 100 items',
+        ),
+    ],
+)
+async def test_a_value_over_its_length_limit_is_told_the_limit(
+    mode: str, tool: str, arguments: dict[str, Any], expected: str
+) -> None:
+    """18.8: a name of 201 or 100,000 characters (or any value over its limit) hears the
+    limit, not just what kind of value it should be."""
+    async with connect(agentflow_settings("http://127.0.0.1:9"), mode) as client:
+        text = error_text(await client.call_tool(tool, arguments))
+    assert text.splitlines() == [expected]

@@ -169,8 +169,8 @@ async def test_the_tool_list_stays_within_its_token_budget(
             f"\ntools/list bytes: local only {local_only}, every platform {everything}, "
             f"one per-agent tool {one_agent}"
         )
-    assert local_only <= 24_000
-    assert everything <= 48_000
+    assert local_only <= 20_000
+    assert everything <= 47_000
     assert one_agent <= 1_000
 
 

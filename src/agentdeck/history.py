@@ -67,18 +67,3 @@ async def history_conversation(store: Store, backend: str, conversation_id: str)
     summary = _summary(backend, row)
     summary["message_count"] = len(messages)
     return Conversation(**summary, messages=messages)
-
-
-def transcript_markdown(conversation: Conversation) -> str:
-    """The conversation as a Markdown transcript, for the conversation resource."""
-    lines = [f"# {conversation.title or 'Conversation'}", ""]
-    lines.append(f"- conversation: `{conversation.ref}`")
-    if conversation.agent:
-        lines.append(f"- agent: `{conversation.agent}`")
-    if conversation.created_at:
-        lines.append(f"- started: {conversation.created_at.isoformat()}")
-    lines.append("")
-    for message in conversation.messages:
-        stamp = f" · {message.created_at.isoformat()}" if message.created_at else ""
-        lines += [f"## {message.role}{stamp}", "", message.content, ""]
-    return "\n".join(lines)

@@ -8,14 +8,33 @@ the same form the tools accept.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
 from agentdeck.errors import InvalidInputError
 
 T = TypeVar("T")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a time without a zone is taken to be UTC already (the stores
+    and most platforms write UTC without saying so)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def rfc3339(moment: datetime) -> str:
+    """``moment`` as RFC 3339 in UTC with ``Z``: the one way agentdeck writes a time, in
+    results (pydantic writes a UTC time so) and in Markdown alike."""
+    return as_utc(moment).isoformat().replace("+00:00", "Z")
+
+
+#: A point in time, kept in UTC so every result writes it as ``…Z``, whatever zone the
+#: platform sent.
+Timestamp = Annotated[datetime, AfterValidator(as_utc)]
 
 
 def make_ref(backend: str, id: str) -> str:
@@ -78,8 +97,8 @@ class Agent(Addressed):
     description: str | None = None
     instructions: str | None = Field(default=None, description="The agent's system prompt.")
     model: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
     details: dict[str, Any] = Field(
         default_factory=dict, description="Platform-specific fields, as the platform names them."
     )
@@ -115,21 +134,21 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = Field(
-        default=None, description="Pass as `cursor` for the next page; null on the last page."
+        default=None, description="Pass as `cursor` for the next page; absent on the last page."
     )
 
 
 class Message(BaseModel):
     role: str = Field(description="user, assistant, tool or system.")
     content: str
-    created_at: datetime | None = None
+    created_at: Timestamp | None = None
 
 
 class ConversationSummary(Addressed):
     agent: str | None = Field(default=None, description="Ref of the agent, when known.")
     title: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
     message_count: int | None = None
 
 

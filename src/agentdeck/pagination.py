@@ -29,6 +29,11 @@ def parse_offset(cursor: str | None) -> int:
     return offset
 
 
+def cursor_at(offset: int) -> str:
+    """The cursor of the page that starts ``offset`` items in."""
+    return f"o:{offset}"
+
+
 def offset_cursor(offset: int, limit: int, fetched: int) -> str | None:
     """The cursor of the next page, given that ``limit + 1`` rows were asked and ``fetched`` came."""
-    return f"o:{offset + limit}" if fetched > limit else None
+    return cursor_at(offset + limit) if fetched > limit else None

@@ -8,12 +8,11 @@ classes (pydantic builds each class when it is defined, which is most of start-u
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agentdeck.model import Addressed
+from agentdeck.model import Addressed, Timestamp
 
 
 class Workflow(Addressed):
@@ -22,14 +21,14 @@ class Workflow(Addressed):
     description: str | None = None
     specification: dict[str, Any] | None = None
     has_draft: bool | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 
 
 class WorkflowVersion(BaseModel):
     id: str
-    created_at: datetime | None = None
+    created_at: Timestamp | None = None
     specification: dict[str, Any] | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 
@@ -56,8 +55,8 @@ class Approval(Addressed):
     tool: str | None = None
     arguments: dict[str, Any] | None = None
     message: str | None = None
-    created_at: datetime | None = None
-    expires_at: datetime | None = None
+    created_at: Timestamp | None = None
+    expires_at: Timestamp | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -74,7 +73,7 @@ class Trigger(Addressed):
 
 class TriggerEvent(BaseModel):
     id: str
-    created_at: datetime | None = None
+    created_at: Timestamp | None = None
     status: str | None = None
     payload: Any = None
     details: dict[str, Any] = Field(default_factory=dict)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import mcp.types as types
-import pydantic_core
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 from pydantic import Field
@@ -32,6 +31,7 @@ from agentdeck.registry import Registry
 from agentdeck.runs import RunResult
 from agentdeck.server.chatting import converse
 from agentdeck.server.notify import Notifier
+from agentdeck.server.results import tool_result
 from agentdeck.server.surface import LeanServer, compacted
 from agentdeck.server.toolkit import guarded
 
@@ -51,8 +51,7 @@ _ANNOTATIONS = types.ToolAnnotations(destructive_hint=False)
 def as_chat_answer(
     result: RunResult | types.InputRequiredResult,
 ) -> types.CallToolResult | types.InputRequiredResult:
-    """``result`` as ``chat`` answers it: the run as structured content and as its JSON
-    text, written as the SDK writes a tool's model result.
+    """``result`` as ``chat`` answers it (``server.results``).
 
     The per-agent tools publish no output schema: a client compiles a validator for every
     output schema it lists (the TypeScript SDK's does, on each ``tools/list``), so a
@@ -61,14 +60,7 @@ def as_chat_answer(
     """
     if not isinstance(result, RunResult):
         return result
-    return types.CallToolResult(
-        content=[
-            types.TextContent(
-                type="text", text=pydantic_core.to_json(result, fallback=str, indent=2).decode()
-            )
-        ],
-        structured_content=result.model_dump(mode="json", by_alias=True),
-    )
+    return tool_result(result)
 
 
 @dataclass(frozen=True)

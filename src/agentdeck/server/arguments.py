@@ -115,10 +115,19 @@ def _expected(schema: dict[str, Any], defs: dict[str, Any]) -> str | None:
             return f"{noun} of at most {high:g}"
         return noun
     if kind == "string":
-        if schema.get("minLength", 0) >= 1:
-            return "a non-empty string"
-        if "maxLength" in schema:
-            return f"a string of at most {schema['maxLength']} characters"
-        return "a string"
-    simple = {"boolean": "true or false", "object": "an object", "array": "a list"}
+        return _sized("string", "characters", schema.get("minLength", 0), schema.get("maxLength"))
+    if kind == "array":
+        return _sized("list", "items", schema.get("minItems", 0), schema.get("maxItems"))
+    simple = {"boolean": "true or false", "object": "an object"}
     return simple.get(kind) if isinstance(kind, str) else None
+
+
+def _sized(noun: str, unit: str, low: int, high: int | None) -> str:
+    """A string or list with its length bounds, so a value that is too long says the limit."""
+    if high is not None:
+        if low > 1:
+            return f"a {noun} of {low} to {high} {unit}"
+        return f"a {'non-empty ' if low else ''}{noun} of at most {high} {unit}"
+    if low > 1:
+        return f"a {noun} of at least {low} {unit}"
+    return f"a non-empty {noun}" if low else f"a {noun}"

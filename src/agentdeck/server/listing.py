@@ -33,7 +33,7 @@ class ListResult(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = Field(
-        default=None, description="Pass as `cursor` for the next page; null on the last page."
+        default=None, description="Pass as `cursor` for the next page; absent on the last page."
     )
     failures: list[BackendFailure] = Field(
         default_factory=list,

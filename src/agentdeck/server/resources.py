@@ -15,39 +15,31 @@ from typing import Any
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.server.mcpserver.resources import ResourceSecurity
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 
 from agentdeck.backends.base import AgentReader
-from agentdeck.errors import AgentdeckError, NotFoundError
-from agentdeck.history import transcript_markdown
-from agentdeck.model import ConversationSummary
-from agentdeck.server.conversations import get_conversation_of, list_conversations_of
+from agentdeck.errors import AgentdeckError, InvalidInputError, NotFoundError
+from agentdeck.pagination import parse_offset
+from agentdeck.server.conversations import conversation_page, list_conversations_of
+from agentdeck.server.results import resource_json
 from agentdeck.server.state import Deck
 from agentdeck.server.toolkit import deck
+from agentdeck.server.transcripts import recent_conversations_markdown, transcript_markdown
 
 CONVERSATION_URI = "agentdeck://{backend}/conversations/{conversation_id}"
+#: A transcript is read a page at a time, like ``get_conversation``: newest messages first.
+TRANSCRIPT_URI = CONVERSATION_URI + "{?limit,cursor}"
 AGENT_URI = "agentdeck://{backend}/agents/{agent_id}"
 RECENT_COUNT = 20
+TRANSCRIPT_PAGE = 50
 #: "Resource not found" in MCP 2025-11-25.
 LEGACY_RESOURCE_NOT_FOUND = -32002
 
 
 def conversation_uri(backend: str, conversation_id: str) -> str:
     return CONVERSATION_URI.format(backend=backend, conversation_id=conversation_id)
-
-
-def recent_conversations_markdown(backend: str, conversations: list[ConversationSummary]) -> str:
-    lines = [f"# Recent conversations on {backend}", ""]
-    if not conversations:
-        lines.append("None yet.")
-    for item in conversations:
-        when = item.updated_at.isoformat() if item.updated_at else "?"
-        title = (item.title or "(untitled)").replace("\n", " ")[:80]
-        lines.append(
-            f"- [{title}]({conversation_uri(backend, item.id)}) · agent `{item.agent}` · {when}"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def register(server: MCPServer, backend_names: list[str], current_deck: Callable[[], Deck]) -> None:
@@ -57,18 +49,36 @@ def register(server: MCPServer, backend_names: list[str], current_deck: Callable
         _register_recent(server, name, current_deck)
 
     @server.resource(
-        CONVERSATION_URI,
+        TRANSCRIPT_URI,
         name="conversation",
         title="Conversation transcript",
-        description="A conversation with an agent as a Markdown transcript.",
+        description=(
+            f"A conversation with an agent as a Markdown transcript: its newest {TRANSCRIPT_PAGE}"
+            " messages (limit=1..200), and a link to older ones (cursor)."
+        ),
         mime_type="text/markdown",
+        # a cursor ("o:50") looks like a Windows drive to the path checks; it is parsed
+        # strictly (``parse_offset``) and never touches a file
+        security=ResourceSecurity(exempt_params={"cursor"}),
     )
-    async def conversation(backend: str, conversation_id: str, ctx: Context) -> str:
+    async def conversation(
+        backend: str,
+        conversation_id: str,
+        ctx: Context,
+        limit: str = str(TRANSCRIPT_PAGE),
+        cursor: str = "",
+    ) -> str:
         registry = deck(ctx).registry
         with read_errors():
-            backend_found = _backend(registry, backend)
-            found = await get_conversation_of(registry, backend_found, conversation_id)
-        return transcript_markdown(found)
+            size, newer = _page_size(limit), parse_offset(cursor)
+            page = await conversation_page(
+                registry, _backend(registry, backend), conversation_id, limit=size, cursor=cursor
+            )
+        older = None
+        if page.next_cursor is not None:
+            uri = conversation_uri(backend, conversation_id)
+            older = f"{uri}?limit={size}&cursor={page.next_cursor}"
+        return transcript_markdown(page, newer=newer, older=older)
 
     @server.resource(
         AGENT_URI,
@@ -82,7 +92,7 @@ def register(server: MCPServer, backend_names: list[str], current_deck: Callable
         with read_errors():
             reader = registry.require(_backend(registry, backend), AgentReader, "read agent")
             found = await reader.get_agent(agent_id)
-        return found.model_dump_json(indent=2)
+        return resource_json(found)
 
 
 def _register_recent(server: MCPServer, backend: str, current_deck: Callable[[], Deck]) -> None:
@@ -106,7 +116,16 @@ def _register_recent(server: MCPServer, backend: str, current_deck: Callable[[],
             )
         except AgentdeckError as exc:
             raise ResourceError(str(exc)) from exc
-        return recent_conversations_markdown(backend, page.items)
+        return recent_conversations_markdown(
+            backend, page.items, lambda id: conversation_uri(backend, id)
+        )
+
+
+def _page_size(limit: str) -> int:
+    """The transcript's ``limit`` query value as a page size, or a clear error."""
+    if not (limit.isascii() and limit.isdigit() and len(limit) <= 3 and 1 <= int(limit) <= 200):
+        raise InvalidInputError(f"limit must be a whole number from 1 to 200 (got '{limit}').")
+    return int(limit)
 
 
 def _backend(registry: Any, name: str) -> Any:

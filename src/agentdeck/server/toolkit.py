@@ -11,8 +11,9 @@ configured backend must have for it to be served (``agentdeck.server.surface``).
 It is also the one exit for what tools send back: every tool function is wrapped by
 :func:`guarded`, which turns its errors into tool errors (:func:`reported`) and masks the
 configured secrets in its result and errors; progress messages go through
-:func:`report_progress`, which masks them too. Tool functions hold no error handling
-of their own.
+:func:`report_progress`, which masks them too. A model a tool returns goes out as
+``server.results`` writes it (structured content without empty fields, and a text that
+repeats it only while it is small). Tool functions hold no error handling of their own.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from typing import Any
 import mcp.types as types
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel
 
 from agentdeck.errors import AgentdeckError
 from agentdeck.redaction import redact, redact_value
+from agentdeck.server.results import tool_result
 from agentdeck.server.state import Deck
 
 #: What a tool needs of at least one configured backend to be served: a capability name
@@ -119,7 +122,8 @@ def deck(ctx: Context[Any, Any]) -> Deck:
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` (an async tool function) with its errors reported as tool errors the calling
-    model can read, and every string of its result redacted.
+    model can read, every string of its result redacted, and a model result written as
+    :func:`~agentdeck.server.results.tool_result` writes it.
 
     ``functools.wraps`` keeps the signature and type hints the SDK builds the schema from.
     """
@@ -128,7 +132,11 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     async def tool(*args: Any, **kwargs: Any) -> Any:
         with reported():
             result = await fn(*args, **kwargs)
-        return redact_value(result)
+        result = redact_value(result)
+        # An MCP result (an input-required round, a result built already) goes out as is.
+        if isinstance(result, BaseModel) and not isinstance(result, types.Result):
+            return tool_result(result)
+        return result
 
     return tool
 

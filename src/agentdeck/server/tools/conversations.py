@@ -6,8 +6,12 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from agentdeck.backends.base import Backend, ChatCapable
-from agentdeck.model import Conversation, ConversationSummary, Page
-from agentdeck.server.conversations import get_conversation_of, list_conversations_of
+from agentdeck.model import ConversationSummary, Page
+from agentdeck.server.conversations import (
+    ConversationPage,
+    conversation_page,
+    list_conversations_of,
+)
 from agentdeck.server.listing import ListResult, list_across, scope
 from agentdeck.server.params import Cursor, Limit, OptionalBackend, Options
 from agentdeck.server.toolkit import Toolbox, deck
@@ -62,9 +66,11 @@ async def get_conversation(
         str,
         Field(description="Ref of the conversation, '<backend>:<conversation_id>'."),
     ],
-) -> Conversation:
-    """Get one conversation with all its messages (also the resource
-    agentdeck://{backend}/conversations/{id})."""
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> ConversationPage:
+    """Get a conversation: its newest messages (in order), message_count in all, and a
+    next_cursor for older ones. Also the resource agentdeck://{backend}/conversations/{id}."""
     registry = deck(ctx).registry
     backend, conversation_id = registry.resolve(conversation, what="conversation")
-    return await get_conversation_of(registry, backend, conversation_id)
+    return await conversation_page(registry, backend, conversation_id, limit=limit, cursor=cursor)

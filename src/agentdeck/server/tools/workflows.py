@@ -19,11 +19,12 @@ from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import WorkflowManager, WorkflowPublisher
 from agentdeck.errors import AgentdeckError, InvalidInputError
-from agentdeck.model import make_ref
+from agentdeck.model import Timestamp, make_ref
 from agentdeck.platform_model import Workflow, WorkflowChanges, WorkflowSpec, WorkflowVersion
 from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.listing import ListResult, list_across
 from agentdeck.server.params import BackendName, Cursor, Limit, OptionalBackend, Options
+from agentdeck.server.results import resource_json
 from agentdeck.server.toolkit import Toolbox, deck
 
 toolbox = Toolbox()
@@ -77,8 +78,10 @@ class WorkflowDeleted(BaseModel):
 
 class WorkflowToken(BaseModel):
     workflow: str = Field(description="Ref of the workflow the token is for.")
-    token: str | None = Field(description="The token, for running the workflow from a client.")
-    expires_at: str | None = Field(default=None, description="When it stops working (ISO 8601).")
+    token: str | None = Field(
+        default=None, description="The token, for running the workflow from a client."
+    )
+    expires_at: Timestamp | None = Field(default=None, description="When it stops working.")
     expires_in: int | None = Field(default=None, description="Seconds it is valid for.")
     details: dict[str, Any] = Field(default_factory=dict)
 
@@ -344,4 +347,4 @@ def register(server: MCPServer) -> None:
             found = await manager.get_workflow(workflow_id)
         except AgentdeckError as exc:
             raise ResourceError(str(exc)) from exc
-        return found.model_dump_json(indent=2)
+        return resource_json(found)
