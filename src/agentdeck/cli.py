@@ -113,6 +113,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         token=token,
         allowed_hosts=args.allowed_host,
         stateless=args.stateless,
+        events=server.events,
     )
     print(f"agentdeck serving MCP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
     serve_http(app, host=args.host, port=args.port, log_level=args.log_level.lower())

@@ -25,6 +25,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.server.sdk_seams import event_store_per_session
+from agentdeck.server.stream_events import RETRY_MILLISECONDS, StreamEvents
 from agentdeck.store import Store
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -110,8 +112,12 @@ def build_http_app(
     token: str | None,
     allowed_hosts: list[str] | None = None,
     stateless: bool = False,
+    events: StreamEvents | None = None,
 ) -> ASGIApp:
-    """The ASGI app serving ``server`` at ``/mcp``; refuses a public bind without a token."""
+    """The ASGI app serving ``server`` at ``/mcp``; refuses a public bind without a token.
+
+    With ``events``, the streams of stateful sessions are resumable (``Last-Event-ID``).
+    """
     if host not in LOOPBACK_HOSTS and not token:
         raise ConfigError(
             f"refusing to serve on {host} without a bearer token: anyone who can reach it "
@@ -129,7 +135,10 @@ def build_http_app(
         stateless_http=stateless,
         transport_security=transport_security(host, allowed_hosts or []),
         host=host,
+        retry_interval=RETRY_MILLISECONDS if events else None,
     )
+    if events is not None and not stateless:
+        event_store_per_session(server, events.for_session)
     if token:
         app = BearerTokenMiddleware(app, token)
     return app
