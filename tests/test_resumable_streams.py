@@ -22,6 +22,7 @@ from anyio.abc import SocketStream, TaskStatus
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from agentdeck.store import open_store
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.pg import fresh_schema_url
@@ -248,3 +249,26 @@ async def test_the_python_sdk_client_resumes_a_chat_after_its_connection_is_cut(
     assert (result["status"], result["text"]) == ("completed", ANSWER)
     assert [step for step, _ in heard] == list(range(1, len(heard) + 1))
     assert "".join(message or "" for _, message in heard) == ANSWER
+
+
+async def test_stream_events_are_kept_per_session_and_pruned_after_their_retention(
+    database: str,
+) -> None:
+    """19.13: both stores keep a stream's events in order, per session, and prune them."""
+    async with open_store(database) as store:
+        priming = await store.add_stream_event("s1", "2", None)
+        first = await store.add_stream_event("s1", "2", '{"a": 1}')
+        await store.add_stream_event("s2", "2", '{"elsewhere": 1}')
+        await store.add_stream_event("s1", "3", '{"other stream": 1}')
+        second = await store.add_stream_event("s1", "2", '{"a": 2}')
+        assert priming < first < second
+        assert await store.stream_of_event("s1", priming) == "2"
+        assert await store.stream_of_event("s2", priming) is None
+        assert await store.stream_events_after("s1", "2", priming) == [
+            {"seq": first, "message": '{"a": 1}'},
+            {"seq": second, "message": '{"a": 2}'},
+        ]
+        assert await store.prune_stream_events(3600) == 0
+        await anyio.sleep(0.01)
+        assert await store.prune_stream_events(0.005) == 5
+        assert await store.stream_events_after("s1", "2", 0) == []
