@@ -11,8 +11,10 @@ that cuts every connection mid-chat, as a network drop would.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,7 +23,10 @@ import pytest
 from anyio.abc import SocketStream, TaskStatus
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.streamable_http import EventMessage
+from mcp.types import JSONRPCNotification
 
+from agentdeck.server.stream_events import StreamEvents
 from agentdeck.store import open_store
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
@@ -272,3 +277,31 @@ async def test_stream_events_are_kept_per_session_and_pruned_after_their_retenti
         await anyio.sleep(0.01)
         assert await store.prune_stream_events(0.005) == 5
         assert await store.stream_events_after("s1", "2", 0) == []
+
+
+async def test_an_event_the_store_cannot_keep_goes_out_without_an_id(
+    database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """19.13: a failed write never reaches the SDK's message router (it would end the
+    session): the message is sent live without an id, and a warning says why."""
+    if database == ":memory:":
+        database = str(tmp_path / "agentdeck.db")
+    async with open_store(database) as store:
+        events = StreamEvents(lambda: store, keep_seconds=60).for_session("s", lambda: False)
+        kept = await events.store_event("1", None)
+        if database.endswith(".db"):
+            with sqlite3.connect(database) as other:
+                other.execute("DROP TABLE stream_events")
+        else:
+            import psycopg
+
+            with psycopg.connect(database, autocommit=True) as other:
+                other.execute("DROP TABLE stream_events")
+        note = JSONRPCNotification(jsonrpc="2.0", method="notifications/progress", params={})
+        assert kept and await events.store_event("1", note) == ""
+        assert await events.replay_events_after(kept, _never_called) is None
+    assert "could not keep a stream event for resumption" in caplog.text
+
+
+async def _never_called(event: EventMessage) -> None:
+    raise AssertionError(event)
