@@ -100,13 +100,16 @@ class SessionEvents(EventStore):
         )
         try:
             seq = await self._events.store.add_stream_event(self._session, str(stream_id), data)
-            await self._events.prune_now_and_then()
         except Exception as exc:  # the SDK's message router would end the session
             logger.warning("could not keep a stream event for resumption: %s", exc)
             return ""
         finally:
             self._changed.set()
             self._changed = anyio.Event()
+        try:
+            await self._events.prune_now_and_then()
+        except Exception as exc:  # kept events outlive their retention a minute more
+            logger.warning("could not prune old stream events: %s", exc)
         return str(seq)
 
     async def replay_events_after(
@@ -115,7 +118,9 @@ class SessionEvents(EventStore):
         """Send what followed ``last_event_id`` on its stream. A request's stream is followed
         until its answer went out (returns None: the stream ends); the session's GET stream
         is handed back to the SDK (returns its id), which carries it on live."""
-        if not last_event_id.isdigit() or len(last_event_id) > _MAX_ID_DIGITS:
+        if not (last_event_id.isascii() and last_event_id.isdigit()):
+            return None
+        if len(last_event_id) > _MAX_ID_DIGITS:
             return None
         after = int(last_event_id)
         try:
