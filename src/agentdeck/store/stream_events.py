@@ -9,21 +9,24 @@ lookup. They are transient: :meth:`prune_stream_events` drops them after the run
 retention (``run_keep_seconds``).
 
 Its own module, mixed into both stores, so the store classes grow by one base class
-and one migration each. SQLite runs these statements on a worker thread (single
-autocommitted statements, so they interleave safely with the store's own on the
-shared connection): a chat writes one per progress notification, and none of them
-may hold up the event loop.
+and one migration each. SQLite runs these statements on a worker thread
+(:meth:`SqliteStreamEvents._on_connection`; single autocommitted statements, so they
+interleave safely with the store's own on the shared connection): a chat writes one
+per progress notification, and none of them may hold up the event loop.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
 from agentdeck.store.shared import now
+
+T = TypeVar("T")
 
 #: The table and its indexes, the same in both stores but for the key and time types.
 SQLITE_SCHEMA = """
@@ -56,27 +59,29 @@ class SqliteStreamEvents:
     if TYPE_CHECKING:
         _db: sqlite3.Connection
 
+    async def _on_connection(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work`` on the store's connection, off the event loop: every statement of
+        this class runs through here."""
+        return await anyio.to_thread.run_sync(work, self._db)
+
     async def add_stream_event(self, session_id: str, stream_id: str, message: str | None) -> int:
         """Keep ``message`` (JSON; None for a priming event); its sequence number."""
-        return await anyio.to_thread.run_sync(
-            self._insert_event, session_id, stream_id, message, now().isoformat()
-        )
+        row = (session_id, stream_id, message, now().isoformat())
 
-    def _insert_event(
-        self, session_id: str, stream_id: str, message: str | None, stamp: str
-    ) -> int:
-        cursor = self._db.execute(
-            "INSERT INTO stream_events (session_id, stream_id, message, created_at)"
-            " VALUES (?, ?, ?, ?)",
-            (session_id, stream_id, message, stamp),
-        )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        def insert(db: sqlite3.Connection) -> int:
+            cursor = db.execute(
+                "INSERT INTO stream_events (session_id, stream_id, message, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                row,
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        return await self._on_connection(insert)
 
     async def stream_of_event(self, session_id: str, seq: int) -> str | None:
         """The stream event ``seq`` of ``session_id`` belongs to; None when it has no such event."""
-        rows = await anyio.to_thread.run_sync(
-            self._select,
+        rows = await self._select(
             "SELECT stream_id FROM stream_events WHERE seq = ? AND session_id = ?",
             (seq, session_id),
         )
@@ -86,8 +91,7 @@ class SqliteStreamEvents:
         self, session_id: str, stream_id: str, seq: int
     ) -> list[dict[str, Any]]:
         """The events of the stream after ``seq``, oldest first: ``seq`` and ``message``."""
-        return await anyio.to_thread.run_sync(
-            self._select,
+        return await self._select(
             "SELECT seq, message FROM stream_events"
             " WHERE session_id = ? AND stream_id = ? AND seq > ? ORDER BY seq",
             (session_id, stream_id, seq),
@@ -96,15 +100,16 @@ class SqliteStreamEvents:
     async def prune_stream_events(self, older_than_seconds: float) -> int:
         """Drop the events older than ``older_than_seconds``; how many there were."""
         cutoff = (now() - timedelta(seconds=older_than_seconds)).isoformat()
-        return await anyio.to_thread.run_sync(self._delete_events, cutoff)
+        return await self._on_connection(
+            lambda db: (
+                db.execute("DELETE FROM stream_events WHERE created_at < ?", (cutoff,)).rowcount
+            )
+        )
 
-    def _select(self, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-        return [dict(row) for row in self._db.execute(query, params).fetchall()]
-
-    def _delete_events(self, cutoff: str) -> int:
-        return self._db.execute(
-            "DELETE FROM stream_events WHERE created_at < ?", (cutoff,)
-        ).rowcount
+    async def _select(self, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        return await self._on_connection(
+            lambda db: [dict(row) for row in db.execute(query, params).fetchall()]
+        )
 
 
 class PostgresStreamEvents:
