@@ -38,7 +38,7 @@ def install(folder: Path) -> str | None:
     """Run ``npm ci`` in ``folder`` unless its packages are current; why not, or None."""
     npm = shutil.which("npm")
     if npm is None:
-        return "npm is not installed, so `npm ci --prefix tests/js` cannot run"
+        return f"npm is not installed, so `npm ci --prefix {_shown(folder)}` cannot run"
     key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
     with open(Path(tempfile.gettempdir()) / f"agentdeck-npm-{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -52,8 +52,14 @@ def install(folder: Path) -> str | None:
             timeout=_INSTALL_TIMEOUT,
         )
     if done.returncode != 0:
-        return f"`npm ci --prefix tests/js` failed: {(done.stderr or done.stdout).strip()[-500:]}"
+        failed = (done.stderr or done.stdout).strip()[-500:]
+        return f"`npm ci --prefix {_shown(folder)}` failed: {failed}"
     return None
+
+
+def _shown(folder: Path) -> str:
+    """``folder`` as the README's commands name it (relative to the clone)."""
+    return str(folder.resolve().relative_to(JS.parent.parent.resolve()))
 
 
 @pytest.fixture(scope="session")

@@ -164,12 +164,17 @@ def schema_url(server: str, schema: str) -> str:
     return f"{server}?options={quote(f'-c search_path={schema}')}"
 
 
-@pytest.fixture
-def postgres_url(postgres_server: str) -> str:
-    """A URL whose tables live in a fresh, empty schema of their own."""
+def fresh_schema_url(server: str) -> str:
+    """A URL of ``server`` whose tables live in a fresh, empty schema of their own."""
     import psycopg
 
     schema = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_server, autocommit=True) as connection:
+    with psycopg.connect(server, autocommit=True) as connection:
         connection.execute(f"CREATE SCHEMA {schema}")
-    return schema_url(postgres_server, schema)
+    return schema_url(server, schema)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A URL whose tables live in a fresh, empty schema of their own."""
+    return fresh_schema_url(postgres_server)

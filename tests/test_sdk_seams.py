@@ -6,20 +6,25 @@ failing somewhere downstream (issue 13: no silent breakage within ``mcp>=2.3,<3`
 """
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import Client
 from mcp.server.connection import Connection
 from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.streamable_http import EventCallback, EventStore
 from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp.types import JSONRPCMessage
 
 from agentdeck.server.sdk_seams import (
     add_built_tool,
     advertise_list_changes,
     connection_of,
+    event_store_per_session,
     lowlevel_server,
     serve_logging_level,
     tool_manager,
@@ -82,3 +87,49 @@ async def test_legacy_clients_may_set_a_log_level_and_modern_ones_are_not_offere
         modern = client.server_capabilities
     assert levels == ["error"]
     assert legacy.logging is not None and modern.logging is None
+
+
+class Numbered(EventStore):
+    """An event store numbering what it is given, in memory."""
+
+    def __init__(self) -> None:
+        self.kept: list[JSONRPCMessage | None] = []
+
+    async def store_event(self, stream_id: str, message: JSONRPCMessage | None) -> str:
+        self.kept.append(message)
+        return str(len(self.kept))
+
+    async def replay_events_after(self, last_event_id: str, send: EventCallback) -> str | None:
+        return None
+
+
+async def test_each_http_session_gets_an_event_store_of_its_own() -> None:
+    server = a_server()
+    app = server.streamable_http_app(retry_interval=1000)
+    stores: dict[str, Numbered] = {}
+
+    def for_session(session_id: str, ended: Callable[[], bool]) -> EventStore:
+        assert not ended()
+        return stores.setdefault(session_id, Numbered())
+
+    event_store_per_session(server, for_session)
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    headers = {"Accept": "application/json, text/event-stream"}
+    async with server.session_manager.run():
+        transport = httpx2.ASGITransport(app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1:9") as http:
+            sessions = [
+                (await http.post("/mcp", json=hello, headers=headers)).headers["mcp-session-id"]
+                for _ in range(2)
+            ]
+    assert sorted(stores) == sorted(sessions) and len(set(sessions)) == 2
+    assert all(store.kept[0] is None and len(store.kept) == 2 for store in stores.values())

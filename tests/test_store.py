@@ -108,7 +108,8 @@ async def test_replicas_starting_at_once_migrate_once(postgres_url: str) -> None
             group.start_soon(start)
     async with await psycopg.AsyncConnection.connect(postgres_url) as connection:
         cursor = await connection.execute("SELECT version FROM schema_version ORDER BY version")
-        assert await cursor.fetchall() == [(1,), (2,)]  # each migration once
+        versions = [row[0] for row in await cursor.fetchall()]
+        assert versions == list(range(1, len(versions) + 1)) and len(versions) >= 3  # each once
 
 
 async def test_a_database_newer_than_agentdeck_is_refused(postgres_url: str) -> None:

@@ -182,6 +182,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         allowed_hosts=args.allowed_host,
         stateless=args.stateless,
         limits=settings.server,
+        events=server.events,
     )
     sock = _listen(args.host, args.port)
     print(f"agentdeck serving MCP at http://{args.host}:{args.port}/mcp", file=sys.stderr)

@@ -30,6 +30,7 @@ from agentdeck.server.sdk_seams import (
     serve_resource_subscriptions,
 )
 from agentdeck.server.state import Deck
+from agentdeck.server.stream_events import StreamEvents
 from agentdeck.server.surface import LeanServer, Surface
 from agentdeck.server.toolkit import ToolSpec
 from agentdeck.store import is_postgres_url
@@ -79,6 +80,9 @@ def enabled_tools(settings: Settings) -> list[ToolSpec]:
 class DeckServer(LeanServer):
     """The MCP server; remembers the function behind each tool it serves, for
     :class:`ReadableArgumentErrors` to explain a call that does not fit its signature."""
+
+    #: Where its Streamable HTTP streams are kept for resumption (``build_http_app``).
+    events: StreamEvents
 
     def __init__(self, *args: Any, tools: list[Tool] | None = None, **kwargs: Any) -> None:
         self.tool_functions: dict[str, Callable[..., Any]] = {t.name: t.fn for t in tools or []}
@@ -137,7 +141,7 @@ async def _run_sharing(registry: Registry, settings: Settings) -> AsyncIterator[
 
 def build_server(
     settings: Settings, *, stateless: bool = False, token: str | None = None
-) -> MCPServer[Deck]:
+) -> DeckServer:
     """The MCP server for ``settings``.
 
     ``stateless`` (HTTP without sessions) cannot reach a 2025-11-25 client outside a
@@ -191,6 +195,9 @@ def build_server(
         subscriptions=bus,
         tools=[surface.tool(spec) for spec in served],
         request_state_security=request_state_security(settings, token),
+    )
+    server.events = StreamEvents(
+        lambda: running[0].registry.store, keep_seconds=settings.server.run_keep_seconds
     )
     if not stateless:
         advertise_list_changes(server)

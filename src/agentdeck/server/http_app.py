@@ -30,6 +30,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agentdeck.config import ServerSettings
 from agentdeck.errors import ConfigError, DatabaseError
 from agentdeck.server.http_limits import fit_open_files, guarded_protocol
+from agentdeck.server.sdk_seams import event_store_per_session
+from agentdeck.server.stream_events import RETRY_MILLISECONDS, StreamEvents
 from agentdeck.store import Store
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -116,10 +118,12 @@ def build_http_app(
     allowed_hosts: list[str] | None = None,
     stateless: bool = False,
     limits: ServerSettings | None = None,
+    events: StreamEvents | None = None,
 ) -> ASGIApp:
     """The ASGI app serving ``server`` at ``/mcp``; refuses a public bind without a token.
 
-    ``limits`` bound the sessions: how long one may idle and how many may be open.
+    ``limits`` bound the sessions: how long one may idle and how many may be open. With
+    ``events``, the streams of stateful sessions are resumable (``Last-Event-ID``).
     """
     limits = limits or ServerSettings()
     if host not in LOOPBACK_HOSTS and not token:
@@ -141,7 +145,10 @@ def build_http_app(
         host=host,
         session_idle_timeout=limits.http_session_idle_seconds,
         max_sessions=limits.http_max_sessions,
+        retry_interval=RETRY_MILLISECONDS if events else None,
     )
+    if events is not None and not stateless:
+        event_store_per_session(server, events.for_session)
     if token:
         app = BearerTokenMiddleware(app, token)
     return app

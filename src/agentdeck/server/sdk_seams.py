@@ -9,8 +9,9 @@ a private attribute; and
 the client's connection, which outlives a request (a request's session does not) and
 is what a later notification must be sent on. It also has no way to serve a tool built
 ahead of time (``add_tool`` builds one from a function, a pydantic model per call):
-the per-agent tools share one prepared template instead. Everything that reaches them
-is in this module, and
+the per-agent tools share one prepared template instead. Nor can it give each HTTP
+session an event store of its own (every session shares the one it is handed, under
+stream names every session reuses). Everything that reaches them is in this module, and
 ``tests/test_sdk_seams.py`` checks each seam directly, so an SDK release
 that moves it fails those tests loudly instead of silently dropping a capability.
 """
@@ -18,6 +19,7 @@ that moves it fails those tests loudly instead of silently dropping a capability
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from types import MethodType
 from typing import Any, TypeVar
 
 import mcp.types as types
@@ -26,6 +28,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions, Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool, ToolManager
+from mcp.server.streamable_http import EventStore, StreamableHTTPServerTransport
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 T = TypeVar("T")
@@ -145,3 +148,38 @@ def serve_logging_level(server: MCPServer[Any], set_level: LevelHandler) -> None
         return capabilities
 
     lowlevel.get_capabilities = get_capabilities  # type: ignore[method-assign]
+
+
+def event_store_per_session(
+    server: MCPServer[Any], for_session: Callable[[str, Callable[[], bool]], EventStore]
+) -> None:
+    """Give each stateful Streamable HTTP session an event store of its own:
+    ``for_session(session_id, ended)``, where ``ended()`` says the session was terminated.
+
+    The session manager (made by ``server.streamable_http_app``) hands every session's
+    transport the one event store it was given, and the transports name their streams by
+    request id, which every session reuses: a shared store would replay one session's
+    messages to another. So the manager's private ``_admit_session``, which builds each
+    session's transport, is wrapped to set the transport's ``_event_store`` to one
+    scoped to the session it has just named. The manager keeps no event store itself
+    (pass none to ``streamable_http_app``), so a session it admits unwrapped is simply
+    not resumable.
+    """
+    manager = server.session_manager
+    admit = _kept(manager, "_admit_session", MethodType, "resumable streams")
+
+    def admit_with_own_store(*args: Any, **kwargs: Any) -> Any:
+        transport = admit(*args, **kwargs)
+        if isinstance(transport, StreamableHTTPServerTransport) and transport.mcp_session_id:
+            if not hasattr(transport, "_event_store"):
+                raise RuntimeError(
+                    "this version of the mcp SDK no longer keeps "
+                    "StreamableHTTPServerTransport._event_store; agentdeck's resumable "
+                    "streams (server/sdk_seams.py) need updating."
+                )
+            transport._event_store = for_session(
+                transport.mcp_session_id, lambda: transport.is_terminated
+            )
+        return transport
+
+    setattr(manager, "_admit_session", admit_with_own_store)  # noqa: B010 (a method)

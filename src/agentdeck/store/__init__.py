@@ -129,6 +129,20 @@ class Store(Protocol):
         indexed row, however long the conversation), or None when it recorded none."""
         ...
 
+    # ---- Streamable HTTP stream events (agentdeck.store.stream_events) ---------------
+
+    async def add_stream_event(
+        self, session_id: str, stream_id: str, message: str | None
+    ) -> int: ...
+
+    async def stream_of_event(self, session_id: str, seq: int) -> str | None: ...
+
+    async def stream_events_after(
+        self, session_id: str, stream_id: str, seq: int
+    ) -> list[dict[str, Any]]: ...
+
+    async def prune_stream_events(self, older_than_seconds: float) -> int: ...
+
 
 def is_postgres_url(database: str) -> bool:
     return urlsplit(database).scheme in POSTGRES_SCHEMES

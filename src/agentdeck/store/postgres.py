@@ -31,6 +31,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agentdeck.errors import ConfigError, DatabaseError
 from agentdeck.store.shared import new_id, now, redacted
+from agentdeck.store.stream_events import POSTGRES_SCHEMA, PostgresStreamEvents
 
 #: Every agentdeck replica migrating this database takes this advisory lock first.
 _MIGRATION_LOCK = 0x61676E746465636B  # "agntdeck"
@@ -89,6 +90,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX runs_running_by_owner ON runs (owner) WHERE status = 'running'",
         "CREATE TABLE replicas (id TEXT PRIMARY KEY, lease_until TIMESTAMPTZ NOT NULL)",
     ),
+    POSTGRES_SCHEMA,
 )
 #: Notified with a run id whenever that run's shared state changed.
 RUN_CHANNEL = "agentdeck_run"
@@ -102,7 +104,7 @@ _HISTORY_COLUMNS = (
 _AGENT_COLUMNS = frozenset({"name", "description", "instructions", "model", "options"})
 
 
-class PostgresStore:
+class PostgresStore(PostgresStreamEvents):
     """All of agentdeck's persistent state in a PostgreSQL database."""
 
     def __init__(self, pool: AsyncConnectionPool[Any], location: str, url: str) -> None:

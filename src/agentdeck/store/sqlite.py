@@ -20,6 +20,7 @@ from typing import Any
 
 from agentdeck.errors import ConfigError, DatabaseError
 from agentdeck.store.shared import new_id, now
+from agentdeck.store.stream_events import SQLITE_SCHEMA, SqliteStreamEvents
 
 #: Migration N brings the schema from version N-1 to N. Version 1 is the schema from
 #: before versioning, hence ``IF NOT EXISTS``: a file from then is adopted as it is.
@@ -65,6 +66,7 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_conversation ON runs (backend, conversation_id, started_at);
 """,
+    SQLITE_SCHEMA,
 )
 
 
@@ -72,7 +74,7 @@ def _stamp() -> str:
     return now().isoformat()
 
 
-class SqliteStore:
+class SqliteStore(SqliteStreamEvents):
     """All of agentdeck's persistent state in one SQLite file."""
 
     def __init__(self, database: str) -> None:
