@@ -181,13 +181,20 @@ class Host:
     def calls(self, name: str) -> Any:
         return self.page.evaluate(f"window.calls.filter(c => c.name === {json.dumps(name)})")
 
-    async def screenshot(self, name: str, tmp_path: Path) -> None:
-        """A picture of the view; into docs when AGENTDECK_VIEW_SCREENSHOTS names a folder."""
-        folder = Path(os.environ.get("AGENTDECK_VIEW_SCREENSHOTS") or tmp_path)
-        folder.mkdir(parents=True, exist_ok=True)
+    async def screenshot(self, name: str, folder: Path) -> None:
+        """A picture of the view, checked to be one, kept in ``folder``."""
         await anyio.sleep(0.3)  # the iframe takes the size the view reported
         picture = await self.page.locator("#view").screenshot(path=str(folder / f"{name}.png"))
         assert len(picture) > 5_000
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: the folder AGENTDECK_VIEW_SCREENSHOTS names (docs/views for
+    the README's), else the test's own."""
+    folder = Path(os.environ.get("AGENTDECK_VIEW_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture
@@ -261,7 +268,7 @@ async def test_the_run_view_streams_the_answer_and_cancel_stops_a_run(
 
 
 async def test_approving_with_edited_arguments_in_the_run_view_completes_the_run(
-    host: Host, platforms: Platforms, tmp_path: Path
+    host: Host, platforms: Platforms, shots: Path
 ) -> None:
     """24.4: an AgentFlow approval shows as a card; arguments that are not a JSON object
     are refused in the view; Approve sends the edited ones and the run completes."""
@@ -273,7 +280,7 @@ async def test_approving_with_edited_arguments_in_the_run_view_completes_the_run
     card = host.frame.locator("[data-approval]")
     await expect(card).to_contain_text("send_email", timeout=WAIT_MS)
     approval_id = (await card.get_attribute("data-approval") or "").removeprefix("flow:")
-    await host.screenshot("run", tmp_path)
+    await host.screenshot("run", shots)
     editor = card.locator("textarea")
     await editor.fill('{"to": "boss@example.com",')
     await card.get_by_role("button", name="Approve").click()
@@ -290,7 +297,7 @@ async def test_approving_with_edited_arguments_in_the_run_view_completes_the_run
 
 
 async def test_the_approvals_view_answers_one_and_several(
-    host: Host, platforms: Platforms, tmp_path: Path
+    host: Host, platforms: Platforms, shots: Path
 ) -> None:
     """24.4: the Approvals view lists the queue; two are approved together
     (respond_to_approvals) and one denied on its own."""
@@ -304,7 +311,7 @@ async def test_the_approvals_view_answers_one_and_several(
     await host.open(views.APPROVALS, "list_approvals", {"backend": "flow"})
     rows = host.frame.locator("tr[data-approval]")
     await expect(rows).to_have_count(3, timeout=WAIT_MS)
-    await host.screenshot("approvals", tmp_path)
+    await host.screenshot("approvals", shots)
     for approval in added[:2]:
         await host.frame.locator(f'tr[data-approval="flow:{approval["id"]}"] input').check()
     await host.frame.get_by_role("button", name="Approve 2 selected").click()
@@ -317,14 +324,16 @@ async def test_the_approvals_view_answers_one_and_several(
 
 
 async def test_the_transcript_view_shows_markup_as_text_and_sends_the_next_message(
-    host: Host, tmp_path: Path
+    host: Host, shots: Path
 ) -> None:
     """24.4: what the agent and the user wrote renders as text (a <script> stays words);
     the view's box continues the conversation through chat."""
     from playwright.async_api import expect
 
     agent = await local_agent(host, "Echo")
-    injected = "Hi <script>window.pwned = 1</script><img src=x onerror='window.pwned = 2'> **there**"
+    injected = (
+        "Hi <script>window.pwned = 1</script><img src=x onerror='window.pwned = 2'> **there**"
+    )
     chat = await host.call("chat", {"agent": agent, "message": injected, "wait_seconds": 20})
     conversation = chat["structuredContent"]["conversation"]
     await host.open(views.TRANSCRIPT, "get_conversation", {"conversation": conversation})
@@ -332,18 +341,23 @@ async def test_the_transcript_view_shows_markup_as_text_and_sends_the_next_messa
     await expect(messages).to_have_count(2, timeout=WAIT_MS)
     await expect(messages.first).to_contain_text("<script>window.pwned = 1</script>")
     assert await host.view_eval("() => window.pwned") is None
-    assert await host.view_eval("() => document.querySelectorAll('#messages script, #messages img').length") == 0
+    assert (
+        await host.view_eval(
+            "() => document.querySelectorAll('#messages script, #messages img').length"
+        )
+        == 0
+    )
     await expect(messages.first.locator("strong")).to_have_text("there")
     box = host.frame.get_by_role("textbox", name="Next message")
     await box.fill("And *then*?")
     await box.press("Control+Enter")
     await expect(messages).to_have_count(4, timeout=WAIT_MS)
     await expect(messages.nth(3)).to_contain_text("after 2 earlier messages")
-    await host.screenshot("transcript", tmp_path)
+    await host.screenshot("transcript", shots)
 
 
 async def test_the_workflow_view_diffs_the_draft_and_publish_asks_first(
-    host: Host, platforms: Platforms, tmp_path: Path
+    host: Host, platforms: Platforms, shots: Path
 ) -> None:
     """24.4: the Workflow view, in the host's dark theme, shows the draft against what
     runs; Publish goes through publish_workflow, whose confirmation the host asks."""
@@ -351,17 +365,24 @@ async def test_the_workflow_view_diffs_the_draft_and_publish_asks_first(
 
     workflow = platforms.vision.workflow("slow-webhooks")
     published = workflow.specification or {}
-    steps = [*published.get("steps", []), {"type": "Webhook", "name": "notify", "url": "$inputs.hook"}]
+    steps = [
+        *published.get("steps", []),
+        {"type": "Webhook", "name": "notify", "url": "$inputs.hook"},
+    ]
     workflow.draft = {**published, "steps": steps}
-    await host.open(views.WORKFLOW, "get_workflow", {"workflow": "vision:slow-webhooks"}, theme="dark")
+    await host.open(
+        views.WORKFLOW, "get_workflow", {"workflow": "vision:slow-webhooks"}, theme="dark"
+    )
     diff = host.frame.locator(".diff")
     await expect(diff.locator(".add").first).to_be_visible(timeout=WAIT_MS)
     assert await host.view_eval("() => document.documentElement.dataset.theme") == "dark"
     background = await host.view_eval("() => getComputedStyle(document.body).backgroundColor")
     assert sum(map(int, re.findall(r"\d+", background)[:3])) < 150, background
-    await host.screenshot("workflow", tmp_path)
+    await host.screenshot("workflow", shots)
     await host.frame.get_by_role("button", name="Publish").click()
-    await expect(host.frame.locator("#status")).to_contain_text("Published vision:slow-webhooks", timeout=WAIT_MS)
+    await expect(host.frame.locator("#status")).to_contain_text(
+        "Published vision:slow-webhooks", timeout=WAIT_MS
+    )
     assert len(host.confirmations) == 1 and "publishes the draft" in host.confirmations[0]
     assert workflow.draft is None
     await expect(host.frame.locator(".badge")).to_have_text("published")
