@@ -244,3 +244,13 @@ async function followRun(run, onRun, untilPaused) {
   }
   return run;
 }
+
+// Starts the view: each tool result the host sends is shown with ``show`` (an error as the
+// status line).
+function startView(name, show) {
+  bridge.on("ui/notifications/tool-result", (result) => {
+    if (result.isError) showStatus(bridge.textOf(result), "error");
+    else show(result.structuredContent || {});
+  });
+  bridge.start(name).catch((error) => showStatus(error.message, "error"));
+}
