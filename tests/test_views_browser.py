@@ -332,7 +332,8 @@ async def test_the_transcript_view_shows_markup_as_text_and_sends_the_next_messa
 
     agent = await local_agent(host, "Echo")
     injected = (
-        "Hi <script>window.pwned = 1</script><img src=x onerror='window.pwned = 2'> **there**"
+        "Hi <script>window.pwned = 1</script><img src=x onerror='window.pwned = 2'> **there** "
+        "[docs](javascript:window.pwned=3)"
     )
     chat = await host.call("chat", {"agent": agent, "message": injected, "wait_seconds": 20})
     conversation = chat["structuredContent"]["conversation"]
@@ -343,7 +344,7 @@ async def test_the_transcript_view_shows_markup_as_text_and_sends_the_next_messa
     assert await host.view_eval("() => window.pwned") is None
     assert (
         await host.view_eval(
-            "() => document.querySelectorAll('#messages script, #messages img').length"
+            "() => document.querySelectorAll('#messages script, #messages img, #messages a').length"
         )
         == 0
     )

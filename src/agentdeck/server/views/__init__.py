@@ -83,16 +83,10 @@ async def plain_resource_list(
     ctx: ServerRequestContext[Any, Any], call_next: CallNext
 ) -> HandlerResult:
     """Server middleware: ``resources/list`` without the views for a client without Apps,
-    which could do nothing with them (the spec lets a server leave them out)."""
+    which could do nothing with them (the spec lets a server leave them out). Middleware
+    sees the result in its wire form, a dict (``tests/test_views.py`` holds it to that)."""
     answer = await call_next(ctx)
-    if ctx.method != "resources/list" or client_supports_apps(ctx):
+    if ctx.method != "resources/list" or client_supports_apps(ctx) or not isinstance(answer, dict):
         return answer
-    if isinstance(answer, dict):
-        listed = answer.get("resources", [])
-        kept = [r for r in listed if not str(r.get("uri", "")).startswith("ui://")]
-        return {**answer, "resources": kept}
-    resources_ = getattr(answer, "resources", None)
-    if resources_ is not None:
-        kept_models = [r for r in resources_ if not str(r.uri).startswith("ui://")]
-        return answer.model_copy(update={"resources": kept_models})  # type: ignore[union-attr]
-    return answer
+    listed = answer.get("resources", [])
+    return {**answer, "resources": [r for r in listed if not r["uri"].startswith("ui://")]}

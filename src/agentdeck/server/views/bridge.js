@@ -203,7 +203,13 @@ function pretty(value) {
 function when(iso) {
   if (!iso) return "";
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+  if (Number.isNaN(date.getTime())) return String(iso);
+  const { locale, timeZone } = bridge.context;
+  try {
+    return date.toLocaleString(locale || undefined, timeZone ? { timeZone } : undefined);
+  } catch {
+    return date.toLocaleString(); // a locale or time zone this browser does not know
+  }
 }
 
 // A button that runs ``action`` once at a time, showing errors in ``status``.
