@@ -150,3 +150,13 @@ async def test_one_server_keeps_the_list_of_each_kind_of_client_apart(mode: str)
     assert {name: {**t, "_meta": None} for name, t in apps.items()} == {
         name: {**t, "_meta": None} for name, t in plain.items()
     }
+
+
+def test_the_views_make_markup_only_from_escaped_markdown() -> None:
+    """24.2: the one place a view turns a string into markup is the Markdown renderer,
+    which escapes first; everything else an agent or platform wrote becomes text nodes."""
+    for uri in (views.RUN, views.APPROVALS, views.TRANSCRIPT, views.WORKFLOW):
+        html = views.document(uri)
+        assert html.count(".innerHTML") == 1, uri
+        assert "element.innerHTML = markdown(text)" in html
+        assert not re.search(r"outerHTML|insertAdjacentHTML|document\.write|eval\(", html), uri

@@ -387,3 +387,23 @@ async def test_the_workflow_view_diffs_the_draft_and_publish_asks_first(
     assert len(host.confirmations) == 1 and "publishes the draft" in host.confirmations[0]
     assert workflow.draft is None
     await expect(host.frame.locator(".badge")).to_have_text("published")
+
+
+async def test_a_chat_that_drafted_a_workflow_reviews_and_publishes_it_in_the_run_view(
+    host: Host, platforms: Platforms
+) -> None:
+    """24.1/24.4: the Run view of a Roboflow chat lists the workflow it drafted; Review
+    shows the draft against what runs, and Publish goes through its confirmation."""
+    from playwright.async_api import expect
+
+    arguments = {"agent": "vision", "message": "Add a webhook to slow-webhooks", "wait_seconds": 20}
+    await host.open(views.RUN, "chat", arguments)
+    drafted = host.frame.locator("#workflows")
+    await drafted.get_by_role("button", name="Review the draft").click(timeout=WAIT_MS)
+    await expect(drafted.locator(".diff .add").first).to_be_visible(timeout=WAIT_MS)
+    await drafted.get_by_role("button", name="Publish").click()
+    await expect(host.frame.locator("#status")).to_contain_text(
+        "Published vision:slow-webhooks", timeout=WAIT_MS
+    )
+    assert [c for c in host.confirmations if "publishes the draft" in c]
+    assert platforms.vision.workflow("slow-webhooks").draft is None
