@@ -296,6 +296,27 @@ async def test_approving_with_edited_arguments_in_the_run_view_completes_the_run
     assert approval["status"] == "approved" and approval["modified_arguments"] == edited
 
 
+async def test_a_question_is_answered_in_the_run_view_by_keyboard(
+    host: Host, platforms: Platforms
+) -> None:
+    """24.1/24.4: an agent's question shows an answer box; Ctrl+Enter sends the answer
+    (answer_question) and the run goes on to complete."""
+    from playwright.async_api import expect
+
+    platforms.flow.next_stream = "question"
+    arguments = {"agent": "flow:agent_research", "message": "summarize", "wait_seconds": 2}
+    await host.open(views.RUN, "chat", arguments)
+    card = host.frame.locator("[data-question]")
+    await expect(card).to_contain_text("Which format do you want?", timeout=WAIT_MS)
+    box = card.get_by_role("textbox")
+    await box.fill("short")
+    await box.press("Control+Enter")
+    await expect(host.frame.locator("#badge")).to_have_text("completed", timeout=WAIT_MS)
+    await expect(host.frame.locator("#answer")).to_contain_text("You answered: short.")
+    (respond,) = platforms.flow.requests_to("/questions/")
+    assert respond.body == {"answer": "short"}
+
+
 async def test_the_approvals_view_answers_one_and_several(
     host: Host, platforms: Platforms, shots: Path
 ) -> None:
