@@ -51,6 +51,11 @@ class ServerSettings(Strict):
     read_only: bool = False
     toolsets: list[Toolset] = Field(default_factory=lambda: list(ALL_TOOLSETS))
     confirm_destructive: bool = True
+    apps: bool = Field(
+        default=True,
+        description="Offer MCP Apps views (run, approvals, transcript, workflow) to clients "
+        "that support them; false serves none.",
+    )
     run_keep_seconds: float = Field(default=3600, gt=0)
     run_keep_count: int = Field(default=200, gt=0)
     agent_refresh_seconds: float = Field(default=300, ge=0)

@@ -160,6 +160,7 @@ class AgentTools:
         registry: Registry,
         notifier: Notifier,
         reserved: set[str],
+        view: str | None = None,
     ) -> None:
         self._server = server
         self._registry = registry
@@ -167,6 +168,7 @@ class AgentTools:
         self._reserved = reserved  # the generic tools' names, never taken by an agent
         self._by_backend: dict[str, dict[str, AgentTool]] = {}
         self._template: Tool | None = None
+        self._view = view  # the MCP Apps view of their results (for clients with Apps)
 
     def exposed_backends(self) -> list[str]:
         return [
@@ -239,7 +241,7 @@ class AgentTools:
             if current.get(name) != tool:
                 if self._template is None:
                     self._template = _template()
-                self._server.add_built(_built(self._template, tool))
+                self._server.add_built(_built(self._template, tool), self._view)
         self._by_backend[backend_name] = wanted
         return True
 

@@ -18,7 +18,7 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 from agentdeck.config import Settings
 from agentdeck.registry import Registry
 from agentdeck.runs import RunManager, RunSharing
-from agentdeck.server import prompts, resources, tools
+from agentdeck.server import prompts, resources, tools, views
 from agentdeck.server.agent_tools import AgentTools
 from agentdeck.server.arguments import ReadableArgumentErrors
 from agentdeck.server.client_log import ClientLog
@@ -96,8 +96,8 @@ class DeckServer(LeanServer):
         super().add_tool(fn, name, *args, **kwargs)
         self.tool_functions.setdefault(name or fn.__name__, fn)
 
-    def add_built(self, tool: Tool) -> None:
-        super().add_built(tool)
+    def add_built(self, tool: Tool, view: str | None = None) -> None:
+        super().add_built(tool, view)
         self.tool_functions[tool.name] = tool.fn
 
     def remove_tool(self, name: str) -> None:
@@ -154,6 +154,7 @@ def build_server(
     notifier = Notifier(bus)
     surface = Surface.of(settings)
     served = enabled_tools(settings)
+    apps = settings.server.apps
     running: list[Deck] = []  # the state of the open lifespan, for static resources
     client_log = ClientLog()
 
@@ -174,7 +175,11 @@ def build_server(
             )
             await runs.recover()
             agent_tools = AgentTools(
-                server, registry, notifier, reserved={spec.name for spec in served}
+                server,
+                registry,
+                notifier,
+                reserved={spec.name for spec in served},
+                view=views.AGENT_TOOL_VIEW if apps else None,
             )
             await agent_tools.refresh(notify=False)
             if settings.server.agent_refresh_seconds and agent_tools.exposed_backends():
@@ -195,10 +200,14 @@ def build_server(
         subscriptions=bus,
         tools=[surface.tool(spec) for spec in served],
         request_state_security=request_state_security(settings, token),
+        views=views.TOOL_VIEWS if apps else None,
+        extensions=[views.extension()] if apps else None,
     )
     server.events = StreamEvents(
         lambda: running[0].registry.store, keep_seconds=settings.server.run_keep_seconds
     )
+    if apps:
+        server.middleware.append(views.plain_resource_list)
     if not stateless:
         advertise_list_changes(server)
         serve_resource_subscriptions(

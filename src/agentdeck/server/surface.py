@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from mcp.server.apps import client_supports_apps
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
@@ -30,6 +32,8 @@ from agentdeck.server.sdk_seams import add_built_tool, tool_manager
 from agentdeck.server.toolkit import Need, ToolSpec
 
 NO_OPTIONS = "No configured backend takes options here."
+#: Set while the SDK builds the tool list of a client with MCP Apps (``LeanServer``).
+_LISTING_VIEWS: ContextVar[bool] = ContextVar("listing_views", default=False)
 
 
 def _has(cls: type[Backend], backend_settings: Any, need: Need) -> bool:
@@ -139,19 +143,35 @@ class LeanServer(MCPServer[Any]):
     wire form of the whole list once per protocol version after each change. With a
     thousand agent tools a list is then a dictionary look-up, not a thousand models
     built, validated and dumped.
+
+    ``views`` names the MCP Apps view (a ``ui://`` URI) of the tools that have one. A
+    client that negotiated Apps gets those tools with ``_meta.ui.resourceUri``; every
+    other client gets the list as if there were no views, so the two are kept apart.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, views: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._listed: dict[str, ListedTool] = {
-            tool.name: listed_form(tool) for tool in tool_manager(self).list_tools()
-        }
-        self._answers: dict[str, HandlerResult] = {}  # tools/list on the wire, by version
+        self._views = dict(views or {})
+        self._listed: dict[str, ListedTool] = {}
+        self._with_view: dict[str, ListedTool] = {}  # the listed form Apps clients get
+        for tool in tool_manager(self).list_tools():
+            self._list(tool, self._views.get(tool.name))
+        #: tools/list on the wire, by protocol version and whether the client has Apps
+        self._answers: dict[tuple[str, bool], HandlerResult] = {}
         self._changes = 0
         self.middleware.append(self._prepared_tool_list)
 
     async def list_tools(self) -> list[ListedTool]:
+        if _LISTING_VIEWS.get():
+            return [self._with_view.get(name, tool) for name, tool in self._listed.items()]
         return list(self._listed.values())
+
+    def _list(self, tool: Tool, view: str | None) -> None:
+        self._listed.pop(tool.name, None)
+        self._with_view.pop(tool.name, None)
+        self._listed[tool.name] = listed_form(tool)
+        if view is not None:
+            self._with_view[tool.name] = listed_form(tool, view)
 
     def add_tool(
         self, fn: Callable[..., Any], name: str | None = None, *args: Any, **kwargs: Any
@@ -160,19 +180,20 @@ class LeanServer(MCPServer[Any]):
         super().add_tool(fn, name, *args, **kwargs)
         tool = tool_manager(self).get_tool(name or fn.__name__)
         assert tool is not None
-        self._listed[tool.name] = listed_form(compacted(tool))
+        self._list(compacted(tool), self._views.get(tool.name))
         self._changed()
 
-    def add_built(self, tool: Tool) -> None:
-        """Serve ``tool``, built and compacted already (replacing one of the same name)."""
+    def add_built(self, tool: Tool, view: str | None = None) -> None:
+        """Serve ``tool``, built and compacted already (replacing one of the same name),
+        shown in ``view`` to clients with Apps."""
         add_built_tool(self, tool)
-        self._listed.pop(tool.name, None)
-        self._listed[tool.name] = listed_form(tool)
+        self._list(tool, view)
         self._changed()
 
     def remove_tool(self, name: str) -> None:
         super().remove_tool(name)
         self._listed.pop(name, None)
+        self._with_view.pop(name, None)
         self._changed()
 
     def _changed(self) -> None:
@@ -187,21 +208,29 @@ class LeanServer(MCPServer[Any]):
         finished wire form: validated against the version's schema, envelope included)."""
         if ctx.method != "tools/list" or set(ctx.params or {}) - {"_meta"}:
             return await call_next(ctx)
-        version = ctx.protocol_version
-        answer = self._answers.get(version)
+        key = (ctx.protocol_version, bool(self._with_view) and client_supports_apps(ctx))
+        answer = self._answers.get(key)
         if answer is not None:
-            validate_client_request(ctx.method, version, ctx.params)
+            validate_client_request(ctx.method, key[0], ctx.params)
             return answer
         changes = self._changes
-        answer = await call_next(ctx)
+        token = _LISTING_VIEWS.set(key[1])
+        try:
+            answer = await call_next(ctx)
+        finally:
+            _LISTING_VIEWS.reset(token)
         if changes == self._changes:
-            self._answers[version] = answer
+            self._answers[key] = answer
         return answer
 
 
-def listed_form(tool: Tool) -> ListedTool:
+def listed_form(tool: Tool, view: str | None = None) -> ListedTool:
     """How ``tools/list`` shows ``tool`` (what ``MCPServer.list_tools`` makes per call),
-    sharing the tool's schema objects rather than copying them."""
+    sharing the tool's schema objects rather than copying them; with ``view``, also
+    naming the MCP Apps view that shows its results (``_meta.ui.resourceUri``)."""
+    meta = tool.meta
+    if view is not None:
+        meta = {**(meta or {}), "ui": {"resourceUri": view}}
     return ListedTool.model_construct(
         name=tool.name,
         title=tool.title,
@@ -210,5 +239,5 @@ def listed_form(tool: Tool) -> ListedTool:
         output_schema=tool.output_schema,
         annotations=tool.annotations,
         icons=tool.icons,
-        meta=tool.meta,
+        meta=meta,
     )
