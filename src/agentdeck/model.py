@@ -117,6 +117,9 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` for the next page; null on the last page."
     )
+    #: What the backend could not list while the rest is complete (an A2A agent whose card
+    #: did not load); list tools show each under ``failures``.
+    failures: list[str] = Field(default_factory=list, exclude=True)
 
 
 class Message(BaseModel):

@@ -1,0 +1,238 @@
+"""The a2a backend, driven through a real MCP client against the a2a-sdk's own server.
+
+The agents (tests/a2a_agents.py) are scripted ``AgentExecutor``s behind the SDK's
+``DefaultRequestHandler``, served on 127.0.0.1 over JSON-RPC and HTTP+JSON.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tests.a2a_agents import TOKEN, Seen, a2a_app
+from tests.fakes.base import serve
+from tests.support import (
+    FAST_HTTP,
+    OUTPUTS,
+    answering,
+    connect,
+    conversation_id,
+    error_text,
+    make_settings,
+    ok,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+class _Later:
+    """The served app, made once the server's base URL is known (the cards name it)."""
+
+    app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="module")
+def agents() -> Iterator[tuple[str, Seen]]:
+    later = _Later()
+    seen = Seen(turns=Counter(), cancelled=threading.Event())
+    with serve(later) as base:
+        later.app = a2a_app(base, seen)
+        yield base, seen
+
+
+def settings_for(base: str, *names: str, **extra: Any):
+    urls: list[Any] = [f"{base}/{n}/agent-card.json" for n in names]
+    partners = {"kind": "a2a", "agents": urls, **FAST_HTTP, **extra}
+    return make_settings({"partners": partners})
+
+
+async def call(settings: Any, tool: str, args: dict[str, Any], mode: str = "auto", **kw: Any):
+    async with connect(settings, mode, **kw) as client:
+        with anyio.fail_after(10):
+            return await client.call_tool(tool, args)
+
+
+# ---- agents from their cards ---------------------------------------------------------------
+
+
+async def test_cards_are_the_agents_and_an_unreadable_card_is_a_failure(agents) -> None:
+    base, _ = agents
+    settings = settings_for(base, "streamer-rest", "nobody")
+    settings.backends["partners"].agents.insert(0, base)  # a base URL: the well-known card
+    async with connect(settings) as client:
+        with anyio.fail_after(10):
+            listed = ok(await client.call_tool("list_agents", {"backend": "partners"}))
+            one = ok(await client.call_tool("get_agent", {"agent": "partners:streamer-rest"}))
+            refused = await client.call_tool(
+                "create_agent", {"backend": "partners", "name": "x", "instructions": "y"}
+            )
+    assert [a["ref"] for a in listed["items"]] == ["partners:streamer", "partners:streamer-rest"]
+    [failure] = listed["failures"]
+    assert failure["backend"] == "partners" and "/nobody/agent-card.json" in failure["error"]
+    assert "404" in failure["error"]
+    assert one["name"] == "Streamer Rest" and one["description"] == "The Streamer Rest test agent."
+    details = one["details"]
+    assert details["version"] == "1.2.0"
+    assert details["interface"] == {
+        "url": f"{base}/streamer-rest/rest",
+        "binding": "HTTP+JSON",
+        "protocol_version": "1.0",
+    }
+    assert details["capabilities"] == {"streaming": True, "push_notifications": False}
+    assert details["output_modes"] == ["text/plain", "application/json"]
+    [skill] = details["skills"]
+    assert skill["tags"] == ["travel"] and skill["examples"] == ["A weekend in Lisbon"]
+    assert "discovered from their cards" in error_text(refused)
+
+
+# ---- chat ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("agent", ["streamer", "streamer-rest"])
+async def test_a_streamed_answer_arrives_as_progress_and_its_context_continues(
+    agents, mode: str, agent: str
+) -> None:
+    base, seen = agents
+    progress: list[str] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    ref = f"partners:{agent}"
+    async with connect(settings_for(base, agent), mode) as client:
+        with anyio.fail_after(10):
+            first = ok(
+                await client.call_tool(
+                    "chat", {"agent": ref, "message": "Lisbon"}, progress_callback=on_progress
+                )
+            )
+            second = ok(
+                await client.call_tool(
+                    "chat",
+                    {"agent": ref, "message": "Porto", "conversation": first["conversation"]},
+                )
+            )
+            listed = ok(await client.call_tool("list_conversations", {"backend": "partners"}))
+            transcript = ok(
+                await client.call_tool("get_conversation", {"conversation": first["conversation"]})
+            )
+    assert first["status"] == "completed"
+    assert first["text"] == (
+        "Looking it up.\n\nHello, you said Lisbon (turn 1).\n\n[t.pdf](https://example.com/t.pdf)"
+    )
+    assert "".join(progress).replace("\n", "") == first["text"].replace("\n", "")
+    assert len(progress) >= 2  # streamed, not in one piece
+    artifacts = first["details"]["artifacts"]
+    assert [a["name"] for a in artifacts] == ["answer", "itinerary"]
+    assert artifacts[1]["parts"] == [
+        {"data": {"flights": 2}},
+        {"url": "https://example.com/t.pdf", "filename": "t.pdf"},
+    ]
+    context = conversation_id(first)
+    assert first["details"]["contextId"] == context and seen.turns[context] == 2
+    assert second["conversation"] == first["conversation"]
+    assert "you said Porto (turn 2)." in second["text"]
+    assert [c["ref"] for c in listed["items"]] == [first["conversation"]]
+    assert listed["items"][0]["agent"] == ref
+    said = [(m["role"], m["content"]) for m in transcript["messages"]]
+    assert ("user", "Lisbon") in said and ("user", "Porto") in said
+
+
+async def test_a_task_still_working_after_send_message_is_read_until_it_ends(agents) -> None:
+    """slowpoke: no streaming, HTTP+JSON; SendMessage answers at once, GetTask follows."""
+    base, _ = agents
+    result = ok(
+        await call(
+            settings_for(base, "slowpoke"), "chat", {"agent": "partners:slowpoke", "message": "hi"}
+        )
+    )
+    assert result["status"] == "completed" and result["text"] == "done later: hi"
+    assert result["details"]["state"] == "completed"
+
+
+async def test_a_failed_task_fails_the_run_with_the_agents_words(agents) -> None:
+    base, _ = agents
+    failed = await call(
+        settings_for(base, "failer"), "chat", {"agent": "partners:failer", "message": "go"}
+    )
+    text = error_text(failed)
+    assert "'Failer' ended the task as failed: the flight database is down" in text
+
+
+async def test_the_agents_question_is_answered_with_answer_question(agents, mode: str) -> None:
+    base, _ = agents
+    async with connect(settings_for(base, "asker"), mode) as client:
+        with anyio.fail_after(10):
+            asked = ok(
+                await client.call_tool("chat", {"agent": "partners:asker", "message": "book"})
+            )
+            [question] = asked["pending_questions"]
+            answered = ok(
+                await client.call_tool(
+                    "answer_question", {"question": question["ref"], "answer": "Paris"}
+                )
+            )
+            done = ok(
+                await client.call_tool("get_run", {"run_id": asked["run_id"], "wait_seconds": 5})
+            )
+    assert asked["status"] == "running" and question["question"] == "Which city?"
+    assert answered["status"] == "answered"
+    assert done["status"] == "completed" and done["text"].endswith("Booked for Paris.")
+    assert done["conversation"] == asked["conversation"]
+
+
+async def test_the_agents_question_is_asked_through_elicitation(agents) -> None:
+    base, _ = agents
+    asked: list[str] = []
+    done = ok(
+        await call(
+            settings_for(base, "asker"),
+            "chat",
+            {"agent": "partners:asker", "message": "book"},
+            "legacy",
+            elicitation_callback=answering({"answer": "Rome"}, asked),
+        )
+    )
+    assert asked and "Which city?" in asked[0]
+    assert done["status"] == "completed" and done["text"].endswith("Booked for Rome.")
+
+
+async def test_cancel_run_cancels_the_task_upstream(agents, mode: str) -> None:
+    base, seen = agents
+    seen.cancelled.clear()
+    async with connect(settings_for(base, "sleeper"), mode) as client:
+        with anyio.fail_after(10):
+            running = ok(
+                await client.call_tool(
+                    "chat", {"agent": "partners:sleeper", "message": "go", "wait_seconds": 0.2}
+                )
+            )
+            cancelled = ok(await client.call_tool("cancel_run", {"run_id": running["run_id"]}))
+            assert await anyio.to_thread.run_sync(seen.cancelled.wait, 5)
+    assert running["status"] == "running" and running["text"] == "Working on it."
+    assert cancelled["status"] == "cancelled"
+
+
+async def test_a_bearer_header_is_sent_and_never_shown(agents) -> None:
+    base, _ = agents
+    without = await call(settings_for(base, "guarded"), "get_agent", {"agent": "partners:guarded"})
+    assert "401" in error_text(without) and "`headers`" in error_text(without)
+    entry = {
+        "url": f"{base}/guarded/agent-card.json",
+        "headers": {"Authorization": f"Bearer {TOKEN}"},
+    }
+    partners = {"kind": "a2a", "agents": [entry], **FAST_HTTP}
+    settings = make_settings({"partners": partners})
+    result = ok(await call(settings, "chat", {"agent": "partners:guarded", "message": "hi"}))
+    assert "you said hi" in result["text"]
+    assert OUTPUTS.texts and not any(TOKEN[:8] in text for text in OUTPUTS.texts)
