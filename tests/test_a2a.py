@@ -144,8 +144,16 @@ async def test_a_streamed_answer_arrives_as_progress_and_its_context_continues(
     assert "you said Porto (turn 2)." in second["text"]
     assert [c["ref"] for c in listed["items"]] == [first["conversation"]]
     assert listed["items"][0]["agent"] == ref
-    said = [(m["role"], m["content"]) for m in transcript["messages"]]
-    assert ("user", "Lisbon") in said and ("user", "Porto") in said
+    # the agent's own history of the context (ListTasks), answers (artifacts) included
+    link = "\n\n[t.pdf](https://example.com/t.pdf)"
+    assert [(m["role"], m["content"]) for m in transcript["messages"]] == [
+        ("user", "Lisbon"),
+        ("assistant", "Looking it up."),
+        ("assistant", "Hello, you said Lisbon (turn 1)." + link),
+        ("user", "Porto"),
+        ("assistant", "Looking it up."),
+        ("assistant", "Hello, you said Porto (turn 2)." + link),
+    ]
 
 
 async def test_a_task_still_working_after_send_message_is_read_until_it_ends(agents) -> None:

@@ -261,7 +261,7 @@ class A2ABackend(Backend):
 
     async def get_conversation(self, conversation_id: str) -> Conversation:
         """The stored conversation, with the agent's own history of it where it has one."""
-        from agentdeck.backends.a2a.events import message_role, message_text
+        from agentdeck.backends.a2a.events import transcript
 
         stored = await history_conversation(self.store, self.name, conversation_id)
         agent_id = (stored.agent or "").partition(":")[2]
@@ -269,12 +269,7 @@ class A2ABackend(Backend):
             tasks = await (await self._peer(agent_id)).context_tasks(conversation_id)
         except AgentdeckError:
             return stored  # the agent keeps no history, or is away: what agentdeck kept
-        messages = [
-            Message(role=message_role(m), content=message_text(m))
-            for task in tasks
-            for m in task.history
-            if message_text(m)
-        ]
+        messages = [Message(role=role, content=text) for role, text in transcript(tasks)]
         if not messages:
             return stored
         return stored.model_copy(update={"messages": messages, "message_count": len(messages)})

@@ -85,6 +85,21 @@ def message_role(message: Message) -> str:
     return "user" if message.role == Role.ROLE_USER else "assistant"
 
 
+def transcript(tasks: list[Task]) -> list[tuple[str, str]]:
+    """A context's messages (role, text) from the agent's own tasks, oldest task first: each
+    task's history, then its artifacts and its last status message as the agent's answer."""
+    said: list[tuple[str, str]] = []
+    for task in sorted(tasks, key=lambda t: t.status.timestamp.ToDatetime()):
+        seen = {m.message_id for m in task.history}
+        said += [(message_role(m), message_text(m)) for m in task.history if message_text(m)]
+        answer = ["".join(part_text(p) for p in a.parts) for a in task.artifacts]
+        if task.status.message.message_id and task.status.message.message_id not in seen:
+            answer.append(message_text(task.status.message))
+        if any(answer):
+            said.append(("assistant", "\n\n".join(a for a in answer if a)))
+    return said
+
+
 class TaskReader:
     """Follows one task (or the plain message an agent may answer with instead)."""
 

@@ -207,6 +207,8 @@ class Peer:
         """Raise what the SDK raises as agentdeck errors (see :func:`translated`)."""
         try:
             yield
+        except httpx2.TransportError as exc:  # a stream cut off while the SDK read it
+            raise self._http.translate(exc, f"A2A agent '{self.name}'") from exc
         except (A2AError, ParseError, ValueError) as exc:
             raise translated(exc, backend=self.backend, agent=self.name) from exc
 
