@@ -34,7 +34,7 @@ from agentdeck.errors import (
 from agentdeck.model import ChatEvent, Done, QuestionAsked
 
 #: Seconds between GetTask reads of a task still working: at once, then less often.
-_POLL_INTERVALS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+_POLL_INTERVALS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 _NO_QUESTION = "The agent needs more input to go on."
 
 
