@@ -110,7 +110,10 @@ async def sleeper(context: RequestContext, updater: TaskUpdater, seen: Seen) -> 
 
 
 async def failer(context: RequestContext, updater: TaskUpdater, seen: Seen) -> None:
-    """Fails, saying why."""
+    """Fails, saying why; asks for authentication when told "auth"."""
+    if context.get_user_input() == "auth":
+        await updater.requires_auth(_say(updater, "sign in to your calendar first"))
+        return
     await updater.failed(_say(updater, "the flight database is down"))
 
 

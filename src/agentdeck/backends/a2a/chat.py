@@ -66,12 +66,12 @@ class Questions:
         return True
 
     async def wait(self, question_id: str) -> str:
-        try:
-            waiting = self._waiting[question_id]
-            await waiting.given.wait()
-            return waiting.answer
-        finally:
-            self._waiting.pop(question_id, None)
+        waiting = self._waiting[question_id]
+        await waiting.given.wait()
+        return waiting.answer
+
+    def forget(self, question_id: str) -> None:
+        self._waiting.pop(question_id, None)
 
 
 def user_message(text: str, *, context_id: str | None, task_id: str | None = None) -> Message:
@@ -105,8 +105,12 @@ async def converse(
             raise _ended(peer, reader)
         question_id = f"{agent_id}/{reader.task_id}"
         questions.expect(question_id)
-        yield QuestionAsked(question_id=question_id, question=reader.status_text or _NO_QUESTION)
-        answer = await questions.wait(question_id)
+        try:
+            question = reader.status_text or _NO_QUESTION
+            yield QuestionAsked(question_id=question_id, question=question)
+            answer = await questions.wait(question_id)
+        finally:  # answered, or the run was cancelled while it waited
+            questions.forget(question_id)
         message = user_message(answer, context_id=reader.context_id, task_id=reader.task_id)
 
 
