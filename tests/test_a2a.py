@@ -15,6 +15,7 @@ import anyio
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agentdeck.registry import Registry
 from tests.a2a_agents import TOKEN, Seen, a2a_app
 from tests.fakes.base import serve
 from tests.support import (
@@ -79,7 +80,7 @@ async def test_cards_are_the_agents_and_an_unreadable_card_is_a_failure(agents) 
     assert [a["ref"] for a in listed["items"]] == ["partners:streamer", "partners:streamer-rest"]
     [failure] = listed["failures"]
     assert failure["backend"] == "partners" and "/nobody/agent-card.json" in failure["error"]
-    assert "404" in failure["error"]
+    assert "404" in failure["error"] and "Check the agent's URL in `agents`" in failure["error"]
     assert one["name"] == "Streamer Rest" and one["description"] == "The Streamer Rest test agent."
     details = one["details"]
     assert details["version"] == "1.2.0"
@@ -93,6 +94,14 @@ async def test_cards_are_the_agents_and_an_unreadable_card_is_a_failure(agents) 
     [skill] = details["skills"]
     assert skill["tags"] == ["travel"] and skill["examples"] == ["A weekend in Lisbon"]
     assert "discovered from their cards" in error_text(refused)
+
+
+async def test_check_reads_every_card(agents) -> None:
+    base, _ = agents
+    async with Registry.open(settings_for(base, "asker", "failer", "nobody")) as registry:
+        with anyio.fail_after(10):
+            summary = await registry.get("partners").check()
+    assert summary == "2 A2A agents (asker, failer); 1 cards could not be read"
 
 
 # ---- chat ----------------------------------------------------------------------------------

@@ -62,6 +62,10 @@ from agentdeck.http import HttpClient
 #: The bindings agentdeck speaks, in its order of preference when a card offers both.
 BINDINGS = [TransportProtocol.JSONRPC.value, TransportProtocol.HTTP_JSON.value]
 
+_WHERE = (
+    "Check the agent's URL in `agents`: its base URL (the card is read from "
+    "/.well-known/agent-card.json below it) or its card's own URL."
+)
 _A2A_ERRORS: list[tuple[type[A2AError], type[UpstreamError]]] = [
     (TaskNotFoundError, NotFoundError),
     (TaskNotCancelableError, ConflictError),
@@ -92,6 +96,12 @@ def translated(exc: Exception, *, backend: str, agent: str) -> AgentdeckError:
         return UpstreamTimeoutError(
             f"the A2A agent '{agent}' did not answer in time.", backend=backend
         )
+    if isinstance(exc, A2AClientError):  # a JSON-RPC error of the agent's own, an SSE error
+        return UpstreamError(
+            f"the A2A agent '{agent}' failed the request: {said}.",
+            backend=backend,
+            platform_message=said,
+        )
     return ProtocolError(
         f"the A2A agent '{agent}' answered something agentdeck cannot read: {said}.",
         backend=backend,
@@ -121,19 +131,22 @@ class Peer:
 
     async def load(self) -> AgentCard:
         """Read the agent's card (again) and make a client for the interface it offers."""
-        body = await self._http.request(
-            "GET",
-            self.entry.card_url(),
-            headers=self._headers,
-            operation=f"A2A agent card at {self.entry.card_url()}",
-        )
+        try:
+            body = await self._http.request(
+                "GET",
+                self.entry.card_url(),
+                headers=self._headers,
+                operation=f"A2A agent card at {self.entry.card_url()}",
+            )
+        except NotFoundError as exc:
+            raise exc.refined(hint=_WHERE) from exc
         try:
             card = parse_agent_card(body)
         except (ParseError, TypeError, ValueError) as exc:
             raise ProtocolError(
                 f"{self.entry.card_url()} is not an A2A agent card: {exc}.",
                 backend=self.backend,
-                hint="Check the agent's URL in `agents`: its base URL or its card's own URL.",
+                hint=_WHERE,
             ) from None
         interface = next(
             (i for i in card.supported_interfaces if i.protocol_binding in BINDINGS), None
