@@ -45,6 +45,9 @@ class Seen:
 
     turns: Counter[str]
     cancelled: threading.Event
+    #: set by a test when its client has seen the first chunk: the streamer waits for it
+    #: (when a test arms it), so the answer provably streams, however loaded the machine
+    first_chunk_seen: threading.Event | None = None
 
 
 class _Scripted(AgentExecutor):
@@ -76,7 +79,8 @@ async def streamer(context: RequestContext, updater: TaskUpdater, seen: Seen) ->
     """Streams its answer in chunks, with a data part and a file link; counts the turns."""
     await updater.start_work(_say(updater, "Looking it up."))
     await updater.add_artifact([new_text_part("Hello, ")], artifact_id="a1", name="answer")
-    await asyncio.sleep(0.05)  # the rest comes later, as a streaming agent's would
+    if seen.first_chunk_seen is not None:  # the rest comes once the first has arrived
+        await asyncio.get_running_loop().run_in_executor(None, seen.first_chunk_seen.wait, 5)
     turn = seen.turns[context.context_id or ""]
     words = f"you said {context.get_user_input()} (turn {turn})."
     await updater.add_artifact([new_text_part(words)], artifact_id="a1", append=True)

@@ -116,15 +116,21 @@ async def test_a_streamed_answer_arrives_as_progress_and_its_context_continues(
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
         progress.append(message or "")
+        if "Hello" in "".join(progress) and seen.first_chunk_seen is not None:
+            seen.first_chunk_seen.set()
 
     ref = f"partners:{agent}"
     async with connect(settings_for(base, agent), mode) as client:
         with anyio.fail_after(10):
-            first = ok(
-                await client.call_tool(
-                    "chat", {"agent": ref, "message": "Lisbon"}, progress_callback=on_progress
+            seen.first_chunk_seen = threading.Event()
+            try:
+                first = ok(
+                    await client.call_tool(
+                        "chat", {"agent": ref, "message": "Lisbon"}, progress_callback=on_progress
+                    )
                 )
-            )
+            finally:
+                seen.first_chunk_seen = None
             second = ok(
                 await client.call_tool(
                     "chat",
@@ -140,7 +146,7 @@ async def test_a_streamed_answer_arrives_as_progress_and_its_context_continues(
         "Looking it up.\n\nHello, you said Lisbon (turn 1).\n\n[t.pdf](https://example.com/t.pdf)"
     )
     assert "".join(progress).replace("\n", "") == first["text"].replace("\n", "")
-    assert len(progress) >= 2  # streamed, not in one piece
+    assert len(progress) >= 2  # streamed: the rest came after the first chunk had arrived
     artifacts = first["details"]["artifacts"]
     assert [a["name"] for a in artifacts] == ["answer", "itinerary"]
     assert artifacts[1]["parts"] == [

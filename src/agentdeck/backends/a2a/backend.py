@@ -118,14 +118,18 @@ class A2ABackend(Backend):
 
     # ---- cards -----------------------------------------------------------------------------
 
-    async def _load(self, *, force: bool = False) -> None:
-        """Read the cards never read, or read longer than ``card_ttl`` ago, all at once."""
+    async def _load(self, *, force: bool = False, failed: bool = False) -> None:
+        """Read the cards never tried, or tried longer than ``card_ttl`` ago, all at once;
+        ``failed``: also the ones that could not be read, ``force``: every one."""
         async with self._lock:
             stale = anyio.current_time() - self.settings.card_ttl
             due = [
                 i
                 for i, peer in enumerate(self._peers)
-                if force or peer.card is None or peer.loaded_at < stale
+                if force
+                or (failed and i in self._failures)
+                or not peer.loaded_at
+                or peer.loaded_at < stale
             ]
             if not due:
                 return
@@ -155,7 +159,7 @@ class A2ABackend(Backend):
     async def _peer(self, agent_id: str) -> Peer:
         await self._load()
         if agent_id not in self._by_id and self._failures:
-            await self._load(force=True)  # the card may be back
+            await self._load(failed=True)  # the card may be back
         try:
             return self._by_id[agent_id]
         except KeyError:

@@ -14,11 +14,11 @@ turns into agentdeck errors: the one place this backend maps A2A failures.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import anyio
 import httpx2
 from a2a.client import Client, ClientConfig, ClientFactory
 from a2a.client.card_resolver import parse_agent_card
@@ -118,6 +118,7 @@ class Peer:
         self._headers = {k: v.get_secret_value() for k, v in entry.headers.items()}
         self.card: AgentCard | None = None
         self.interface: AgentInterface | None = None
+        #: when the card was last tried (read or failed); 0: never
         self.loaded_at = 0.0
         self._client: Client | None = None
         # The SDK's HTTP client: a shell whose transport is the backend's HttpClient.
@@ -162,7 +163,7 @@ class Peer:
         shell: Any = self._shell
         config = ClientConfig(httpx_client=shell, supported_protocol_bindings=BINDINGS)
         self._client = ClientFactory(config).create(card)
-        self.card, self.interface, self.loaded_at = card, interface, time.monotonic()
+        self.card, self.interface, self.loaded_at = card, interface, anyio.current_time()
         return card
 
     @property
