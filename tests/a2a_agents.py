@@ -12,7 +12,7 @@ import asyncio
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from a2a.helpers.proto_helpers import new_data_part, new_task_from_user_message, new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
@@ -26,7 +26,10 @@ from a2a.types import (
     AgentInterface,
     AgentProvider,
     AgentSkill,
+    Artifact,
     Part,
+    TaskState,
+    TaskStatus,
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -48,6 +51,9 @@ class Seen:
     #: set by a test when its client has seen the first chunk: the streamer waits for it
     #: (when a test arms it), so the answer provably streams, however loaded the machine
     first_chunk_seen: threading.Event | None = None
+    #: each agent's task store, and the work agents left running after answering
+    stores: dict[str, InMemoryTaskStore] = field(default_factory=dict)
+    background: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 class _Scripted(AgentExecutor):
@@ -92,11 +98,20 @@ async def streamer(context: RequestContext, updater: TaskUpdater, seen: Seen) ->
 
 
 async def slowpoke(context: RequestContext, updater: TaskUpdater, seen: Seen) -> None:
-    """Answers after a while: the task is still working when SendMessage returns."""
+    """Answers SendMessage with its task still working and finishes it later, out of band
+    (as an agent running a long job may): the result goes to its task store."""
     await updater.start_work()
-    await asyncio.sleep(0.1)
-    await updater.add_artifact([new_text_part(f"done later: {context.get_user_input()}")])
-    await updater.complete()
+    store, text = seen.stores["slowpoke"], f"done later: {context.get_user_input()}"
+
+    async def later() -> None:
+        await asyncio.sleep(0.1)
+        task = await store.get(updater.task_id, context.call_context)
+        assert task is not None
+        task.status.CopyFrom(TaskStatus(state=TaskState.TASK_STATE_COMPLETED))
+        task.artifacts.append(Artifact(artifact_id="r", name="result", parts=[new_text_part(text)]))
+        await store.save(task, context.call_context)
+
+    seen.background.add(asyncio.create_task(later()))
 
 
 async def asker(context: RequestContext, updater: TaskUpdater, seen: Seen) -> None:
@@ -183,7 +198,8 @@ def a2a_app(base: str, seen: Seen) -> Starlette:
     mounts: list[BaseRoute] = []
     for agent_id, (script, binding, _, guarded) in AGENTS.items():
         agent_card = card(agent_id, base)
-        handler = DefaultRequestHandler(_Scripted(script, seen), InMemoryTaskStore(), agent_card)
+        store = seen.stores[agent_id] = InMemoryTaskStore()
+        handler = DefaultRequestHandler(_Scripted(script, seen), store, agent_card)
         routes = create_agent_card_routes(agent_card, card_url="/agent-card.json")
         if binding == "JSONRPC":
             routes += create_jsonrpc_routes(handler, "/rpc")

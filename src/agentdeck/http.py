@@ -284,11 +284,14 @@ class HttpClient:
         finally:
             await response.aclose()
 
-    async def send(self, request: httpx2.Request, *, operation: str) -> httpx2.Response:
+    async def send(
+        self, request: httpx2.Request, *, operation: str, long: bool = False
+    ) -> httpx2.Response:
         """Send a request built elsewhere (by a protocol SDK's own client, as an httpx2
         transport does) with every other request's retries, timeouts, size cap and error
-        translation. An event stream gets the chat read timeout; the body is left open."""
-        long = "text/event-stream" in request.headers.get("accept", "")
+        translation. An event stream, or a ``long`` call (an answer that comes when the
+        agent has finished), gets the chat read timeout; the body is left open."""
+        long = long or "text/event-stream" in request.headers.get("accept", "")
         connect = self._client.timeout.connect
         timeout = (
             httpx2.Timeout(connect, read=self.stream_timeout) if long else self._client.timeout

@@ -1,10 +1,14 @@
 """A chat turn with an A2A agent: one task, followed to its end, questions included.
 
 The message goes out with ``SendStreamingMessage`` when the card says the agent streams
-(its status and artifact updates arrive as they happen), else with ``SendMessage`` set
-to answer at once (``returnImmediately``), so the task's id is known at once (to cancel
-it, to follow it) and the task is then read with ``GetTask`` until it ends: first at
-once, then less and less often. Either way the task's state decides the end:
+(its status and artifact updates arrive as they happen), else with ``SendMessage``, which
+answers when the task has ended or paused: one round trip, as any A2A client makes. An
+agent may answer sooner, with the task still working; that task is then read with
+``GetTask`` until it ends: at once, then less and less often. (Asking for the task at
+once, ``returnImmediately``, would name it before the agent finished, so a cancel could
+reach it, but costs every chat a second round trip and the polling's delay; a run
+cancelled while ``SendMessage`` waits closes the request, as for Make.) Either way the
+task's state decides the end:
 
 - ``completed`` (or a plain message instead of a task): the turn is done;
 - ``input-required``: the agent's question is a pending question of the run; the chat
@@ -118,8 +122,7 @@ async def _follow(
     peer: Peer, message: Message, reader: TaskReader, quiet_timeout: float
 ) -> AsyncIterator[ChatEvent]:
     """Send ``message`` and read the task until it ends or pauses."""
-    configuration = SendMessageConfiguration(return_immediately=not peer.streams)
-    request = SendMessageRequest(message=message, configuration=configuration)
+    request = SendMessageRequest(message=message)
     reader.state = TaskState.TASK_STATE_SUBMITTED
     async for response in peer.send(request):
         for event in reader.read(response):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import httpx2
@@ -121,10 +121,16 @@ class Peer:
         #: when the card was last tried (read or failed); 0: never
         self.loaded_at = 0.0
         self._client: Client | None = None
-        # The SDK's HTTP client: a shell whose transport is the backend's HttpClient.
-        self._shell = httpx2.AsyncClient(
-            transport=_Through(http, f"A2A agent at {entry.url}"), headers=self._headers
-        )
+        self._sender: Client | None = None
+        # The SDK's HTTP clients: shells whose transport is the backend's HttpClient; the
+        # sender's calls (SendMessage answers when the task has ended) get the long timeout.
+        operation = f"A2A agent at {entry.url}"
+        self._shells = [
+            httpx2.AsyncClient(
+                transport=_Through(http, operation, long=long), headers=self._headers
+            )
+            for long in (False, True)
+        ]
 
     @property
     def name(self) -> str:
@@ -160,9 +166,13 @@ class Peer:
                 backend=self.backend,
             )
         # httpx2 is httpx's continuation with the same API; the SDK is typed for httpx's class.
-        shell: Any = self._shell
-        config = ClientConfig(httpx_client=shell, supported_protocol_bindings=BINDINGS)
-        self._client = ClientFactory(config).create(card)
+        short, long = (
+            ClientFactory(
+                ClientConfig(httpx_client=cast(Any, shell), supported_protocol_bindings=BINDINGS)
+            )
+            for shell in self._shells
+        )
+        self._client, self._sender = short.create(card), long.create(card)
         self.card, self.interface, self.loaded_at = card, interface, anyio.current_time()
         return card
 
@@ -228,8 +238,9 @@ class Peer:
 
     async def send(self, request: SendMessageRequest) -> AsyncIterator[StreamResponse]:
         """``SendStreamingMessage`` when the card streams, else ``SendMessage`` (one answer)."""
+        assert self._sender is not None, "load() makes the client"
         with self.errors():
-            async for response in self.client.send_message(request):
+            async for response in self._sender.send_message(request):
                 yield response
 
     async def get_task(self, task_id: str, history: int | None = None) -> Task:
@@ -249,20 +260,22 @@ class Peer:
         return list(listed.tasks)
 
     async def aclose(self) -> None:
-        await self._shell.aclose()
+        for shell in self._shells:
+            await shell.aclose()
 
 
 class _Through(httpx2.AsyncBaseTransport):
     """Sends the SDK's requests through the backend's HttpClient (closing it closes nothing:
     the pooled client belongs to the registry)."""
 
-    def __init__(self, http: HttpClient, operation: str) -> None:
+    def __init__(self, http: HttpClient, operation: str, *, long: bool) -> None:
         self._http = http
         self._operation = operation
+        self._long = long
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         operation = f"{self._operation} ({request.method} {request.url.path})"
-        return await self._http.send(request, operation=operation)
+        return await self._http.send(request, operation=operation, long=self._long)
 
     async def aclose(self) -> None:
         return None
