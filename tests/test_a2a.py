@@ -6,6 +6,7 @@ The agents (tests/a2a_agents.py) are scripted ``AgentExecutor``s behind the SDK'
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ import anyio
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agentdeck.backends.a2a.backend import A2ABackend
+from agentdeck.errors import ConfigError
 from agentdeck.registry import Registry
 from tests.a2a_agents import TOKEN, Seen, a2a_app
 from tests.fakes.base import serve
@@ -268,3 +271,15 @@ async def test_a_bearer_header_is_sent_and_never_shown(agents) -> None:
     result = ok(await call(settings, "chat", {"agent": "partners:guarded", "message": "hi"}))
     assert "you said hi" in result["text"]
     assert OUTPUTS.texts and not any(TOKEN[:8] in text for text in OUTPUTS.texts)
+
+
+def test_without_the_sdk_an_a2a_backend_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for module in ("peer", "chat", "events"):
+        monkeypatch.delitem(sys.modules, f"agentdeck.backends.a2a.{module}", raising=False)
+    for module in ["a2a", *(m for m in sys.modules if m.startswith("a2a."))]:
+        monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
+    settings = settings_for("http://127.0.0.1:9", "x").backends["partners"]
+    with pytest.raises(ConfigError, match=r"needs the A2A SDK: pip install 'agentdeck\[a2a\]'"):
+        A2ABackend("partners", settings, None)
