@@ -119,17 +119,18 @@ class A2ABackend(Backend):
     # ---- cards -----------------------------------------------------------------------------
 
     async def _load(self, *, force: bool = False, failed: bool = False) -> None:
-        """Read the cards never tried, or tried longer than ``card_ttl`` ago, all at once;
-        ``failed``: also the ones that could not be read, ``force``: every one."""
+        """Read, all at once, the cards never tried and the ones read longer than
+        ``card_ttl`` ago; ``failed``: also the ones that could not be read (a chat does not
+        wait on an agent that is away), ``force``: every one."""
         async with self._lock:
             stale = anyio.current_time() - self.settings.card_ttl
             due = [
                 i
                 for i, peer in enumerate(self._peers)
                 if force
-                or (failed and i in self._failures)
                 or not peer.loaded_at
-                or peer.loaded_at < stale
+                or (failed and i in self._failures)
+                or (peer.loaded_at < stale and i not in self._failures)
             ]
             if not due:
                 return
@@ -184,7 +185,7 @@ class A2ABackend(Backend):
 
     async def list_agents(self, *, limit: int, cursor: str | None) -> Page[Agent]:
         offset = parse_offset(cursor)
-        await self._load()
+        await self._load(failed=True)
         agents = [self._agent(agent_id, peer) for agent_id, peer in self._by_id.items()]
         return Page[Agent](
             items=agents[offset : offset + limit],
