@@ -11,7 +11,9 @@ interleaved call by call, p50/p95 of:
   called by an in-memory MCP client (the floor of any MCP bridge);
 - ``agentdeck``: agentdeck's ``chat`` tool to the same agent, by the same MCP client.
 
-agentdeck's overhead is its p50 minus the bare MCPServer's (the goal: at most +2 ms).
+agentdeck's overhead is its p50 minus the bare MCPServer's (the goal: at most +2 ms),
+and, since a loaded machine stretches wall times, its CPU time per chat minus the bare
+server's (everything runs in this process, the agent's server in a thread).
 Numbers are printed, never asserted.
 """
 
@@ -128,10 +130,11 @@ def p50_p95(samples: Sequence[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[max(0, round(len(ordered) * 0.95) - 1)]
 
 
-async def timed(call: Callable[[], Awaitable[Any]]) -> float:
-    started = time.perf_counter()
+async def timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
+    """Wall time and CPU time (this process: client, servers and the agent's thread) of a call."""
+    started, cpu = time.perf_counter(), time.process_time()
     await call()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 async def main(calls: int) -> None:
@@ -160,7 +163,8 @@ async def main(calls: int) -> None:
             )
             deck = await stack.enter_async_context(Client(build_server(settings)))
             bare = await stack.enter_async_context(Client(bare_server(clients)))
-            logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs every request
+            for name in ("httpx", "httpx2"):  # as `agentdeck serve` runs: no log line per request
+                logging.getLogger(name).setLevel(logging.WARNING)
 
             async def direct(name: str) -> None:
                 async for _ in clients[name].send_message(request("hi")):
@@ -179,22 +183,27 @@ async def main(calls: int) -> None:
                 for _, call in contenders:  # warm up: pools, imports, the cards
                     for _ in range(5):
                         await call()
-                samples: dict[str, list[float]] = {label: [] for label, _ in contenders}
+                samples: dict[str, list[tuple[float, float]]] = {
+                    label: [] for label, _ in contenders
+                }
                 for round_ in range(calls):
                     for i in range(len(contenders)):
                         label, call = contenders[(round_ + i) % len(contenders)]
                         samples[label].append(await timed(call))
                 print(f"\n## one chat, {name} agent ({calls} calls each, interleaved)")
-                floor = p50_p95(samples["bare MCPServer"])[0]
+                floor = p50_p95([wall for wall, _ in samples["bare MCPServer"]])[0]
+                cpu_floor = statistics.median(cpu for _, cpu in samples["bare MCPServer"])
                 for label, values in samples.items():
-                    median, p95 = p50_p95(values)
+                    median, p95 = p50_p95([wall for wall, _ in values])
+                    cpu = statistics.median(c for _, c in values)
                     versus = (
-                        f"{(median - floor) * 1000:+6.2f} ms vs bare"
+                        f"{(median - floor) * 1000:+6.2f} ms vs bare (CPU {(cpu - cpu_floor) * 1000:+.2f} ms)"
                         if label == "agentdeck"
                         else ""
                     )
                     print(
-                        f"  {label:<16} p50 {median * 1000:7.2f} ms  p95 {p95 * 1000:7.2f} ms  {versus}"
+                        f"  {label:<16} p50 {median * 1000:7.2f} ms  p95 {p95 * 1000:7.2f} ms  "
+                        f"CPU {cpu * 1000:6.2f} ms  {versus}"
                     )
 
 
