@@ -65,7 +65,9 @@ class Addressed(BaseModel):
 
 class BackendInfo(BaseModel):
     name: str = Field(description="The backend's configured name, used as the first part of refs.")
-    kind: str = Field(description="The platform: local, make, agenticflow, agentflow or roboflow.")
+    kind: str = Field(
+        description="The platform: local, make, agenticflow, agentflow, roboflow or a2a."
+    )
     capabilities: list[str] = Field(description="What this backend can do.")
     expose_agents: bool = Field(description="Whether its agents are also served as tools.")
     model: str | None = Field(
