@@ -225,6 +225,29 @@ async def test_the_agents_question_is_answered_with_answer_question(agents, mode
     assert done["conversation"] == asked["conversation"]
 
 
+async def test_a_question_no_chat_waits_on_is_answered_at_the_task(agents) -> None:
+    """After a restart the question's run is gone; the answer goes to the task itself."""
+    base, seen = agents
+    settings = settings_for(base, "asker")
+    async with connect(settings) as client:
+        with anyio.fail_after(10):
+            asked = ok(await client.call_tool("chat", {"agent": "partners:asker", "message": "x"}))
+    [question] = asked["pending_questions"]
+    async with connect(settings) as client:  # a new server lifespan: no run waits on it
+        with anyio.fail_after(10):
+            answered = ok(
+                await client.call_tool(
+                    "answer_question", {"question": question["ref"], "answer": "Oslo"}
+                )
+            )
+            again = await client.call_tool(
+                "answer_question", {"question": question["ref"], "answer": "Oslo"}
+            )
+    assert answered["status"] in {"submitted", "working", "completed"}
+    assert seen.turns[conversation_id(asked)] == 2  # the agent read the answer in its task
+    assert "not waiting on a question" in error_text(again)
+
+
 async def test_the_agents_question_is_asked_through_elicitation(agents, mode: str) -> None:
     base, _ = agents
     asked: list[str] = []
