@@ -36,6 +36,7 @@ from agentdeck.errors import (
     UpstreamTimeoutError,
 )
 from agentdeck.model import ChatEvent, Done, QuestionAsked
+from agentdeck.redaction import SECRETS
 
 #: Seconds between GetTask reads of a task still working: at once, then less often.
 _POLL_INTERVALS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
@@ -171,7 +172,7 @@ async def answer_task(peer: Peer, task_id: str, answer: str) -> str:
 
 def _ended(peer: Peer, reader: TaskReader) -> UpstreamError:
     """The error a task that ended without completing (or needs credentials) fails the run with."""
-    said = reader.status_text
+    said = SECRETS.cut(reader.status_text, 300)  # an agent may echo what it was sent
     because = f": {said}" if said else " (it gave no reason)"
     state = state_name(reader.state)
     if reader.state == TaskState.TASK_STATE_AUTH_REQUIRED:

@@ -58,6 +58,7 @@ from agentdeck.errors import (
     UpstreamValidationError,
 )
 from agentdeck.http import HttpClient
+from agentdeck.redaction import SECRETS
 
 #: The bindings agentdeck speaks, in its order of preference when a card offers both.
 BINDINGS = [TransportProtocol.JSONRPC.value, TransportProtocol.HTTP_JSON.value]
@@ -80,7 +81,7 @@ def translated(exc: Exception, *, backend: str, agent: str) -> AgentdeckError:
     """The agentdeck error for what the SDK raised while talking to ``agent``."""
     if isinstance(exc, UpstreamError):
         return exc
-    said = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    said = SECRETS.cut(getattr(exc, "message", None) or str(exc) or type(exc).__name__, 300)
     if isinstance(exc, UnsupportedOperationError | MethodNotFoundError):
         return UnsupportedError(
             f"the A2A agent '{agent}' does not serve this: {said}.", backend=backend
