@@ -274,6 +274,9 @@ async def test_cancel_run_cancels_the_task_upstream(agents, mode: str) -> None:
                     "chat", {"agent": "partners:sleeper", "message": "go", "wait_seconds": 0.2}
                 )
             )
+            while not running["text"]:  # on a loaded machine: once the agent named its task
+                wait = {"run_id": running["run_id"], "wait_seconds": 0.1}
+                running = ok(await client.call_tool("get_run", wait))
             cancelled = ok(await client.call_tool("cancel_run", {"run_id": running["run_id"]}))
             assert await anyio.to_thread.run_sync(seen.cancelled.wait, 5)
     assert running["status"] == "running" and running["text"] == "Working on it."

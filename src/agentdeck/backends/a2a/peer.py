@@ -70,7 +70,6 @@ _WHERE = (
 _A2A_ERRORS: list[tuple[type[A2AError], type[UpstreamError]]] = [
     (TaskNotFoundError, NotFoundError),
     (TaskNotCancelableError, ConflictError),
-    (A2AClientTimeoutError, UpstreamTimeoutError),
     (InvalidParamsError, UpstreamValidationError),
     (InvalidRequestError, UpstreamValidationError),
     (ContentTypeNotSupportedError, UpstreamValidationError),
@@ -79,8 +78,6 @@ _A2A_ERRORS: list[tuple[type[A2AError], type[UpstreamError]]] = [
 
 def translated(exc: Exception, *, backend: str, agent: str) -> AgentdeckError:
     """The agentdeck error for what the SDK raised while talking to ``agent``."""
-    if isinstance(exc, UpstreamError):
-        return exc
     said = SECRETS.cut(getattr(exc, "message", None) or str(exc) or type(exc).__name__, 300)
     if isinstance(exc, UnsupportedOperationError | MethodNotFoundError):
         return UnsupportedError(
@@ -182,10 +179,6 @@ class Peer:
         assert self._client is not None, "load() makes the client"
         return self._client
 
-    @property
-    def streams(self) -> bool:
-        return bool(self.card and self.card.capabilities.streaming)
-
     def details(self) -> dict[str, Any]:
         """What the card says beyond name and description, for ``get_agent``."""
         card, interface = self.card, self.interface
@@ -244,9 +237,9 @@ class Peer:
             async for response in self._sender.send_message(request):
                 yield response
 
-    async def get_task(self, task_id: str, history: int | None = None) -> Task:
+    async def get_task(self, task_id: str) -> Task:
         with self.errors():
-            return await self.client.get_task(GetTaskRequest(id=task_id, history_length=history))
+            return await self.client.get_task(GetTaskRequest(id=task_id))
 
     async def cancel_task(self, task_id: str) -> Task:
         with self.errors():
