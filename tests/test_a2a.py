@@ -288,14 +288,13 @@ async def test_a_bearer_header_is_sent_and_never_shown(agents) -> None:
     OUTPUTS.secrets.add(TOKEN)  # the sweep (conftest.py) looks for it in results and logs
     without = await call(settings_for(base, "guarded"), "get_agent", {"agent": "partners:guarded"})
     assert "401" in error_text(without) and "`headers`" in error_text(without)
-    entry = {
-        "url": f"{base}/guarded/agent-card.json",
-        "headers": {"Authorization": f"Bearer {TOKEN}"},
-    }
+    # a header that is no credential is not redacted: it would mask every https:// link
+    headers = {"Authorization": f"Bearer {TOKEN}", "X-Client-Site": "https://example.com/x"}
+    entry = {"url": f"{base}/guarded/agent-card.json", "headers": headers}
     partners = {"kind": "a2a", "agents": [entry], **FAST_HTTP}
     settings = make_settings({"partners": partners})
     result = ok(await call(settings, "chat", {"agent": "partners:guarded", "message": "hi"}))
-    assert "you said hi" in result["text"]
+    assert "you said hi" in result["text"] and "(https://example.com/t.pdf)" in result["text"]
     assert OUTPUTS.texts and not any(TOKEN[:8] in text for text in OUTPUTS.texts)
 
 

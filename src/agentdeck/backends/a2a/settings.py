@@ -6,12 +6,15 @@ when an ``a2a`` backend is built.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
 from agentdeck.backends.settings import BackendCommon, Strict
 
+#: Header names whose values are credentials, redacted wherever they would appear.
+_CREDENTIAL = re.compile(r"auth|cookie|key|token|secret|session|password|signature", re.I)
 #: Where an agent publishes its card, relative to its base URL (A2A 1.0).
 CARD_PATH = "/.well-known/agent-card.json"
 
@@ -39,7 +42,8 @@ class A2ASettings(BackendCommon):
     )
     headers: dict[str, SecretStr] = Field(
         default_factory=dict,
-        description="Headers sent to every agent, e.g. Authorization = 'Bearer ${TOKEN}'.",
+        description="Headers sent to every agent, e.g. Authorization = 'Bearer ${TOKEN}'; "
+        "the values of credential headers are redacted.",
     )
     card_ttl: float = Field(
         default=300.0, ge=0, description="Seconds a fetched agent card is reused before refetching."
@@ -54,13 +58,16 @@ class A2ASettings(BackendCommon):
         return out
 
     def secrets(self) -> tuple[str, ...]:
-        """Every header value: they carry the credentials, so all are redacted."""
-        return tuple(
-            value.get_secret_value()
-            for entry in self.entries()
-            for value in entry.headers.values()
-            if value.get_secret_value()
-        )
+        """The values of the headers that carry credentials (and, for ``Bearer <token>``,
+        the token alone), for redaction. Other headers are left out: redaction masks any
+        text that begins like a secret, so ``https://…`` would mask every link."""
+        found: list[str] = []
+        for entry in self.entries():
+            for name, value in entry.headers.items():
+                if _CREDENTIAL.search(name):
+                    text = value.get_secret_value()
+                    found += [text, text.partition(" ")[2]]
+        return tuple(s for s in found if s)
 
 
 #: A backend name and minimal settings, for the generated docs (nothing is contacted).
