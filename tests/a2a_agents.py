@@ -27,6 +27,7 @@ from a2a.types import (
     AgentProvider,
     AgentSkill,
     Artifact,
+    Message,
     Part,
     TaskState,
     TaskStatus,
@@ -77,7 +78,7 @@ class _Scripted(AgentExecutor):
         await TaskUpdater(event_queue, context.task_id, context.context_id).cancel()
 
 
-def _say(updater: TaskUpdater, text: str):  # type: ignore[no-untyped-def]
+def _say(updater: TaskUpdater, text: str) -> Message:
     return updater.new_agent_message([new_text_part(text)])
 
 
