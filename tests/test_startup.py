@@ -61,6 +61,7 @@ def test_serve_imports_only_the_configured_platform_modules(tmp_path: Path) -> N
     assert {m for m in PLATFORM_MODULES.values() if m in modules} == {
         "agentdeck.backends.make.backend"
     }
+    assert {m for m in modules if m.partition(".")[0] == "a2a"} == set()  # the A2A SDK
 
 
 def test_serve_imports_only_the_tool_modules_the_configured_backends_can_use(

@@ -284,6 +284,32 @@ class HttpClient:
         finally:
             await response.aclose()
 
+    async def send(
+        self, request: httpx2.Request, *, operation: str, long: bool = False
+    ) -> httpx2.Response:
+        """Send a request built elsewhere (by a protocol SDK's own client, as an httpx2
+        transport does) with every other request's retries, timeouts, size cap and error
+        translation. An event stream, or a ``long`` call (an answer that comes when the
+        agent has finished), gets the chat read timeout; the body is left open."""
+        long = long or "text/event-stream" in request.headers.get("accept", "")
+        connect = self._client.timeout.connect
+        timeout = (
+            httpx2.Timeout(connect, read=self.stream_timeout) if long else self._client.timeout
+        )
+        request.extensions["timeout"] = timeout.as_dict()
+        response = await self._exchange(
+            request,
+            operation,
+            repeatable=request.method in IDEMPOTENT_METHODS and not long,
+            long=long,
+            max_bytes=self.max_response_bytes,
+            open_stream=True,
+        )
+        response.stream = _CappedStream(
+            response.stream, self.max_response_bytes, self._too_large(operation)
+        )
+        return response
+
     def _build(
         self,
         method: str,

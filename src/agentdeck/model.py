@@ -84,7 +84,9 @@ class Addressed(BaseModel):
 
 class BackendInfo(BaseModel):
     name: str = Field(description="The backend's configured name, used as the first part of refs.")
-    kind: str = Field(description="The platform: local, make, agenticflow, agentflow or roboflow.")
+    kind: str = Field(
+        description="The platform: local, make, agenticflow, agentflow, roboflow or a2a."
+    )
     capabilities: list[str] = Field(description="What this backend can do.")
     expose_agents: bool = Field(description="Whether its agents are also served as tools.")
     model: str | None = Field(
@@ -136,6 +138,9 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = Field(
         default=None, description="Pass as `cursor` for the next page; absent on the last page."
     )
+    #: What the backend could not list while the rest is complete (an A2A agent whose card
+    #: did not load); list tools show each under ``failures``.
+    failures: list[str] = Field(default_factory=list, exclude=True)
 
 
 class Message(BaseModel):

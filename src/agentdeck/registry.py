@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 
 import httpx2
 
-from agentdeck.backends.base import Backend, capabilities_of, capability_name, implements
+from agentdeck.backends.base import (
+    Backend,
+    HistoryUser,
+    capabilities_of,
+    capability_name,
+    implements,
+)
 from agentdeck.backends.kinds import backend_class
 from agentdeck.backends.local.settings import LocalSettings
 from agentdeck.config import Settings
@@ -85,6 +91,8 @@ class Registry:
                 client, http = http_client_for(name, backend_settings, connection)
                 await stack.enter_async_context(client)
                 backend = cls_(name, backend_settings, http)
+                if isinstance(backend, HistoryUser):
+                    backend.use_history(store)
                 stack.push_async_callback(backend.aclose)
                 backends[name] = backend
             yield cls(settings, backends, store)

@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # only in annotations: built when a platform that has them is
         WorkflowSpec,
         WorkflowVersion,
     )
+    from agentdeck.store import Store
 
 P = TypeVar("P")
 
@@ -346,6 +347,14 @@ class ConversationKeeper(Protocol):
     async def conversation_owner(self, conversation_id: str) -> str:
         """The id of the agent the conversation belongs to; an unknown one is NotFoundError."""
         ...
+
+
+@runtime_checkable
+class HistoryUser(Protocol):
+    """A backend that reads agentdeck's run history itself (its conversations are the ones
+    agentdeck took part in, completed from the platform); the registry hands it the store."""
+
+    def use_history(self, store: Store) -> None: ...
 
 
 #: Capability name → protocol. The names are what ``list_backends`` shows.

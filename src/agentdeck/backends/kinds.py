@@ -36,6 +36,7 @@ KINDS: dict[str, Kind] = {
     ),
     "agentflow": Kind("agentdeck.backends.agentflow", "AgentFlowSettings", "AgentFlowBackend"),
     "roboflow": Kind("agentdeck.backends.roboflow", "RoboflowSettings", "RoboflowBackend"),
+    "a2a": Kind("agentdeck.backends.a2a", "A2ASettings", "A2ABackend"),
 }
 
 

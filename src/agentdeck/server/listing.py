@@ -126,7 +126,8 @@ async def list_across(
     if backend is not None:
         one = registry.require(registry.get(backend), protocol, operation)
         page = await fetch(one, limit, cursor)
-        return result(items=page.items, next_cursor=page.next_cursor)
+        failed = [BackendFailure(backend=backend, error=error) for error in page.failures]
+        return result(items=page.items, next_cursor=page.next_cursor, failures=failed)
 
     able = {n: b for n, b in registry.backends.items() if implements(b, protocol)}
     names = list(able)
@@ -149,6 +150,7 @@ async def list_across(
             inner = None
             continue
         items.extend(page.items)
+        failures += [BackendFailure(backend=name, error=error) for error in page.failures]
         inner = None
         if page.next_cursor is not None:
             return result(
