@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -109,6 +110,8 @@ class PostgresStore:
         self._pool = pool
         self._url = url
         self.location = location
+        #: the lease's own connection (see _lease_rows)
+        self._lease_connection: psycopg.AsyncConnection[dict[str, Any]] | None = None
 
     @classmethod
     @asynccontextmanager
@@ -135,9 +138,11 @@ class PostgresStore:
             name="agentdeck",
         )
         await pool.open()
+        store = cls(pool, location, url)
         try:
-            yield cls(pool, location, url)
+            yield store
         finally:
+            await store._drop_lease_connection()
             await pool.close()
 
     @asynccontextmanager
@@ -290,12 +295,19 @@ class PostgresStore:
     # ---- run history (every backend) -------------------------------------------------
 
     async def record_run_start(
-        self, *, run_id: str, backend: str, agent_id: str, conversation_id: str | None, message: str
+        self,
+        *,
+        run_id: str,
+        backend: str,
+        agent_id: str,
+        conversation_id: str | None,
+        message: str,
+        owner: str | None = None,
     ) -> None:
         await self._write(
-            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message, started_at)"
-            " VALUES (%s, %s, %s, %s, 'running', %s, %s)",
-            (run_id, backend, agent_id, conversation_id, message, now()),
+            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
+            " started_at, owner) VALUES (%s, %s, %s, %s, 'running', %s, %s, %s)",
+            (run_id, backend, agent_id, conversation_id, message, now(), owner),
         )
 
     async def record_run_end(
@@ -306,12 +318,14 @@ class PostgresStore:
         text: str,
         error: str | None,
         conversation_id: str | None,
-    ) -> None:
-        await self._write(
+    ) -> bool:
+        written = await self._write(
             "UPDATE runs SET status = %s, text = %s, error = %s, finished_at = %s,"
-            " conversation_id = COALESCE(%s, conversation_id) WHERE id = %s",
+            " conversation_id = COALESCE(%s, conversation_id)"
+            " WHERE id = %s AND status = 'running'",
             (status, text, error, now(), conversation_id, run_id),
         )
+        return written > 0
 
     async def fail_unfinished_runs(self, error: str) -> int:
         """Nothing to do at start: replicas share this database, so a ``running`` row may
@@ -366,30 +380,62 @@ class PostgresStore:
             ) from None
         return connection
 
+    async def _lease_rows(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Lease work, on a connection of its own outside the pool: over an outage the pool
+        reconnects with a backoff that grows to many seconds, and a replica must renew
+        within a third of its lease of the database coming back. Reconnected at each call
+        after a failure."""
+        try:
+            if self._lease_connection is None or self._lease_connection.closed:
+                self._lease_connection = await psycopg.AsyncConnection.connect(
+                    self._url,
+                    autocommit=True,
+                    connect_timeout=_CONNECT_TIMEOUT,
+                    row_factory=dict_row,
+                )
+            cursor = await self._lease_connection.execute(query, params)
+            return [_row(row) for row in await cursor.fetchall()] if cursor.description else []
+        except psycopg.Error as exc:
+            await self._drop_lease_connection()
+            raise DatabaseError(
+                f"the database {self.location} failed: {_reason(exc, self._url)}."
+            ) from None
+        except BaseException:  # cancelled mid-query: the connection's state is unknown
+            await self._drop_lease_connection()
+            raise
+
+    async def _drop_lease_connection(self) -> None:
+        connection, self._lease_connection = self._lease_connection, None
+        if connection is not None:
+            with anyio.CancelScope(shield=True):
+                await connection.close()
+
     async def renew_lease(self, replica: str, seconds: float) -> None:
         """This replica is alive for ``seconds`` more (by the database's clock)."""
-        await self._write(
+        await self._lease_rows(
             "INSERT INTO replicas VALUES (%(id)s, now() + make_interval(secs => %(secs)s))"
             " ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until",
             {"id": replica, "secs": seconds},
         )
 
     async def drop_lease(self, replica: str) -> None:
-        await self._write("DELETE FROM replicas WHERE id = %s", (replica,))
+        await self._lease_rows("DELETE FROM replicas WHERE id = %(id)s", {"id": replica})
 
     async def fail_runs_of_expired_replicas(self, error: str) -> list[str]:
-        """Fail the running runs of every replica whose lease ran out, forget those replicas;
-        return the failed runs' ids."""
+        """Fail the running runs whose owner holds no live lease (it ran out, or the owner
+        gave it back with an end still unwritten), forget expired leases; return the failed
+        runs' ids. Every time is the database's ``now()``."""
         return [
             row["id"]
-            for row in await self._rows(
-                "WITH expired AS (DELETE FROM replicas WHERE lease_until < now() RETURNING id),"
+            for row in await self._lease_rows(
+                "WITH expired AS (DELETE FROM replicas WHERE lease_until < now()),"
                 " failed AS (UPDATE runs SET status = 'failed', error = %(error)s,"
                 "  finished_at = now(), updated_at = now(),"
                 "  snapshot = COALESCE(snapshot, '{}') || jsonb_build_object("
                 "   'status', 'failed', 'error', %(error)s::text, 'finished_at', now(),"
                 "   'pending_approvals', '[]'::jsonb, 'pending_questions', '[]'::jsonb)"
-                "  WHERE status = 'running' AND owner IN (SELECT id FROM expired) RETURNING id)"
+                "  WHERE status = 'running' AND owner IS NOT NULL AND owner NOT IN"
+                "   (SELECT id FROM replicas WHERE lease_until >= now()) RETURNING id)"
                 f" SELECT id, pg_notify('{RUN_CHANNEL}', id) FROM failed",
                 {"error": error},
             )
@@ -404,12 +450,16 @@ class PostgresStore:
 
     async def write_progress(self, run_id: str, snapshot: str, *, final: bool = False) -> None:
         """Store the run's result so far (JSON) and tell the replicas following it. Progress
-        never overwrites an ended run (a late batch, or a run failed for a lost lease)."""
+        never overwrites an ended run (a late batch, or a run failed for a lost lease); the
+        final snapshot is written once, and only when it is the end the row records (not
+        over a failure another replica wrote)."""
         await self._rows(
-            "WITH changed AS (UPDATE runs SET snapshot = %s::jsonb, updated_at = now()"
-            " WHERE id = %s AND (%s OR status = 'running') RETURNING id)"
+            "WITH changed AS (UPDATE runs SET snapshot = %(snapshot)s::jsonb, updated_at = now()"
+            " WHERE id = %(id)s AND (status = 'running' OR (%(final)s"
+            "  AND snapshot->>'status' = 'running'"
+            "  AND status = %(snapshot)s::jsonb->>'status')) RETURNING id)"
             f" SELECT pg_notify('{RUN_CHANNEL}', id) FROM changed",
-            (snapshot, run_id, final),
+            {"snapshot": snapshot, "id": run_id, "final": final},
         )
 
     async def shared_run(self, run_id: str) -> dict[str, Any] | None:
