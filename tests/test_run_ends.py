@@ -2,6 +2,7 @@
 says so, and the end is written once the database takes it again."""
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -11,9 +12,13 @@ import pytest
 
 from tests.fakes.base import serve
 from tests.fakes.make import SEED_AGENT_ID, FakeMake
+from tests.fakes.openai import FakeOpenAI
 from tests.support import FAST_HTTP, connect, make_settings, ok
 
 pytestmark = pytest.mark.anyio
+
+#: the error a process writes on the runs of one it took for stopped
+STOPPED = "the replica running this chat stopped; send the message again."
 
 
 @contextmanager
@@ -70,3 +75,63 @@ async def test_a_run_ending_while_the_database_is_locked_ends_in_memory_and_is_w
     assert any("not saved to the database yet" in w for w in ended["warnings"])
     assert run_row(database, run_id) == ("completed", ended["text"])
     assert again["status"] == "completed"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database another program can write to meanwhile: a SQLite file, or PostgreSQL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "agentdeck.db")
+    return request.getfixturevalue("postgres_url")
+
+
+def end_as_another_process_would(database: str, run_id: str) -> None:
+    """What a process that took this one for stopped writes (agentdeck.leases)."""
+    if database.endswith(".db"):
+        with closing(sqlite3.connect(database, isolation_level=None)) as other:
+            other.execute(
+                "UPDATE runs SET status = 'failed', error = ? WHERE id = ?", (STOPPED, run_id)
+            )
+        return
+    import psycopg
+
+    with psycopg.connect(database, autocommit=True) as other:
+        other.execute(
+            "UPDATE runs SET status = 'failed', error = %(error)s, snapshot = snapshot ||"
+            " jsonb_build_object('status', 'failed', 'error', %(error)s::text) WHERE id = %(id)s",
+            {"error": STOPPED, "id": run_id},
+        )
+
+
+def stored_end(database: str, run_id: str) -> tuple[str, str]:
+    query = "SELECT status, error FROM runs WHERE id = "
+    if database.endswith(".db"):
+        with closing(sqlite3.connect(database)) as reader:
+            return reader.execute(query + "?", (run_id,)).fetchone()
+    import psycopg
+
+    with psycopg.connect(database) as reader:
+        row = reader.execute(query + "%s", (run_id,)).fetchone()
+    assert row is not None
+    return row
+
+
+async def test_a_run_another_process_already_ended_keeps_that_end(shared_database: str) -> None:
+    """18.4 (fencing): a process whose lease ran out (cut off from the database) may find
+    its run failed by another when it gets back; its own end must not overwrite that
+    (the row's final status never changes), and it reports the run failed as well."""
+    release = threading.Event()
+    fake = FakeOpenAI(hold=release)
+    with serve(fake.app) as url:
+        local = {"model": "openai", "openai_base_url": f"{url}/v1", **FAST_HTTP}
+        settings = make_settings(local=local, database=shared_database)
+        async with connect(settings) as client:
+            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            chat = {"agent": agent["ref"], "message": "hi", "wait_seconds": 0}
+            run_id = ok(await client.call_tool("chat", chat))["run_id"]
+            end_as_another_process_would(shared_database, run_id)
+            release.set()
+            with anyio.fail_after(10):
+                ended = ok(await client.call_tool("get_run", {"run_id": run_id, "wait_seconds": 9}))
+    assert ended["status"] == "failed" and "took the chat as stopped" in ended["error"]
+    assert stored_end(shared_database, run_id) == ("failed", STOPPED)

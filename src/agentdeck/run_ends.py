@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Generic, Literal, Protocol, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
 
-from agentdeck.model import StreamWarning
+from agentdeck.model import ChatEvent, StreamWarning
 from agentdeck.store import Store
 
-if TYPE_CHECKING:
-    from agentdeck.runs import Run, RunSharing, RunStatus
+RunStatus = Literal["running", "completed", "failed", "cancelled"]
 
 logger = logging.getLogger("agentdeck.runs")
 
@@ -43,15 +42,39 @@ _LAST_RETRY = 10.0
 _WRITE_TIMEOUT = 15.0
 
 
-class EndWriter:
+class EndingRun(Protocol):
+    """What writing a run's end needs of the run (an :class:`agentdeck.runs.Run`)."""
+
+    id: str
+    status: RunStatus
+    error: str | None
+    conversation_id: str | None
+
+    def text(self) -> str: ...
+
+    def add(self, event: ChatEvent) -> None: ...
+
+    def finish(self, status: RunStatus, error: str | None = None) -> None: ...
+
+
+RunT = TypeVar("RunT", bound=EndingRun)
+
+
+class EndWriter(Generic[RunT]):
     """Writes runs' ends, and keeps retrying those that could not be written."""
 
-    def __init__(self, store: Store, sharing: RunSharing, task_group: TaskGroup) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hand_over: Callable[[RunT], Awaitable[None]],
+        task_group: TaskGroup,
+    ) -> None:
+        """``hand_over`` makes a run's final state what every replica sees."""
         self._store = store
-        self._sharing = sharing
+        self._hand_over_run = hand_over
         self._task_group = task_group
 
-    async def end(self, run: Run, status: RunStatus, error: str | None) -> None:
+    async def end(self, run: RunT, status: RunStatus, error: str | None) -> None:
         """Write the run's end, then finish it (releasing whoever waits on it); never raises.
 
         Shielded: a run ended because the server is stopping still records that.
@@ -73,7 +96,7 @@ class EndWriter:
         if record or hand_over:
             self._task_group.start_soon(self._retry, run, record, hand_over, name=f"end {run.id}")
 
-    async def _record(self, run: Run, status: RunStatus, error: str | None) -> bool:
+    async def _record(self, run: RunT, status: RunStatus, error: str | None) -> bool:
         return await self._store.record_run_end(
             run.id,
             status=status,
@@ -82,11 +105,11 @@ class EndWriter:
             conversation_id=run.conversation_id,
         )
 
-    async def _hand_over(self, run: Run) -> bool:
-        await self._sharing.hand_over(run)
+    async def _hand_over(self, run: RunT) -> bool:
+        await self._hand_over_run(run)
         return True
 
-    async def _attempt(self, write: Callable[[], Awaitable[bool]], run: Run) -> bool | str:
+    async def _attempt(self, write: Callable[[], Awaitable[bool]], run: RunT) -> bool | str:
         """What ``write`` returned, or why it failed: it raised, or took too long."""
         failure = f"no answer within {_WRITE_TIMEOUT:g} s"
         with anyio.move_on_after(_WRITE_TIMEOUT):
@@ -97,7 +120,7 @@ class EndWriter:
         logger.warning("run %s: writing its end failed: %s", run.id, failure)
         return failure
 
-    async def _retry(self, run: Run, record: bool, hand_over: bool) -> None:
+    async def _retry(self, run: RunT, record: bool, hand_over: bool) -> None:
         """Write what :meth:`end` could not, until it lands (or the server stops; then the
         next process fails the row, its owner having given its lease back)."""
         delay = _FIRST_RETRY

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import anyio
 import anyio.lowlevel
@@ -55,12 +55,11 @@ from agentdeck.model import (
     WorkflowDraft,
     make_ref,
 )
-from agentdeck.run_ends import EndWriter
+from agentdeck.run_ends import EndWriter, RunStatus
 from agentdeck.store import Store
 
 logger = logging.getLogger("agentdeck.runs")
 
-RunStatus = Literal["running", "completed", "failed", "cancelled"]
 _UPSTREAM_CANCEL_TIMEOUT = 10.0
 #: the error of runs a previous server process left running (it was killed mid-run)
 SERVER_STOPPED = "the server stopped during this run; send the message again."
@@ -317,7 +316,7 @@ class RunManager:
         self._store = store
         self._owner = owner
         self._sharing: RunSharing = sharing or NoSharing()
-        self._ends = EndWriter(store, self._sharing, task_group)
+        self._ends: EndWriter[Run] = EndWriter(store, self._sharing.hand_over, task_group)
         self._keep_seconds = keep_seconds
         self._keep_count = keep_count
         self._runs: dict[str, Run] = {}

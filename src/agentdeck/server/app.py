@@ -119,6 +119,26 @@ def request_state_security(settings: Settings, token: str | None) -> RequestStat
 
 
 @asynccontextmanager
+async def _lease(registry: Registry, settings: Settings) -> AsyncIterator[Lease]:
+    """This process's lease, in the database the runs are written to."""
+    seconds = settings.server.lease_seconds
+    if not is_postgres_url(settings.database()):
+        from agentdeck.store.sqlite import SqliteStore
+
+        assert isinstance(registry.store, SqliteStore)
+        async with Lease.keep(registry.store, seconds) as lease:
+            yield lease
+        return
+    from agentdeck.store.postgres_leases import PostgresLeases
+
+    async with (
+        PostgresLeases.open(settings.database()) as leases,
+        Lease.keep(leases, seconds) as lease,
+    ):
+        yield lease
+
+
+@asynccontextmanager
 async def _run_sharing(
     registry: Registry, settings: Settings, lease: Lease
 ) -> AsyncIterator[RunSharing | None]:
@@ -157,7 +177,7 @@ def build_server(
         # end the server (the group, and with it the lifespan, would be torn down)
         async with (
             Registry.open(settings) as registry,
-            Lease.keep(registry.store, settings.server.lease_seconds) as lease,
+            _lease(registry, settings) as lease,
             _run_sharing(registry, settings, lease) as sharing,
             anyio.create_task_group() as task_group,
         ):

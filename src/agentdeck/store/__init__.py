@@ -127,19 +127,6 @@ class Store(Protocol):
         how many there were. Called when a server starts."""
         ...
 
-    # ---- leases of the processes sharing the database (see agentdeck.leases) ---------
-
-    async def renew_lease(self, replica: str, seconds: float) -> None:
-        """``replica`` is alive for ``seconds`` more, by the database's clock."""
-        ...
-
-    async def drop_lease(self, replica: str) -> None: ...
-
-    async def fail_runs_of_expired_replicas(self, error: str) -> list[str]:
-        """Fail the running runs whose owner holds no live lease, forget expired leases;
-        return the failed runs' ids."""
-        ...
-
     async def history_conversations(
         self, backend: str, *, agent_id: str | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:

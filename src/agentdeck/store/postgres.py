@@ -12,7 +12,8 @@ snapshot of its result so far, a cancel request — and the ``replicas`` table o
 leases; :mod:`agentdeck.replicas` drives them, through the methods at the end of
 :class:`PostgresStore`. Every write to a run's shared state sends a notification
 on :data:`RUN_CHANNEL` (payload: the run id) at commit; a cancel request one on
-:data:`CANCEL_CHANNEL`.
+:data:`CANCEL_CHANNEL`. The leases are kept on a connection of their own
+(:mod:`agentdeck.store.postgres_leases`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import anyio
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -110,8 +110,6 @@ class PostgresStore:
         self._pool = pool
         self._url = url
         self.location = location
-        #: the lease's own connection (see _lease_rows)
-        self._lease_connection: psycopg.AsyncConnection[dict[str, Any]] | None = None
 
     @classmethod
     @asynccontextmanager
@@ -138,11 +136,9 @@ class PostgresStore:
             name="agentdeck",
         )
         await pool.open()
-        store = cls(pool, location, url)
         try:
-            yield store
+            yield cls(pool, location, url)
         finally:
-            await store._drop_lease_connection()
             await pool.close()
 
     @asynccontextmanager
@@ -379,67 +375,6 @@ class PostgresStore:
                 f"the database {self.location} failed: {_reason(exc, self._url)}."
             ) from None
         return connection
-
-    async def _lease_rows(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Lease work, on a connection of its own outside the pool: over an outage the pool
-        reconnects with a backoff that grows to many seconds, and a replica must renew
-        within a third of its lease of the database coming back. Reconnected at each call
-        after a failure."""
-        try:
-            if self._lease_connection is None or self._lease_connection.closed:
-                self._lease_connection = await psycopg.AsyncConnection.connect(
-                    self._url,
-                    autocommit=True,
-                    connect_timeout=_CONNECT_TIMEOUT,
-                    row_factory=dict_row,
-                )
-            cursor = await self._lease_connection.execute(query, params)
-            return [_row(row) for row in await cursor.fetchall()] if cursor.description else []
-        except psycopg.Error as exc:
-            await self._drop_lease_connection()
-            raise DatabaseError(
-                f"the database {self.location} failed: {_reason(exc, self._url)}."
-            ) from None
-        except BaseException:  # cancelled mid-query: the connection's state is unknown
-            await self._drop_lease_connection()
-            raise
-
-    async def _drop_lease_connection(self) -> None:
-        connection, self._lease_connection = self._lease_connection, None
-        if connection is not None:
-            with anyio.CancelScope(shield=True):
-                await connection.close()
-
-    async def renew_lease(self, replica: str, seconds: float) -> None:
-        """This replica is alive for ``seconds`` more (by the database's clock)."""
-        await self._lease_rows(
-            "INSERT INTO replicas VALUES (%(id)s, now() + make_interval(secs => %(secs)s))"
-            " ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until",
-            {"id": replica, "secs": seconds},
-        )
-
-    async def drop_lease(self, replica: str) -> None:
-        await self._lease_rows("DELETE FROM replicas WHERE id = %(id)s", {"id": replica})
-
-    async def fail_runs_of_expired_replicas(self, error: str) -> list[str]:
-        """Fail the running runs whose owner holds no live lease (it ran out, or the owner
-        gave it back with an end still unwritten), forget expired leases; return the failed
-        runs' ids. Every time is the database's ``now()``."""
-        return [
-            row["id"]
-            for row in await self._lease_rows(
-                "WITH expired AS (DELETE FROM replicas WHERE lease_until < now()),"
-                " failed AS (UPDATE runs SET status = 'failed', error = %(error)s,"
-                "  finished_at = now(), updated_at = now(),"
-                "  snapshot = COALESCE(snapshot, '{}') || jsonb_build_object("
-                "   'status', 'failed', 'error', %(error)s::text, 'finished_at', now(),"
-                "   'pending_approvals', '[]'::jsonb, 'pending_questions', '[]'::jsonb)"
-                "  WHERE status = 'running' AND owner IS NOT NULL AND owner NOT IN"
-                "   (SELECT id FROM replicas WHERE lease_until >= now()) RETURNING id)"
-                f" SELECT id, pg_notify('{RUN_CHANNEL}', id) FROM failed",
-                {"error": error},
-            )
-        ]
 
     async def claim_run(self, run_id: str, replica: str, snapshot: str) -> None:
         """The run (its row written by ``record_run_start``) is driven by ``replica``."""
