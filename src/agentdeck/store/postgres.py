@@ -379,7 +379,8 @@ class PostgresStore:
     async def claim_run(self, run_id: str, replica: str, snapshot: str) -> None:
         """The run (its row written by ``record_run_start``) is driven by ``replica``."""
         await self._write(
-            "UPDATE runs SET owner = %s, snapshot = %s::jsonb, updated_at = now() WHERE id = %s",
+            "UPDATE runs SET owner = %s, snapshot = %s::jsonb, updated_at = now()"
+            " WHERE id = %s AND status = 'running'",
             (replica, snapshot, run_id),
         )
 
