@@ -3,13 +3,17 @@ says so, and the end is written once the database takes it again."""
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 
 import anyio
 import pytest
 
+from agentdeck.leases import LeaseStore
+from agentdeck.store import Store, open_store
+from agentdeck.store.postgres_leases import PostgresLeases
+from agentdeck.store.sqlite import SqliteStore
 from tests.fakes.base import serve
 from tests.fakes.make import SEED_AGENT_ID, FakeMake
 from tests.fakes.openai import FakeOpenAI
@@ -135,3 +139,50 @@ async def test_a_run_another_process_already_ended_keeps_that_end(shared_databas
                 ended = ok(await client.call_tool("get_run", {"run_id": run_id, "wait_seconds": 9}))
     assert ended["status"] == "failed" and "took the chat as stopped" in ended["error"]
     assert stored_end(shared_database, run_id) == ("failed", STOPPED)
+
+
+@asynccontextmanager
+async def leases_of(database: str, store: Store) -> AsyncIterator[LeaseStore]:
+    """The lease table of ``database`` as agentdeck keeps it (PostgreSQL: its own connection)."""
+    if database == ":memory:":
+        assert isinstance(store, SqliteStore)
+        yield store
+        return
+    async with PostgresLeases.open(database) as leases:
+        yield leases
+
+
+async def test_no_write_changes_a_final_run_and_only_ownerless_runs_fail(database: str) -> None:
+    """18.4: a run's final status never changes once written (the SQL refuses), and the runs
+    failed for a stopped owner are those whose owner holds no live lease."""
+    async with open_store(database) as store, leases_of(database, store) as leases:
+        await leases.renew_lease("alive", 60)
+        await leases.renew_lease("gone", 0)
+        for run_id, owner in [("done", "alive"), ("live", "alive"), ("orphan", "gone")]:
+            await store.record_run_start(
+                run_id=run_id,
+                backend="make",
+                agent_id="a",
+                conversation_id="c",
+                message=run_id,
+                owner=owner,
+            )
+        first = await store.record_run_end(
+            "done", status="completed", text="ok", error=None, conversation_id=None
+        )
+        await anyio.sleep(0.01)  # the zero-second lease is over on the database's clock
+        failed = await leases.fail_runs_of_expired_replicas(STOPPED)
+        again = await store.record_run_end(
+            "done", status="failed", text="", error="late", conversation_id=None
+        )
+        late = await store.record_run_end(
+            "orphan", status="completed", text="late", error=None, conversation_id=None
+        )
+        rows = {r["id"]: (r["status"], r["error"]) for r in await store.history_runs("make", "c")}
+    assert (first, again, late) == (True, False, False)
+    assert failed == ["orphan"]
+    assert rows == {
+        "done": ("completed", None),
+        "live": ("running", None),
+        "orphan": ("failed", STOPPED),
+    }
