@@ -7,7 +7,10 @@ first, the caller gets what has streamed so far and the ``run_id`` to use with
 upstream stream, then calls the platform's cancel endpoint where there is one.
 Finished runs are kept for a bounded time and count. Each run is also written to
 the run history in the store, which is what ``list_conversations`` reads for
-platforms that have no conversation API.
+platforms that have no conversation API; its end through :mod:`agentdeck.run_ends`,
+which retries it while the database is out of reach. Nothing that goes wrong in a
+run's task (a backend, a decoder, the store) leaves it: the run fails instead, and
+the server goes on.
 
 Replicas sharing a PostgreSQL database also share their runs through a
 :class:`RunSharing` (:mod:`agentdeck.replicas`): a run is claimed by the replica

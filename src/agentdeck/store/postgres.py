@@ -392,7 +392,7 @@ class PostgresStore:
         await self._rows(
             "WITH changed AS (UPDATE runs SET snapshot = %(snapshot)s::jsonb, updated_at = now()"
             " WHERE id = %(id)s AND (status = 'running' OR (%(final)s"
-            "  AND snapshot->>'status' = 'running'"
+            "  AND COALESCE(snapshot->>'status', 'running') = 'running'"
             "  AND status = %(snapshot)s::jsonb->>'status')) RETURNING id)"
             f" SELECT pg_notify('{RUN_CHANNEL}', id) FROM changed",
             {"snapshot": snapshot, "id": run_id, "final": final},
