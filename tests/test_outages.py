@@ -2,6 +2,7 @@
 live run is reported failed, and no run's final status changes afterwards."""
 
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -27,14 +28,16 @@ def held_model() -> Iterator[tuple[threading.Event, str]]:
     release = threading.Event()
     fake = FakeOpenAI(hold=release)
     with serve(fake.app) as url:
-        yield release, url
-    release.set()
+        try:
+            yield release, url
+        finally:
+            release.set()  # no stream is left waiting when the server stops
 
 
-async def start_chats(bases: list[str], agent: str | None = None) -> tuple[str, list[str]]:
-    """One running chat on each replica (the agent created on the first); the agent's ref
-    and the runs' ids."""
+async def start_chats(bases: list[str]) -> list[str]:
+    """One running chat on each replica (the agent created on the first); the runs' ids."""
     runs = []
+    agent: str | None = None
     for base in bases:
         async with client(base) as replica:
             if agent is None:
@@ -44,8 +47,7 @@ async def start_chats(bases: list[str], agent: str | None = None) -> tuple[str, 
             started = ok(await replica.call_tool("chat", chat))
             assert started["status"] == "running"
             runs.append(started["run_id"])
-    assert agent is not None
-    return agent, runs
+    return runs
 
 
 async def test_a_process_joining_a_sqlite_file_mid_chat_fails_none_of_the_others_runs(
@@ -59,7 +61,7 @@ async def test_a_process_joining_a_sqlite_file_mid_chat_fails_none_of_the_others
     release, model = held_model
     env = {"AGENTDECK_TEST_MODEL": model}
     with replica_processes(config, str(database), 2, env) as old, anyio.fail_after(60):
-        _, runs = await start_chats([base for _, base in old])
+        runs = await start_chats([base for _, base in old])
         with replica_processes(config, str(database), 1, env) as ((_, newcomer),):
             statuses = run_statuses(database)
             assert statuses == dict.fromkeys(runs, "running")  # not 'failed' by the newcomer
@@ -78,8 +80,6 @@ async def test_a_process_joining_a_sqlite_file_mid_chat_fails_none_of_the_others
 
 
 def run_statuses(database: Path) -> dict[str, str]:
-    import sqlite3
-
     with closing(sqlite3.connect(database)) as reader:
         return dict(reader.execute("SELECT id, status FROM runs").fetchall())
 
@@ -125,7 +125,7 @@ async def test_an_outage_longer_than_the_lease_fails_no_live_replicas_run(
         anyio.fail_after(60),
     ):
         bases = [base for _, base in started]
-        _, runs = await start_chats(bases)
+        runs = await start_chats(bases)
         await anyio.to_thread.run_sync(cut_off, postgres_server, name, 2.5)
         await anyio.sleep(1)
         assert pg_statuses(url) == ["running"] * 2  # not 'failed' by the first replica back
