@@ -68,8 +68,8 @@ class ServerSettings(Strict):
         default=10,
         ge=1,
         le=60,
-        description="With PostgreSQL: a replica silent this long is taken as stopped and "
-        "its running chats are failed (checked every third of it).",
+        description="A process sharing the database that is silent this long (by the "
+        "database's clock) is taken as stopped and its running chats are failed.",
     )
     state_key: SecretStr | None = Field(
         default=None,
