@@ -28,6 +28,8 @@ from agentdeck.server.toolkit import deck
 
 CONVERSATION_URI = "agentdeck://{backend}/conversations/{conversation_id}"
 AGENT_URI = "agentdeck://{backend}/agents/{agent_id}"
+#: Served by the workflows toolset (``tools.workflows.register``), when it is.
+WORKFLOW_URI = "agentdeck://{backend}/workflows/{workflow_id}"
 RECENT_COUNT = 20
 #: "Resource not found" in MCP 2025-11-25.
 LEGACY_RESOURCE_NOT_FOUND = -32002
