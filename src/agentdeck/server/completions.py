@@ -73,14 +73,16 @@ class Listing:
     name: Callable[[Any], str | None]
 
 
-async def _agents(registry: Registry, backend: Backend, _: str | None, cursor: str | None) -> Any:
+async def _agents(
+    registry: Registry, backend: Backend, _: str | None, cursor: str | None
+) -> Page[Any]:
     reader = registry.require(backend, AgentReader, "list agents")
     return await reader.list_agents(limit=_PAGE, cursor=cursor)
 
 
 async def _conversations(
     registry: Registry, backend: Backend, agent_id: str | None, cursor: str | None
-) -> Any:
+) -> Page[Any]:
     return await list_conversations_of(
         registry, backend, agent_id=agent_id, limit=_PAGE, cursor=cursor, filters={}
     )
@@ -88,14 +90,14 @@ async def _conversations(
 
 async def _workflows(
     registry: Registry, backend: Backend, _: str | None, cursor: str | None
-) -> Any:
+) -> Page[Any]:
     manager = registry.require(backend, WorkflowManager, "list workflows")
     return await manager.list_workflows(limit=_PAGE, cursor=cursor)
 
 
 async def _approvals(
     registry: Registry, backend: Backend, agent_id: str | None, cursor: str | None
-) -> Any:
+) -> Page[Any]:
     handler = registry.require(backend, ApprovalHandler, "list approvals")
     return await handler.list_approvals(agent_id=agent_id, limit=_PAGE, cursor=cursor)
 
@@ -194,7 +196,7 @@ async def _gather(
                     if cursor is None:
                         return
             except AgentdeckError as exc:
-                logger.info("completion: backend '%s' could not be listed: %s", backend.name, exc)
+                logger.debug("completion: backend '%s' could not be listed: %s", backend.name, exc)
         left_out.append(backend.name)  # timed out, failed, or more pages than read
 
     async with anyio.create_task_group() as group:
