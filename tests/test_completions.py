@@ -2,6 +2,7 @@
 backends, agents, conversations, workflows, approvals — limited, and never an error when
 a platform is slow or failing (issue 24, item 3)."""
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -239,3 +240,30 @@ async def test_the_prompts_take_the_refs_offered(flow_url: str, mode: str) -> No
         ("agent", False),
         ("conversation", True),
     ]
+
+
+async def test_every_template_parameter_and_ref_argument_is_completed(
+    flow: FakeAgentFlow, flow_url: str, roboflow_url: str, mode: str
+) -> None:
+    """24.3: each parameter of each resource template (named as the server lists it) and
+    each prompt argument but the free-text task is offered values."""
+    flow.add_approval()
+    async with connect(settings(flow_url, roboflow_url), mode) as client:
+        agent = await local_agent(client, "Planner")
+        ok(await client.call_tool("chat", {"agent": agent, "message": "hi"}))
+        templates = (await client.list_resource_templates()).resource_templates
+        prompts = (await client.list_prompts()).prompts
+        asked = [
+            (t.uri_template, name, "vision" if "/workflows/" in t.uri_template else "local")
+            for t in templates
+            for name in re.findall(r"\{(\w+)\}", t.uri_template)
+        ] + [(p.name, a.name, "") for p in prompts for a in p.arguments or [] if a.name != "task"]
+        offered = [
+            (ref, name)
+            for ref, name, backend in asked
+            if (
+                await complete(client, ref, name, **({"backend": backend} if backend else {}))
+            ).values
+        ]
+    assert len(asked) == 12
+    assert offered == [(ref, name) for ref, name, _ in asked]

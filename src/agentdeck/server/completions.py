@@ -19,6 +19,7 @@ prompt or template this server does not serve is the client's mistake: -32602.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,8 @@ MAX_VALUES = 100
 _PAGE = 100
 #: Pages read from one backend at most: a completion helps pick, it does not walk catalogues.
 _MAX_PAGES = 5
+
+_QUERY_EXPRESSION = re.compile(r"\{[?&][^}]*\}")
 
 #: (registry, backend, the chosen agent's id or None, cursor) → one page of things.
 Fetch = Callable[[Registry, Backend, str | None, str | None], Awaitable[Page[Any]]]
@@ -258,7 +261,7 @@ def register(server: MCPServer[Any], current_deck: Callable[[], Deck]) -> None:
         problem = await _not_served(server, ref)
         if problem:
             raise MCPError(INVALID_PARAMS, problem)
-        key = ref.name if isinstance(ref, PromptReference) else ref.uri
+        key = ref.name if isinstance(ref, PromptReference) else _path_part(ref.uri)
         completer = COMPLETERS.get((key, argument.name))
         if completer is None:
             return None  # free text (a task), or no such argument: nothing to offer
@@ -276,9 +279,15 @@ async def _not_served(
             return ""
         return f"Unknown prompt '{ref.name}'; the prompts here are: {_quoted(prompts)}."
     templates = [template.uri_template for template in await server.list_resource_templates()]
-    if ref.uri in templates:
+    if _path_part(ref.uri) in {_path_part(template) for template in templates}:
         return ""
     return f"No resource template '{ref.uri}'; the templates here are: {_quoted(templates)}."
+
+
+def _path_part(template: str) -> str:
+    """A URI template without its query expressions (``{?limit,cursor}``), which take no
+    refs: a client may name the template either way."""
+    return _QUERY_EXPRESSION.sub("", template)
 
 
 def _quoted(names: list[str]) -> str:
