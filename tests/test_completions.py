@@ -99,12 +99,13 @@ async def test_backend_names_are_those_that_have_what_the_argument_names(
 
 async def test_agent_refs_are_offered_by_name_or_ref_prefix(flow_url: str, mode: str) -> None:
     """24.3: typing the start of an agent's name (any word of it, any case) or of its ref
-    offers the agents' refs, local and on a platform; a chosen backend narrows them, and a
-    template's agent id is offered on its backend."""
+    offers the agents' refs, local and on a platform; a chosen backend narrows them (the
+    argument's own earlier value does not), and a template's agent id is offered on its
+    backend."""
     async with connect(settings(flow_url), mode) as client:
         desk = await local_agent(client, "Support desk")
         sales = await local_agent(client, "Sales")
-        by_name = await complete(client, "delegate_task", "agent", "sup")
+        by_name = await complete(client, "delegate_task", "agent", "sup", agent=sales)
         by_word = await complete(client, "delegate_task", "agent", "BOT")
         by_ref = await complete(client, "continue_conversation", "agent", "flow:")
         on_local = await complete(client, "delegate_task", "agent", backend="local")

@@ -265,7 +265,8 @@ def register(server: MCPServer[Any], current_deck: Callable[[], Deck]) -> None:
         completer = COMPLETERS.get((key, argument.name))
         if completer is None:
             return None  # free text (a task), or no such argument: nothing to offer
-        filled = (context.arguments if context else None) or {}
+        filled = dict((context.arguments if context else None) or {})
+        filled.pop(argument.name, None)  # its own earlier value narrows nothing
         return await completer(current_deck(), argument.value, filled)
 
 
