@@ -59,6 +59,13 @@ class ServerSettings(Strict):
     run_keep_seconds: float = Field(default=3600, gt=0)
     run_keep_count: int = Field(default=200, gt=0)
     agent_refresh_seconds: float = Field(default=300, ge=0)
+    completion_seconds: float = Field(
+        default=1.5,
+        gt=0,
+        le=30,
+        description="Completions: how long each backend's list may take; a slower one is "
+        "left out of the answer, which then says it has more.",
+    )
     database: SecretStr | None = Field(
         default=None,
         description="Where everything durable lives: a postgresql:// URL (shared by replicas) "

@@ -20,7 +20,7 @@ from agentdeck.config import Settings
 from agentdeck.leases import Lease
 from agentdeck.registry import Registry
 from agentdeck.runs import RunManager, RunSharing
-from agentdeck.server import prompts, resources, tools, views
+from agentdeck.server import completions, prompts, resources, tools, views
 from agentdeck.server.agent_tools import AgentTools
 from agentdeck.server.arguments import ReadableArgumentErrors
 from agentdeck.server.client_log import ClientLog
@@ -250,6 +250,7 @@ def build_server(
     for module in tool_modules(surface):
         if hasattr(module, "register"):
             module.register(server)
+    completions.register(server, lambda: running[0])
     return server
 
 
