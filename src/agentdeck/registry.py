@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 
 import httpx2
 
-from agentdeck.backends.base import Backend, capabilities_of, capability_name, implements
+from agentdeck.backends.base import (
+    Backend,
+    ConversationReader,
+    capabilities_of,
+    capability_name,
+    implements,
+)
 from agentdeck.backends.kinds import backend_class
 from agentdeck.backends.local.settings import LocalSettings
 from agentdeck.config import Settings
@@ -22,7 +28,7 @@ from agentdeck.errors import InvalidInputError, UnsupportedError
 from agentdeck.http import Connection, HttpClient, RetryPolicy, build_async_client
 from agentdeck.http_auth import BearerAuth
 from agentdeck.model import BackendInfo, Ref
-from agentdeck.store import Store, open_store
+from agentdeck.store import RunKeeping, Store, open_store
 
 P = TypeVar("P")
 
@@ -62,7 +68,22 @@ class Registry:
         """Build every configured backend with its pooled HTTP client; close them all at exit."""
         enabled = settings.enabled_backends()
         async with AsyncExitStack() as stack:
-            store = await stack.enter_async_context(open_store(settings.database()))
+            keeping = RunKeeping(
+                seconds=settings.server.run_keep_seconds,
+                count=settings.server.run_keep_count,
+                transcripts=frozenset(
+                    name
+                    for name, backend_settings in enabled.items()
+                    if not issubclass(backend_class(backend_settings.kind), ConversationReader)
+                ),
+            )
+            store = await stack.enter_async_context(
+                open_store(
+                    settings.database(),
+                    wait_seconds=settings.server.database_wait_seconds,
+                    keeping=keeping,
+                )
+            )
             backends: dict[str, Backend] = {}
             for name, backend_settings in enabled.items():
                 cls_ = backend_class(backend_settings.kind)

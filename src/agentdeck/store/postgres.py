@@ -3,7 +3,11 @@ agentdeck replicas share.
 
 Connections come from a small pool (psycopg 3, async). Reads run in autocommit; a
 write that touches two rows runs in one transaction; each method returns once its
-write is committed. The schema is versioned in ``schema_version`` and migrated on
+write is committed. A statement waits at most ``[server] database_wait_seconds`` for a
+lock another session holds (``lock_timeout``), then that call fails with
+:class:`~agentdeck.errors.DatabaseLocked`. PostgreSQL cannot store U+0000 in text, so
+every text the store writes has it removed (a model's reply is cleaned, and says so,
+before it gets here: :mod:`agentdeck.runs`). The schema is versioned in ``schema_version`` and migrated on
 start under an advisory lock, so replicas starting together migrate once, in turn.
 
 The ``runs`` table is keyed by run id and written by the replica that drives the
@@ -17,21 +21,32 @@ on :data:`RUN_CHANNEL` (payload: the run id) at commit; a cancel request one on
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
-from psycopg import sql
+from psycopg import errors, sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from agentdeck.errors import ConfigError, DatabaseError
-from agentdeck.store.shared import new_id, now, redacted
+from agentdeck.errors import ConfigError, DatabaseError, DatabaseLocked
+from agentdeck.store.shared import (
+    DEFAULT_WAIT_SECONDS,
+    LOCKED_HINT,
+    Pruning,
+    RunKeeping,
+    new_id,
+    now,
+    redacted,
+)
 
+logger = logging.getLogger("agentdeck.store")
 #: Every agentdeck replica migrating this database takes this advisory lock first.
 _MIGRATION_LOCK = 0x61676E746465636B  # "agntdeck"
 _CONNECT_TIMEOUT = 10
@@ -100,19 +115,37 @@ _HISTORY_COLUMNS = (
 )
 #: The columns ``update_agent`` may change; anything else is a programming error.
 _AGENT_COLUMNS = frozenset({"name", "description", "instructions", "model", "options"})
+#: ``\u0000`` escaped in JSON text (after an even number of backslashes: not ``\\u0000``)
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
 
 class PostgresStore:
     """All of agentdeck's persistent state in a PostgreSQL database."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], location: str, url: str) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Any],
+        location: str,
+        url: str,
+        *,
+        wait_seconds: float = DEFAULT_WAIT_SECONDS,
+        keeping: RunKeeping | None = None,
+    ) -> None:
         self._pool = pool
         self._url = url
         self.location = location
+        self._wait_seconds = wait_seconds
+        self._pruning = Pruning(keeping)
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, url: str) -> AsyncIterator[PostgresStore]:
+    async def open(
+        cls,
+        url: str,
+        *,
+        wait_seconds: float = DEFAULT_WAIT_SECONDS,
+        keeping: RunKeeping | None = None,
+    ) -> AsyncIterator[PostgresStore]:
         """Connect, migrate the schema, and keep a pool open until exit."""
         location = redacted(url)
         try:
@@ -130,13 +163,14 @@ class PostgresStore:
             min_size=1,
             max_size=_POOL_MAX,
             kwargs={"autocommit": True, "row_factory": dict_row},
+            configure=_lock_timeout(wait_seconds),
             check=AsyncConnectionPool.check_connection,
             open=False,
             name="agentdeck",
         )
         await pool.open()
         try:
-            yield cls(pool, location, url)
+            yield cls(pool, location, url, wait_seconds=wait_seconds, keeping=keeping)
         finally:
             await pool.close()
 
@@ -148,6 +182,12 @@ class PostgresStore:
         try:
             async with self._pool.connection(timeout=wait_seconds) as connection:
                 yield connection
+        except errors.LockNotAvailable:
+            raise DatabaseLocked(
+                f"the database {self.location} is locked by another program "
+                f"(waited {self._wait_seconds:g} s).",
+                hint=LOCKED_HINT,
+            ) from None
         except PoolTimeout:
             raise DatabaseError(
                 f"the database {self.location} did not answer within {wait_seconds:g} s.",
@@ -158,10 +198,14 @@ class PostgresStore:
                 f"the database {self.location} failed: {_reason(exc)}.",
                 hint="Check that PostgreSQL is up and retry.",
             ) from None
+        except psycopg.DataError as exc:
+            raise DatabaseError(
+                f"the database {self.location} refused a value: {_reason(exc)}."
+            ) from None
 
     async def _rows(self, query: Any, params: Any = ()) -> list[dict[str, Any]]:
         async with self._connection() as connection:
-            cursor = await connection.execute(query, params)
+            cursor = await connection.execute(query, _storable(params))
             return [_row(row) for row in await cursor.fetchall()]
 
     async def _one(self, query: Any, params: Any = ()) -> dict[str, Any] | None:
@@ -170,7 +214,7 @@ class PostgresStore:
 
     async def _write(self, query: Any, params: Any = ()) -> int:
         async with self._connection() as connection:
-            cursor = await connection.execute(query, params)
+            cursor = await connection.execute(query, _storable(params))
             return cursor.rowcount
 
     async def ping(self) -> None:
@@ -225,17 +269,6 @@ class PostgresStore:
 
     # ---- conversations (the local backend's own) -------------------------------------
 
-    async def ensure_conversation(
-        self, conversation_id: str | None, agent_id: str, title: str
-    ) -> str:
-        conversation_id = conversation_id or new_id()
-        stamp = now()
-        await self._write(
-            "INSERT INTO conversations VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-            (conversation_id, agent_id, title[:80], stamp, stamp),
-        )
-        return conversation_id
-
     async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
         return await self._one(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
@@ -254,16 +287,25 @@ class PostgresStore:
             {"agent": agent_id, "limit": limit, "offset": offset},
         )
 
-    async def add_message(self, conversation_id: str, role: str, content: str) -> None:
-        stamp = now()
+    async def add_message(
+        self, conversation_id: str, role: str, content: str, *, new_for: str | None = None
+    ) -> None:
+        stamp, content = now(), _storable(content)
         async with self._connection() as connection, connection.transaction():
+            if new_for is not None:
+                await connection.execute(
+                    "INSERT INTO conversations VALUES (%s, %s, %s, %s, %s)",
+                    (conversation_id, new_for, content[:80], stamp, stamp),
+                )
+            else:
+                await connection.execute(
+                    "UPDATE conversations SET updated_at = %s WHERE id = %s",
+                    (stamp, conversation_id),
+                )
             await connection.execute(
                 "INSERT INTO messages (conversation_id, role, content, created_at)"
                 " VALUES (%s, %s, %s, %s)",
                 (conversation_id, role, content, stamp),
-            )
-            await connection.execute(
-                "UPDATE conversations SET updated_at = %s WHERE id = %s", (stamp, conversation_id)
             )
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
@@ -312,6 +354,39 @@ class PostgresStore:
             " conversation_id = COALESCE(%s, conversation_id) WHERE id = %s",
             (status, text, error, now(), conversation_id, run_id),
         )
+        if self._pruning.ended():
+            await self._prune_runs()
+
+    async def _prune_runs(self) -> None:
+        """Forget the finished runs past ``run_keep_seconds``/``run_keep_count`` (the
+        runs that are a transcript — see :class:`RunKeeping` — lose only their shared
+        snapshot). Every replica prunes; a failure is logged, the next pruning catches up."""
+        keeping = self._pruning.keeping
+        assert keeping is not None
+        old = (
+            "SELECT id FROM runs WHERE status <> 'running'"
+            " AND (finished_at < now() - make_interval(secs => %(seconds)s) OR id NOT IN"
+            "  (SELECT id FROM runs WHERE status <> 'running'"
+            "   ORDER BY finished_at DESC, id DESC LIMIT %(count)s))"
+        )
+        transcript = "conversation_id IS NOT NULL AND backend = ANY(%(whole)s::text[])"
+        params = {
+            "seconds": keeping.seconds,
+            "count": keeping.count,
+            "whole": sorted(keeping.transcripts),
+        }
+        try:
+            async with self._connection() as connection, connection.transaction():
+                await connection.execute(
+                    f"DELETE FROM runs WHERE id IN ({old}) AND NOT ({transcript})", params
+                )
+                await connection.execute(
+                    f"UPDATE runs SET snapshot = NULL WHERE id IN ({old}) AND snapshot IS NOT NULL",
+                    params,
+                )
+        except DatabaseError as exc:
+            logger.warning("pruning the run history failed: %s", exc)
+        self._pruning.done()
 
     async def fail_unfinished_runs(self, error: str) -> int:
         """Nothing to do at start: replicas share this database, so a ``running`` row may
@@ -399,7 +474,7 @@ class PostgresStore:
         """The run (its row written by ``record_run_start``) is driven by ``replica``."""
         await self._write(
             "UPDATE runs SET owner = %s, snapshot = %s::jsonb, updated_at = now() WHERE id = %s",
-            (replica, snapshot, run_id),
+            (replica, _json_storable(snapshot), run_id),
         )
 
     async def write_progress(self, run_id: str, snapshot: str, *, final: bool = False) -> None:
@@ -409,7 +484,7 @@ class PostgresStore:
             "WITH changed AS (UPDATE runs SET snapshot = %s::jsonb, updated_at = now()"
             " WHERE id = %s AND (%s OR status = 'running') RETURNING id)"
             f" SELECT pg_notify('{RUN_CHANNEL}', id) FROM changed",
-            (snapshot, run_id, final),
+            (_json_storable(snapshot), run_id, final),
         )
 
     async def shared_run(self, run_id: str) -> dict[str, Any] | None:
@@ -460,6 +535,38 @@ async def _migrate(connection: psycopg.AsyncConnection[Any], location: str) -> N
                 await connection.execute("INSERT INTO schema_version VALUES (%s)", (version,))
     finally:
         await connection.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+
+
+def _lock_timeout(
+    seconds: float,
+) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]:
+    """The pool's set-up of each new connection: wait ``seconds`` at most for a lock."""
+
+    async def configure(connection: psycopg.AsyncConnection[Any]) -> None:
+        await connection.execute(
+            "SELECT set_config('lock_timeout', %s, false)", (f"{round(seconds * 1000)}ms",)
+        )
+
+    return configure
+
+
+def _storable(value: Any) -> Any:
+    """``value`` (a parameter, or the tuple or dict of them) without U+0000 in any text:
+    PostgreSQL refuses it in ``text`` and ``jsonb`` alike."""
+    if isinstance(value, str):
+        return value.replace("\0", "") if "\0" in value else value
+    if isinstance(value, tuple | list):
+        return type(value)(_storable(item) for item in value)
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, Jsonb):
+        return Jsonb(_storable(value.obj))
+    return value
+
+
+def _json_storable(text: str) -> str:
+    """JSON text without the ``\u0000`` escape, which ``jsonb`` refuses."""
+    return _JSON_NUL.sub(r"\1", text) if "\\u0000" in text else text
 
 
 def _row(row: dict[str, Any]) -> dict[str, Any]:

@@ -3,9 +3,18 @@ run history of every backend, in one file on one machine.
 
 One file (WAL mode) under the user's data directory, or ``:memory:`` for tests.
 Every write is committed before the method returns, so whatever a tool answered
-survives a killed process. The methods are async to share the :class:`Store`
-interface with PostgreSQL, but run the query in place: each is a few hundred
-microseconds on a local file, cheaper than a hop to a worker thread.
+survives a killed process; the rows of one step (a message and its conversation's
+time) go in one transaction.
+
+No call ever waits on the event loop. A statement runs in place, which costs a few
+to a few tens of microseconds on a local file — a hop to a worker thread costs
+more (about 0.1–0.2 ms, several per chat). What could wait is another program (a
+second agentdeck on the same file, a DB browser, a backup) holding the file's write
+lock: the connection's busy timeout is 0, so such a statement fails at once, and
+:meth:`SqliteStore._run` tries it again after an async sleep (other calls go on
+meanwhile; reads are not blocked by a writer in WAL mode) until
+``[server] database_wait_seconds`` have passed; then that call alone fails with
+:class:`~agentdeck.errors.DatabaseLocked`.
 
 The run history is what lets ``list_conversations`` and the transcript resource
 work for platforms that have no conversation API of their own (Make).
@@ -14,12 +23,32 @@ work for platforms that have no conversation API of their own (Make).
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from agentdeck.errors import ConfigError, DatabaseError
-from agentdeck.store.shared import new_id, now
+import anyio
+
+from agentdeck.errors import ConfigError, DatabaseError, DatabaseLocked
+from agentdeck.store.shared import (
+    DEFAULT_WAIT_SECONDS,
+    LOCKED_HINT,
+    Pruning,
+    RunKeeping,
+    new_id,
+    now,
+)
+
+logger = logging.getLogger("agentdeck.store")
+T = TypeVar("T")
+#: SQLITE_BUSY and SQLITE_LOCKED: another connection holds what this one needs
+_LOCKED_CODES = (5, 6)
+#: how long a locked statement's retries sleep: doubling from the first, up to the last
+_FIRST_RETRY, _LONGEST_RETRY = 0.002, 0.1
+#: how long opening (and migrating) the file waits for another program's lock
+_OPEN_WAIT_MS = 5000
 
 #: Migration N brings the schema from version N-1 to N. Version 1 is the schema from
 #: before versioning, hence ``IF NOT EXISTS``: a file from then is adopted as it is.
@@ -75,8 +104,16 @@ def _stamp() -> str:
 class SqliteStore:
     """All of agentdeck's persistent state in one SQLite file."""
 
-    def __init__(self, database: str) -> None:
+    def __init__(
+        self,
+        database: str,
+        *,
+        wait_seconds: float = DEFAULT_WAIT_SECONDS,
+        keeping: RunKeeping | None = None,
+    ) -> None:
         self.location = database
+        self._wait_seconds = wait_seconds
+        self._pruning = Pruning(keeping)
         path = database if database == ":memory:" else str(Path(database).expanduser())
         if path != ":memory:":
             try:
@@ -88,10 +125,12 @@ class SqliteStore:
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA busy_timeout=5000")  # first: another process may hold it
+            # first: another process may hold it (opening happens before serving)
+            self._db.execute(f"PRAGMA busy_timeout={_OPEN_WAIT_MS}")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
+            self._db.execute("PRAGMA busy_timeout=0")  # from here on: see _run
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open the local database {path}: {exc}.") from None
 
@@ -121,15 +160,67 @@ class SqliteStore:
     def close(self) -> None:
         self._db.close()
 
-    async def ping(self) -> None:
-        try:
-            self._db.execute("SELECT 1").fetchone()
-        except sqlite3.Error as exc:
-            raise DatabaseError(f"the local database {self.location} failed: {exc}.") from None
+    async def _run(
+        self, work: Callable[[sqlite3.Connection], T], *, wait_seconds: float | None = None
+    ) -> T:
+        """``work(connection)``, tried again while another program holds the database
+        locked, for at most the wait budget; then :class:`DatabaseLocked` for this call.
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
-        with self._db:  # one committed transaction per write
-            return self._db.execute(sql, params).rowcount
+        Each try fails at once when locked (busy timeout 0), and the retries sleep
+        asynchronously, so the loop serves everything else meanwhile.
+        """
+        wait = self._wait_seconds if wait_seconds is None else wait_seconds
+        deadline: float | None = None
+        delay = _FIRST_RETRY
+        while True:
+            try:
+                return work(self._db)
+            except sqlite3.Error as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _LOCKED_CODES:
+                    raise DatabaseError(
+                        f"the local database {self.location} failed: {exc}.",
+                        hint="Check the file and the disk it is on.",
+                    ) from None
+            clock = anyio.current_time()
+            deadline = clock + wait if deadline is None else deadline
+            if clock >= deadline:
+                raise DatabaseLocked(
+                    f"the local database {self.location} is locked by another program "
+                    f"(waited {wait:g} s).",
+                    hint=LOCKED_HINT,
+                )
+            await anyio.sleep(min(delay, deadline - clock))
+            delay = min(delay * 2, _LONGEST_RETRY)
+
+    async def _rows(self, query: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        return await self._run(lambda db: db.execute(query, params).fetchall())
+
+    async def _one(self, query: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        rows = await self._rows(query, params)
+        return rows[0] if rows else None
+
+    async def _write(
+        self, *statements: tuple[str, tuple[Any, ...]], wait_seconds: float | None = None
+    ) -> int:
+        """Run ``statements`` in one committed transaction; the first one's row count."""
+
+        def write(db: sqlite3.Connection) -> int:
+            if len(statements) == 1:  # one statement is its own transaction
+                return db.execute(*statements[0]).rowcount
+            db.execute("BEGIN IMMEDIATE")  # locked: fails here, before anything is written
+            try:
+                counts = [db.execute(*statement).rowcount for statement in statements]
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            return counts[0]
+
+        return await self._run(write, wait_seconds=wait_seconds)
+
+    async def ping(self) -> None:
+        await self._rows("SELECT 1")
 
     # ---- agents ----------------------------------------------------------------------
 
@@ -143,22 +234,33 @@ class SqliteStore:
         options: dict[str, Any],
     ) -> dict[str, Any]:
         agent_id, stamp = new_id(), _stamp()
-        self._write(
-            "INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (agent_id, name, description, instructions, model, json.dumps(options), stamp, stamp),
+        await self._write(
+            (
+                "INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    agent_id,
+                    name,
+                    description,
+                    instructions,
+                    model,
+                    json.dumps(options),
+                    stamp,
+                    stamp,
+                ),
+            )
         )
         created = await self.get_agent(agent_id)
         assert created is not None  # written just above, and nothing ran in between
         return created
 
     async def get_agent(self, agent_id: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        row = await self._one("SELECT * FROM agents WHERE id = ?", (agent_id,))
         return _agent(row) if row else None
 
     async def list_agents(self, *, limit: int, offset: int) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = await self._rows(
             "SELECT * FROM agents ORDER BY created_at, id LIMIT ? OFFSET ?", (limit, offset)
-        ).fetchall()
+        )
         return [_agent(row) for row in rows]
 
     async def update_agent(self, agent_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
@@ -166,80 +268,77 @@ class SqliteStore:
             if "options" in changes:
                 changes = {**changes, "options": json.dumps(changes["options"])}
             columns = ", ".join(f"{column} = ?" for column in changes)
-            self._write(
-                f"UPDATE agents SET {columns}, updated_at = ? WHERE id = ?",
-                (*changes.values(), _stamp(), agent_id),
+            await self._write(
+                (
+                    f"UPDATE agents SET {columns}, updated_at = ? WHERE id = ?",
+                    (*changes.values(), _stamp(), agent_id),
+                )
             )
         return await self.get_agent(agent_id)
 
     async def delete_agent(self, agent_id: str) -> bool:
-        return self._write("DELETE FROM agents WHERE id = ?", (agent_id,)) > 0
+        return await self._write(("DELETE FROM agents WHERE id = ?", (agent_id,))) > 0
 
     # ---- conversations (the local backend's own) -------------------------------------
 
-    async def ensure_conversation(
-        self, conversation_id: str | None, agent_id: str, title: str
-    ) -> str:
-        """The conversation to continue, created when new; returns its id."""
-        conversation_id = conversation_id or new_id()
-        stamp = _stamp()
-        self._write(
-            "INSERT INTO conversations VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            (conversation_id, agent_id, title[:80], stamp, stamp),
-        )
-        return conversation_id
-
     async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
-        row = self._db.execute(
+        row = await self._one(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
             " AS message_count FROM conversations c WHERE c.id = ?",
             (conversation_id,),
-        ).fetchone()
+        )
         return dict(row) if row else None
 
     async def list_conversations(
         self, *, agent_id: str | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = await self._rows(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
             " AS message_count FROM conversations c"
             " WHERE (? IS NULL OR c.agent_id = ?) ORDER BY c.updated_at DESC, c.id"
             " LIMIT ? OFFSET ?",
             (agent_id, agent_id, limit, offset),
-        ).fetchall()
+        )
         return [dict(row) for row in rows]
 
-    async def add_message(self, conversation_id: str, role: str, content: str) -> None:
+    async def add_message(
+        self, conversation_id: str, role: str, content: str, *, new_for: str | None = None
+    ) -> None:
         stamp = _stamp()
-        with self._db:
-            self._db.execute(
-                "INSERT INTO messages (conversation_id, role, content, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (conversation_id, role, content, stamp),
+        conversation: tuple[str, tuple[Any, ...]]
+        message = (
+            "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (?, ?, ?, ?)",
+            (conversation_id, role, content, stamp),
+        )
+        if new_for is not None:
+            conversation = (
+                "INSERT INTO conversations VALUES (?, ?, ?, ?, ?)",
+                (conversation_id, new_for, content[:80], stamp, stamp),
             )
-            self._db.execute(
-                "UPDATE conversations SET updated_at = ? WHERE id = ?", (stamp, conversation_id)
+        else:
+            conversation = (
+                "UPDATE conversations SET updated_at = ? WHERE id = ?",
+                (stamp, conversation_id),
             )
+        await self._write(conversation, message)
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = await self._rows(
             "SELECT role, content, created_at FROM messages WHERE conversation_id = ? ORDER BY seq",
             (conversation_id,),
-        ).fetchall()
+        )
         return [dict(row) for row in rows]
 
     async def recent_messages(self, conversation_id: str, limit: int) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = await self._rows(
             "SELECT role, content, created_at FROM messages WHERE conversation_id = ?"
             " ORDER BY seq DESC LIMIT ?",
             (conversation_id, limit),
-        ).fetchall()
+        )
         return [dict(row) for row in reversed(rows)]
 
     async def conversation_agent(self, conversation_id: str) -> str | None:
-        row = self._db.execute(
-            "SELECT agent_id FROM conversations WHERE id = ?", (conversation_id,)
-        ).fetchone()
+        row = await self._one("SELECT agent_id FROM conversations WHERE id = ?", (conversation_id,))
         return row[0] if row else None
 
     # ---- run history (every backend) -------------------------------------------------
@@ -247,10 +346,12 @@ class SqliteStore:
     async def record_run_start(
         self, *, run_id: str, backend: str, agent_id: str, conversation_id: str | None, message: str
     ) -> None:
-        self._write(
-            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message, started_at)"
-            " VALUES (?, ?, ?, ?, 'running', ?, ?)",
-            (run_id, backend, agent_id, conversation_id, message, _stamp()),
+        await self._write(
+            (
+                "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
+                " started_at) VALUES (?, ?, ?, ?, 'running', ?, ?)",
+                (run_id, backend, agent_id, conversation_id, message, _stamp()),
+            )
         )
 
     async def record_run_end(
@@ -262,11 +363,39 @@ class SqliteStore:
         error: str | None,
         conversation_id: str | None,
     ) -> None:
-        self._write(
-            "UPDATE runs SET status = ?, text = ?, error = ?, finished_at = ?,"
-            " conversation_id = COALESCE(?, conversation_id) WHERE id = ?",
-            (status, text, error, _stamp(), conversation_id, run_id),
+        await self._write(
+            (
+                "UPDATE runs SET status = ?, text = ?, error = ?, finished_at = ?,"
+                " conversation_id = COALESCE(?, conversation_id) WHERE id = ?",
+                (status, text, error, _stamp(), conversation_id, run_id),
+            )
         )
+        if self._pruning.ended():
+            await self._prune_runs()
+
+    async def _prune_runs(self) -> None:
+        """Forget the finished runs past ``run_keep_seconds``/``run_keep_count``, except
+        those that are the transcript of a backend without a conversation API. A locked
+        database skips a pruning (the next one catches up) rather than wait."""
+        keeping = self._pruning.keeping
+        assert keeping is not None
+        whole = sorted(keeping.transcripts)
+        cutoff = (now() - keeping.age).isoformat()
+        try:
+            await self._write(
+                (
+                    "DELETE FROM runs WHERE status <> 'running' AND (finished_at < ? OR id NOT IN"
+                    " (SELECT id FROM runs WHERE status <> 'running'"
+                    "  ORDER BY finished_at DESC, id DESC LIMIT ?))"
+                    " AND NOT (conversation_id IS NOT NULL"
+                    f" AND backend IN ({', '.join('?' * len(whole))}))",
+                    (cutoff, keeping.count, *whole),
+                ),
+                wait_seconds=0,
+            )
+        except DatabaseError as exc:
+            logger.warning("pruning the run history failed: %s", exc)
+        self._pruning.done()
 
     async def fail_unfinished_runs(self, error: str) -> int:
         """Mark every run still ``running`` as failed with ``error``; how many there were.
@@ -275,16 +404,19 @@ class SqliteStore:
         a previous process left behind when it was killed. (A second server sharing the
         file marks the first one's live runs too; their own end overwrites it.)
         """
-        return self._write(
-            "UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE status = 'running'",
-            (error, _stamp()),
+        return await self._write(
+            (
+                "UPDATE runs SET status = 'failed', error = ?, finished_at = ?"
+                " WHERE status = 'running'",
+                (error, _stamp()),
+            )
         )
 
     async def history_conversations(
         self, backend: str, *, agent_id: str | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:
         """Conversations of ``backend`` as seen through agentdeck's runs, newest first."""
-        rows = self._db.execute(
+        rows = await self._rows(
             "SELECT conversation_id AS id, agent_id,"
             " (SELECT first.message FROM runs first WHERE first.backend = runs.backend"
             "  AND first.conversation_id = runs.conversation_id"
@@ -294,22 +426,22 @@ class SqliteStore:
             " WHERE backend = ? AND conversation_id IS NOT NULL AND (? IS NULL OR agent_id = ?)"
             " GROUP BY conversation_id ORDER BY updated_at DESC LIMIT ? OFFSET ?",
             (backend, agent_id, agent_id, limit, offset),
-        ).fetchall()
+        )
         return [dict(row) for row in rows]
 
     async def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = await self._rows(
             "SELECT * FROM runs WHERE backend = ? AND conversation_id = ? ORDER BY started_at, id",
             (backend, conversation_id),
-        ).fetchall()
+        )
         return [dict(row) for row in rows]
 
     async def history_agent(self, backend: str, conversation_id: str) -> str | None:
-        row = self._db.execute(
+        row = await self._one(
             "SELECT agent_id FROM runs WHERE backend = ? AND conversation_id = ?"
             " ORDER BY started_at, id LIMIT 1",
             (backend, conversation_id),
-        ).fetchone()
+        )
         return str(row["agent_id"]) if row else None
 
 

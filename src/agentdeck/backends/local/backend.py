@@ -50,6 +50,7 @@ from agentdeck.model import (
 )
 from agentdeck.pagination import offset_cursor, parse_offset
 from agentdeck.store import Store
+from agentdeck.store.shared import new_id
 
 
 class LocalBackend(Backend):
@@ -257,9 +258,8 @@ class LocalBackend(Backend):
                     backend=self.name,
                     hint="Leave the conversation out to start a new one.",
                 )
-        conversation_id = await self._store.ensure_conversation(
-            request.conversation_id, request.agent_id, title=request.message
-        )
+        # a new conversation is written with its first message, in one transaction
+        conversation_id = request.conversation_id or new_id()
         async with self._turn(conversation_id):
             async for event in self._answer(
                 row, request, conversation_id, new=not request.conversation_id
@@ -284,10 +284,12 @@ class LocalBackend(Backend):
         self, row: dict[str, Any], request: ChatRequest, conversation_id: str, *, new: bool
     ) -> AsyncIterator[ChatEvent]:
         """One turn on a conversation the caller holds: the user message, then the model's.
-        A conversation this turn created has no past to read."""
+        A conversation this turn creates has no past to read."""
         history = await self._history(row, None if new else conversation_id)
         history.append({"role": "user", "content": request.message})
-        await self._store.add_message(conversation_id, "user", request.message)
+        await self._store.add_message(
+            conversation_id, "user", request.message, new_for=request.agent_id if new else None
+        )
         yield RunStarted(conversation_id=conversation_id)
 
         model = row["model"] or self.settings.model
