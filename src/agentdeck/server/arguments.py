@@ -10,6 +10,9 @@ as ``chat: "message" is required`` or ``list_agents: "limit" must be an integer 
 to 200``, worked out from the same pydantic model the SDK used and the tool's input
 schema. Successful calls cost nothing: the arguments are checked again only after the
 SDK has already refused them.
+
+It also refuses, before the tool runs, a call with the character U+0000 (NUL) in any
+text of its arguments — no database agentdeck writes to keeps it — naming where it is.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.tools import Tool
+from mcp_types.methods import serialize_server_result
 from pydantic import ValidationError
 
 
@@ -35,10 +39,20 @@ class ReadableArgumentErrors:
     async def __call__(
         self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
+        params = ctx.params or {}
+        if ctx.method == "tools/call" and isinstance(params, dict):
+            nul = _nul_at(params.get("arguments"), "")
+            if nul is not None:
+                refused = {"type": "text", "text": _nul_refused(params, nul)}
+                # answered here, not by the SDK: shaped for the era as the SDK would
+                return serialize_server_result(
+                    ctx.method,
+                    ctx.protocol_version,
+                    {"content": [refused], "isError": True, "resultType": "complete"},
+                )
         result = await call_next(ctx)
         if ctx.method != "tools/call" or not isinstance(result, dict) or not result.get("isError"):
             return result
-        params = ctx.params or {}
         name, arguments = params.get("name"), params.get("arguments") or {}
         if not isinstance(name, str) or not isinstance(arguments, dict):
             return result
@@ -49,6 +63,33 @@ class ReadableArgumentErrors:
         if not problems:
             return result
         return {**result, "content": [{"type": "text", "text": "\n".join(problems)}]}
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    """Where in ``value`` (arguments as JSON gives them) a text holds U+0000, or None."""
+    if isinstance(value, str):
+        return path if "\0" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            found = inner if "\0" in str(key) else _nul_at(item, inner)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_at(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _nul_refused(params: dict[str, Any], where: str) -> str:
+    """The error of a call with U+0000 in an argument: no database keeps that character
+    (PostgreSQL refuses it), so it is refused here, the same on every store."""
+    return (
+        f'{params.get("name")}: "{where.replace(chr(0), "")}" contains the character U+0000 '
+        "(NUL), which agentdeck does not accept; remove it and call again."
+    )
 
 
 def argument_problems(tool: str, fn: Callable[..., Any], arguments: dict[str, Any]) -> list[str]:

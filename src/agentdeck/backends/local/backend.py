@@ -310,7 +310,9 @@ class LocalBackend(Backend):
             if isinstance(event, TextDelta):
                 text.append(event.text)
             if isinstance(event, Done):
-                await self._store.add_message(conversation_id, "assistant", "".join(text))
+                # as the run shows it: without U+0000, which no database keeps
+                answer = "".join(text).replace("\0", "")
+                await self._store.add_message(conversation_id, "assistant", answer)
                 event = event.model_copy(update={"conversation_id": conversation_id})
             yield event
 
