@@ -56,6 +56,7 @@ from agentdeck.model import (
     make_ref,
 )
 from agentdeck.store import Store
+from agentdeck.streams import without_nul
 
 logger = logging.getLogger("agentdeck.runs")
 
@@ -63,8 +64,6 @@ RunStatus = Literal["running", "completed", "failed", "cancelled"]
 _UPSTREAM_CANCEL_TIMEOUT = 10.0
 #: the error of runs a previous server process left running (it was killed mid-run)
 SERVER_STOPPED = "the server stopped during this run; send the message again."
-#: the warning of a run whose answer had NUL characters, which it left out
-NUL_REMOVED = "the answer contained NUL characters (U+0000); they were left out."
 #: longest a run reads events without letting other tasks (its followers) run
 _MAX_BUSY_SECONDS = 0.01
 #: Events that leave a run waiting on a human; any other event means it moved on.
@@ -141,13 +140,7 @@ class Run:
         return self.status != "running"
 
     def add(self, event: ChatEvent) -> None:
-        if isinstance(event, TextDelta | ReasoningDelta) and "\0" in event.text:
-            # no database keeps U+0000 (PostgreSQL refuses it): the run drops it, and says so
-            event = event.model_copy(update={"text": event.text.replace("\0", "")})
-            if not any(
-                isinstance(e, StreamWarning) and e.message == NUL_REMOVED for e in self.events
-            ):
-                self.events.append(StreamWarning(message=NUL_REMOVED))
+        event = without_nul(event, self.events)
         if isinstance(event, RunStarted | Done) and event.conversation_id:
             self.conversation_id = event.conversation_id
         if isinstance(event, RunStarted) and event.upstream_run_id:

@@ -3,11 +3,7 @@ agentdeck replicas share.
 
 Connections come from a small pool (psycopg 3, async). Reads run in autocommit; a
 write that touches two rows runs in one transaction; each method returns once its
-write is committed. A statement waits at most ``[server] database_wait_seconds`` for a
-lock another session holds (``lock_timeout``), then that call fails with
-:class:`~agentdeck.errors.DatabaseLocked`. PostgreSQL cannot store U+0000 in text, so
-every text the store writes has it removed (a model's reply is cleaned, and says so,
-before it gets here: :mod:`agentdeck.runs`). The schema is versioned in ``schema_version`` and migrated on
+write is committed. Locks, U+0000 and failures: :mod:`agentdeck.store.postgres_pool`. The schema is versioned in ``schema_version`` and migrated on
 start under an advisory lock, so replicas starting together migrate once, in turn.
 
 The ``runs`` table is keyed by run id and written by the replica that drives the
@@ -22,23 +18,26 @@ on :data:`RUN_CHANNEL` (payload: the run id) at commit; a cancel request one on
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
-from psycopg import errors, sql
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
-from agentdeck.errors import ConfigError, DatabaseError, DatabaseLocked
+from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.store.postgres_pool import (
+    PostgresPool,
+    json_storable,
+    lock_timeout,
+    reason,
+    storable,
+)
 from agentdeck.store.shared import (
     DEFAULT_WAIT_SECONDS,
-    LOCKED_HINT,
     Pruning,
     RunKeeping,
     new_id,
@@ -50,9 +49,6 @@ logger = logging.getLogger("agentdeck.store")
 #: Every agentdeck replica migrating this database takes this advisory lock first.
 _MIGRATION_LOCK = 0x61676E746465636B  # "agntdeck"
 _CONNECT_TIMEOUT = 10
-_POOL_TIMEOUT = 10.0
-#: Health checks answer sooner than a load balancer gives up on them.
-_PING_TIMEOUT = 3.0
 _POOL_MAX = 10
 
 #: Migration N brings the schema from version N-1 to N; each runs in one transaction.
@@ -115,11 +111,9 @@ _HISTORY_COLUMNS = (
 )
 #: The columns ``update_agent`` may change; anything else is a programming error.
 _AGENT_COLUMNS = frozenset({"name", "description", "instructions", "model", "options"})
-#: ``\u0000`` escaped in JSON text (after an even number of backslashes: not ``\\u0000``)
-_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
 
-class PostgresStore:
+class PostgresStore(PostgresPool):
     """All of agentdeck's persistent state in a PostgreSQL database."""
 
     def __init__(
@@ -131,10 +125,8 @@ class PostgresStore:
         wait_seconds: float = DEFAULT_WAIT_SECONDS,
         keeping: RunKeeping | None = None,
     ) -> None:
-        self._pool = pool
+        super().__init__(pool, location, wait_seconds)
         self._url = url
-        self.location = location
-        self._wait_seconds = wait_seconds
         self._pruning = Pruning(keeping)
 
     @classmethod
@@ -155,7 +147,7 @@ class PostgresStore:
                 await _migrate(connection, location)
         except psycopg.Error as exc:
             raise ConfigError(
-                f"cannot use the database {location}: {_reason(exc, url)}. "
+                f"cannot use the database {location}: {reason(exc, url)}. "
                 "Check [server] database in the config and that PostgreSQL is reachable."
             ) from None
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
@@ -163,7 +155,7 @@ class PostgresStore:
             min_size=1,
             max_size=_POOL_MAX,
             kwargs={"autocommit": True, "row_factory": dict_row},
-            configure=_lock_timeout(wait_seconds),
+            configure=lock_timeout(wait_seconds),
             check=AsyncConnectionPool.check_connection,
             open=False,
             name="agentdeck",
@@ -173,53 +165,6 @@ class PostgresStore:
             yield cls(pool, location, url, wait_seconds=wait_seconds, keeping=keeping)
         finally:
             await pool.close()
-
-    @asynccontextmanager
-    async def _connection(
-        self, wait_seconds: float = _POOL_TIMEOUT
-    ) -> AsyncIterator[psycopg.AsyncConnection[dict[str, Any]]]:
-        """A pooled connection; connection failures become one clear ``DatabaseError``."""
-        try:
-            async with self._pool.connection(timeout=wait_seconds) as connection:
-                yield connection
-        except errors.LockNotAvailable:
-            raise DatabaseLocked(
-                f"the database {self.location} is locked by another program "
-                f"(waited {self._wait_seconds:g} s).",
-                hint=LOCKED_HINT,
-            ) from None
-        except PoolTimeout:
-            raise DatabaseError(
-                f"the database {self.location} did not answer within {wait_seconds:g} s.",
-                hint="Check that PostgreSQL is up and retry.",
-            ) from None
-        except psycopg.OperationalError as exc:
-            raise DatabaseError(
-                f"the database {self.location} failed: {_reason(exc)}.",
-                hint="Check that PostgreSQL is up and retry.",
-            ) from None
-        except psycopg.DataError as exc:
-            raise DatabaseError(
-                f"the database {self.location} refused a value: {_reason(exc)}."
-            ) from None
-
-    async def _rows(self, query: Any, params: Any = ()) -> list[dict[str, Any]]:
-        async with self._connection() as connection:
-            cursor = await connection.execute(query, _storable(params))
-            return [_row(row) for row in await cursor.fetchall()]
-
-    async def _one(self, query: Any, params: Any = ()) -> dict[str, Any] | None:
-        rows = await self._rows(query, params)
-        return rows[0] if rows else None
-
-    async def _write(self, query: Any, params: Any = ()) -> int:
-        async with self._connection() as connection:
-            cursor = await connection.execute(query, _storable(params))
-            return cursor.rowcount
-
-    async def ping(self) -> None:
-        async with self._connection(wait_seconds=_PING_TIMEOUT) as connection:
-            await connection.execute("SELECT 1")
 
     # ---- agents ----------------------------------------------------------------------
 
@@ -290,7 +235,7 @@ class PostgresStore:
     async def add_message(
         self, conversation_id: str, role: str, content: str, *, new_for: str | None = None
     ) -> None:
-        stamp, content = now(), _storable(content)
+        stamp, content = now(), storable(content)
         async with self._connection() as connection, connection.transaction():
             if new_for is not None:
                 await connection.execute(
@@ -358,9 +303,8 @@ class PostgresStore:
             await self._prune_runs()
 
     async def _prune_runs(self) -> None:
-        """Forget the finished runs past ``run_keep_seconds``/``run_keep_count`` (the
-        runs that are a transcript — see :class:`RunKeeping` — lose only their shared
-        snapshot). Every replica prunes; a failure is logged, the next pruning catches up."""
+        """Forget finished runs as :class:`RunKeeping` says (a transcript's runs lose only
+        their snapshot). Every replica prunes; a failure is logged, the next catches up."""
         keeping = self._pruning.keeping
         assert keeping is not None
         old = (
@@ -437,7 +381,7 @@ class PostgresStore:
             await connection.execute(f"LISTEN {CANCEL_CHANNEL}")
         except psycopg.Error as exc:
             raise DatabaseError(
-                f"the database {self.location} failed: {_reason(exc, self._url)}."
+                f"the database {self.location} failed: {reason(exc, self._url)}."
             ) from None
         return connection
 
@@ -474,7 +418,7 @@ class PostgresStore:
         """The run (its row written by ``record_run_start``) is driven by ``replica``."""
         await self._write(
             "UPDATE runs SET owner = %s, snapshot = %s::jsonb, updated_at = now() WHERE id = %s",
-            (replica, _json_storable(snapshot), run_id),
+            (replica, json_storable(snapshot), run_id),
         )
 
     async def write_progress(self, run_id: str, snapshot: str, *, final: bool = False) -> None:
@@ -484,7 +428,7 @@ class PostgresStore:
             "WITH changed AS (UPDATE runs SET snapshot = %s::jsonb, updated_at = now()"
             " WHERE id = %s AND (%s OR status = 'running') RETURNING id)"
             f" SELECT pg_notify('{RUN_CHANNEL}', id) FROM changed",
-            (_json_storable(snapshot), run_id, final),
+            (json_storable(snapshot), run_id, final),
         )
 
     async def shared_run(self, run_id: str) -> dict[str, Any] | None:
@@ -535,52 +479,3 @@ async def _migrate(connection: psycopg.AsyncConnection[Any], location: str) -> N
                 await connection.execute("INSERT INTO schema_version VALUES (%s)", (version,))
     finally:
         await connection.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
-
-
-def _lock_timeout(
-    seconds: float,
-) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]:
-    """The pool's set-up of each new connection: wait ``seconds`` at most for a lock."""
-
-    async def configure(connection: psycopg.AsyncConnection[Any]) -> None:
-        await connection.execute(
-            "SELECT set_config('lock_timeout', %s, false)", (f"{round(seconds * 1000)}ms",)
-        )
-
-    return configure
-
-
-def _storable(value: Any) -> Any:
-    """``value`` (a parameter, or the tuple or dict of them) without U+0000 in any text:
-    PostgreSQL refuses it in ``text`` and ``jsonb`` alike."""
-    if isinstance(value, str):
-        return value.replace("\0", "") if "\0" in value else value
-    if isinstance(value, tuple | list):
-        return type(value)(_storable(item) for item in value)
-    if isinstance(value, dict):
-        return {_storable(key): _storable(item) for key, item in value.items()}
-    if isinstance(value, Jsonb):
-        return Jsonb(_storable(value.obj))
-    return value
-
-
-def _json_storable(text: str) -> str:
-    """JSON text without the ``\u0000`` escape, which ``jsonb`` refuses."""
-    return _JSON_NUL.sub(r"\1", text) if "\\u0000" in text else text
-
-
-def _row(row: dict[str, Any]) -> dict[str, Any]:
-    """A row in the store's shape: timestamps as ISO 8601 strings in UTC."""
-    return {
-        key: value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
-        for key, value in row.items()
-    }
-
-
-def _reason(exc: psycopg.Error, url: str | None = None) -> str:
-    """The driver's message in one line, with the URL's password taken out if it slipped in."""
-    reason = " ".join(str(exc).split()) or type(exc).__name__
-    password = urlsplit(url).password if url else None
-    if password:
-        reason = reason.replace(password, "***")
-    return reason.rstrip(".")

@@ -43,8 +43,7 @@ from agentdeck.store.shared import (
 
 logger = logging.getLogger("agentdeck.store")
 T = TypeVar("T")
-#: SQLITE_BUSY and SQLITE_LOCKED: another connection holds what this one needs
-_LOCKED_CODES = (5, 6)
+_LOCKED_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED: another connection holds the lock
 #: how long a locked statement's retries sleep: doubling from the first, up to the last
 _FIRST_RETRY, _LONGEST_RETRY = 0.002, 0.1
 #: how long opening (and migrating) the file waits for another program's lock
