@@ -213,3 +213,16 @@ async def test_pruning_follows_the_keep_time_and_keeps_transcripts(database: str
     assert local == ["new-local"]
     assert make == ["old-make"]
     assert [(c["id"], c["runs"]) for c in listed] == [("c1", 1)]
+
+
+async def test_the_log_is_checkpointed_off_the_loop_as_writes_go_on(tmp_path: Path) -> None:
+    """18.1: SQLite's own checkpoint (a disk sync, on whichever commit fills the log) is
+    off; agentdeck's runs in a worker thread every so many commits, so the log is still
+    copied into the database file as writes go on."""
+    database = tmp_path / "agentdeck.db"
+    async with open_store(str(database)) as store:
+        for i in range(260):
+            await store.record_run_start(
+                run_id=f"r{i}", backend="b", agent_id="a", conversation_id=None, message="x" * 2000
+            )
+        assert database.stat().st_size > 260 * 2000 // 2

@@ -6,15 +6,7 @@ Every write is committed before the method returns, so whatever a tool answered
 survives a killed process; the rows of one step (a message and its conversation's
 time) go in one transaction.
 
-No call ever waits on the event loop. A statement runs in place, which costs a few
-to a few tens of microseconds on a local file — a hop to a worker thread costs
-more (about 0.1–0.2 ms, several per chat). What could wait is another program (a
-second agentdeck on the same file, a DB browser, a backup) holding the file's write
-lock: the connection's busy timeout is 0, so such a statement fails at once, and
-:meth:`SqliteStore._run` tries it again after an async sleep (other calls go on
-meanwhile; reads are not blocked by a writer in WAL mode) until
-``[server] database_wait_seconds`` have passed; then that call alone fails with
-:class:`~agentdeck.errors.DatabaseLocked`.
+No call waits on the event loop: see :mod:`agentdeck.store.sqlite_connection`.
 
 The run history is what lets ``list_conversations`` and the transcript resource
 work for platforms that have no conversation API of their own (Make).
@@ -25,29 +17,14 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import anyio
-
-from agentdeck.errors import ConfigError, DatabaseError, DatabaseLocked
-from agentdeck.store.shared import (
-    DEFAULT_WAIT_SECONDS,
-    LOCKED_HINT,
-    Pruning,
-    RunKeeping,
-    new_id,
-    now,
-)
+from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.store.shared import DEFAULT_WAIT_SECONDS, Pruning, RunKeeping, new_id, now
+from agentdeck.store.sqlite_connection import SqliteConnection
 
 logger = logging.getLogger("agentdeck.store")
-T = TypeVar("T")
-_LOCKED_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED: another connection holds the lock
-#: how long a locked statement's retries sleep: doubling from the first, up to the last
-_FIRST_RETRY, _LONGEST_RETRY = 0.002, 0.1
-#: how long opening (and migrating) the file waits for another program's lock
-_OPEN_WAIT_MS = 5000
 
 #: Migration N brings the schema from version N-1 to N. Version 1 is the schema from
 #: before versioning, hence ``IF NOT EXISTS``: a file from then is adopted as it is.
@@ -100,7 +77,7 @@ def _stamp() -> str:
     return now().isoformat()
 
 
-class SqliteStore:
+class SqliteStore(SqliteConnection):
     """All of agentdeck's persistent state in one SQLite file."""
 
     def __init__(
@@ -110,9 +87,6 @@ class SqliteStore:
         wait_seconds: float = DEFAULT_WAIT_SECONDS,
         keeping: RunKeeping | None = None,
     ) -> None:
-        self.location = database
-        self._wait_seconds = wait_seconds
-        self._pruning = Pruning(keeping)
         path = database if database == ":memory:" else str(Path(database).expanduser())
         if path != ":memory:":
             try:
@@ -121,15 +95,11 @@ class SqliteStore:
                 raise ConfigError(
                     f"cannot create the folder of the local database {path}: {exc.strerror}."
                 ) from None
+        self._pruning = Pruning(keeping)
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.row_factory = sqlite3.Row
-            # first: another process may hold it (opening happens before serving)
-            self._db.execute(f"PRAGMA busy_timeout={_OPEN_WAIT_MS}")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            super().__init__(path, database, wait_seconds)
             self._migrate()
-            self._db.execute("PRAGMA busy_timeout=0")  # from here on: see _run
+            self._serve()
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open the local database {path}: {exc}.") from None
 
@@ -155,68 +125,6 @@ class SqliteStore:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-
-    def close(self) -> None:
-        self._db.close()
-
-    async def _run(
-        self, work: Callable[[sqlite3.Connection], T], *, wait_seconds: float | None = None
-    ) -> T:
-        """``work(connection)``, tried again while another program holds the database
-        locked, for at most the wait budget; then :class:`DatabaseLocked` for this call.
-
-        Each try fails at once when locked (busy timeout 0), and the retries sleep
-        asynchronously, so the loop serves everything else meanwhile.
-        """
-        wait = self._wait_seconds if wait_seconds is None else wait_seconds
-        deadline: float | None = None
-        delay = _FIRST_RETRY
-        while True:
-            try:
-                return work(self._db)
-            except sqlite3.Error as exc:
-                if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _LOCKED_CODES:
-                    raise DatabaseError(
-                        f"the local database {self.location} failed: {exc}.",
-                        hint="Check the file and the disk it is on.",
-                    ) from None
-            clock = anyio.current_time()
-            deadline = clock + wait if deadline is None else deadline
-            if clock >= deadline:
-                raise DatabaseLocked(
-                    f"the local database {self.location} is locked by another program "
-                    f"(waited {wait:g} s).",
-                    hint=LOCKED_HINT,
-                )
-            await anyio.sleep(min(delay, deadline - clock))
-            delay = min(delay * 2, _LONGEST_RETRY)
-
-    async def _rows(self, query: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        return await self._run(lambda db: db.execute(query, params).fetchall())
-
-    async def _one(self, query: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
-        rows = await self._rows(query, params)
-        return rows[0] if rows else None
-
-    async def _write(
-        self, *statements: tuple[str, tuple[Any, ...]], wait_seconds: float | None = None
-    ) -> int:
-        """Run ``statements`` in one committed transaction; the first one's row count."""
-
-        def write(db: sqlite3.Connection) -> int:
-            if len(statements) == 1:  # one statement is its own transaction
-                return db.execute(*statements[0]).rowcount
-            db.execute("BEGIN IMMEDIATE")  # locked: fails here, before anything is written
-            try:
-                counts = [db.execute(*statement).rowcount for statement in statements]
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            return counts[0]
-
-        return await self._run(write, wait_seconds=wait_seconds)
 
     async def ping(self) -> None:
         await self._rows("SELECT 1")
