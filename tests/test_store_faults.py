@@ -186,9 +186,11 @@ async def test_finished_runs_are_pruned_to_the_keep_count(
 
 
 async def test_pruning_follows_the_keep_time_and_keeps_transcripts(database: str) -> None:
-    """18.11: runs older than ``run_keep_seconds`` go too, except the runs of a backend
-    without a conversation API (its transcripts), which list_conversations reads."""
-    keeping = RunKeeping(seconds=0.05, count=100, transcripts=frozenset({"make"}))
+    """18.11: runs older than ``run_keep_seconds`` go too, except the conversation runs of
+    a backend without a conversation API (its transcripts, which list_conversations and
+    get_conversation read); on PostgreSQL those lose the snapshot other replicas read."""
+    keeping = RunKeeping(seconds=0.05, count=100, conversation_api=frozenset({"local"}))
+    shared = is_postgres_url(database)
     async with open_store(database, keeping=keeping) as store:
 
         async def run(run_id: str, backend: str, conversation: str | None) -> None:
@@ -199,6 +201,8 @@ async def test_pruning_follows_the_keep_time_and_keeps_transcripts(database: str
                 conversation_id=conversation,
                 message=run_id,
             )
+            if shared:  # what other replicas read of a live run: pruned as get_run is
+                await store.claim_run(run_id, "replica", '{"text": "ok"}')  # type: ignore[attr-defined]
             await store.record_run_end(
                 run_id, status="completed", text="ok", error=None, conversation_id=None
             )
@@ -210,6 +214,9 @@ async def test_pruning_follows_the_keep_time_and_keeps_transcripts(database: str
         local = [r["id"] for r in await store.history_runs("local", "c1")]
         make = [r["id"] for r in await store.history_runs("make", "c1")]
         listed = await store.history_conversations("make", agent_id=None, limit=5, offset=0)
+        if shared:
+            assert await store.shared_run("old-make") is None  # type: ignore[attr-defined]
+            assert await store.shared_run("new-local") is not None  # type: ignore[attr-defined]
     assert local == ["new-local"]
     assert make == ["old-make"]
     assert [(c["id"], c["runs"]) for c in listed] == [("c1", 1)]

@@ -71,10 +71,10 @@ class Registry:
             keeping = RunKeeping(
                 seconds=settings.server.run_keep_seconds,
                 count=settings.server.run_keep_count,
-                transcripts=frozenset(
+                conversation_api=frozenset(
                     name
                     for name, backend_settings in enabled.items()
-                    if not issubclass(backend_class(backend_settings.kind), ConversationReader)
+                    if issubclass(backend_class(backend_settings.kind), ConversationReader)
                 ),
             )
             store = await stack.enter_async_context(

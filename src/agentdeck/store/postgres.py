@@ -313,16 +313,17 @@ class PostgresStore(PostgresPool):
             "  (SELECT id FROM runs WHERE status <> 'running'"
             "   ORDER BY finished_at DESC, id DESC LIMIT %(count)s))"
         )
-        transcript = "conversation_id IS NOT NULL AND backend = ANY(%(whole)s::text[])"
+        prunable = "conversation_id IS NULL OR backend = ANY(%(own)s::text[])"
         params = {
             "seconds": keeping.seconds,
             "count": keeping.count,
-            "whole": sorted(keeping.transcripts),
+            "own": sorted(keeping.conversation_api),
         }
         try:
             async with self._connection() as connection, connection.transaction():
+                await connection.execute("SET LOCAL lock_timeout = '100ms'")  # skip, not wait
                 await connection.execute(
-                    f"DELETE FROM runs WHERE id IN ({old}) AND NOT ({transcript})", params
+                    f"DELETE FROM runs WHERE id IN ({old}) AND ({prunable})", params
                 )
                 await connection.execute(
                     f"UPDATE runs SET snapshot = NULL WHERE id IN ({old}) AND snapshot IS NOT NULL",

@@ -47,13 +47,15 @@ def new_id() -> str:
 class RunKeeping:
     """How much of the finished runs the run history keeps: those that ended within
     ``seconds``, and of those at most the newest ``count`` (``run_keep_seconds`` and
-    ``run_keep_count``, as in memory). The runs of ``transcripts`` — backends with no
-    conversation API, whose conversations are their runs — are kept whatever their age
-    when they belong to a conversation."""
+    ``run_keep_count``, as in memory). That holds for runs without a conversation, and
+    for those of ``conversation_api`` backends, which keep their conversations
+    themselves. Any other backend's conversation runs are its transcripts (Make has no
+    conversation API; or it is not configured in this process, which cannot tell):
+    those are kept whatever their age."""
 
     seconds: float
     count: int
-    transcripts: frozenset[str] = field(default_factory=frozenset)
+    conversation_api: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def age(self) -> timedelta:

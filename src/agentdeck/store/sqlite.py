@@ -281,12 +281,11 @@ class SqliteStore(SqliteConnection):
             await self._prune_runs()
 
     async def _prune_runs(self) -> None:
-        """Forget the finished runs past ``run_keep_seconds``/``run_keep_count``, except
-        those that are the transcript of a backend without a conversation API. A locked
-        database skips a pruning (the next one catches up) rather than wait."""
+        """Forget finished runs as :class:`RunKeeping` says. A locked database skips a
+        pruning (the next one catches up) rather than wait."""
         keeping = self._pruning.keeping
         assert keeping is not None
-        whole = sorted(keeping.transcripts)
+        own = sorted(keeping.conversation_api)
         cutoff = (now() - keeping.age).isoformat()
         try:
             await self._write(
@@ -294,9 +293,9 @@ class SqliteStore(SqliteConnection):
                     "DELETE FROM runs WHERE status <> 'running' AND (finished_at < ? OR id NOT IN"
                     " (SELECT id FROM runs WHERE status <> 'running'"
                     "  ORDER BY finished_at DESC, id DESC LIMIT ?))"
-                    " AND NOT (conversation_id IS NOT NULL"
-                    f" AND backend IN ({', '.join('?' * len(whole))}))",
-                    (cutoff, keeping.count, *whole),
+                    " AND (conversation_id IS NULL"
+                    f" OR backend IN ({', '.join('?' * len(own))}))",
+                    (cutoff, keeping.count, *own),
                 ),
                 wait_seconds=0,
             )
