@@ -12,8 +12,8 @@ few tens of microseconds on a local file, where a hop to a worker thread costs m
   :class:`~agentdeck.errors.DatabaseLocked`.
 - a WAL checkpoint, which copies the log into the file and syncs it to disk. SQLite
   does it in whichever commit fills the log; here that is off, and every
-  :data:`_CHECKPOINT_EVERY` commits one runs in a worker thread, on a connection of
-  its own.
+  :data:`_CHECKPOINT_EVERY` commits one starts in a worker thread, on a connection of
+  its own; no call waits for it.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from typing import Any, TypeVar
 
 import anyio
-import anyio.to_thread
 
 from agentdeck.errors import DatabaseError, DatabaseLocked
 from agentdeck.store.shared import LOCKED_HINT
@@ -49,6 +49,8 @@ class SqliteConnection:
         self._path = path
         self._wait_seconds = wait_seconds
         self._commits = 0
+        self._checkpoints = ThreadPoolExecutor(1, thread_name_prefix="agentdeck-checkpoint")
+        self._checkpointing: Future[None] | None = None
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         # first: another process may hold it (opening happens before serving)
@@ -62,6 +64,7 @@ class SqliteConnection:
         self._db.execute("PRAGMA wal_autocheckpoint=0")
 
     def close(self) -> None:
+        self._checkpoints.shutdown(wait=True)  # a checkpoint under way finishes first
         self._db.close()
 
     async def _run(
@@ -122,15 +125,18 @@ class SqliteConnection:
             return counts[0]
 
         count = await self._run(write, wait_seconds=wait_seconds)
-        await self._commit_done()
+        self._commit_done()
         return count
 
-    async def _commit_done(self) -> None:
-        """Count a commit; every :data:`_CHECKPOINT_EVERY`, checkpoint off the loop."""
+    def _commit_done(self) -> None:
+        """Count a commit; every :data:`_CHECKPOINT_EVERY`, start a checkpoint in the
+        worker thread unless one is still under way."""
         self._commits += 1
-        if self._commits >= _CHECKPOINT_EVERY and self._path != ":memory:":
+        if self._commits < _CHECKPOINT_EVERY or self._path == ":memory:":
+            return
+        if self._checkpointing is None or self._checkpointing.done():
             self._commits = 0
-            await anyio.to_thread.run_sync(self._checkpoint)
+            self._checkpointing = self._checkpoints.submit(self._checkpoint)
 
     def _checkpoint(self) -> None:
         """Copy the log into the file as far as no reader needs it (PASSIVE: it waits for
