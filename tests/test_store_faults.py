@@ -54,29 +54,30 @@ async def test_a_locked_database_fails_only_the_write_that_waited_and_never_stal
     meanwhile answers at once; once the lock is gone, writes work again."""
     database = on_disk(database, tmp_path)
     settings = make_settings(database=database, server={"database_wait_seconds": 1.0})
-    async with connect(settings, mode) as client, anyio.fail_after(10):
-        ok(await client.call_tool("create_agent", {"backend": "local", "name": "before"}))
-        written: list[CallToolResult] = []
+    async with connect(settings, mode) as client:
+        with anyio.fail_after(10):
+            ok(await client.call_tool("create_agent", {"backend": "local", "name": "before"}))
+            written: list[CallToolResult] = []
 
-        async def write() -> None:
-            written.append(
-                await client.call_tool("create_agent", {"backend": "local", "name": "waits"})
-            )
+            async def write() -> None:
+                written.append(
+                    await client.call_tool("create_agent", {"backend": "local", "name": "waits"})
+                )
 
-        with write_locked(database):
-            async with anyio.create_task_group() as group:
-                began = anyio.current_time()
-                group.start_soon(write)
-                await anyio.sleep(0.1)
-                listed = ok(await client.call_tool("list_agents", {"backend": "local"}))
-                read_at = anyio.current_time() - began
-                assert not written, "the write should still be waiting for the lock"
-        assert read_at < 0.6
-        assert [agent["name"] for agent in listed["items"]] == ["before"]
-        error = error_text(written[0])
-        assert "locked by another program" in error
-        assert "database_wait_seconds" in error
-        ok(await client.call_tool("create_agent", {"backend": "local", "name": "after"}))
+            with write_locked(database):
+                async with anyio.create_task_group() as group:
+                    began = anyio.current_time()
+                    group.start_soon(write)
+                    await anyio.sleep(0.1)
+                    listed = ok(await client.call_tool("list_agents", {"backend": "local"}))
+                    read_at = anyio.current_time() - began
+                    assert not written, "the write should still be waiting for the lock"
+            assert read_at < 0.6
+            assert [agent["name"] for agent in listed["items"]] == ["before"]
+            error = error_text(written[0])
+            assert "locked by another program" in error
+            assert "database_wait_seconds" in error
+            ok(await client.call_tool("create_agent", {"backend": "local", "name": "after"}))
 
 
 async def test_nul_in_a_model_reply_is_left_out_and_the_run_says_so(
@@ -92,17 +93,18 @@ async def test_nul_in_a_model_reply_is_left_out_and_the_run_says_so(
         )
 
     settings = make_settings(database=database)
-    async with connect(settings, mode, sampling_callback=sampling) as client, anyio.fail_after(10):
-        agent = ok(
-            await client.call_tool(
-                "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
+    async with connect(settings, mode, sampling_callback=sampling) as client:
+        with anyio.fail_after(10):
+            agent = ok(
+                await client.call_tool(
+                    "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
+                )
             )
-        )
-        reply = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
-        again = ok(await client.call_tool("get_run", {"run_id": reply["run_id"]}))
-        transcript = ok(
-            await client.call_tool("get_conversation", {"conversation": reply["conversation"]})
-        )
+            reply = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+            again = ok(await client.call_tool("get_run", {"run_id": reply["run_id"]}))
+            transcript = ok(
+                await client.call_tool("get_conversation", {"conversation": reply["conversation"]})
+            )
     assert (reply["status"], reply["text"]) == ("completed", "ab")
     assert any("U+0000" in warning for warning in reply["warnings"])
     assert again["warnings"] == reply["warnings"]
