@@ -23,9 +23,18 @@ from agentdeck.server.agent_tools import AgentTools
 from agentdeck.server.arguments import ReadableArgumentErrors
 from agentdeck.server.http_app import health_endpoint
 from agentdeck.server.notify import Notifier
-from agentdeck.server.sdk_seams import advertise_list_changes, serve_resource_subscriptions
+from agentdeck.server.sdk_seams import (
+    advertise_list_changes,
+    advertise_tasks,
+    serve_resource_subscriptions,
+)
 from agentdeck.server.state import Deck
 from agentdeck.server.surface import LeanServer, Surface
+from agentdeck.server.tasks.book import TaskBook
+from agentdeck.server.tasks.extension import TasksExtension
+from agentdeck.server.tasks.legacy import CAPABILITY as TASKS_CAPABILITY
+from agentdeck.server.tasks.legacy import LegacyTasks
+from agentdeck.server.tasks.protocol import final_answer
 from agentdeck.server.toolkit import ToolSpec
 from agentdeck.store import is_postgres_url
 from agentdeck.version import __version__
@@ -87,8 +96,8 @@ class DeckServer(LeanServer):
         super().add_tool(fn, name, *args, **kwargs)
         self.tool_functions.setdefault(name or fn.__name__, fn)
 
-    def add_built(self, tool: Tool) -> None:
-        super().add_built(tool)
+    def add_built(self, tool: Tool, *, tasks: bool = False) -> None:
+        super().add_built(tool, tasks=tasks)
         self.tool_functions[tool.name] = tool.fn
 
     def remove_tool(self, name: str) -> None:
@@ -145,6 +154,7 @@ def build_server(
     surface = Surface.of(settings)
     served = enabled_tools(settings)
     running: list[Deck] = []  # the state of the open lifespan, for static resources
+    legacy_tasks = LegacyTasks()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Deck]) -> AsyncIterator[Deck]:
@@ -170,7 +180,15 @@ def build_server(
                 task_group.start_soon(
                     _refresh_periodically, agent_tools, settings.server.agent_refresh_seconds
                 )
-            state = Deck(settings, registry, runs, notifier, agent_tools)
+            tasks = TaskBook(
+                registry.store,
+                runs,
+                task_group,
+                ttl_seconds=settings.server.run_keep_seconds,
+                render=final_answer,
+            )
+            tasks.listeners.append(legacy_tasks.status_changed)
+            state = Deck(settings, registry, runs, notifier, agent_tools, tasks)
             running[:] = [state]
             yield state
             task_group.cancel_scope.cancel()
@@ -184,7 +202,11 @@ def build_server(
         subscriptions=bus,
         tools=[surface.tool(spec) for spec in served],
         request_state_security=request_state_security(settings, token),
+        extensions=[TasksExtension(legacy_tasks)],
+        task_tools={"chat"},
     )
+    server.middleware.append(legacy_tasks.task_calls)
+    advertise_tasks(server, TASKS_CAPABILITY)
     if not stateless:
         advertise_list_changes(server)
         serve_resource_subscriptions(

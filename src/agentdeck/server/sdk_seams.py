@@ -88,6 +88,20 @@ def advertise_list_changes(server: MCPServer[Any]) -> None:
     lowlevel.get_capabilities = get_capabilities  # type: ignore[method-assign]
 
 
+def advertise_tasks(server: MCPServer[Any], tasks: types.ServerTasksCapability) -> None:
+    """Declare the 2025-11-25 ``tasks`` capability (the task methods are served by an
+    extension, which the SDK advertises only under ``extensions``, for 2026-07-28)."""
+    lowlevel = lowlevel_server(server)
+    build = lowlevel.get_capabilities
+
+    def get_capabilities(*args: Any, **kwargs: Any) -> types.ServerCapabilities:
+        capabilities = build(*args, **kwargs)
+        capabilities.tasks = tasks
+        return capabilities
+
+    lowlevel.get_capabilities = get_capabilities  # type: ignore[method-assign]
+
+
 def serve_resource_subscriptions(
     server: MCPServer[Any], subscribe: SubscriptionHandler, unsubscribe: SubscriptionHandler
 ) -> None:

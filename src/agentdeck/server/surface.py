@@ -12,7 +12,7 @@ compacted (``server.schemas``) as the tools are built.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import Tool as ListedTool
+from mcp.types import ToolExecution
 from mcp_types.methods import validate_client_request
 
 from agentdeck.backends.base import ANY_KEY, CAPABILITIES, Backend, Option, options_of
@@ -141,10 +142,11 @@ class LeanServer(MCPServer[Any]):
     built, validated and dumped.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, task_tools: Collection[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._listed: dict[str, ListedTool] = {
-            tool.name: listed_form(tool) for tool in tool_manager(self).list_tools()
+            tool.name: listed_form(tool, tasks=tool.name in task_tools)
+            for tool in tool_manager(self).list_tools()
         }
         self._answers: dict[str, HandlerResult] = {}  # tools/list on the wire, by version
         self._changes = 0
@@ -163,11 +165,12 @@ class LeanServer(MCPServer[Any]):
         self._listed[tool.name] = listed_form(compacted(tool))
         self._changed()
 
-    def add_built(self, tool: Tool) -> None:
-        """Serve ``tool``, built and compacted already (replacing one of the same name)."""
+    def add_built(self, tool: Tool, *, tasks: bool = False) -> None:
+        """Serve ``tool``, built and compacted already (replacing one of the same name);
+        ``tasks``: its calls may become tasks."""
         add_built_tool(self, tool)
         self._listed.pop(tool.name, None)
-        self._listed[tool.name] = listed_form(tool)
+        self._listed[tool.name] = listed_form(tool, tasks=tasks)
         self._changed()
 
     def remove_tool(self, name: str) -> None:
@@ -199,7 +202,12 @@ class LeanServer(MCPServer[Any]):
         return answer
 
 
-def listed_form(tool: Tool) -> ListedTool:
+#: How a tool whose calls may become tasks says so to 2025-11-25 clients (the 2026-07-28
+#: tool shape has no such field: the SDK leaves it out of their lists).
+TASK_EXECUTION = ToolExecution(task_support="optional")
+
+
+def listed_form(tool: Tool, *, tasks: bool = False) -> ListedTool:
     """How ``tools/list`` shows ``tool`` (what ``MCPServer.list_tools`` makes per call),
     sharing the tool's schema objects rather than copying them."""
     return ListedTool.model_construct(
@@ -211,4 +219,5 @@ def listed_form(tool: Tool) -> ListedTool:
         annotations=tool.annotations,
         icons=tool.icons,
         meta=tool.meta,
+        execution=TASK_EXECUTION if tasks else None,
     )
