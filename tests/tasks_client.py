@@ -69,7 +69,11 @@ class TasksClient(ClientExtension):
 
     identifier = IDENTIFIER
 
-    def __init__(self, answer: Answerer | None = None, poll_seconds: float = 0.05) -> None:
+    def __init__(
+        self, answer: Answerer | None = None, poll_seconds: float = 0.05, hand_back: bool = False
+    ) -> None:
+        #: return at once instead of polling (the test drives the task from ``created``)
+        self.hand_back = hand_back
         self.answer = answer
         self.poll_seconds = poll_seconds
         self.created: list[CreatedTask] = []
@@ -80,6 +84,8 @@ class TasksClient(ClientExtension):
 
     async def _resolve(self, created: CreatedTask, ctx: ClaimContext) -> CallToolResult:
         self.created.append(created)
+        if self.hand_back:  # an error result: the client checks no output schema on one
+            return CallToolResult(content=[], is_error=True)
         answered: set[str] = set()
         with anyio.fail_after(30):
             while True:

@@ -246,3 +246,29 @@ async def test_legacy_tasks_cancel_answers_the_cancelled_task() -> None:
     assert cancelled.status == "cancelled"
     assert fake.closed_early == 1
     assert again.value.error.code == -32602
+
+
+async def test_a_task_past_its_ttl_is_gone() -> None:
+    """The server's TTL (run_keep_seconds) in the 2026 form; the requested one in 2025's."""
+    fake = FakeOpenAI(chunk_delay=0.1)
+    tasks = TasksClient(hand_back=True)
+    with serve(fake.app) as url:
+        settings = slow_settings(url)
+        settings.server.run_keep_seconds = 1.5
+        async with connect(settings, extensions=[tasks]) as client:
+            agent = await new_agent(client)
+            await client.call_tool("chat", {"agent": agent, "message": "hi"})
+            task_id = tasks.created[0].task_id
+            assert tasks.created[0].model_extra["ttlMs"] == 1500
+            assert (await get_task(client.session, task_id))["status"] == "working"
+            await anyio.sleep(1.6)
+            with pytest.raises(MCPError) as expired:
+                await get_task(client.session, task_id)
+        async with connect(slow_settings(url), "legacy") as client:
+            agent = await new_agent(client)
+            task = await call_as_task(client, "chat", {"agent": agent, "message": "hi"}, ttl=300)
+            assert task["ttl"] == 300
+            await anyio.sleep(0.4)
+            with pytest.raises(MCPError) as gone:
+                await raw_request(client.session, "tasks/get", {"taskId": task["taskId"]})
+    assert expired.value.error.code == gone.value.error.code == -32602
