@@ -27,6 +27,7 @@ from agentdeck.server.sdk_seams import (
     advertise_list_changes,
     advertise_tasks,
     serve_resource_subscriptions,
+    wrap_listen,
 )
 from agentdeck.server.state import Deck
 from agentdeck.server.surface import LeanServer, Surface
@@ -34,6 +35,7 @@ from agentdeck.server.tasks.book import TaskBook
 from agentdeck.server.tasks.extension import TasksExtension
 from agentdeck.server.tasks.legacy import CAPABILITY as TASKS_CAPABILITY
 from agentdeck.server.tasks.legacy import LegacyTasks
+from agentdeck.server.tasks.listen import with_tasks
 from agentdeck.server.tasks.protocol import final_answer
 from agentdeck.server.toolkit import ToolSpec
 from agentdeck.store import is_postgres_url
@@ -207,6 +209,7 @@ def build_server(
     )
     server.middleware.append(legacy_tasks.task_calls)
     advertise_tasks(server, TASKS_CAPABILITY)
+    wrap_listen(server, with_tasks)
     if not stateless:
         advertise_list_changes(server)
         serve_resource_subscriptions(
