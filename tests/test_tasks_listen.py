@@ -16,6 +16,7 @@ import httpx2
 import pytest
 from mcp_types import CLIENT_CAPABILITIES_META_KEY, PROTOCOL_VERSION_META_KEY
 
+from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.tasks_client import IDENTIFIER
@@ -25,8 +26,8 @@ pytestmark = pytest.mark.anyio
 
 VERSION = "2026-07-28"
 SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
-#: a reply of about 20 words at 0.1 s a word: a task for about a second past the grace
-MESSAGE = "please answer with these words " * 3
+#: a reply of about 27 words at 0.1 s a word: a task for well over a second past the grace
+MESSAGE = "please answer with these words " * 4
 
 
 class Caller:
@@ -87,15 +88,19 @@ async def messages(response: httpx2.Response) -> AsyncIterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """One server for the module (starting one is most of these tests' time)."""
+    """One server for the module (starting one is most of these tests' time), with a
+    slow local model and an AgentFlow whose agent asks for an approval."""
     tmp_path = tmp_path_factory.mktemp("listen")
-    fake = FakeOpenAI(chunk_delay=0.1)
-    with serve(fake.app) as model_url:
+    model, flow = FakeOpenAI(chunk_delay=0.1), FakeAgentFlow()
+    flow.next_stream = "approval"
+    with serve(model.app) as model_url, serve(flow.app) as flow_url:
         config = tmp_path / "agentdeck.toml"
         config.write_text(
             f'[server]\ndatabase = "{tmp_path / "deck.db"}"\n\n'
             f'[backends.local]\nkind = "local"\nmodel = "tiny-llama"\n'
-            f'openai_base_url = "{model_url}/v1"\n'
+            f'openai_base_url = "{model_url}/v1"\n\n'
+            f'[backends.flow]\nkind = "agentflow"\nbase_url = "{flow_url}"\n'
+            'token = "test-token"\n'
         )
         with http_server(config) as base:
             yield f"{base}/mcp"
@@ -167,3 +172,36 @@ async def test_listening_for_tasks_needs_the_extension_and_other_listens_do_not(
     assert refused["error"]["code"] == -32021
     assert refused["error"]["data"]["requiredCapabilities"] == {"extensions": {IDENTIFIER: {}}}
     assert ack["params"]["notifications"] == {"toolsListChanged": True}
+
+
+async def test_a_listener_hears_a_task_wait_for_an_approval_and_go_on(server: str) -> None:
+    """21.1: ``input_required`` (with the approval's form) is told, answered with
+    ``tasks/update``, and the task goes on to ``completed``."""
+    async with httpx2.AsyncClient(timeout=30) as http:
+        me = Caller(http, server, "me", tasks=True)
+        task_id = await me.start_task("flow:agent_research")
+
+        listen = me.envelope(
+            "subscriptions/listen", {"notifications": {"taskIds": [task_id]}}, None
+        )
+        heard: list[dict[str, Any]] = []
+        with anyio.fail_after(20):
+            async with http.stream("POST", server, **listen) as stream:
+                frames = messages(stream)
+                ack = await anext(frames)
+                async for frame in frames:
+                    task = frame["params"]
+                    heard.append(task)
+                    if task["status"] == "input_required":
+                        (key,) = task["inputRequests"]
+                        answer = {"action": "accept", "content": {"decision": "approve"}}
+                        update = {"taskId": task_id, "inputResponses": {key: answer}}
+                        await me.request("tasks/update", update, task_id)
+                    elif task["status"] != "working":
+                        break
+    statuses = [task["status"] for task in heard]
+    assert ack["params"]["notifications"]["taskIds"] == [task_id]
+    assert statuses[0] == "input_required", statuses  # it paused within the grace
+    assert statuses[-1] == "completed" and set(statuses[1:-1]) <= {"working"}
+    assert "send_email" in json.dumps(heard[0]["inputRequests"])
+    assert heard[-1]["result"]["structuredContent"]["status"] == "completed"

@@ -2,9 +2,11 @@
 
 A client that declared the extension may name tasks in the listen filter
 (``notifications.taskIds``). The acknowledgement lists the ones it will hear about —
-its own tasks that exist; any other id is left out, as if it never existed — and the
-stream then carries a ``notifications/tasks`` (the ``DetailedTask`` ``tasks/get``
-would answer) for each of them at once and whenever its status changes, up to its end.
+its own tasks that exist, up to ``MOST_TASKS``; any other id is left out, as if it
+never existed — and the stream then carries a ``notifications/tasks`` (the
+``DetailedTask`` ``tasks/get`` would answer) for each of them at once and whenever its
+status changes, up to its end. The watching runs inside the listen request, so a client
+that goes away (which cancels the request) leaves nothing behind.
 
 The SDK's listen handler still serves the stream (list changes, resource updates):
 this wraps it, so a filter without ``taskIds`` is served exactly as the SDK does.
@@ -20,7 +22,7 @@ from typing import Any, Literal, cast
 import anyio
 import mcp.types as types
 from mcp.server.context import ServerRequestContext
-from mcp.server.mcpserver.server import require_client_extension
+from mcp.server.mcpserver import require_client_extension
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import SUBSCRIPTION_ID_META_KEY
 
@@ -32,7 +34,7 @@ from agentdeck.server.tasks.protocol import caller, deck_of
 #: How often a listened task is read for a change of status, in seconds.
 WATCH_SECONDS = 0.25
 #: The most tasks one stream listens to; further ids are not honored.
-MOST_TASKS = 100
+MOST_TASKS = 32
 
 
 class TaskStatusNotification(types.Notification[dict[str, Any], Literal["notifications/tasks"]]):
