@@ -59,7 +59,7 @@ def with_tasks(sdk_listen: ListenHandler) -> ListenHandler:
         acknowledged = anyio.Event()
         amended = amend_acknowledgement(ctx, {"taskIds": honored}, acknowledged)
         async with anyio.create_task_group() as watching:
-            watching.start_soon(_watch, ctx, book, owner, honored, acknowledged)
+            watching.start_soon(_watch, ctx, book, owner, list(honored), acknowledged)
             result = await sdk_listen(amended, params)
             watching.cancel_scope.cancel()
         return result
