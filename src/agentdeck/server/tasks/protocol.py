@@ -22,6 +22,7 @@ from agentdeck.runs import Run, pause_key
 from agentdeck.server.agent_tools import as_chat_answer
 from agentdeck.server.chatting import deliver, question
 from agentdeck.server.interaction import Answer
+from agentdeck.server.principal import current_principal
 from agentdeck.server.state import Deck
 from agentdeck.server.tasks.book import POLL_INTERVAL_MS, TaskState
 
@@ -39,8 +40,12 @@ _PROCESS = uuid.uuid4().hex
 
 
 def caller(ctx: ServerRequestContext[Any, Any]) -> str:
-    """Whom a task belongs to: the MCP session on stateful HTTP, the bearer token's
-    holder on stateless HTTP, this process on stdio. Only that caller sees the task."""
+    """Whom a task belongs to: the signed-in user (OAuth), else the MCP session on
+    stateful HTTP, the bearer token's holder on stateless HTTP, this process on stdio.
+    Only that caller sees the task."""
+    principal = current_principal()
+    if principal is not None:
+        return f"user:{principal}"
     request = ctx.request
     headers = getattr(request, "headers", None)
     if headers is None:
