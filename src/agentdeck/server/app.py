@@ -18,12 +18,13 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 from agentdeck.config import Settings
 from agentdeck.registry import Registry
 from agentdeck.runs import RunManager, RunSharing
-from agentdeck.server import prompts, resources, tools, views
+from agentdeck.server import connect_page, prompts, resources, tools, views
 from agentdeck.server.agent_tools import AgentTools
 from agentdeck.server.arguments import ReadableArgumentErrors
 from agentdeck.server.client_log import ClientLog
 from agentdeck.server.http_app import health_endpoint
 from agentdeck.server.notify import Notifier
+from agentdeck.server.principal import current_principal
 from agentdeck.server.sdk_seams import (
     advertise_list_changes,
     serve_logging_level,
@@ -162,7 +163,7 @@ def build_server(
     async def lifespan(_: MCPServer[Deck]) -> AsyncIterator[Deck]:
         # the DeckServer built below (the SDK hands it in typed as a plain MCPServer)
         async with (
-            Registry.open(settings) as registry,
+            Registry.open(settings, owner=current_principal) as registry,
             _run_sharing(registry, settings) as sharing,
             anyio.create_task_group() as task_group,
         ):
@@ -218,6 +219,8 @@ def build_server(
     server.custom_route("/healthz", methods=["GET"])(
         health_endpoint(lambda: running[0].registry.store if running else None)
     )
+    if any(b.credentials == "per_user" for b in settings.enabled_backends().values()):
+        connect_page.register(server, lambda: running[0] if running else None)
     prompts.register(server, {spec.name for spec in served})
     for module in tool_modules(surface):
         if hasattr(module, "register"):

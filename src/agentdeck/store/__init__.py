@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -142,6 +143,20 @@ class Store(Protocol):
     ) -> list[dict[str, Any]]: ...
 
     async def prune_stream_events(self, older_than_seconds: float) -> int: ...
+
+    # ---- users' platform keys (agentdeck.store.platform_keys) ------------------------
+
+    async def save_platform_key(self, owner: str, backend: str, sealed: str) -> None: ...
+
+    async def platform_key(self, owner: str, backend: str) -> str | None: ...
+
+    async def forget_platform_key(self, owner: str, backend: str) -> bool: ...
+
+    async def add_connect_state(
+        self, digest: str, owner: str, backend: str, expires_at: datetime
+    ) -> None: ...
+
+    async def connect_state(self, digest: str, *, take: bool) -> dict[str, Any] | None: ...
 
 
 def is_postgres_url(database: str) -> bool:

@@ -30,6 +30,8 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.store.platform_keys import POSTGRES_SCHEMA as PLATFORM_KEYS_SCHEMA
+from agentdeck.store.platform_keys import PostgresPlatformKeys
 from agentdeck.store.shared import new_id, now, redacted
 from agentdeck.store.stream_events import POSTGRES_SCHEMA, PostgresStreamEvents
 
@@ -91,6 +93,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE replicas (id TEXT PRIMARY KEY, lease_until TIMESTAMPTZ NOT NULL)",
     ),
     POSTGRES_SCHEMA,
+    PLATFORM_KEYS_SCHEMA,
 )
 #: Notified with a run id whenever that run's shared state changed.
 RUN_CHANNEL = "agentdeck_run"
@@ -104,7 +107,7 @@ _HISTORY_COLUMNS = (
 _AGENT_COLUMNS = frozenset({"name", "description", "instructions", "model", "options"})
 
 
-class PostgresStore(PostgresStreamEvents):
+class PostgresStore(PostgresStreamEvents, PostgresPlatformKeys):
     """All of agentdeck's persistent state in a PostgreSQL database."""
 
     def __init__(self, pool: AsyncConnectionPool[Any], location: str, url: str) -> None:

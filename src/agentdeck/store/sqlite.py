@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.store.platform_keys import SQLITE_SCHEMA as PLATFORM_KEYS_SCHEMA
+from agentdeck.store.platform_keys import SqlitePlatformKeys
 from agentdeck.store.shared import new_id, now
 from agentdeck.store.stream_events import SQLITE_SCHEMA, SqliteStreamEvents
 
@@ -67,6 +69,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_conversation ON runs (backend, conversation_id, started_at);
 """,
     SQLITE_SCHEMA,
+    PLATFORM_KEYS_SCHEMA,
 )
 
 
@@ -74,7 +77,7 @@ def _stamp() -> str:
     return now().isoformat()
 
 
-class SqliteStore(SqliteStreamEvents):
+class SqliteStore(SqliteStreamEvents, SqlitePlatformKeys):
     """All of agentdeck's persistent state in one SQLite file."""
 
     def __init__(self, database: str) -> None:

@@ -22,6 +22,7 @@ NEEDS: dict[str, tuple[Need, ...] | None] = {
     "approvals": ("approvals", ApprovalCanceller, QuestionResponder),
     "chat": None,
     "conversations": None,
+    "credentials": None,
     "knowledge": ("knowledge",),
     "subagents": (SubagentLister, AgentToolRunner),
     "triggers": ("triggers",),
