@@ -37,7 +37,7 @@ from agentdeck.errors import ConfigError
 from agentdeck.server.app import build_server
 from agentdeck.server.http_app import build_http_app
 from tests.fakes.base import serve
-from tests.fakes.make import SEED_TEAM_ID, FakeMake
+from tests.fakes.make import SEED_AGENT_ID, SEED_TEAM_ID, FakeMake
 from tests.support import FAST_HTTP, OUTPUTS, connect, error_text, make_settings, ok
 
 pytestmark = pytest.mark.anyio
@@ -201,13 +201,15 @@ async def test_each_user_connects_their_own_key_and_every_call_carries_it(
         with anyio.fail_after(60):
             for name, client in (("alice", alice), ("bob", bob)):
                 before = len(fake.requests)
-                listed = await call_connecting(
+                chat = {"agent": f"mine:{SEED_AGENT_ID}", "message": f"hello from {name}"}
+                answered = await call_connecting(
                     client,
                     mode,
                     browsers[name],
-                    lambda c=client: c.call_tool("list_agents", {"backend": "mine"}),  # type: ignore[misc]
+                    lambda c=client, chat=chat: c.call_tool("chat", chat),  # type: ignore[misc]
                 )
-                assert [a["name"] for a in ok(listed)["items"]] == ["Seed Agent"]
+                assert ok(answered)["status"] == "completed"
+                assert fake.last_run["messages"][-1]["content"] == f"hello from {name}"
                 # the page's check and the call: this user's key, never the other's
                 assert authorizations(fake, before) == {f"Token {KEYS[name]}"}
                 assert len(browsers[name].links) == 1

@@ -25,7 +25,7 @@ from agentdeck.backends.base import (
 from agentdeck.backends.kinds import backend_class
 from agentdeck.backends.local.settings import LocalSettings
 from agentdeck.config import Settings
-from agentdeck.errors import InvalidInputError, UnsupportedError
+from agentdeck.errors import CredentialsRequiredError, InvalidInputError, UnsupportedError
 from agentdeck.http import Connection, HttpClient, RetryPolicy, build_async_client
 from agentdeck.http_auth import BearerAuth
 from agentdeck.model import BackendInfo, Ref
@@ -101,12 +101,14 @@ class Registry:
         backends: dict[str, Backend],
         store: Store,
         keyring: Keyring | None = None,
+        owner: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.settings = settings
         self.backends = backends
         self.store = store
         #: The users' keys to the per-user backends; None when no backend is per-user.
         self.keyring = keyring
+        self._owner = owner
 
     @classmethod
     @asynccontextmanager
@@ -149,7 +151,7 @@ class Registry:
                     backend.use_history(store)
                 stack.push_async_callback(backend.aclose)
                 backends[name] = backend
-            yield cls(settings, backends, store, keyring)
+            yield cls(settings, backends, store, keyring, owner)
 
     def get(self, name: str) -> Backend:
         try:
@@ -160,6 +162,16 @@ class Registry:
                 f"there is no backend named '{name}'. Configured backends: {known}.",
                 hint="list_backends shows them with what each can do.",
             ) from None
+
+    async def require_key(self, backend: Backend) -> None:
+        """Raise ``CredentialsRequiredError`` now if ``backend`` is per-user and the caller
+        has connected no key to it: what runs in the background (a chat) would fail
+        there, where the user cannot be sent to connect one."""
+        if self.keyring is None or backend.settings.credentials != "per_user":
+            return
+        owner = self._owner()
+        if owner is None or await self.keyring.key(owner, backend.name) is None:
+            raise CredentialsRequiredError(backend.name, owner)
 
     def info(self) -> list[BackendInfo]:
         return [
