@@ -91,10 +91,11 @@ def per_user_settings(make_url: str, database: str) -> Settings:
 
 
 @asynccontextmanager
-async def deployment(settings: Settings) -> AsyncIterator[str]:
-    """agentdeck over stateful Streamable HTTP behind the SDK's OAuth middleware; its URL."""
+async def deployment(settings: Settings, *, stateless: bool = False) -> AsyncIterator[str]:
+    """agentdeck over Streamable HTTP behind the SDK's OAuth middleware; its URL."""
     OUTPUTS.watch(settings)
-    app = build_http_app(build_server(settings), host="127.0.0.1", token=None)
+    server = build_server(settings, stateless=stateless)
+    app = build_http_app(server, host="127.0.0.1", token=None, stateless=stateless)
     app = AuthenticationMiddleware(AuthContextMiddleware(app), backend=BearerAuthBackend(Users()))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -250,6 +251,27 @@ async def test_each_user_connects_their_own_key_and_every_call_carries_it(
     assert_sealed_at_rest(store, tmp_path)
     for key in KEYS.values():
         assert key not in caplog.text
+
+
+async def test_a_user_connects_over_stateless_http_too(
+    make: tuple[FakeMake, str], mode: str, tmp_path: Path
+) -> None:
+    """23.3/23.4: without sessions, the link, the page and the call again work alike."""
+    fake, url = make
+    browser = Browser(KEYS["bob"])
+    settings = per_user_settings(url, str(tmp_path / "agentdeck.db"))
+    async with (
+        deployment(settings, stateless=True) as base,
+        user(base, "bob", mode, browser) as bob,
+    ):
+        with anyio.fail_after(30):
+            chat = {"agent": f"mine:{SEED_AGENT_ID}", "message": "hello"}
+            before = len(fake.requests)
+            answered = await call_connecting(
+                bob, "stateless", browser, lambda: bob.call_tool("chat", chat)
+            )
+            assert ok(answered)["status"] == "completed"
+            assert authorizations(fake, before) == {f"Token {KEYS['bob']}"}
 
 
 def assert_sealed_at_rest(store: str, tmp_path: Path) -> None:

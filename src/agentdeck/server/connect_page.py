@@ -68,9 +68,11 @@ def register(server: MCPServer[Any], deck: Callable[[], Deck | None]) -> None:
 
 async def _connect(state: Deck, keyring: Keyring, backend: str, request: Request) -> HTMLResponse:
     """The form's post: take the state, check the key with the platform, store it."""
-    body = await request.body()
-    if len(body) > _MAX_FORM_BYTES:
-        return _page("Too large", "The form sent is too large.", status=413)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_FORM_BYTES:
+            return _page("Too large", "The form sent is too large.", status=413)
     form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
     owner = await keyring.state(_field(form, "state"), backend, take=True)
     if owner is None:

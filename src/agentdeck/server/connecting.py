@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context
-from mcp.shared.exceptions import UrlElicitationRequiredError
+from mcp.shared.exceptions import NoBackChannelError, UrlElicitationRequiredError
 from mcp.types import ElicitRequestURLParams
 
 from agentdeck.errors import CredentialsRequiredError
@@ -48,7 +48,10 @@ async def connect_first(ctx: Context, error: CredentialsRequiredError) -> None:
     asks_urls = capabilities is not None and capabilities.elicitation is not None
     if is_modern(ctx) or not (asks_urls and capabilities.elicitation.url is not None):  # type: ignore[union-attr]
         raise UrlElicitationRequiredError([link])
-    answer = await ctx.elicit_url(link.message, link.url, elicitation_id)
+    try:
+        answer = await ctx.elicit_url(link.message, link.url, elicitation_id)
+    except NoBackChannelError:  # a request with no way back to the client
+        raise UrlElicitationRequiredError([link]) from None
     if answer.action != "accept":
         raise CredentialsRequiredError(backend, owner).refined(
             message="no key is connected to this backend (the link was declined)."
