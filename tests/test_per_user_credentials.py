@@ -167,6 +167,16 @@ async def call_connecting(
     return await call()
 
 
+async def asked_once(client: Client, mode: str, browser: Browser, backend: str) -> None:
+    """List the agents of ``backend``, which asks the user for their key exactly once."""
+    browser.links.clear()
+    listed = await call_connecting(
+        client, mode, browser, lambda: client.call_tool("list_agents", {"backend": backend})
+    )
+    ok(listed)
+    assert len(browser.links) == 1
+
+
 async def link_of(call: Callable[[], Awaitable[Any]]) -> str:
     """The connect link of the -32042 error ``call`` fails with."""
     with pytest.raises(MCPError) as raised:
@@ -224,27 +234,13 @@ async def test_each_user_connects_their_own_key_and_every_call_carries_it(
             assert authorizations(fake, before) == {f"Token {KEYS['bob']}"}
 
             # a key is per backend: alice's key to 'mine' is not one to 'theirs'
-            browsers["alice"].links.clear()
-            await call_connecting(
-                alice,
-                mode,
-                browsers["alice"],
-                lambda: alice.call_tool("list_agents", {"backend": "theirs"}),
-            )
-            assert len(browsers["alice"].links) == 1
+            await asked_once(alice, mode, browsers["alice"], "theirs")
 
             # forget_key: alice's next call asks again; bob's key stays
             forgotten = ok(await alice.call_tool("forget_key", {"backend": "mine"}))
             assert forgotten["forgotten"] is True
-            browsers["alice"].links.clear()
             before = len(fake.requests)
-            await call_connecting(
-                alice,
-                mode,
-                browsers["alice"],
-                lambda: alice.call_tool("list_agents", {"backend": "mine"}),
-            )
-            assert len(browsers["alice"].links) == 1
+            await asked_once(alice, mode, browsers["alice"], "mine")
             ok(await bob.call_tool("list_agents", {"backend": "mine"}))
             assert authorizations(fake, before) == {f"Token {k}" for k in KEYS.values()}
 
