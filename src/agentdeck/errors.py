@@ -188,6 +188,7 @@ class CredentialsRequiredError(AgentdeckError):
     """
 
     def __init__(self, backend: str, owner: str | None) -> None:
+        hint = None
         if owner is None:
             message = (
                 'this backend has credentials = "per_user": each user connects their own '
@@ -195,5 +196,7 @@ class CredentialsRequiredError(AgentdeckError):
             )
         else:
             message = "connect your key to this backend first."
-        super().__init__(message, backend=backend)
+            hint = f"A call on this backend alone (list_agents with backend '{backend}') "
+            hint += "gives you the link to connect it."
+        super().__init__(message, backend=backend, hint=hint)
         self.owner = owner

@@ -45,13 +45,13 @@ async def connect_first(ctx: Context, error: CredentialsRequiredError) -> None:
         elicitation_id=elicitation_id,
     )
     capabilities = ctx.client_capabilities
-    asks_urls = capabilities is not None and capabilities.elicitation is not None
-    if is_modern(ctx) or not (asks_urls and capabilities.elicitation.url is not None):  # type: ignore[union-attr]
-        raise UrlElicitationRequiredError([link])
+    elicitation = capabilities.elicitation if capabilities else None
+    if is_modern(ctx) or elicitation is None or elicitation.url is None:
+        raise _link_required(link)
     try:
         answer = await ctx.elicit_url(link.message, link.url, elicitation_id)
     except NoBackChannelError:  # a request with no way back to the client
-        raise UrlElicitationRequiredError([link]) from None
+        raise _link_required(link) from None
     if answer.action != "accept":
         raise CredentialsRequiredError(backend, owner).refined(
             message="no key is connected to this backend (the link was declined)."
@@ -72,3 +72,8 @@ async def connect_first(ctx: Context, error: CredentialsRequiredError) -> None:
 def _deck(ctx: Context[Any, Any]) -> Deck:
     state: Deck = ctx.request_context.lifespan_context
     return state
+
+
+def _link_required(link: ElicitRequestURLParams) -> UrlElicitationRequiredError:
+    """The -32042 error: the client opens the link, then makes the call again."""
+    return UrlElicitationRequiredError([link], f"{link.message} Then make the call again.")
