@@ -270,6 +270,30 @@ async def test_a_user_connects_over_stateless_http_too(
             assert authorizations(fake, before) == {f"Token {KEYS['bob']}"}
 
 
+async def test_a_key_connected_on_one_replica_serves_the_calls_on_another(
+    make: tuple[FakeMake, str], store: str
+) -> None:
+    """23.3/23.4: the link, the page and the key live in the shared database: a link one
+    replica handed out works on another's page, and the other's calls carry the key."""
+    fake, url = make
+    browser = Browser(KEYS["alice"])
+    settings = per_user_settings(url, store)
+    async with (
+        deployment(settings) as first,
+        deployment(settings) as second,
+        user(first, "alice", "auto", browser) as on_first,
+        user(second, "alice", "auto", browser) as on_second,
+    ):
+        with anyio.fail_after(30):
+            link = await link_of(lambda: on_first.call_tool("list_agents", {"backend": "mine"}))
+            answer = await browser.open(link.replace(first, second))
+            assert answer.status_code == 200, answer.text
+            before = len(fake.requests)
+            ok(await on_second.call_tool("list_agents", {"backend": "mine"}))
+            ok(await on_first.call_tool("list_agents", {"backend": "mine"}))
+            assert authorizations(fake, before) == {f"Token {KEYS['alice']}"}
+
+
 def assert_sealed_at_rest(store: str, tmp_path: Path) -> None:
     """No key in plaintext where the store keeps them: the SQLite files' bytes, or the
     PostgreSQL table's rows."""
