@@ -250,15 +250,17 @@ async def test_each_user_connects_their_own_key_and_every_call_carries_it(
 
 
 async def test_a_user_connects_over_stateless_http_too(
-    make: tuple[FakeMake, str], mode: str, tmp_path: Path
+    make: tuple[FakeMake, str], tmp_path: Path
 ) -> None:
-    """23.3/23.4: without sessions, the link, the page and the call again work alike."""
+    """23.3/23.4: without sessions the server cannot ask even a 2025-11-25 client mid-call
+    (a 2026-07-28 one never is): the call answers -32042 with the link, and is made
+    again once the key is connected."""
     fake, url = make
     browser = Browser(KEYS["bob"])
     settings = per_user_settings(url, str(tmp_path / "agentdeck.db"))
     async with (
         deployment(settings, stateless=True) as base,
-        user(base, "bob", mode, browser) as bob,
+        user(base, "bob", "legacy", browser) as bob,
     ):
         with anyio.fail_after(30):
             chat = {"agent": f"mine:{SEED_AGENT_ID}", "message": "hello"}
