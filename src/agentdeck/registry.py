@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from agentdeck.backends.base import (
     Backend,
+    ConversationReader,
     HistoryUser,
     capabilities_of,
     capability_name,
@@ -29,7 +30,7 @@ from agentdeck.errors import CredentialsRequiredError, InvalidInputError, Unsupp
 from agentdeck.http import Connection, HttpClient, RetryPolicy, build_async_client
 from agentdeck.http_auth import BearerAuth
 from agentdeck.model import BackendInfo, Ref
-from agentdeck.store import Store, open_store
+from agentdeck.store import RunKeeping, Store, open_store
 
 if TYPE_CHECKING:
     from agentdeck.credentials import Keyring
@@ -121,7 +122,22 @@ class Registry:
         """
         enabled = settings.enabled_backends()
         async with AsyncExitStack() as stack:
-            store = await stack.enter_async_context(open_store(settings.database()))
+            keeping = RunKeeping(
+                seconds=settings.server.run_keep_seconds,
+                count=settings.server.run_keep_count,
+                conversation_api=frozenset(
+                    name
+                    for name, backend_settings in enabled.items()
+                    if issubclass(backend_class(backend_settings.kind), ConversationReader)
+                ),
+            )
+            store = await stack.enter_async_context(
+                open_store(
+                    settings.database(),
+                    wait_seconds=settings.server.database_wait_seconds,
+                    keeping=keeping,
+                )
+            )
             keyring = _keyring(settings, store)
             backends: dict[str, Backend] = {}
             for name, backend_settings in enabled.items():

@@ -13,10 +13,13 @@ and one migration each.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentdeck.store.shared import now
+
+T = TypeVar("T")
 
 #: The tables, the same in both stores but for the time type.
 SQLITE_SCHEMA = """
@@ -52,52 +55,74 @@ POSTGRES_SCHEMA = (
 
 
 class SqlitePlatformKeys:
-    """The platform keys of :class:`~agentdeck.store.sqlite.SqliteStore`."""
+    """The platform keys of :class:`~agentdeck.store.sqlite.SqliteStore`, through its
+    connection's statements (:class:`~agentdeck.store.sqlite_connection.SqliteConnection`)."""
 
     if TYPE_CHECKING:
-        _db: sqlite3.Connection
+
+        async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T: ...
+
+        async def _rows(self, query: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]: ...
+
+        async def _write(self, *statements: tuple[str, tuple[Any, ...]]) -> int: ...
+
+        def _commit_done(self) -> None: ...
 
     async def save_platform_key(self, owner: str, backend: str, sealed: str) -> None:
-        self._db.execute(
-            "INSERT INTO platform_keys (owner, backend, sealed, created_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (owner, backend) DO UPDATE SET sealed = excluded.sealed,"
-            " created_at = excluded.created_at",
-            (owner, backend, sealed, now().isoformat()),
+        await self._write(
+            (
+                "INSERT INTO platform_keys (owner, backend, sealed, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (owner, backend) DO UPDATE SET"
+                " sealed = excluded.sealed, created_at = excluded.created_at",
+                (owner, backend, sealed, now().isoformat()),
+            )
         )
 
     async def platform_key(self, owner: str, backend: str) -> str | None:
         """The sealed key ``owner`` connected to ``backend``; None when there is none."""
-        row = self._db.execute(
+        rows = await self._rows(
             "SELECT sealed FROM platform_keys WHERE owner = ? AND backend = ?", (owner, backend)
-        ).fetchone()
-        return str(row[0]) if row else None
+        )
+        return str(rows[0]["sealed"]) if rows else None
 
     async def forget_platform_key(self, owner: str, backend: str) -> bool:
-        cursor = self._db.execute(
-            "DELETE FROM platform_keys WHERE owner = ? AND backend = ?", (owner, backend)
+        deleted = await self._write(
+            ("DELETE FROM platform_keys WHERE owner = ? AND backend = ?", (owner, backend))
         )
-        return cursor.rowcount > 0
+        return deleted > 0
 
     async def add_connect_state(
         self, digest: str, owner: str, backend: str, expires_at: datetime
     ) -> None:
         """Keep a state until ``expires_at``; the expired ones go now."""
-        self._db.execute("DELETE FROM connect_states WHERE expires_at < ?", (now().isoformat(),))
-        self._db.execute(
-            "INSERT INTO connect_states (digest, owner, backend, expires_at) VALUES (?, ?, ?, ?)",
-            (digest, owner, backend, expires_at.isoformat()),
+        await self._write(
+            (
+                "INSERT INTO connect_states (digest, owner, backend, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                (digest, owner, backend, expires_at.isoformat()),
+            ),
+            ("DELETE FROM connect_states WHERE expires_at < ?", (now().isoformat(),)),
         )
 
     async def connect_state(self, digest: str, *, take: bool) -> dict[str, Any] | None:
         """The unexpired state ``digest`` names (``owner``, ``backend``); ``take``: deleted
         in the same statement, so two form posts cannot both have it."""
-        verb = "DELETE FROM" if take else "SELECT owner, backend FROM"
-        row = self._db.execute(
-            f"{verb} connect_states WHERE digest = ? AND expires_at >= ?"
-            + (" RETURNING owner, backend" if take else ""),
-            (digest, now().isoformat()),
-        ).fetchone()
-        return dict(row) if row else None
+        params = (digest, now().isoformat())
+        if not take:
+            rows = await self._rows(
+                "SELECT owner, backend FROM connect_states WHERE digest = ? AND expires_at >= ?",
+                params,
+            )
+            return dict(rows[0]) if rows else None
+        taken = await self._run(
+            lambda db: db.execute(
+                "DELETE FROM connect_states WHERE digest = ? AND expires_at >= ?"
+                " RETURNING owner, backend",
+                params,
+            ).fetchall()
+        )
+        self._commit_done()
+        return dict(taken[0]) if taken else None
 
 
 class PostgresPlatformKeys:
