@@ -57,10 +57,26 @@ def http_client_for(
 class Registry:
     """The backends of one running server, by configured name."""
 
-    def __init__(self, settings: Settings, backends: dict[str, Backend], store: Store) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        backends: dict[str, Backend],
+        store: Store,
+        owner: str | None = None,
+    ) -> None:
         self.settings = settings
         self.backends = backends
         self.store = store
+        #: the principal this registry serves (its backends are bound to it); None: everyone
+        self.owner = owner
+
+    def for_owner(self, owner: str | None) -> Registry:
+        """The registry as ``owner`` sees it: every backend bound to them
+        (:meth:`Backend.for_owner`). Without an owner (no OAuth) it is this registry."""
+        if owner is None:
+            return self
+        bound = {name: backend.for_owner(owner) for name, backend in self.backends.items()}
+        return Registry(self.settings, bound, self.store, owner)
 
     @classmethod
     @asynccontextmanager

@@ -16,6 +16,10 @@ cheaper than a hop to a worker thread). Both commit every write before the metho
 returns, so whatever a tool answered survives a killed process.
 
 Rows are plain dicts: timestamps are ISO 8601 strings in UTC, ``options`` a dict.
+
+Agents, conversations and runs belong to an ``owner`` (the principal that made them,
+:mod:`agentdeck.store.owners`): a method given one reads and changes only that owner's
+rows, so another's read exactly like a missing one; None (no OAuth) means no filter.
 """
 
 from __future__ import annotations
@@ -55,30 +59,35 @@ class Store(Protocol):
         instructions: str | None,
         model: str | None,
         options: dict[str, Any],
+        owner: str | None = None,
     ) -> dict[str, Any]: ...
 
-    async def get_agent(self, agent_id: str) -> dict[str, Any] | None: ...
+    async def get_agent(self, agent_id: str, owner: str | None = None) -> dict[str, Any] | None: ...
 
-    async def list_agents(self, *, limit: int, offset: int) -> list[dict[str, Any]]: ...
+    async def list_agents(
+        self, *, limit: int, offset: int, owner: str | None = None
+    ) -> list[dict[str, Any]]: ...
 
     async def update_agent(
-        self, agent_id: str, changes: dict[str, Any]
+        self, agent_id: str, changes: dict[str, Any], owner: str | None = None
     ) -> dict[str, Any] | None: ...
 
-    async def delete_agent(self, agent_id: str) -> bool: ...
+    async def delete_agent(self, agent_id: str, owner: str | None = None) -> bool: ...
 
     # ---- conversations (the local backend's own) -------------------------------------
 
     async def ensure_conversation(
-        self, conversation_id: str | None, agent_id: str, title: str
+        self, conversation_id: str | None, agent_id: str, title: str, owner: str | None = None
     ) -> str:
         """The conversation to continue, created when new; returns its id."""
         ...
 
-    async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None: ...
+    async def get_conversation(
+        self, conversation_id: str, owner: str | None = None
+    ) -> dict[str, Any] | None: ...
 
     async def list_conversations(
-        self, *, agent_id: str | None, limit: int, offset: int
+        self, *, agent_id: str | None, limit: int, offset: int, owner: str | None = None
     ) -> list[dict[str, Any]]: ...
 
     async def add_message(self, conversation_id: str, role: str, content: str) -> None: ...
@@ -90,7 +99,9 @@ class Store(Protocol):
         conversation is (what a model call sends)."""
         ...
 
-    async def conversation_agent(self, conversation_id: str) -> str | None:
+    async def conversation_agent(
+        self, conversation_id: str, owner: str | None = None
+    ) -> str | None:
         """The id of the agent a conversation belongs to; None when there is no such one.
         (``get_conversation`` also counts its messages, which a chat turn does not need.)"""
         ...
@@ -98,7 +109,14 @@ class Store(Protocol):
     # ---- run history (every backend) -------------------------------------------------
 
     async def record_run_start(
-        self, *, run_id: str, backend: str, agent_id: str, conversation_id: str | None, message: str
+        self,
+        *,
+        run_id: str,
+        backend: str,
+        agent_id: str,
+        conversation_id: str | None,
+        message: str,
+        owner: str | None = None,
     ) -> None: ...
 
     async def record_run_end(
@@ -117,14 +135,24 @@ class Store(Protocol):
         ...
 
     async def history_conversations(
-        self, backend: str, *, agent_id: str | None, limit: int, offset: int
+        self,
+        backend: str,
+        *,
+        agent_id: str | None,
+        limit: int,
+        offset: int,
+        owner: str | None = None,
     ) -> list[dict[str, Any]]:
         """Conversations of ``backend`` as seen through agentdeck's runs, newest first."""
         ...
 
-    async def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]: ...
+    async def history_runs(
+        self, backend: str, conversation_id: str, owner: str | None = None
+    ) -> list[dict[str, Any]]: ...
 
-    async def history_agent(self, backend: str, conversation_id: str) -> str | None:
+    async def history_agent(
+        self, backend: str, conversation_id: str, owner: str | None = None
+    ) -> str | None:
         """The agent of the first run agentdeck recorded in a platform conversation (one
         indexed row, however long the conversation), or None when it recorded none."""
         ...

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.store.owners import SQLITE_SCHEMA as OWNERS_SCHEMA
+from agentdeck.store.owners import mine
 from agentdeck.store.shared import new_id, now
 from agentdeck.store.stream_events import SQLITE_SCHEMA, SqliteStreamEvents
 
@@ -67,6 +69,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_conversation ON runs (backend, conversation_id, started_at);
 """,
     SQLITE_SCHEMA,
+    OWNERS_SCHEMA,
 )
 
 
@@ -143,71 +146,99 @@ class SqliteStore(SqliteStreamEvents):
         instructions: str | None,
         model: str | None,
         options: dict[str, Any],
+        owner: str | None = None,
     ) -> dict[str, Any]:
         agent_id, stamp = new_id(), _stamp()
         self._write(
-            "INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (agent_id, name, description, instructions, model, json.dumps(options), stamp, stamp),
+            "INSERT INTO agents (id, name, description, instructions, model, options,"
+            " created_at, updated_at, principal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                agent_id,
+                name,
+                description,
+                instructions,
+                model,
+                json.dumps(options),
+                stamp,
+                stamp,
+                owner,
+            ),
         )
         created = await self.get_agent(agent_id)
         assert created is not None  # written just above, and nothing ran in between
         return created
 
-    async def get_agent(self, agent_id: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
+    async def get_agent(self, agent_id: str, owner: str | None = None) -> dict[str, Any] | None:
+        theirs, param = mine(owner)
+        row = self._db.execute(
+            f"SELECT * FROM agents WHERE id = ?{theirs}", (agent_id, *param)
+        ).fetchone()
         return _agent(row) if row else None
 
-    async def list_agents(self, *, limit: int, offset: int) -> list[dict[str, Any]]:
+    async def list_agents(
+        self, *, limit: int, offset: int, owner: str | None = None
+    ) -> list[dict[str, Any]]:
+        theirs, param = mine(owner)
         rows = self._db.execute(
-            "SELECT * FROM agents ORDER BY created_at, id LIMIT ? OFFSET ?", (limit, offset)
+            f"SELECT * FROM agents WHERE TRUE{theirs} ORDER BY created_at, id LIMIT ? OFFSET ?",
+            (*param, limit, offset),
         ).fetchall()
         return [_agent(row) for row in rows]
 
-    async def update_agent(self, agent_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    async def update_agent(
+        self, agent_id: str, changes: dict[str, Any], owner: str | None = None
+    ) -> dict[str, Any] | None:
+        theirs, param = mine(owner)
         if changes:
             if "options" in changes:
                 changes = {**changes, "options": json.dumps(changes["options"])}
             columns = ", ".join(f"{column} = ?" for column in changes)
             self._write(
-                f"UPDATE agents SET {columns}, updated_at = ? WHERE id = ?",
-                (*changes.values(), _stamp(), agent_id),
+                f"UPDATE agents SET {columns}, updated_at = ? WHERE id = ?{theirs}",
+                (*changes.values(), _stamp(), agent_id, *param),
             )
-        return await self.get_agent(agent_id)
+        return await self.get_agent(agent_id, owner)
 
-    async def delete_agent(self, agent_id: str) -> bool:
-        return self._write("DELETE FROM agents WHERE id = ?", (agent_id,)) > 0
+    async def delete_agent(self, agent_id: str, owner: str | None = None) -> bool:
+        theirs, param = mine(owner)
+        return self._write(f"DELETE FROM agents WHERE id = ?{theirs}", (agent_id, *param)) > 0
 
     # ---- conversations (the local backend's own) -------------------------------------
 
     async def ensure_conversation(
-        self, conversation_id: str | None, agent_id: str, title: str
+        self, conversation_id: str | None, agent_id: str, title: str, owner: str | None = None
     ) -> str:
         """The conversation to continue, created when new; returns its id."""
         conversation_id = conversation_id or new_id()
         stamp = _stamp()
         self._write(
-            "INSERT INTO conversations VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            (conversation_id, agent_id, title[:80], stamp, stamp),
+            "INSERT INTO conversations (id, agent_id, title, created_at, updated_at, principal)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (conversation_id, agent_id, title[:80], stamp, stamp, owner),
         )
         return conversation_id
 
-    async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
+    async def get_conversation(
+        self, conversation_id: str, owner: str | None = None
+    ) -> dict[str, Any] | None:
+        theirs, param = mine(owner, "c.principal")
         row = self._db.execute(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
-            " AS message_count FROM conversations c WHERE c.id = ?",
-            (conversation_id,),
+            f" AS message_count FROM conversations c WHERE c.id = ?{theirs}",
+            (conversation_id, *param),
         ).fetchone()
         return dict(row) if row else None
 
     async def list_conversations(
-        self, *, agent_id: str | None, limit: int, offset: int
+        self, *, agent_id: str | None, limit: int, offset: int, owner: str | None = None
     ) -> list[dict[str, Any]]:
+        theirs, param = mine(owner, "c.principal")
         rows = self._db.execute(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
             " AS message_count FROM conversations c"
-            " WHERE (? IS NULL OR c.agent_id = ?) ORDER BY c.updated_at DESC, c.id"
+            f" WHERE (? IS NULL OR c.agent_id = ?){theirs} ORDER BY c.updated_at DESC, c.id"
             " LIMIT ? OFFSET ?",
-            (agent_id, agent_id, limit, offset),
+            (agent_id, agent_id, *param, limit, offset),
         ).fetchall()
         return [dict(row) for row in rows]
 
@@ -238,21 +269,31 @@ class SqliteStore(SqliteStreamEvents):
         ).fetchall()
         return [dict(row) for row in reversed(rows)]
 
-    async def conversation_agent(self, conversation_id: str) -> str | None:
+    async def conversation_agent(
+        self, conversation_id: str, owner: str | None = None
+    ) -> str | None:
+        theirs, param = mine(owner)
         row = self._db.execute(
-            "SELECT agent_id FROM conversations WHERE id = ?", (conversation_id,)
+            f"SELECT agent_id FROM conversations WHERE id = ?{theirs}", (conversation_id, *param)
         ).fetchone()
         return row[0] if row else None
 
     # ---- run history (every backend) -------------------------------------------------
 
     async def record_run_start(
-        self, *, run_id: str, backend: str, agent_id: str, conversation_id: str | None, message: str
+        self,
+        *,
+        run_id: str,
+        backend: str,
+        agent_id: str,
+        conversation_id: str | None,
+        message: str,
+        owner: str | None = None,
     ) -> None:
         self._write(
-            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message, started_at)"
-            " VALUES (?, ?, ?, ?, 'running', ?, ?)",
-            (run_id, backend, agent_id, conversation_id, message, _stamp()),
+            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
+            " started_at, principal) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+            (run_id, backend, agent_id, conversation_id, message, _stamp(), owner),
         )
 
     async def record_run_end(
@@ -283,34 +324,49 @@ class SqliteStore(SqliteStreamEvents):
         )
 
     async def history_conversations(
-        self, backend: str, *, agent_id: str | None, limit: int, offset: int
+        self,
+        backend: str,
+        *,
+        agent_id: str | None,
+        limit: int,
+        offset: int,
+        owner: str | None = None,
     ) -> list[dict[str, Any]]:
         """Conversations of ``backend`` as seen through agentdeck's runs, newest first."""
+        theirs, param = mine(owner)
+        first_theirs, _ = mine(owner, "first.principal")
         rows = self._db.execute(
             "SELECT conversation_id AS id, agent_id,"
             " (SELECT first.message FROM runs first WHERE first.backend = runs.backend"
-            "  AND first.conversation_id = runs.conversation_id"
+            f"  AND first.conversation_id = runs.conversation_id{first_theirs}"
             "  ORDER BY first.started_at LIMIT 1) AS title,"
             " MIN(started_at) AS created_at, MAX(started_at) AS updated_at,"
             " COUNT(*) AS runs FROM runs"
             " WHERE backend = ? AND conversation_id IS NOT NULL AND (? IS NULL OR agent_id = ?)"
-            " GROUP BY conversation_id ORDER BY updated_at DESC LIMIT ? OFFSET ?",
-            (backend, agent_id, agent_id, limit, offset),
+            f"{theirs} GROUP BY conversation_id ORDER BY updated_at DESC LIMIT ? OFFSET ?",
+            (*param, backend, agent_id, agent_id, *param, limit, offset),
         ).fetchall()
         return [dict(row) for row in rows]
 
-    async def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]:
+    async def history_runs(
+        self, backend: str, conversation_id: str, owner: str | None = None
+    ) -> list[dict[str, Any]]:
+        theirs, param = mine(owner)
         rows = self._db.execute(
-            "SELECT * FROM runs WHERE backend = ? AND conversation_id = ? ORDER BY started_at, id",
-            (backend, conversation_id),
+            f"SELECT * FROM runs WHERE backend = ? AND conversation_id = ?{theirs}"
+            " ORDER BY started_at, id",
+            (backend, conversation_id, *param),
         ).fetchall()
         return [dict(row) for row in rows]
 
-    async def history_agent(self, backend: str, conversation_id: str) -> str | None:
+    async def history_agent(
+        self, backend: str, conversation_id: str, owner: str | None = None
+    ) -> str | None:
+        theirs, param = mine(owner)
         row = self._db.execute(
-            "SELECT agent_id FROM runs WHERE backend = ? AND conversation_id = ?"
+            f"SELECT agent_id FROM runs WHERE backend = ? AND conversation_id = ?{theirs}"
             " ORDER BY started_at, id LIMIT 1",
-            (backend, conversation_id),
+            (backend, conversation_id, *param),
         ).fetchone()
         return str(row["agent_id"]) if row else None
 
