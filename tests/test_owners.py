@@ -248,3 +248,16 @@ async def test_the_run_history_is_read_per_owner(database: str) -> None:
         assert await store.history_runs("ops", "c-alice", "bob@iss") == []
         assert await store.history_agent("ops", "c-alice", "bob@iss") is None
         assert await store.history_agent("ops", "c-alice", "alice@iss") == "7"
+
+
+async def test_the_shared_tool_list_shows_no_users_own_agents() -> None:
+    """23.2: the tool list is one for every user, so with exposed local agents a user's
+    own agent never becomes a tool (another user would see its name); they chat with it."""
+    settings = make_settings(local={"expose_agents": True})
+    with serving(settings, stateless=False) as base:
+        async with as_user(base, "alice") as alice, as_user(base, "bob") as bob:
+            agent = ok(await alice.call_tool("create_agent", {"backend": "local", "name": "Hush"}))
+            for client in (alice, bob):
+                names = [tool.name for tool in (await client.list_tools()).tools]
+                assert not [name for name in names if "hush" in name.lower()]
+            ok(await alice.call_tool("chat", {"agent": agent["ref"], "message": "still mine"}))

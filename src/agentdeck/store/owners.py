@@ -13,6 +13,10 @@ run (``agentdeck.replicas``).
 
 from __future__ import annotations
 
+#: The owner of the things nobody owns (made without OAuth): what one tool list shared by
+#: every user may show, such as the per-agent tools.
+NOBODY = ""
+
 SQLITE_SCHEMA = """
 ALTER TABLE agents ADD COLUMN principal TEXT;
 ALTER TABLE conversations ADD COLUMN principal TEXT;
@@ -39,4 +43,6 @@ def mine(
     without an owner (``mark`` is the driver's placeholder: ``?`` or ``%s``)."""
     if owner is None:
         return "", ()
+    if owner == NOBODY:
+        return f" AND {column} IS NULL", ()
     return f" AND {column} = {mark}", (owner,)
