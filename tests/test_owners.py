@@ -116,6 +116,8 @@ async def test_two_users_see_only_their_own_runs_agents_and_conversations(
                 bob, conversation_uri("local", conversation_id), conversation_id
             )
             await unreadable_as_unknown(bob, f"agentdeck://local/agents/{agent_id}", agent_id)
+            recent = await bob.read_resource("agentdeck://local/conversations")
+            assert conversation_id not in str(recent.contents[0])
 
             kept = ok(await alice.call_tool("get_agent", {"agent": agent["ref"]}))
             assert "description" not in kept  # bob's update and delete changed nothing
