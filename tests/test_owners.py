@@ -235,7 +235,7 @@ async def test_the_run_history_is_read_per_owner(database: str) -> None:
                 agent_id="7",
                 conversation_id=conversation,
                 message=f"from {owner}",
-                owner=owner,
+                principal=owner,
             )
 
         async def ids(owner: str | None) -> list[str]:

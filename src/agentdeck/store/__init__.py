@@ -117,7 +117,10 @@ class Store(Protocol):
         conversation_id: str | None,
         message: str,
         owner: str | None = None,
-    ) -> None: ...
+        principal: str | None = None,
+    ) -> None:
+        """A run of ``principal`` began, driven by the process whose lease is ``owner``."""
+        ...
 
     async def record_run_end(
         self,
@@ -127,7 +130,9 @@ class Store(Protocol):
         text: str,
         error: str | None,
         conversation_id: str | None,
-    ) -> None: ...
+    ) -> bool:
+        """Write a run's end; False when the row was already final (it never changes then)."""
+        ...
 
     async def fail_unfinished_runs(self, error: str) -> int:
         """Mark the runs a stopped process left ``running`` as failed with ``error``; return
