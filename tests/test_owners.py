@@ -19,8 +19,9 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
+from mcp.types import ResourceTemplateReference
 
-from agentdeck.server.resources import conversation_uri
+from agentdeck.server.resources import AGENT_URI, CONVERSATION_URI, conversation_uri
 from agentdeck.store import open_store
 from tests.notifications import Changes, legacy_subscription
 from tests.owners import as_user, serving
@@ -118,6 +119,17 @@ async def test_two_users_see_only_their_own_runs_agents_and_conversations(
             await unreadable_as_unknown(bob, f"agentdeck://local/agents/{agent_id}", agent_id)
             recent = await bob.read_resource("agentdeck://local/conversations")
             assert conversation_id not in str(recent.contents[0])
+            for template, argument in (
+                (AGENT_URI, "agent_id"),
+                (CONVERSATION_URI, "conversation_id"),
+            ):
+                offered = await bob.complete(
+                    ResourceTemplateReference(uri=template),
+                    {"name": argument, "value": ""},
+                    {"backend": "local"},
+                )
+                assert offered.completion.values  # bob's own are offered
+                assert not {agent_id, conversation_id} & set(offered.completion.values)
 
             kept = ok(await alice.call_tool("get_agent", {"agent": agent["ref"]}))
             assert "description" not in kept  # bob's update and delete changed nothing

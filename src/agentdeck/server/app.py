@@ -254,7 +254,7 @@ def build_server(
     for module in tool_modules(surface):
         if hasattr(module, "register"):
             module.register(server)
-    completions.register(server, lambda: running[0])
+    completions.register(server, lambda: running[0].for_owner(current_principal()))
     return server
 
 
