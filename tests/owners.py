@@ -7,14 +7,11 @@ caller is matters, and the SDK's middleware puts it where ``current_principal`` 
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx2
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
@@ -26,7 +23,7 @@ from starlette.types import ASGIApp
 from agentdeck.config import Settings
 from agentdeck.server.app import build_server
 from agentdeck.server.http_app import build_http_app
-from tests.fakes.base import _FakeServer
+from tests.fakes.base import serve
 
 ISSUER = "https://id.example.test/realms/team"
 #: token → subject; both users come from one issuer and one OAuth client
@@ -56,34 +53,14 @@ def with_users(app: ASGIApp) -> ASGIApp:
     )
 
 
-class _Served(_FakeServer):
-    """The fakes' quick uvicorn, also ending the app's lifespan (store, runs) at shutdown."""
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().shutdown(sockets)
-        await self.lifespan.shutdown()
-
-
 @contextmanager
 def serving(settings: Settings, *, stateless: bool) -> Iterator[str]:
     """agentdeck for ``settings`` over HTTP on a free 127.0.0.1 port, in a thread, with
     :func:`with_users`; yields its base URL."""
     server = build_server(settings, stateless=stateless)
-    app = with_users(build_http_app(server, host="127.0.0.1", token=None, stateless=stateless))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="critical", lifespan="on", timeout_graceful_shutdown=1)
-    served = _Served(config)
-    thread = threading.Thread(target=served.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        if not served.ready.wait(timeout=20):
-            raise RuntimeError("agentdeck did not start")
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        served.stop()
-        thread.join(timeout=10)
-        sock.close()
+    app = build_http_app(server, host="127.0.0.1", token=None, stateless=stateless)
+    with serve(with_users(app), lifespan=True) as base:
+        yield base
 
 
 @asynccontextmanager

@@ -13,17 +13,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 import mcp.types as types
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp.shared.subscriptions import ResourceUpdated
 from mcp.types import ResourceTemplateReference
 
 from agentdeck.server.resources import AGENT_URI, CONVERSATION_URI, conversation_uri
 from agentdeck.store import open_store
-from tests.notifications import Changes, legacy_subscription
+from tests.notifications import Changes, legacy_subscription, subscribed
 from tests.owners import as_user, serving
 from tests.support import error_text, make_settings, ok
 
@@ -146,8 +144,8 @@ async def test_a_transcript_update_reaches_only_its_owner(mode: str) -> None:
         uri = conversation_uri("local", run["conversation"].partition(":")[2])
         changes = {"alice": Changes(), "bob": Changes()}
         async with (
-            listening(base, "alice", mode, changes["alice"], [uri]) as alice,
-            listening(base, "bob", mode, changes["bob"], [uri]) as bob,
+            listening(base, "alice", mode, changes["alice"], uri) as alice,
+            listening(base, "bob", mode, changes["bob"], uri) as bob,
         ):
             mine = ok(await bob.call_tool("create_agent", {"backend": "local", "name": "B"}))
             own = ok(await bob.call_tool("chat", {"agent": mine["ref"], "message": "one"}))
@@ -168,9 +166,9 @@ def _in(run: dict[str, Any]) -> dict[str, str]:
 
 @asynccontextmanager
 async def listening(
-    base: str, user: str, mode: str, changes: Changes, uris: list[str]
+    base: str, user: str, mode: str, changes: Changes, uri: str
 ) -> AsyncIterator[Client]:
-    """``user``'s client, subscribed to ``uris`` for the block (in the client's era)."""
+    """``user``'s client, subscribed to ``uri`` for the block (in the client's era)."""
 
     async def on_message(message: Any) -> None:
         if isinstance(message, types.ResourceUpdatedNotification):
@@ -178,36 +176,11 @@ async def listening(
 
     if mode == "legacy":
         async with as_user(base, user, mode, message_handler=on_message) as client:
-            for uri in uris:
-                await legacy_subscription(client, uri, subscribe=True)
+            await legacy_subscription(client, uri, subscribe=True)
             yield client
         return
-    async with as_user(base, user, mode) as client, subscribed(client, mode, changes, *uris):
+    async with as_user(base, user, mode) as client, subscribed(client, mode, changes, uri):
         yield client
-
-
-@asynccontextmanager
-async def subscribed(
-    client: Client, mode: str, changes: Changes, *uris: str
-) -> AsyncIterator[None]:
-    if mode == "legacy":
-        for uri in uris:
-            await legacy_subscription(client, uri, subscribe=True)
-        yield
-        return
-    async with (
-        client.listen(resource_subscriptions=list(uris)) as sub,
-        anyio.create_task_group() as group,
-    ):
-
-        async def pump() -> None:
-            async for event in sub:
-                if isinstance(event, ResourceUpdated):
-                    changes.add(event.uri)
-
-        group.start_soon(pump)
-        yield
-        group.cancel_scope.cancel()
 
 
 async def test_replicas_keep_each_users_runs_and_conversations_theirs(postgres_url: str) -> None:
