@@ -21,9 +21,11 @@ from mcp.types import ResourceTemplateReference
 
 from agentdeck.server.resources import AGENT_URI, CONVERSATION_URI, conversation_uri
 from agentdeck.store import open_store
+from tests.fakes.base import serve
+from tests.fakes.make import SEED_AGENT_ID, FakeMake
 from tests.notifications import Changes, legacy_subscription, subscribed
 from tests.owners import as_user, serving
-from tests.support import error_text, make_settings, ok
+from tests.support import FAST_HTTP, error_text, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -248,3 +250,32 @@ async def test_the_shared_tool_list_shows_no_users_own_agents() -> None:
                 names = [tool.name for tool in (await client.list_tools()).tools]
                 assert not [name for name in names if "hush" in name.lower()]
             ok(await alice.call_tool("chat", {"agent": agent["ref"], "message": "still mine"}))
+
+
+async def test_platform_conversations_from_the_run_history_are_each_users_own() -> None:
+    """23.2: Make has no conversation API; its conversations are agentdeck's run history,
+    so each user lists, reads and continues only the threads their own runs started."""
+    fake = FakeMake()
+    with serve(fake.app) as url:
+        ops = {"kind": "make", "base_url": f"{url}/api/v2", "token": fake.token, "team_id": 1}
+        settings = make_settings({"ops": {**ops, **FAST_HTTP}})
+        with serving(settings, stateless=False) as base:
+            async with as_user(base, "alice") as alice, as_user(base, "bob") as bob:
+                agent = f"ops:{SEED_AGENT_ID}"
+                run = ok(await alice.call_tool("chat", {"agent": agent, "message": "hello"}))
+                mine = ok(await alice.call_tool("list_conversations", {"backend": "ops"}))
+                assert [c["ref"] for c in mine["items"]] == [run["conversation"]]
+                theirs = ok(await bob.call_tool("list_conversations", {"backend": "ops"}))
+                assert theirs["items"] == []
+                never = f"ops:{uuid.uuid4()}"
+                await refused_as_unknown(
+                    bob, "get_conversation", {}, "conversation", run["conversation"], never
+                )
+                await refused_as_unknown(
+                    bob,
+                    "chat",
+                    {"agent": agent, "message": "me too"},
+                    "conversation",
+                    run["conversation"],
+                    never,
+                )
