@@ -26,7 +26,7 @@ from agentdeck.server.http_app import build_http_app
 from tests.fakes.base import serve
 
 ISSUER = "https://id.example.test/realms/team"
-#: token → subject; both users come from one issuer and one OAuth client
+#: user (the subject) → their token; both come from one issuer and one OAuth client
 USERS = {"alice": "token-of-alice", "bob": "token-of-bob"}
 
 
@@ -71,6 +71,6 @@ async def as_user(base: str, user: str, mode: str = "auto", **kwargs: Any) -> As
         httpx2.AsyncClient(timeout=30, headers=headers) as http,
         Client(
             streamable_http_client(f"{base}/mcp", http_client=http), mode=mode, **kwargs
-        ) as client,  # type: ignore[arg-type]
+        ) as client,
     ):
         yield client
