@@ -94,6 +94,7 @@ def http_server(config: Path, *extra: str, env: dict[str, str] | None = None) ->
             except httpx2.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()  # else a server still starting keeps stderr open: no EOF
                 raise RuntimeError(process.stderr.read().decode() if process.stderr else "")
             time.sleep(0.05)
         yield base

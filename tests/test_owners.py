@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import mcp.types as types
 import pytest
 from mcp import Client
@@ -23,9 +24,11 @@ from agentdeck.server.resources import AGENT_URI, CONVERSATION_URI, conversation
 from agentdeck.store import open_store
 from tests.fakes.base import serve
 from tests.fakes.make import SEED_AGENT_ID, FakeMake
+from tests.fakes.openai import FakeOpenAI
 from tests.notifications import Changes, legacy_subscription, subscribed
 from tests.owners import as_user, serving
 from tests.support import FAST_HTTP, error_text, make_settings, ok
+from tests.tasks_client import TasksClient
 
 pytestmark = pytest.mark.anyio
 
@@ -279,3 +282,22 @@ async def test_platform_conversations_from_the_run_history_are_each_users_own() 
                     run["conversation"],
                     never,
                 )
+
+
+async def test_a_signed_in_users_slow_chat_as_a_task_follows_their_own_run() -> None:
+    """23.2 with tasks (issue 21): a task is its user's, and so is the run behind it; the
+    task finds that run as its user's, and is polled to completion."""
+    fake = FakeOpenAI(chunk_delay=0.15)
+    tasks = TasksClient()
+    with serve(fake.app) as url:
+        local = {"model": "openai", "openai_base_url": f"{url}/v1", "openai_model": "slow"}
+        with serving(make_settings(local={**local, **FAST_HTTP}), stateless=False) as base:
+            async with as_user(base, "alice", extensions=[tasks]) as alice:
+                agent = ok(await alice.call_tool("create_agent", {"backend": "local", "name": "A"}))
+                with anyio.fail_after(20):
+                    result = ok(
+                        await alice.call_tool("chat", {"agent": agent["ref"], "message": "hi"})
+                    )
+    assert len(tasks.created) == 1
+    assert tasks.seen[-1]["status"] == "completed"
+    assert result["status"] == "completed" and "heard 'hi'" in result["text"]

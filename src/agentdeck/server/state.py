@@ -14,6 +14,7 @@ from agentdeck.config import Settings
 from agentdeck.registry import Registry
 from agentdeck.runs import RunManager
 from agentdeck.server.notify import Notifier
+from agentdeck.server.tasks.book import TaskBook
 
 
 class AgentToolSet(Protocol):
@@ -27,7 +28,8 @@ class AgentToolSet(Protocol):
 
 @dataclass
 class Deck:
-    """The state the server's lifespan opens: backends, runs, notifications, agent tools.
+    """The state the server's lifespan opens: backends, runs and their tasks,
+    notifications, agent tools.
 
     A request sees it through :meth:`for_owner`: the registry bound to the caller's
     principal, and that principal as ``owner`` for the runs it starts and finds.
@@ -38,6 +40,7 @@ class Deck:
     runs: RunManager
     notifier: Notifier
     agent_tools: AgentToolSet
+    tasks: TaskBook
     #: the principal of the request this view serves; None without OAuth
     owner: str | None = None
 
