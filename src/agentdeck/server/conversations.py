@@ -56,7 +56,7 @@ async def list_conversations_of(
         agent_id=agent_id,
         limit=limit,
         cursor=cursor,
-        owner=registry.owner,
+        owner=registry.principal,
     )
 
 
@@ -65,7 +65,9 @@ async def get_conversation_of(
 ) -> Conversation:
     if isinstance(backend, ConversationReader):
         return await backend.get_conversation(conversation_id)
-    return await history_conversation(registry.store, backend.name, conversation_id, registry.owner)
+    return await history_conversation(
+        registry.store, backend.name, conversation_id, registry.principal
+    )
 
 
 async def conversation_page(
@@ -127,7 +129,7 @@ async def conversation_to_continue(
     if isinstance(backend, ConversationKeeper):
         owner = await backend.conversation_owner(ref.id)
     else:
-        recorded = await registry.store.history_agent(backend.name, ref.id, registry.owner)
+        recorded = await registry.store.history_agent(backend.name, ref.id, registry.principal)
         if recorded is not None:
             owner = recorded
         elif isinstance(backend, ConversationReader):

@@ -32,6 +32,8 @@ from psycopg_pool import AsyncConnectionPool
 from agentdeck.errors import ConfigError, DatabaseError
 from agentdeck.store.owners import POSTGRES_SCHEMA as OWNERS_SCHEMA
 from agentdeck.store.owners import mine
+from agentdeck.store.platform_keys import POSTGRES_SCHEMA as PLATFORM_KEYS_SCHEMA
+from agentdeck.store.platform_keys import PostgresPlatformKeys
 from agentdeck.store.postgres_pool import (
     PostgresPool,
     json_storable,
@@ -119,6 +121,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX tasks_by_owner ON tasks (owner, created_at)",
     ),
+    PLATFORM_KEYS_SCHEMA,
     OWNERS_SCHEMA,
 )
 #: Notified with a run id whenever that run's shared state changed.
@@ -133,7 +136,7 @@ _HISTORY_COLUMNS = (
 _AGENT_COLUMNS = frozenset({"name", "description", "instructions", "model", "options"})
 
 
-class PostgresStore(PostgresPool, PostgresStreamEvents):
+class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
     """All of agentdeck's persistent state in a PostgreSQL database."""
 
     def __init__(
