@@ -24,6 +24,7 @@ from agentdeck.server.arguments import ReadableArgumentErrors
 from agentdeck.server.client_log import ClientLog
 from agentdeck.server.http_app import health_endpoint
 from agentdeck.server.notify import Notifier
+from agentdeck.server.scopes import ScopePolicy
 from agentdeck.server.sdk_seams import (
     advertise_list_changes,
     serve_logging_level,
@@ -203,6 +204,8 @@ def build_server(
         views=views.TOOL_VIEWS if apps else None,
         extensions=[views.extension()] if apps else None,
     )
+    if settings.server.auth is not None:
+        server.scope_policy = ScopePolicy.of(settings.server.auth, served)
     server.events = StreamEvents(
         lambda: running[0].registry.store, keep_seconds=settings.server.run_keep_seconds
     )
