@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from agentdeck.errors import ConfigError
 from agentdeck.server.app import build_server
 from agentdeck.server.http_app import build_http_app
 from agentdeck.server.oauth_tokens import IntrospectionVerifier, JwtVerifier, verifier_for
+from tests.npm import JS
 from tests.oauth_issuer import INTROSPECTION_CLIENT, SCOPES, TestIssuer, rsa_key
 from tests.support import make_settings, ok
 from tests.test_end_to_end import free_port, http_server
@@ -311,3 +313,24 @@ def test_23_1_introspection_needs_agentdecks_client_credentials() -> None:
             client_id="a",
             client_secret="b",
         )
+
+
+def test_23_4_the_typescript_client_signs_in_through_the_whole_flow_and_chats(
+    deployment: Deployment, node: str
+) -> None:
+    deployment.issuer.user = "carol"
+    done = subprocess.run(
+        [node, "oauth.mjs", deployment.audience],
+        cwd=JS,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["registered"] and seen["token"]
+    assert seen["pkce"] == "S256"
+    assert seen["resource"] == deployment.audience
+    assert seen["scope"] == " ".join(SCOPES)
+    assert {"chat", "create_agent"} <= set(seen["tools"])
+    assert seen["reply"] == "You said: over oauth"
