@@ -9,6 +9,9 @@ so neither ``alg: none`` nor an HMAC signed with a public key passes. The key se
 fetched once and kept; a token naming a key id it lacks (the issuer rotated its keys)
 fetches it again, at most once per :data:`REFETCH_FLOOR_SECONDS`, so a stream of made-up
 key ids cannot make agentdeck hammer the issuer. Nothing per request goes to the network.
+A token that passed is remembered (by its digest) until it expires or the key set is
+fetched again, so a client's next request costs a hash and a look-up, not a signature
+check.
 
 This module is imported only when ``[server.auth]`` is configured.
 """
@@ -37,9 +40,10 @@ ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES
 #: The least time between two fetches of the key set for an unknown key id.
 REFETCH_FLOOR_SECONDS = 30.0
 _FETCH_TIMEOUT = 10.0
-#: How long an introspection answer is reused, and how many are kept.
+#: How long an introspection answer is reused.
 _INTROSPECTION_TTL = 30.0
-_INTROSPECTION_KEPT = 10_000
+#: How many checked tokens are remembered (all are forgotten when full).
+_KEPT = 10_000
 
 
 def _client() -> httpx2.AsyncClient:
@@ -111,8 +115,21 @@ class JwtVerifier(TokenVerifier):
         self._keys: dict[str, tuple[jwt.PyJWK, str | None]] = {}
         self._fetched_at: float | None = None
         self._lock = anyio.Lock()
+        self._passed: dict[bytes, AccessToken] = {}  # by the token's digest
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        digest = hashlib.sha256(token.encode()).digest()
+        passed = self._passed.get(digest)
+        if passed is not None and (passed.expires_at or 0) > time.time():
+            return passed
+        verified = await self._verify(token)
+        if verified is not None:
+            if len(self._passed) >= _KEPT:
+                self._passed.clear()
+            self._passed[digest] = verified
+        return verified
+
+    async def _verify(self, token: str) -> AccessToken | None:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -173,6 +190,7 @@ class JwtVerifier(TokenVerifier):
             logger.warning("could not fetch the issuer's keys: %s", exc)
             return
         self._keys = keys
+        self._passed.clear()  # a key may have been withdrawn
 
 
 async def _discover_jwks(client: httpx2.AsyncClient, issuer: str) -> str:
@@ -210,7 +228,7 @@ class IntrospectionVerifier(TokenVerifier):
         if kept is not None and kept[0] > now:
             return kept[1]
         verified = await self._ask(token)
-        if len(self._answers) >= _INTROSPECTION_KEPT:
+        if len(self._answers) >= _KEPT:
             self._answers.clear()
         self._answers[digest] = (now + _INTROSPECTION_TTL, verified)
         return verified
