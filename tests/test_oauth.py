@@ -334,3 +334,14 @@ def test_23_4_the_typescript_client_signs_in_through_the_whole_flow_and_chats(
     assert seen["scope"] == " ".join(SCOPES)
     assert {"chat", "create_agent"} <= set(seen["tools"])
     assert seen["reply"] == "You said: over oauth"
+
+
+async def test_23_1_token_audience_is_the_aud_checked_when_the_provider_sets_its_own() -> None:
+    """Microsoft Entra ID v2 puts the application ID in `aud`, not the resource URL."""
+    with TestIssuer().running() as issuer:
+        settings = _auth(issuer.url, jwks_url=f"{issuer.url}/jwks", token_audience="app-id-1")
+        verifier = JwtVerifier(settings)
+        as_entra = issuer.mint(issuer.claims("dan", SCOPES, "app-id-1"))
+        as_resource = issuer.mint(issuer.claims("dan", SCOPES, settings.audience))
+        assert await verifier.verify_token(as_entra) is not None
+        assert await verifier.verify_token(as_resource) is None

@@ -59,6 +59,11 @@ class AuthSettings(Strict):
         description="This server's canonical URL (https://host/mcp); tokens' `aud`, the "
         "RFC 8707 resource clients ask tokens for."
     )
+    token_audience: str | None = Field(
+        default=None,
+        description="The `aud` tokens carry when the provider cannot put `audience` there "
+        "(Microsoft Entra ID v2: the application ID); unset, `audience`.",
+    )
     jwks_url: str | None = Field(
         default=None, description="The issuer's keys; unset, from its metadata."
     )

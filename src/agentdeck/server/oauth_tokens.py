@@ -147,7 +147,7 @@ class JwtVerifier(TokenVerifier):
                 token,
                 key.key,
                 algorithms=[algorithm],
-                audience=self._settings.audience,
+                audience=self._settings.token_audience or self._settings.audience,
                 issuer=self._settings.issuer,
                 leeway=self._settings.leeway_seconds,
                 options={"require": ["exp", "iss", "aud", "sub"]},
@@ -251,7 +251,8 @@ class IntrospectionVerifier(TokenVerifier):
             return None
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
-        if claims.get("iss") != self._settings.issuer or self._settings.audience not in audiences:
+        expected = self._settings.token_audience or self._settings.audience
+        if claims.get("iss") != self._settings.issuer or expected not in audiences:
             logger.info("refused an introspected token for another issuer or audience")
             return None
         leeway = self._settings.leeway_seconds
