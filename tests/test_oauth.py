@@ -25,9 +25,10 @@ from mcp.client.streamable_http import streamable_http_client
 
 from agentdeck.config import AuthSettings
 from agentdeck.errors import ConfigError
-from agentdeck.server.app import build_server
+from agentdeck.server.app import all_tools, build_server
 from agentdeck.server.http_app import build_http_app
 from agentdeck.server.oauth_tokens import IntrospectionVerifier, JwtVerifier, verifier_for
+from agentdeck.server.scopes import ScopePolicy
 from tests.npm import JS
 from tests.oauth_issuer import INTROSPECTION_CLIENT, SCOPES, TestIssuer, rsa_key
 from tests.support import make_settings, ok
@@ -44,7 +45,6 @@ audience = "{audience}"
 kind = "local"
 database = "{database}"
 model = "echo"
-expose_agents = true
 """
 ACCEPT = {"Accept": "application/json, text/event-stream"}
 READ, CHAT, MANAGE = SCOPES
@@ -126,6 +126,8 @@ def test_23_1_no_token_is_a_401_pointing_at_the_metadata(deployment: Deployment)
     assert challenge(answer) == {
         "resource_metadata": f"{deployment.base}/.well-known/oauth-protected-resource/mcp"
     }
+    assert deployment.post(call("list_backends"), token=None).status_code == 401
+    assert httpx2.get(f"{deployment.base}/healthz", timeout=10).status_code == 200
 
 
 def _bad_tokens(deployment: Deployment) -> dict[str, str]:
@@ -219,15 +221,17 @@ async def test_23_1_the_tool_list_shows_only_what_the_token_allows(
     assert "create_agent" not in chatting
     assert {"chat", "create_agent", "delete_agent"} <= everything
     assert ok(made)["name"] == "Ann"
-    # the per-agent tool of the new agent is a chat tool
-    read_only_now, _ = await listed_and_called(
-        deployment, deployment.token([READ]), mode, "list_backends", {}
-    )
-    chatting_now, _ = await listed_and_called(
-        deployment, deployment.token([READ, CHAT]), mode, "list_backends", {}
-    )
-    assert len(chatting_now - chatting) == 1
-    assert read_only_now == read_only
+
+
+def test_23_1_each_tool_needs_the_scope_its_declaration_calls_for() -> None:
+    policy = ScopePolicy.of(_auth("https://id.example.com"), all_tools())
+    needs = {name: policy.tool_scopes(name)[-1] for name in policy.tools}
+    assert {needs[n] for n in ("list_agents", "get_run", "get_conversation")} == {READ}
+    chatting = ("chat", "cancel_run", "answer_question", "respond_to_approval")
+    assert {needs[n] for n in chatting} == {CHAT}
+    managing = ("create_agent", "delete_agent", "publish_workflow", "run_agent_tool")
+    assert {needs[n] for n in managing} == {MANAGE}
+    assert policy.tool_scopes("ask_support_bot") == [READ, CHAT]  # a per-agent tool
 
 
 async def test_23_1_a_reader_cannot_chat_and_a_chatter_can(deployment: Deployment) -> None:

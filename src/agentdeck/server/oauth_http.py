@@ -37,7 +37,9 @@ from agentdeck.config import AuthSettings
 from agentdeck.server.scopes import ScopePolicy
 
 METADATA_ROOT = "/.well-known/oauth-protected-resource"
-_OPEN_PATHS = frozenset({"/healthz"})
+#: What the token guards: the MCP endpoint. Other routes (``/healthz``, pages a user opens
+#: in a browser) carry no bearer token and guard themselves.
+_PROTECTED_PATH = "/mcp"
 
 
 def metadata_paths(audience: str) -> list[str]:
@@ -55,8 +57,8 @@ def _challenge(metadata_url: str, **params: str) -> str:
 
 
 class ScopeGate:
-    """Lets through only requests with a valid token whose scopes cover what they ask;
-    the metadata and ``/healthz`` are open."""
+    """Lets through to ``/mcp`` only requests with a valid token whose scopes cover what
+    they ask; serves the metadata."""
 
     def __init__(self, app: ASGIApp, settings: AuthSettings, policy: ScopePolicy) -> None:
         self._app = app
@@ -76,11 +78,11 @@ class ScopeGate:
         self._metadata_paths = frozenset(metadata_paths(settings.audience))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
-            await self._app(scope, receive, send)
-            return
-        if scope["path"] in self._metadata_paths:
+        if scope["type"] == "http" and scope["path"] in self._metadata_paths:
             await self._metadata(scope, receive, send)
+            return
+        if scope["type"] != "http" or scope["path"].rstrip("/") != _PROTECTED_PATH:
+            await self._app(scope, receive, send)
             return
         user = scope.get("user")
         if not isinstance(user, AuthenticatedUser):
