@@ -15,7 +15,13 @@ from tests.support import connect, make_settings
 pytestmark = pytest.mark.anyio
 
 #: Something for every argument a prompt may take.
-ARGUMENTS = {"task": "Sum up the week.", "backend": "local", "conversation": "local:c1"}
+ARGUMENTS = {
+    "task": "Sum up the week.",
+    "backend": "local",
+    "agent": "local:a1",
+    "conversation": "local:c1",
+    "approval": "flow:ap1",
+}
 TOOL_NAMES = {spec.name for spec in all_tools()}
 
 
@@ -70,7 +76,7 @@ async def test_prompts_follow_the_tool_surface(server: dict[str, Any], expected:
     [
         ("no_such_prompt", {}, "Unknown prompt 'no_such_prompt'; the prompts here are: "),
         ("delegate_task", {}, "prompt 'delegate_task' needs the argument 'task'."),
-        ("delegate_task", {"task": "x", "agent": "y"}, "prompt 'delegate_task' has no argument"),
+        ("delegate_task", {"task": "x", "flow": "y"}, "prompt 'delegate_task' has no argument"),
         ("review_approvals", {}, "Unknown prompt 'review_approvals'"),
     ],
 )

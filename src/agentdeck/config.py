@@ -100,6 +100,13 @@ class ServerSettings(Strict):
     run_keep_seconds: float = Field(default=3600, gt=0)
     run_keep_count: int = Field(default=200, gt=0)
     agent_refresh_seconds: float = Field(default=300, ge=0)
+    completion_seconds: float = Field(
+        default=1.5,
+        gt=0,
+        le=30,
+        description="Completions: how long each backend's list may take; a slower one is "
+        "left out of the answer, which then says it has more.",
+    )
     database: SecretStr | None = Field(
         default=None,
         description="Where everything durable lives: a postgresql:// URL (shared by replicas) "
@@ -109,8 +116,8 @@ class ServerSettings(Strict):
         default=10,
         ge=1,
         le=60,
-        description="With PostgreSQL: a replica silent this long is taken as stopped and "
-        "its running chats are failed (checked every third of it).",
+        description="A process sharing the database that is silent this long (by the "
+        "database's clock) is taken as stopped and its running chats are failed.",
     )
     state_key: SecretStr | None = Field(
         default=None,

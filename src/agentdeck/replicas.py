@@ -10,27 +10,24 @@ something new instead of polling. ``cancel_run`` elsewhere sets the row's cancel
 request and notifies; the owner, listening, cancels the run, which closes the
 upstream stream and calls the platform's cancel.
 
-Each replica renews a lease in the ``replicas`` table and, on each renewal, fails the
-running runs of replicas whose lease ran out: a replica killed mid-run leaves no run
-``running`` for longer than a lease and a third. A replica stopping cleanly hands
-its runs' final state over before it exits (:class:`~agentdeck.runs.RunManager`).
+A run's owner is the replica whose lease (:mod:`agentdeck.leases`) started it: a
+replica killed mid-run leaves no run ``running`` for much longer than a lease. A
+replica stopping cleanly hands its runs' final state over before it exits
+(:class:`~agentdeck.runs.RunManager`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-import psycopg
 from anyio.abc import TaskGroup
 
 from agentdeck.backends.base import Backend
-from agentdeck.errors import AgentdeckError
 from agentdeck.model import (
     ApprovalRequired,
     ChatEvent,
@@ -40,14 +37,11 @@ from agentdeck.model import (
     ToolCall,
     make_ref,
 )
-from agentdeck.notices import FOR_CLIENT
 from agentdeck.runs import Run, RunResult
 from agentdeck.store.postgres import CANCEL_CHANNEL, PostgresStore
 
 logger = logging.getLogger("agentdeck.replicas")
 
-#: the error of runs whose replica stopped renewing its lease
-REPLICA_STOPPED = "the replica running this chat stopped; send the message again."
 #: how long a run's progress gathers before it is written (one write per window)
 PROGRESS_WINDOW = 0.05
 #: wait before reconnecting a lost LISTEN connection
@@ -63,14 +57,13 @@ class SharedRuns:
         backends: dict[str, Backend],
         task_group: TaskGroup,
         *,
-        lease_seconds: float,
+        replica: str,
         progress_window: float = PROGRESS_WINDOW,
     ) -> None:
-        self.replica = uuid.uuid4().hex
+        self.replica = replica
         self._store = store
         self._backends = backends
         self._task_group = task_group
-        self._lease_seconds = lease_seconds
         self._window = progress_window
         #: runs this replica drives, by id (the ones its cancel listener may cancel)
         self._owned: dict[str, Run] = {}
@@ -80,33 +73,27 @@ class SharedRuns:
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, store: PostgresStore, backends: dict[str, Backend], *, lease_seconds: float
+        cls, store: PostgresStore, backends: dict[str, Backend], *, replica: str
     ) -> AsyncIterator[SharedRuns]:
-        """Take a lease, listen, and keep both up until exit; then give the lease back."""
+        """Listen for the runs' changes and cancel requests until exit, as ``replica``
+        (the id of this process's lease)."""
         async with anyio.create_task_group() as task_group:
-            shared = cls(store, backends, task_group, lease_seconds=lease_seconds)
-            await store.renew_lease(shared.replica, lease_seconds)
+            shared = cls(store, backends, task_group, replica=replica)
             listening = anyio.Event()
             task_group.start_soon(shared._listen, listening)
-            task_group.start_soon(shared._keep_lease)
             with anyio.fail_after(30):
                 await listening.wait()
             try:
                 yield shared
             finally:
                 task_group.cancel_scope.cancel()
-                with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-                    try:
-                        await store.drop_lease(shared.replica)
-                    except AgentdeckError as exc:
-                        logger.warning("giving the replica lease back failed: %s", exc)
 
     # ---- RunSharing ------------------------------------------------------------------
 
     async def claim(self, run: Run) -> None:
         self._owned[run.id] = run
-        await self._store.claim_run(run.id, self.replica, run.result().model_dump_json())
         self._task_group.start_soon(self._write_progress, run, name=f"progress of {run.id}")
+        await self._store.claim_run(run.id, self.replica, run.result().model_dump_json())
 
     async def hand_over(self, run: Run) -> None:
         self._owned.pop(run.id, None)
@@ -153,7 +140,7 @@ class SharedRuns:
                 return  # the hand-over writes the end
             try:
                 await self._store.write_progress(run.id, run.result().model_dump_json())
-            except AgentdeckError as exc:
+            except Exception as exc:  # the next change (or the end) writes it again
                 logger.warning("run %s: writing its progress failed: %s", run.id, exc)
 
     async def _listen(self, listening: anyio.Event) -> None:
@@ -165,7 +152,7 @@ class SharedRuns:
         while True:
             try:
                 connection = await self._store.listener()
-            except AgentdeckError as exc:
+            except Exception as exc:
                 logger.warning("listening for run changes failed: %s; retrying", exc)
                 await anyio.sleep(_RECONNECT_DELAY)
                 continue
@@ -182,7 +169,7 @@ class SharedRuns:
                             self._cancel_owned(notice.payload)
                         else:
                             self._wake(notice.payload)
-            except (psycopg.Error, AgentdeckError) as exc:
+            except Exception as exc:
                 logger.warning("the run listener lost its connection: %s; reconnecting", exc)
                 await anyio.sleep(_RECONNECT_DELAY)
 
@@ -190,19 +177,6 @@ class SharedRuns:
         run = self._owned.get(run_id)
         if run is not None and not run.done:
             run.scope.cancel()
-
-    async def _keep_lease(self) -> None:
-        """Renew this replica's lease; fail the runs of replicas that stopped renewing."""
-        while True:
-            await anyio.sleep(self._lease_seconds / 3)
-            try:
-                await self._store.renew_lease(self.replica, self._lease_seconds)
-                failed = await self._store.fail_runs_of_expired_replicas(REPLICA_STOPPED)
-            except AgentdeckError as exc:
-                logger.warning("renewing the replica lease failed: %s", exc, extra=FOR_CLIENT)
-                continue
-            if failed:
-                logger.warning("failed %d runs of a replica that stopped", len(failed))
 
 
 class RemoteRun(Run):

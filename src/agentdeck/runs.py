@@ -7,7 +7,10 @@ first, the caller gets what has streamed so far and the ``run_id`` to use with
 upstream stream, then calls the platform's cancel endpoint where there is one.
 Finished runs are kept for a bounded time and count. Each run is also written to
 the run history in the store, which is what ``list_conversations`` reads for
-platforms that have no conversation API.
+platforms that have no conversation API; its end through :mod:`agentdeck.run_ends`,
+which retries it while the database is out of reach. Nothing that goes wrong in a
+run's task (a backend, a decoder, the store) leaves it: the run fails instead, and
+the server goes on.
 
 Replicas sharing a PostgreSQL database also share their runs through a
 :class:`RunSharing` (:mod:`agentdeck.replicas`): a run is claimed by the replica
@@ -27,7 +30,7 @@ import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import anyio
 import anyio.lowlevel
@@ -56,11 +59,11 @@ from agentdeck.model import (
     make_ref,
 )
 from agentdeck.notices import FOR_CLIENT
+from agentdeck.run_ends import EndWriter, RunStatus
 from agentdeck.store import Store
 
 logger = logging.getLogger("agentdeck.runs")
 
-RunStatus = Literal["running", "completed", "failed", "cancelled"]
 _UPSTREAM_CANCEL_TIMEOUT = 10.0
 #: the error of runs a previous server process left running (it was killed mid-run)
 SERVER_STOPPED = "the server stopped during this run; send the message again."
@@ -310,19 +313,27 @@ class RunManager:
         *,
         keep_seconds: float,
         keep_count: int,
+        owner: str | None = None,
         sharing: RunSharing | None = None,
     ) -> None:
         self._task_group = task_group
         self._store = store
+        self._owner = owner
         self._sharing: RunSharing = sharing or NoSharing()
+        self._ends: EndWriter[Run] = EndWriter(store, self._sharing.hand_over, task_group)
         self._keep_seconds = keep_seconds
         self._keep_count = keep_count
         self._runs: dict[str, Run] = {}
 
     async def recover(self) -> None:
         """Mark the runs a previous process left ``running`` as failed: runs live in the
-        memory of the process that drives them, so such a row can never finish."""
-        left = await self._store.fail_unfinished_runs(SERVER_STOPPED)
+        memory of the process that drives them, so such a row can never finish. A database
+        that does not answer now is no reason not to start: the next process tries again."""
+        try:
+            left = await self._store.fail_unfinished_runs(SERVER_STOPPED)
+        except Exception as exc:
+            logger.warning("could not check for runs a previous server left running: %s", exc)
+            return
         if left:
             logger.warning("marked %d runs a previous server left running as failed", left)
 
@@ -331,15 +342,19 @@ class RunManager:
         assert isinstance(backend, ChatCapable)
         self._prune()
         run = Run(backend, request)
-        self._runs[run.id] = run
         await self._store.record_run_start(
             run_id=run.id,
             backend=backend.name,
             agent_id=request.agent_id,
             conversation_id=request.conversation_id,
             message=request.message,
+            owner=self._owner,
         )
-        await self._sharing.claim(run)
+        self._runs[run.id] = run
+        try:
+            await self._sharing.claim(run)
+        except Exception as exc:  # followed from here only until the database answers again
+            logger.warning("run %s: sharing it with the other replicas failed: %s", run.id, exc)
         self._task_group.start_soon(self._run_to_end, run, name=f"run {run.id}")
         return run
 
@@ -375,26 +390,28 @@ class RunManager:
         await run.finished.wait()
 
     async def _run_to_end(self, run: Run) -> None:
-        """Drive the run; if the server stops it (its task group cancelled from outside the
-        run's own scope), still finish it, so whoever waits on ``finished`` is released,
-        and hand its final state over before the server exits."""
+        """Drive the run and end it, whatever happens: no exception leaves this task (it
+        would end the server), and ``finished`` is always set. If the server stops the run
+        (its task group cancelled from outside the run's own scope), it still records
+        that and hands its final state over before the server exits."""
+        status: RunStatus = "cancelled"
+        error: str | None = "The server stopped during this run."
         try:
-            await self._drive(run)
+            status, error = await self._drive(run)
+        except Exception:
+            logger.exception("run %s crashed", run.id)
+            status, error = (
+                "failed",
+                "agentdeck failed unexpectedly; the server log has the details.",
+            )
         finally:
             if not run.done:
-                error = "The server stopped during this run."
-                await self._record_end(run, "cancelled", error)
-                run.finish("cancelled", error)
-                await self._hand_over(run)
+                await self._ends.end(run, status, error)
+        if run.status == "cancelled":
+            await self._cancel_upstream(run)
 
-    async def _hand_over(self, run: Run) -> None:
-        with anyio.CancelScope(shield=True):
-            try:
-                await self._sharing.hand_over(run)
-            except AgentdeckError as exc:
-                logger.warning("run %s: handing its end over failed: %s", run.id, exc)
-
-    async def _drive(self, run: Run) -> None:
+    async def _drive(self, run: Run) -> tuple[RunStatus, str | None]:
+        """Read the run's events to their end; its final status and error."""
         backend = run.backend
         assert isinstance(backend, ChatCapable)
         failure: str | None = None
@@ -439,25 +456,7 @@ class RunManager:
             failure = f"backend '{backend.name}': the answer ended without finishing."
         else:
             status = "completed"
-        await self._record_end(run, status, failure)
-        run.finish(status, failure)
-        await self._hand_over(run)
-        if status == "cancelled":
-            await self._cancel_upstream(run)
-
-    async def _record_end(self, run: Run, status: RunStatus, error: str | None) -> None:
-        """Write the outcome to the run history before anyone is told the run ended."""
-        with anyio.CancelScope(shield=True):
-            try:
-                await self._store.record_run_end(
-                    run.id,
-                    status=status,
-                    text=run.text(),
-                    error=error,
-                    conversation_id=run.conversation_id,
-                )
-            except AgentdeckError as exc:
-                logger.warning("run %s: recording its end failed: %s", run.id, exc)
+        return status, failure
 
     async def _cancel_upstream(self, run: Run) -> None:
         backend = run.backend
@@ -466,7 +465,7 @@ class RunManager:
         with anyio.move_on_after(_UPSTREAM_CANCEL_TIMEOUT, shield=True):
             try:
                 await backend.cancel_chat(run.upstream_run_id)
-            except AgentdeckError as exc:
+            except Exception as exc:
                 logger.warning("cancelling run %s upstream failed: %s", run.id, exc)
 
     def _prune(self) -> None:

@@ -10,6 +10,7 @@ Bearer auth is checked when ``api_key`` is set.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,9 @@ class FakeOpenAI(FakePlatform):
     oversized_words: int = 5000
     #: seconds between streamed chunks (slow models, run-manager tests)
     chunk_delay: float = 0.0
+    #: while this is set and clear, streams stop after their first word and wait for it
+    #: (a model thinking for exactly as long as a test needs)
+    hold: threading.Event | None = None
     #: seconds before answering at all (a backend's own latency, for benchmarks)
     latency: float = 0.0
     #: requests inside their ``latency`` now, and the most there were at once
@@ -138,8 +142,10 @@ class FakeOpenAI(FakePlatform):
         self.open_streams += 1
         finished = False
         try:
-            for chunk in chunks:
+            for index, chunk in enumerate(chunks):
                 yield chunk.encode()
+                if index == 0 and self.hold is not None:
+                    await anyio.to_thread.run_sync(self.hold.wait, abandon_on_cancel=True)
                 # a checkpoint even without delay, so a hang-up is noticed mid-stream
                 await anyio.sleep(self.chunk_delay)
             if hang:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import ModuleType
@@ -16,9 +17,10 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from agentdeck.config import Settings
+from agentdeck.leases import Lease
 from agentdeck.registry import Registry
 from agentdeck.runs import RunManager, RunSharing
-from agentdeck.server import prompts, resources, tools, views
+from agentdeck.server import completions, prompts, resources, tools, views
 from agentdeck.server.agent_tools import AgentTools
 from agentdeck.server.arguments import ReadableArgumentErrors
 from agentdeck.server.client_log import ClientLog
@@ -36,6 +38,8 @@ from agentdeck.server.surface import LeanServer, Surface
 from agentdeck.server.toolkit import ToolSpec
 from agentdeck.store import is_postgres_url
 from agentdeck.version import __version__
+
+logger = logging.getLogger("agentdeck.server")
 
 INSTRUCTIONS = """\
 agentdeck puts the AI agents of several platforms (and local ones) behind one set of tools.
@@ -125,7 +129,29 @@ def request_state_security(settings: Settings, token: str | None) -> RequestStat
 
 
 @asynccontextmanager
-async def _run_sharing(registry: Registry, settings: Settings) -> AsyncIterator[RunSharing | None]:
+async def _lease(registry: Registry, settings: Settings) -> AsyncIterator[Lease]:
+    """This process's lease, in the database the runs are written to."""
+    seconds = settings.server.lease_seconds
+    if not is_postgres_url(settings.database()):
+        from agentdeck.store.sqlite import SqliteStore
+
+        assert isinstance(registry.store, SqliteStore)
+        async with Lease.keep(registry.store, seconds) as lease:
+            yield lease
+        return
+    from agentdeck.store.postgres_leases import PostgresLeases
+
+    async with (
+        PostgresLeases.open(settings.database()) as leases,
+        Lease.keep(leases, seconds) as lease,
+    ):
+        yield lease
+
+
+@asynccontextmanager
+async def _run_sharing(
+    registry: Registry, settings: Settings, lease: Lease
+) -> AsyncIterator[RunSharing | None]:
     """How this replica shares its runs: through PostgreSQL, or not at all (SQLite)."""
     if not is_postgres_url(settings.database()):
         yield None
@@ -134,9 +160,7 @@ async def _run_sharing(registry: Registry, settings: Settings) -> AsyncIterator[
     from agentdeck.store.postgres import PostgresStore
 
     assert isinstance(registry.store, PostgresStore)
-    async with SharedRuns.open(
-        registry.store, registry.backends, lease_seconds=settings.server.lease_seconds
-    ) as shared:
+    async with SharedRuns.open(registry.store, registry.backends, replica=lease.replica) as shared:
         yield shared
 
 
@@ -162,9 +186,12 @@ def build_server(
     @asynccontextmanager
     async def lifespan(_: MCPServer[Deck]) -> AsyncIterator[Deck]:
         # the DeckServer built below (the SDK hands it in typed as a plain MCPServer)
+        # every task of this group must catch its own exceptions: one that escaped would
+        # end the server (the group, and with it the lifespan, would be torn down)
         async with (
             Registry.open(settings) as registry,
-            _run_sharing(registry, settings) as sharing,
+            _lease(registry, settings) as lease,
+            _run_sharing(registry, settings, lease) as sharing,
             anyio.create_task_group() as task_group,
         ):
             runs = RunManager(
@@ -172,6 +199,7 @@ def build_server(
                 registry.store,
                 keep_seconds=settings.server.run_keep_seconds,
                 keep_count=settings.server.run_keep_count,
+                owner=lease.replica,
                 sharing=sharing,
             )
             await runs.recover()
@@ -225,13 +253,17 @@ def build_server(
     for module in tool_modules(surface):
         if hasattr(module, "register"):
             module.register(server)
+    completions.register(server, lambda: running[0])
     return server
 
 
 async def _refresh_periodically(agent_tools: AgentTools, seconds: float) -> None:
     while True:
         await anyio.sleep(seconds)
-        await agent_tools.refresh()
+        try:
+            await agent_tools.refresh()
+        except Exception as exc:  # a platform or the database out of reach: next time
+            logger.warning("refreshing the agents exposed as tools failed: %s", exc)
 
 
 def _session_call(

@@ -29,6 +29,14 @@ ConversationRef = Annotated[
     str,
     Field(description="Ref of the conversation, '<backend>:<id>', as a chat result gives it."),
 ]
+AgentChoice = Annotated[
+    str | None,
+    Field(description="Ref of the agent, '<backend>:<id>'; omit to let the model choose."),
+]
+ApprovalChoice = Annotated[
+    str | None,
+    Field(description="Ref of one approval, '<backend>:<id>'; omit for all pending ones."),
+]
 
 #: The tools each prompt cannot work without.
 USES: dict[str, tuple[str, ...]] = {
@@ -53,9 +61,18 @@ def register(server: MCPServer, served: Collection[str]) -> None:
             title="Delegate a task to an agent",
             description="Find a suitable agent and hand it a task, following the run to its end.",
         )
-        def delegate_task(task: Task, backend: BackendFilter = None) -> str:
+        def delegate_task(
+            task: Task, backend: BackendFilter = None, agent: AgentChoice = None
+        ) -> str:
             where = f"on backend '{backend}'" if backend else "on any backend"
             no_fit = "say so and suggest create_agent" if "create_agent" in served else "say so"
+            pick = (
+                f"Use the agent {agent}."
+                if agent
+                else "Call list_agents (pass backend if one was named) and pick the agent "
+                "whose name and description fit the task best; if none fits, "
+                f"{no_fit}."
+            )
             approvals = (
                 " If it lists pending_approvals, show them to me before answering them with "
                 "respond_to_approval."
@@ -64,8 +81,7 @@ def register(server: MCPServer, served: Collection[str]) -> None:
             )
             return (
                 f"Delegate this task to an AI agent {where}:\n\n{task}\n\n"
-                "1. Call list_agents (pass backend if one was named) and pick the agent whose "
-                f"name and description fit the task best; if none fits, {no_fit}.\n"
+                f"1. {pick}\n"
                 "2. Call chat with the agent's ref and a clear, self-contained message.\n"
                 '3. If the result\'s status is "running", call get_run with its run_id until it '
                 f"completes.{approvals}\n"
@@ -79,13 +95,14 @@ def register(server: MCPServer, served: Collection[str]) -> None:
             title="Review pending approvals",
             description="Walk through the tool calls agents are waiting on a human to approve.",
         )
-        def review_approvals(backend: BackendFilter = None) -> str:
+        def review_approvals(backend: BackendFilter = None, approval: ApprovalChoice = None) -> str:
             where = f" on backend '{backend}'" if backend else ""
+            only = f" and keep only {approval}" if approval else ""
             return (
-                f"List the pending approvals{where} with list_approvals. For each one, show me "
-                "the agent, the tool and its arguments, and ask me whether to approve, deny, or "
-                "approve with edited arguments. Then call respond_to_approval with my decision "
-                "and reason. Never approve anything I have not confirmed."
+                f"List the pending approvals{where} with list_approvals{only}. For each one, "
+                "show me the agent, the tool and its arguments, and ask me whether to approve, "
+                "deny, or approve with edited arguments. Then call respond_to_approval with my "
+                "decision and reason. Never approve anything I have not confirmed."
             )
 
     if offered("continue_conversation"):
@@ -95,11 +112,16 @@ def register(server: MCPServer, served: Collection[str]) -> None:
             title="Continue a conversation",
             description="Read a conversation's transcript and carry it on with the same agent.",
         )
-        def continue_conversation(conversation: ConversationRef) -> str:
+        def continue_conversation(
+            agent: AgentChoice = None, *, conversation: ConversationRef
+        ) -> str:
+            # agent comes first: a client that fills arguments in order can then offer
+            # that agent's conversations (server/completions.py)
+            who = f"agent={agent}" if agent else "the conversation's agent"
             return (
                 f"Read the conversation {conversation} with get_conversation, summarise where "
                 "it stands in two sentences, then ask me what to say next and send it with chat, "
-                f"passing the conversation's agent and conversation={conversation}."
+                f"passing {who} and conversation={conversation}."
             )
 
 

@@ -32,6 +32,8 @@ CONVERSATION_URI = "agentdeck://{backend}/conversations/{conversation_id}"
 #: A transcript is read a page at a time, like ``get_conversation``: newest messages first.
 TRANSCRIPT_URI = CONVERSATION_URI + "{?limit,cursor}"
 AGENT_URI = "agentdeck://{backend}/agents/{agent_id}"
+#: Served by the workflows toolset (``tools.workflows.register``), when it is.
+WORKFLOW_URI = "agentdeck://{backend}/workflows/{workflow_id}"
 RECENT_COUNT = 20
 TRANSCRIPT_PAGE = 50
 #: "Resource not found" in MCP 2025-11-25.

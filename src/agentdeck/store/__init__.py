@@ -98,8 +98,17 @@ class Store(Protocol):
     # ---- run history (every backend) -------------------------------------------------
 
     async def record_run_start(
-        self, *, run_id: str, backend: str, agent_id: str, conversation_id: str | None, message: str
-    ) -> None: ...
+        self,
+        *,
+        run_id: str,
+        backend: str,
+        agent_id: str,
+        conversation_id: str | None,
+        message: str,
+        owner: str | None = None,
+    ) -> None:
+        """A run began, driven by the process whose lease is ``owner``."""
+        ...
 
     async def record_run_end(
         self,
@@ -109,7 +118,9 @@ class Store(Protocol):
         text: str,
         error: str | None,
         conversation_id: str | None,
-    ) -> None: ...
+    ) -> bool:
+        """Write a run's end; False when the row was already final (it never changes then)."""
+        ...
 
     async def fail_unfinished_runs(self, error: str) -> int:
         """Mark the runs a stopped process left ``running`` as failed with ``error``; return

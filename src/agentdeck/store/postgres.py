@@ -12,7 +12,8 @@ snapshot of its result so far, a cancel request — and the ``replicas`` table o
 leases; :mod:`agentdeck.replicas` drives them, through the methods at the end of
 :class:`PostgresStore`. Every write to a run's shared state sends a notification
 on :data:`RUN_CHANNEL` (payload: the run id) at commit; a cancel request one on
-:data:`CANCEL_CHANNEL`.
+:data:`CANCEL_CHANNEL`. The leases are kept on a connection of their own
+(:mod:`agentdeck.store.postgres_leases`).
 """
 
 from __future__ import annotations
@@ -292,12 +293,19 @@ class PostgresStore(PostgresStreamEvents):
     # ---- run history (every backend) -------------------------------------------------
 
     async def record_run_start(
-        self, *, run_id: str, backend: str, agent_id: str, conversation_id: str | None, message: str
+        self,
+        *,
+        run_id: str,
+        backend: str,
+        agent_id: str,
+        conversation_id: str | None,
+        message: str,
+        owner: str | None = None,
     ) -> None:
         await self._write(
-            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message, started_at)"
-            " VALUES (%s, %s, %s, %s, 'running', %s, %s)",
-            (run_id, backend, agent_id, conversation_id, message, now()),
+            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
+            " started_at, owner) VALUES (%s, %s, %s, %s, 'running', %s, %s, %s)",
+            (run_id, backend, agent_id, conversation_id, message, now(), owner),
         )
 
     async def record_run_end(
@@ -308,12 +316,14 @@ class PostgresStore(PostgresStreamEvents):
         text: str,
         error: str | None,
         conversation_id: str | None,
-    ) -> None:
-        await self._write(
+    ) -> bool:
+        written = await self._write(
             "UPDATE runs SET status = %s, text = %s, error = %s, finished_at = %s,"
-            " conversation_id = COALESCE(%s, conversation_id) WHERE id = %s",
+            " conversation_id = COALESCE(%s, conversation_id)"
+            " WHERE id = %s AND status = 'running'",
             (status, text, error, now(), conversation_id, run_id),
         )
+        return written > 0
 
     async def fail_unfinished_runs(self, error: str) -> int:
         """Nothing to do at start: replicas share this database, so a ``running`` row may
@@ -368,50 +378,26 @@ class PostgresStore(PostgresStreamEvents):
             ) from None
         return connection
 
-    async def renew_lease(self, replica: str, seconds: float) -> None:
-        """This replica is alive for ``seconds`` more (by the database's clock)."""
-        await self._write(
-            "INSERT INTO replicas VALUES (%(id)s, now() + make_interval(secs => %(secs)s))"
-            " ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until",
-            {"id": replica, "secs": seconds},
-        )
-
-    async def drop_lease(self, replica: str) -> None:
-        await self._write("DELETE FROM replicas WHERE id = %s", (replica,))
-
-    async def fail_runs_of_expired_replicas(self, error: str) -> list[str]:
-        """Fail the running runs of every replica whose lease ran out, forget those replicas;
-        return the failed runs' ids."""
-        return [
-            row["id"]
-            for row in await self._rows(
-                "WITH expired AS (DELETE FROM replicas WHERE lease_until < now() RETURNING id),"
-                " failed AS (UPDATE runs SET status = 'failed', error = %(error)s,"
-                "  finished_at = now(), updated_at = now(),"
-                "  snapshot = COALESCE(snapshot, '{}') || jsonb_build_object("
-                "   'status', 'failed', 'error', %(error)s::text, 'finished_at', now(),"
-                "   'pending_approvals', '[]'::jsonb, 'pending_questions', '[]'::jsonb)"
-                "  WHERE status = 'running' AND owner IN (SELECT id FROM expired) RETURNING id)"
-                f" SELECT id, pg_notify('{RUN_CHANNEL}', id) FROM failed",
-                {"error": error},
-            )
-        ]
-
     async def claim_run(self, run_id: str, replica: str, snapshot: str) -> None:
         """The run (its row written by ``record_run_start``) is driven by ``replica``."""
         await self._write(
-            "UPDATE runs SET owner = %s, snapshot = %s::jsonb, updated_at = now() WHERE id = %s",
+            "UPDATE runs SET owner = %s, snapshot = %s::jsonb, updated_at = now()"
+            " WHERE id = %s AND status = 'running'",
             (replica, snapshot, run_id),
         )
 
     async def write_progress(self, run_id: str, snapshot: str, *, final: bool = False) -> None:
         """Store the run's result so far (JSON) and tell the replicas following it. Progress
-        never overwrites an ended run (a late batch, or a run failed for a lost lease)."""
+        never overwrites an ended run (a late batch, or a run failed for a lost lease); the
+        final snapshot is written once, and only when it is the end the row records (not
+        over a failure another replica wrote)."""
         await self._rows(
-            "WITH changed AS (UPDATE runs SET snapshot = %s::jsonb, updated_at = now()"
-            " WHERE id = %s AND (%s OR status = 'running') RETURNING id)"
+            "WITH changed AS (UPDATE runs SET snapshot = %(snapshot)s::jsonb, updated_at = now()"
+            " WHERE id = %(id)s AND (status = 'running' OR (%(final)s"
+            "  AND COALESCE(snapshot->>'status', 'running') = 'running'"
+            "  AND status = %(snapshot)s::jsonb->>'status')) RETURNING id)"
             f" SELECT pg_notify('{RUN_CHANNEL}', id) FROM changed",
-            (snapshot, run_id, final),
+            {"snapshot": snapshot, "id": run_id, "final": final},
         )
 
     async def shared_run(self, run_id: str) -> dict[str, Any] | None:

@@ -67,6 +67,12 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_conversation ON runs (backend, conversation_id, started_at);
 """,
     SQLITE_SCHEMA,
+    # which process drives a run, and the leases of the processes sharing the file
+    # (agentdeck.leases); ``lease_until`` is a Julian day on SQLite's clock
+    """
+ALTER TABLE runs ADD COLUMN owner TEXT;
+CREATE TABLE replicas (id TEXT PRIMARY KEY, lease_until REAL NOT NULL);
+""",
 )
 
 
@@ -247,12 +253,19 @@ class SqliteStore(SqliteStreamEvents):
     # ---- run history (every backend) -------------------------------------------------
 
     async def record_run_start(
-        self, *, run_id: str, backend: str, agent_id: str, conversation_id: str | None, message: str
+        self,
+        *,
+        run_id: str,
+        backend: str,
+        agent_id: str,
+        conversation_id: str | None,
+        message: str,
+        owner: str | None = None,
     ) -> None:
         self._write(
-            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message, started_at)"
-            " VALUES (?, ?, ?, ?, 'running', ?, ?)",
-            (run_id, backend, agent_id, conversation_id, message, _stamp()),
+            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
+            " started_at, owner) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+            (run_id, backend, agent_id, conversation_id, message, _stamp(), owner),
         )
 
     async def record_run_end(
@@ -263,24 +276,52 @@ class SqliteStore(SqliteStreamEvents):
         text: str,
         error: str | None,
         conversation_id: str | None,
-    ) -> None:
-        self._write(
-            "UPDATE runs SET status = ?, text = ?, error = ?, finished_at = ?,"
-            " conversation_id = COALESCE(?, conversation_id) WHERE id = ?",
-            (status, text, error, _stamp(), conversation_id, run_id),
+    ) -> bool:
+        return (
+            self._write(
+                "UPDATE runs SET status = ?, text = ?, error = ?, finished_at = ?,"
+                " conversation_id = COALESCE(?, conversation_id)"
+                " WHERE id = ? AND status = 'running'",
+                (status, text, error, _stamp(), conversation_id, run_id),
+            )
+            > 0
         )
 
     async def fail_unfinished_runs(self, error: str) -> int:
-        """Mark every run still ``running`` as failed with ``error``; how many there were.
+        """Mark the runs a stopped process left ``running`` as failed with ``error``; how
+        many there were.
 
-        Called when a server starts: its runs live in memory, so a ``running`` row is one
-        a previous process left behind when it was killed. (A second server sharing the
-        file marks the first one's live runs too; their own end overwrites it.)
+        Called when a server starts: a ``running`` row whose owner holds no lease (it gave
+        it back, or wrote no owner) is one a previous process left behind. The runs of
+        other processes sharing the file hold a lease: those that stopped are failed once
+        their lease runs out (:mod:`agentdeck.leases`), live ones are left alone.
         """
         return self._write(
-            "UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE status = 'running'",
+            "UPDATE runs SET status = 'failed', error = ?, finished_at = ?"
+            " WHERE status = 'running' AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas))",
             (error, _stamp()),
         )
+
+    async def renew_lease(self, replica: str, seconds: float) -> None:
+        self._write(
+            "INSERT INTO replicas VALUES (?, julianday('now') + ? / 86400.0)"
+            " ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until",
+            (replica, seconds),
+        )
+
+    async def drop_lease(self, replica: str) -> None:
+        self._write("DELETE FROM replicas WHERE id = ?", (replica,))
+
+    async def fail_runs_of_expired_replicas(self, error: str) -> list[str]:
+        with self._db:
+            failed = self._db.execute(
+                "UPDATE runs SET status = 'failed', error = ?, finished_at = ?"
+                " WHERE status = 'running' AND owner IS NOT NULL AND owner NOT IN"
+                " (SELECT id FROM replicas WHERE lease_until >= julianday('now')) RETURNING id",
+                (error, _stamp()),
+            ).fetchall()
+            self._db.execute("DELETE FROM replicas WHERE lease_until < julianday('now')")
+        return [row[0] for row in failed]
 
     async def history_conversations(
         self, backend: str, *, agent_id: str | None, limit: int, offset: int

@@ -24,12 +24,11 @@ from agentdeck.platform_model import Workflow, WorkflowChanges, WorkflowSpec, Wo
 from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.listing import ListResult, list_across
 from agentdeck.server.params import BackendName, Cursor, Limit, OptionalBackend, Options
+from agentdeck.server.resources import WORKFLOW_URI
 from agentdeck.server.results import resource_json
 from agentdeck.server.toolkit import Toolbox, deck
 
 toolbox = Toolbox()
-
-WORKFLOW_URI = "agentdeck://{backend}/workflows/{workflow_id}"
 
 WorkflowRef = Annotated[
     str,

@@ -1,0 +1,95 @@
+"""The leases of replicas sharing a PostgreSQL database (:mod:`agentdeck.leases`).
+
+They are kept on a connection of their own, outside the store's pool: over an outage
+the pool reconnects with a backoff that grows to many seconds, and a replica must
+renew within a third of its lease of the database coming back, or the others would
+take it for stopped. This connection is reopened at the next call after any failure.
+Every time here is the database's ``now()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import psycopg
+from psycopg.rows import dict_row
+
+from agentdeck.errors import DatabaseError
+from agentdeck.store.postgres import _CONNECT_TIMEOUT, RUN_CHANNEL, _reason
+from agentdeck.store.shared import redacted
+
+
+class PostgresLeases:
+    """The ``replicas`` table, on a connection of its own."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._location = redacted(url)
+        self._connection: psycopg.AsyncConnection[dict[str, Any]] | None = None
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, url: str) -> AsyncIterator[PostgresLeases]:
+        leases = cls(url)
+        try:
+            yield leases
+        finally:
+            await leases._drop_connection()
+
+    async def renew_lease(self, replica: str, seconds: float) -> None:
+        """``replica`` is alive for ``seconds`` more."""
+        await self._rows(
+            "INSERT INTO replicas VALUES (%(id)s, now() + make_interval(secs => %(secs)s))"
+            " ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until",
+            {"id": replica, "secs": seconds},
+        )
+
+    async def drop_lease(self, replica: str) -> None:
+        await self._rows("DELETE FROM replicas WHERE id = %(id)s", {"id": replica})
+
+    async def fail_runs_of_expired_replicas(self, error: str) -> list[str]:
+        """Fail the running runs whose owner holds no live lease (it ran out, or the owner
+        gave it back with a run's end still unwritten), forget expired leases, tell the
+        replicas following those runs; return the failed runs' ids."""
+        rows = await self._rows(
+            "WITH expired AS (DELETE FROM replicas WHERE lease_until < now()),"
+            " failed AS (UPDATE runs SET status = 'failed', error = %(error)s,"
+            "  finished_at = now(), updated_at = now(),"
+            "  snapshot = COALESCE(snapshot, '{}') || jsonb_build_object("
+            "   'status', 'failed', 'error', %(error)s::text, 'finished_at', now(),"
+            "   'pending_approvals', '[]'::jsonb, 'pending_questions', '[]'::jsonb)"
+            "  WHERE status = 'running' AND owner IS NOT NULL AND owner NOT IN"
+            "   (SELECT id FROM replicas WHERE lease_until >= now()) RETURNING id)"
+            f" SELECT id, pg_notify('{RUN_CHANNEL}', id) FROM failed",
+            {"error": error},
+        )
+        return [row["id"] for row in rows]
+
+    async def _rows(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            if self._connection is None or self._connection.closed:
+                self._connection = await psycopg.AsyncConnection.connect(
+                    self._url,
+                    autocommit=True,
+                    connect_timeout=_CONNECT_TIMEOUT,
+                    row_factory=dict_row,
+                )
+            cursor = await self._connection.execute(query, params)
+            return await cursor.fetchall() if cursor.description else []
+        except psycopg.Error as exc:
+            await self._drop_connection()
+            raise DatabaseError(
+                f"the database {self._location} failed: {_reason(exc, self._url)}."
+            ) from None
+        except BaseException:  # cancelled mid-query: the connection's state is unknown
+            await self._drop_connection()
+            raise
+
+    async def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with anyio.CancelScope(shield=True):
+                await connection.close()
