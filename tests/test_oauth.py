@@ -12,6 +12,8 @@ import json
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from starlette.requests import Request
+from starlette.responses import Response
 
 from agentdeck.config import AuthSettings
 from agentdeck.errors import ConfigError
@@ -29,6 +33,8 @@ from agentdeck.server.app import all_tools, build_server
 from agentdeck.server.http_app import build_http_app
 from agentdeck.server.oauth_tokens import IntrospectionVerifier, JwtVerifier, verifier_for
 from agentdeck.server.scopes import ScopePolicy
+from tests.fakes.base import serve
+from tests.fakes.openai import FakeOpenAI
 from tests.npm import JS
 from tests.oauth_issuer import INTROSPECTION_CLIENT, SCOPES, TestIssuer, rsa_key
 from tests.support import make_settings, ok
@@ -44,7 +50,7 @@ audience = "{audience}"
 [backends.local]
 kind = "local"
 database = "{database}"
-model = "echo"
+{model}
 """
 ACCEPT = {"Accept": "application/json, text/event-stream"}
 READ, CHAT, MANAGE = SCOPES
@@ -68,21 +74,26 @@ class Deployment:
         return httpx2.post(self.audience, json=message, headers=headers, timeout=10)
 
 
-def write_config(path: Path, issuer: str, audience: str) -> Path:
-    config = path / "agentdeck.toml"
-    config.write_text(CONFIG.format(issuer=issuer, audience=audience, database=path / "local.db"))
-    return config
+@contextmanager
+def deployed(folder: Path, model: str = 'model = "echo"', **env: str) -> Iterator[Deployment]:
+    """A test issuer and ``agentdeck serve --transport http`` trusting it."""
+    with TestIssuer().running() as issuer:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        config = folder / "agentdeck.toml"
+        config.write_text(
+            CONFIG.format(
+                issuer=issuer.url, audience=f"{base}/mcp", database=folder / "local.db", model=model
+            )
+        )
+        with http_server(config, port=port, env={"AGENTDECK_HTTP_TOKEN": "", **env}):
+            yield Deployment(issuer, base)
 
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    folder = tmp_path_factory.mktemp("oauth")
-    with TestIssuer().running() as issuer:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        config = write_config(folder, issuer.url, f"{base}/mcp")
-        with http_server(config, port=port, env={"AGENTDECK_HTTP_TOKEN": ""}):
-            yield Deployment(issuer, base)
+    with deployed(tmp_path_factory.mktemp("oauth")) as running:
+        yield running
 
 
 def call(tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -349,3 +360,34 @@ async def test_23_1_token_audience_is_the_aud_checked_when_the_provider_sets_its
         as_resource = issuer.mint(issuer.claims("dan", SCOPES, settings.audience))
         assert await verifier.verify_token(as_entra) is not None
         assert await verifier.verify_token(as_resource) is None
+
+
+@dataclass
+class HeardOpenAI(FakeOpenAI):
+    """The fake model, keeping the headers of every request."""
+
+    headers: list[dict[str, str]] = field(default_factory=list)
+
+    async def completions(self, request: Request) -> Response:
+        self.headers.append(dict(request.headers))
+        return await super().completions(request)
+
+
+async def test_23_1_the_clients_token_never_reaches_a_platform(tmp_path: Path) -> None:
+    model = HeardOpenAI(api_key="model-key-0123456789")
+    with serve(model.app) as url:
+        settings = f'model = "openai"\nopenai_base_url = "{url}/v1"\nopenai_model = "m"\n'
+        settings += 'openai_api_key = "${MODEL_KEY}"'
+        with deployed(tmp_path, settings, MODEL_KEY=model.api_key or "") as deployment:
+            token = deployment.token()
+            _, made = await listed_and_called(
+                deployment, token, "auto", "create_agent", {"backend": "local", "name": "Cy"}
+            )
+            _, answer = await listed_and_called(
+                deployment, token, "auto", "chat", {"agent": ok(made)["ref"], "message": "hi"}
+            )
+    assert "heard 'hi'" in ok(answer)["text"]
+    assert model.headers
+    for headers in model.headers:
+        assert headers["authorization"] == f"Bearer {model.api_key}"
+        assert not any(token in value for value in headers.values())
