@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,10 @@ async def section_verify(requests: int) -> None:
         rounds: dict[str, list[float]] = {"static token": [], "OAuth JWT": [], "first sight": []}
         each = requests // 5
         for _ in range(5):  # interleaved
-            fresh = [issuer.mint(issuer.claims(f"u{i}", SCOPES, audience)) for i in range(200)]
+            fresh = [
+                issuer.mint(issuer.claims("u", SCOPES, audience, jti=uuid.uuid4().hex))
+                for _ in range(200)
+            ]
             rounds["static token"].append(await _per_request(static, [STATIC_TOKEN], each))
             rounds["OAuth JWT"].append(await _per_request(oauth, token, each))
             rounds["first sight"].append(await _per_request(oauth, fresh, len(fresh)))

@@ -18,8 +18,11 @@ This module is imported only when ``[server.auth]`` is configured.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -40,6 +43,7 @@ ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES
 #: The least time between two fetches of the key set for an unknown key id.
 REFETCH_FLOOR_SECONDS = 30.0
 _FETCH_TIMEOUT = 10.0
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]{2,2048}")
 #: How long an introspection answer is reused.
 _INTROSPECTION_TTL = 30.0
 #: How many checked tokens are remembered (all are forgotten when full).
@@ -72,6 +76,20 @@ def metadata_urls(issuer: str) -> list[str]:
     if path:
         urls.append(at(f"{path}/.well-known/openid-configuration"))
     return urls
+
+
+def _header(token: str) -> dict[str, Any] | None:
+    """A JWT's header, read only to choose the key: ``jwt.decode`` checks the whole token
+    again. (PyJWT's ``get_unverified_header`` would validate every segment character by
+    character in Python first, doubling the cost of a token's first check.)"""
+    segment = token.partition(".")[0]
+    if not _SEGMENT.fullmatch(segment):
+        return None
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except ValueError:
+        return None
+    return header if isinstance(header, dict) else None
 
 
 def _scopes(claims: dict[str, Any]) -> list[str]:
@@ -130,9 +148,8 @@ class JwtVerifier(TokenVerifier):
         return verified
 
     async def _verify(self, token: str) -> AccessToken | None:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError:
+        header = _header(token)
+        if header is None:
             return None
         algorithm = header.get("alg")
         if algorithm not in ASYMMETRIC:
