@@ -63,6 +63,7 @@ class TestIssuer:
     grantable: list[str] = field(default_factory=lambda: list(SCOPES))
     keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     jwks_fetches: int = 0
+    jwks_down: bool = False  # answer the key set with 503
     clients: dict[str, OAuthClientInformationFull] = field(default_factory=dict)
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     issued: dict[str, dict[str, Any]] = field(default_factory=dict)  # token -> claims
@@ -125,6 +126,8 @@ class TestIssuer:
 
     async def _jwks(self, _: Request) -> JSONResponse:
         self.jwks_fetches += 1
+        if self.jwks_down:
+            return JSONResponse({"error": "unavailable"}, status_code=503)
         return JSONResponse({"keys": [public_jwk(k, kid) for kid, k in self.keys.items()]})
 
     async def _introspect(self, request: Request) -> JSONResponse:

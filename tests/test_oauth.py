@@ -31,7 +31,12 @@ from agentdeck.config import AuthSettings
 from agentdeck.errors import ConfigError
 from agentdeck.server.app import all_tools, build_server
 from agentdeck.server.http_app import build_http_app
-from agentdeck.server.oauth_tokens import IntrospectionVerifier, JwtVerifier, verifier_for
+from agentdeck.server.oauth_tokens import (
+    RETRY_SECONDS,
+    IntrospectionVerifier,
+    JwtVerifier,
+    verifier_for,
+)
 from agentdeck.server.scopes import ScopePolicy
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
@@ -277,6 +282,19 @@ async def test_23_1_an_unknown_key_id_fetches_the_keys_again_at_most_once_per_fl
         assert issuer.jwks_fetches == 2
         # cached keys: no request per verification
         assert await verifier.verify_token(issuer.mint(claims, kid="k2")) is not None
+        assert issuer.jwks_fetches == 2
+
+
+async def test_23_1_an_issuer_unreachable_at_first_is_tried_again_within_seconds() -> None:
+    with TestIssuer(jwks_down=True).running() as issuer:
+        verifier = JwtVerifier(_auth(issuer.url, jwks_url=f"{issuer.url}/jwks"))
+        token = issuer.mint(issuer.claims("eve", SCOPES, "http://127.0.0.1:9/mcp"))
+        assert await verifier.verify_token(token) is None
+        issuer.jwks_down = False
+        assert await verifier.verify_token(token) is None  # not at once
+        assert issuer.jwks_fetches == 1
+        await anyio.sleep(RETRY_SECONDS)
+        assert await verifier.verify_token(token) is not None
         assert issuer.jwks_fetches == 2
 
 

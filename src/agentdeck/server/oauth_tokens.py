@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 #: The least time between two fetches of the key set for an unknown key id.
 REFETCH_FLOOR_SECONDS = 30.0
+#: The least time between two tries while no key set could be fetched at all.
+RETRY_SECONDS = 2.0
 _FETCH_TIMEOUT = 10.0
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]{2,2048}")
 #: How long an introspection answer is reused.
@@ -187,7 +189,9 @@ class JwtVerifier(TokenVerifier):
 
     def _may_refetch(self) -> bool:
         assert self._fetched_at is not None
-        return time.monotonic() - self._fetched_at >= self._refetch_floor
+        # with no keys at all (the issuer was unreachable), every token fails: try sooner
+        floor = self._refetch_floor if self._keys else min(self._refetch_floor, RETRY_SECONDS)
+        return time.monotonic() - self._fetched_at >= floor
 
     async def _fetch(self) -> None:
         self._fetched_at = time.monotonic()
