@@ -205,6 +205,10 @@ def test_23_1_a_call_beyond_the_tokens_scopes_is_a_403_naming_the_scope(
         assert needed in answer.json()["error_description"]
     chatter = deployment.token([CHAT])  # every request needs read
     assert challenge(deployment.post(call("list_backends"), token=chatter))["scope"] == READ
+    stream = httpx2.get(
+        deployment.audience, headers={**ACCEPT, "Authorization": f"Bearer {chatter}"}, timeout=10
+    )
+    assert stream.status_code == 403 and challenge(stream)["scope"] == READ
 
 
 async def listed_and_called(

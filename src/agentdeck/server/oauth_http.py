@@ -91,17 +91,17 @@ class ScopeGate:
             message = "The access token is invalid or expired." if sent else "Sign in."
             await self._refuse(scope, receive, send, 401, message, params)
             return
-        if scope["method"] != "POST":
-            await self._app(scope, receive, send)
-            return
-        body, replay = await _read_body(receive)
-        if body is None:
-            await self._refuse(scope, receive, send, 413, "The request is too large.", {})
-            return
-        try:
-            message_in = json.loads(body)
-        except ValueError:
-            message_in = None  # the MCP server answers a parse error
+        message_in: Any = None  # a GET stream or a DELETE: what every request needs
+        replay = receive
+        if scope["method"] == "POST":
+            body, replay = await _read_body(receive)
+            if body is None:
+                await self._refuse(scope, receive, send, 413, "The request is too large.", {})
+                return
+            try:
+                message_in = json.loads(body)
+            except ValueError:
+                pass  # the MCP server answers a parse error
         granted = set(user.scopes)
         needed = self._policy.request_scopes(message_in)
         if not all(s in granted for s in needed):
