@@ -80,7 +80,9 @@ class Deployment:
 
 
 @contextmanager
-def deployed(folder: Path, model: str = 'model = "echo"', **env: str) -> Iterator[Deployment]:
+def deployed(
+    folder: Path, model: str = 'model = "echo"', *extra: str, **env: str
+) -> Iterator[Deployment]:
     """A test issuer and ``agentdeck serve --transport http`` trusting it."""
     with TestIssuer().running() as issuer:
         port = free_port()
@@ -91,7 +93,7 @@ def deployed(folder: Path, model: str = 'model = "echo"', **env: str) -> Iterato
                 issuer=issuer.url, audience=f"{base}/mcp", database=folder / "local.db", model=model
             )
         )
-        with http_server(config, port=port, env={"AGENTDECK_HTTP_TOKEN": "", **env}):
+        with http_server(config, *extra, port=port, env={"AGENTDECK_HTTP_TOKEN": "", **env}):
             yield Deployment(issuer, base)
 
 
@@ -413,3 +415,21 @@ async def test_23_1_the_clients_token_never_reaches_a_platform(tmp_path: Path) -
     for headers in model.headers:
         assert headers["authorization"] == f"Bearer {model.api_key}"
         assert not any(token in value for value in headers.values())
+
+
+async def test_23_1_scopes_hold_over_stateless_http(tmp_path: Path) -> None:
+    with deployed(tmp_path, 'model = "echo"', "--stateless") as deployment:
+        reader, _ = await listed_and_called(
+            deployment, deployment.token([READ]), "auto", "list_backends", {}
+        )
+        _, made = await listed_and_called(
+            deployment,
+            deployment.token(),
+            "auto",
+            "create_agent",
+            {"backend": "local", "name": "S"},
+        )
+        chat = call("chat", {"agent": ok(made)["ref"], "message": "hi"})
+        refused = deployment.post(chat, token=deployment.token([READ]))
+    assert "chat" not in reader and "list_agents" in reader
+    assert refused.status_code == 403 and challenge(refused)["scope"] == f"{READ} {CHAT}"
