@@ -61,6 +61,8 @@ class TestIssuer:
     #: who approves the next authorization, and which of the requested scopes they grant
     user: str = "alice"
     grantable: list[str] = field(default_factory=lambda: list(SCOPES))
+    #: what the next authorizations grant at most, one list each, before ``grantable``
+    next_grants: list[list[str]] = field(default_factory=list)
     keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     jwks_fetches: int = 0
     jwks_down: bool = False  # answer the key set with 503
@@ -154,9 +156,10 @@ class TestIssuer:
         self, client: OAuthClientInformationFull, params: AuthorizationParams
     ) -> str:
         code = secrets.token_urlsafe(16)
+        grantable = self.next_grants.pop(0) if self.next_grants else self.grantable
         self.codes[code] = AuthorizationCode(
             code=code,
-            scopes=[s for s in params.scopes or self.grantable if s in self.grantable],
+            scopes=[s for s in params.scopes or grantable if s in grantable],
             expires_at=time.time() + 300,
             client_id=client.client_id or "",
             code_challenge=params.code_challenge,

@@ -433,3 +433,28 @@ async def test_23_1_scopes_hold_over_stateless_http(tmp_path: Path) -> None:
         refused = deployment.post(chat, token=deployment.token([READ]))
     assert "chat" not in reader and "list_agents" in reader
     assert refused.status_code == 403 and challenge(refused)["scope"] == f"{READ} {CHAT}"
+
+
+async def test_23_4_a_reader_is_told_the_scope_to_chat_and_the_typescript_client_steps_up(
+    deployment: Deployment, node: str
+) -> None:
+    """A user granted only agentdeck:read sees no chat tool; calling it anyway is a 403
+    naming agentdeck:chat, which the official client asks the user for, then chats."""
+    _, made = await listed_and_called(
+        deployment,
+        deployment.token(subject="reader"),
+        "auto",
+        "create_agent",
+        {"backend": "local", "name": "Stepper"},
+    )
+    deployment.issuer.user = "reader"
+    deployment.issuer.next_grants = [[READ], list(SCOPES)]
+    with anyio.fail_after(120):
+        done = await anyio.run_process(
+            [node, "oauth.mjs", deployment.audience, ok(made)["ref"]], cwd=JS, check=False
+        )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    seen = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert "chat" not in seen["tools"] and "list_agents" in seen["tools"]
+    assert seen["asked"] == [" ".join(SCOPES), f"{READ} {CHAT}"]
+    assert seen["reply"] == "You said: stepped up"

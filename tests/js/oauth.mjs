@@ -1,6 +1,7 @@
 // The official TypeScript MCP client doing the whole OAuth flow against agentdeck:
 //
 //   node oauth.mjs <url of agentdeck's /mcp>
+//   node oauth.mjs <url> <agent ref>     as a user first granted only agentdeck:read
 //
 // Its first request gets a 401 naming the protected-resource metadata; the SDK's auth()
 // discovers the authorization server from it, registers a client (RFC 7591), and sends
@@ -8,12 +9,17 @@
 // server approves at once, so "sending the user" is fetching the authorize URL and
 // reading the code from its redirect. With the token, the client lists the tools, makes
 // a local agent and chats with it. Prints one JSON line with what it saw.
+//
+// With an agent ref, the user's first token has only the read scope: the tool list has
+// no chat, and calling chat gets a 403 naming the scope it needs; the SDK asks for it
+// (step-up authorization), and the call succeeds with the new token.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 
 const REDIRECT = "http://127.0.0.1:9/callback"; // never visited: the code is read from the redirect
 const url = new URL(process.argv[2]);
+const readerAgent = process.argv[3];
 const seen = {};
 
 function check(condition, message) {
@@ -54,6 +60,7 @@ class InMemoryProvider {
   }
   async redirectToAuthorization(authorizationUrl) {
     const asked = authorizationUrl.searchParams;
+    seen.asked = [...(seen.asked ?? []), asked.get("scope")];
     seen.pkce = asked.get("code_challenge_method");
     seen.resource = asked.get("resource");
     seen.scope = asked.get("scope");
@@ -80,6 +87,22 @@ transport = new StreamableHTTPClientTransport(url, { authProvider: provider });
 client = new Client({ name: "agentdeck-js-oauth", version: "1.0.0" });
 await client.connect(transport);
 seen.tools = (await client.listTools()).tools.map((tool) => tool.name);
+if (readerAgent) {
+  const chat = { name: "chat", arguments: { agent: readerAgent, message: "stepped up" } };
+  try {
+    await client.callTool(chat);
+    throw new Error("a reader chatted");
+  } catch (error) {
+    if (!(error instanceof UnauthorizedError)) throw error;
+  }
+  await transport.finishAuth(provider.code);
+  const reply = await client.callTool(chat);
+  check(!reply.isError, `chat failed: ${JSON.stringify(reply.content)}`);
+  seen.reply = reply.structuredContent.text;
+  await client.close();
+  console.log(JSON.stringify(seen));
+  process.exit(0);
+}
 const made = await client.callTool({ name: "create_agent", arguments: { backend: "local", name: "Js" } });
 check(!made.isError, `create_agent failed: ${JSON.stringify(made.content)}`);
 const reply = await client.callTool({
