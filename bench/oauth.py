@@ -222,7 +222,7 @@ async def _serve_and_chat(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     ) as process:
         try:
-            await _ready(url)
+            await _ready(url, tokens[0])
             delays = await _sessions(url, tokens, failed)
             return delays, memory_of(process.pid)
         finally:
@@ -261,16 +261,25 @@ async def section_sessions(count: int, rounds: int) -> None:
         )
 
 
-async def _ready(url: str) -> None:
-    with anyio.fail_after(60):
-        while True:
-            try:
-                async with httpx2.AsyncClient() as http:
+async def _ready(url: str, token: str) -> None:
+    """Waits for the server, then sends it one authenticated request: under OAuth that
+    fetches the issuer's keys before the sessions start (the issuer shares this busy
+    process with the clients)."""
+    async with httpx2.AsyncClient(timeout=30) as http:
+        with anyio.fail_after(60):
+            while True:
+                try:
                     if (await http.get(url.replace("/mcp", "/healthz"))).status_code == 200:
-                        return
-            except httpx2.TransportError:
-                pass
-            await anyio.sleep(0.1)
+                        break
+                except httpx2.TransportError:
+                    pass
+                await anyio.sleep(0.1)
+        ping = {"jsonrpc": "2.0", "id": 0, "method": "ping"}
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json, text/event-stream",
+        }
+        await http.post(url, json=ping, headers=headers)
 
 
 def main() -> None:
