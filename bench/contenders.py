@@ -45,8 +45,11 @@ class Session:
     #: the chat tool's parameter that continues a conversation, if it has one
     conversation_param: str | None = None
 
-    async def chat(self, message: str = "hi", **extra: Any) -> tuple[float, int, dict[str, Any]]:
-        """Seconds for one chat call, the progress notifications it got, its structured result."""
+    async def chat(
+        self, message: str = "hi", *, progress: bool = True, **extra: Any
+    ) -> tuple[float, int, dict[str, Any]]:
+        """Seconds for one chat call, the progress notifications it got, its structured result.
+        ``progress=False`` sends no progress token: nothing streams, the answer comes whole."""
         notes = 0
 
         async def on_progress(progress: float, total: float | None, text: str | None) -> None:
@@ -55,7 +58,9 @@ class Session:
 
         started = time.perf_counter()
         result = await self.client.call_tool(
-            "chat", {**self.chat_args, **extra, "message": message}, progress_callback=on_progress
+            "chat",
+            {**self.chat_args, **extra, "message": message},
+            progress_callback=on_progress if progress else None,
         )
         elapsed = time.perf_counter() - started
         content = result.structured_content or {}

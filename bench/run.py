@@ -5,7 +5,8 @@
 Sections (names for --only):
   latency   one chat: direct httpx2 request (physical floor), a bare MCPServer with one
             tool making the same request (SDK floor), agentdeck `chat` to a local agent,
-            FastMCP; over stdio and Streamable HTTP, interleaved call by call
+            FastMCP; over stdio and Streamable HTTP, with a progress token and without,
+            interleaved call by call
   fanout    50 concurrent chats on one stdio session (200 ms model): time / one chat
   startup   process start to `initialize` answered: agentdeck vs the bare server
   cli       `agentdeck --help` and `--version` vs `python -c pass`
@@ -150,10 +151,18 @@ async def direct_chat(http: httpx2.AsyncClient) -> float:
     return time.perf_counter() - started
 
 
+#: the latency rows of chats sent without a progress token: the answer comes whole, so
+#: what the server does besides streaming (agentdeck's own writes) is not hidden behind it
+NO_TOKEN = ", no token"
+
+
 async def section_latency(bench: Bench) -> None:
     calls = bench.scaled(bench.args.calls, 30)
     url = bench.models[0.02]
-    heading(f"Per-chat latency: model latency 20 ms, {calls} calls each, interleaved")
+    heading(
+        f"Per-chat latency: model latency 20 ms, {calls} calls each, interleaved; "
+        f"each server with a progress token and without ('{NO_TOKEN[2:]}')"
+    )
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(httpx2.AsyncClient(base_url=url))
         contenders: list[tuple[str, Callable[[], Awaitable[float]]]] = [
@@ -162,12 +171,16 @@ async def section_latency(bench: Bench) -> None:
         notes: dict[str, int] = {}
 
         def add(session: Session) -> None:
-            async def call(session: Session = session) -> float:
-                elapsed, count, _ = await session.chat()
-                notes[session.name] = count
-                return elapsed
+            for progress, name in ((True, session.name), (False, f"{session.name}{NO_TOKEN}")):
 
-            contenders.append((session.name, call))
+                async def call(
+                    session: Session = session, progress: bool = progress, name: str = name
+                ) -> float:
+                    elapsed, count, _ = await session.chat(progress=progress)
+                    notes[name] = count
+                    return elapsed
+
+                contenders.append((name, call))
 
         for transport in ("stdio", "http"):
             config = write_config(bench.scratch(f"latency-{transport}"), url)
@@ -198,8 +211,8 @@ async def section_latency(bench: Bench) -> None:
     medians = {name: p50_p95(values)[0] for name, values in samples.items()}
     for name, values in samples.items():
         median, p95 = p50_p95(values)
-        transport = name.rsplit(" ", 1)[-1]
-        floor = medians.get(f"bare MCPServer {transport}")
+        transport = name.removesuffix(NO_TOKEN).rsplit(" ", 1)[-1]
+        floor = medians.get(f"bare MCPServer {transport}{NO_TOKEN * name.endswith(NO_TOKEN)}")
         versus = (
             f"{(median - floor) * 1000:+7.2f} ms vs bare  x{median / floor:.2f}"
             if floor and not name.startswith("bare") and name != "direct httpx2"

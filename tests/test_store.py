@@ -31,11 +31,11 @@ async def test_an_agent_row_round_trips_with_its_options(database: str) -> None:
 
 async def test_recent_messages_are_the_last_ones_oldest_first(database: str) -> None:
     async with open_store(database) as store:
-        conversation = await store.ensure_conversation(None, "a1", title="t")
-        other = await store.ensure_conversation(None, "a2", title="t")
+        conversation, other = "c1", "c2"
         for i in range(7):
-            await store.add_message(conversation, "user" if i % 2 == 0 else "assistant", f"m{i}")
-        await store.add_message(other, "user", "elsewhere")
+            role, new_for = ("user" if i % 2 == 0 else "assistant"), ("a1" if i == 0 else None)
+            await store.add_message(conversation, role, f"m{i}", new_for=new_for)
+        await store.add_message(other, "user", "elsewhere", new_for="a2")
         recent = await store.recent_messages(conversation, 3)
         assert [(m["role"], m["content"]) for m in recent] == [
             ("user", "m4"),

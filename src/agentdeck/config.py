@@ -31,6 +31,7 @@ from agentdeck.backends.kinds import KINDS, settings_class
 from agentdeck.backends.local.settings import DEFAULT_DATABASE, LocalSettings
 from agentdeck.backends.settings import BackendCommon, Strict
 from agentdeck.errors import ConfigError
+from agentdeck.store.shared import DEFAULT_WAIT_SECONDS
 
 DEFAULT_CONFIG_PATH = Path("~/.config/agentdeck/agentdeck.toml")
 Toolset = Literal[
@@ -99,6 +100,12 @@ class ServerSettings(Strict):
     )
     run_keep_seconds: float = Field(default=3600, gt=0)
     run_keep_count: int = Field(default=200, gt=0)
+    database_wait_seconds: float = Field(
+        default=DEFAULT_WAIT_SECONDS,
+        gt=0,
+        description="How long a call waits for a database another program holds locked "
+        "before it fails saying so.",
+    )
     agent_refresh_seconds: float = Field(default=300, ge=0)
     completion_seconds: float = Field(
         default=1.5,

@@ -7,6 +7,7 @@ AgentdeckError                 base; message says what happened and what to do
 ├── UnsupportedError           the backend cannot do this; names what it can do
 ├── ModelUnavailableError      a local agent's model is not configured or not reachable
 ├── DatabaseError              agentdeck's own database failed or cannot be reached
+│   └── DatabaseLocked         another program held it locked past the wait budget
 └── UpstreamError              the platform answered with an error, or did not answer
     ├── AuthenticationError    401: the key is wrong or missing
     ├── PaymentRequiredError   402: the workspace is out of credits
@@ -80,6 +81,11 @@ class ModelUnavailableError(AgentdeckError):
 
 class DatabaseError(AgentdeckError):
     """agentdeck's own database (the SQLite file or PostgreSQL) failed or is unreachable."""
+
+
+class DatabaseLocked(DatabaseError):
+    """Another program held agentdeck's database locked for longer than a call may wait
+    (``[server] database_wait_seconds``); that call failed, nothing else did."""
 
 
 class UpstreamError(AgentdeckError):

@@ -16,6 +16,7 @@ import httpx2
 
 from agentdeck.backends.base import (
     Backend,
+    ConversationReader,
     HistoryUser,
     capabilities_of,
     capability_name,
@@ -28,7 +29,7 @@ from agentdeck.errors import InvalidInputError, UnsupportedError
 from agentdeck.http import Connection, HttpClient, RetryPolicy, build_async_client
 from agentdeck.http_auth import BearerAuth
 from agentdeck.model import BackendInfo, Ref
-from agentdeck.store import Store, open_store
+from agentdeck.store import RunKeeping, Store, open_store
 
 P = TypeVar("P")
 
@@ -68,7 +69,22 @@ class Registry:
         """Build every configured backend with its pooled HTTP client; close them all at exit."""
         enabled = settings.enabled_backends()
         async with AsyncExitStack() as stack:
-            store = await stack.enter_async_context(open_store(settings.database()))
+            keeping = RunKeeping(
+                seconds=settings.server.run_keep_seconds,
+                count=settings.server.run_keep_count,
+                conversation_api=frozenset(
+                    name
+                    for name, backend_settings in enabled.items()
+                    if issubclass(backend_class(backend_settings.kind), ConversationReader)
+                ),
+            )
+            store = await stack.enter_async_context(
+                open_store(
+                    settings.database(),
+                    wait_seconds=settings.server.database_wait_seconds,
+                    keeping=keeping,
+                )
+            )
             backends: dict[str, Backend] = {}
             for name, backend_settings in enabled.items():
                 cls_ = backend_class(backend_settings.kind)

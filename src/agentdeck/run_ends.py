@@ -40,6 +40,9 @@ _FIRST_RETRY = 0.5
 _LAST_RETRY = 10.0
 #: longest one attempt to write an end may take before it counts as failed
 _WRITE_TIMEOUT = 15.0
+#: longest the first attempt may keep the run's followers waiting: past it the run ends
+#: in memory (saying its end is not saved yet) and the write goes on in the background
+_FIRST_WRITE_TIMEOUT = 2.0
 
 
 class EndingRun(Protocol):
@@ -80,7 +83,9 @@ class EndWriter(Generic[RunT]):
         Shielded: a run ended because the server is stopping still records that.
         """
         with anyio.CancelScope(shield=True):
-            recorded = await self._attempt(lambda: self._record(run, status, error), run)
+            recorded = await self._attempt(
+                lambda: self._record(run, status, error), run, timeout=_FIRST_WRITE_TIMEOUT
+            )
             if recorded is False:
                 status, error = "failed", TAKEN_OVER
             elif isinstance(recorded, str):
@@ -109,10 +114,16 @@ class EndWriter(Generic[RunT]):
         await self._hand_over_run(run)
         return True
 
-    async def _attempt(self, write: Callable[[], Awaitable[bool]], run: RunT) -> bool | str:
+    async def _attempt(
+        self,
+        write: Callable[[], Awaitable[bool]],
+        run: RunT,
+        *,
+        timeout: float = _WRITE_TIMEOUT,
+    ) -> bool | str:
         """What ``write`` returned, or why it failed: it raised, or took too long."""
-        failure = f"no answer within {_WRITE_TIMEOUT:g} s"
-        with anyio.move_on_after(_WRITE_TIMEOUT):
+        failure = f"no answer within {timeout:g} s"
+        with anyio.move_on_after(timeout):
             try:
                 return await write()
             except Exception as exc:

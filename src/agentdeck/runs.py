@@ -61,6 +61,7 @@ from agentdeck.model import (
 from agentdeck.notices import FOR_CLIENT
 from agentdeck.run_ends import EndWriter, RunStatus
 from agentdeck.store import Store
+from agentdeck.streams import without_nul
 
 logger = logging.getLogger("agentdeck.runs")
 
@@ -143,6 +144,7 @@ class Run:
         return self.status != "running"
 
     def add(self, event: ChatEvent) -> None:
+        event = without_nul(event, self.events)
         if isinstance(event, RunStarted | Done) and event.conversation_id:
             self.conversation_id = event.conversation_id
         if isinstance(event, RunStarted) and event.upstream_run_id:

@@ -12,7 +12,9 @@ What happens to bad input, as documented for users:
   rest of the answer still arrives and the user is told something was dropped;
 - valid JSON of an unexpected shape (a list where an object belongs, a number where
   text belongs) is skipped the same way, never a crash (:func:`mapped`);
-- an unknown data-stream prefix is skipped silently (the format reserves them).
+- an unknown data-stream prefix is skipped silently (the format reserves them);
+- the character U+0000 (NUL) in an answer's text is left out, with a warning
+  (:func:`without_nul`): no database agentdeck writes to keeps it.
 """
 
 from __future__ import annotations
@@ -208,3 +210,18 @@ async def data_stream_events(
             backend=backend,
             hint="The answer above is incomplete; retry the message.",
         )
+
+
+#: the warning of a run whose answer had NUL characters, which it left out
+NUL_LEFT_OUT = "the answer contained NUL characters (U+0000); they were left out."
+
+
+def without_nul(event: ChatEvent, events: list[ChatEvent]) -> ChatEvent:
+    """``event`` with U+0000 left out of its text (PostgreSQL refuses that character, in
+    the run history and the shared snapshot alike); the first time, a warning saying so
+    is added to ``events``, the run's events so far."""
+    if not isinstance(event, TextDelta | ReasoningDelta) or "\0" not in event.text:
+        return event
+    if not any(isinstance(e, StreamWarning) and e.message == NUL_LEFT_OUT for e in events):
+        events.append(StreamWarning(message=NUL_LEFT_OUT))
+    return event.model_copy(update={"text": event.text.replace("\0", "")})

@@ -13,6 +13,9 @@ SDK has already refused them.
 
 A call naming no served tool is a protocol error, as the spec says (-32602, "Unknown
 tool: <name>"), not a tool result: the SDK would answer it as a failed call.
+
+It also refuses, before the tool runs, a call with the character U+0000 (NUL) in any
+text of its arguments — no database agentdeck writes to keeps it — naming where it is.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
+from mcp_types.methods import serialize_server_result
 from pydantic import ValidationError
 
 
@@ -44,6 +48,15 @@ class ReadableArgumentErrors:
         if ctx.method != "tools/call":
             return await call_next(ctx)
         params = ctx.params or {}
+        nul = _nul_at(params.get("arguments"), "")
+        if nul is not None:
+            refused = {"type": "text", "text": _nul_refused(params, nul)}
+            # answered here, not by the SDK: shaped for the era as the SDK would
+            return serialize_server_result(
+                ctx.method,
+                ctx.protocol_version,
+                {"content": [refused], "isError": True, "resultType": "complete"},
+            )
         name, arguments = params.get("name"), params.get("arguments") or {}
         fn = self._function_of(name) if isinstance(name, str) else None
         if isinstance(name, str) and fn is None:
@@ -57,6 +70,33 @@ class ReadableArgumentErrors:
         if not problems:
             return result
         return {**result, "content": [{"type": "text", "text": "\n".join(problems)}]}
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    """Where in ``value`` (arguments as JSON gives them) a text holds U+0000, or None."""
+    if isinstance(value, str):
+        return path if "\0" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            found = inner if "\0" in str(key) else _nul_at(item, inner)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_at(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _nul_refused(params: Mapping[str, Any], where: str) -> str:
+    """The error of a call with U+0000 in an argument: no database keeps that character
+    (PostgreSQL refuses it), so it is refused here, the same on every store."""
+    return (
+        f'{params.get("name")}: "{where.replace(chr(0), "")}" contains the character U+0000 '
+        "(NUL), which agentdeck does not accept; remove it and call again."
+    )
 
 
 def argument_problems(tool: str, fn: Callable[..., Any], arguments: dict[str, Any]) -> list[str]:

@@ -10,10 +10,15 @@ and messages, and the run history of every backend:
 ``[server] database`` chooses: a ``postgresql://`` URL means PostgreSQL; a file path (or
 nothing, which falls back to ``[backends.local] database``) means SQLite.
 
-The interface is async because PostgreSQL is a network hop; the SQLite store answers
-from its methods without leaving the event loop (a write is a few hundred microseconds,
-cheaper than a hop to a worker thread). Both commit every write before the method
-returns, so whatever a tool answered survives a killed process.
+The interface is async because PostgreSQL is a network hop; the SQLite store runs a
+statement in place (microseconds, cheaper than a hop to a worker thread) and never waits
+on the event loop: a database another program holds locked is retried with async
+sleeps. Both commit every write before the method returns, so whatever a tool answered
+survives a killed process. A call that waited ``[server] database_wait_seconds`` for a
+lock in vain fails with :class:`~agentdeck.errors.DatabaseLocked`, any other database
+failure with :class:`~agentdeck.errors.DatabaseError`: that call only.
+
+Finished runs are pruned from the run history as :class:`RunKeeping` says.
 
 Rows are plain dicts: timestamps are ISO 8601 strings in UTC, ``options`` a dict.
 """
@@ -26,9 +31,16 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from agentdeck.errors import ConfigError
-from agentdeck.store.shared import redacted
+from agentdeck.store.shared import DEFAULT_WAIT_SECONDS, RunKeeping, redacted
 
-__all__ = ["POSTGRES_SCHEMES", "Store", "is_postgres_url", "open_store", "redacted"]
+__all__ = [
+    "POSTGRES_SCHEMES",
+    "RunKeeping",
+    "Store",
+    "is_postgres_url",
+    "open_store",
+    "redacted",
+]
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -69,19 +81,19 @@ class Store(Protocol):
 
     # ---- conversations (the local backend's own) -------------------------------------
 
-    async def ensure_conversation(
-        self, conversation_id: str | None, agent_id: str, title: str
-    ) -> str:
-        """The conversation to continue, created when new; returns its id."""
-        ...
-
     async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None: ...
 
     async def list_conversations(
         self, *, agent_id: str | None, limit: int, offset: int
     ) -> list[dict[str, Any]]: ...
 
-    async def add_message(self, conversation_id: str, role: str, content: str) -> None: ...
+    async def add_message(
+        self, conversation_id: str, role: str, content: str, *, new_for: str | None = None
+    ) -> None:
+        """Append a message and touch its conversation, in one transaction. ``new_for``
+        (an agent id): the conversation is new; create it for that agent, titled by the
+        message."""
+        ...
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]: ...
 
@@ -119,7 +131,9 @@ class Store(Protocol):
         error: str | None,
         conversation_id: str | None,
     ) -> bool:
-        """Write a run's end; False when the row was already final (it never changes then)."""
+        """Write a run's end; False when the row was already final (it never changes then).
+        Now and then also prune the run history (see :class:`RunKeeping`: a pruning that
+        fails is logged, never this call's error)."""
         ...
 
     async def fail_unfinished_runs(self, error: str) -> int:
@@ -160,8 +174,15 @@ def is_postgres_url(database: str) -> bool:
 
 
 @asynccontextmanager
-async def open_store(database: str) -> AsyncIterator[Store]:
-    """The store ``database`` names, created or migrated, closed at exit."""
+async def open_store(
+    database: str,
+    *,
+    wait_seconds: float = DEFAULT_WAIT_SECONDS,
+    keeping: RunKeeping | None = None,
+) -> AsyncIterator[Store]:
+    """The store ``database`` names, created or migrated, closed at exit. A call waits at
+    most ``wait_seconds`` for a lock another program holds; ``keeping`` (None: keep all)
+    says which finished runs the run history keeps."""
     if is_postgres_url(database):
         try:
             from agentdeck.store.postgres import PostgresStore  # psycopg only when used
@@ -170,12 +191,14 @@ async def open_store(database: str) -> AsyncIterator[Store]:
                 "[server] database is a PostgreSQL URL, but the PostgreSQL driver is not "
                 "installed. Install it with: pip install 'agentdeck[postgresql]'."
             ) from None
-        async with PostgresStore.open(database) as store:
+        async with PostgresStore.open(
+            database, wait_seconds=wait_seconds, keeping=keeping
+        ) as store:
             yield store
         return
     from agentdeck.store.sqlite import SqliteStore
 
-    sqlite_store = SqliteStore(database)
+    sqlite_store = SqliteStore(database, wait_seconds=wait_seconds, keeping=keeping)
     try:
         yield sqlite_store
     finally:

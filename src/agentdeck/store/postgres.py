@@ -3,7 +3,7 @@ agentdeck replicas share.
 
 Connections come from a small pool (psycopg 3, async). Reads run in autocommit; a
 write that touches two rows runs in one transaction; each method returns once its
-write is committed. The schema is versioned in ``schema_version`` and migrated on
+write is committed. Locks, U+0000 and failures: :mod:`agentdeck.store.postgres_pool`. The schema is versioned in ``schema_version`` and migrated on
 start under an advisory lock, so replicas starting together migrate once, in turn.
 
 The ``runs`` table is keyed by run id and written by the replica that drives the
@@ -18,28 +18,39 @@ on :data:`RUN_CHANNEL` (payload: the run id) at commit; a cancel request one on
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from agentdeck.errors import ConfigError, DatabaseError
-from agentdeck.store.shared import new_id, now, redacted
+from agentdeck.store.postgres_pool import (
+    PostgresPool,
+    json_storable,
+    lock_timeout,
+    reason,
+    storable,
+)
+from agentdeck.store.shared import (
+    DEFAULT_WAIT_SECONDS,
+    Pruning,
+    RunKeeping,
+    new_id,
+    now,
+    redacted,
+)
 from agentdeck.store.stream_events import POSTGRES_SCHEMA, PostgresStreamEvents
 
+logger = logging.getLogger("agentdeck.store")
 #: Every agentdeck replica migrating this database takes this advisory lock first.
 _MIGRATION_LOCK = 0x61676E746465636B  # "agntdeck"
 _CONNECT_TIMEOUT = 10
-_POOL_TIMEOUT = 10.0
-#: Health checks answer sooner than a load balancer gives up on them.
-_PING_TIMEOUT = 3.0
 _POOL_MAX = 10
 
 #: Migration N brings the schema from version N-1 to N; each runs in one transaction.
@@ -105,17 +116,31 @@ _HISTORY_COLUMNS = (
 _AGENT_COLUMNS = frozenset({"name", "description", "instructions", "model", "options"})
 
 
-class PostgresStore(PostgresStreamEvents):
+class PostgresStore(PostgresPool, PostgresStreamEvents):
     """All of agentdeck's persistent state in a PostgreSQL database."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], location: str, url: str) -> None:
-        self._pool = pool
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Any],
+        location: str,
+        url: str,
+        *,
+        wait_seconds: float = DEFAULT_WAIT_SECONDS,
+        keeping: RunKeeping | None = None,
+    ) -> None:
+        super().__init__(pool, location, wait_seconds)
         self._url = url
-        self.location = location
+        self._pruning = Pruning(keeping)
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, url: str) -> AsyncIterator[PostgresStore]:
+    async def open(
+        cls,
+        url: str,
+        *,
+        wait_seconds: float = DEFAULT_WAIT_SECONDS,
+        keeping: RunKeeping | None = None,
+    ) -> AsyncIterator[PostgresStore]:
         """Connect, migrate the schema, and keep a pool open until exit."""
         location = redacted(url)
         try:
@@ -125,7 +150,7 @@ class PostgresStore(PostgresStreamEvents):
                 await _migrate(connection, location)
         except psycopg.Error as exc:
             raise ConfigError(
-                f"cannot use the database {location}: {_reason(exc, url)}. "
+                f"cannot use the database {location}: {reason(exc, url)}. "
                 "Check [server] database in the config and that PostgreSQL is reachable."
             ) from None
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
@@ -133,52 +158,16 @@ class PostgresStore(PostgresStreamEvents):
             min_size=1,
             max_size=_POOL_MAX,
             kwargs={"autocommit": True, "row_factory": dict_row},
+            configure=lock_timeout(wait_seconds),
             check=AsyncConnectionPool.check_connection,
             open=False,
             name="agentdeck",
         )
         await pool.open()
         try:
-            yield cls(pool, location, url)
+            yield cls(pool, location, url, wait_seconds=wait_seconds, keeping=keeping)
         finally:
             await pool.close()
-
-    @asynccontextmanager
-    async def _connection(
-        self, wait_seconds: float = _POOL_TIMEOUT
-    ) -> AsyncIterator[psycopg.AsyncConnection[dict[str, Any]]]:
-        """A pooled connection; connection failures become one clear ``DatabaseError``."""
-        try:
-            async with self._pool.connection(timeout=wait_seconds) as connection:
-                yield connection
-        except PoolTimeout:
-            raise DatabaseError(
-                f"the database {self.location} did not answer within {wait_seconds:g} s.",
-                hint="Check that PostgreSQL is up and retry.",
-            ) from None
-        except psycopg.OperationalError as exc:
-            raise DatabaseError(
-                f"the database {self.location} failed: {_reason(exc)}.",
-                hint="Check that PostgreSQL is up and retry.",
-            ) from None
-
-    async def _rows(self, query: Any, params: Any = ()) -> list[dict[str, Any]]:
-        async with self._connection() as connection:
-            cursor = await connection.execute(query, params)
-            return [_row(row) for row in await cursor.fetchall()]
-
-    async def _one(self, query: Any, params: Any = ()) -> dict[str, Any] | None:
-        rows = await self._rows(query, params)
-        return rows[0] if rows else None
-
-    async def _write(self, query: Any, params: Any = ()) -> int:
-        async with self._connection() as connection:
-            cursor = await connection.execute(query, params)
-            return cursor.rowcount
-
-    async def ping(self) -> None:
-        async with self._connection(wait_seconds=_PING_TIMEOUT) as connection:
-            await connection.execute("SELECT 1")
 
     # ---- agents ----------------------------------------------------------------------
 
@@ -228,17 +217,6 @@ class PostgresStore(PostgresStreamEvents):
 
     # ---- conversations (the local backend's own) -------------------------------------
 
-    async def ensure_conversation(
-        self, conversation_id: str | None, agent_id: str, title: str
-    ) -> str:
-        conversation_id = conversation_id or new_id()
-        stamp = now()
-        await self._write(
-            "INSERT INTO conversations VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-            (conversation_id, agent_id, title[:80], stamp, stamp),
-        )
-        return conversation_id
-
     async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
         return await self._one(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
@@ -257,16 +235,25 @@ class PostgresStore(PostgresStreamEvents):
             {"agent": agent_id, "limit": limit, "offset": offset},
         )
 
-    async def add_message(self, conversation_id: str, role: str, content: str) -> None:
-        stamp = now()
+    async def add_message(
+        self, conversation_id: str, role: str, content: str, *, new_for: str | None = None
+    ) -> None:
+        stamp, content = now(), storable(content)
         async with self._connection() as connection, connection.transaction():
+            if new_for is not None:
+                await connection.execute(
+                    "INSERT INTO conversations VALUES (%s, %s, %s, %s, %s)",
+                    (conversation_id, new_for, content[:80], stamp, stamp),
+                )
+            else:
+                await connection.execute(
+                    "UPDATE conversations SET updated_at = %s WHERE id = %s",
+                    (stamp, conversation_id),
+                )
             await connection.execute(
                 "INSERT INTO messages (conversation_id, role, content, created_at)"
                 " VALUES (%s, %s, %s, %s)",
                 (conversation_id, role, content, stamp),
-            )
-            await connection.execute(
-                "UPDATE conversations SET updated_at = %s WHERE id = %s", (stamp, conversation_id)
             )
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
@@ -323,7 +310,40 @@ class PostgresStore(PostgresStreamEvents):
             " WHERE id = %s AND status = 'running'",
             (status, text, error, now(), conversation_id, run_id),
         )
+        if self._pruning.ended():
+            await self._prune_runs()
         return written > 0
+
+    async def _prune_runs(self) -> None:
+        """Forget finished runs as :class:`RunKeeping` says (a transcript's runs lose only
+        their snapshot). Every replica prunes; a failure is logged, the next catches up."""
+        keeping = self._pruning.keeping
+        assert keeping is not None
+        old = (
+            "SELECT id FROM runs WHERE status <> 'running'"
+            " AND (finished_at < now() - make_interval(secs => %(seconds)s) OR id NOT IN"
+            "  (SELECT id FROM runs WHERE status <> 'running'"
+            "   ORDER BY finished_at DESC, id DESC LIMIT %(count)s))"
+        )
+        prunable = "conversation_id IS NULL OR backend = ANY(%(own)s::text[])"
+        params = {
+            "seconds": keeping.seconds,
+            "count": keeping.count,
+            "own": sorted(keeping.conversation_api),
+        }
+        try:
+            async with self._connection() as connection, connection.transaction():
+                await connection.execute("SET LOCAL lock_timeout = '100ms'")  # skip, not wait
+                await connection.execute(
+                    f"DELETE FROM runs WHERE id IN ({old}) AND ({prunable})", params
+                )
+                await connection.execute(
+                    f"UPDATE runs SET snapshot = NULL WHERE id IN ({old}) AND snapshot IS NOT NULL",
+                    params,
+                )
+        except DatabaseError as exc:
+            logger.warning("pruning the run history failed: %s", exc)
+        self._pruning.done()
 
     async def fail_unfinished_runs(self, error: str) -> int:
         """Nothing to do at start: replicas share this database, so a ``running`` row may
@@ -374,7 +394,7 @@ class PostgresStore(PostgresStreamEvents):
             await connection.execute(f"LISTEN {CANCEL_CHANNEL}")
         except psycopg.Error as exc:
             raise DatabaseError(
-                f"the database {self.location} failed: {_reason(exc, self._url)}."
+                f"the database {self.location} failed: {reason(exc, self._url)}."
             ) from None
         return connection
 
@@ -383,7 +403,7 @@ class PostgresStore(PostgresStreamEvents):
         await self._write(
             "UPDATE runs SET owner = %s, snapshot = %s::jsonb, updated_at = now()"
             " WHERE id = %s AND status = 'running'",
-            (replica, snapshot, run_id),
+            (replica, json_storable(snapshot), run_id),
         )
 
     async def write_progress(self, run_id: str, snapshot: str, *, final: bool = False) -> None:
@@ -397,7 +417,7 @@ class PostgresStore(PostgresStreamEvents):
             "  AND COALESCE(snapshot->>'status', 'running') = 'running'"
             "  AND status = %(snapshot)s::jsonb->>'status')) RETURNING id)"
             f" SELECT pg_notify('{RUN_CHANNEL}', id) FROM changed",
-            {"snapshot": snapshot, "id": run_id, "final": final},
+            {"snapshot": json_storable(snapshot), "id": run_id, "final": final},
         )
 
     async def shared_run(self, run_id: str) -> dict[str, Any] | None:
@@ -448,20 +468,3 @@ async def _migrate(connection: psycopg.AsyncConnection[Any], location: str) -> N
                 await connection.execute("INSERT INTO schema_version VALUES (%s)", (version,))
     finally:
         await connection.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
-
-
-def _row(row: dict[str, Any]) -> dict[str, Any]:
-    """A row in the store's shape: timestamps as ISO 8601 strings in UTC."""
-    return {
-        key: value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
-        for key, value in row.items()
-    }
-
-
-def _reason(exc: psycopg.Error, url: str | None = None) -> str:
-    """The driver's message in one line, with the URL's password taken out if it slipped in."""
-    reason = " ".join(str(exc).split()) or type(exc).__name__
-    password = urlsplit(url).password if url else None
-    if password:
-        reason = reason.replace(password, "***")
-    return reason.rstrip(".")

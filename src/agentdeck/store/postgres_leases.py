@@ -18,7 +18,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from agentdeck.errors import DatabaseError
-from agentdeck.store.postgres import _CONNECT_TIMEOUT, RUN_CHANNEL, _reason
+from agentdeck.store.postgres import _CONNECT_TIMEOUT, RUN_CHANNEL
+from agentdeck.store.postgres_pool import reason
 from agentdeck.store.shared import redacted
 
 
@@ -82,7 +83,7 @@ class PostgresLeases:
         except psycopg.Error as exc:
             await self._drop_connection()
             raise DatabaseError(
-                f"the database {self._location} failed: {_reason(exc, self._url)}."
+                f"the database {self._location} failed: {reason(exc, self._url)}."
             ) from None
         except BaseException:  # cancelled mid-query: the connection's state is unknown
             await self._drop_connection()

@@ -1,4 +1,5 @@
-"""What both stores use: row ids, timestamps, and database URLs fit to show.
+"""What both stores use: row ids, timestamps, database URLs fit to show, how long a call
+waits for a locked database, and when the run history is pruned.
 
 Its own module so the implementations need not import the package that picks
 between them (which imports them).
@@ -6,9 +7,22 @@ between them (which imports them).
 
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
+
+#: how long a call waits for a database another program holds locked (the default of
+#: ``[server] database_wait_seconds``)
+DEFAULT_WAIT_SECONDS = 15.0
+#: what to do when it waited that long in vain
+LOCKED_HINT = (
+    "Close or finish what holds it (a database browser, a backup, a long transaction in "
+    "another program), or raise [server] database_wait_seconds; then call again."
+)
+#: longest between two prunings of the run history
+_PRUNE_EVERY_SECONDS = 60.0
 
 
 def redacted(url: str) -> str:
@@ -27,3 +41,44 @@ def now() -> datetime:
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class RunKeeping:
+    """How much of the finished runs the run history keeps: those that ended within
+    ``seconds``, and of those at most the newest ``count`` (``run_keep_seconds`` and
+    ``run_keep_count``, as in memory). That holds for runs without a conversation, and
+    for those of ``conversation_api`` backends, which keep their conversations
+    themselves. Any other backend's conversation runs are its transcripts (Make has no
+    conversation API; or it is not configured in this process, which cannot tell):
+    those are kept whatever their age."""
+
+    seconds: float
+    count: int
+    conversation_api: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def age(self) -> timedelta:
+        return timedelta(seconds=self.seconds)
+
+
+class Pruning:
+    """When the run history is due for pruning: after ``count`` more runs ended, or when a
+    run could have expired since the last time (at most a minute apart)."""
+
+    def __init__(self, keeping: RunKeeping | None) -> None:
+        self.keeping = keeping
+        self._ended = 0
+        self._last = time.monotonic()
+
+    def ended(self) -> bool:
+        """Note that a run ended; whether to prune now."""
+        if self.keeping is None:
+            return False
+        self._ended += 1
+        every = min(self.keeping.seconds, _PRUNE_EVERY_SECONDS)
+        return self._ended >= self.keeping.count or time.monotonic() - self._last >= every
+
+    def done(self) -> None:
+        self._ended = 0
+        self._last = time.monotonic()

@@ -3,9 +3,10 @@ run history of every backend, in one file on one machine.
 
 One file (WAL mode) under the user's data directory, or ``:memory:`` for tests.
 Every write is committed before the method returns, so whatever a tool answered
-survives a killed process. The methods are async to share the :class:`Store`
-interface with PostgreSQL, but run the query in place: each is a few hundred
-microseconds on a local file, cheaper than a hop to a worker thread.
+survives a killed process; the rows of one step (a message and its conversation's
+time) go in one transaction.
+
+No call waits on the event loop: see :mod:`agentdeck.store.sqlite_connection`.
 
 The run history is what lets ``list_conversations`` and the transcript resource
 work for platforms that have no conversation API of their own (Make).
@@ -14,13 +15,17 @@ work for platforms that have no conversation API of their own (Make).
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from agentdeck.errors import ConfigError, DatabaseError
-from agentdeck.store.shared import new_id, now
+from agentdeck.store.shared import DEFAULT_WAIT_SECONDS, Pruning, RunKeeping, new_id, now
+from agentdeck.store.sqlite_connection import SqliteConnection
 from agentdeck.store.stream_events import SQLITE_SCHEMA, SqliteStreamEvents
+
+logger = logging.getLogger("agentdeck.store")
 
 #: Migration N brings the schema from version N-1 to N. Version 1 is the schema from
 #: before versioning, hence ``IF NOT EXISTS``: a file from then is adopted as it is.
@@ -80,11 +85,16 @@ def _stamp() -> str:
     return now().isoformat()
 
 
-class SqliteStore(SqliteStreamEvents):
+class SqliteStore(SqliteConnection, SqliteStreamEvents):
     """All of agentdeck's persistent state in one SQLite file."""
 
-    def __init__(self, database: str) -> None:
-        self.location = database
+    def __init__(
+        self,
+        database: str,
+        *,
+        wait_seconds: float = DEFAULT_WAIT_SECONDS,
+        keeping: RunKeeping | None = None,
+    ) -> None:
         path = database if database == ":memory:" else str(Path(database).expanduser())
         if path != ":memory:":
             try:
@@ -93,13 +103,11 @@ class SqliteStore(SqliteStreamEvents):
                 raise ConfigError(
                     f"cannot create the folder of the local database {path}: {exc.strerror}."
                 ) from None
+        self._pruning = Pruning(keeping)
         try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA busy_timeout=5000")  # first: another process may hold it
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            super().__init__(path, database, wait_seconds)
             self._migrate()
+            self._serve()
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open the local database {path}: {exc}.") from None
 
@@ -126,18 +134,8 @@ class SqliteStore(SqliteStreamEvents):
             self._db.execute("ROLLBACK")
             raise
 
-    def close(self) -> None:
-        self._db.close()
-
     async def ping(self) -> None:
-        try:
-            self._db.execute("SELECT 1").fetchone()
-        except sqlite3.Error as exc:
-            raise DatabaseError(f"the local database {self.location} failed: {exc}.") from None
-
-    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
-        with self._db:  # one committed transaction per write
-            return self._db.execute(sql, params).rowcount
+        await self._rows("SELECT 1")
 
     # ---- agents ----------------------------------------------------------------------
 
@@ -151,22 +149,33 @@ class SqliteStore(SqliteStreamEvents):
         options: dict[str, Any],
     ) -> dict[str, Any]:
         agent_id, stamp = new_id(), _stamp()
-        self._write(
-            "INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (agent_id, name, description, instructions, model, json.dumps(options), stamp, stamp),
+        await self._write(
+            (
+                "INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    agent_id,
+                    name,
+                    description,
+                    instructions,
+                    model,
+                    json.dumps(options),
+                    stamp,
+                    stamp,
+                ),
+            )
         )
         created = await self.get_agent(agent_id)
         assert created is not None  # written just above, and nothing ran in between
         return created
 
     async def get_agent(self, agent_id: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT * FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        row = await self._one("SELECT * FROM agents WHERE id = ?", (agent_id,))
         return _agent(row) if row else None
 
     async def list_agents(self, *, limit: int, offset: int) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = await self._rows(
             "SELECT * FROM agents ORDER BY created_at, id LIMIT ? OFFSET ?", (limit, offset)
-        ).fetchall()
+        )
         return [_agent(row) for row in rows]
 
     async def update_agent(self, agent_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
@@ -174,80 +183,77 @@ class SqliteStore(SqliteStreamEvents):
             if "options" in changes:
                 changes = {**changes, "options": json.dumps(changes["options"])}
             columns = ", ".join(f"{column} = ?" for column in changes)
-            self._write(
-                f"UPDATE agents SET {columns}, updated_at = ? WHERE id = ?",
-                (*changes.values(), _stamp(), agent_id),
+            await self._write(
+                (
+                    f"UPDATE agents SET {columns}, updated_at = ? WHERE id = ?",
+                    (*changes.values(), _stamp(), agent_id),
+                )
             )
         return await self.get_agent(agent_id)
 
     async def delete_agent(self, agent_id: str) -> bool:
-        return self._write("DELETE FROM agents WHERE id = ?", (agent_id,)) > 0
+        return await self._write(("DELETE FROM agents WHERE id = ?", (agent_id,))) > 0
 
     # ---- conversations (the local backend's own) -------------------------------------
 
-    async def ensure_conversation(
-        self, conversation_id: str | None, agent_id: str, title: str
-    ) -> str:
-        """The conversation to continue, created when new; returns its id."""
-        conversation_id = conversation_id or new_id()
-        stamp = _stamp()
-        self._write(
-            "INSERT INTO conversations VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            (conversation_id, agent_id, title[:80], stamp, stamp),
-        )
-        return conversation_id
-
     async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
-        row = self._db.execute(
+        row = await self._one(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
             " AS message_count FROM conversations c WHERE c.id = ?",
             (conversation_id,),
-        ).fetchone()
+        )
         return dict(row) if row else None
 
     async def list_conversations(
         self, *, agent_id: str | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = await self._rows(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
             " AS message_count FROM conversations c"
             " WHERE (? IS NULL OR c.agent_id = ?) ORDER BY c.updated_at DESC, c.id"
             " LIMIT ? OFFSET ?",
             (agent_id, agent_id, limit, offset),
-        ).fetchall()
+        )
         return [dict(row) for row in rows]
 
-    async def add_message(self, conversation_id: str, role: str, content: str) -> None:
+    async def add_message(
+        self, conversation_id: str, role: str, content: str, *, new_for: str | None = None
+    ) -> None:
         stamp = _stamp()
-        with self._db:
-            self._db.execute(
-                "INSERT INTO messages (conversation_id, role, content, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (conversation_id, role, content, stamp),
+        conversation: tuple[str, tuple[Any, ...]]
+        message = (
+            "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (?, ?, ?, ?)",
+            (conversation_id, role, content, stamp),
+        )
+        if new_for is not None:
+            conversation = (
+                "INSERT INTO conversations VALUES (?, ?, ?, ?, ?)",
+                (conversation_id, new_for, content[:80], stamp, stamp),
             )
-            self._db.execute(
-                "UPDATE conversations SET updated_at = ? WHERE id = ?", (stamp, conversation_id)
+        else:
+            conversation = (
+                "UPDATE conversations SET updated_at = ? WHERE id = ?",
+                (stamp, conversation_id),
             )
+        await self._write(conversation, message)
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = await self._rows(
             "SELECT role, content, created_at FROM messages WHERE conversation_id = ? ORDER BY seq",
             (conversation_id,),
-        ).fetchall()
+        )
         return [dict(row) for row in rows]
 
     async def recent_messages(self, conversation_id: str, limit: int) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = await self._rows(
             "SELECT role, content, created_at FROM messages WHERE conversation_id = ?"
             " ORDER BY seq DESC LIMIT ?",
             (conversation_id, limit),
-        ).fetchall()
+        )
         return [dict(row) for row in reversed(rows)]
 
     async def conversation_agent(self, conversation_id: str) -> str | None:
-        row = self._db.execute(
-            "SELECT agent_id FROM conversations WHERE id = ?", (conversation_id,)
-        ).fetchone()
+        row = await self._one("SELECT agent_id FROM conversations WHERE id = ?", (conversation_id,))
         return row[0] if row else None
 
     # ---- run history (every backend) -------------------------------------------------
@@ -262,10 +268,12 @@ class SqliteStore(SqliteStreamEvents):
         message: str,
         owner: str | None = None,
     ) -> None:
-        self._write(
-            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
-            " started_at, owner) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
-            (run_id, backend, agent_id, conversation_id, message, _stamp(), owner),
+        await self._write(
+            (
+                "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
+                " started_at, owner) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                (run_id, backend, agent_id, conversation_id, message, _stamp(), owner),
+            )
         )
 
     async def record_run_end(
@@ -277,15 +285,40 @@ class SqliteStore(SqliteStreamEvents):
         error: str | None,
         conversation_id: str | None,
     ) -> bool:
-        return (
-            self._write(
+        wrote = await self._write(
+            (
                 "UPDATE runs SET status = ?, text = ?, error = ?, finished_at = ?,"
                 " conversation_id = COALESCE(?, conversation_id)"
                 " WHERE id = ? AND status = 'running'",
                 (status, text, error, _stamp(), conversation_id, run_id),
             )
-            > 0
         )
+        if self._pruning.ended():
+            await self._prune_runs()
+        return wrote > 0
+
+    async def _prune_runs(self) -> None:
+        """Forget finished runs as :class:`RunKeeping` says. A locked database skips a
+        pruning (the next one catches up) rather than wait."""
+        keeping = self._pruning.keeping
+        assert keeping is not None
+        own = sorted(keeping.conversation_api)
+        cutoff = (now() - keeping.age).isoformat()
+        try:
+            await self._write(
+                (
+                    "DELETE FROM runs WHERE status <> 'running' AND (finished_at < ? OR id NOT IN"
+                    " (SELECT id FROM runs WHERE status <> 'running'"
+                    "  ORDER BY finished_at DESC, id DESC LIMIT ?))"
+                    " AND (conversation_id IS NULL"
+                    f" OR backend IN ({', '.join('?' * len(own))}))",
+                    (cutoff, keeping.count, *own),
+                ),
+                wait_seconds=0,
+            )
+        except DatabaseError as exc:
+            logger.warning("pruning the run history failed: %s", exc)
+        self._pruning.done()
 
     async def fail_unfinished_runs(self, error: str) -> int:
         """Mark the runs a stopped process left ``running`` as failed with ``error``; how
@@ -296,38 +329,55 @@ class SqliteStore(SqliteStreamEvents):
         other processes sharing the file hold a lease: those that stopped are failed once
         their lease runs out (:mod:`agentdeck.leases`), live ones are left alone.
         """
-        return self._write(
-            "UPDATE runs SET status = 'failed', error = ?, finished_at = ?"
-            " WHERE status = 'running' AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas))",
-            (error, _stamp()),
+        return await self._write(
+            (
+                "UPDATE runs SET status = 'failed', error = ?, finished_at = ?"
+                " WHERE status = 'running'"
+                " AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas))",
+                (error, _stamp()),
+            )
         )
 
     async def renew_lease(self, replica: str, seconds: float) -> None:
-        self._write(
-            "INSERT INTO replicas VALUES (?, julianday('now') + ? / 86400.0)"
-            " ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until",
-            (replica, seconds),
+        await self._write(
+            (
+                "INSERT INTO replicas VALUES (?, julianday('now') + ? / 86400.0)"
+                " ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until",
+                (replica, seconds),
+            )
         )
 
     async def drop_lease(self, replica: str) -> None:
-        self._write("DELETE FROM replicas WHERE id = ?", (replica,))
+        await self._write(("DELETE FROM replicas WHERE id = ?", (replica,)))
 
     async def fail_runs_of_expired_replicas(self, error: str) -> list[str]:
-        with self._db:
-            failed = self._db.execute(
-                "UPDATE runs SET status = 'failed', error = ?, finished_at = ?"
-                " WHERE status = 'running' AND owner IS NOT NULL AND owner NOT IN"
-                " (SELECT id FROM replicas WHERE lease_until >= julianday('now')) RETURNING id",
-                (error, _stamp()),
-            ).fetchall()
-            self._db.execute("DELETE FROM replicas WHERE lease_until < julianday('now')")
-        return [row[0] for row in failed]
+        def fail(db: sqlite3.Connection) -> list[str]:
+            db.execute("BEGIN IMMEDIATE")  # locked: fails here, before anything is written
+            try:
+                failed = db.execute(
+                    "UPDATE runs SET status = 'failed', error = ?, finished_at = ?"
+                    " WHERE status = 'running' AND owner IS NOT NULL AND owner NOT IN"
+                    " (SELECT id FROM replicas WHERE lease_until >= julianday('now'))"
+                    " RETURNING id",
+                    (error, _stamp()),
+                ).fetchall()
+                db.execute("DELETE FROM replicas WHERE lease_until < julianday('now')")
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            return [row[0] for row in failed]
+
+        failed = await self._run(fail)
+        self._commit_done()
+        return failed
 
     async def history_conversations(
         self, backend: str, *, agent_id: str | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:
         """Conversations of ``backend`` as seen through agentdeck's runs, newest first."""
-        rows = self._db.execute(
+        rows = await self._rows(
             "SELECT conversation_id AS id, agent_id,"
             " (SELECT first.message FROM runs first WHERE first.backend = runs.backend"
             "  AND first.conversation_id = runs.conversation_id"
@@ -337,22 +387,22 @@ class SqliteStore(SqliteStreamEvents):
             " WHERE backend = ? AND conversation_id IS NOT NULL AND (? IS NULL OR agent_id = ?)"
             " GROUP BY conversation_id ORDER BY updated_at DESC LIMIT ? OFFSET ?",
             (backend, agent_id, agent_id, limit, offset),
-        ).fetchall()
+        )
         return [dict(row) for row in rows]
 
     async def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = await self._rows(
             "SELECT * FROM runs WHERE backend = ? AND conversation_id = ? ORDER BY started_at, id",
             (backend, conversation_id),
-        ).fetchall()
+        )
         return [dict(row) for row in rows]
 
     async def history_agent(self, backend: str, conversation_id: str) -> str | None:
-        row = self._db.execute(
+        row = await self._one(
             "SELECT agent_id FROM runs WHERE backend = ? AND conversation_id = ?"
             " ORDER BY started_at, id LIMIT 1",
             (backend, conversation_id),
-        ).fetchone()
+        )
         return str(row["agent_id"]) if row else None
 
 

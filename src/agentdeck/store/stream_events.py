@@ -9,10 +9,9 @@ lookup. They are transient: :meth:`prune_stream_events` drops them after the run
 retention (``run_keep_seconds``).
 
 Its own module, mixed into both stores, so the store classes grow by one base class
-and one migration each. SQLite runs these statements on a worker thread
-(:meth:`SqliteStreamEvents._on_connection`; single autocommitted statements, so they
-interleave safely with the store's own on the shared connection): a chat writes one
-per progress notification, and none of them may hold up the event loop.
+and one migration each. On SQLite these statements run as the store's own do (single
+autocommitted statements, retried while another program holds the file locked; see
+:mod:`agentdeck.store.sqlite_connection`).
 """
 
 from __future__ import annotations
@@ -21,8 +20,6 @@ import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
-
-import anyio
 
 from agentdeck.store.shared import now
 
@@ -57,12 +54,16 @@ class SqliteStreamEvents:
     """The stream events of :class:`~agentdeck.store.sqlite.SqliteStore`."""
 
     if TYPE_CHECKING:
-        _db: sqlite3.Connection
+
+        async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T: ...
+
+        def _commit_done(self) -> None: ...
 
     async def _on_connection(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """``work`` on the store's connection, off the event loop: every statement of
-        this class runs through here."""
-        return await anyio.to_thread.run_sync(work, self._db)
+        """``work`` on the store's connection, as every statement of the store runs
+        (:class:`~agentdeck.store.sqlite_connection.SqliteConnection`): every statement
+        of this class runs through here."""
+        return await self._run(work)
 
     async def add_stream_event(self, session_id: str, stream_id: str, message: str | None) -> int:
         """Keep ``message`` (JSON; None for a priming event); its sequence number."""
@@ -77,7 +78,9 @@ class SqliteStreamEvents:
             assert cursor.lastrowid is not None
             return cursor.lastrowid
 
-        return await self._on_connection(insert)
+        seq = await self._on_connection(insert)
+        self._commit_done()
+        return seq
 
     async def stream_of_event(self, session_id: str, seq: int) -> str | None:
         """The stream event ``seq`` of ``session_id`` belongs to; None when it has no such event."""
@@ -100,11 +103,13 @@ class SqliteStreamEvents:
     async def prune_stream_events(self, older_than_seconds: float) -> int:
         """Drop the events older than ``older_than_seconds``; how many there were."""
         cutoff = (now() - timedelta(seconds=older_than_seconds)).isoformat()
-        return await self._on_connection(
+        dropped = await self._on_connection(
             lambda db: (
                 db.execute("DELETE FROM stream_events WHERE created_at < ?", (cutoff,)).rowcount
             )
         )
+        self._commit_done()
+        return dropped
 
     async def _select(self, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
         return await self._on_connection(

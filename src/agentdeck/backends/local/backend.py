@@ -300,17 +300,19 @@ class LocalBackend(Backend):
         stored = False
         async for event in await self._reply(row, request, history):
             if not stored and not isinstance(event, StreamWarning):
-                if new:
-                    await self._store.ensure_conversation(
-                        conversation_id, request.agent_id, title=request.message
-                    )
-                await self._store.add_message(conversation_id, "user", request.message)
+                # a new conversation is written with its first message, in one transaction
+                new_for = request.agent_id if new else None
+                await self._store.add_message(
+                    conversation_id, "user", request.message, new_for=new_for
+                )
                 stored = True
                 yield RunStarted(conversation_id=conversation_id)
             if isinstance(event, TextDelta):
                 text.append(event.text)
             if isinstance(event, Done):
-                await self._store.add_message(conversation_id, "assistant", "".join(text))
+                # as the run shows it: without U+0000, which no database keeps
+                answer = "".join(text).replace("\0", "")
+                await self._store.add_message(conversation_id, "assistant", answer)
                 event = event.model_copy(update={"conversation_id": conversation_id})
             yield event
 
