@@ -17,6 +17,7 @@ resource's path appended (RFC 9728 §3.1, ``…/mcp``), where the 401 points.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -98,10 +99,8 @@ class ScopeGate:
             if body is None:
                 await self._refuse(scope, receive, send, 413, "The request is too large.", {})
                 return
-            try:
+            with contextlib.suppress(ValueError):  # the MCP server answers a parse error
                 message_in = json.loads(body)
-            except ValueError:
-                pass  # the MCP server answers a parse error
         granted = set(user.scopes)
         needed = self._policy.request_scopes(message_in)
         if not all(s in granted for s in needed):
