@@ -96,6 +96,7 @@ def http_server(
             except httpx2.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()  # else a server still starting keeps stderr open: no EOF
                 raise RuntimeError(process.stderr.read().decode() if process.stderr else "")
             time.sleep(0.05)
         yield base

@@ -9,10 +9,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
 from mcp.server.connection import Connection
+from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools import Tool
@@ -21,13 +23,16 @@ from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import JSONRPCMessage
 
 from agentdeck.server.sdk_seams import (
+    ListenHandler,
     add_built_tool,
     advertise_list_changes,
+    amend_acknowledgement,
     connection_of,
     event_store_per_session,
     lowlevel_server,
     serve_logging_level,
     tool_manager,
+    wrap_listen,
 )
 
 pytestmark = pytest.mark.anyio
@@ -133,3 +138,33 @@ async def test_each_http_session_gets_an_event_store_of_its_own() -> None:
             ]
     assert sorted(stores) == sorted(sessions) and len(set(sessions)) == 2
     assert all(store.kept[0] is None and len(store.kept) == 2 for store in stores.values())
+
+
+async def test_a_wrapped_listen_stream_acknowledges_more_and_ends_with_its_client() -> None:
+    server = a_server()
+    acknowledged_before_the_end: list[bool] = []
+    ended = anyio.Event()
+
+    def wrap(sdk_listen: ListenHandler) -> ListenHandler:
+        async def listen(ctx: ServerRequestContext[Any, Any], params: Any) -> Any:
+            acknowledged = anyio.Event()
+            try:
+                async with anyio.create_task_group() as beside:
+                    beside.start_soon(anyio.sleep_forever)  # what the wrapper adds
+                    extra = {"taskIds": ["t1"]}
+                    return await sdk_listen(amend_acknowledgement(ctx, extra, acknowledged), params)
+            finally:
+                acknowledged_before_the_end.append(acknowledged.is_set())
+                ended.set()
+
+        return listen
+
+    wrap_listen(server, wrap)
+    async with Client(server) as client:
+        async with client.listen(tools_list_changed=True) as subscription:
+            honored = subscription.honored
+        with anyio.fail_after(5):
+            await ended.wait()  # the client went away: the handler and its tasks ended
+    assert honored is not None and honored.tools_list_changed is True
+    assert (honored.model_extra or {}).get("taskIds") == ["t1"]
+    assert acknowledged_before_the_end == [True]

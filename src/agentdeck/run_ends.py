@@ -84,7 +84,7 @@ class EndWriter(Generic[RunT]):
         """
         with anyio.CancelScope(shield=True):
             recorded = await self._attempt(
-                lambda: self._record(run, status, error), run, timeout=_FIRST_WRITE_TIMEOUT
+                lambda: self._record(run, status, error), run, seconds=_FIRST_WRITE_TIMEOUT
             )
             if recorded is False:
                 status, error = "failed", TAKEN_OVER
@@ -119,11 +119,11 @@ class EndWriter(Generic[RunT]):
         write: Callable[[], Awaitable[bool]],
         run: RunT,
         *,
-        timeout: float = _WRITE_TIMEOUT,
+        seconds: float = _WRITE_TIMEOUT,
     ) -> bool | str:
         """What ``write`` returned, or why it failed: it raised, or took too long."""
-        failure = f"no answer within {timeout:g} s"
-        with anyio.move_on_after(timeout):
+        failure = f"no answer within {seconds:g} s"
+        with anyio.move_on_after(seconds):
             try:
                 return await write()
             except Exception as exc:

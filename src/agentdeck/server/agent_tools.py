@@ -241,7 +241,7 @@ class AgentTools:
             if current.get(name) != tool:
                 if self._template is None:
                     self._template = _template()
-                self._server.add_built(_built(self._template, tool), self._view)
+                self._server.add_built(_built(self._template, tool), self._view, tasks=True)
         self._by_backend[backend_name] = wanted
         return True
 

@@ -29,12 +29,20 @@ from agentdeck.server.notify import Notifier
 from agentdeck.server.scopes import ScopePolicy
 from agentdeck.server.sdk_seams import (
     advertise_list_changes,
+    advertise_tasks,
     serve_logging_level,
     serve_resource_subscriptions,
+    wrap_listen,
 )
 from agentdeck.server.state import Deck
 from agentdeck.server.stream_events import StreamEvents
 from agentdeck.server.surface import LeanServer, Surface
+from agentdeck.server.tasks.book import TaskBook
+from agentdeck.server.tasks.extension import TasksExtension
+from agentdeck.server.tasks.legacy import CAPABILITY as TASKS_CAPABILITY
+from agentdeck.server.tasks.legacy import LegacyTasks
+from agentdeck.server.tasks.listen import with_tasks
+from agentdeck.server.tasks.protocol import final_answer
 from agentdeck.server.toolkit import ToolSpec
 from agentdeck.store import is_postgres_url
 from agentdeck.version import __version__
@@ -101,8 +109,8 @@ class DeckServer(LeanServer):
         super().add_tool(fn, name, *args, **kwargs)
         self.tool_functions.setdefault(name or fn.__name__, fn)
 
-    def add_built(self, tool: Tool, view: str | None = None) -> None:
-        super().add_built(tool, view)
+    def add_built(self, tool: Tool, view: str | None = None, *, tasks: bool = False) -> None:
+        super().add_built(tool, view, tasks=tasks)
         self.tool_functions[tool.name] = tool.fn
 
     def remove_tool(self, name: str) -> None:
@@ -182,6 +190,7 @@ def build_server(
     apps = settings.server.apps
     running: list[Deck] = []  # the state of the open lifespan, for static resources
     client_log = ClientLog()
+    legacy_tasks = LegacyTasks()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Deck]) -> AsyncIterator[Deck]:
@@ -215,7 +224,15 @@ def build_server(
                 task_group.start_soon(
                     _refresh_periodically, agent_tools, settings.server.agent_refresh_seconds
                 )
-            state = Deck(settings, registry, runs, notifier, agent_tools)
+            tasks = TaskBook(
+                registry.store,
+                runs,
+                task_group,
+                ttl_seconds=settings.server.run_keep_seconds,
+                render=final_answer,
+            )
+            tasks.listeners.append(legacy_tasks.status_changed)
+            state = Deck(settings, registry, runs, notifier, agent_tools, tasks)
             running[:] = [state]
             yield state
             task_group.cancel_scope.cancel()
@@ -230,7 +247,8 @@ def build_server(
         tools=[surface.tool(spec) for spec in served],
         request_state_security=request_state_security(settings, token),
         views=views.TOOL_VIEWS if apps else None,
-        extensions=[views.extension()] if apps else None,
+        task_tools={"chat"},
+        extensions=[TasksExtension(legacy_tasks), *([views.extension()] if apps else [])],
     )
     if settings.server.auth is not None:
         server.scope_policy = ScopePolicy.of(settings.server.auth, served)
@@ -239,6 +257,9 @@ def build_server(
     )
     if apps:
         server.middleware.append(views.plain_resource_list)
+    server.middleware.append(legacy_tasks.task_calls)
+    advertise_tasks(server, TASKS_CAPABILITY)
+    wrap_listen(server, with_tasks)
     if not stateless:
         advertise_list_changes(server)
         serve_resource_subscriptions(

@@ -41,6 +41,7 @@ from agentdeck.model import (
     TextDelta,
     ToolCall,
 )
+from agentdeck.registry import Registry
 from agentdeck.runs import Run, RunResult, pause_key
 from agentdeck.server.conversations import conversation_to_continue
 from agentdeck.server.interaction import (
@@ -54,6 +55,7 @@ from agentdeck.server.interaction import (
 )
 from agentdeck.server.notify import announce_resource_updated, is_modern
 from agentdeck.server.resources import conversation_uri
+from agentdeck.server.tasks.mode import in_task_call, wait_budget
 from agentdeck.server.toolkit import deck, report_progress
 
 SAMPLING_MAX_TOKENS = 2048
@@ -158,6 +160,7 @@ async def converse(
     options: dict[str, Any] | None,
 ) -> ChatOutcome:
     """A chat tool call, over as many input rounds as the client needs."""
+    wait_seconds = wait_budget(wait_seconds)
     state = round_state(ctx)
     if "run" in state:  # a later round: the user's answers for a paused run
         run = await deck(ctx).runs.find(state["run"])
@@ -195,19 +198,20 @@ async def follow_and_ask(
             result = await follow(ctx, run, wait_seconds)
             waiting = [pause_key(e) for e in run.waiting_on()]
             asking = [key for key in waiting if key not in run.asked | run.answered]
-            if not asking or not can_elicit(ctx):
-                return result
-        questions = {key: _question(run, key) for key in asking}
+            if not asking or not can_elicit(ctx) or in_task_call():
+                return result  # a task call's pauses are the task's input_required
+        questions = {key: question(run, key) for key in asking}
         answers = await ask(ctx, questions, {"run": run.id, "asking": asking})
         if isinstance(answers, types.InputRequiredResult):
             return answers
         run.asked.update(asking)
         for key, answer in answers.items():
-            await _deliver(ctx, run, key, answer)
+            await deliver(deck(ctx).registry, run, key, answer)
         asking = None
 
 
-def _question(run: Run, key: str) -> Question:
+def question(run: Run, key: str) -> Question:
+    """What to ask the user about the pause ``key`` of ``run``, and the form of the answer."""
     event = next(e for e in run.waiting_on() if pause_key(e) == key)
     agent = f"{run.backend.name}:{run.request.agent_id}"
     if isinstance(event, QuestionAsked):
@@ -221,18 +225,17 @@ def _question(run: Run, key: str) -> Question:
     )
 
 
-async def _deliver(ctx: Context, run: Run, key: str, answer: Answer) -> None:
+async def deliver(registry: Registry, run: Run, key: str, answer: Answer) -> None:
     """Send the user's answer to the platform; a decline leaves it pending for later."""
     if not answer.accepted or answer.data is None:
         return
     kind, _, platform_id = key.partition(":")
     run.answered.add(key)
-    registry = deck(ctx).registry
     if kind == "question":
         responder = run.backend
         if not isinstance(responder, QuestionResponder):
             raise ToolError(f"backend '{run.backend.name}' cannot take answers to questions.")
-        assert isinstance(answer.data, QuestionAnswer)  # the form _question asked with
+        assert isinstance(answer.data, QuestionAnswer)  # the form question() asked with
         await responder.answer_question(platform_id, answer=answer.data.answer)
         return
     data = answer.data

@@ -11,29 +11,39 @@ is what a later notification must be sent on. It also has no way to serve a tool
 ahead of time (``add_tool`` builds one from a function, a pydantic model per call):
 the per-agent tools share one prepared template instead. Nor can it give each HTTP
 session an event store of its own (every session shares the one it is handed, under
-stream names every session reuses). Everything that reaches them is in this module, and
+stream names every session reuses). Nor can an extension add to a
+``subscriptions/listen`` stream (the tasks extension's ``taskIds``): the SDK's own
+listen handler is wrapped, its acknowledgement amended on the way out. Everything that
+reaches them is in this module, and
 ``tests/test_sdk_seams.py`` checks each seam directly, so an SDK release
 that moves it fails those tests loudly instead of silently dropping a capability.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from types import MethodType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+import anyio
 import mcp.types as types
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions, Server
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool, ToolManager
+from mcp.server.session import ServerSession
 from mcp.server.streamable_http import EventStore, StreamableHTTPServerTransport
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 T = TypeVar("T")
 SubscriptionHandler = Callable[[ServerRequestContext[Any, Any], str], Awaitable[None]]
 LevelHandler = Callable[[ServerRequestContext[Any, Any], types.LoggingLevel], Awaitable[None]]
+ListenHandler = Callable[
+    [ServerRequestContext[Any, Any], types.SubscriptionsListenRequestParams],
+    Awaitable[types.SubscriptionsListenResult],
+]
 
 
 def _kept(owner: Any, attribute: str, kind: type[T], needed_by: str) -> T:
@@ -90,6 +100,20 @@ def advertise_list_changes(server: MCPServer[Any]) -> None:
             prompts_changed=prompts_changed, tools_changed=True, resources_changed=True
         )
         return build(options, *args, **kwargs)
+
+    lowlevel.get_capabilities = get_capabilities  # type: ignore[method-assign]
+
+
+def advertise_tasks(server: MCPServer[Any], tasks: types.ServerTasksCapability) -> None:
+    """Declare the 2025-11-25 ``tasks`` capability (the task methods are served by an
+    extension, which the SDK advertises only under ``extensions``, for 2026-07-28)."""
+    lowlevel = lowlevel_server(server)
+    build = lowlevel.get_capabilities
+
+    def get_capabilities(*args: Any, **kwargs: Any) -> types.ServerCapabilities:
+        capabilities = build(*args, **kwargs)
+        capabilities.tasks = tasks
+        return capabilities
 
     lowlevel.get_capabilities = get_capabilities  # type: ignore[method-assign]
 
@@ -183,3 +207,53 @@ def event_store_per_session(
         return transport
 
     setattr(manager, "_admit_session", admit_with_own_store)  # noqa: B010 (a method)
+
+
+def wrap_listen(server: MCPServer[Any], wrap: Callable[[ListenHandler], ListenHandler]) -> None:
+    """Serve ``subscriptions/listen`` with ``wrap(the SDK's own handler)``."""
+    lowlevel = lowlevel_server(server)
+    entry = lowlevel.get_request_handler("subscriptions/listen")
+    if entry is None:
+        raise RuntimeError("MCPServer serves no subscriptions/listen to wrap")
+    handler = wrap(cast(ListenHandler, entry.handler))
+    params = types.SubscriptionsListenRequestParams
+    lowlevel.add_request_handler("subscriptions/listen", params, handler)
+
+
+def amend_acknowledgement(
+    ctx: ServerRequestContext[Any, Any], extra: Mapping[str, Any], acknowledged: anyio.Event
+) -> ServerRequestContext[Any, Any]:
+    """``ctx`` for the SDK's listen handler, whose acknowledgement (the stream's first
+    frame) then also carries ``extra`` in its filter; ``acknowledged`` is set once it
+    is sent, so what the caller adds to the stream comes after it."""
+    session = _Acknowledging(ctx.session, extra, acknowledged)
+    return replace(ctx, session=cast(ServerSession, session))
+
+
+class _Acknowledging:
+    """A request's session that amends the listen acknowledgement it sends."""
+
+    def __init__(
+        self, session: ServerSession, extra: Mapping[str, Any], acknowledged: anyio.Event
+    ) -> None:
+        self._session = session
+        self._extra = extra
+        self._acknowledged = acknowledged
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    async def send_notification(
+        self, notification: types.ServerNotification, related_request_id: Any = None
+    ) -> None:
+        if not isinstance(notification, types.SubscriptionsAcknowledgedNotification):
+            await self._session.send_notification(notification, related_request_id)
+            return
+        params = notification.params
+        honored = params.notifications.model_dump(by_alias=True, exclude_none=True)
+        merged = types.SubscriptionFilter.model_validate({**honored, **self._extra})
+        amended = notification.model_copy(
+            update={"params": params.model_copy(update={"notifications": merged})}
+        )
+        await self._session.send_notification(amended, related_request_id)
+        self._acknowledged.set()

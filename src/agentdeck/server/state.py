@@ -14,6 +14,7 @@ from agentdeck.config import Settings
 from agentdeck.registry import Registry
 from agentdeck.runs import RunManager
 from agentdeck.server.notify import Notifier
+from agentdeck.server.tasks.book import TaskBook
 
 
 class AgentToolSet(Protocol):
@@ -27,10 +28,12 @@ class AgentToolSet(Protocol):
 
 @dataclass
 class Deck:
-    """The state the server's lifespan opens: backends, runs, notifications, agent tools."""
+    """The state the server's lifespan opens: backends, runs and their tasks,
+    notifications, agent tools."""
 
     settings: Settings
     registry: Registry
     runs: RunManager
     notifier: Notifier
     agent_tools: AgentToolSet
+    tasks: TaskBook

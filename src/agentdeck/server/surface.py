@@ -12,7 +12,7 @@ compacted (``server.schemas``) as the tools are built.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +22,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import Tool as ListedTool
+from mcp.types import ToolExecution
 from mcp_types.methods import validate_client_request
 
 from agentdeck.backends.base import ANY_KEY, CAPABILITIES, Backend, Option, options_of
@@ -155,13 +156,19 @@ class LeanServer(MCPServer[Any]):
 
     scope_policy: ScopePolicy | None = None
 
-    def __init__(self, *args: Any, views: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        views: dict[str, str] | None = None,
+        task_tools: Collection[str] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._views = dict(views or {})
         self._listed: dict[str, ListedTool] = {}
         self._with_view: dict[str, ListedTool] = {}  # the listed form Apps clients get
         for tool in tool_manager(self).list_tools():
-            self._list(tool, self._views.get(tool.name))
+            self._list(tool, self._views.get(tool.name), tasks=tool.name in task_tools)
         #: tools/list on the wire, by protocol version, whether the client has Apps, and
         #: the caller's scopes (of those the policy names; None without OAuth)
         self._answers: dict[tuple[str, bool, frozenset[str] | None], HandlerResult] = {}
@@ -177,12 +184,12 @@ class LeanServer(MCPServer[Any]):
             return [self._with_view.get(name, tool) for name, tool in listed.items()]
         return list(listed.values())
 
-    def _list(self, tool: Tool, view: str | None) -> None:
+    def _list(self, tool: Tool, view: str | None, *, tasks: bool = False) -> None:
         self._listed.pop(tool.name, None)
         self._with_view.pop(tool.name, None)
-        self._listed[tool.name] = listed_form(tool)
+        self._listed[tool.name] = listed_form(tool, tasks=tasks)
         if view is not None:
-            self._with_view[tool.name] = listed_form(tool, view)
+            self._with_view[tool.name] = listed_form(tool, view, tasks=tasks)
 
     def add_tool(
         self, fn: Callable[..., Any], name: str | None = None, *args: Any, **kwargs: Any
@@ -194,11 +201,11 @@ class LeanServer(MCPServer[Any]):
         self._list(compacted(tool), self._views.get(tool.name))
         self._changed()
 
-    def add_built(self, tool: Tool, view: str | None = None) -> None:
+    def add_built(self, tool: Tool, view: str | None = None, *, tasks: bool = False) -> None:
         """Serve ``tool``, built and compacted already (replacing one of the same name),
-        shown in ``view`` to clients with Apps."""
+        shown in ``view`` to clients with Apps; ``tasks``: its calls may become tasks."""
         add_built_tool(self, tool)
-        self._list(tool, view)
+        self._list(tool, view, tasks=tasks)
         self._changed()
 
     def remove_tool(self, name: str) -> None:
@@ -242,7 +249,12 @@ class LeanServer(MCPServer[Any]):
         return answer
 
 
-def listed_form(tool: Tool, view: str | None = None) -> ListedTool:
+#: How a tool whose calls may become tasks says so to 2025-11-25 clients (the 2026-07-28
+#: tool shape has no such field: the SDK leaves it out of their lists).
+TASK_EXECUTION = ToolExecution(task_support="optional")
+
+
+def listed_form(tool: Tool, view: str | None = None, *, tasks: bool = False) -> ListedTool:
     """How ``tools/list`` shows ``tool`` (what ``MCPServer.list_tools`` makes per call),
     sharing the tool's schema objects rather than copying them; with ``view``, also
     naming the MCP Apps view that shows its results (``_meta.ui.resourceUri``)."""
@@ -258,4 +270,5 @@ def listed_form(tool: Tool, view: str | None = None) -> ListedTool:
         annotations=tool.annotations,
         icons=tool.icons,
         meta=meta,
+        execution=TASK_EXECUTION if tasks else None,
     )

@@ -168,6 +168,25 @@ class Store(Protocol):
 
     async def prune_stream_events(self, older_than_seconds: float) -> int: ...
 
+    # ---- tasks (MCP tasks over runs; rows past their TTL are gone) ------------------
+
+    async def create_task(
+        self, *, task_id: str, owner: str, run_id: str, ttl_seconds: float
+    ) -> dict[str, Any]:
+        """A new ``working`` task over a run, kept for ``ttl_seconds``; expired ones go."""
+        ...
+
+    async def get_task(self, task_id: str) -> dict[str, Any] | None: ...
+
+    async def finish_task(self, task_id: str, *, status: str, result: str) -> bool:
+        """Write a task's final status and result (JSON), unless it has one already: a
+        final task never changes. Whether this call wrote it."""
+        ...
+
+    async def list_tasks(self, owner: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
+        """The tasks of ``owner``, newest first."""
+        ...
+
 
 def is_postgres_url(database: str) -> bool:
     return urlsplit(database).scheme in POSTGRES_SCHEMES

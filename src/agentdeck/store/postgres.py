@@ -35,6 +35,7 @@ from agentdeck.store.postgres_pool import (
     json_storable,
     lock_timeout,
     reason,
+    row_of,
     storable,
 )
 from agentdeck.store.shared import (
@@ -103,6 +104,19 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE replicas (id TEXT PRIMARY KEY, lease_until TIMESTAMPTZ NOT NULL)",
     ),
     POSTGRES_SCHEMA,
+    (
+        """CREATE TABLE tasks (
+            id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            result TEXT,
+            created_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL,
+            expires_at TIMESTAMPTZ NOT NULL
+        )""",
+        "CREATE INDEX tasks_by_owner ON tasks (owner, created_at)",
+    ),
 )
 #: Notified with a run id whenever that run's shared state changed.
 RUN_CHANNEL = "agentdeck_run"
@@ -381,6 +395,44 @@ class PostgresStore(PostgresPool, PostgresStreamEvents):
             (backend, conversation_id),
         )
         return str(row["agent_id"]) if row else None
+
+    # ---- tasks (MCP tasks over runs) -------------------------------------------------
+
+    async def create_task(
+        self, *, task_id: str, owner: str, run_id: str, ttl_seconds: float
+    ) -> dict[str, Any]:
+        async with self._connection() as connection, connection.transaction():
+            await connection.execute("DELETE FROM tasks WHERE expires_at <= now()")
+            cursor = await connection.execute(
+                "INSERT INTO tasks VALUES (%s, %s, %s, 'working', NULL, now(), now(),"
+                " now() + make_interval(secs => %s)) RETURNING *",
+                storable((task_id, owner, run_id, ttl_seconds)),
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return row_of(row)
+
+    async def get_task(self, task_id: str) -> dict[str, Any] | None:
+        return await self._one(
+            "SELECT * FROM tasks WHERE id = %s AND expires_at > now()", (task_id,)
+        )
+
+    async def finish_task(self, task_id: str, *, status: str, result: str) -> bool:
+        return (
+            await self._write(
+                "UPDATE tasks SET status = %s, result = %s, updated_at = now()"
+                " WHERE id = %s AND status = 'working'",
+                (status, result, task_id),
+            )
+            > 0
+        )
+
+    async def list_tasks(self, owner: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
+        return await self._rows(
+            "SELECT * FROM tasks WHERE owner = %s AND expires_at > now()"
+            " ORDER BY created_at DESC, id LIMIT %s OFFSET %s",
+            (owner, limit, offset),
+        )
 
     # ---- runs shared between replicas (see agentdeck.replicas) -----------------------
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,19 @@ CREATE INDEX IF NOT EXISTS runs_by_conversation ON runs (backend, conversation_i
     """
 ALTER TABLE runs ADD COLUMN owner TEXT;
 CREATE TABLE replicas (id TEXT PRIMARY KEY, lease_until REAL NOT NULL);
+""",
+    """
+CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    result TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX tasks_by_owner ON tasks (owner, created_at);
 """,
 )
 
@@ -404,6 +418,48 @@ class SqliteStore(SqliteConnection, SqliteStreamEvents):
             (backend, conversation_id),
         )
         return str(row["agent_id"]) if row else None
+
+    # ---- tasks (MCP tasks over runs) -------------------------------------------------
+
+    async def create_task(
+        self, *, task_id: str, owner: str, run_id: str, ttl_seconds: float
+    ) -> dict[str, Any]:
+        created = now()
+        stamp, expires = created.isoformat(), (created + timedelta(seconds=ttl_seconds)).isoformat()
+        await self._write(
+            (
+                "INSERT INTO tasks VALUES (?, ?, ?, 'working', NULL, ?, ?, ?)",
+                (task_id, owner, run_id, stamp, stamp, expires),
+            ),
+            ("DELETE FROM tasks WHERE expires_at <= ?", (stamp,)),
+        )
+        task = await self.get_task(task_id)
+        assert task is not None  # written just above
+        return task
+
+    async def get_task(self, task_id: str) -> dict[str, Any] | None:
+        row = await self._one(
+            "SELECT * FROM tasks WHERE id = ? AND expires_at > ?", (task_id, _stamp())
+        )
+        return dict(row) if row else None
+
+    async def finish_task(self, task_id: str, *, status: str, result: str) -> bool:
+        written = await self._write(
+            (
+                "UPDATE tasks SET status = ?, result = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'working'",
+                (status, result, _stamp(), task_id),
+            )
+        )
+        return written > 0
+
+    async def list_tasks(self, owner: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
+        rows = await self._rows(
+            "SELECT * FROM tasks WHERE owner = ? AND expires_at > ?"
+            " ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            (owner, _stamp(), limit, offset),
+        )
+        return [dict(row) for row in rows]
 
 
 def _agent(row: sqlite3.Row) -> dict[str, Any]:
