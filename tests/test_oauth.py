@@ -9,7 +9,6 @@ import base64
 import hashlib
 import hmac
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -354,19 +353,19 @@ def test_23_1_introspection_needs_agentdecks_client_credentials() -> None:
         )
 
 
-def test_23_4_the_typescript_client_signs_in_through_the_whole_flow_and_chats(
+async def signed_in_by_typescript(node: str, *args: str) -> dict[str, Any]:
+    """What ``tests/js/oauth.mjs`` saw, or the test fails with its reason."""
+    with anyio.fail_after(120):
+        done = await anyio.run_process([node, "oauth.mjs", *args], cwd=JS, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    return dict(json.loads(done.stdout.decode().strip().splitlines()[-1]))
+
+
+async def test_23_4_the_typescript_client_signs_in_through_the_whole_flow_and_chats(
     deployment: Deployment, node: str
 ) -> None:
     deployment.issuer.user = "carol"
-    done = subprocess.run(
-        [node, "oauth.mjs", deployment.audience],
-        cwd=JS,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = await signed_in_by_typescript(node, deployment.audience)
     assert seen["registered"] and seen["token"]
     assert seen["pkce"] == "S256"
     assert seen["resource"] == deployment.audience
@@ -449,12 +448,7 @@ async def test_23_4_a_reader_is_told_the_scope_to_chat_and_the_typescript_client
     )
     deployment.issuer.user = "reader"
     deployment.issuer.next_grants = [[READ], list(SCOPES)]
-    with anyio.fail_after(120):
-        done = await anyio.run_process(
-            [node, "oauth.mjs", deployment.audience, ok(made)["ref"]], cwd=JS, check=False
-        )
-    assert done.returncode == 0, done.stderr.decode()[-3000:]
-    seen = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    seen = await signed_in_by_typescript(node, deployment.audience, ok(made)["ref"])
     assert "chat" not in seen["tools"] and "list_agents" in seen["tools"]
     assert seen["asked"] == [" ".join(SCOPES), f"{READ} {CHAT}"]
     assert seen["reply"] == "You said: stepped up"
