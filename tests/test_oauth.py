@@ -204,6 +204,8 @@ def test_23_1_a_call_beyond_the_tokens_scopes_is_a_403_naming_the_scope(
         assert challenge(answer)["error"] == "insufficient_scope"
         assert challenge(answer)["scope"] == f"{READ} {needed}"
         assert needed in answer.json()["error_description"]
+    task = {"jsonrpc": "2.0", "id": 2, "method": "tasks/get", "params": {"taskId": "t1"}}
+    assert challenge(deployment.post(task, token=reader))["scope"] == f"{READ} {CHAT}"
     chatter = deployment.token([CHAT])  # every request needs read
     assert challenge(deployment.post(call("list_backends"), token=chatter))["scope"] == READ
     stream = httpx2.get(
