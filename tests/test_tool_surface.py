@@ -58,7 +58,7 @@ def test_each_tools_module_declares_what_its_tools_need() -> None:
     for name, declared in tools.NEEDS.items():
         module = importlib.import_module(f"{tools.__name__}.{name}")
         needs = [spec.needs for spec in module.toolbox.tools]
-        always = any(need is None or not isinstance(need, (str, type)) for need in needs)
+        always = any(need is None for need in needs)
         assert declared == (None if always else tuple(dict.fromkeys(needs))), name
 
 

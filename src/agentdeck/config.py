@@ -22,6 +22,7 @@ from pydantic import (
     SecretStr,
     SerializeAsAny,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -131,6 +132,11 @@ class ServerSettings(Strict):
         description="Secret (32+ characters) sealing the 2026-07-28 input-required round "
         "state, the same on every replica; unset, derived from the HTTP token and database.",
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Secret (32+ characters, through ${ENV}) encrypting the users' platform "
+        'keys; required when a backend has credentials = "per_user".',
+    )
     http_read_timeout_seconds: float = Field(
         default=10,
         gt=0,
@@ -157,11 +163,11 @@ class ServerSettings(Strict):
         default=None, description="OAuth 2.1 resource server (docs/remote.md); unset, none."
     )
 
-    @field_validator("state_key")
+    @field_validator("state_key", "secret_key")
     @classmethod
-    def _state_key_is_long(cls, key: SecretStr | None) -> SecretStr | None:
+    def _key_is_long(cls, key: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if key is not None and len(key.get_secret_value()) < 32:
-            raise ValueError("state_key must be at least 32 characters")
+            raise ValueError(f"{info.field_name} must be at least 32 characters")
         return key
 
 
@@ -199,6 +205,17 @@ class Settings(Strict):
                     f"server.database and backends.{name}.database both say where the data "
                     "lives; keep only server.database"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _per_user_needs_a_secret_key(self) -> Settings:
+        per_user = [n for n, b in self.backends.items() if b.credentials == "per_user"]
+        if per_user and self.server.secret_key is None:
+            raise ValueError(
+                f'backends.{per_user[0]} has credentials = "per_user", which needs '
+                'server.secret_key (32+ characters, e.g. secret_key = "${AGENTDECK_SECRET_KEY}"): '
+                "it encrypts the keys users connect"
+            )
         return self
 
     def database(self) -> str:

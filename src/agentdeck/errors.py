@@ -183,3 +183,26 @@ class UpstreamConnectError(UpstreamError):
 
 class ProtocolError(UpstreamError):
     """The platform's answer could not be read: malformed, unexpected or cut off."""
+
+
+class CredentialsRequiredError(AgentdeckError):
+    """A per-user backend was called by a user who has not connected a key to it yet.
+
+    The server answers it by sending the user to the backend's connect page (URL-mode
+    elicitation), never by asking for the key through the MCP messages. ``owner``: the
+    user, None when the server has no users (no OAuth), where no key can be connected.
+    """
+
+    def __init__(self, backend: str, owner: str | None) -> None:
+        hint = None
+        if owner is None:
+            message = (
+                'this backend has credentials = "per_user": each user connects their own '
+                "key, which needs users signed in through OAuth ([server.auth])."
+            )
+        else:
+            message = "connect your key to this backend first."
+            hint = f"A call on this backend alone (list_agents with backend '{backend}') "
+            hint += "gives you the link to connect it."
+        super().__init__(message, backend=backend, hint=hint)
+        self.owner = owner

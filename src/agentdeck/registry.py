@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
+from pydantic import SecretStr
 
 from agentdeck.backends.base import (
     Backend,
@@ -25,11 +26,14 @@ from agentdeck.backends.base import (
 from agentdeck.backends.kinds import backend_class
 from agentdeck.backends.local.settings import LocalSettings
 from agentdeck.config import Settings
-from agentdeck.errors import InvalidInputError, UnsupportedError
+from agentdeck.errors import CredentialsRequiredError, InvalidInputError, UnsupportedError
 from agentdeck.http import Connection, HttpClient, RetryPolicy, build_async_client
 from agentdeck.http_auth import BearerAuth
 from agentdeck.model import BackendInfo, Ref
 from agentdeck.store import RunKeeping, Store, open_store
+
+if TYPE_CHECKING:
+    from agentdeck.credentials import Keyring
 
 P = TypeVar("P")
 
@@ -55,18 +59,67 @@ def http_client_for(
     return client, http
 
 
+def _keyring(settings: Settings, store: Store) -> Keyring | None:
+    """The keyring of the per-user backends (``cryptography`` is loaded only for them)."""
+    secret = settings.server.secret_key
+    if secret is None or not any(
+        b.credentials == "per_user" for b in settings.enabled_backends().values()
+    ):
+        return None
+    from agentdeck.credentials import Keyring
+
+    return Keyring(store, secret.get_secret_value())
+
+
+def _per_user(
+    name: str,
+    cls_: type[Backend],
+    settings: Any,
+    keyring: Keyring,
+    owner: Callable[[], str | None],
+) -> Connection:
+    """The connection of a per-user backend: its own scheme, with each caller's key."""
+    from agentdeck.credentials import PerUserAuth
+
+    def scheme(key: str) -> httpx2.Auth | None:
+        with_key = settings.model_copy(update={settings.key_setting: SecretStr(key)})
+        return cls_.connection(name, with_key).auth
+
+    return Connection(
+        base_url=cls_.connection(name, settings).base_url,
+        auth=PerUserAuth(name, keyring, owner, scheme),
+        credential_hint="The platform refused the key you connected: forget it with "
+        "forget_key and connect a valid one.",
+    )
+
+
 class Registry:
     """The backends of one running server, by configured name."""
 
-    def __init__(self, settings: Settings, backends: dict[str, Backend], store: Store) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        backends: dict[str, Backend],
+        store: Store,
+        keyring: Keyring | None = None,
+        owner: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self.settings = settings
         self.backends = backends
         self.store = store
+        #: The users' keys to the per-user backends; None when no backend is per-user.
+        self.keyring = keyring
+        self._owner = owner
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, settings: Settings) -> AsyncIterator[Registry]:
-        """Build every configured backend with its pooled HTTP client; close them all at exit."""
+    async def open(
+        cls, settings: Settings, *, owner: Callable[[], str | None] = lambda: None
+    ) -> AsyncIterator[Registry]:
+        """Build every configured backend with its pooled HTTP client; close them all at exit.
+
+        ``owner`` names the user a request is made for: whose key a per-user backend sends.
+        """
         enabled = settings.enabled_backends()
         async with AsyncExitStack() as stack:
             keeping = RunKeeping(
@@ -85,6 +138,7 @@ class Registry:
                     keeping=keeping,
                 )
             )
+            keyring = _keyring(settings, store)
             backends: dict[str, Backend] = {}
             for name, backend_settings in enabled.items():
                 cls_ = backend_class(backend_settings.kind)
@@ -104,6 +158,8 @@ class Registry:
                     stack.push_async_callback(backends[name].aclose)
                     continue
                 connection = cls_.connection(name, backend_settings)
+                if keyring is not None and backend_settings.credentials == "per_user":
+                    connection = _per_user(name, cls_, backend_settings, keyring, owner)
                 client, http = http_client_for(name, backend_settings, connection)
                 await stack.enter_async_context(client)
                 backend = cls_(name, backend_settings, http)
@@ -111,7 +167,7 @@ class Registry:
                     backend.use_history(store)
                 stack.push_async_callback(backend.aclose)
                 backends[name] = backend
-            yield cls(settings, backends, store)
+            yield cls(settings, backends, store, keyring, owner)
 
     def get(self, name: str) -> Backend:
         try:
@@ -122,6 +178,16 @@ class Registry:
                 f"there is no backend named '{name}'. Configured backends: {known}.",
                 hint="list_backends shows them with what each can do.",
             ) from None
+
+    async def require_key(self, backend: Backend) -> None:
+        """Raise ``CredentialsRequiredError`` now if ``backend`` is per-user and the caller
+        has connected no key to it: what runs in the background (a chat) would fail
+        there, where the user cannot be sent to connect one."""
+        if self.keyring is None or backend.settings.credentials != "per_user":
+            return
+        owner = self._owner()
+        if owner is None or await self.keyring.key(owner, backend.name) is None:
+            raise CredentialsRequiredError(backend.name, owner)
 
     def info(self) -> list[BackendInfo]:
         return [

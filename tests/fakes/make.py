@@ -119,6 +119,8 @@ class FakeMake(FakePlatform):
     """In-memory Make AI Agents API with switchable failure modes and streams."""
 
     token: str = "make-test-token"
+    #: More tokens it accepts, each a user of its own (per-user credentials).
+    user_tokens: set[str] = field(default_factory=set)
     team_ids: set[int] = field(default_factory=lambda: {SEED_TEAM_ID})
     scopes: set[str] = field(default_factory=lambda: {READ, WRITE})
     base_path: str = "/api/v2"
@@ -201,7 +203,8 @@ class FakeMake(FakePlatform):
 
     def _check(self, request: Request, scope: str) -> int:
         """Apply auth, teamId, team access and scope checks; return the team id."""
-        if request.headers.get("authorization", "") != f"Token {self.token}":
+        accepted = {f"Token {t}" for t in (self.token, *self.user_tokens)}
+        if request.headers.get("authorization", "") not in accepted:
             raise _Reject(401, "Invalid access token.")
         raw = request.query_params.get("teamId")
         if raw is None:

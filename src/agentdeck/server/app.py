@@ -20,12 +20,13 @@ from agentdeck.config import Settings
 from agentdeck.leases import Lease
 from agentdeck.registry import Registry
 from agentdeck.runs import RunManager, RunSharing
-from agentdeck.server import completions, prompts, resources, tools, views
+from agentdeck.server import completions, connect_page, prompts, resources, tools, views
 from agentdeck.server.agent_tools import AgentTools
 from agentdeck.server.arguments import ReadableArgumentErrors
 from agentdeck.server.client_log import ClientLog
 from agentdeck.server.http_app import health_endpoint
 from agentdeck.server.notify import Notifier
+from agentdeck.server.principal import current_principal
 from agentdeck.server.scopes import ScopePolicy
 from agentdeck.server.sdk_seams import (
     advertise_list_changes,
@@ -198,7 +199,7 @@ def build_server(
         # every task of this group must catch its own exceptions: one that escaped would
         # end the server (the group, and with it the lifespan, would be torn down)
         async with (
-            Registry.open(settings) as registry,
+            Registry.open(settings, owner=current_principal) as registry,
             _lease(registry, settings) as lease,
             _run_sharing(registry, settings, lease) as sharing,
             anyio.create_task_group() as task_group,
@@ -270,6 +271,8 @@ def build_server(
     server.custom_route("/healthz", methods=["GET"])(
         health_endpoint(lambda: running[0].registry.store if running else None)
     )
+    if any(b.credentials == "per_user" for b in settings.enabled_backends().values()):
+        connect_page.register(server, lambda: running[0] if running else None)
     prompts.register(server, {spec.name for spec in served})
     for module in tool_modules(surface):
         if hasattr(module, "register"):

@@ -170,6 +170,7 @@ async def converse(
     registry = deck(ctx).registry
     backend, agent_id = registry.resolve(agent)
     registry.require(backend, ChatCapable, "chat")
+    await registry.require_key(backend)
     conversation_id = None
     if conversation:
         conversation_id = await conversation_to_continue(registry, backend, agent_id, conversation)

@@ -26,10 +26,15 @@ def _parameters(schema: dict[str, Any]) -> str:
 
 def every_platform_settings(**server: Any) -> Settings:
     """Settings with one backend of every kind (the local one exposing its agents, so every
-    tool is served; the others are never called)."""
-    raw: dict[str, Any] = {"backends": dict(settings_example(kind) for kind in KINDS)}
-    if server:
-        raw["server"] = server
+    tool is served; the others are never called), and a per-user one."""
+    backends = dict(settings_example(kind) for kind in KINDS)
+    _, make = settings_example("make")
+    mine = {k: v for k, v in make.items() if k != "token"}
+    backends["mine"] = {**mine, "credentials": "per_user"}
+    raw: dict[str, Any] = {
+        "backends": backends,
+        "server": {"secret_key": "-" * 32, **server},
+    }
     return parse_settings(raw, source="every platform", environ={})
 
 

@@ -29,8 +29,9 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
-from agentdeck.errors import AgentdeckError
+from agentdeck.errors import AgentdeckError, CredentialsRequiredError
 from agentdeck.redaction import redact, redact_value
+from agentdeck.server.connecting import connect_first
 from agentdeck.server.results import tool_result
 from agentdeck.server.state import Deck
 
@@ -131,7 +132,17 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def tool(*args: Any, **kwargs: Any) -> Any:
         with reported():
-            result = await fn(*args, **kwargs)
+            try:
+                result = await fn(*args, **kwargs)
+            except CredentialsRequiredError as exc:
+                # a per-user backend without the caller's key: once they connected it,
+                # the call is made again (connecting raises what the client gets otherwise)
+                found = (a for a in (*args, *kwargs.values()) if isinstance(a, Context))
+                context = next(found, None)
+                if context is None:
+                    raise
+                await connect_first(context, exc)
+                result = await fn(*args, **kwargs)
         result = redact_value(result)
         # An MCP result (an input-required round, a result built already) goes out as is.
         if isinstance(result, BaseModel) and not isinstance(result, types.Result):

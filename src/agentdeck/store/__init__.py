@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -186,6 +187,20 @@ class Store(Protocol):
     async def list_tasks(self, owner: str, *, limit: int, offset: int) -> list[dict[str, Any]]:
         """The tasks of ``owner``, newest first."""
         ...
+
+    # ---- users' platform keys (agentdeck.store.platform_keys) ------------------------
+
+    async def save_platform_key(self, owner: str, backend: str, sealed: str) -> None: ...
+
+    async def platform_key(self, owner: str, backend: str) -> str | None: ...
+
+    async def forget_platform_key(self, owner: str, backend: str) -> bool: ...
+
+    async def add_connect_state(
+        self, digest: str, owner: str, backend: str, expires_at: datetime
+    ) -> None: ...
+
+    async def connect_state(self, digest: str, *, take: bool) -> dict[str, Any] | None: ...
 
 
 def is_postgres_url(database: str) -> bool:

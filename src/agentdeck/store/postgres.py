@@ -30,6 +30,8 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.store.platform_keys import POSTGRES_SCHEMA as PLATFORM_KEYS_SCHEMA
+from agentdeck.store.platform_keys import PostgresPlatformKeys
 from agentdeck.store.postgres_pool import (
     PostgresPool,
     json_storable,
@@ -117,6 +119,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX tasks_by_owner ON tasks (owner, created_at)",
     ),
+    PLATFORM_KEYS_SCHEMA,
 )
 #: Notified with a run id whenever that run's shared state changed.
 RUN_CHANNEL = "agentdeck_run"
@@ -130,7 +133,7 @@ _HISTORY_COLUMNS = (
 _AGENT_COLUMNS = frozenset({"name", "description", "instructions", "model", "options"})
 
 
-class PostgresStore(PostgresPool, PostgresStreamEvents):
+class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
     """All of agentdeck's persistent state in a PostgreSQL database."""
 
     def __init__(

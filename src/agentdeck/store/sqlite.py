@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.store.platform_keys import SQLITE_SCHEMA as PLATFORM_KEYS_SCHEMA
+from agentdeck.store.platform_keys import SqlitePlatformKeys
 from agentdeck.store.shared import DEFAULT_WAIT_SECONDS, Pruning, RunKeeping, new_id, now
 from agentdeck.store.sqlite_connection import SqliteConnection
 from agentdeck.store.stream_events import SQLITE_SCHEMA, SqliteStreamEvents
@@ -92,6 +94,7 @@ CREATE TABLE tasks (
 );
 CREATE INDEX tasks_by_owner ON tasks (owner, created_at);
 """,
+    PLATFORM_KEYS_SCHEMA,
 )
 
 
@@ -99,7 +102,7 @@ def _stamp() -> str:
     return now().isoformat()
 
 
-class SqliteStore(SqliteConnection, SqliteStreamEvents):
+class SqliteStore(SqliteConnection, SqliteStreamEvents, SqlitePlatformKeys):
     """All of agentdeck's persistent state in one SQLite file."""
 
     def __init__(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import SecretStr
 
@@ -11,6 +11,7 @@ from agentdeck.backends.settings import BackendCommon
 
 class AgentFlowSettings(BackendCommon):
     kind: Literal["agentflow"]
+    key_setting: ClassVar[str | None] = "token"
     base_url: str
     token: SecretStr
 

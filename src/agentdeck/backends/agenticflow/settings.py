@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
@@ -11,6 +11,7 @@ from agentdeck.backends.settings import BackendCommon
 
 class AgenticFlowSettings(BackendCommon):
     kind: Literal["agenticflow"]
+    key_setting: ClassVar[str | None] = "api_key"
     base_url: str = Field(
         default="https://api.agenticflow.ai", description="The API host, without the prefix."
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
@@ -11,6 +11,7 @@ from agentdeck.backends.settings import BackendCommon
 
 class MakeSettings(BackendCommon):
     kind: Literal["make"]
+    key_setting: ClassVar[str | None] = "token"
     base_url: str = Field(description="The zone's API URL, e.g. https://eu2.make.com/api/v2.")
     token: SecretStr = Field(description="A Make API token with the ai-agents scopes.")
     team_id: int = Field(gt=0, description="The Make team whose agents this backend serves.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import SecretStr
 
@@ -11,6 +11,7 @@ from agentdeck.backends.settings import BackendCommon
 
 class RoboflowSettings(BackendCommon):
     kind: Literal["roboflow"]
+    key_setting: ClassVar[str | None] = "api_key"
     base_url: str = "https://api.roboflow.com"
     workspace: str
     api_key: SecretStr | None = None

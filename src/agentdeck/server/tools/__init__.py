@@ -15,6 +15,7 @@ from agentdeck.backends.base import (
     QuestionResponder,
     SubagentLister,
 )
+from agentdeck.backends.settings import is_per_user
 from agentdeck.server.toolkit import Need
 
 NEEDS: dict[str, tuple[Need, ...] | None] = {
@@ -22,6 +23,7 @@ NEEDS: dict[str, tuple[Need, ...] | None] = {
     "approvals": ("approvals", ApprovalCanceller, QuestionResponder),
     "chat": None,
     "conversations": None,
+    "credentials": (is_per_user,),
     "knowledge": ("knowledge",),
     "subagents": (SubagentLister, AgentToolRunner),
     "triggers": ("triggers",),
