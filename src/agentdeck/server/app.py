@@ -26,6 +26,7 @@ from agentdeck.server.client_log import ClientLog
 from agentdeck.server.http_app import health_endpoint
 from agentdeck.server.notify import Notifier, OwnedBus
 from agentdeck.server.principal import current_principal
+from agentdeck.server.scopes import ScopePolicy
 from agentdeck.server.sdk_seams import (
     advertise_list_changes,
     advertise_tasks,
@@ -249,6 +250,8 @@ def build_server(
         task_tools={"chat"},
         extensions=[TasksExtension(legacy_tasks), *([views.extension()] if apps else [])],
     )
+    if settings.server.auth is not None:
+        server.scope_policy = ScopePolicy.of(settings.server.auth, served)
     server.events = StreamEvents(
         lambda: running[0].registry.store, keep_seconds=settings.server.run_keep_seconds
     )
