@@ -64,8 +64,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def http_server(config: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    port = free_port()
+def http_server(
+    config: Path, *extra: str, env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[str]:
+    port = port or free_port()
     process = subprocess.Popen(
         [
             sys.executable,

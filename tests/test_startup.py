@@ -79,3 +79,18 @@ def test_serve_imports_only_the_tool_modules_the_configured_backends_can_use(
     assert tool_modules == {
         f"agentdeck.server.tools.{name}" for name in ("agents", "chat", "conversations")
     }
+
+
+def test_23_1_the_jwt_library_loads_only_with_server_auth() -> None:
+    code = (
+        "from agentdeck.config import Settings\n"
+        "from agentdeck.server.app import build_server\n"
+        "from agentdeck.server.http_app import build_http_app\n"
+        "settings = Settings.model_validate(SERVER)\n"
+        "build_http_app(build_server(settings), host='127.0.0.1', token=None, "
+        "limits=settings.server)\n"
+    )
+    loaded = {"jwt", "agentdeck.server.oauth_tokens"}
+    assert loaded & imported_after(code.replace("SERVER", "{}")) == set()
+    auth = {"issuer": "https://id.example.com", "audience": "https://deck.example.com/mcp"}
+    assert loaded <= imported_after(code.replace("SERVER", repr({"server": {"auth": auth}})))

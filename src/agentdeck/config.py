@@ -49,6 +49,47 @@ _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BACKEND_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 
+class AuthSettings(Strict):
+    """``[server.auth]``: agentdeck as an OAuth 2.1 resource server (docs/remote.md).
+
+    Tokens are JWTs checked against the issuer's keys (``jwks_url``, else the one its
+    metadata names), or opaque tokens asked about at ``introspection_url`` (RFC 7662).
+    """
+
+    issuer: str = Field(description="The authorization server; tokens' `iss`.")
+    audience: str = Field(
+        description="This server's canonical URL (https://host/mcp); tokens' `aud`, the "
+        "RFC 8707 resource clients ask tokens for."
+    )
+    token_audience: str | None = Field(
+        default=None,
+        description="The `aud` tokens carry when the provider cannot put `audience` there "
+        "(Microsoft Entra ID v2: the application ID); unset, `audience`.",
+    )
+    jwks_url: str | None = Field(
+        default=None, description="The issuer's keys; unset, from its metadata."
+    )
+    introspection_url: str | None = Field(
+        default=None, description="RFC 7662 endpoint for opaque tokens (instead of JWTs)."
+    )
+    client_id: str | None = Field(default=None, description="agentdeck's id at introspection.")
+    client_secret: SecretStr | None = Field(default=None, description="Its secret, as ${ENV}.")
+    read_scope: str = "agentdeck:read"
+    chat_scope: str = "agentdeck:chat"
+    manage_scope: str = "agentdeck:manage"
+    leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="Clock skew allowed on `exp` and `nbf`."
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_check_tokens(self) -> AuthSettings:
+        if self.introspection_url and self.jwks_url:
+            raise ValueError("give jwks_url (JWTs) or introspection_url (opaque tokens), not both")
+        if self.introspection_url and not (self.client_id and self.client_secret):
+            raise ValueError("introspection_url needs client_id and client_secret")
+        return self
+
+
 class ServerSettings(Strict):
     read_only: bool = False
     toolsets: list[Toolset] = Field(default_factory=lambda: list(ALL_TOOLSETS))
@@ -117,6 +158,9 @@ class ServerSettings(Strict):
         default=1000,
         ge=1,
         description="HTTP: sessions open at once; one more is answered 503 until one ends.",
+    )
+    auth: AuthSettings | None = Field(
+        default=None, description="OAuth 2.1 resource server (docs/remote.md); unset, none."
     )
 
     @field_validator("state_key", "secret_key")

@@ -27,11 +27,18 @@ def _summary(backend: str, row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def history_page(
-    store: Store, backend: str, *, agent_id: str | None, limit: int, cursor: str | None
+    store: Store,
+    backend: str,
+    *,
+    agent_id: str | None,
+    limit: int,
+    cursor: str | None,
+    owner: str | None,
 ) -> Page[ConversationSummary]:
+    """A page of the conversations ``owner``'s runs on ``backend`` took part in."""
     offset = parse_offset(cursor)
     rows = await store.history_conversations(
-        backend, agent_id=agent_id, limit=limit + 1, offset=offset
+        backend, agent_id=agent_id, limit=limit + 1, offset=offset, owner=owner
     )
     return Page[ConversationSummary](
         items=[ConversationSummary(**_summary(backend, r)) for r in rows[:limit]],
@@ -39,8 +46,12 @@ async def history_page(
     )
 
 
-async def history_conversation(store: Store, backend: str, conversation_id: str) -> Conversation:
-    runs = await store.history_runs(backend, conversation_id)
+async def history_conversation(
+    store: Store, backend: str, conversation_id: str, owner: str | None
+) -> Conversation:
+    """A conversation as ``owner``'s runs in it recorded it; one they had no run in is not
+    found, whoever else had."""
+    runs = await store.history_runs(backend, conversation_id, owner)
     if not runs:
         raise NotFoundError(
             f"agentdeck has no record of conversation '{conversation_id}'.",

@@ -103,6 +103,8 @@ class Registry:
         store: Store,
         keyring: Keyring | None = None,
         owner: Callable[[], str | None] = lambda: None,
+        *,
+        principal: str | None = None,
     ) -> None:
         self.settings = settings
         self.backends = backends
@@ -110,6 +112,18 @@ class Registry:
         #: The users' keys to the per-user backends; None when no backend is per-user.
         self.keyring = keyring
         self._owner = owner
+        #: the principal this registry serves (its backends are bound to it); None: everyone
+        self.principal = principal
+
+    def for_owner(self, owner: str | None) -> Registry:
+        """The registry as ``owner`` sees it: every backend bound to them
+        (:meth:`Backend.for_owner`). Without an owner (no OAuth) it is this registry."""
+        if owner is None:
+            return self
+        bound = {name: backend.for_owner(owner) for name, backend in self.backends.items()}
+        return Registry(
+            self.settings, bound, self.store, self.keyring, self._owner, principal=owner
+        )
 
     @classmethod
     @asynccontextmanager

@@ -99,12 +99,13 @@ class SharedRuns:
         self._owned.pop(run.id, None)
         await self._store.write_progress(run.id, run.result().model_dump_json(), final=True)
 
-    async def find(self, run_id: str) -> Run | None:
-        row = await self._store.shared_run(run_id)
+    async def find(self, run_id: str, owner: str | None) -> Run | None:
+        row = await self._store.shared_run(run_id, owner)
         backend = self._backends.get(row["backend"]) if row else None
         if row is None or backend is None:
             return None
-        return RemoteRun(self, backend, RunResult.model_validate(row["snapshot"]))
+        snapshot = RunResult.model_validate(row["snapshot"])
+        return RemoteRun(self, backend.for_owner(owner), snapshot, owner)
 
     async def cancel(self, run: Run) -> None:
         assert isinstance(run, RemoteRun)
@@ -188,9 +189,11 @@ class RemoteRun(Run):
     progress notifications read the same as for a run of this replica.
     """
 
-    def __init__(self, shared: SharedRuns, backend: Backend, snapshot: RunResult) -> None:
+    def __init__(
+        self, shared: SharedRuns, backend: Backend, snapshot: RunResult, owner: str | None
+    ) -> None:
         _, _, agent_id = snapshot.agent.partition(":")
-        super().__init__(backend, ChatRequest(agent_id=agent_id, message=""))
+        super().__init__(backend, ChatRequest(agent_id=agent_id, message=""), owner)
         self.id = snapshot.run_id
         self.started_at = snapshot.started_at
         self._shared = shared

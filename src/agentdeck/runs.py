@@ -12,6 +12,10 @@ which retries it while the database is out of reach. Nothing that goes wrong in 
 run's task (a backend, a decoder, the store) leaves it: the run fails instead, and
 the server goes on.
 
+A run belongs to the principal that started it (``owner``; None without OAuth, when
+every run is everyone's): finding another principal's run fails exactly as finding one
+that never existed, down to the path taken (see :meth:`RunManager.find`).
+
 Replicas sharing a PostgreSQL database also share their runs through a
 :class:`RunSharing` (:mod:`agentdeck.replicas`): a run is claimed by the replica
 that starts it, handed over when it ends, found from any replica, and cancelled
@@ -120,8 +124,9 @@ class RunResult(BaseModel):
 class Run:
     """One chat run: its events so far, its status, and a way to wait for more."""
 
-    def __init__(self, backend: Backend, request: ChatRequest) -> None:
+    def __init__(self, backend: Backend, request: ChatRequest, owner: str | None = None) -> None:
         self.id = uuid.uuid4().hex
+        self.owner = owner
         self.backend = backend
         self.request = request
         self.status: RunStatus = "running"
@@ -287,8 +292,9 @@ class RunSharing(Protocol):
         """The run ended: make its final state what every replica sees."""
         ...
 
-    async def find(self, run_id: str) -> Run | None:
-        """A run another replica drives or drove, as a read-only view; None if unknown."""
+    async def find(self, run_id: str, owner: str | None) -> Run | None:
+        """A run of ``owner`` another replica drives or drove, as a read-only view; None if
+        unknown or another principal's."""
         ...
 
     async def cancel(self, run: Run) -> None:
@@ -305,7 +311,7 @@ class NoSharing:
     async def hand_over(self, run: Run) -> None:
         return None
 
-    async def find(self, run_id: str) -> Run | None:
+    async def find(self, run_id: str, owner: str | None) -> Run | None:
         return None
 
     async def cancel(self, run: Run) -> None:
@@ -348,11 +354,12 @@ class RunManager:
         if left:
             logger.warning("marked %d runs a previous server left running as failed", left)
 
-    async def start(self, backend: Backend, request: ChatRequest) -> Run:
-        """Start a run; its row is in the run history before its id is handed out."""
+    async def start(self, backend: Backend, request: ChatRequest, owner: str | None) -> Run:
+        """Start a run of ``owner``; its row is in the run history before its id is handed
+        out."""
         assert isinstance(backend, ChatCapable)
         self._prune()
-        run = Run(backend, request)
+        run = Run(backend, request, owner)
         await self._store.record_run_start(
             run_id=run.id,
             backend=backend.name,
@@ -360,6 +367,7 @@ class RunManager:
             conversation_id=request.conversation_id,
             message=request.message,
             owner=self._owner,
+            principal=owner,
         )
         self._runs[run.id] = run
         try:
@@ -369,9 +377,13 @@ class RunManager:
         self._task_group.start_soon(self._run_to_end, run, name=f"run {run.id}")
         return run
 
-    async def find(self, run_id: str) -> Run:
-        """A run of this process or, with replicas, of any replica."""
-        run = self._runs.get(run_id) or await self._sharing.find(run_id)
+    async def find(self, run_id: str, owner: str | None) -> Run:
+        """A run of ``owner`` in this process or, with replicas, in any replica. Another
+        principal's run here takes the same way as an unknown id (on to the other replicas,
+        whose rows it does not match either), so the answer and its timing are the same."""
+        run = self._runs.get(run_id)
+        if run is None or (owner is not None and run.owner != owner):
+            run = await self._sharing.find(run_id, owner)
         if run is None:
             raise self._unknown(run_id)
         return run

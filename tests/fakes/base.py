@@ -189,17 +189,25 @@ class _FakeServer(uvicorn.Server):
         await asyncio.gather(*running, return_exceptions=True)
         for server in self.servers:
             await server.wait_closed()
+        if self.config.lifespan == "on":
+            await self.lifespan.shutdown()
 
 
 @contextmanager
-def serve(app: ASGIApp) -> Iterator[str]:
-    """Serve ``app`` on a free 127.0.0.1 port in a background thread; yield its base URL."""
+def serve(app: ASGIApp, *, lifespan: bool = False) -> Iterator[str]:
+    """Serve ``app`` on a free 127.0.0.1 port in a background thread; yield its base URL.
+    With ``lifespan``, the app's lifespan runs too (agentdeck's own app in process)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="critical", lifespan="off", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(
+        app,
+        log_level="critical",
+        lifespan="on" if lifespan else "off",
+        timeout_graceful_shutdown=1,
+    )
     server = _FakeServer(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -9,6 +9,7 @@ are the platform's own ids (the part of a ref after ``<backend>:``); results car
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from typing import (
@@ -16,6 +17,7 @@ from typing import (
     Any,
     ClassVar,
     Protocol,
+    Self,
     TypeGuard,
     TypeVar,
     cast,
@@ -103,11 +105,27 @@ class Backend:
     options: ClassVar[tuple[Option, ...]] = ()
     #: What the ``model`` of an agent may be, when the platform's own names are not all.
     model_note: ClassVar[str] = ""
+    #: Whether the backend keeps things of agentdeck's own that belong to a user (local
+    #: agents and conversations, the run history it reads): then each principal is served
+    #: through a view bound to it (:meth:`for_owner`).
+    keeps_owned: ClassVar[bool] = False
 
     def __init__(self, name: str, settings: Any, http: HttpClient | None) -> None:
         self.name = name
         self.settings = settings
         self._http = http
+        #: the principal this view of the backend serves; None: everyone (no OAuth)
+        self.owner: str | None = None
+
+    def for_owner(self, owner: str | None) -> Self:
+        """This backend as ``owner`` sees it. A platform shows what its credentials see,
+        so one object serves everyone; a backend that :attr:`keeps_owned` answers with a
+        shallow copy bound to ``owner`` (sharing its clients, locks and store)."""
+        if owner is None or not self.keeps_owned:
+            return self
+        view = copy.copy(self)
+        view.owner = owner
+        return view
 
     @property
     def http(self) -> HttpClient:

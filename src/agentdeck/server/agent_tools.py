@@ -34,6 +34,7 @@ from agentdeck.server.notify import Notifier
 from agentdeck.server.results import tool_result
 from agentdeck.server.surface import LeanServer, compacted
 from agentdeck.server.toolkit import guarded
+from agentdeck.store.owners import NOBODY
 
 logger = logging.getLogger("agentdeck.agent_tools")
 
@@ -199,7 +200,9 @@ class AgentTools:
         return changed
 
     async def _wanted(self, backend_name: str) -> dict[str, AgentTool]:
-        backend = self._registry.backends[backend_name]
+        # one tool list serves every user: agents a user owns stay out of it (each reaches
+        # theirs through chat); without OAuth nobody owns anything, so every agent is in
+        backend = self._registry.backends[backend_name].for_owner(NOBODY)
         settings = backend.settings
         agents: list[Agent] = []
         cursor: str | None = None

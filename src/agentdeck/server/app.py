@@ -14,7 +14,6 @@ import anyio
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.tools import Tool
-from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from agentdeck.config import Settings
 from agentdeck.leases import Lease
@@ -25,8 +24,9 @@ from agentdeck.server.agent_tools import AgentTools
 from agentdeck.server.arguments import ReadableArgumentErrors
 from agentdeck.server.client_log import ClientLog
 from agentdeck.server.http_app import health_endpoint
-from agentdeck.server.notify import Notifier
+from agentdeck.server.notify import Notifier, OwnedBus
 from agentdeck.server.principal import current_principal
+from agentdeck.server.scopes import ScopePolicy
 from agentdeck.server.sdk_seams import (
     advertise_list_changes,
     advertise_tasks,
@@ -183,7 +183,7 @@ def build_server(
     HTTP bearer token) is part of the default request-state key
     (:func:`request_state_security`).
     """
-    bus = InMemorySubscriptionBus()
+    bus = OwnedBus()
     notifier = Notifier(bus)
     surface = Surface.of(settings)
     served = enabled_tools(settings)
@@ -250,6 +250,8 @@ def build_server(
         task_tools={"chat"},
         extensions=[TasksExtension(legacy_tasks), *([views.extension()] if apps else [])],
     )
+    if settings.server.auth is not None:
+        server.scope_policy = ScopePolicy.of(settings.server.auth, served)
     server.events = StreamEvents(
         lambda: running[0].registry.store, keep_seconds=settings.server.run_keep_seconds
     )
@@ -264,7 +266,11 @@ def build_server(
             server, _session_call(notifier.subscribe), _session_call(notifier.unsubscribe)
         )
         serve_logging_level(server, client_log.set_level)
-    resources.register(server, list(settings.enabled_backends()), lambda: running[0])
+    resources.register(
+        server,
+        list(settings.enabled_backends()),
+        lambda: running[0].for_owner(current_principal()),
+    )
     server.custom_route("/healthz", methods=["GET"])(
         health_endpoint(lambda: running[0].registry.store if running else None)
     )
@@ -274,7 +280,7 @@ def build_server(
     for module in tool_modules(surface):
         if hasattr(module, "register"):
             module.register(server)
-    completions.register(server, lambda: running[0])
+    completions.register(server, lambda: running[0].for_owner(current_principal()))
     return server
 
 

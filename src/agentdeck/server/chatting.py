@@ -163,11 +163,13 @@ async def converse(
     wait_seconds = wait_budget(wait_seconds)
     state = round_state(ctx)
     if "run" in state:  # a later round: the user's answers for a paused run
-        run = await deck(ctx).runs.find(state["run"])
+        here = deck(ctx)
+        run = await here.runs.find(state["run"], here.owner)
         return await follow_and_ask(ctx, run, wait_seconds, asking=state.get("asking", []))
     if not message.strip():
         raise InvalidInputError("the message is empty; say something to the agent.")
-    registry = deck(ctx).registry
+    here = deck(ctx)
+    registry = here.registry
     backend, agent_id = registry.resolve(agent)
     registry.require(backend, ChatCapable, "chat")
     await registry.require_key(backend)
@@ -177,7 +179,7 @@ async def converse(
     sampler = await sampler_for(ctx, agent, message, conversation_id)
     if isinstance(sampler, types.InputRequiredResult):
         return sampler
-    run = await deck(ctx).runs.start(
+    run = await here.runs.start(
         backend,
         ChatRequest(
             agent_id=agent_id,
@@ -186,6 +188,7 @@ async def converse(
             options=options or {},
             sampler=sampler,
         ),
+        here.owner,
     )
     return await follow_and_ask(ctx, run, wait_seconds)
 
@@ -310,7 +313,7 @@ async def follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
     result = run.result()
     if result.status != "running" and run.conversation_id:
         await announce_resource_updated(
-            ctx, conversation_uri(run.backend.name, run.conversation_id)
+            ctx, conversation_uri(run.backend.name, run.conversation_id), run.owner
         )
     if result.status == "failed" and not (result.text or result.tool_calls):
         # Nothing was produced to keep: report it as the tool error it is.

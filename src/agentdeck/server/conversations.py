@@ -51,7 +51,12 @@ async def list_conversations_of(
             backend=backend.name,
         )
     return await history_page(
-        registry.store, backend.name, agent_id=agent_id, limit=limit, cursor=cursor
+        registry.store,
+        backend.name,
+        agent_id=agent_id,
+        limit=limit,
+        cursor=cursor,
+        owner=registry.principal,
     )
 
 
@@ -60,7 +65,9 @@ async def get_conversation_of(
 ) -> Conversation:
     if isinstance(backend, ConversationReader):
         return await backend.get_conversation(conversation_id)
-    return await history_conversation(registry.store, backend.name, conversation_id)
+    return await history_conversation(
+        registry.store, backend.name, conversation_id, registry.principal
+    )
 
 
 async def conversation_page(
@@ -122,7 +129,7 @@ async def conversation_to_continue(
     if isinstance(backend, ConversationKeeper):
         owner = await backend.conversation_owner(ref.id)
     else:
-        recorded = await registry.store.history_agent(backend.name, ref.id)
+        recorded = await registry.store.history_agent(backend.name, ref.id, registry.principal)
         if recorded is not None:
             owner = recorded
         elif isinstance(backend, ConversationReader):

@@ -4,7 +4,9 @@
 503: what a load balancer needs to route around a replica that cannot serve.
 
 Binding a non-loopback address requires a token (``--token`` or
-``AGENTDECK_HTTP_TOKEN``) of at least 16 characters; requests without it get 401. The SDK's DNS-rebinding
+``AGENTDECK_HTTP_TOKEN``) of at least 16 characters, or ``[server.auth]`` (OAuth 2.1, each
+user with their own access token: ``server.oauth_http``); requests without a valid one
+get 401. The two are exclusive: one person, or many. The SDK's DNS-rebinding
 protection answers 421 to a Host header that is not on the allow-list: by
 default the loopback names, plus the bound host for other addresses.
 
@@ -27,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentdeck.config import ServerSettings
+from agentdeck.config import AuthSettings, ServerSettings
 from agentdeck.errors import ConfigError, DatabaseError
 from agentdeck.server.http_limits import fit_open_files, guarded_protocol
 from agentdeck.server.sdk_seams import event_store_per_session
@@ -126,10 +128,16 @@ def build_http_app(
     ``events``, the streams of stateful sessions are resumable (``Last-Event-ID``).
     """
     limits = limits or ServerSettings()
-    if host not in LOOPBACK_HOSTS and not token:
+    if limits.auth is not None and token:
+        raise ConfigError(
+            "[server.auth] and a static token (--token or AGENTDECK_HTTP_TOKEN) both say who "
+            "may connect: use [server.auth] for many users, the token for one; not both."
+        )
+    if host not in LOOPBACK_HOSTS and not token and limits.auth is None:
         raise ConfigError(
             f"refusing to serve on {host} without a bearer token: anyone who can reach it "
-            "could use every configured backend. Pass --token or set AGENTDECK_HTTP_TOKEN."
+            "could use every configured backend. Pass --token or set AGENTDECK_HTTP_TOKEN, "
+            "or configure [server.auth] (OAuth)."
         )
     if host not in LOOPBACK_HOSTS and token and len(token) < MIN_PUBLIC_TOKEN_LENGTH:
         raise ConfigError(
@@ -151,7 +159,20 @@ def build_http_app(
         event_store_per_session(server, events.for_session)
     if token:
         app = BearerTokenMiddleware(app, token)
+    if limits.auth is not None:
+        app = _protected(app, server, limits.auth)
     return app
+
+
+def _protected(app: ASGIApp, server: MCPServer[Any], settings: AuthSettings) -> ASGIApp:
+    """``app`` as an OAuth resource server; the token and JOSE code is loaded only here."""
+    from agentdeck.server.oauth_http import protect
+    from agentdeck.server.oauth_tokens import verifier_for
+
+    policy = getattr(server, "scope_policy", None)
+    if policy is None:
+        raise ConfigError("[server.auth] is set but the server was built without it")
+    return protect(app, settings, policy, verifier_for(settings))
 
 
 class _AppFirstServer(uvicorn.Server):

@@ -7,7 +7,7 @@ has to import the one that builds the server to know what the state holds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from agentdeck.config import Settings
@@ -29,7 +29,11 @@ class AgentToolSet(Protocol):
 @dataclass
 class Deck:
     """The state the server's lifespan opens: backends, runs and their tasks,
-    notifications, agent tools."""
+    notifications, agent tools.
+
+    A request sees it through :meth:`for_owner`: the registry bound to the caller's
+    principal, and that principal as ``owner`` for the runs it starts and finds.
+    """
 
     settings: Settings
     registry: Registry
@@ -37,3 +41,11 @@ class Deck:
     notifier: Notifier
     agent_tools: AgentToolSet
     tasks: TaskBook
+    #: the principal of the request this view serves; None without OAuth
+    owner: str | None = None
+
+    def for_owner(self, owner: str | None) -> Deck:
+        """The state as ``owner`` sees it; without an owner, this state itself."""
+        if owner is None:
+            return self
+        return replace(self, registry=self.registry.for_owner(owner), owner=owner)

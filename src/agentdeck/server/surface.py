@@ -29,6 +29,7 @@ from agentdeck.backends.base import ANY_KEY, CAPABILITIES, Backend, Option, opti
 from agentdeck.backends.kinds import backend_class
 from agentdeck.config import Settings
 from agentdeck.server.schemas import compact
+from agentdeck.server.scopes import ScopePolicy, granted_scopes
 from agentdeck.server.sdk_seams import add_built_tool, tool_manager
 from agentdeck.server.toolkit import Need, ToolSpec
 
@@ -148,7 +149,12 @@ class LeanServer(MCPServer[Any]):
     ``views`` names the MCP Apps view (a ``ui://`` URI) of the tools that have one. A
     client that negotiated Apps gets those tools with ``_meta.ui.resourceUri``; every
     other client gets the list as if there were no views, so the two are kept apart.
+
+    Under OAuth (``scope_policy`` set), a token sees only the tools its scopes allow: the
+    answers are kept per set of granted scopes too.
     """
+
+    scope_policy: ScopePolicy | None = None
 
     def __init__(
         self,
@@ -163,15 +169,20 @@ class LeanServer(MCPServer[Any]):
         self._with_view: dict[str, ListedTool] = {}  # the listed form Apps clients get
         for tool in tool_manager(self).list_tools():
             self._list(tool, self._views.get(tool.name), tasks=tool.name in task_tools)
-        #: tools/list on the wire, by protocol version and whether the client has Apps
-        self._answers: dict[tuple[str, bool], HandlerResult] = {}
+        #: tools/list on the wire, by protocol version, whether the client has Apps, and
+        #: the caller's scopes (of those the policy names; None without OAuth)
+        self._answers: dict[tuple[str, bool, frozenset[str] | None], HandlerResult] = {}
         self._changes = 0
         self.middleware.append(self._prepared_tool_list)
 
     async def list_tools(self) -> list[ListedTool]:
+        listed = self._listed
+        granted, policy = granted_scopes(), self.scope_policy
+        if granted is not None and policy is not None:
+            listed = {n: t for n, t in listed.items() if policy.visible(n, granted)}
         if _LISTING_VIEWS.get():
-            return [self._with_view.get(name, tool) for name, tool in self._listed.items()]
-        return list(self._listed.values())
+            return [self._with_view.get(name, tool) for name, tool in listed.items()]
+        return list(listed.values())
 
     def _list(self, tool: Tool, view: str | None, *, tasks: bool = False) -> None:
         self._listed.pop(tool.name, None)
@@ -215,7 +226,14 @@ class LeanServer(MCPServer[Any]):
         finished wire form: validated against the version's schema, envelope included)."""
         if ctx.method != "tools/list" or set(ctx.params or {}) - {"_meta"}:
             return await call_next(ctx)
-        key = (ctx.protocol_version, bool(self._with_view) and client_supports_apps(ctx))
+        granted = granted_scopes()
+        if granted is not None and self.scope_policy is not None:
+            granted &= frozenset(self.scope_policy.names)
+        key = (
+            ctx.protocol_version,
+            bool(self._with_view) and client_supports_apps(ctx),
+            granted,
+        )
         answer = self._answers.get(key)
         if answer is not None:
             validate_client_request(ctx.method, key[0], ctx.params)

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from agentdeck.errors import AgentdeckError, CredentialsRequiredError
 from agentdeck.redaction import redact, redact_value
 from agentdeck.server.connecting import connect_first
+from agentdeck.server.principal import current_principal
 from agentdeck.server.results import tool_result
 from agentdeck.server.state import Deck
 
@@ -111,14 +112,16 @@ class Toolbox:
 
 
 def deck(ctx: Context[Any, Any]) -> Deck:
-    """The running server's state (registry, runs), opened in the server's lifespan.
+    """The running server's state (registry, runs), opened in the server's lifespan, as
+    the caller's principal sees it (:meth:`Deck.for_owner`): the one place a tool reads
+    who is asking.
 
     Also remembers the caller's session, so changes found outside any request (the
     periodic agent refresh) still reach 2025-11-25 clients.
     """
     state: Deck = ctx.request_context.lifespan_context
     state.notifier.remember(ctx)
-    return state
+    return state.for_owner(current_principal())
 
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -21,6 +21,10 @@ failure with :class:`~agentdeck.errors.DatabaseError`: that call only.
 Finished runs are pruned from the run history as :class:`RunKeeping` says.
 
 Rows are plain dicts: timestamps are ISO 8601 strings in UTC, ``options`` a dict.
+
+Agents, conversations and runs belong to an ``owner`` (the principal that made them,
+:mod:`agentdeck.store.owners`): a method given one reads and changes only that owner's
+rows, so another's read exactly like a missing one; None (no OAuth) means no filter.
 """
 
 from __future__ import annotations
@@ -68,32 +72,43 @@ class Store(Protocol):
         instructions: str | None,
         model: str | None,
         options: dict[str, Any],
+        owner: str | None = None,
     ) -> dict[str, Any]: ...
 
-    async def get_agent(self, agent_id: str) -> dict[str, Any] | None: ...
+    async def get_agent(self, agent_id: str, owner: str | None = None) -> dict[str, Any] | None: ...
 
-    async def list_agents(self, *, limit: int, offset: int) -> list[dict[str, Any]]: ...
+    async def list_agents(
+        self, *, limit: int, offset: int, owner: str | None = None
+    ) -> list[dict[str, Any]]: ...
 
     async def update_agent(
-        self, agent_id: str, changes: dict[str, Any]
+        self, agent_id: str, changes: dict[str, Any], owner: str | None = None
     ) -> dict[str, Any] | None: ...
 
-    async def delete_agent(self, agent_id: str) -> bool: ...
+    async def delete_agent(self, agent_id: str, owner: str | None = None) -> bool: ...
 
     # ---- conversations (the local backend's own) -------------------------------------
 
-    async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None: ...
+    async def get_conversation(
+        self, conversation_id: str, owner: str | None = None
+    ) -> dict[str, Any] | None: ...
 
     async def list_conversations(
-        self, *, agent_id: str | None, limit: int, offset: int
+        self, *, agent_id: str | None, limit: int, offset: int, owner: str | None = None
     ) -> list[dict[str, Any]]: ...
 
     async def add_message(
-        self, conversation_id: str, role: str, content: str, *, new_for: str | None = None
+        self,
+        conversation_id: str,
+        role: str,
+        content: str,
+        *,
+        new_for: str | None = None,
+        owner: str | None = None,
     ) -> None:
         """Append a message and touch its conversation, in one transaction. ``new_for``
-        (an agent id): the conversation is new; create it for that agent, titled by the
-        message."""
+        (an agent id): the conversation is new; create it for that agent and ``owner``,
+        titled by the message."""
         ...
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]: ...
@@ -103,7 +118,9 @@ class Store(Protocol):
         conversation is (what a model call sends)."""
         ...
 
-    async def conversation_agent(self, conversation_id: str) -> str | None:
+    async def conversation_agent(
+        self, conversation_id: str, owner: str | None = None
+    ) -> str | None:
         """The id of the agent a conversation belongs to; None when there is no such one.
         (``get_conversation`` also counts its messages, which a chat turn does not need.)"""
         ...
@@ -119,8 +136,9 @@ class Store(Protocol):
         conversation_id: str | None,
         message: str,
         owner: str | None = None,
+        principal: str | None = None,
     ) -> None:
-        """A run began, driven by the process whose lease is ``owner``."""
+        """A run of ``principal`` began, driven by the process whose lease is ``owner``."""
         ...
 
     async def record_run_end(
@@ -143,14 +161,24 @@ class Store(Protocol):
         ...
 
     async def history_conversations(
-        self, backend: str, *, agent_id: str | None, limit: int, offset: int
+        self,
+        backend: str,
+        *,
+        agent_id: str | None,
+        limit: int,
+        offset: int,
+        owner: str | None = None,
     ) -> list[dict[str, Any]]:
         """Conversations of ``backend`` as seen through agentdeck's runs, newest first."""
         ...
 
-    async def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]: ...
+    async def history_runs(
+        self, backend: str, conversation_id: str, owner: str | None = None
+    ) -> list[dict[str, Any]]: ...
 
-    async def history_agent(self, backend: str, conversation_id: str) -> str | None:
+    async def history_agent(
+        self, backend: str, conversation_id: str, owner: str | None = None
+    ) -> str | None:
         """The agent of the first run agentdeck recorded in a platform conversation (one
         indexed row, however long the conversation), or None when it recorded none."""
         ...

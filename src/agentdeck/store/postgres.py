@@ -30,6 +30,8 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.store.owners import POSTGRES_SCHEMA as OWNERS_SCHEMA
+from agentdeck.store.owners import mine
 from agentdeck.store.platform_keys import POSTGRES_SCHEMA as PLATFORM_KEYS_SCHEMA
 from agentdeck.store.platform_keys import PostgresPlatformKeys
 from agentdeck.store.postgres_pool import (
@@ -120,6 +122,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX tasks_by_owner ON tasks (owner, created_at)",
     ),
     PLATFORM_KEYS_SCHEMA,
+    OWNERS_SCHEMA,
 )
 #: Notified with a run id whenever that run's shared state changed.
 RUN_CHANNEL = "agentdeck_run"
@@ -196,26 +199,36 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
         instructions: str | None,
         model: str | None,
         options: dict[str, Any],
+        owner: str | None = None,
     ) -> dict[str, Any]:
         stamp = now()
         row = await self._one(
-            "INSERT INTO agents VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
-            (new_id(), name, description, instructions, model, Jsonb(options), stamp, stamp),
+            "INSERT INTO agents (id, name, description, instructions, model, options,"
+            " created_at, updated_at, principal) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " RETURNING *",
+            (new_id(), name, description, instructions, model, Jsonb(options), stamp, stamp, owner),
         )
         assert row is not None
         return row
 
-    async def get_agent(self, agent_id: str) -> dict[str, Any] | None:
-        return await self._one("SELECT * FROM agents WHERE id = %s", (agent_id,))
+    async def get_agent(self, agent_id: str, owner: str | None = None) -> dict[str, Any] | None:
+        theirs, param = mine(owner, mark="%s")
+        return await self._one(f"SELECT * FROM agents WHERE id = %s{theirs}", (agent_id, *param))
 
-    async def list_agents(self, *, limit: int, offset: int) -> list[dict[str, Any]]:
+    async def list_agents(
+        self, *, limit: int, offset: int, owner: str | None = None
+    ) -> list[dict[str, Any]]:
+        theirs, param = mine(owner, mark="%s")
         return await self._rows(
-            "SELECT * FROM agents ORDER BY created_at, id LIMIT %s OFFSET %s", (limit, offset)
+            f"SELECT * FROM agents WHERE TRUE{theirs} ORDER BY created_at, id LIMIT %s OFFSET %s",
+            (*param, limit, offset),
         )
 
-    async def update_agent(self, agent_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    async def update_agent(
+        self, agent_id: str, changes: dict[str, Any], owner: str | None = None
+    ) -> dict[str, Any] | None:
         if not changes:
-            return await self.get_agent(agent_id)
+            return await self.get_agent(agent_id, owner)
         unknown = set(changes) - _AGENT_COLUMNS
         if unknown:
             raise ValueError(f"not agent columns: {sorted(unknown)}")
@@ -224,43 +237,60 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
             sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(column))
             for column in values
         )
+        theirs, _ = mine(owner, mark="%(owner)s")
         query = sql.SQL(
-            "UPDATE agents SET {}, updated_at = %(stamp)s WHERE id = %(id)s RETURNING *"
+            "UPDATE agents SET {}, updated_at = %(stamp)s WHERE id = %(id)s"
+            + theirs
+            + " RETURNING *"
         ).format(assignments)
-        return await self._one(query, {**values, "stamp": now(), "id": agent_id})
+        return await self._one(query, {**values, "stamp": now(), "id": agent_id, "owner": owner})
 
-    async def delete_agent(self, agent_id: str) -> bool:
-        return await self._write("DELETE FROM agents WHERE id = %s", (agent_id,)) > 0
+    async def delete_agent(self, agent_id: str, owner: str | None = None) -> bool:
+        theirs, param = mine(owner, mark="%s")
+        return (
+            await self._write(f"DELETE FROM agents WHERE id = %s{theirs}", (agent_id, *param)) > 0
+        )
 
     # ---- conversations (the local backend's own) -------------------------------------
 
-    async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
+    async def get_conversation(
+        self, conversation_id: str, owner: str | None = None
+    ) -> dict[str, Any] | None:
+        theirs, param = mine(owner, "c.principal", "%s")
         return await self._one(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
-            " AS message_count FROM conversations c WHERE c.id = %s",
-            (conversation_id,),
+            f" AS message_count FROM conversations c WHERE c.id = %s{theirs}",
+            (conversation_id, *param),
         )
 
     async def list_conversations(
-        self, *, agent_id: str | None, limit: int, offset: int
+        self, *, agent_id: str | None, limit: int, offset: int, owner: str | None = None
     ) -> list[dict[str, Any]]:
+        theirs, _ = mine(owner, "c.principal", "%(owner)s")
         return await self._rows(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
             " AS message_count FROM conversations c"
-            " WHERE (%(agent)s::text IS NULL OR c.agent_id = %(agent)s)"
+            f" WHERE (%(agent)s::text IS NULL OR c.agent_id = %(agent)s){theirs}"
             " ORDER BY c.updated_at DESC, c.id LIMIT %(limit)s OFFSET %(offset)s",
-            {"agent": agent_id, "limit": limit, "offset": offset},
+            {"agent": agent_id, "limit": limit, "offset": offset, "owner": owner},
         )
 
     async def add_message(
-        self, conversation_id: str, role: str, content: str, *, new_for: str | None = None
+        self,
+        conversation_id: str,
+        role: str,
+        content: str,
+        *,
+        new_for: str | None = None,
+        owner: str | None = None,
     ) -> None:
         stamp, content = now(), storable(content)
         async with self._connection() as connection, connection.transaction():
             if new_for is not None:
                 await connection.execute(
-                    "INSERT INTO conversations VALUES (%s, %s, %s, %s, %s)",
-                    (conversation_id, new_for, content[:80], stamp, stamp),
+                    "INSERT INTO conversations (id, agent_id, title, created_at, updated_at,"
+                    " principal) VALUES (%s, %s, %s, %s, %s, %s)",
+                    (conversation_id, new_for, content[:80], stamp, stamp, owner),
                 )
             else:
                 await connection.execute(
@@ -288,9 +318,12 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
         )
         return rows[::-1]
 
-    async def conversation_agent(self, conversation_id: str) -> str | None:
+    async def conversation_agent(
+        self, conversation_id: str, owner: str | None = None
+    ) -> str | None:
+        theirs, param = mine(owner, mark="%s")
         row = await self._one(
-            "SELECT agent_id FROM conversations WHERE id = %s", (conversation_id,)
+            f"SELECT agent_id FROM conversations WHERE id = %s{theirs}", (conversation_id, *param)
         )
         return row["agent_id"] if row else None
 
@@ -305,11 +338,12 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
         conversation_id: str | None,
         message: str,
         owner: str | None = None,
+        principal: str | None = None,
     ) -> None:
         await self._write(
             "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
-            " started_at, owner) VALUES (%s, %s, %s, %s, 'running', %s, %s, %s)",
-            (run_id, backend, agent_id, conversation_id, message, now(), owner),
+            " started_at, owner, principal) VALUES (%s, %s, %s, %s, 'running', %s, %s, %s, %s)",
+            (run_id, backend, agent_id, conversation_id, message, now(), owner, principal),
         )
 
     async def record_run_end(
@@ -369,8 +403,15 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
         return 0
 
     async def history_conversations(
-        self, backend: str, *, agent_id: str | None, limit: int, offset: int
+        self,
+        backend: str,
+        *,
+        agent_id: str | None,
+        limit: int,
+        offset: int,
+        owner: str | None = None,
     ) -> list[dict[str, Any]]:
+        theirs, _ = mine(owner, mark="%(owner)s")
         return await self._rows(
             "SELECT conversation_id AS id,"
             " (array_agg(agent_id ORDER BY started_at, id))[1] AS agent_id,"
@@ -378,24 +419,36 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
             " MIN(started_at) AS created_at, MAX(started_at) AS updated_at,"
             " COUNT(*) AS runs FROM runs"
             " WHERE backend = %(backend)s AND conversation_id IS NOT NULL"
-            " AND (%(agent)s::text IS NULL OR agent_id = %(agent)s)"
+            f" AND (%(agent)s::text IS NULL OR agent_id = %(agent)s){theirs}"
             " GROUP BY conversation_id ORDER BY updated_at DESC, id"
             " LIMIT %(limit)s OFFSET %(offset)s",
-            {"backend": backend, "agent": agent_id, "limit": limit, "offset": offset},
+            {
+                "backend": backend,
+                "agent": agent_id,
+                "limit": limit,
+                "offset": offset,
+                "owner": owner,
+            },
         )
 
-    async def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]:
+    async def history_runs(
+        self, backend: str, conversation_id: str, owner: str | None = None
+    ) -> list[dict[str, Any]]:
+        theirs, param = mine(owner, mark="%s")
         return await self._rows(
             f"SELECT {_HISTORY_COLUMNS} FROM runs WHERE backend = %s AND conversation_id = %s"
-            " ORDER BY started_at, id",
-            (backend, conversation_id),
+            f"{theirs} ORDER BY started_at, id",
+            (backend, conversation_id, *param),
         )
 
-    async def history_agent(self, backend: str, conversation_id: str) -> str | None:
+    async def history_agent(
+        self, backend: str, conversation_id: str, owner: str | None = None
+    ) -> str | None:
+        theirs, param = mine(owner, mark="%s")
         row = await self._one(
             "SELECT agent_id FROM runs WHERE backend = %s AND conversation_id = %s"
-            " ORDER BY started_at, id LIMIT 1",
-            (backend, conversation_id),
+            f"{theirs} ORDER BY started_at, id LIMIT 1",
+            (backend, conversation_id, *param),
         )
         return str(row["agent_id"]) if row else None
 
@@ -475,12 +528,14 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
             {"snapshot": json_storable(snapshot), "id": run_id, "final": final},
         )
 
-    async def shared_run(self, run_id: str) -> dict[str, Any] | None:
-        """The run's backend, owner, status and snapshot (None before it was claimed)."""
+    async def shared_run(self, run_id: str, owner: str | None = None) -> dict[str, Any] | None:
+        """The run's backend, owner, status and snapshot (None before it was claimed, and
+        for a run of another principal than ``owner``)."""
+        theirs, param = mine(owner, mark="%s")
         return await self._one(
             "SELECT backend, owner, status, snapshot FROM runs"
-            " WHERE id = %s AND snapshot IS NOT NULL",
-            (run_id,),
+            f" WHERE id = %s AND snapshot IS NOT NULL{theirs}",
+            (run_id, *param),
         )
 
     async def request_cancel(self, run_id: str) -> None:

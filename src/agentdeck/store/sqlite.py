@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.store.owners import SQLITE_SCHEMA as OWNERS_SCHEMA
+from agentdeck.store.owners import mine
 from agentdeck.store.platform_keys import SQLITE_SCHEMA as PLATFORM_KEYS_SCHEMA
 from agentdeck.store.platform_keys import SqlitePlatformKeys
 from agentdeck.store.shared import DEFAULT_WAIT_SECONDS, Pruning, RunKeeping, new_id, now
@@ -95,6 +97,7 @@ CREATE TABLE tasks (
 CREATE INDEX tasks_by_owner ON tasks (owner, created_at);
 """,
     PLATFORM_KEYS_SCHEMA,
+    OWNERS_SCHEMA,
 )
 
 
@@ -164,11 +167,13 @@ class SqliteStore(SqliteConnection, SqliteStreamEvents, SqlitePlatformKeys):
         instructions: str | None,
         model: str | None,
         options: dict[str, Any],
+        owner: str | None = None,
     ) -> dict[str, Any]:
         agent_id, stamp = new_id(), _stamp()
         await self._write(
             (
-                "INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO agents (id, name, description, instructions, model, options,"
+                " created_at, updated_at, principal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     agent_id,
                     name,
@@ -178,6 +183,7 @@ class SqliteStore(SqliteConnection, SqliteStreamEvents, SqlitePlatformKeys):
                     json.dumps(options),
                     stamp,
                     stamp,
+                    owner,
                 ),
             )
         )
@@ -185,56 +191,77 @@ class SqliteStore(SqliteConnection, SqliteStreamEvents, SqlitePlatformKeys):
         assert created is not None  # written just above, and nothing ran in between
         return created
 
-    async def get_agent(self, agent_id: str) -> dict[str, Any] | None:
-        row = await self._one("SELECT * FROM agents WHERE id = ?", (agent_id,))
+    async def get_agent(self, agent_id: str, owner: str | None = None) -> dict[str, Any] | None:
+        theirs, param = mine(owner)
+        row = await self._one(f"SELECT * FROM agents WHERE id = ?{theirs}", (agent_id, *param))
         return _agent(row) if row else None
 
-    async def list_agents(self, *, limit: int, offset: int) -> list[dict[str, Any]]:
+    async def list_agents(
+        self, *, limit: int, offset: int, owner: str | None = None
+    ) -> list[dict[str, Any]]:
+        theirs, param = mine(owner)
         rows = await self._rows(
-            "SELECT * FROM agents ORDER BY created_at, id LIMIT ? OFFSET ?", (limit, offset)
+            f"SELECT * FROM agents WHERE TRUE{theirs} ORDER BY created_at, id LIMIT ? OFFSET ?",
+            (*param, limit, offset),
         )
         return [_agent(row) for row in rows]
 
-    async def update_agent(self, agent_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    async def update_agent(
+        self, agent_id: str, changes: dict[str, Any], owner: str | None = None
+    ) -> dict[str, Any] | None:
+        theirs, param = mine(owner)
         if changes:
             if "options" in changes:
                 changes = {**changes, "options": json.dumps(changes["options"])}
             columns = ", ".join(f"{column} = ?" for column in changes)
             await self._write(
                 (
-                    f"UPDATE agents SET {columns}, updated_at = ? WHERE id = ?",
-                    (*changes.values(), _stamp(), agent_id),
+                    f"UPDATE agents SET {columns}, updated_at = ? WHERE id = ?{theirs}",
+                    (*changes.values(), _stamp(), agent_id, *param),
                 )
             )
-        return await self.get_agent(agent_id)
+        return await self.get_agent(agent_id, owner)
 
-    async def delete_agent(self, agent_id: str) -> bool:
-        return await self._write(("DELETE FROM agents WHERE id = ?", (agent_id,))) > 0
+    async def delete_agent(self, agent_id: str, owner: str | None = None) -> bool:
+        theirs, param = mine(owner)
+        return (
+            await self._write((f"DELETE FROM agents WHERE id = ?{theirs}", (agent_id, *param))) > 0
+        )
 
     # ---- conversations (the local backend's own) -------------------------------------
 
-    async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
+    async def get_conversation(
+        self, conversation_id: str, owner: str | None = None
+    ) -> dict[str, Any] | None:
+        theirs, param = mine(owner, "c.principal")
         row = await self._one(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
-            " AS message_count FROM conversations c WHERE c.id = ?",
-            (conversation_id,),
+            f" AS message_count FROM conversations c WHERE c.id = ?{theirs}",
+            (conversation_id, *param),
         )
         return dict(row) if row else None
 
     async def list_conversations(
-        self, *, agent_id: str | None, limit: int, offset: int
+        self, *, agent_id: str | None, limit: int, offset: int, owner: str | None = None
     ) -> list[dict[str, Any]]:
+        theirs, param = mine(owner, "c.principal")
         rows = await self._rows(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
             " AS message_count FROM conversations c"
-            " WHERE (? IS NULL OR c.agent_id = ?) ORDER BY c.updated_at DESC, c.id"
+            f" WHERE (? IS NULL OR c.agent_id = ?){theirs} ORDER BY c.updated_at DESC, c.id"
             " LIMIT ? OFFSET ?",
-            (agent_id, agent_id, limit, offset),
+            (agent_id, agent_id, *param, limit, offset),
         )
         return [dict(row) for row in rows]
 
     async def add_message(
-        self, conversation_id: str, role: str, content: str, *, new_for: str | None = None
+        self,
+        conversation_id: str,
+        role: str,
+        content: str,
+        *,
+        new_for: str | None = None,
+        owner: str | None = None,
     ) -> None:
         stamp = _stamp()
         conversation: tuple[str, tuple[Any, ...]]
@@ -244,8 +271,9 @@ class SqliteStore(SqliteConnection, SqliteStreamEvents, SqlitePlatformKeys):
         )
         if new_for is not None:
             conversation = (
-                "INSERT INTO conversations VALUES (?, ?, ?, ?, ?)",
-                (conversation_id, new_for, content[:80], stamp, stamp),
+                "INSERT INTO conversations (id, agent_id, title, created_at, updated_at,"
+                " principal) VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, new_for, content[:80], stamp, stamp, owner),
             )
         else:
             conversation = (
@@ -269,8 +297,13 @@ class SqliteStore(SqliteConnection, SqliteStreamEvents, SqlitePlatformKeys):
         )
         return [dict(row) for row in reversed(rows)]
 
-    async def conversation_agent(self, conversation_id: str) -> str | None:
-        row = await self._one("SELECT agent_id FROM conversations WHERE id = ?", (conversation_id,))
+    async def conversation_agent(
+        self, conversation_id: str, owner: str | None = None
+    ) -> str | None:
+        theirs, param = mine(owner)
+        row = await self._one(
+            f"SELECT agent_id FROM conversations WHERE id = ?{theirs}", (conversation_id, *param)
+        )
         return row[0] if row else None
 
     # ---- run history (every backend) -------------------------------------------------
@@ -284,12 +317,13 @@ class SqliteStore(SqliteConnection, SqliteStreamEvents, SqlitePlatformKeys):
         conversation_id: str | None,
         message: str,
         owner: str | None = None,
+        principal: str | None = None,
     ) -> None:
         await self._write(
             (
                 "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
-                " started_at, owner) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
-                (run_id, backend, agent_id, conversation_id, message, _stamp(), owner),
+                " started_at, owner, principal) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+                (run_id, backend, agent_id, conversation_id, message, _stamp(), owner, principal),
             )
         )
 
@@ -391,34 +425,49 @@ class SqliteStore(SqliteConnection, SqliteStreamEvents, SqlitePlatformKeys):
         return failed
 
     async def history_conversations(
-        self, backend: str, *, agent_id: str | None, limit: int, offset: int
+        self,
+        backend: str,
+        *,
+        agent_id: str | None,
+        limit: int,
+        offset: int,
+        owner: str | None = None,
     ) -> list[dict[str, Any]]:
         """Conversations of ``backend`` as seen through agentdeck's runs, newest first."""
+        theirs, param = mine(owner)
+        first_theirs, _ = mine(owner, "first.principal")
         rows = await self._rows(
             "SELECT conversation_id AS id, agent_id,"
             " (SELECT first.message FROM runs first WHERE first.backend = runs.backend"
-            "  AND first.conversation_id = runs.conversation_id"
+            f"  AND first.conversation_id = runs.conversation_id{first_theirs}"
             "  ORDER BY first.started_at LIMIT 1) AS title,"
             " MIN(started_at) AS created_at, MAX(started_at) AS updated_at,"
             " COUNT(*) AS runs FROM runs"
             " WHERE backend = ? AND conversation_id IS NOT NULL AND (? IS NULL OR agent_id = ?)"
-            " GROUP BY conversation_id ORDER BY updated_at DESC LIMIT ? OFFSET ?",
-            (backend, agent_id, agent_id, limit, offset),
+            f"{theirs} GROUP BY conversation_id ORDER BY updated_at DESC LIMIT ? OFFSET ?",
+            (*param, backend, agent_id, agent_id, *param, limit, offset),
         )
         return [dict(row) for row in rows]
 
-    async def history_runs(self, backend: str, conversation_id: str) -> list[dict[str, Any]]:
+    async def history_runs(
+        self, backend: str, conversation_id: str, owner: str | None = None
+    ) -> list[dict[str, Any]]:
+        theirs, param = mine(owner)
         rows = await self._rows(
-            "SELECT * FROM runs WHERE backend = ? AND conversation_id = ? ORDER BY started_at, id",
-            (backend, conversation_id),
+            f"SELECT * FROM runs WHERE backend = ? AND conversation_id = ?{theirs}"
+            " ORDER BY started_at, id",
+            (backend, conversation_id, *param),
         )
         return [dict(row) for row in rows]
 
-    async def history_agent(self, backend: str, conversation_id: str) -> str | None:
+    async def history_agent(
+        self, backend: str, conversation_id: str, owner: str | None = None
+    ) -> str | None:
+        theirs, param = mine(owner)
         row = await self._one(
-            "SELECT agent_id FROM runs WHERE backend = ? AND conversation_id = ?"
+            f"SELECT agent_id FROM runs WHERE backend = ? AND conversation_id = ?{theirs}"
             " ORDER BY started_at, id LIMIT 1",
-            (backend, conversation_id),
+            (backend, conversation_id, *param),
         )
         return str(row["agent_id"]) if row else None
 

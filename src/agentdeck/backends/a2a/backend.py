@@ -65,6 +65,7 @@ def slug(name: str) -> str:
 class A2ABackend(Backend):
     kind = "a2a"
     settings: A2ASettings
+    keeps_owned = True  # its conversations are the run history's
     unsupported: ClassVar[dict[str, str]] = {
         "manage_agents": "A2A agents are discovered from their cards, not created here; add "
         "an agent's URL to `agents` of backend '{backend}' in the config.",
@@ -243,7 +244,7 @@ class A2ABackend(Backend):
         return self._store
 
     async def conversation_owner(self, conversation_id: str) -> str:
-        owner = await self.store.history_agent(self.name, conversation_id)
+        owner = await self.store.history_agent(self.name, conversation_id, self.owner)
         if owner is None:
             raise NotFoundError(
                 f"agentdeck has no record of the conversation {self.name}:{conversation_id}.",
@@ -261,14 +262,14 @@ class A2ABackend(Backend):
                 f"a2a conversations take no filters (got {sorted(filters)}).", backend=self.name
             )
         return await history_page(
-            self.store, self.name, agent_id=agent_id, limit=limit, cursor=cursor
+            self.store, self.name, agent_id=agent_id, limit=limit, cursor=cursor, owner=self.owner
         )
 
     async def get_conversation(self, conversation_id: str) -> Conversation:
         """The stored conversation, with the agent's own history of it where it has one."""
         from agentdeck.backends.a2a.events import transcript
 
-        stored = await history_conversation(self.store, self.name, conversation_id)
+        stored = await history_conversation(self.store, self.name, conversation_id, self.owner)
         agent_id = (stored.agent or "").partition(":")[2]
         try:
             tasks = await (await self._peer(agent_id)).context_tasks(conversation_id)

@@ -60,6 +60,7 @@ class LocalBackend(Backend):
         "'echo', 'sampling' (the client's own model), 'openai' or an OpenAI-compatible model name"
     )
     settings: LocalSettings
+    keeps_owned = True
 
     def __init__(
         self, name: str, settings: LocalSettings, http: HttpClient | None, store: Store
@@ -152,7 +153,7 @@ class LocalBackend(Backend):
         )
 
     async def _row(self, agent_id: str) -> dict[str, Any]:
-        row = await self._store.get_agent(agent_id)
+        row = await self._store.get_agent(agent_id, self.owner)
         if row is None:
             raise NotFoundError(
                 f"there is no local agent '{agent_id}'.",
@@ -163,7 +164,7 @@ class LocalBackend(Backend):
 
     async def list_agents(self, *, limit: int, cursor: str | None) -> Page[Agent]:
         offset = parse_offset(cursor)
-        rows = await self._store.list_agents(limit=limit + 1, offset=offset)
+        rows = await self._store.list_agents(limit=limit + 1, offset=offset, owner=self.owner)
         return Page[Agent](
             items=[self._agent(r) for r in rows[:limit]],
             next_cursor=offset_cursor(offset, limit, len(rows)),
@@ -183,6 +184,7 @@ class LocalBackend(Backend):
             instructions=spec.instructions,
             model=spec.model,
             options={},
+            owner=self.owner,
         )
         return self._agent(row)
 
@@ -194,13 +196,13 @@ class LocalBackend(Backend):
                 backend=self.name,
             )
         fields = changes.model_dump(exclude={"options"}, exclude_none=True)
-        row = await self._store.update_agent(agent_id, fields)
+        row = await self._store.update_agent(agent_id, fields, self.owner)
         if row is None:  # deleted since the check above: _row says so
             row = await self._row(agent_id)
         return self._agent(row)
 
     async def delete_agent(self, agent_id: str) -> None:
-        if not await self._store.delete_agent(agent_id):
+        if not await self._store.delete_agent(agent_id, self.owner):
             await self._row(agent_id)
 
     # ---- chat ----------------------------------------------------------------------------
@@ -245,7 +247,7 @@ class LocalBackend(Backend):
 
     async def conversation_owner(self, conversation_id: str) -> str:
         """The id of the agent a local conversation belongs to; unknown ones are an error."""
-        owner = await self._store.conversation_agent(conversation_id)
+        owner = await self._store.conversation_agent(conversation_id, self.owner)
         if owner is None:
             raise NotFoundError(
                 f"there is no local conversation '{conversation_id}'.",
@@ -303,7 +305,7 @@ class LocalBackend(Backend):
                 # a new conversation is written with its first message, in one transaction
                 new_for = request.agent_id if new else None
                 await self._store.add_message(
-                    conversation_id, "user", request.message, new_for=new_for
+                    conversation_id, "user", request.message, new_for=new_for, owner=self.owner
                 )
                 stored = True
                 yield RunStarted(conversation_id=conversation_id)
@@ -402,7 +404,7 @@ class LocalBackend(Backend):
             )
         offset = parse_offset(cursor)
         rows = await self._store.list_conversations(
-            agent_id=agent_id, limit=limit + 1, offset=offset
+            agent_id=agent_id, limit=limit + 1, offset=offset, owner=self.owner
         )
         return Page[ConversationSummary](
             items=[ConversationSummary(**self._summary(r)) for r in rows[:limit]],
@@ -410,7 +412,7 @@ class LocalBackend(Backend):
         )
 
     async def get_conversation(self, conversation_id: str) -> Conversation:
-        row = await self._store.get_conversation(conversation_id)
+        row = await self._store.get_conversation(conversation_id, self.owner)
         if row is None:
             raise NotFoundError(
                 f"there is no local conversation '{conversation_id}'.",

@@ -126,7 +126,7 @@ class TaskBook:
         if row["status"] != "working":
             return self._state(row, None)
         try:
-            run = await self._runs.find(row["run_id"])
+            run = await self._runs.find(row["run_id"], _principal_of(owner))
         except AgentdeckError:
             # no replica drives its run: it was lost with the server that did
             return await self._write_end(row, "failed", _lost())
@@ -189,3 +189,9 @@ class TaskBook:
 
 def _lost() -> dict[str, Any]:
     return {"code": _INTERNAL_ERROR, "message": SERVER_STOPPED}
+
+
+def _principal_of(owner: str) -> str | None:
+    """The principal of a task's owner ("user:<principal>" with OAuth), whose run it is;
+    None for the other kinds of owner (no OAuth: runs are everyone's)."""
+    return owner.removeprefix("user:") if owner.startswith("user:") else None

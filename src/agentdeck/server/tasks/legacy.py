@@ -28,6 +28,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from agentdeck.errors import AgentdeckError
 from agentdeck.redaction import redact
+from agentdeck.server.principal import current_principal
 from agentdeck.server.sdk_seams import connection_of
 from agentdeck.server.tasks.book import TaskState
 from agentdeck.server.tasks.mode import task_call
@@ -91,7 +92,8 @@ class LegacyTasks:
         owner, ttl = caller(ctx), _requested_ttl(params["task"])
         run_id = running_run_id(answer)
         if run_id is not None:
-            state = await deck.tasks.create(owner, await deck.runs.find(run_id), ttl=ttl)
+            run = await deck.runs.find(run_id, current_principal())  # started by this call
+            state = await deck.tasks.create(owner, run, ttl=ttl)
         else:  # it ended at once (or failed before it began): a finished task
             state = await deck.tasks.create_finished(owner, dict(answer or {}), ttl=ttl)
         self._connections[state.id] = connection_of(ctx.session)

@@ -21,6 +21,7 @@ from pydantic import Field
 
 from agentdeck.errors import AgentdeckError
 from agentdeck.redaction import redact
+from agentdeck.server.principal import current_principal
 from agentdeck.server.tasks.book import TaskState
 from agentdeck.server.tasks.mode import task_call
 from agentdeck.server.tasks.protocol import (
@@ -79,7 +80,8 @@ async def task_instead(
     run_id = running_run_id(result)
     if run_id is None:
         return result  # ended within the grace (or failed): the plain answer
-    state = await deck.tasks.create(caller(ctx), await deck.runs.find(run_id))
+    run = await deck.runs.find(run_id, current_principal())  # started by this very call
+    state = await deck.tasks.create(caller(ctx), run)
     task = task_fields(state)
     task.update(ttlMs=state.ttl_ms, pollIntervalMs=poll_interval_ms())
     return {"resultType": "task", **task}

@@ -86,7 +86,8 @@ async def get_run(
     """Get a chat run's result (the fields of chat's) so far; with wait_seconds, wait up to
     that long for it to end, streaming its progress. Finished runs are kept for a while."""
     state = round_state(ctx)
-    run = await deck(ctx).runs.find(state.get("run", run_id))
+    here = deck(ctx)
+    run = await here.runs.find(state.get("run", run_id), here.owner)
     return as_run_state(await follow_and_ask(ctx, run, wait_seconds, asking=state.get("asking")))
 
 
@@ -100,8 +101,9 @@ async def get_run(
 async def cancel_run(ctx: Context, run_id: RunId) -> RunState:
     """Stop a running chat: the upstream request is closed and the platform's cancel endpoint
     is called where it has one. Returns the run with what it had produced."""
-    runs = deck(ctx).runs
-    run = await runs.find(run_id)
+    here = deck(ctx)
+    runs = here.runs
+    run = await runs.find(run_id, here.owner)
     with anyio.fail_after(30):
         await runs.cancel(run)
     return RunState.model_validate(run.result(), from_attributes=True)
