@@ -132,3 +132,21 @@ async def test_defect_15_runs_a_killed_server_left_running_are_marked_failed_on_
     assert "the server stopped during this run" in runs["left-running"]["error"]
     assert runs["left-running"]["finished_at"]
     assert (runs["finished"]["status"], runs["finished"]["error"]) == ("completed", None)
+
+
+async def test_finished_runs_past_their_keep_time_are_forgotten() -> None:
+    """Speed stays: pruning reads only the oldest ends, and still forgets every run kept
+    past ``run_keep_seconds`` at the next chat, the newest kept."""
+    async with connect(make_settings(server={"run_keep_seconds": 0.3})) as client:
+        agent = ok(
+            await client.call_tool(
+                "create_agent", {"backend": "local", "name": "A", "model": "echo"}
+            )
+        )
+        chat = {"agent": agent["ref"], "message": "hi"}
+        first = ok(await client.call_tool("chat", chat))["run_id"]
+        assert ok(await client.call_tool("get_run", {"run_id": first}))["text"]
+        await anyio.sleep(0.4)
+        last = ok(await client.call_tool("chat", chat))["run_id"]
+        assert "no run" in error_text(await client.call_tool("get_run", {"run_id": first}))
+        assert ok(await client.call_tool("get_run", {"run_id": last}))["text"]

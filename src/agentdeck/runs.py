@@ -28,6 +28,7 @@ them, a run maps onto a task.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 import uuid
@@ -141,7 +142,9 @@ class Run:
         self.asked: set[str] = set()
         #: pauses someone answered (here or through respond_to_approval/answer_question)
         self.answered: set[str] = set()
-        self._changed = anyio.Event()
+        #: set at the next change; made only when someone waits for one (most events of a
+        #: fast stream arrive while nobody does)
+        self._changed: anyio.Event | None = None
         self.finished = anyio.Event()
 
     @property
@@ -166,8 +169,9 @@ class Run:
         self.finished.set()
 
     def _notify(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     async def changes(self, deadline: float) -> AsyncGenerator[list[ChatEvent], None]:
         """Yield each batch of new events until the run ends or the deadline passes.
@@ -188,6 +192,8 @@ class Run:
                 continue
             if self.done:
                 return
+            if self._changed is None:
+                self._changed = anyio.Event()
             changed = self._changed
             with anyio.move_on_after(remaining):
                 await changed.wait()
@@ -238,6 +244,7 @@ class Run:
                 workflows.extend(event.workflows)
                 usage = event.usage or usage
                 details.update(event.details)
+        waiting = self.waiting_on()
         approvals = [
             PendingApproval(
                 ref=make_ref(backend, e.approval_id),
@@ -245,12 +252,12 @@ class Run:
                 arguments=e.arguments,
                 message=e.message,
             )
-            for e in self.waiting_on()
+            for e in waiting
             if isinstance(e, ApprovalRequired)
         ]
         questions = [
             PendingQuestion(ref=make_ref(backend, e.question_id), question=e.question)
-            for e in self.waiting_on()
+            for e in waiting
             if isinstance(e, QuestionAsked)
         ]
         reasoning = "".join(e.text for e in self.events if isinstance(e, ReasoningDelta))
@@ -332,6 +339,8 @@ class RunManager:
         self._keep_seconds = keep_seconds
         self._keep_count = keep_count
         self._runs: dict[str, Run] = {}
+        #: the finished runs of ``_runs``, oldest end first: pruning reads only their head
+        self._finished: list[Run] = []
 
     async def recover(self) -> None:
         """Mark the runs a previous process left ``running`` as failed: runs live in the
@@ -421,6 +430,7 @@ class RunManager:
         finally:
             if not run.done:
                 await self._ends.end(run, status, error)
+            bisect.insort(self._finished, run, key=_ended_at)
         if run.status == "cancelled":
             await self._cancel_upstream(run)
 
@@ -483,13 +493,19 @@ class RunManager:
                 logger.warning("cancelling run %s upstream failed: %s", run.id, exc)
 
     def _prune(self) -> None:
+        """Forget the finished runs past their keep time, and the oldest finished ones
+        while there are more runs than the keep count. Runs at every chat, so it reads
+        only the oldest ends, not every run kept."""
         now = time.monotonic()
-        finished = sorted(
-            (r for r in self._runs.values() if r.finished_monotonic is not None),
-            key=lambda r: r.finished_monotonic or 0,
-        )
-        excess = max(0, len(self._runs) - self._keep_count)
-        for index, run in enumerate(finished):
-            expired = now - (run.finished_monotonic or now) > self._keep_seconds
-            if expired or index < excess:
-                del self._runs[run.id]
+        excess = len(self._runs) - self._keep_count
+        while self._finished:
+            oldest = self._finished[0]
+            if excess <= 0 and now - _ended_at(oldest) <= self._keep_seconds:
+                return
+            del self._finished[0]
+            self._runs.pop(oldest.id, None)
+            excess -= 1
+
+
+def _ended_at(run: Run) -> float:
+    return run.finished_monotonic or 0.0

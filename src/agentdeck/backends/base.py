@@ -405,5 +405,15 @@ def implements(backend: object, protocol: Callable[..., P]) -> TypeGuard[P]:
 
     Typed as a callable because mypy refuses a protocol class where ``type[P]`` is
     expected (its ``type-abstract`` rule), and a protocol is what callers pass.
+    Answered once per backend class: the protocols hold only methods, which a class
+    defines, and a protocol ``isinstance`` costs microseconds at every chat.
     """
-    return isinstance(backend, cast(type, protocol))
+    key = (type(backend), protocol)
+    known = _IMPLEMENTS.get(key)
+    if known is None:
+        known = _IMPLEMENTS[key] = isinstance(backend, cast(type, protocol))
+    return known
+
+
+#: (backend class, protocol) -> whether the class implements the protocol
+_IMPLEMENTS: dict[tuple[type, object], bool] = {}
