@@ -99,13 +99,19 @@ class Keyring:
     @staticmethod
     @asynccontextmanager
     async def trying(key: str) -> AsyncIterator[None]:
-        """Within: a per-user backend's requests carry ``key`` (checking it before saving)."""
+        """Within: a per-user backend's requests carry ``key`` (checking it before saving),
+        and it is redacted. A key tried once is forgotten by the redactor afterwards (saving
+        it adds it again): refused keys, whatever a user typed, would otherwise mask that
+        text in every output of the process for good."""
+        known = key in SECRETS
         SECRETS.add([key])
         token = _trying.set(key)
         try:
             yield
         finally:
             _trying.reset(token)
+            if not known:
+                SECRETS.discard(key)
 
     def _remember(self, owner: str, backend: str, key: str) -> None:
         SECRETS.add([key])

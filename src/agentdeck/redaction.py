@@ -43,6 +43,13 @@ class Redactor:
         known = set(self._secrets) | {s for s in secrets if s and len(s) >= _MIN_SECRET}
         self._secrets = sorted(known, key=len, reverse=True)
 
+    def discard(self, secret: str) -> None:
+        """Forget ``secret`` (a key that was only tried, and refused, is no secret to keep)."""
+        self._secrets = [known for known in self._secrets if known != secret]
+
+    def __contains__(self, secret: str) -> bool:
+        return secret in self._secrets
+
     def __bool__(self) -> bool:
         return bool(self._secrets)
 
