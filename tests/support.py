@@ -36,6 +36,19 @@ def make_settings(
     return parse_settings(raw, source="test", environ={})
 
 
+def slow_settings(model_url: str) -> Settings:
+    """Settings with a local backend on the fake OpenAI-compatible model at ``model_url``
+    (tests/fakes/openai.py: slow when its ``chunk_delay`` says so)."""
+    return make_settings(
+        local={
+            "model": "openai",
+            "openai_base_url": f"{model_url}/v1",
+            "openai_model": "slow",
+            **FAST_HTTP,
+        }
+    )
+
+
 class BuiltServers:
     """agentdeck servers already built, lent to one connection at a time.
 

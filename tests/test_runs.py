@@ -9,20 +9,9 @@ from mcp.types import CallToolResult
 from agentdeck.store.sqlite import SqliteStore
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
+from tests.support import connect, error_text, make_settings, ok, slow_settings
 
 pytestmark = pytest.mark.anyio
-
-
-def slow_settings(url: str):
-    return make_settings(
-        local={
-            "model": "openai",
-            "openai_base_url": f"{url}/v1",
-            "openai_model": "slow",
-            **FAST_HTTP,
-        }
-    )
 
 
 async def wait_until(condition, seconds: float = 5.0) -> None:

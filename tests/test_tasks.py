@@ -13,23 +13,12 @@ from mcp import MCPError
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, connect, make_settings, ok
+from tests.support import FAST_HTTP, connect, make_settings, ok, slow_settings
 from tests.tasks_client import CancelTask, TasksClient, get_task, raw_request, send
 
 pytestmark = pytest.mark.anyio
 
 FLOW_AGENT = "flow:agent_research"
-
-
-def slow_settings(url: str):
-    return make_settings(
-        local={
-            "model": "openai",
-            "openai_base_url": f"{url}/v1",
-            "openai_model": "slow",
-            **FAST_HTTP,
-        }
-    )
 
 
 async def new_agent(client) -> str:
