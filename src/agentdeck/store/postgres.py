@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -493,18 +494,31 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
     # ---- runs shared between replicas (see agentdeck.replicas) -----------------------
 
     async def listener(self) -> psycopg.AsyncConnection[Any]:
-        """A connection of its own, outside the pool, listening on both run channels."""
+        """A connection of its own, outside the pool, listening on both run channels.
+
+        Never left half-open: a connect cut off part-way (the server stopping) would leave
+        a socket nobody closes, so the connect is shielded (it is bounded by its own
+        timeout), and a connection whose LISTEN failed or was cancelled is closed."""
         try:
-            connection = await psycopg.AsyncConnection.connect(
-                self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT
-            )
+            with anyio.CancelScope(shield=True):
+                connection = await psycopg.AsyncConnection.connect(
+                    self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT
+                )
+        except psycopg.Error as exc:
+            raise self._failed(exc) from None
+        try:
             await connection.execute(f"LISTEN {RUN_CHANNEL}")
             await connection.execute(f"LISTEN {CANCEL_CHANNEL}")
-        except psycopg.Error as exc:
-            raise DatabaseError(
-                f"the database {self.location} failed: {reason(exc, self._url)}."
-            ) from None
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await connection.close()
+            if isinstance(exc, psycopg.Error):
+                raise self._failed(exc) from None
+            raise
         return connection
+
+    def _failed(self, exc: psycopg.Error) -> DatabaseError:
+        return DatabaseError(f"the database {self.location} failed: {reason(exc, self._url)}.")
 
     async def claim_run(self, run_id: str, replica: str, snapshot: str) -> None:
         """The run (its row written by ``record_run_start``) is driven by ``replica``."""

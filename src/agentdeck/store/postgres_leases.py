@@ -71,14 +71,20 @@ class PostgresLeases:
 
     async def _rows(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         try:
-            if self._connection is None or self._connection.closed:
-                self._connection = await psycopg.AsyncConnection.connect(
-                    self._url,
-                    autocommit=True,
-                    connect_timeout=_CONNECT_TIMEOUT,
-                    row_factory=dict_row,
-                )
-            cursor = await self._connection.execute(query, params)
+            connection = self._connection
+            if connection is None or connection.closed:
+                # shielded (bounded by its own timeout): a connect cut off part-way would
+                # leave a socket nobody closes
+                with anyio.CancelScope(shield=True):
+                    connection = await psycopg.AsyncConnection.connect(
+                        self._url,
+                        autocommit=True,
+                        connect_timeout=_CONNECT_TIMEOUT,
+                        row_factory=dict_row,
+                    )
+                assert connection is not None  # a shielded scope is never cancelled
+                self._connection = connection
+            cursor = await connection.execute(query, params)
             return await cursor.fetchall() if cursor.description else []
         except psycopg.Error as exc:
             await self._drop_connection()
