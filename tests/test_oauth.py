@@ -37,6 +37,7 @@ from agentdeck.server.oauth_tokens import (
     verifier_for,
 )
 from agentdeck.server.scopes import ScopePolicy
+from agentdeck.store import open_store
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.npm import JS
@@ -454,3 +455,21 @@ async def test_23_4_a_reader_is_told_the_scope_to_chat_and_the_typescript_client
     assert "chat" not in seen["tools"] and "list_agents" in seen["tools"]
     assert seen["asked"] == [" ".join(SCOPES), f"{READ} {CHAT}"]
     assert seen["reply"] == "You said: stepped up"
+
+
+async def test_23_2_with_users_no_local_agent_becomes_a_tool_of_the_shared_list(
+    tmp_path: Path,
+) -> None:
+    """23.2: an agent made before sign-in was turned on belongs to nobody who can use it,
+    and the tool list is one for every user: with [server.auth], local agents are not
+    exposed as tools (a platform's still are)."""
+    async with open_store(str(tmp_path / "local.db")) as store:
+        await store.create_agent(
+            name="Made Before", description=None, instructions=None, model=None, options={}
+        )
+    with deployed(tmp_path, 'model = "echo"\nexpose_agents = true') as deployment:
+        names, _ = await listed_and_called(
+            deployment, deployment.token(), "auto", "list_backends", {}
+        )
+    assert "chat" in names
+    assert not [name for name in names if name.startswith("local_")]

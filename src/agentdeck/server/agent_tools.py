@@ -172,10 +172,17 @@ class AgentTools:
         self._view = view  # the MCP Apps view of their results (for clients with Apps)
 
     def exposed_backends(self) -> list[str]:
+        """The backends whose agents are tools. With users (``[server.auth]``), not those
+        whose agents belong to users (the local backend): the tool list is one for every
+        user, and an agent made before sign-in was turned on belongs to nobody who can
+        use it."""
+        with_users = self._registry.settings.server.auth is not None
         return [
             name
             for name, backend in self._registry.backends.items()
-            if backend.settings.expose_agents and isinstance(backend, AgentReader)
+            if backend.settings.expose_agents
+            and isinstance(backend, AgentReader)
+            and not (with_users and backend.keeps_owned)
         ]
 
     def names(self) -> list[str]:
