@@ -24,11 +24,7 @@ import pytest
 import uvicorn
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
-from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
-from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend
-from mcp.server.auth.provider import AccessToken
 from mcp.types import ElicitResult
-from starlette.middleware.authentication import AuthenticationMiddleware
 
 from agentdeck import credentials
 from agentdeck.cli import _check_all
@@ -38,26 +34,13 @@ from agentdeck.server.app import build_server
 from agentdeck.server.http_app import build_http_app
 from tests.fakes.base import serve
 from tests.fakes.make import SEED_AGENT_ID, SEED_TEAM_ID, FakeMake
+from tests.owners import USERS, with_users
 from tests.support import FAST_HTTP, OUTPUTS, connect, error_text, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
-ISSUER = "https://id.example.test"
 SECRET_KEY = "a-secret-key-of-at-least-32-characters!"
 KEYS = {"alice": "alice-make-key-0001", "bob": "bob-make-key-0002"}
-BEARERS = {"alice": "bearer-of-alice", "bob": "bearer-of-bob"}
-
-
-class Users:
-    """The test token verifier: each bearer token is one user of one issuer."""
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        user = next((u for u, bearer in BEARERS.items() if bearer == token), None)
-        if user is None:
-            return None
-        return AccessToken(
-            token=token, client_id="test-client", scopes=[], subject=user, claims={"iss": ISSUER}
-        )
 
 
 @pytest.fixture
@@ -96,7 +79,7 @@ async def deployment(settings: Settings, *, stateless: bool = False) -> AsyncIte
     OUTPUTS.watch(settings)
     server = build_server(settings, stateless=stateless)
     app = build_http_app(server, host="127.0.0.1", token=None, stateless=stateless)
-    app = AuthenticationMiddleware(AuthContextMiddleware(app), backend=BearerAuthBackend(Users()))
+    app = with_users(app)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -143,7 +126,7 @@ class Browser:
 @asynccontextmanager
 async def user(base: str, name: str, mode: str, browser: Browser | None) -> AsyncIterator[Client]:
     """``name``'s MCP client; with a ``browser``, one that takes elicitations."""
-    headers = {"Authorization": f"Bearer {BEARERS[name]}"}
+    headers = {"Authorization": f"Bearer {USERS[name]}"}
     async with (
         httpx2.AsyncClient(timeout=30, headers=headers) as http,
         Client(
