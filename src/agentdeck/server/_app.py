@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from types import ModuleType
 from typing import Any
 
 import anyio
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
-from mcp.server.mcpserver.tools import Tool
 
 from agentdeck.config import Settings
 from agentdeck.leases import Lease
 from agentdeck.registry import Registry
 from agentdeck.runs import RunManager, RunSharing
-from agentdeck.server import completions, connect_page, prompts, resources, tools, views
-from agentdeck.server.agent_tools import AgentTools
-from agentdeck.server.arguments import ReadableArgumentErrors
-from agentdeck.server.client_log import ClientLog
-from agentdeck.server.http_app import health_endpoint
-from agentdeck.server.notify import Notifier, OwnedBus
-from agentdeck.server.principal import current_principal
-from agentdeck.server.scopes import ScopePolicy
+from agentdeck.server import _completions, _prompts, _resources, views
+from agentdeck.server._server import DeckServer
+from agentdeck.server._surface import Surface, enabled_tools, tool_modules
+from agentdeck.server.chat import AgentTools, final_answer
+from agentdeck.server.client import ClientLog, Notifier, OwnedBus
+from agentdeck.server.oauth import ScopePolicy, current_principal
 from agentdeck.server.sdk_seams import (
     advertise_list_changes,
     advertise_tasks,
@@ -34,16 +29,11 @@ from agentdeck.server.sdk_seams import (
     serve_resource_subscriptions,
     wrap_listen,
 )
-from agentdeck.server.state import Deck
-from agentdeck.server.stream_events import StreamEvents
-from agentdeck.server.surface import LeanServer, Surface
-from agentdeck.server.tasks.book import TaskBook
-from agentdeck.server.tasks.extension import TasksExtension
-from agentdeck.server.tasks.legacy import CAPABILITY as TASKS_CAPABILITY
-from agentdeck.server.tasks.legacy import LegacyTasks
-from agentdeck.server.tasks.listen import with_tasks
-from agentdeck.server.tasks.protocol import final_answer
-from agentdeck.server.toolkit import ToolSpec
+from agentdeck.server.tasks import TaskBook
+from agentdeck.server.tasks.protocols import CAPABILITY as TASKS_CAPABILITY
+from agentdeck.server.tasks.protocols import LegacyTasks, TasksExtension, with_tasks
+from agentdeck.server.toolkit import Deck
+from agentdeck.server.transport import StreamEvents, health_endpoint, serve_connect_pages
 from agentdeck.store import is_postgres_url
 from agentdeck.version import __version__
 
@@ -56,66 +46,6 @@ that results carry and tools accept. chat answers within wait_seconds; if the ag
 working it returns status "running" with a run_id: call get_run to wait for the rest, or
 cancel_run to stop it. Conversation transcripts are resources at
 agentdeck://{backend}/conversations/{id}."""
-
-
-def tool_modules(surface: Surface | None = None) -> list[ModuleType]:
-    """The modules of ``agentdeck.server.tools``: each has a ``toolbox`` and may have a
-    ``register(server)`` for the resources that belong with its tools. With ``surface``,
-    only those with a tool some configured backend can serve (``tools.NEEDS``): the others
-    are not even imported."""
-    names = [
-        name
-        for name, needs in tools.NEEDS.items()
-        if surface is None or needs is None or any(surface.able(need) for need in needs)
-    ]
-    return [importlib.import_module(f"{tools.__name__}.{name}") for name in names]
-
-
-def all_tools() -> list[ToolSpec]:
-    """Every tool of every tools module, in module order."""
-    return [spec for module in tool_modules() for spec in module.toolbox.tools]
-
-
-def enabled_tools(settings: Settings) -> list[ToolSpec]:
-    """The tools this configuration serves: those some configured backend can do, in the
-    enabled toolsets, minus writers in read-only mode."""
-    surface = Surface.of(settings)
-    return [
-        spec
-        for module in tool_modules(surface)
-        for spec in module.toolbox.tools
-        if spec.toolset in settings.server.toolsets
-        and (spec.read_only or spec.conversational or not settings.server.read_only)
-        and surface.serves(spec)
-    ]
-
-
-class DeckServer(LeanServer):
-    """The MCP server; remembers the function behind each tool it serves, for
-    :class:`ReadableArgumentErrors` to explain a call that does not fit its signature."""
-
-    #: Where its Streamable HTTP streams are kept for resumption (``build_http_app``).
-    events: StreamEvents
-
-    def __init__(self, *args: Any, tools: list[Tool] | None = None, **kwargs: Any) -> None:
-        self.tool_functions: dict[str, Callable[..., Any]] = {t.name: t.fn for t in tools or []}
-        super().__init__(*args, tools=tools, **kwargs)
-        self.middleware.append(ReadableArgumentErrors(self.tool_functions.get))
-        self.middleware.append(resources.legacy_not_found_code)
-
-    def add_tool(
-        self, fn: Callable[..., Any], name: str | None = None, *args: Any, **kwargs: Any
-    ) -> None:
-        super().add_tool(fn, name, *args, **kwargs)
-        self.tool_functions.setdefault(name or fn.__name__, fn)
-
-    def add_built(self, tool: Tool, view: str | None = None, *, tasks: bool = False) -> None:
-        super().add_built(tool, view, tasks=tasks)
-        self.tool_functions[tool.name] = tool.fn
-
-    def remove_tool(self, name: str) -> None:
-        super().remove_tool(name)
-        self.tool_functions.pop(name, None)
 
 
 def request_state_security(settings: Settings, token: str | None) -> RequestStateSecurity | None:
@@ -250,6 +180,7 @@ def build_server(
         task_tools={"chat"},
         extensions=[TasksExtension(legacy_tasks), *([views.extension()] if apps else [])],
     )
+    server.middleware.append(_resources.legacy_not_found_code)
     if settings.server.auth is not None:
         server.scope_policy = ScopePolicy.of(settings.server.auth, served)
     server.events = StreamEvents(
@@ -266,7 +197,7 @@ def build_server(
             server, _session_call(notifier.subscribe), _session_call(notifier.unsubscribe)
         )
         serve_logging_level(server, client_log.set_level)
-    resources.register(
+    _resources.register(
         server,
         list(settings.enabled_backends()),
         lambda: running[0].for_owner(current_principal()),
@@ -275,12 +206,12 @@ def build_server(
         health_endpoint(lambda: running[0].registry.store if running else None)
     )
     if any(b.credentials == "per_user" for b in settings.enabled_backends().values()):
-        connect_page.register(server, lambda: running[0] if running else None)
-    prompts.register(server, {spec.name for spec in served})
+        serve_connect_pages(server, lambda: running[0] if running else None)
+    _prompts.register(server, {spec.name for spec in served})
     for module in tool_modules(surface):
         if hasattr(module, "register"):
             module.register(server)
-    completions.register(server, lambda: running[0].for_owner(current_principal()))
+    _completions.register(server, lambda: running[0].for_owner(current_principal()))
     return server
 
 

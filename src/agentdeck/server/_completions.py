@@ -46,9 +46,9 @@ from agentdeck.backends.base import (
 from agentdeck.errors import AgentdeckError
 from agentdeck.model import Page
 from agentdeck.registry import Registry
-from agentdeck.server.conversations import list_conversations_of
-from agentdeck.server.resources import AGENT_URI, CONVERSATION_URI, WORKFLOW_URI
-from agentdeck.server.state import Deck
+from agentdeck.server._resources import AGENT_URI, WORKFLOW_URI
+from agentdeck.server.conversations import CONVERSATION_URI, list_conversations_of
+from agentdeck.server.toolkit import Deck
 
 logger = logging.getLogger("agentdeck.completions")
 

@@ -2,7 +2,7 @@
 
 A prompt walks the model through some tools, so it follows the tool surface: it is offered
 only when every tool it relies on is served by this configuration (its backends, toolsets
-and read-only mode, ``app.enabled_tools``), and it names an optional tool only when that
+and read-only mode, ``_surface.enabled_tools``), and it names an optional tool only when that
 one is served too. A ``prompts/get`` the client got wrong (an unknown prompt, a missing
 or unknown argument) is answered -32602 with a readable message by
 :func:`check_prompt_request`, before the SDK would turn it into error code 0 and a
@@ -116,7 +116,7 @@ def register(server: MCPServer, served: Collection[str]) -> None:
             agent: AgentChoice = None, *, conversation: ConversationRef
         ) -> str:
             # agent comes first: a client that fills arguments in order can then offer
-            # that agent's conversations (server/completions.py)
+            # that agent's conversations (server/_completions.py)
             who = f"agent={agent}" if agent else "the conversation's agent"
             return (
                 f"Read the conversation {conversation} with get_conversation, summarise where "

@@ -22,13 +22,16 @@ from mcp.types import INVALID_PARAMS
 from agentdeck.backends.base import AgentReader
 from agentdeck.errors import AgentdeckError, InvalidInputError, NotFoundError
 from agentdeck.pagination import parse_offset
-from agentdeck.server.conversations import conversation_page, list_conversations_of
-from agentdeck.server.results import resource_json
-from agentdeck.server.state import Deck
-from agentdeck.server.toolkit import deck
-from agentdeck.server.transcripts import recent_conversations_markdown, transcript_markdown
+from agentdeck.server.conversations import (
+    CONVERSATION_URI,
+    conversation_page,
+    conversation_uri,
+    list_conversations_of,
+    recent_conversations_markdown,
+    transcript_markdown,
+)
+from agentdeck.server.toolkit import Deck, deck, resource_json
 
-CONVERSATION_URI = "agentdeck://{backend}/conversations/{conversation_id}"
 #: A transcript is read a page at a time, like ``get_conversation``: newest messages first.
 TRANSCRIPT_URI = CONVERSATION_URI + "{?limit,cursor}"
 AGENT_URI = "agentdeck://{backend}/agents/{agent_id}"
@@ -38,10 +41,6 @@ RECENT_COUNT = 20
 TRANSCRIPT_PAGE = 50
 #: "Resource not found" in MCP 2025-11-25.
 LEGACY_RESOURCE_NOT_FOUND = -32002
-
-
-def conversation_uri(backend: str, conversation_id: str) -> str:
-    return CONVERSATION_URI.format(backend=backend, conversation_id=conversation_id)
 
 
 def register(server: MCPServer, backend_names: list[str], current_deck: Callable[[], Deck]) -> None:

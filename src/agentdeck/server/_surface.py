@@ -6,36 +6,31 @@ one configured backend has it, decided from the backend classes the registry map
 configured kinds to, so nothing has to be opened. The same classes write what the
 descriptions say per platform: which kinds support a tool when not all do, and the
 ``options`` keys each configured kind declares (``Backend.options``). Schemas are
-compacted (``server.schemas``) as the tools are built.
+compacted (``server.toolkit.compacted``) as the tools are built.
+
+Which tools a configuration serves is decided here too (:func:`enabled_tools`): the
+modules of ``server.tools`` some configured backend can use, in the enabled toolsets,
+minus writers in read-only mode.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
-from collections.abc import Callable, Collection
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
-from mcp.server.apps import client_supports_apps
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import Tool as ListedTool
-from mcp.types import ToolExecution
-from mcp_types.methods import validate_client_request
 
 from agentdeck.backends.base import ANY_KEY, CAPABILITIES, Backend, Option, options_of
 from agentdeck.backends.kinds import backend_class
 from agentdeck.config import Settings
-from agentdeck.server.schemas import compact
-from agentdeck.server.scopes import ScopePolicy, granted_scopes
-from agentdeck.server.sdk_seams import add_built_tool, tool_manager
-from agentdeck.server.toolkit import Need, ToolSpec
+from agentdeck.server import tools
+from agentdeck.server.toolkit import Need, ToolSpec, compacted
 
 NO_OPTIONS = "No configured backend takes options here."
-#: Set while the SDK builds the tool list of a client with MCP Apps (``LeanServer``).
-_LISTING_VIEWS: ContextVar[bool] = ContextVar("listing_views", default=False)
 
 
 def _has(cls: type[Backend], backend_settings: Any, need: Need) -> bool:
@@ -129,146 +124,33 @@ class Surface:
         return tool
 
 
-def compacted(tool: Tool) -> Tool:
-    """``tool`` with its input and output schemas compacted (``server.schemas``), in place."""
-    tool.parameters = compact(tool.parameters, output=False)
-    if tool.fn_metadata.output_schema is not None:
-        tool.fn_metadata.output_schema = compact(tool.fn_metadata.output_schema, output=True)
-    return tool
+def tool_modules(surface: Surface | None = None) -> list[ModuleType]:
+    """The modules of ``agentdeck.server.tools``: each has a ``toolbox`` and may have a
+    ``register(server)`` for the resources that belong with its tools. With ``surface``,
+    only those with a tool some configured backend can serve (``tools.NEEDS``): the others
+    are not even imported."""
+    names = [
+        name
+        for name, needs in tools.NEEDS.items()
+        if surface is None or needs is None or any(surface.able(need) for need in needs)
+    ]
+    return [importlib.import_module(f"{tools.__name__}.{name}") for name in names]
 
 
-class LeanServer(MCPServer[Any]):
-    """The MCP server, answering ``tools/list`` from a prepared list.
-
-    Tools arrive built and compacted (:meth:`Surface.tool`, the per-agent tools'
-    shared template); each one's listed form is made once, when it is added, and the
-    wire form of the whole list once per protocol version after each change. With a
-    thousand agent tools a list is then a dictionary look-up, not a thousand models
-    built, validated and dumped.
-
-    ``views`` names the MCP Apps view (a ``ui://`` URI) of the tools that have one. A
-    client that negotiated Apps gets those tools with ``_meta.ui.resourceUri``; every
-    other client gets the list as if there were no views, so the two are kept apart.
-
-    Under OAuth (``scope_policy`` set), a token sees only the tools its scopes allow: the
-    answers are kept per set of granted scopes too.
-    """
-
-    scope_policy: ScopePolicy | None = None
-
-    def __init__(
-        self,
-        *args: Any,
-        views: dict[str, str] | None = None,
-        task_tools: Collection[str] = (),
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self._views = dict(views or {})
-        self._listed: dict[str, ListedTool] = {}
-        self._with_view: dict[str, ListedTool] = {}  # the listed form Apps clients get
-        for tool in tool_manager(self).list_tools():
-            self._list(tool, self._views.get(tool.name), tasks=tool.name in task_tools)
-        #: tools/list on the wire, by protocol version, whether the client has Apps, and
-        #: the caller's scopes (of those the policy names; None without OAuth)
-        self._answers: dict[tuple[str, bool, frozenset[str] | None], HandlerResult] = {}
-        self._changes = 0
-        self.middleware.append(self._prepared_tool_list)
-
-    async def list_tools(self) -> list[ListedTool]:
-        listed = self._listed
-        granted, policy = granted_scopes(), self.scope_policy
-        if granted is not None and policy is not None:
-            listed = {n: t for n, t in listed.items() if policy.visible(n, granted)}
-        if _LISTING_VIEWS.get():
-            return [self._with_view.get(name, tool) for name, tool in listed.items()]
-        return list(listed.values())
-
-    def _list(self, tool: Tool, view: str | None, *, tasks: bool = False) -> None:
-        self._listed.pop(tool.name, None)
-        self._with_view.pop(tool.name, None)
-        self._listed[tool.name] = listed_form(tool, tasks=tasks)
-        if view is not None:
-            self._with_view[tool.name] = listed_form(tool, view, tasks=tasks)
-
-    def add_tool(
-        self, fn: Callable[..., Any], name: str | None = None, *args: Any, **kwargs: Any
-    ) -> None:
-        """A tool built from a function by the SDK: compacted like every other."""
-        super().add_tool(fn, name, *args, **kwargs)
-        tool = tool_manager(self).get_tool(name or fn.__name__)
-        assert tool is not None
-        self._list(compacted(tool), self._views.get(tool.name))
-        self._changed()
-
-    def add_built(self, tool: Tool, view: str | None = None, *, tasks: bool = False) -> None:
-        """Serve ``tool``, built and compacted already (replacing one of the same name),
-        shown in ``view`` to clients with Apps; ``tasks``: its calls may become tasks."""
-        add_built_tool(self, tool)
-        self._list(tool, view, tasks=tasks)
-        self._changed()
-
-    def remove_tool(self, name: str) -> None:
-        super().remove_tool(name)
-        self._listed.pop(name, None)
-        self._with_view.pop(name, None)
-        self._changed()
-
-    def _changed(self) -> None:
-        self._changes += 1
-        self._answers.clear()
-
-    async def _prepared_tool_list(
-        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
-    ) -> HandlerResult:
-        """Server middleware: a ``tools/list`` without a cursor gets the answer the SDK
-        made for the first such list since the tools last changed (its result is the
-        finished wire form: validated against the version's schema, envelope included)."""
-        if ctx.method != "tools/list" or set(ctx.params or {}) - {"_meta"}:
-            return await call_next(ctx)
-        granted = granted_scopes()
-        if granted is not None and self.scope_policy is not None:
-            granted &= frozenset(self.scope_policy.names)
-        key = (
-            ctx.protocol_version,
-            bool(self._with_view) and client_supports_apps(ctx),
-            granted,
-        )
-        answer = self._answers.get(key)
-        if answer is not None:
-            validate_client_request(ctx.method, key[0], ctx.params)
-            return answer
-        changes = self._changes
-        token = _LISTING_VIEWS.set(key[1])
-        try:
-            answer = await call_next(ctx)
-        finally:
-            _LISTING_VIEWS.reset(token)
-        if changes == self._changes:
-            self._answers[key] = answer
-        return answer
+def all_tools() -> list[ToolSpec]:
+    """Every tool of every tools module, in module order."""
+    return [spec for module in tool_modules() for spec in module.toolbox.tools]
 
 
-#: How a tool whose calls may become tasks says so to 2025-11-25 clients (the 2026-07-28
-#: tool shape has no such field: the SDK leaves it out of their lists).
-TASK_EXECUTION = ToolExecution(task_support="optional")
-
-
-def listed_form(tool: Tool, view: str | None = None, *, tasks: bool = False) -> ListedTool:
-    """How ``tools/list`` shows ``tool`` (what ``MCPServer.list_tools`` makes per call),
-    sharing the tool's schema objects rather than copying them; with ``view``, also
-    naming the MCP Apps view that shows its results (``_meta.ui.resourceUri``)."""
-    meta = tool.meta
-    if view is not None:
-        meta = {**(meta or {}), "ui": {"resourceUri": view}}
-    return ListedTool.model_construct(
-        name=tool.name,
-        title=tool.title,
-        description=tool.description,
-        input_schema=tool.parameters,
-        output_schema=tool.output_schema,
-        annotations=tool.annotations,
-        icons=tool.icons,
-        meta=meta,
-        execution=TASK_EXECUTION if tasks else None,
-    )
+def enabled_tools(settings: Settings) -> list[ToolSpec]:
+    """The tools this configuration serves: those some configured backend can do, in the
+    enabled toolsets, minus writers in read-only mode."""
+    surface = Surface.of(settings)
+    return [
+        spec
+        for module in tool_modules(surface)
+        for spec in module.toolbox.tools
+        if spec.toolset in settings.server.toolsets
+        and (spec.read_only or spec.conversational or not settings.server.read_only)
+        and surface.serves(spec)
+    ]

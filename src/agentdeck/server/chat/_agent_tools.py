@@ -28,12 +28,11 @@ from agentdeck.errors import AgentdeckError
 from agentdeck.model import Agent
 from agentdeck.notices import FOR_CLIENT
 from agentdeck.registry import Registry
-from agentdeck.runs import RunResult
-from agentdeck.server.chatting import converse
-from agentdeck.server.notify import Notifier
-from agentdeck.server.results import tool_result
-from agentdeck.server.surface import LeanServer, compacted
-from agentdeck.server.toolkit import guarded
+from agentdeck.server._server import DeckServer
+from agentdeck.server.chat._answer import as_chat_answer
+from agentdeck.server.chat._converse import converse
+from agentdeck.server.client import Notifier
+from agentdeck.server.toolkit import compacted, guarded
 from agentdeck.store.owners import NOBODY
 
 logger = logging.getLogger("agentdeck.agent_tools")
@@ -47,21 +46,6 @@ _TITLE_LENGTH = 48
 #: world are the defaults; destructive is the default too, and an agent chat is not):
 #: the other three would be ~80 bytes and four objects per tool, for nothing.
 _ANNOTATIONS = types.ToolAnnotations(destructive_hint=False)
-
-
-def as_chat_answer(
-    result: RunResult | types.InputRequiredResult,
-) -> types.CallToolResult | types.InputRequiredResult:
-    """``result`` as ``chat`` answers it (``server.results``).
-
-    The per-agent tools publish no output schema: a client compiles a validator for every
-    output schema it lists (the TypeScript SDK's does, on each ``tools/list``), so a
-    thousand agent tools with one each cost a thousand validators; ``chat``'s schema
-    describes what they answer.
-    """
-    if not isinstance(result, RunResult):
-        return result
-    return tool_result(result)
 
 
 @dataclass(frozen=True)
@@ -157,7 +141,7 @@ class AgentTools:
 
     def __init__(
         self,
-        server: LeanServer,
+        server: DeckServer,
         registry: Registry,
         notifier: Notifier,
         reserved: set[str],

@@ -1,28 +1,35 @@
-"""Asking the client mid-tool: the user (elicitation) and the client's model (sampling).
+"""Asking the user mid-tool, in both protocol eras: a form (:func:`ask`), and the
+confirmation a destructive tool asks for first (:func:`confirmation_request`).
 
-The two protocol eras do this differently. A 2025-11-25 session takes requests from
-the server in the middle of a tool call, so agentdeck asks inline and carries on. A
-2026-07-28 client cannot be sent requests; instead the tool answers with an
-``InputRequiredResult`` naming what it needs, the client asks and calls the tool
-again with the answers (``input_responses``) and the state agentdeck handed out
-(``request_state``, sealed by the SDK). :func:`ask` hides the difference: it returns
-the answers, or the ``InputRequiredResult`` the tool must return.
+The two eras do this differently. A 2025-11-25 session takes requests from the server
+in the middle of a tool call, so agentdeck asks inline and carries on. A 2026-07-28
+client cannot be sent requests; instead the tool answers with an
+``InputRequiredResult`` naming what it needs, the client asks and calls the tool again
+with the answers (``input_responses``) and the state agentdeck handed out
+(``request_state``, sealed by the SDK). :func:`ask` hides the difference: it returns the
+answers, or the ``InputRequiredResult`` the tool must return.
+
+A confirmation goes through the SDK's resolvers instead (``Resolve``/``Elicit``), which
+run before the tool body and do the same for both eras; when the client cannot be asked,
+the body gets a :class:`CannotAsk` and turns it into an error that explains the setting
+(``confirm_destructive``).
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import mcp.types as types
-from mcp.server.elicitation import render_elicitation_schema
+from mcp.server.elicitation import AcceptedElicitation, render_elicitation_schema
 from mcp.server.mcpserver import Context
-from mcp.shared.exceptions import MCPDeprecationWarning
-from pydantic import BaseModel, ValidationError
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import Elicit
+from pydantic import BaseModel, Field, ValidationError
 
-from agentdeck.server.notify import is_modern
+from agentdeck.config import Settings
+from agentdeck.server.client._abilities import can_elicit, is_modern
 
 
 @dataclass(frozen=True)
@@ -41,14 +48,16 @@ class Answer:
     data: BaseModel | None = None
 
 
-def can_elicit(ctx: Context) -> bool:
-    capabilities = ctx.client_capabilities
-    return capabilities is not None and capabilities.elicitation is not None
-
-
-def can_sample(ctx: Context) -> bool:
-    capabilities = ctx.client_capabilities
-    return capabilities is not None and capabilities.sampling is not None
+def answer_to(question: Question, action: str | None, content: Any) -> Answer:
+    """The :class:`Answer` in an elicitation result's ``action`` and ``content``: accepted
+    only with content that fits the question's form."""
+    data = None
+    if action == "accept":
+        try:
+            data = question.schema.model_validate(content or {})
+        except ValidationError:
+            data = None
+    return Answer(data is not None, data)
 
 
 def round_state(ctx: Context) -> dict[str, Any]:
@@ -87,34 +96,45 @@ async def ask(
     for key, question in questions.items():
         response = responses[key]
         assert isinstance(response, types.ElicitResult)
-        data = None
-        if response.action == "accept":
-            try:
-                data = question.schema.model_validate(response.content or {})
-            except ValidationError:
-                data = None
-        answers[key] = Answer(response.action == "accept" and data is not None, data)
+        answers[key] = answer_to(question, response.action, response.content)
     return answers
 
 
-async def sample(
-    ctx: Context, request: types.CreateMessageRequestParams, state: dict[str, Any]
-) -> types.CreateMessageResult | types.InputRequiredResult:
-    """The client's model's answer; on 2026-07-28 the first call returns the request for it."""
-    if not is_modern(ctx):
-        with warnings.catch_warnings():
-            # sampling is deprecated upstream (SEP-2577); it stays an opt-in model here
-            warnings.simplefilter("ignore", MCPDeprecationWarning)
-            answer: types.CreateMessageResult = await ctx.session.create_message(
-                request.messages,
-                max_tokens=request.max_tokens,
-                system_prompt=request.system_prompt,
-            )
-            return answer
-    response = (ctx.input_responses or {}).get("sample")
-    if isinstance(response, types.CreateMessageResult):
-        return response
-    return types.InputRequiredResult(
-        input_requests={"sample": types.CreateMessageRequest(params=request)},
-        request_state=json.dumps(state),
-    )
+class Confirmation(BaseModel):
+    confirm: bool = Field(description="Yes: go ahead.")
+
+
+@dataclass(frozen=True)
+class CannotAsk:
+    action: str
+
+
+def confirmation_request(ctx: Context, action: str) -> Any:
+    """What a destructive tool's resolver returns: go ahead, ask the user, or cannot ask."""
+    if not _settings(ctx).server.confirm_destructive:
+        return Confirmation(confirm=True)
+    if not can_elicit(ctx):
+        return CannotAsk(action)
+    return Elicit(f"{action} Go ahead?", Confirmation)
+
+
+def require_confirmation(outcome: Any) -> None:
+    """Raise a tool error unless the user confirmed; a decline changes nothing and says so."""
+    data = outcome.data if isinstance(outcome, AcceptedElicitation) else outcome
+    if isinstance(data, CannotAsk):
+        raise ToolError(
+            f"{data.action} This needs your confirmation, but this MCP client cannot ask "
+            "(it does not support elicitation). Nothing was changed. To allow destructive "
+            "actions without asking, set `confirm_destructive = false` under [server] in "
+            "agentdeck's config."
+        )
+    if not (isinstance(data, Confirmation) and data.confirm):
+        raise ToolError("Not confirmed: nothing was changed.")
+
+
+def _settings(ctx: Context) -> Settings:
+    """The running server's settings, from its state (``server.toolkit.Deck``, which sits
+    above this package and is not named here)."""
+    state: Any = ctx.request_context.lifespan_context
+    settings: Settings = state.settings
+    return settings

@@ -1,7 +1,7 @@
 """Sending a user to connect their key when a per-user backend has none of theirs.
 
 The key must not pass through the model or the MCP messages, so the user is sent to
-agentdeck's own page (``/connect/<backend>``, :mod:`agentdeck.server.connect_page`)
+agentdeck's own page (``/connect/<backend>``, served by ``server.transport``)
 with a one-time state bound to them: URL-mode elicitation. A 2025-11-25 client that
 takes URL elicitations is asked mid-call; the call waits (a bounded while) for the key
 to arrive, then goes on. Any other client (and every 2026-07-28 one, which cannot be
@@ -12,26 +12,27 @@ link, and calls again once the user has connected.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import anyio
 from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import NoBackChannelError, UrlElicitationRequiredError
 from mcp.types import ElicitRequestURLParams
 
+from agentdeck.credentials import Keyring
 from agentdeck.errors import CredentialsRequiredError
-from agentdeck.server.notify import is_modern
-from agentdeck.server.state import Deck
+from agentdeck.server.client._abilities import can_elicit_urls, is_modern
 
 #: How long a call waits for the user to connect their key after accepting to.
 CONNECT_WAIT_SECONDS = 300.0
 _POLL_SECONDS = 0.5
 
 
-async def connect_first(ctx: Context, error: CredentialsRequiredError) -> None:
-    """Have the user of ``error`` connect their key to its backend; return once they did
-    (the call may then be made again), else raise what the client should get."""
-    keyring = _deck(ctx).registry.keyring
+async def connect_first(
+    ctx: Context, error: CredentialsRequiredError, keyring: Keyring | None
+) -> None:
+    """Have the user of ``error`` connect their key to its backend, kept in ``keyring``;
+    return once they did (the call may then be made again), else raise what the client
+    should get."""
     request = ctx.request_context.request
     owner, backend = error.owner, error.backend
     if owner is None or keyring is None or request is None or backend is None:
@@ -44,9 +45,7 @@ async def connect_first(ctx: Context, error: CredentialsRequiredError) -> None:
         url=f"{str(request.base_url).rstrip('/')}/connect/{backend}?state={state}",
         elicitation_id=elicitation_id,
     )
-    capabilities = ctx.client_capabilities
-    elicitation = capabilities.elicitation if capabilities else None
-    if is_modern(ctx) or elicitation is None or elicitation.url is None:
+    if is_modern(ctx) or not can_elicit_urls(ctx):
         raise _link_required(link)
     try:
         answer = await ctx.elicit_url(link.message, link.url, elicitation_id)
@@ -67,11 +66,6 @@ async def connect_first(ctx: Context, error: CredentialsRequiredError) -> None:
     raise CredentialsRequiredError(backend, owner).refined(
         message="no key was connected in time; call again once it is."
     )
-
-
-def _deck(ctx: Context[Any, Any]) -> Deck:
-    state: Deck = ctx.request_context.lifespan_context
-    return state
 
 
 def _link_required(link: ElicitRequestURLParams) -> UrlElicitationRequiredError:

@@ -5,7 +5,7 @@ marked for the client (``agentdeck.notices``) at or above that level, as
 ``notifications/message`` on its connection, whichever request or background task logged
 them; a session that never set a level receives none. The text is redacted like every
 other exit. 2026-07-28 deprecated the capability (SEP-2577): it is not declared to those
-clients (``sdk_seams.serve_logging_level``), and they receive no log messages.
+clients (``server.sdk_seams.serve_logging_level``), and they receive no log messages.
 
 Logging is synchronous and sending is not: :meth:`ClientLog.emit` queues a record (and
 drops it when the queue is full, so a burst never slows the server down) and a task of

@@ -32,7 +32,8 @@ from mcp.server.subscriptions import (
     ToolsListChanged,
 )
 
-from agentdeck.server.principal import current_principal
+from agentdeck.server.client._abilities import is_modern
+from agentdeck.server.oauth import current_principal
 from agentdeck.server.sdk_seams import connection_of
 
 logger = logging.getLogger("agentdeck.notify")
@@ -126,12 +127,6 @@ class Notifier:
             except Exception as exc:  # a closed connection must not stop the others
                 logger.debug("could not announce %s: %s", uri, exc)
                 self._forget(connection, key)
-
-
-def is_modern(ctx: Context) -> bool:
-    """Whether the request speaks 2026-07-28 or later (no server-to-client requests)."""
-    version = ctx.protocol_version or ""
-    return version >= "2026-07-28"
 
 
 async def announce_resource_updated(ctx: Context[Any, Any], uri: str, owner: str | None) -> None:

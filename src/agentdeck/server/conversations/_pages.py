@@ -1,6 +1,5 @@
-"""Reading conversations from a backend, or from the run history when it has no API for them,
-a page of messages at a time, and checking a conversation can be continued before a chat
-turn is sent to it."""
+"""Reading conversations from a backend, or from the run history when it has no API for
+them, a page of messages at a time."""
 
 from __future__ import annotations
 
@@ -8,15 +7,15 @@ from typing import Any
 
 from pydantic import Field
 
-from agentdeck.backends.base import Backend, ConversationKeeper, ConversationReader
-from agentdeck.errors import InvalidInputError, NotFoundError
+from agentdeck.backends.base import Backend, ConversationReader
+from agentdeck.errors import InvalidInputError
 from agentdeck.history import history_conversation, history_page
-from agentdeck.model import Conversation, ConversationSummary, Page, Ref, make_ref
+from agentdeck.model import Conversation, ConversationSummary, Page
 from agentdeck.pagination import cursor_at, parse_offset
 from agentdeck.registry import Registry
 
 #: Bytes of message text one page of a conversation holds at most (its newest message
-#: always fits): with the result's text preview (``server.results``) a page stays well
+#: always fits): with the result's text preview (``server.toolkit``) a page stays well
 #: under the 1 MiB a client may take in one server-sent event.
 PAGE_BYTES = 384 * 1024
 
@@ -97,54 +96,3 @@ def page_of(conversation: Conversation, *, limit: int, newer: int) -> Conversati
     return ConversationPage(
         **fields, next_cursor=cursor_at(len(messages) - start) if start > 0 else None
     )
-
-
-_HOW = "Pass the `conversation` ref of an earlier result, or leave it out to start a new one."
-
-
-async def conversation_to_continue(
-    registry: Registry, backend: Backend, agent_id: str, conversation: str
-) -> str:
-    """The platform id of the conversation ref ``conversation``, once it is known to be one
-    this agent can continue: a wrong ref is an error, never a new conversation.
-
-    A backend that keeps its conversations (local) says whose one is. For a platform, agentdeck's run history
-    says which agent a conversation it took part in belongs to; a conversation it never
-    saw is left to the platform to answer (Roboflow, AgentFlow: 404) where the platform
-    has conversations of its own, and refused where it has none (Make, AgenticFlow: a
-    thread id they do not know would silently start a new thread).
-    """
-    ref = Ref.parse(conversation, what="conversation ref")
-    if ref.id is None:
-        raise InvalidInputError(
-            f"'{conversation}' is not a conversation ref ('<backend>:<id>').", hint=_HOW
-        )
-    agent = make_ref(backend.name, agent_id)
-    if ref.backend != backend.name:
-        raise InvalidInputError(
-            f"the conversation {conversation} is on backend '{ref.backend}', but the agent "
-            f"{agent} is on '{backend.name}'.",
-            hint=_HOW,
-        )
-    if isinstance(backend, ConversationKeeper):
-        owner = await backend.conversation_owner(ref.id)
-    else:
-        recorded = await registry.store.history_agent(backend.name, ref.id, registry.principal)
-        if recorded is not None:
-            owner = recorded
-        elif isinstance(backend, ConversationReader):
-            return ref.id
-        else:
-            raise NotFoundError(
-                f"agentdeck has no record of the conversation {conversation}.",
-                backend=backend.name,
-                hint=f"{backend.kind} has no conversation API, so only conversations started "
-                "through agentdeck can be continued (list_conversations shows them). " + _HOW,
-            )
-    if owner != agent_id:
-        raise InvalidInputError(
-            f"the conversation {conversation} belongs to the agent "
-            f"{make_ref(backend.name, owner)}, not {agent}.",
-            hint=_HOW,
-        )
-    return ref.id

@@ -1,4 +1,5 @@
-"""Conversations as Markdown: a transcript, and the list of a backend's recent ones.
+"""Conversations as Markdown, the resources at :data:`CONVERSATION_URI`: a transcript, and
+the list of a backend's recent ones.
 
 What users and agents wrote is text, never Markdown structure: a title or a link text has
 its Markdown characters escaped and its line breaks folded, a ref sits in a code span
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from agentdeck.model import ConversationSummary, rfc3339
-from agentdeck.server.conversations import ConversationPage
+from agentdeck.server.conversations._pages import ConversationPage
 
 #: Characters that start or end Markdown inline structure (emphasis, code, links, images,
 #: raw HTML, entities, headings, tables, strikethrough): escaped in titles and link texts.
@@ -22,6 +23,12 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]<>!#|~&])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\v\f]+")
 _BACKTICKS = re.compile(r"`+")
 TITLE_LENGTH = 80
+#: Where a conversation's transcript is read (and its updates announced).
+CONVERSATION_URI = "agentdeck://{backend}/conversations/{conversation_id}"
+
+
+def conversation_uri(backend: str, conversation_id: str) -> str:
+    return CONVERSATION_URI.format(backend=backend, conversation_id=conversation_id)
 
 
 def inline(text: str) -> str:

@@ -3,8 +3,8 @@ authorization spec 2025-11-25 and 2026-07-28; docs/remote.md).
 
 Built on the SDK's pieces: its ``AuthenticationMiddleware`` with ``BearerAuthBackend``
 turns a bearer token into the request's user through our ``TokenVerifier``
-(``server.oauth_tokens``), its ``AuthContextMiddleware`` makes the token reachable in the
-handlers (``server.principal``, ``server.scopes``), and its protected-resource metadata
+(``_tokens``), its ``AuthContextMiddleware`` makes the token reachable in the
+handlers (``current_principal``, ``granted_scopes``), and its protected-resource metadata
 handler answers RFC 9728 discovery. What the SDK's own ``RequireAuthMiddleware`` does not
 do is done by :class:`ScopeGate`: a 401 carries ``error="invalid_token"`` only when a
 token was sent (RFC 6750 §3.1), and a JSON-RPC request beyond the token's scopes is a 403
@@ -35,7 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentdeck.config import AuthSettings
-from agentdeck.server.scopes import ScopePolicy
+from agentdeck.server.oauth._scopes import ScopePolicy
 
 METADATA_ROOT = "/.well-known/oauth-protected-resource"
 #: What the token guards: the MCP endpoint. Other routes (``/healthz``, pages a user opens

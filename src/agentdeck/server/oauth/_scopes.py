@@ -4,7 +4,7 @@ Three levels, named in the settings: *read* (every request; read-only tools, res
 prompts), *chat* (talking to agents: ``chat``, ``cancel_run``, the per-agent tools,
 answering approvals and questions, tasks) and *manage* (every other tool: creating,
 changing, deleting, publishing). A tool's level comes from how it is declared
-(``ToolSpec``): read-only is *read*, conversational or in the approvals toolset is
+(``server.toolkit.ToolSpec``): read-only is *read*, conversational or in the approvals toolset is
 *chat*, anything else *manage*, so a new writing tool cannot land in a lower level
 unnoticed. Names not declared as tools are the per-agent tools: *chat*.
 """
@@ -13,18 +13,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 
 from agentdeck.config import AuthSettings
-from agentdeck.server.toolkit import ToolSpec
 
 #: Request methods that act on runs in flight (MCP tasks): *chat*.
 _CHAT_METHODS = frozenset({"tasks/get", "tasks/result", "tasks/cancel", "tasks/list"})
 
 
-def tool_level(spec: ToolSpec) -> str:
+class Declared(Protocol):
+    """A tool as it is declared (``server.toolkit.ToolSpec``): what its level is read from."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def toolset(self) -> str: ...
+
+    @property
+    def read_only(self) -> bool: ...
+
+    @property
+    def conversational(self) -> bool: ...
+
+
+def tool_level(spec: Declared) -> str:
     """``read``, ``chat`` or ``manage``: what calling ``spec`` needs."""
     if spec.read_only:
         return "read"
@@ -43,7 +58,7 @@ class ScopePolicy:
     tools: dict[str, str]
 
     @classmethod
-    def of(cls, settings: AuthSettings, specs: Iterable[ToolSpec]) -> ScopePolicy:
+    def of(cls, settings: AuthSettings, specs: Iterable[Declared]) -> ScopePolicy:
         return cls(
             settings.read_scope,
             settings.chat_scope,

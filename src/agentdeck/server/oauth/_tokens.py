@@ -36,7 +36,7 @@ from agentdeck.config import AuthSettings
 from agentdeck.http import tls_context
 from agentdeck.redaction import SECRETS
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("agentdeck.server.oauth_tokens")
 
 #: Signature algorithms a token may use: public-key ones only.
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")

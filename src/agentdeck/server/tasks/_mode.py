@@ -1,7 +1,7 @@
 """Whether the tool call being answered may become a task, and how long it waits first.
 
 Set by the task protocols around a ``tools/call`` that declared them, read by the chat
-machinery (``server.chatting``): in a task call the wait budget shrinks to a short
+machinery (``server.chat``): in a task call the wait budget shrinks to a short
 grace, and a run that pauses on the user is not asked about inline — its pauses
 become the task's ``input_required`` state instead.
 """

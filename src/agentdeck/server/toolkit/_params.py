@@ -45,6 +45,6 @@ RunId = Annotated[str, Field(min_length=1, description="The run_id a chat return
 Options = Annotated[
     dict[str, Any] | None,
     # The description is written per configuration from the backends' declared options
-    # (server.surface): it lists only the configured platforms' keys.
+    # (``server._surface``): it lists only the configured platforms' keys.
     Field(description="Platform-specific settings."),
 ]

@@ -3,7 +3,7 @@ it only while that is cheap.
 
 A result is its model as structured content (what ``outputSchema`` describes), leaving
 out the fields that have no value: the schemas publish optional fields as "may be
-absent", never as "may be null" (``server.schemas``). The MCP spec asks a tool that
+absent", never as "may be null" (``_schemas``). The MCP spec asks a tool that
 returns structured content to also return it serialized as JSON text, for clients that
 read only ``content``; so a result of up to :data:`TEXT_LIMIT` bytes carries its JSON as
 text too, compact. A larger one would carry its payload twice, and a result over 1 MiB

@@ -6,7 +6,7 @@ pydantic writes a ``title`` on every property, ``anyOf`` with a ``null`` branch 
 optional field, ``"default": null`` and ``"additionalProperties": true``; none of them
 tells a client anything the rest of the schema does not. An optional value is one that is
 not required: it loses its ``null`` (a parameter left out means "not given"; a result
-leaves out a field that has no value, see ``server.results``), and a result field that
+leaves out a field that has no value, see ``_results``), and a result field that
 was required only to say "null" stops being required. A value that may be anything gets
 the JSON types it may be, so every property has a type. Output schemas also lose their
 defaults and long field descriptions (the tool description says what matters); nested
@@ -17,6 +17,8 @@ can send from it, and every result agentdeck sends.
 from __future__ import annotations
 
 from typing import Any
+
+from mcp.server.mcpserver.tools import Tool
 
 #: Output field descriptions longer than this are dropped; short ones (a ref's use,
 #: "Pass as cursor") stay, since they tell the caller what to do with the value.
@@ -56,6 +58,14 @@ def compact(schema: dict[str, Any], *, output: bool) -> dict[str, Any]:
     if output and nullable and "required" in out:
         out["required"] = [name for name in out["required"] if name not in nullable]
     return _without_null(out)
+
+
+def compacted(tool: Tool) -> Tool:
+    """``tool`` with its input and output schemas compacted, in place."""
+    tool.parameters = compact(tool.parameters, output=False)
+    if tool.fn_metadata.output_schema is not None:
+        tool.fn_metadata.output_schema = compact(tool.fn_metadata.output_schema, output=True)
+    return tool
 
 
 def _allows_null(schema: dict[str, Any]) -> bool:

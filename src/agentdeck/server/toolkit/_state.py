@@ -1,8 +1,8 @@
 """The state one running server shares across sessions and requests.
 
-Its own module, below everything that reads it (the toolkit, the tools, the
-resources) and above nothing of the server's but the notifier, so no server module
-has to import the one that builds the server to know what the state holds.
+Below everything that reads it (the tools, the chat path, the resources) and above
+nothing of the server's but the client (the notifier) and the task book, so no server
+module has to import the one that builds the server to know what the state holds.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import Protocol
 from agentdeck.config import Settings
 from agentdeck.registry import Registry
 from agentdeck.runs import RunManager
-from agentdeck.server.notify import Notifier
-from agentdeck.server.tasks.book import TaskBook
+from agentdeck.server.client import Notifier
+from agentdeck.server.tasks import TaskBook
 
 
 class AgentToolSet(Protocol):
-    """The per-agent tools (``server.agent_tools.AgentTools``), as the tools that change
+    """The per-agent tools (``server.chat.AgentTools``), as the tools that change
     agents see them: rebuilt after a change, listed by name."""
 
     async def refresh(self, backend: str | None = None, *, notify: bool = True) -> bool: ...

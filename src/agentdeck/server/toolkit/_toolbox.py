@@ -1,18 +1,18 @@
 """The generic tool registry: tools as typed functions, grouped in toolsets, with annotations.
 
 Each module in ``agentdeck.server.tools`` holds a :class:`Toolbox` named
-``toolbox``; :func:`agentdeck.server.app.build_server` collects them all, keeps the
+``toolbox``; :func:`agentdeck.server.build_server` collects them all, keeps the
 ones the configuration enables and adds them to the MCP server. Read-only mode is
 decided by each tool's ``read_only`` annotation, so a new writing tool cannot slip
 through it; the one exception is the explicit ``conversational`` flag of the tools
 that only talk to agents (``chat``, ``cancel_run``). A tool's ``needs`` says what a
-configured backend must have for it to be served (``agentdeck.server.surface``).
+configured backend must have for it to be served (``agentdeck.server._surface``).
 
 It is also the one exit for what tools send back: every tool function is wrapped by
 :func:`guarded`, which turns its errors into tool errors (:func:`reported`) and masks the
 configured secrets in its result and errors; progress messages go through
 :func:`report_progress`, which masks them too. A model a tool returns goes out as
-``server.results`` writes it (structured content without empty fields, and a text that
+``_results`` writes it (structured content without empty fields, and a text that
 repeats it only while it is small). Tool functions hold no error handling of their own.
 """
 
@@ -31,10 +31,10 @@ from pydantic import BaseModel
 
 from agentdeck.errors import AgentdeckError, CredentialsRequiredError
 from agentdeck.redaction import redact, redact_value
-from agentdeck.server.connecting import connect_first
-from agentdeck.server.principal import current_principal
-from agentdeck.server.results import tool_result
-from agentdeck.server.state import Deck
+from agentdeck.server.client import connect_first
+from agentdeck.server.oauth import current_principal
+from agentdeck.server.toolkit._results import tool_result
+from agentdeck.server.toolkit._state import Deck
 
 #: What a tool needs of at least one configured backend to be served: a capability name
 #: (``backends.base.CAPABILITIES``), a backend protocol, or a test of a backend class and
@@ -127,7 +127,7 @@ def deck(ctx: Context[Any, Any]) -> Deck:
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` (an async tool function) with its errors reported as tool errors the calling
     model can read, every string of its result redacted, and a model result written as
-    :func:`~agentdeck.server.results.tool_result` writes it.
+    :func:`~agentdeck.server.toolkit.tool_result` writes it.
 
     ``functools.wraps`` keeps the signature and type hints the SDK builds the schema from.
     """
@@ -144,7 +144,8 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
                 context = next(found, None)
                 if context is None:
                     raise
-                await connect_first(context, exc)
+                state: Deck = context.request_context.lifespan_context
+                await connect_first(context, exc, state.registry.keyring)
                 result = await fn(*args, **kwargs)
         result = redact_value(result)
         # An MCP result (an input-required round, a result built already) goes out as is.

@@ -16,7 +16,9 @@ from agentdeck.backends.base import (
     SubagentLister,
 )
 from agentdeck.backends.settings import is_per_user
-from agentdeck.server.toolkit import Need
+from agentdeck.server.toolkit import (
+    Need,
+)
 
 NEEDS: dict[str, tuple[Need, ...] | None] = {
     "agents": None,

@@ -10,17 +10,19 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import AgentReader, AgentWriter, ClientModelAnswerer
 from agentdeck.errors import InvalidInputError
 from agentdeck.model import Agent, AgentChanges, AgentSpec, BackendInfo
-from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.listing import ListResult, list_across
-from agentdeck.server.params import (
+from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
+from agentdeck.server.toolkit import (
     AgentRef,
     BackendName,
     Cursor,
     Limit,
+    ListResult,
     OptionalBackend,
     Options,
+    Toolbox,
+    deck,
+    list_across,
 )
-from agentdeck.server.toolkit import Toolbox, deck
 
 toolbox = Toolbox()
 

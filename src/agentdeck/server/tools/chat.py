@@ -8,17 +8,17 @@ from mcp.server.mcpserver import Context
 from pydantic import ConfigDict, Field
 
 from agentdeck.runs import RunResult
-from agentdeck.server.chatting import converse, follow_and_ask
-from agentdeck.server.interaction import round_state
-from agentdeck.server.params import (
+from agentdeck.server.chat import converse, follow_run
+from agentdeck.server.toolkit import (
     AgentRef,
     ConversationToContinue,
     Options,
     RunId,
+    Toolbox,
     WaitSeconds,
+    brief,
+    deck,
 )
-from agentdeck.server.schemas import brief
-from agentdeck.server.toolkit import Toolbox, deck
 
 toolbox = Toolbox()
 
@@ -85,10 +85,7 @@ async def get_run(
 ) -> RunState | types.InputRequiredResult:
     """Get a chat run's result (the fields of chat's) so far; with wait_seconds, wait up to
     that long for it to end, streaming its progress. Finished runs are kept for a while."""
-    state = round_state(ctx)
-    here = deck(ctx)
-    run = await here.runs.find(state.get("run", run_id), here.owner)
-    return as_run_state(await follow_and_ask(ctx, run, wait_seconds, asking=state.get("asking")))
+    return as_run_state(await follow_run(ctx, run_id, wait_seconds))
 
 
 @toolbox.tool(

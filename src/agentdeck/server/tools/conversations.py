@@ -12,9 +12,17 @@ from agentdeck.server.conversations import (
     conversation_page,
     list_conversations_of,
 )
-from agentdeck.server.listing import ListResult, list_across, scope
-from agentdeck.server.params import Cursor, Limit, OptionalBackend, Options
-from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server.toolkit import (
+    Cursor,
+    Limit,
+    ListResult,
+    OptionalBackend,
+    Options,
+    Toolbox,
+    deck,
+    list_across,
+    scope,
+)
 
 toolbox = Toolbox()
 

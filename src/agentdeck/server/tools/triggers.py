@@ -10,10 +10,18 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import TriggerManager
 from agentdeck.model import make_ref
 from agentdeck.platform_model import Trigger, TriggerEvent
-from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.listing import ListResult, list_across, scope
-from agentdeck.server.params import AgentRef, Cursor, Limit, OptionalBackend
-from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
+from agentdeck.server.toolkit import (
+    AgentRef,
+    Cursor,
+    Limit,
+    ListResult,
+    OptionalBackend,
+    Toolbox,
+    deck,
+    list_across,
+    scope,
+)
 from agentdeck.server.tools.agents import Deleted
 
 toolbox = Toolbox()

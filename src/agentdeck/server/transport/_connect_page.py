@@ -1,6 +1,6 @@
 """``/connect/<backend>``: the page where a user connects their own key to a per-user backend.
 
-A user arrives from a link agentdeck handed out (:mod:`agentdeck.server.connecting`),
+A user arrives from a link agentdeck handed out (``server.client.connect_first``),
 whose one-time state says who they are; the page works without their bearer token (a
 browser has none) and without JavaScript: a plain form, posted back with the state.
 The state is also what makes the post safe from forgery: only the user it was made for
@@ -26,7 +26,7 @@ from starlette.responses import HTMLResponse
 
 from agentdeck.credentials import Keyring
 from agentdeck.errors import AgentdeckError, AuthenticationError, PermissionDeniedError
-from agentdeck.server.state import Deck
+from agentdeck.server.toolkit import Deck
 
 _MAX_FORM_BYTES = 16_384
 _MAX_KEY_CHARS = 4096
@@ -44,7 +44,7 @@ _INVALID_LINK = (
 )
 
 
-def register(server: MCPServer[Any], deck: Callable[[], Deck | None]) -> None:
+def serve_connect_pages(server: MCPServer[Any], deck: Callable[[], Deck | None]) -> None:
     """Serve the page on ``server``'s HTTP app; ``deck``: the running server's state."""
 
     async def connect(request: Request) -> HTMLResponse:

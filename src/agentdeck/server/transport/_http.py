@@ -5,13 +5,13 @@
 
 Binding a non-loopback address requires a token (``--token`` or
 ``AGENTDECK_HTTP_TOKEN``) of at least 16 characters, or ``[server.auth]`` (OAuth 2.1, each
-user with their own access token: ``server.oauth_http``); requests without a valid one
+user with their own access token: ``server.oauth``); requests without a valid one
 get 401. The two are exclusive: one person, or many. The SDK's DNS-rebinding
 protection answers 421 to a Host header that is not on the allow-list: by
 default the loopback names, plus the bound host for other addresses.
 
 Slow clients, connections and sessions are bounded by the ``[server] http_*`` settings:
-the sessions here, the connections in ``http_limits``.
+the sessions here, the connections in ``_limits``.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentdeck.config import AuthSettings, ServerSettings
 from agentdeck.errors import ConfigError, DatabaseError
-from agentdeck.server.http_limits import fit_open_files, guarded_protocol
 from agentdeck.server.sdk_seams import event_store_per_session
-from agentdeck.server.stream_events import RETRY_MILLISECONDS, StreamEvents
+from agentdeck.server.transport._limits import fit_open_files, guarded_protocol
+from agentdeck.server.transport._stream_events import RETRY_MILLISECONDS, StreamEvents
 from agentdeck.store import Store
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -166,8 +166,7 @@ def build_http_app(
 
 def _protected(app: ASGIApp, server: MCPServer[Any], settings: AuthSettings) -> ASGIApp:
     """``app`` as an OAuth resource server; the token and JOSE code is loaded only here."""
-    from agentdeck.server.oauth_http import protect
-    from agentdeck.server.oauth_tokens import verifier_for
+    from agentdeck.server.oauth import protect, verifier_for
 
     policy = getattr(server, "scope_policy", None)
     if policy is None:
@@ -203,7 +202,7 @@ def serve_http(
     """Serve ``app`` until SIGINT or SIGTERM, then stop within about a second; on ``sock``
     when given (already listening on ``host:port``).
 
-    ``limits`` bound the connections (see ``http_limits``).
+    ``limits`` bound the connections (see ``_limits``).
     """
     limits = limits or ServerSettings()
     protocol = guarded_protocol(

@@ -27,7 +27,7 @@ from typing import ClassVar
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("agentdeck.server.http_limits")
 
 #: Descriptors kept for everything but client connections: the database, the backends'
 #: upstream connections, log files.

@@ -32,6 +32,8 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
+from agentdeck.server.sdk_seams import lowlevel_server
+
 _READ_SIZE = 65536
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -45,7 +47,7 @@ async def serve_stdio(server: MCPServer[Any]) -> None:
         async with anyio.create_task_group() as group:
             group.start_soon(_cancel_on_signal, group.cancel_scope)
             async with stdio_server(stdin=StdinLines(fd)) as (read_stream, write_stream):  # type: ignore[arg-type]
-                lowlevel = server._lowlevel_server
+                lowlevel = lowlevel_server(server)
                 options = lowlevel.create_initialization_options()
                 answered = AnsweringUnreadable(read_stream, write_stream)
                 await lowlevel.run(answered, write_stream, options)

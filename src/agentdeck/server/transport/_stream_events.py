@@ -11,7 +11,7 @@ the SDK leaves to it:
 
 - **one store per session.** The SDK names streams by request id ("1", "2", its GET
   stream), which every session reuses; each session's transport gets a
-  :class:`SessionEvents` of its own (``sdk_seams.event_store_per_session``), so a
+  :class:`SessionEvents` of its own (``server.sdk_seams.event_store_per_session``), so a
   ``Last-Event-ID`` from another session replays nothing.
 - **a request's stream is followed to its answer here.** After a replay the SDK would
   register the stream for live messages only after two more awaits, and whatever the
@@ -44,7 +44,7 @@ from mcp.types import JSONRPCError, JSONRPCMessage, JSONRPCResponse, jsonrpc_mes
 
 from agentdeck.store import Store
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("agentdeck.server.stream_events")
 
 #: What the priming event's ``retry:`` tells a client to wait before reconnecting (ms):
 #: the SDK client's own default, said out loud.

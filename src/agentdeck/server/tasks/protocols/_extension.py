@@ -17,9 +17,9 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 
-from agentdeck.server.tasks import modern
-from agentdeck.server.tasks.legacy import LegacyTasks
-from agentdeck.server.tasks.protocol import TaskParams
+from agentdeck.server.tasks.protocols import _modern
+from agentdeck.server.tasks.protocols._legacy import LegacyTasks
+from agentdeck.server.tasks.protocols._shared import TaskParams
 
 Handler = Callable[[ServerRequestContext[Any, Any], Any], Awaitable[HandlerResult]]
 
@@ -27,7 +27,7 @@ Handler = Callable[[ServerRequestContext[Any, Any], Any], Awaitable[HandlerResul
 class TasksExtension(Extension):
     """``io.modelcontextprotocol/tasks`` (2026-07-28) and the 2025-11-25 task methods."""
 
-    identifier = modern.IDENTIFIER
+    identifier = _modern.IDENTIFIER
 
     def __init__(self, legacy: LegacyTasks) -> None:
         self.legacy = legacy
@@ -35,9 +35,9 @@ class TasksExtension(Extension):
     def methods(self) -> list[MethodBinding]:
         legacy = self.legacy
         table: list[tuple[str, type[BaseModel], Handler | None, Handler | None]] = [
-            ("tasks/get", TaskParams, modern.get, legacy.get),
-            ("tasks/update", modern.UpdateParams, modern.update, None),
-            ("tasks/cancel", TaskParams, modern.cancel, legacy.cancel),
+            ("tasks/get", TaskParams, _modern.get, legacy.get),
+            ("tasks/update", _modern.UpdateParams, _modern.update, None),
+            ("tasks/cancel", TaskParams, _modern.cancel, legacy.cancel),
             ("tasks/result", TaskParams, None, legacy.result),
             ("tasks/list", types.PaginatedRequestParams, None, legacy.list),
         ]
@@ -49,7 +49,7 @@ class TasksExtension(Extension):
         ctx: ServerRequestContext[Any, Any],
         call_next: CallNext,
     ) -> HandlerResult:
-        return await modern.task_instead(params, ctx, call_next)
+        return await _modern.task_instead(params, ctx, call_next)
 
 
 def _by_era(modern_handler: Handler | None, legacy_handler: Handler | None) -> Handler:

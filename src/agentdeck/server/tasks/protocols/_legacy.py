@@ -28,16 +28,15 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from agentdeck.errors import AgentdeckError
 from agentdeck.redaction import redact
-from agentdeck.server.principal import current_principal
+from agentdeck.server.chat import answer_pauses, input_requests
+from agentdeck.server.client import can_elicit
+from agentdeck.server.oauth import current_principal
 from agentdeck.server.sdk_seams import connection_of
-from agentdeck.server.tasks.book import TaskState
-from agentdeck.server.tasks.mode import task_call
-from agentdeck.server.tasks.protocol import (
-    answer_pauses,
+from agentdeck.server.tasks import TaskState, task_call
+from agentdeck.server.tasks.protocols._shared import (
     caller,
     deck_of,
     find_task,
-    input_requests,
     poll_interval_ms,
     running_run_id,
     serves_tasks,
@@ -121,13 +120,13 @@ class LegacyTasks:
             run = state.run
             assert run is not None  # a task that is not terminal has a live run
             pending = {k: r for k, r in input_requests(run).items() if k not in asked}
-            if pending and _can_elicit(ctx):
+            if pending and can_elicit(ctx):
                 asked.update(pending)
                 answers = {
                     key: await _ask(ctx, state.id, request) for key, request in pending.items()
                 }
                 try:
-                    await answer_pauses(deck, run, answers)
+                    await answer_pauses(deck.registry, run, answers)
                 except AgentdeckError as exc:
                     raise MCPError(code=types.INVALID_PARAMS, message=redact(str(exc))) from exc
             with anyio.move_on_after(_WATCH_SECONDS):
@@ -175,11 +174,6 @@ def _offset(cursor: str | None) -> int:
             code=types.INVALID_PARAMS, message=f"'{cursor[:64]}' is not a tasks/list cursor."
         )
     return int(cursor)
-
-
-def _can_elicit(ctx: ServerRequestContext[Any, Any]) -> bool:
-    capabilities = ctx.session.client_capabilities
-    return capabilities is not None and capabilities.elicitation is not None
 
 
 async def _ask(

@@ -27,9 +27,9 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import SUBSCRIPTION_ID_META_KEY
 
 from agentdeck.server.sdk_seams import ListenHandler, amend_acknowledgement
-from agentdeck.server.tasks.book import TaskBook
-from agentdeck.server.tasks.modern import IDENTIFIER, detailed_task
-from agentdeck.server.tasks.protocol import caller, deck_of
+from agentdeck.server.tasks import TaskBook
+from agentdeck.server.tasks.protocols._modern import IDENTIFIER, detailed_task
+from agentdeck.server.tasks.protocols._shared import caller, deck_of
 
 #: How often a listened task is read for a change of status, in seconds.
 WATCH_SECONDS = 0.25

@@ -21,16 +21,14 @@ from pydantic import Field
 
 from agentdeck.errors import AgentdeckError
 from agentdeck.redaction import redact
-from agentdeck.server.principal import current_principal
-from agentdeck.server.tasks.book import TaskState
-from agentdeck.server.tasks.mode import task_call
-from agentdeck.server.tasks.protocol import (
+from agentdeck.server.chat import answer_pauses, input_requests
+from agentdeck.server.oauth import current_principal
+from agentdeck.server.tasks import TaskState, task_call
+from agentdeck.server.tasks.protocols._shared import (
     TaskParams,
-    answer_pauses,
     caller,
     deck_of,
     find_task,
-    input_requests,
     poll_interval_ms,
     running_run_id,
     serves_tasks,
@@ -95,7 +93,7 @@ async def update(ctx: ServerRequestContext[Any, Any], params: UpdateParams) -> d
     state = await find_task(ctx, params.task_id)
     if state.run is not None and not state.terminal:
         try:
-            await answer_pauses(deck_of(ctx), state.run, params.input_responses)
+            await answer_pauses(deck_of(ctx).registry, state.run, params.input_responses)
         except AgentdeckError as exc:
             raise _as_error(exc) from exc
     return {"resultType": "complete"}

@@ -1,7 +1,8 @@
-"""What both task protocols share: who the caller is, a task's wire fields, the pauses
-as elicitation forms, and the answers to them.
+"""What both task protocols share: who the caller is, which tools serve tasks, and a
+task's wire fields (the pauses as forms, and the answers to them, are the chat path's:
+``server.chat.input_requests`` and ``answer_pauses``).
 
-The 2026-07-28 extension (``modern``) and the 2025-11-25 form (``legacy``) differ in
+The 2026-07-28 extension (``_modern``) and the 2025-11-25 form (``_legacy``) differ in
 envelope and method set, not in what a task is; this module is that common part.
 """
 
@@ -13,18 +14,12 @@ from typing import Any
 
 import mcp.types as types
 from mcp.server.context import ServerRequestContext
-from mcp.server.elicitation import render_elicitation_schema
 from mcp.shared.exceptions import MCPError
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
-from agentdeck.redaction import redact, redact_value
-from agentdeck.runs import Run, pause_key
-from agentdeck.server.agent_tools import as_chat_answer
-from agentdeck.server.chatting import deliver, question
-from agentdeck.server.interaction import Answer
-from agentdeck.server.principal import current_principal
-from agentdeck.server.state import Deck
-from agentdeck.server.tasks.book import POLL_INTERVAL_MS, TaskState
+from agentdeck.server.oauth import current_principal
+from agentdeck.server.tasks import POLL_INTERVAL_MS, TaskState
+from agentdeck.server.toolkit import Deck
 
 
 class TaskParams(types.RequestParams):
@@ -108,62 +103,9 @@ def task_fields(state: TaskState) -> dict[str, Any]:
     return fields
 
 
-def final_answer(run: Run) -> dict[str, Any]:
-    """The ``CallToolResult`` a chat call answers for the finished ``run``, as wire JSON:
-    the run, or the tool error of a run that failed before producing anything."""
-    result = run.result()
-    answer: types.CallToolResult | types.InputRequiredResult
-    if result.status == "failed" and not (result.text or result.tool_calls):
-        answer = types.CallToolResult(
-            content=[
-                types.TextContent(type="text", text=redact(result.error or "the chat failed."))
-            ],
-            is_error=True,
-        )
-    else:
-        answer = as_chat_answer(redact_value(result))
-    return answer.model_dump(by_alias=True, mode="json", exclude_none=True)
-
-
 def poll_interval_ms() -> int:
     return POLL_INTERVAL_MS
 
 
 def _rfc3339(moment: Any) -> str:
     return str(moment.isoformat().replace("+00:00", "Z"))
-
-
-def input_requests(run: Run) -> dict[str, dict[str, Any]]:
-    """One ``elicitation/create`` form per pause of ``run`` nobody answered yet, keyed by
-    the pause (keys are unique over a run's life: approval and question ids are)."""
-    requests = {}
-    for event in run.waiting_on():
-        key = pause_key(event)
-        if key in run.answered:
-            continue
-        asked = question(run, key)
-        params = types.ElicitRequestFormParams(
-            message=asked.message, requested_schema=render_elicitation_schema(asked.schema)
-        )
-        requests[key] = {
-            "method": "elicitation/create",
-            "params": params.model_dump(by_alias=True, mode="json", exclude_none=True),
-        }
-    return requests
-
-
-async def answer_pauses(deck: Deck, run: Run, responses: dict[str, Any]) -> None:
-    """Deliver the user's answers to the run's outstanding pauses; answers to anything
-    else (unknown, already answered, superseded) are ignored, as the spec asks."""
-    outstanding = {pause_key(e) for e in run.waiting_on()} - run.answered
-    for key, response in responses.items():
-        if key not in outstanding or not isinstance(response, dict):
-            continue
-        form = question(run, key).schema
-        data = None
-        if response.get("action") == "accept":
-            try:
-                data = form.model_validate(response.get("content") or {})
-            except ValidationError:
-                data = None
-        await deliver(deck.registry, run, key, Answer(data is not None, data))
