@@ -4,8 +4,9 @@ Built by :func:`build_server` (``_app``: the lifespan that opens the backends an
 runs, and the wiring) as one :class:`DeckServer` (``_server``), serving the tools this
 configuration can serve (``_surface``). Its rooms:
 
-- ``tools``: the toolsets, one module each; ``toolkit``: what every tool is made of and
-  the one exit for what it sends back;
+- ``tools``: the toolsets, one module each, and the parameter types they share;
+  ``toolkit``: what every tool is made of, the server's state, and the one exit for
+  what a tool sends back;
 - ``chat``: the chat path, from a ``chat`` call (or a per-agent tool) to its answer;
 - ``client``: asking the client's user or model, notifications and log messages;
 - ``conversations``: reading conversations, a page at a time, as Markdown;

@@ -11,17 +11,14 @@ functions themselves are the ``chat`` toolset (``server.tools.chat``).
 """
 
 from agentdeck.server.chat._agent_tools import MAX_NAME, AgentTools, tool_name
-from agentdeck.server.chat._answer import as_chat_answer, final_answer
+from agentdeck.server.chat._answer import final_answer
 from agentdeck.server.chat._converse import converse, follow_run
-from agentdeck.server.chat._follow import ChatOutcome
 from agentdeck.server.chat._pauses import answer_pauses, input_requests, mark_answered
 
 __all__ = [
     "MAX_NAME",
     "AgentTools",
-    "ChatOutcome",
     "answer_pauses",
-    "as_chat_answer",
     "converse",
     "final_answer",
     "follow_run",

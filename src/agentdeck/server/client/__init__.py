@@ -11,7 +11,6 @@ again (``is_modern``). Asking the user is one way for every tool: :func:`ask` fo
 from agentdeck.server.client._abilities import can_elicit, can_sample, is_modern
 from agentdeck.server.client._asking import (
     Answer,
-    CannotAsk,
     Confirmation,
     Question,
     answer_to,
@@ -27,7 +26,6 @@ from agentdeck.server.client._sampling import sample
 
 __all__ = [
     "Answer",
-    "CannotAsk",
     "ClientLog",
     "Confirmation",
     "Notifier",

@@ -13,46 +13,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agentdeck.server.oauth._principal import current_principal
-from agentdeck.server.oauth._resource_server import METADATA_ROOT, metadata_paths, protect
-from agentdeck.server.oauth._scopes import ScopePolicy, granted_scopes, tool_level
+from agentdeck.server.oauth._resource_server import protect
+from agentdeck.server.oauth._scopes import ScopePolicy, granted_scopes
 
 if TYPE_CHECKING:
     from agentdeck.server.oauth._tokens import (
-        REFETCH_FLOOR_SECONDS,
         RETRY_SECONDS,
         IntrospectionVerifier,
         JwtVerifier,
-        metadata_urls,
         verifier_for,
     )
 
 __all__ = [
-    "METADATA_ROOT",
-    "REFETCH_FLOOR_SECONDS",
     "RETRY_SECONDS",
     "IntrospectionVerifier",
     "JwtVerifier",
     "ScopePolicy",
     "current_principal",
     "granted_scopes",
-    "metadata_paths",
-    "metadata_urls",
     "protect",
-    "tool_level",
     "verifier_for",
 ]
 
 #: The names of the token checking, loaded with PyJWT on first use.
-_VERIFYING = frozenset(
-    {
-        "REFETCH_FLOOR_SECONDS",
-        "RETRY_SECONDS",
-        "IntrospectionVerifier",
-        "JwtVerifier",
-        "metadata_urls",
-        "verifier_for",
-    }
-)
+_VERIFYING = frozenset({"RETRY_SECONDS", "IntrospectionVerifier", "JwtVerifier", "verifier_for"})
 
 
 def __getattr__(name: str) -> Any:

@@ -9,28 +9,15 @@ generic or per agent, lists the same lean, portable shape.
 """
 
 from agentdeck.server.toolkit._listing import (
-    BackendFailure,
-    Groups,
     ListResult,
     by_backend,
     list_across,
     scope,
     targets,
 )
-from agentdeck.server.toolkit._params import (
-    AgentRef,
-    BackendName,
-    ConversationToContinue,
-    Cursor,
-    Limit,
-    OptionalBackend,
-    Options,
-    RunId,
-    WaitSeconds,
-)
 from agentdeck.server.toolkit._results import TEXT_LIMIT, resource_json, tool_result
-from agentdeck.server.toolkit._schemas import brief, compact, compacted
-from agentdeck.server.toolkit._state import AgentToolSet, Deck
+from agentdeck.server.toolkit._schemas import brief, compacted
+from agentdeck.server.toolkit._state import Deck
 from agentdeck.server.toolkit._toolbox import (
     Need,
     Toolbox,
@@ -38,37 +25,22 @@ from agentdeck.server.toolkit._toolbox import (
     deck,
     guarded,
     report_progress,
-    reported,
 )
 
 __all__ = [
     "TEXT_LIMIT",
-    "AgentRef",
-    "AgentToolSet",
-    "BackendFailure",
-    "BackendName",
-    "ConversationToContinue",
-    "Cursor",
     "Deck",
-    "Groups",
-    "Limit",
     "ListResult",
     "Need",
-    "OptionalBackend",
-    "Options",
-    "RunId",
     "ToolSpec",
     "Toolbox",
-    "WaitSeconds",
     "brief",
     "by_backend",
-    "compact",
     "compacted",
     "deck",
     "guarded",
     "list_across",
     "report_progress",
-    "reported",
     "resource_json",
     "scope",
     "targets",

@@ -139,7 +139,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
                 result = await fn(*args, **kwargs)
             except CredentialsRequiredError as exc:
                 # a per-user backend without the caller's key: once they connected it,
-                # the call is made again (connecting raises what the client gets otherwise)
+                # the call is made again (``connect_first`` raises what the client gets otherwise)
                 found = (a for a in (*args, *kwargs.values()) if isinstance(a, Context))
                 context = next(found, None)
                 if context is None:

@@ -11,18 +11,8 @@ from agentdeck.backends.base import AgentReader, AgentWriter, ClientModelAnswere
 from agentdeck.errors import InvalidInputError
 from agentdeck.model import Agent, AgentChanges, AgentSpec, BackendInfo
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.toolkit import (
-    AgentRef,
-    BackendName,
-    Cursor,
-    Limit,
-    ListResult,
-    OptionalBackend,
-    Options,
-    Toolbox,
-    deck,
-    list_across,
-)
+from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across
+from agentdeck.server.tools import AgentRef, BackendName, Cursor, Limit, OptionalBackend, Options
 
 toolbox = Toolbox()
 

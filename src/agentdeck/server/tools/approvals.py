@@ -22,17 +22,8 @@ from agentdeck.errors import AgentdeckError, InvalidInputError
 from agentdeck.model import make_ref
 from agentdeck.platform_model import Approval
 from agentdeck.server.chat import mark_answered
-from agentdeck.server.toolkit import (
-    Cursor,
-    Limit,
-    ListResult,
-    OptionalBackend,
-    Toolbox,
-    by_backend,
-    deck,
-    list_across,
-    scope,
-)
+from agentdeck.server.toolkit import ListResult, Toolbox, by_backend, deck, list_across, scope
+from agentdeck.server.tools import Cursor, Limit, OptionalBackend
 
 toolbox = Toolbox()
 

@@ -9,16 +9,8 @@ from pydantic import ConfigDict, Field
 
 from agentdeck.runs import RunResult
 from agentdeck.server.chat import converse, follow_run
-from agentdeck.server.toolkit import (
-    AgentRef,
-    ConversationToContinue,
-    Options,
-    RunId,
-    Toolbox,
-    WaitSeconds,
-    brief,
-    deck,
-)
+from agentdeck.server.toolkit import Toolbox, brief, deck
+from agentdeck.server.tools import AgentRef, ConversationToContinue, Options, RunId, WaitSeconds
 
 toolbox = Toolbox()
 

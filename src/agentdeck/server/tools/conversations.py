@@ -12,17 +12,8 @@ from agentdeck.server.conversations import (
     conversation_page,
     list_conversations_of,
 )
-from agentdeck.server.toolkit import (
-    Cursor,
-    Limit,
-    ListResult,
-    OptionalBackend,
-    Options,
-    Toolbox,
-    deck,
-    list_across,
-    scope,
-)
+from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, scope
+from agentdeck.server.tools import Cursor, Limit, OptionalBackend, Options
 
 toolbox = Toolbox()
 

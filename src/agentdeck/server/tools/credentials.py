@@ -6,11 +6,8 @@ from pydantic import BaseModel
 from agentdeck.backends.settings import is_per_user
 from agentdeck.errors import CredentialsRequiredError, InvalidInputError
 from agentdeck.server.oauth import current_principal
-from agentdeck.server.toolkit import (
-    BackendName,
-    Toolbox,
-    deck,
-)
+from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server.tools import BackendName
 
 toolbox = Toolbox()
 

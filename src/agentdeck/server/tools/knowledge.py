@@ -8,16 +8,8 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import KnowledgeSearcher
 from agentdeck.errors import InvalidInputError
 from agentdeck.platform_model import KnowledgeBase, KnowledgeHit
-from agentdeck.server.toolkit import (
-    Cursor,
-    Limit,
-    ListResult,
-    OptionalBackend,
-    Toolbox,
-    deck,
-    list_across,
-    targets,
-)
+from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, targets
+from agentdeck.server.tools import Cursor, Limit, OptionalBackend
 
 toolbox = Toolbox()
 

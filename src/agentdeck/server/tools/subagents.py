@@ -15,13 +15,8 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import AgentToolRunner, SubagentLister
 from agentdeck.model import Agent, make_ref
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.toolkit import (
-    AgentRef,
-    Cursor,
-    Limit,
-    Toolbox,
-    deck,
-)
+from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server.tools import AgentRef, Cursor, Limit
 
 toolbox = Toolbox()
 

@@ -23,18 +23,8 @@ from agentdeck.model import Timestamp, make_ref
 from agentdeck.platform_model import Workflow, WorkflowChanges, WorkflowSpec, WorkflowVersion
 from agentdeck.server._resources import WORKFLOW_URI
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.toolkit import (
-    BackendName,
-    Cursor,
-    Limit,
-    ListResult,
-    OptionalBackend,
-    Options,
-    Toolbox,
-    deck,
-    list_across,
-    resource_json,
-)
+from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, resource_json
+from agentdeck.server.tools import BackendName, Cursor, Limit, OptionalBackend, Options
 
 toolbox = Toolbox()
 

@@ -30,7 +30,6 @@ from agentdeck.errors import AgentdeckError
 from agentdeck.redaction import redact
 from agentdeck.server.chat import answer_pauses, input_requests
 from agentdeck.server.client import can_elicit
-from agentdeck.server.oauth import current_principal
 from agentdeck.server.sdk_seams import connection_of
 from agentdeck.server.tasks import TaskState, task_call
 from agentdeck.server.tasks.protocols._shared import (
@@ -38,9 +37,9 @@ from agentdeck.server.tasks.protocols._shared import (
     deck_of,
     find_task,
     poll_interval_ms,
-    running_run_id,
     serves_tasks,
     task_fields,
+    task_over,
 )
 
 logger = logging.getLogger("agentdeck.tasks")
@@ -85,16 +84,13 @@ class LegacyTasks:
             or not serves_tasks(deck_of(ctx), str(params.get("name")))
         ):
             return await call_next(ctx)
-        deck = deck_of(ctx)
         with task_call(grace=0):
             answer = await call_next(ctx)
-        owner, ttl = caller(ctx), _requested_ttl(params["task"])
-        run_id = running_run_id(answer)
-        if run_id is not None:
-            run = await deck.runs.find(run_id, current_principal())  # started by this call
-            state = await deck.tasks.create(owner, run, ttl=ttl)
-        else:  # it ended at once (or failed before it began): a finished task
-            state = await deck.tasks.create_finished(owner, dict(answer or {}), ttl=ttl)
+        ttl = _requested_ttl(params["task"])
+        state = await task_over(ctx, answer, ttl=ttl)
+        if state is None:  # it ended at once (or failed before it began): a finished task
+            finished = dict(answer or {})
+            state = await deck_of(ctx).tasks.create_finished(caller(ctx), finished, ttl=ttl)
         self._connections[state.id] = connection_of(ctx.session)
         return {"task": legacy_task(state)}
 

@@ -22,17 +22,15 @@ from pydantic import Field
 from agentdeck.errors import AgentdeckError
 from agentdeck.redaction import redact
 from agentdeck.server.chat import answer_pauses, input_requests
-from agentdeck.server.oauth import current_principal
 from agentdeck.server.tasks import TaskState, task_call
 from agentdeck.server.tasks.protocols._shared import (
     TaskParams,
-    caller,
     deck_of,
     find_task,
     poll_interval_ms,
-    running_run_id,
     serves_tasks,
     task_fields,
+    task_over,
 )
 
 IDENTIFIER = "io.modelcontextprotocol/tasks"
@@ -75,11 +73,9 @@ async def task_instead(
         return await call_next(ctx)
     with task_call():
         result = await call_next(ctx)
-    run_id = running_run_id(result)
-    if run_id is None:
+    state = await task_over(ctx, result)
+    if state is None:
         return result  # ended within the grace (or failed): the plain answer
-    run = await deck.runs.find(run_id, current_principal())  # started by this very call
-    state = await deck.tasks.create(caller(ctx), run)
     task = task_fields(state)
     task.update(ttlMs=state.ttl_ms, pollIntervalMs=poll_interval_ms())
     return {"resultType": "task", **task}

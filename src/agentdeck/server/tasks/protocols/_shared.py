@@ -75,6 +75,19 @@ def running_run_id(answer: Any) -> str | None:
     return None
 
 
+async def task_over(
+    ctx: ServerRequestContext[Any, Any], answer: Any, *, ttl: float | None = None
+) -> TaskState | None:
+    """A task over the run a chat call's ``answer`` left running, for the caller (``ttl``
+    seconds, at most the server's); None when the answer is final."""
+    run_id = running_run_id(answer)
+    if run_id is None:
+        return None
+    deck = deck_of(ctx)
+    run = await deck.runs.find(run_id, current_principal())  # started by this very call
+    return await deck.tasks.create(caller(ctx), run, ttl=ttl)
+
+
 def unknown_task(task_id: str) -> MCPError:
     """The error for a task that does not exist for this caller (or at all)."""
     return MCPError(
