@@ -1,8 +1,7 @@
 """What every tool is made of: its declaration (:class:`Toolbox`, :class:`ToolSpec`), the
-running state it reads (:func:`deck`), the parameters tools share, listing across
-backends, and the one exit for what it sends back (:func:`guarded`: errors as tool
-errors, secrets masked, models written as :func:`tool_result` writes them; progress
-through :func:`report_progress`).
+running state it reads (:func:`deck`), listing across backends, and the one exit for
+what it sends back (:func:`guarded`: errors as tool errors, secrets masked, models
+written as :func:`tool_result` writes them; progress through :func:`report_progress`).
 
 The schemas a tool publishes are compacted here too (:func:`compacted`), so every tool,
 generic or per agent, lists the same lean, portable shape.
