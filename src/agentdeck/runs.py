@@ -35,7 +35,7 @@ import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import anyio
 import anyio.lowlevel
@@ -145,6 +145,11 @@ class Run:
         #: set at the next change; made only when someone waits for one (most events of a
         #: fast stream arrive while nobody does)
         self._changed: anyio.Event | None = None
+        #: set when the run ends or pauses on someone; made only when someone waits for that
+        self._settled: anyio.Event | None = None
+        #: whether an approval or a question came: most runs never pause, and then
+        #: nothing is waited on without reading the events
+        self._paused = False
         self.finished = anyio.Event()
 
     @property
@@ -159,6 +164,9 @@ class Run:
             self.upstream_run_id = event.upstream_run_id
         self.events.append(event)
         self._notify()
+        if isinstance(event, ApprovalRequired | QuestionAsked):
+            self._paused = True
+            self._settle()
 
     def finish(self, status: RunStatus, error: str | None = None) -> None:
         self.status = status
@@ -166,12 +174,33 @@ class Run:
         self.finished_at = datetime.now(UTC)
         self.finished_monotonic = time.monotonic()
         self._notify()
+        self._settle()
         self.finished.set()
 
     def _notify(self) -> None:
         if self._changed is not None:
             self._changed.set()
             self._changed = None
+
+    def _settle(self) -> None:
+        if self._settled is not None:
+            self._settled.set()
+            self._settled = None
+
+    async def settles(self, deadline: float) -> None:
+        """Return when the run has ended, waits on someone, or the deadline passed.
+
+        What a follower that streams nothing waits for: it wakes once, not at every event.
+        """
+        while not self.done and not self.waiting_on_someone():
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                return
+            if self._settled is None:
+                self._settled = anyio.Event()
+            settled = self._settled
+            with anyio.move_on_after(remaining):
+                await settled.wait()
 
     async def changes(self, deadline: float) -> AsyncGenerator[list[ChatEvent], None]:
         """Yield each batch of new events until the run ends or the deadline passes.
@@ -204,6 +233,8 @@ class Run:
 
     def waiting_on(self) -> list[ApprovalRequired | QuestionAsked]:
         """The approvals and questions the run is paused on, oldest first."""
+        if not self._paused or self.status != "running":
+            return []
         waiting: dict[str, ApprovalRequired | QuestionAsked] = {}
         for event in self.events:
             if isinstance(event, ApprovalRequired | QuestionAsked):
@@ -213,7 +244,7 @@ class Run:
             if not isinstance(event, _WAITING_EVENTS):
                 # the agent moved on: whatever it was waiting for has been answered
                 waiting.clear()
-        return list(waiting.values()) if self.status == "running" else []
+        return list(waiting.values())
 
     def text(self) -> str:
         return "".join(e.text for e in self.events if isinstance(e, TextDelta))
@@ -357,7 +388,6 @@ class RunManager:
     async def start(self, backend: Backend, request: ChatRequest, owner: str | None) -> Run:
         """Start a run of ``owner``; its row is in the run history before its id is handed
         out."""
-        assert isinstance(backend, ChatCapable)
         self._prune()
         run = Run(backend, request, owner)
         await self._store.record_run_start(
@@ -437,14 +467,14 @@ class RunManager:
     async def _drive(self, run: Run) -> tuple[RunStatus, str | None]:
         """Read the run's events to their end; its final status and error."""
         backend = run.backend
-        assert isinstance(backend, ChatCapable)
+        chat = cast(ChatCapable, backend).chat  # the caller of start() checked it can chat
         failure: str | None = None
         with run.scope:
             try:
-                busy_until = anyio.current_time() + _MAX_BUSY_SECONDS
+                busy_until = time.monotonic() + _MAX_BUSY_SECONDS
                 # closed here, in this task, even when cancelled between events: a stream
                 # may hold resources (a connection, the local backend's conversation turn)
-                async with aclosing(backend.chat(run.request)) as events:
+                async with aclosing(chat(run.request)) as events:
                     async for event in events:
                         run.add(event)
                         if isinstance(event, ErrorEvent):
@@ -457,11 +487,11 @@ class RunManager:
                                 event.message,
                                 extra=FOR_CLIENT,
                             )
-                        if anyio.current_time() >= busy_until:
+                        if time.monotonic() >= busy_until:
                             # a stream that yields without awaiting (echo, a big buffered read)
                             # must not hold the event loop past its followers' wait budgets
                             await anyio.lowlevel.checkpoint()
-                            busy_until = anyio.current_time() + _MAX_BUSY_SECONDS
+                            busy_until = time.monotonic() + _MAX_BUSY_SECONDS
             except AgentdeckError as exc:
                 failure = str(exc)
             except Exception:

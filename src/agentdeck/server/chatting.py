@@ -55,6 +55,7 @@ from agentdeck.server.interaction import (
 )
 from agentdeck.server.notify import announce_resource_updated, is_modern
 from agentdeck.server.resources import conversation_uri
+from agentdeck.server.sdk_seams import progress_wanted
 from agentdeck.server.tasks.mode import in_task_call, wait_budget
 from agentdeck.server.toolkit import deck, report_progress
 
@@ -286,6 +287,22 @@ def progress_messages(batch: list[ChatEvent]) -> list[str]:
     return messages
 
 
+async def _stream_progress(ctx: Context, run: Run, deadline: float) -> None:
+    """Send the run's progress as it streams, until it ends, waits on someone or the
+    deadline passes. The deadline also bounds writing notifications: a client slow to
+    read them cannot hold the answer back."""
+    step = 0
+    with anyio.CancelScope(deadline=deadline):
+        async with aclosing(run.changes(deadline)) as batches:
+            async for batch in batches:
+                for message in progress_messages(batch):
+                    step += 1
+                    await report_progress(ctx, step, message)
+                paused = any(isinstance(e, ApprovalRequired | QuestionAsked) for e in batch)
+                if paused and run.waiting_on_someone():
+                    return  # waiting longer cannot help: the agent waits on a person
+
+
 async def follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
     """Stream the run's progress until it ends, waits on the user, or the budget is spent.
 
@@ -293,19 +310,11 @@ async def follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
     upstream stream. A run that failed before producing anything is a tool error.
     """
     deadline = anyio.current_time() + wait_seconds
-    step = 0
     try:
-        # The budget also bounds writing notifications: a client slow to read them
-        # cannot hold the answer back.
-        with anyio.CancelScope(deadline=deadline):
-            async with aclosing(run.changes(deadline)) as batches:
-                async for batch in batches:
-                    for message in progress_messages(batch):
-                        step += 1
-                        await report_progress(ctx, step, message)
-                    paused = any(isinstance(e, ApprovalRequired | QuestionAsked) for e in batch)
-                    if paused and run.waiting_on_someone():
-                        break  # waiting longer cannot help: the agent waits on a person
+        if progress_wanted(ctx.request_context.session):
+            await _stream_progress(ctx, run, deadline)
+        else:
+            await run.settles(deadline)  # nothing to stream: wake once, when it settles
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
             await deck(ctx).runs.cancel(run)
