@@ -65,7 +65,7 @@ from agentdeck.model import (
 )
 from agentdeck.notices import FOR_CLIENT
 from agentdeck.run_ends import EndWriter, RunStatus
-from agentdeck.store import Store
+from agentdeck.store import RunStart, Store
 from agentdeck.streams import without_nul
 
 logger = logging.getLogger("agentdeck.runs")
@@ -147,6 +147,10 @@ class Run:
         self._changed: anyio.Event | None = None
         #: set when the run ends or pauses on someone; made only when someone waits for that
         self._settled: anyio.Event | None = None
+        #: its row in the run history as of its start (set by the run manager)
+        self.start: RunStart
+        #: whether its row was written before it ended (:meth:`RunManager.publish`)
+        self.published = False
         #: whether an approval or a question came: most runs never pause, and then
         #: nothing is waited on without reading the events
         self._paused = False
@@ -386,11 +390,12 @@ class RunManager:
             logger.warning("marked %d runs a previous server left running as failed", left)
 
     async def start(self, backend: Backend, request: ChatRequest, owner: str | None) -> Run:
-        """Start a run of ``owner``; its row is in the run history before its id is handed
-        out."""
+        """Start a run of ``owner``. Its row is written to the run history before its id
+        is handed out while it runs (:meth:`publish`), else whole, with its end: a chat
+        that ends within its wait writes the history once."""
         self._prune()
         run = Run(backend, request, owner)
-        await self._store.record_run_start(
+        run.start = RunStart(
             run_id=run.id,
             backend=backend.name,
             agent_id=request.agent_id,
@@ -398,14 +403,41 @@ class RunManager:
             message=request.message,
             owner=self._owner,
             principal=owner,
+            started_at=run.started_at,
         )
         self._runs[run.id] = run
+        self._task_group.start_soon(self._run_to_end, run, name=f"run {run.id}")
+        return run
+
+    async def publish(self, run: Run) -> None:
+        """Write the row of a run still running, before its id is handed out, and share
+        the run with the other replicas, which may then be asked about it. Once per run;
+        nothing for a run that ended (its end wrote the row) or another replica's.
+
+        A database that does not take it does not fail the call: the run goes on here,
+        says its start is not saved yet, and its end writes the whole row.
+        """
+        if run.published or run.done or self._runs.get(run.id) is not run:
+            return
+        run.published = True
+        try:
+            await self._store.record_run_start(**run.start)
+        except Exception as exc:
+            reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+            logger.warning("run %s: writing its start failed: %s", run.id, reason)
+            run.add(
+                StreamWarning(
+                    message=f"this run is not saved to the database yet ({reason}); its end "
+                    "will be."
+                )
+            )
+            return
+        if run.status != "running":
+            return  # it ended meanwhile: its end is what the replicas read
         try:
             await self._sharing.claim(run)
         except Exception as exc:  # followed from here only until the database answers again
             logger.warning("run %s: sharing it with the other replicas failed: %s", run.id, exc)
-        self._task_group.start_soon(self._run_to_end, run, name=f"run {run.id}")
-        return run
 
     async def find(self, run_id: str, owner: str | None) -> Run:
         """A run of ``owner`` in this process or, with replicas, in any replica. Another

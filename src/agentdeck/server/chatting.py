@@ -319,6 +319,7 @@ async def follow(ctx: Context, run: Run, wait_seconds: float) -> RunResult:
         with anyio.CancelScope(shield=True):
             await deck(ctx).runs.cancel(run)
         raise
+    await deck(ctx).runs.publish(run)  # its id is handed out now
     result = run.result()
     if result.status != "running" and run.conversation_id:
         await announce_resource_updated(
