@@ -45,6 +45,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -712,26 +713,32 @@ async def section_profile(bench: Bench) -> None:
     config = write_config(folder, url)
     targets = {
         "bare MCPServer": lambda stats: reference_session(
-            "bare MCPServer", [*profiler, str(stats), *bare_command(url)[1:]], "stdio"
+            "bare MCPServer",
+            [*profiler, str(stats), *bare_command(url)[1:]],
+            bench.args.profile_transport,
         ),
         "agentdeck": lambda stats: agentdeck_session(
-            "agentdeck", config, command=[*profiler, str(stats), *agentdeck_command(config)[1:]]
+            "agentdeck",
+            config,
+            bench.args.profile_transport,
+            command=[*profiler, str(stats), *agentdeck_command(config)[1:]],
         ),
     }
     for name, opened in targets.items():
         stats = folder / f"{name.split()[0]}.pstats"
         async with opened(stats) as session:
+            chat = partial(session.chat, progress=not bench.args.no_token)
             for _ in range(3):
-                await session.chat()
+                await chat()
 
-            async def one_by_one(session: Session = session) -> None:
+            async def one_by_one(chat: Callable[[], Awaitable[Any]] = chat) -> None:
                 for _ in range(calls):
-                    await session.chat()
+                    await chat()
 
-            async def at_once(session: Session = session) -> None:
+            async def at_once(chat: Callable[[], Awaitable[Any]] = chat) -> None:
                 async with anyio.create_task_group() as group:
                     for _ in range(width):
-                        group.start_soon(session.chat)
+                        group.start_soon(chat)
 
             await _profiled(session, one_by_one)
             sequential = profile_counts(stats, calls)
@@ -831,6 +838,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=Path,
         default=Path(tempfile.gettempdir()) / "agentdeck-bench-profile",
         help="where the profile section keeps its pstats files",
+    )
+    parser.add_argument(
+        "--profile-transport",
+        choices=("stdio", "http"),
+        default="stdio",
+        help="the transport the profile section's chats take (default stdio)",
+    )
+    parser.add_argument(
+        "--no-token",
+        action="store_true",
+        help="profile chats sent without a progress token (agentdeck's own writes show)",
     )
     parser.add_argument("--no-fastmcp", action="store_true", help="leave FastMCP out")
     parser.add_argument(

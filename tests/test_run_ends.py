@@ -5,13 +5,14 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, closing, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
 import pytest
 
 from agentdeck.leases import LeaseStore
-from agentdeck.store import Store, open_store
+from agentdeck.store import RunStart, Store, open_store
 from agentdeck.store.postgres_leases import PostgresLeases
 from agentdeck.store.sqlite import SqliteStore
 from tests.fakes.base import serve
@@ -186,3 +187,39 @@ async def test_no_write_changes_a_final_run_and_only_ownerless_runs_fail(databas
         "live": ("running", None),
         "orphan": ("failed", STOPPED),
     }
+
+
+async def test_an_end_with_its_start_writes_the_whole_row_once(database: str) -> None:
+    """A run that ends before its id is handed out has its row written whole, with its end;
+    a start written after that, or twice, changes nothing; an end over a written start
+    ends that row, and only once."""
+    quick = RunStart(
+        run_id="quick",
+        backend="make",
+        agent_id="a",
+        conversation_id="c",
+        message="hi",
+        owner=None,
+        principal=None,
+        started_at=datetime.now(UTC),
+    )
+    slow = RunStart(**{**quick, "run_id": "slow", "message": "hello"})
+    async with open_store(database) as store:
+        whole = await store.record_run_end(
+            "quick", status="completed", text="ok", error=None, conversation_id=None, start=quick
+        )
+        await store.record_run_start(**quick)
+        await store.record_run_start(**slow)
+        await store.record_run_start(**slow)
+        over = await store.record_run_end(
+            "slow", status="failed", text="", error="x", conversation_id=None, start=slow
+        )
+        again = await store.record_run_end(
+            "slow", status="completed", text="late", error=None, conversation_id=None, start=slow
+        )
+        rows = {
+            r["id"]: (r["status"], r["message"], r["text"], r["error"])
+            for r in await store.history_runs("make", "c")
+        }
+    assert (whole, over, again) == (True, True, False)
+    assert rows == {"quick": ("completed", "hi", "ok", None), "slow": ("failed", "hello", "", "x")}

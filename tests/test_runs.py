@@ -1,5 +1,7 @@
 """Chat runs that outlive their tool call: wait budget, get_run, cancel_run, request cancel."""
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import anyio
@@ -9,7 +11,7 @@ from mcp.types import CallToolResult
 from agentdeck.store.sqlite import SqliteStore
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
-from tests.support import connect, error_text, make_settings, ok, slow_settings
+from tests.support import FAST_HTTP, connect, error_text, make_settings, ok, slow_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -139,3 +141,30 @@ async def test_finished_runs_past_their_keep_time_are_forgotten() -> None:
         last = ok(await client.call_tool("chat", chat))["run_id"]
         assert "no run" in error_text(await client.call_tool("get_run", {"run_id": first}))
         assert ok(await client.call_tool("get_run", {"run_id": last}))["text"]
+
+
+def run_status(database: Path, run_id: str) -> str | None:
+    with closing(sqlite3.connect(database)) as reader:
+        row = reader.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+    return row[0] if row else None
+
+
+async def test_a_run_is_in_the_history_before_its_id_is_handed_out(tmp_path: Path) -> None:
+    """A chat still running when its wait ends has its row written before the answer names
+    it; one that ends within its wait has its row written whole, with its end."""
+    database = tmp_path / "agentdeck.db"
+    fake = FakeOpenAI(chunk_delay=0.1)
+    with serve(fake.app) as url:
+        local = {"model": "openai", "openai_base_url": f"{url}/v1", "openai_model": "slow"}
+        settings = make_settings(database=str(database), local={**local, **FAST_HTTP})
+        async with connect(settings) as client:
+            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            chat = {"agent": agent["ref"], "message": "hi"}
+            running = ok(await client.call_tool("chat", {**chat, "wait_seconds": 0.3}))
+            assert running["status"] == "running"
+            assert run_status(database, running["run_id"]) == "running"
+            ok(await client.call_tool("get_run", {"run_id": running["run_id"], "wait_seconds": 10}))
+            assert run_status(database, running["run_id"]) == "completed"
+            whole = ok(await client.call_tool("chat", {**chat, "wait_seconds": 10}))
+            assert whole["status"] == "completed"
+            assert run_status(database, whole["run_id"]) == "completed"

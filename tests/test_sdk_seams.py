@@ -13,6 +13,7 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.server.connection import Connection
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
@@ -30,10 +31,12 @@ from agentdeck.server.sdk_seams import (
     connection_of,
     event_store_per_session,
     lowlevel_server,
+    progress_wanted,
     serve_logging_level,
     tool_manager,
     wrap_listen,
 )
+from tests.fakes.base import serve
 
 pytestmark = pytest.mark.anyio
 
@@ -168,3 +171,41 @@ async def test_a_wrapped_listen_stream_acknowledges_more_and_ends_with_its_clien
     assert honored is not None and honored.tools_list_changed is True
     assert (honored.model_extra or {}).get("taskIds") == ["t1"]
     assert acknowledged_before_the_end == [True]
+
+
+def a_progress_server() -> MCPServer[Any]:
+    server: MCPServer[Any] = MCPServer("seams")
+
+    @server.tool()
+    async def wanted(ctx: Context) -> bool:
+        """Say whether progress from this request reaches anyone."""
+        return progress_wanted(ctx.session)
+
+    return server
+
+
+async def wanted_by(client: Client, *, callback: bool) -> bool:
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        return None
+
+    result = await client.call_tool(
+        "wanted", {}, progress_callback=on_progress if callback else None
+    )
+    return result.structured_content == {"result": True}
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_progress_is_wanted_exactly_when_the_caller_asked_for_it(mode: str) -> None:
+    """In process (a progress callback) and over HTTP (a progress token), in both eras."""
+    server = a_progress_server()
+    async with Client(server, mode=mode) as client:  # type: ignore[arg-type]
+        assert await wanted_by(client, callback=True)
+        assert not await wanted_by(client, callback=False)
+    app = a_progress_server().streamable_http_app()
+    with serve(app, lifespan=True) as base:
+        async with (
+            httpx2.AsyncClient(timeout=30) as http,
+            Client(streamable_http_client(f"{base}/mcp", http_client=http), mode=mode) as client,  # type: ignore[arg-type]
+        ):
+            assert await wanted_by(client, callback=True)
+            assert not await wanted_by(client, callback=False)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -245,6 +245,14 @@ class RemoteRun(Run):
             elif not self.done:
                 with anyio.move_on_after(deadline - anyio.current_time()):
                     await notified.wait()
+
+    async def settles(self, deadline: float) -> None:
+        """Follow the snapshots until the run ends, waits on someone or the deadline
+        passes (nothing here sets the events a run of this replica settles by)."""
+        async with aclosing(self.changes(deadline)) as batches:
+            async for _ in batches:
+                if self.waiting_on_someone():
+                    return
 
     def waiting_on(self) -> list[ApprovalRequired | QuestionAsked]:
         return _pauses(self._snapshot) if self.status == "running" else []

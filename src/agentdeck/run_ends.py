@@ -24,7 +24,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from agentdeck.model import ChatEvent, StreamWarning
-from agentdeck.store import Store
+from agentdeck.store import RunStart, Store
 
 RunStatus = Literal["running", "completed", "failed", "cancelled"]
 
@@ -49,6 +49,7 @@ class EndingRun(Protocol):
     """What writing a run's end needs of the run (an :class:`agentdeck.runs.Run`)."""
 
     id: str
+    start: RunStart
     status: RunStatus
     error: str | None
     conversation_id: str | None
@@ -108,6 +109,7 @@ class EndWriter(Generic[RunT]):
             text=run.text(),
             error=error,
             conversation_id=run.conversation_id,
+            start=run.start,
         )
 
     async def _hand_over(self, run: RunT) -> bool:

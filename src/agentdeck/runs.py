@@ -35,7 +35,7 @@ import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import anyio
 import anyio.lowlevel
@@ -65,7 +65,7 @@ from agentdeck.model import (
 )
 from agentdeck.notices import FOR_CLIENT
 from agentdeck.run_ends import EndWriter, RunStatus
-from agentdeck.store import Store
+from agentdeck.store import RunStart, Store
 from agentdeck.streams import without_nul
 
 logger = logging.getLogger("agentdeck.runs")
@@ -145,6 +145,15 @@ class Run:
         #: set at the next change; made only when someone waits for one (most events of a
         #: fast stream arrive while nobody does)
         self._changed: anyio.Event | None = None
+        #: set when the run ends or pauses on someone; made only when someone waits for that
+        self._settled: anyio.Event | None = None
+        #: its row in the run history as of its start (set by the run manager)
+        self.start: RunStart
+        #: whether its row was written before it ended (:meth:`RunManager.publish`)
+        self.published = False
+        #: whether an approval or a question came: most runs never pause, and then
+        #: nothing is waited on without reading the events
+        self._paused = False
         self.finished = anyio.Event()
 
     @property
@@ -159,6 +168,9 @@ class Run:
             self.upstream_run_id = event.upstream_run_id
         self.events.append(event)
         self._notify()
+        if isinstance(event, ApprovalRequired | QuestionAsked):
+            self._paused = True
+            self._settle()
 
     def finish(self, status: RunStatus, error: str | None = None) -> None:
         self.status = status
@@ -166,12 +178,33 @@ class Run:
         self.finished_at = datetime.now(UTC)
         self.finished_monotonic = time.monotonic()
         self._notify()
+        self._settle()
         self.finished.set()
 
     def _notify(self) -> None:
         if self._changed is not None:
             self._changed.set()
             self._changed = None
+
+    def _settle(self) -> None:
+        if self._settled is not None:
+            self._settled.set()
+            self._settled = None
+
+    async def settles(self, deadline: float) -> None:
+        """Return when the run has ended, waits on someone, or the deadline passed.
+
+        What a follower that streams nothing waits for: it wakes once, not at every event.
+        """
+        while not self.done and not self.waiting_on_someone():
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                return
+            if self._settled is None:
+                self._settled = anyio.Event()
+            settled = self._settled
+            with anyio.move_on_after(remaining):
+                await settled.wait()
 
     async def changes(self, deadline: float) -> AsyncGenerator[list[ChatEvent], None]:
         """Yield each batch of new events until the run ends or the deadline passes.
@@ -204,6 +237,8 @@ class Run:
 
     def waiting_on(self) -> list[ApprovalRequired | QuestionAsked]:
         """The approvals and questions the run is paused on, oldest first."""
+        if not self._paused or self.status != "running":
+            return []
         waiting: dict[str, ApprovalRequired | QuestionAsked] = {}
         for event in self.events:
             if isinstance(event, ApprovalRequired | QuestionAsked):
@@ -213,7 +248,7 @@ class Run:
             if not isinstance(event, _WAITING_EVENTS):
                 # the agent moved on: whatever it was waiting for has been answered
                 waiting.clear()
-        return list(waiting.values()) if self.status == "running" else []
+        return list(waiting.values())
 
     def text(self) -> str:
         return "".join(e.text for e in self.events if isinstance(e, TextDelta))
@@ -355,12 +390,12 @@ class RunManager:
             logger.warning("marked %d runs a previous server left running as failed", left)
 
     async def start(self, backend: Backend, request: ChatRequest, owner: str | None) -> Run:
-        """Start a run of ``owner``; its row is in the run history before its id is handed
-        out."""
-        assert isinstance(backend, ChatCapable)
+        """Start a run of ``owner``. Its row is written to the run history before its id
+        is handed out while it runs (:meth:`publish`), else whole, with its end: a chat
+        that ends within its wait writes the history once."""
         self._prune()
         run = Run(backend, request, owner)
-        await self._store.record_run_start(
+        run.start = RunStart(
             run_id=run.id,
             backend=backend.name,
             agent_id=request.agent_id,
@@ -368,14 +403,41 @@ class RunManager:
             message=request.message,
             owner=self._owner,
             principal=owner,
+            started_at=run.started_at,
         )
         self._runs[run.id] = run
+        self._task_group.start_soon(self._run_to_end, run, name=f"run {run.id}")
+        return run
+
+    async def publish(self, run: Run) -> None:
+        """Write the row of a run still running, before its id is handed out, and share
+        the run with the other replicas, which may then be asked about it. Once per run;
+        nothing for a run that ended (its end wrote the row) or another replica's.
+
+        A database that does not take it does not fail the call: the run goes on here,
+        says its start is not saved yet, and its end writes the whole row.
+        """
+        if run.published or run.done or self._runs.get(run.id) is not run:
+            return
+        run.published = True
+        try:
+            await self._store.record_run_start(**run.start)
+        except Exception as exc:
+            reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+            logger.warning("run %s: writing its start failed: %s", run.id, reason)
+            run.add(
+                StreamWarning(
+                    message=f"this run is not saved to the database yet ({reason}); its end "
+                    "will be."
+                )
+            )
+            return
+        if run.status != "running":
+            return  # it ended meanwhile: its end is what the replicas read
         try:
             await self._sharing.claim(run)
         except Exception as exc:  # followed from here only until the database answers again
             logger.warning("run %s: sharing it with the other replicas failed: %s", run.id, exc)
-        self._task_group.start_soon(self._run_to_end, run, name=f"run {run.id}")
-        return run
 
     async def find(self, run_id: str, owner: str | None) -> Run:
         """A run of ``owner`` in this process or, with replicas, in any replica. Another
@@ -437,14 +499,14 @@ class RunManager:
     async def _drive(self, run: Run) -> tuple[RunStatus, str | None]:
         """Read the run's events to their end; its final status and error."""
         backend = run.backend
-        assert isinstance(backend, ChatCapable)
+        chat = cast(ChatCapable, backend).chat  # the caller of start() checked it can chat
         failure: str | None = None
         with run.scope:
             try:
-                busy_until = anyio.current_time() + _MAX_BUSY_SECONDS
+                busy_until = time.monotonic() + _MAX_BUSY_SECONDS
                 # closed here, in this task, even when cancelled between events: a stream
                 # may hold resources (a connection, the local backend's conversation turn)
-                async with aclosing(backend.chat(run.request)) as events:
+                async with aclosing(chat(run.request)) as events:
                     async for event in events:
                         run.add(event)
                         if isinstance(event, ErrorEvent):
@@ -457,11 +519,11 @@ class RunManager:
                                 event.message,
                                 extra=FOR_CLIENT,
                             )
-                        if anyio.current_time() >= busy_until:
+                        if time.monotonic() >= busy_until:
                             # a stream that yields without awaiting (echo, a big buffered read)
                             # must not hold the event loop past its followers' wait budgets
                             await anyio.lowlevel.checkpoint()
-                            busy_until = anyio.current_time() + _MAX_BUSY_SECONDS
+                            busy_until = time.monotonic() + _MAX_BUSY_SECONDS
             except AgentdeckError as exc:
                 failure = str(exc)
             except Exception:

@@ -38,6 +38,7 @@ from mcp.server.streamable_http import EventStore, StreamableHTTPServerTransport
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 T = TypeVar("T")
+_UNKNOWN = object()
 SubscriptionHandler = Callable[[ServerRequestContext[Any, Any], str], Awaitable[None]]
 LevelHandler = Callable[[ServerRequestContext[Any, Any], types.LoggingLevel], Awaitable[None]]
 ListenHandler = Callable[
@@ -56,6 +57,22 @@ def _kept(owner: Any, attribute: str, kind: type[T], needed_by: str) -> T:
             f"agentdeck's {needed_by} (server/sdk_seams.py) needs updating."
         )
     return found
+
+
+def progress_wanted(session: ServerSession) -> bool:
+    """Whether progress reported for the session's request reaches anyone: the caller
+    sent a progress token (in process: a progress callback). The SDK answers this only by
+    sending nothing; agentdeck asks so that a chat nobody streams to is followed without
+    waking at every event. Each kind of dispatch context keeps it under its own name; one
+    this SDK keeps elsewhere answers True, so progress is still sent."""
+    outbound = getattr(session, "_request_outbound", None)
+    while (inner := getattr(outbound, "_inner", None)) is not None:  # the modern-era wrapper
+        outbound = inner
+    for attribute in ("_progress_token", "progress_token", "_on_progress"):
+        value = getattr(outbound, attribute, _UNKNOWN)
+        if value is not _UNKNOWN:
+            return value is not None
+    return True
 
 
 def lowlevel_server(server: MCPServer[Any]) -> Server[Any]:

@@ -36,11 +36,12 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from agentdeck.errors import ConfigError
-from agentdeck.store.shared import DEFAULT_WAIT_SECONDS, RunKeeping, redacted
+from agentdeck.store.shared import DEFAULT_WAIT_SECONDS, RunKeeping, RunStart, redacted
 
 __all__ = [
     "POSTGRES_SCHEMES",
     "RunKeeping",
+    "RunStart",
     "Store",
     "is_postgres_url",
     "open_store",
@@ -137,8 +138,10 @@ class Store(Protocol):
         message: str,
         owner: str | None = None,
         principal: str | None = None,
+        started_at: datetime | None = None,
     ) -> None:
-        """A run of ``principal`` began, driven by the process whose lease is ``owner``."""
+        """A run of ``principal`` began, driven by the process whose lease is ``owner``
+        (written once: a second call, or one after the run's end, changes nothing)."""
         ...
 
     async def record_run_end(
@@ -149,10 +152,12 @@ class Store(Protocol):
         text: str,
         error: str | None,
         conversation_id: str | None,
+        start: RunStart | None = None,
     ) -> bool:
         """Write a run's end; False when the row was already final (it never changes then).
-        Now and then also prune the run history (see :class:`RunKeeping`: a pruning that
-        fails is logged, never this call's error)."""
+        With ``start``, a run whose start was never written gets its whole row. Now and
+        then also prune the run history (see :class:`RunKeeping`: a pruning that fails is
+        logged, never this call's error)."""
         ...
 
     async def fail_unfinished_runs(self, error: str) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -45,8 +46,10 @@ from agentdeck.store.postgres_pool import (
 )
 from agentdeck.store.shared import (
     DEFAULT_WAIT_SECONDS,
+    END_OVER_START,
     Pruning,
     RunKeeping,
+    RunStart,
     new_id,
     now,
     redacted,
@@ -340,11 +343,22 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
         message: str,
         owner: str | None = None,
         principal: str | None = None,
+        started_at: datetime | None = None,
     ) -> None:
         await self._write(
             "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
-            " started_at, owner, principal) VALUES (%s, %s, %s, %s, 'running', %s, %s, %s, %s)",
-            (run_id, backend, agent_id, conversation_id, message, now(), owner, principal),
+            " started_at, owner, principal) VALUES (%s, %s, %s, %s, 'running', %s, %s, %s, %s)"
+            " ON CONFLICT (id) DO NOTHING",
+            (
+                run_id,
+                backend,
+                agent_id,
+                conversation_id,
+                message,
+                started_at or now(),
+                owner,
+                principal,
+            ),
         )
 
     async def record_run_end(
@@ -355,13 +369,35 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
         text: str,
         error: str | None,
         conversation_id: str | None,
+        start: RunStart | None = None,
     ) -> bool:
-        written = await self._write(
-            "UPDATE runs SET status = %s, text = %s, error = %s, finished_at = %s,"
-            " conversation_id = COALESCE(%s, conversation_id)"
-            " WHERE id = %s AND status = 'running'",
-            (status, text, error, now(), conversation_id, run_id),
-        )
+        ended = (status, text, error, now())
+        if start is None:
+            written = await self._write(
+                "UPDATE runs SET status = %s, text = %s, error = %s, finished_at = %s,"
+                " conversation_id = COALESCE(%s, conversation_id)"
+                " WHERE id = %s AND status = 'running'",
+                (*ended, conversation_id, run_id),
+            )
+        else:
+            written = await self._write(
+                "INSERT INTO runs (status, text, error, finished_at, conversation_id, id,"
+                " backend, agent_id, message, started_at, owner, principal)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                f" ON CONFLICT (id) DO UPDATE SET {END_OVER_START}"
+                " WHERE runs.status = 'running'",
+                (
+                    *ended,
+                    conversation_id or start["conversation_id"],
+                    run_id,
+                    start["backend"],
+                    start["agent_id"],
+                    start["message"],
+                    start["started_at"],
+                    start["owner"],
+                    start["principal"],
+                ),
+            )
         if self._pruning.ended():
             await self._prune_runs()
         return written > 0

@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 #: how long a call waits for a database another program holds locked (the default of
@@ -23,6 +24,30 @@ LOCKED_HINT = (
 )
 #: longest between two prunings of the run history
 _PRUNE_EVERY_SECONDS = 60.0
+
+
+class RunStart(TypedDict):
+    """What the run history keeps of a run from its start (``record_run_start``'s
+    arguments): a run that ends before its id is handed out has its row written whole,
+    with its end, in one statement."""
+
+    run_id: str
+    backend: str
+    agent_id: str
+    conversation_id: str | None
+    message: str
+    owner: str | None
+    principal: str | None
+    started_at: datetime
+
+
+#: how a run's end is written over the row of its start (the update of both stores'
+#: upsert; ``excluded`` is the row the statement tried to insert)
+END_OVER_START = (
+    "status = excluded.status, text = excluded.text, error = excluded.error,"
+    " finished_at = excluded.finished_at,"
+    " conversation_id = COALESCE(excluded.conversation_id, runs.conversation_id)"
+)
 
 
 def redacted(url: str) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,15 @@ from agentdeck.store.owners import SQLITE_SCHEMA as OWNERS_SCHEMA
 from agentdeck.store.owners import mine
 from agentdeck.store.platform_keys import SQLITE_SCHEMA as PLATFORM_KEYS_SCHEMA
 from agentdeck.store.platform_keys import SqlitePlatformKeys
-from agentdeck.store.shared import DEFAULT_WAIT_SECONDS, Pruning, RunKeeping, new_id, now
+from agentdeck.store.shared import (
+    DEFAULT_WAIT_SECONDS,
+    END_OVER_START,
+    Pruning,
+    RunKeeping,
+    RunStart,
+    new_id,
+    now,
+)
 from agentdeck.store.sqlite_connection import SqliteConnection
 from agentdeck.store.stream_events import SQLITE_SCHEMA, SqliteStreamEvents
 
@@ -318,12 +326,15 @@ class SqliteStore(SqliteConnection, SqliteStreamEvents, SqlitePlatformKeys):
         message: str,
         owner: str | None = None,
         principal: str | None = None,
+        started_at: datetime | None = None,
     ) -> None:
+        stamp = (started_at or now()).isoformat()
         await self._write(
             (
                 "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
-                " started_at, owner, principal) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)",
-                (run_id, backend, agent_id, conversation_id, message, _stamp(), owner, principal),
+                " started_at, owner, principal) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
+                (run_id, backend, agent_id, conversation_id, message, stamp, owner, principal),
             )
         )
 
@@ -335,15 +346,37 @@ class SqliteStore(SqliteConnection, SqliteStreamEvents, SqlitePlatformKeys):
         text: str,
         error: str | None,
         conversation_id: str | None,
+        start: RunStart | None = None,
     ) -> bool:
-        wrote = await self._write(
-            (
+        ended = (status, text, error, _stamp())
+        statement: tuple[str, tuple[Any, ...]]
+        if start is None:
+            statement = (
                 "UPDATE runs SET status = ?, text = ?, error = ?, finished_at = ?,"
                 " conversation_id = COALESCE(?, conversation_id)"
                 " WHERE id = ? AND status = 'running'",
-                (status, text, error, _stamp(), conversation_id, run_id),
+                (*ended, conversation_id, run_id),
             )
-        )
+        else:
+            statement = (
+                "INSERT INTO runs (status, text, error, finished_at, conversation_id, id,"
+                " backend, agent_id, message, started_at, owner, principal)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f" ON CONFLICT (id) DO UPDATE SET {END_OVER_START}"
+                " WHERE runs.status = 'running'",
+                (
+                    *ended,
+                    conversation_id or start["conversation_id"],
+                    run_id,
+                    start["backend"],
+                    start["agent_id"],
+                    start["message"],
+                    start["started_at"].isoformat(),
+                    start["owner"],
+                    start["principal"],
+                ),
+            )
+        wrote = await self._write(statement)
         if self._pruning.ended():
             await self._prune_runs()
         return wrote > 0

@@ -268,11 +268,13 @@ class LocalBackend(Backend):
                     backend=self.name,
                     hint="Leave the conversation out to start a new one.",
                 )
-        conversation_id = request.conversation_id or new_id()
-        async with self._turn(conversation_id):
-            async for event in self._answer(
-                row, request, conversation_id, new=not request.conversation_id
-            ):
+        if not request.conversation_id:
+            # a new conversation's id is nobody else's yet: no turn can overlap this one
+            async for event in self._answer(row, request, new_id(), new=True):
+                yield event
+            return
+        async with self._turn(request.conversation_id):
+            async for event in self._answer(row, request, request.conversation_id, new=False):
                 yield event
 
     @asynccontextmanager

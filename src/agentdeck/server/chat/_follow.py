@@ -24,6 +24,7 @@ from agentdeck.runs import Run, RunResult
 from agentdeck.server.chat._pauses import deliver, mark_asked, question, unasked
 from agentdeck.server.client import announce_resource_updated, ask, can_elicit
 from agentdeck.server.conversations import conversation_uri
+from agentdeck.server.sdk_seams import progress_wanted
 from agentdeck.server.tasks import in_task_call
 from agentdeck.server.toolkit import Deck, report_progress
 
@@ -77,6 +78,22 @@ def progress_messages(batch: list[ChatEvent]) -> list[str]:
     return messages
 
 
+async def _stream_progress(ctx: Context, run: Run, deadline: float) -> None:
+    """Send the run's progress as it streams, until it ends, waits on someone or the
+    deadline passes. The deadline also bounds writing notifications: a client slow to
+    read them cannot hold the answer back."""
+    step = 0
+    with anyio.CancelScope(deadline=deadline):
+        async with aclosing(run.changes(deadline)) as batches:
+            async for batch in batches:
+                for message in progress_messages(batch):
+                    step += 1
+                    await report_progress(ctx, step, message)
+                paused = any(isinstance(e, ApprovalRequired | QuestionAsked) for e in batch)
+                if paused and run.waiting_on_someone():
+                    return  # waiting longer cannot help: the agent waits on a person
+
+
 async def follow(ctx: Context, here: Deck, run: Run, wait_seconds: float) -> RunResult:
     """Stream the run's progress until it ends, waits on the user, or the budget is spent.
 
@@ -84,23 +101,16 @@ async def follow(ctx: Context, here: Deck, run: Run, wait_seconds: float) -> Run
     upstream stream. A run that failed before producing anything is a tool error.
     """
     deadline = anyio.current_time() + wait_seconds
-    step = 0
     try:
-        # The budget also bounds writing notifications: a client slow to read them
-        # cannot hold the answer back.
-        with anyio.CancelScope(deadline=deadline):
-            async with aclosing(run.changes(deadline)) as batches:
-                async for batch in batches:
-                    for message in progress_messages(batch):
-                        step += 1
-                        await report_progress(ctx, step, message)
-                    paused = any(isinstance(e, ApprovalRequired | QuestionAsked) for e in batch)
-                    if paused and run.waiting_on_someone():
-                        break  # waiting longer cannot help: the agent waits on a person
+        if progress_wanted(ctx.request_context.session):
+            await _stream_progress(ctx, run, deadline)
+        else:
+            await run.settles(deadline)  # nothing to stream: wake once, when it settles
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
             await here.runs.cancel(run)
         raise
+    await here.runs.publish(run)  # its id is handed out now
     result = run.result()
     if result.status != "running" and run.conversation_id:
         await announce_resource_updated(
