@@ -239,3 +239,20 @@ async def test_the_log_is_checkpointed_off_the_loop_as_writes_go_on(tmp_path: Pa
                 if database.stat().st_size > 40_000:  # the checkpoint's work, once done
                     break
                 await anyio.sleep(0.01)
+
+
+async def test_a_connection_of_its_own_is_closed_when_its_user_is_cancelled(
+    postgres_url: str,
+) -> None:
+    """The connections outside the pool (the schema migration's, the run listener's) are
+    closed when the server stops while they are in use, mid-transaction included."""
+    import psycopg
+
+    from agentdeck.store.postgres_pool import closed_after
+
+    connection = await psycopg.AsyncConnection.connect(postgres_url, autocommit=True)
+    with anyio.move_on_after(0.2) as scope:
+        async with closed_after(connection), connection.transaction():
+            await connection.execute("SELECT pg_sleep(5)")
+    assert scope.cancelled_caught
+    assert connection.closed

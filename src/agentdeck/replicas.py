@@ -39,6 +39,7 @@ from agentdeck.model import (
 )
 from agentdeck.runs import Run, RunResult
 from agentdeck.store.postgres import CANCEL_CHANNEL, PostgresStore
+from agentdeck.store.postgres_pool import closed_after
 
 logger = logging.getLogger("agentdeck.replicas")
 
@@ -158,7 +159,7 @@ class SharedRuns:
                 await anyio.sleep(_RECONNECT_DELAY)
                 continue
             try:
-                async with connection:
+                async with closed_after(connection):
                     if listening.is_set():
                         for run_id in list(self._waiters):
                             self._wake(run_id)

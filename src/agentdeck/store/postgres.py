@@ -38,6 +38,7 @@ from agentdeck.store.platform_keys import POSTGRES_SCHEMA as PLATFORM_KEYS_SCHEM
 from agentdeck.store.platform_keys import PostgresPlatformKeys
 from agentdeck.store.postgres_pool import (
     PostgresPool,
+    closed_after,
     json_storable,
     lock_timeout,
     reason,
@@ -168,9 +169,10 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
         """Connect, migrate the schema, and keep a pool open until exit."""
         location = redacted(url)
         try:
-            async with await psycopg.AsyncConnection.connect(
+            connection = await psycopg.AsyncConnection.connect(
                 url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT, row_factory=dict_row
-            ) as connection:
+            )
+            async with closed_after(connection):
                 await _migrate(connection, location)
         except psycopg.Error as exc:
             raise ConfigError(

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import psycopg
 from psycopg import errors
 from psycopg.types.json import Jsonb
@@ -85,6 +86,22 @@ class PostgresPool:
     async def ping(self) -> None:
         async with self._connection(wait_seconds=_PING_TIMEOUT) as connection:
             await connection.execute("SELECT 1")
+
+
+@asynccontextmanager
+async def closed_after(
+    connection: psycopg.AsyncConnection[Any],
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """Use a connection of its own (outside the pool) and close it, whatever happens.
+
+    Not ``async with connection``: psycopg's exit first awaits a rollback, and only then
+    closes; here the close comes first, shielded, so a cancellation (the server stopping)
+    cannot leave the socket to the garbage collector."""
+    try:
+        yield connection
+    finally:
+        with anyio.CancelScope(shield=True):
+            await connection.close()
 
 
 def lock_timeout(
