@@ -56,7 +56,7 @@ from starlette.routing import Mount
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agentdeck.config import parse_settings
-from agentdeck.server.app import build_server
+from agentdeck.server import build_server
 from tests.fakes.base import serve
 
 

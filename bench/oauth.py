@@ -50,10 +50,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from agentdeck.config import AuthSettings
-from agentdeck.server.http_app import BearerTokenMiddleware
-from agentdeck.server.oauth_http import protect
-from agentdeck.server.oauth_tokens import JwtVerifier
-from agentdeck.server.scopes import ScopePolicy
+from agentdeck.server.oauth import JwtVerifier, ScopePolicy, protect
+from agentdeck.server.transport import BearerTokenMiddleware
 from tests.fakes.base import serve
 from tests.oauth_issuer import SCOPES, TestIssuer
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from contenders import write_config
 
-from agentdeck.server.tasks.mode import GRACE_SECONDS
+from agentdeck.server.tasks import GRACE_SECONDS
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.tasks_client import TasksClient, get_task

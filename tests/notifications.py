@@ -12,7 +12,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.shared.subscriptions import ResourceUpdated, ToolsListChanged
 
-from agentdeck.server.resources import conversation_uri
+from agentdeck.server import conversation_uri
 from tests.support import connect, ok
 
 #: The agent whose transcript updates mark "everything sent before has arrived"; a test

@@ -21,8 +21,8 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.types import ASGIApp
 
 from agentdeck.config import Settings
-from agentdeck.server.app import build_server
-from agentdeck.server.http_app import build_http_app
+from agentdeck.server import build_server
+from agentdeck.server.transport import build_http_app
 from tests.fakes.base import serve
 
 ISSUER = "https://id.example.test/realms/team"

@@ -12,7 +12,7 @@ from mcp.types import CallToolResult, ElicitResult
 from pydantic import SecretStr
 
 from agentdeck.config import Settings, parse_settings
-from agentdeck.server.app import build_server
+from agentdeck.server import build_server
 
 FAST_HTTP = {"max_retries": 2, "retry_max_wait": 5, "timeout": 5, "stream_timeout": 10}
 

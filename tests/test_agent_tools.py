@@ -5,8 +5,8 @@ import json
 import pytest
 from mcp import Client
 
-from agentdeck.server.agent_tools import MAX_NAME, tool_name
-from agentdeck.server.app import build_server
+from agentdeck.server import build_server
+from agentdeck.server.chat import MAX_NAME, tool_name
 from tests.notifications import MARKER_AGENT, watched
 from tests.support import accept, connect, make_settings, ok
 

@@ -11,7 +11,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.types import LoggingLevel, LoggingMessageNotificationParams
 
-from agentdeck.server.app import build_server
+from agentdeck.server import build_server
 from tests.fakes.base import serve
 from tests.fakes.make import FakeMake
 from tests.fakes.openai import FakeOpenAI

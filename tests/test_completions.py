@@ -14,7 +14,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import Completion, PromptReference, ResourceTemplateReference
 
 from agentdeck.config import Settings
-from agentdeck.server.resources import AGENT_URI, CONVERSATION_URI, WORKFLOW_URI
+from agentdeck.server import AGENT_URI, CONVERSATION_URI, WORKFLOW_URI
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.fakes.roboflow import FULL_KEY, WORKSPACE, FakeRoboflow

@@ -105,9 +105,26 @@ def reaching_up(graph: dict[str, set[str]]) -> list[str]:
     )
 
 
+def private_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Imports of a private module (a part of its name starting with ``_``) from outside
+    the package it is private to: a package offers its public names from its
+    ``__init__``, and only its own modules reach behind them."""
+    found = []
+    for name, targets in graph.items():
+        for target in targets:
+            parts = target.split(".")
+            private = next((i for i, part in enumerate(parts) if part.startswith("_")), None)
+            if private is None:
+                continue
+            owner = ".".join(parts[:private])
+            if name != owner and not name.startswith(owner + "."):
+                found.append(f"{name} imports {target}")
+    return sorted(found)
+
+
 def test_no_module_of_agentdeck_is_part_of_an_import_circle() -> None:
     graph = import_graph(SOURCE)
-    assert graph.get("agentdeck.server.app")
+    assert graph.get("agentdeck.server._app")
     assert circles(graph) == []
 
 
@@ -115,6 +132,12 @@ def test_backends_http_and_store_never_import_the_server() -> None:
     graph = import_graph(SOURCE)
     assert any(name.startswith("agentdeck.backends.") for name in graph)
     assert reaching_up(graph) == []
+
+
+def test_private_modules_are_imported_only_inside_their_package() -> None:
+    graph = import_graph(SOURCE)
+    assert any(name.startswith("agentdeck.server.chat._") for name in graph)
+    assert private_imports(graph) == []
 
 
 # ---- the checks can fail: they run on a small package written for the purpose ----------
@@ -176,4 +199,23 @@ def test_a_backend_importing_the_server_is_reported(tmp_path: Path) -> None:
     )
     assert reaching_up(import_graph(tmp_path)) == [
         "agentdeck.backends.make.backend imports agentdeck.server.toolkit"
+    ]
+
+
+def test_a_private_module_imported_from_outside_its_package_is_reported(tmp_path: Path) -> None:
+    write_package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "server/__init__.py": "",
+            "server/_app.py": "from agentdeck.server.chat._follow import follow\n",
+            "server/chat/__init__.py": "from agentdeck.server.chat._follow import follow\n",
+            "server/chat/_follow.py": "from agentdeck.server.chat._pauses import ask\n",
+            "server/chat/_pauses.py": "",
+            "cli.py": "from agentdeck.server._app import build\n",
+        },
+    )
+    assert private_imports(import_graph(tmp_path)) == [
+        "agentdeck.cli imports agentdeck.server._app",
+        "agentdeck.server._app imports agentdeck.server.chat._follow",
     ]

@@ -12,7 +12,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from agentdeck.server.results import TEXT_LIMIT
+from agentdeck.server.toolkit import TEXT_LIMIT
 from tests.support import connect, make_settings, ok
 from tests.test_end_to_end import CONFIG, http_server
 

@@ -28,15 +28,15 @@ from starlette.responses import Response
 
 from agentdeck.config import AuthSettings
 from agentdeck.errors import ConfigError
-from agentdeck.server.app import all_tools, build_server
-from agentdeck.server.http_app import build_http_app
-from agentdeck.server.oauth_tokens import (
+from agentdeck.server import all_tools, build_server
+from agentdeck.server.oauth import (
     RETRY_SECONDS,
     IntrospectionVerifier,
     JwtVerifier,
+    ScopePolicy,
     verifier_for,
 )
-from agentdeck.server.scopes import ScopePolicy
+from agentdeck.server.transport import build_http_app
 from agentdeck.store import open_store
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI

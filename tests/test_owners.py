@@ -20,7 +20,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import ResourceTemplateReference
 
-from agentdeck.server.resources import AGENT_URI, CONVERSATION_URI, conversation_uri
+from agentdeck.server import AGENT_URI, CONVERSATION_URI, conversation_uri
 from agentdeck.store import open_store
 from tests.fakes.base import serve
 from tests.fakes.make import SEED_AGENT_ID, FakeMake

@@ -30,8 +30,8 @@ from agentdeck import credentials
 from agentdeck.cli import _check_all
 from agentdeck.config import Settings
 from agentdeck.errors import ConfigError
-from agentdeck.server.app import build_server
-from agentdeck.server.http_app import build_http_app
+from agentdeck.server import build_server
+from agentdeck.server.transport import build_http_app
 from tests.fakes.base import serve
 from tests.fakes.make import SEED_AGENT_ID, SEED_TEAM_ID, FakeMake
 from tests.owners import USERS, with_users

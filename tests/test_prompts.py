@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from agentdeck.server.app import all_tools
+from agentdeck.server import all_tools
 from agentdeck.server.docs import every_platform_settings
 from tests.support import connect, make_settings
 

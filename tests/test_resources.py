@@ -9,8 +9,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from agentdeck.server.app import build_server
-from agentdeck.server.resources import conversation_uri
+from agentdeck.server import build_server, conversation_uri
 from tests.notifications import legacy_subscription, subscribed, watched
 from tests.support import make_settings, ok
 

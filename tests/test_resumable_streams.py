@@ -26,7 +26,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.server.streamable_http import EventMessage
 from mcp.types import JSONRPCNotification
 
-from agentdeck.server.stream_events import StreamEvents
+from agentdeck.server.transport import StreamEvents
 from agentdeck.store import open_store
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI

@@ -55,7 +55,7 @@ def test_serve_imports_only_the_configured_platform_modules(tmp_path: Path) -> N
         f"    async with Registry.open(load_settings({str(config)!r})) as registry:\n"
         "        assert sorted(registry.backends) == ['factory', 'local']\n"
         "anyio.run(opened)\n"
-        "import agentdeck.server.app\n"
+        "import agentdeck.server\n"
     )
     modules = imported_after(code)
     assert {m for m in PLATFORM_MODULES.values() if m in modules} == {
@@ -71,7 +71,7 @@ def test_serve_imports_only_the_tool_modules_the_configured_backends_can_use(
     config.write_text(f'[backends.local]\nkind = "local"\ndatabase = "{tmp_path / "l.db"}"\n')
     code = (
         "from agentdeck.config import load_settings\n"
-        "from agentdeck.server.app import build_server\n"
+        "from agentdeck.server import build_server\n"
         f"build_server(load_settings({str(config)!r}))\n"
     )
     modules = imported_after(code)
@@ -84,13 +84,13 @@ def test_serve_imports_only_the_tool_modules_the_configured_backends_can_use(
 def test_23_1_the_jwt_library_loads_only_with_server_auth() -> None:
     code = (
         "from agentdeck.config import Settings\n"
-        "from agentdeck.server.app import build_server\n"
-        "from agentdeck.server.http_app import build_http_app\n"
+        "from agentdeck.server import build_server\n"
+        "from agentdeck.server.transport import build_http_app\n"
         "settings = Settings.model_validate(SERVER)\n"
         "build_http_app(build_server(settings), host='127.0.0.1', token=None, "
         "limits=settings.server)\n"
     )
-    loaded = {"jwt", "agentdeck.server.oauth_tokens"}
+    loaded = {"jwt", "agentdeck.server.oauth._tokens"}
     assert loaded & imported_after(code.replace("SERVER", "{}")) == set()
     auth = {"issuer": "https://id.example.com", "audience": "https://deck.example.com/mcp"}
     assert loaded <= imported_after(code.replace("SERVER", repr({"server": {"auth": auth}})))

@@ -14,9 +14,8 @@ from mcp.server.mcpserver.resolve import Resolve
 from agentdeck.backends.kinds import KINDS
 from agentdeck.cli import main
 from agentdeck.config import ALL_TOOLSETS
-from agentdeck.server import tools
-from agentdeck.server.app import all_tools, enabled_tools
-from agentdeck.server.confirm import Confirmation
+from agentdeck.server import all_tools, enabled_tools, tools
+from agentdeck.server.client import Confirmation
 from agentdeck.server.docs import BEGIN, END, every_platform_settings, tool_reference
 from agentdeck.server.toolkit import ToolSpec
 from tests.support import connect, make_settings, ok

@@ -12,8 +12,7 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.shared.exceptions import MCPError
 
 from agentdeck.config import Settings
-from agentdeck.server import views
-from agentdeck.server.app import build_server
+from agentdeck.server import build_server, views
 from tests.support import connect, make_settings, ok
 
 pytestmark = pytest.mark.anyio

@@ -37,6 +37,6 @@ def __getattr__(name: str) -> Any:
 def build_server(settings: Settings | None = None) -> MCPServer[Any]:
     """The MCP server for ``settings`` (the default configuration when None)."""
     from agentdeck.config import load_settings
-    from agentdeck.server.app import build_server as build
+    from agentdeck.server import build_server as build
 
     return build(settings or load_settings())

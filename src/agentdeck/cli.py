@@ -162,10 +162,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import anyio
 
-    from agentdeck.server.app import build_server
+    from agentdeck.server import build_server
 
     if args.transport == "stdio":
-        from agentdeck.server.stdio import serve_stdio
+        from agentdeck.server.transport import serve_stdio
 
         server = build_server(settings)
         _freeze_start_up()
@@ -173,7 +173,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     import os
 
-    from agentdeck.server.http_app import build_http_app, serve_http
+    from agentdeck.server.transport import build_http_app, serve_http
 
     token = args.token or os.environ.get("AGENTDECK_HTTP_TOKEN") or None
     server = build_server(settings, stateless=args.stateless, token=token)
@@ -286,7 +286,7 @@ def _tools(settings: Settings, args: argparse.Namespace) -> int:
 
     import anyio
 
-    from agentdeck.server.app import enabled_tools
+    from agentdeck.server import enabled_tools
 
     if args.markdown:
         from agentdeck.server.docs import tool_reference
@@ -320,7 +320,7 @@ async def _served_tools(settings: Settings) -> list[Any]:
     """Exactly what a client would list: the server started in memory, agent tools and all."""
     from mcp import Client
 
-    from agentdeck.server.app import build_server
+    from agentdeck.server import build_server
 
     async with Client(build_server(settings)) as client:
         return list((await client.list_tools()).tools)

@@ -9,10 +9,10 @@ instance per user, would keep a connection pool per user and need evicting.
 
 Keys are sealed with AES-GCM (``cryptography``) under a key derived from ``[server]
 secret_key``; the owner and backend are the associated data, so a sealed key copied to
-another user's row does not open. The page where users connect a key
-(:mod:`agentdeck.server.connect_page`) is reached through a one-time state: random, kept
-as a digest, bound to one user and backend, valid for :data:`STATE_SECONDS`, taken when
-the form is sent.
+another user's row does not open. The page where users connect a key (``/connect``,
+served by :mod:`agentdeck.server.transport`) is reached through a one-time state: random,
+kept as a digest, bound to one user and backend, valid for :data:`STATE_SECONDS`, taken
+when the form is sent.
 """
 
 from __future__ import annotations

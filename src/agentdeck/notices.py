@@ -4,7 +4,7 @@ agentdeck logs to stderr for its operator. A few warnings also matter to the per
 it through a client: a backend that could not be reached when its agents were refreshed,
 a malformed stream event skipped, this replica failing to renew its lease. Their log call
 passes ``extra=FOR_CLIENT``, and the server forwards such records to the clients that
-asked for log messages (``server/client_log.py``); every other record stays in the log.
+asked for log messages (``server/client/_log.py``); every other record stays in the log.
 """
 
 from __future__ import annotations

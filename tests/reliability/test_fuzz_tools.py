@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 
-from agentdeck.server.app import enabled_tools
+from agentdeck.server import enabled_tools
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.platforms import agentflow_settings

@@ -10,8 +10,8 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from agentdeck.errors import ConfigError
-from agentdeck.server.app import build_server
-from agentdeck.server.http_app import BearerTokenMiddleware, build_http_app
+from agentdeck.server import build_server
+from agentdeck.server.transport import BearerTokenMiddleware, build_http_app
 from tests.support import make_settings
 
 pytestmark = pytest.mark.anyio

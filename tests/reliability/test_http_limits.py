@@ -123,7 +123,7 @@ def test_18_6_the_connection_cap_fits_the_open_file_limit(hard: int | None, room
     limit = hard or current
     script = (
         "import resource\n"
-        "from agentdeck.server.http_limits import fit_open_files\n"
+        "from agentdeck.server.transport import fit_open_files\n"
         f"resource.setrlimit(resource.RLIMIT_NOFILE, (300, {limit}))\n"
         "print(fit_open_files(1000), resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
     )

@@ -1,5 +1,5 @@
 """The events of Streamable HTTP streams, kept so a client that lost its connection can
-resume a stream with ``Last-Event-ID`` (:mod:`agentdeck.server.stream_events` drives them).
+resume a stream with ``Last-Event-ID`` (:mod:`agentdeck.server.transport` drives them).
 
 One row per message the server sent on a stream — and one with no message for each
 priming event, the cursor a stream starts from. Rows are keyed by a sequence number

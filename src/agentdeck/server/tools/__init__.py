@@ -5,9 +5,16 @@ any of the module's tools to be served (None: some of them always are). The serv
 imports a module only then, so a configuration of the local backend alone loads none of
 the platform toolsets' code and classes at start. ``tests/test_tool_surface.py`` holds
 each entry equal to the needs the module's tools declare.
+
+The parameter types the tools share are here too, so each name means the same thing in
+every toolset.
 """
 
 from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from agentdeck.backends.base import (
     AgentToolRunner,
@@ -29,3 +36,48 @@ NEEDS: dict[str, tuple[Need, ...] | None] = {
     "triggers": ("triggers",),
     "workflows": ("workflows", "publish"),
 }
+
+BackendName = Annotated[str, Field(description="A backend's name, as list_backends shows it.")]
+OptionalBackend = Annotated[
+    str | None,
+    Field(description="A backend's name; omit for all."),
+]
+AgentRef = Annotated[
+    str,
+    Field(
+        description=(
+            "Ref of the agent, '<backend>:<id>', from list_agents (or a one-agent backend's name)."
+        )
+    ),
+]
+Limit = Annotated[int, Field(ge=1, le=200, description="How many items at most.")]
+Cursor = Annotated[
+    str | None,
+    Field(description="The previous page's next_cursor."),
+]
+WaitSeconds = Annotated[
+    float,
+    Field(
+        ge=0,
+        le=600,
+        description=(
+            'Seconds to wait for the answer before returning it so far with status "running".'
+        ),
+    ),
+]
+ConversationToContinue = Annotated[
+    str | None,
+    Field(
+        description=(
+            "Ref of the conversation to continue (the `conversation` of an earlier result); "
+            "omit to start a new one."
+        )
+    ),
+]
+RunId = Annotated[str, Field(min_length=1, description="The run_id a chat returned.")]
+Options = Annotated[
+    dict[str, Any] | None,
+    # The description is written per configuration from the backends' declared options
+    # (``server._surface``): it lists only the configured platforms' keys.
+    Field(description="Platform-specific settings."),
+]

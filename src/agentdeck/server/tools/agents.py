@@ -10,17 +10,9 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import AgentReader, AgentWriter, ClientModelAnswerer
 from agentdeck.errors import InvalidInputError
 from agentdeck.model import Agent, AgentChanges, AgentSpec, BackendInfo
-from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.listing import ListResult, list_across
-from agentdeck.server.params import (
-    AgentRef,
-    BackendName,
-    Cursor,
-    Limit,
-    OptionalBackend,
-    Options,
-)
-from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
+from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across
+from agentdeck.server.tools import AgentRef, BackendName, Cursor, Limit, OptionalBackend, Options
 
 toolbox = Toolbox()
 

@@ -21,9 +21,9 @@ from agentdeck.backends.base import (
 from agentdeck.errors import AgentdeckError, InvalidInputError
 from agentdeck.model import make_ref
 from agentdeck.platform_model import Approval
-from agentdeck.server.listing import ListResult, by_backend, list_across, scope
-from agentdeck.server.params import Cursor, Limit, OptionalBackend
-from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server.chat import mark_answered
+from agentdeck.server.toolkit import ListResult, Toolbox, by_backend, deck, list_across, scope
+from agentdeck.server.tools import Cursor, Limit, OptionalBackend
 
 toolbox = Toolbox()
 
@@ -130,7 +130,7 @@ async def respond_to_approval(
     answered = await handler.respond_to_approval(
         approval_id, decision=decision, arguments=arguments, reason=reason or None
     )
-    deck(ctx).runs.mark_answered(backend.name, f"approval:{approval_id}")
+    mark_answered(deck(ctx).runs, backend.name, "approval", approval_id)
     return answered
 
 
@@ -171,7 +171,7 @@ async def respond_to_approvals(
     for outcome in results:
         if outcome.ok:
             name, _, approval_id = outcome.approval.partition(":")
-            deck(ctx).runs.mark_answered(name, f"approval:{approval_id}")
+            mark_answered(deck(ctx).runs, name, "approval", approval_id)
     succeeded = sum(r.ok for r in results)
     return BulkResult(results=results, succeeded=succeeded, failed=len(results) - succeeded)
 
@@ -232,7 +232,7 @@ async def answer_question(
     if not answer.strip():
         raise InvalidInputError("the answer is empty.", backend=backend.name)
     status = await responder.answer_question(question_id, answer=answer)
-    deck(ctx).runs.mark_answered(backend.name, f"question:{question_id}")
+    mark_answered(deck(ctx).runs, backend.name, "question", question_id)
     return QuestionAnswered(
         question=make_ref(backend.name, question_id), status=status, answer=answer
     )

@@ -8,17 +8,9 @@ from mcp.server.mcpserver import Context
 from pydantic import ConfigDict, Field
 
 from agentdeck.runs import RunResult
-from agentdeck.server.chatting import converse, follow_and_ask
-from agentdeck.server.interaction import round_state
-from agentdeck.server.params import (
-    AgentRef,
-    ConversationToContinue,
-    Options,
-    RunId,
-    WaitSeconds,
-)
-from agentdeck.server.schemas import brief
-from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server.chat import converse, follow_run
+from agentdeck.server.toolkit import Toolbox, brief, deck
+from agentdeck.server.tools import AgentRef, ConversationToContinue, Options, RunId, WaitSeconds
 
 toolbox = Toolbox()
 
@@ -85,10 +77,7 @@ async def get_run(
 ) -> RunState | types.InputRequiredResult:
     """Get a chat run's result (the fields of chat's) so far; with wait_seconds, wait up to
     that long for it to end, streaming its progress. Finished runs are kept for a while."""
-    state = round_state(ctx)
-    here = deck(ctx)
-    run = await here.runs.find(state.get("run", run_id), here.owner)
-    return as_run_state(await follow_and_ask(ctx, run, wait_seconds, asking=state.get("asking")))
+    return as_run_state(await follow_run(ctx, run_id, wait_seconds))
 
 
 @toolbox.tool(

@@ -12,9 +12,8 @@ from agentdeck.server.conversations import (
     conversation_page,
     list_conversations_of,
 )
-from agentdeck.server.listing import ListResult, list_across, scope
-from agentdeck.server.params import Cursor, Limit, OptionalBackend, Options
-from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, scope
+from agentdeck.server.tools import Cursor, Limit, OptionalBackend, Options
 
 toolbox = Toolbox()
 

@@ -5,9 +5,9 @@ from pydantic import BaseModel
 
 from agentdeck.backends.settings import is_per_user
 from agentdeck.errors import CredentialsRequiredError, InvalidInputError
-from agentdeck.server.params import BackendName
-from agentdeck.server.principal import current_principal
+from agentdeck.server.oauth import current_principal
 from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server.tools import BackendName
 
 toolbox = Toolbox()
 

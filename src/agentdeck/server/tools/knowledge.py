@@ -8,9 +8,8 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import KnowledgeSearcher
 from agentdeck.errors import InvalidInputError
 from agentdeck.platform_model import KnowledgeBase, KnowledgeHit
-from agentdeck.server.listing import ListResult, list_across, targets
-from agentdeck.server.params import Cursor, Limit, OptionalBackend
-from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, targets
+from agentdeck.server.tools import Cursor, Limit, OptionalBackend
 
 toolbox = Toolbox()
 

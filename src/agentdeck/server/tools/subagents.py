@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import AgentToolRunner, SubagentLister
 from agentdeck.model import Agent, make_ref
-from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.params import AgentRef, Cursor, Limit
+from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server.tools import AgentRef, Cursor, Limit
 
 toolbox = Toolbox()
 

@@ -10,10 +10,9 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import TriggerManager
 from agentdeck.model import make_ref
 from agentdeck.platform_model import Trigger, TriggerEvent
-from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.listing import ListResult, list_across, scope
-from agentdeck.server.params import AgentRef, Cursor, Limit, OptionalBackend
-from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
+from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, scope
+from agentdeck.server.tools import AgentRef, Cursor, Limit, OptionalBackend
 from agentdeck.server.tools.agents import Deleted
 
 toolbox = Toolbox()
@@ -24,7 +23,7 @@ TriggerRef = Annotated[
 ]
 TriggerOptions = Annotated[
     dict[str, Any],
-    # Described per configuration from the backends' declared options (server.surface).
+    # Described per configuration from the backends' declared options (``server._surface``).
     Field(description="The trigger's settings."),
 ]
 Payload = Annotated[

@@ -21,12 +21,10 @@ from agentdeck.backends.base import WorkflowManager, WorkflowPublisher
 from agentdeck.errors import AgentdeckError, InvalidInputError
 from agentdeck.model import Timestamp, make_ref
 from agentdeck.platform_model import Workflow, WorkflowChanges, WorkflowSpec, WorkflowVersion
-from agentdeck.server.confirm import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.listing import ListResult, list_across
-from agentdeck.server.params import BackendName, Cursor, Limit, OptionalBackend, Options
-from agentdeck.server.resources import WORKFLOW_URI
-from agentdeck.server.results import resource_json
-from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server._resources import WORKFLOW_URI
+from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
+from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, resource_json
+from agentdeck.server.tools import BackendName, Cursor, Limit, OptionalBackend, Options
 
 toolbox = Toolbox()
 

@@ -5,7 +5,7 @@ Four views, each a ``ui://agentdeck/<name>`` resource served as ``text/html;prof
 ``transcript`` (``get_conversation``) and ``workflow`` (``get_workflow``). A tool names its
 view in ``_meta.ui.resourceUri`` of ``tools/list``, but only for a client that negotiated
 Apps: any other client gets the tool list, resource list and results it got before views
-existed (``LeanServer`` keeps one prepared list of each kind). Every action a view offers
+existed (``DeckServer`` keeps one prepared list of each kind). Every action a view offers
 is a ``tools/call`` the host forwards to agentdeck's own tools, so confirmation, read-only
 mode and the rest hold for a person clicking as for a model calling.
 

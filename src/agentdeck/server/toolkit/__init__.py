@@ -1,0 +1,47 @@
+"""What every tool is made of: its declaration (:class:`Toolbox`, :class:`ToolSpec`), the
+running state it reads (:func:`deck`), listing across backends, and the one exit for
+what it sends back (:func:`guarded`: errors as tool errors, secrets masked, models
+written as :func:`tool_result` writes them; progress through :func:`report_progress`).
+
+The schemas a tool publishes are compacted here too (:func:`compacted`), so every tool,
+generic or per agent, lists the same lean, portable shape.
+"""
+
+from agentdeck.server.toolkit._listing import (
+    ListResult,
+    by_backend,
+    list_across,
+    scope,
+    targets,
+)
+from agentdeck.server.toolkit._results import TEXT_LIMIT, resource_json, tool_result
+from agentdeck.server.toolkit._schemas import brief, compacted
+from agentdeck.server.toolkit._state import Deck
+from agentdeck.server.toolkit._toolbox import (
+    Need,
+    Toolbox,
+    ToolSpec,
+    deck,
+    guarded,
+    report_progress,
+)
+
+__all__ = [
+    "TEXT_LIMIT",
+    "Deck",
+    "ListResult",
+    "Need",
+    "ToolSpec",
+    "Toolbox",
+    "brief",
+    "by_backend",
+    "compacted",
+    "deck",
+    "guarded",
+    "list_across",
+    "report_progress",
+    "resource_json",
+    "scope",
+    "targets",
+    "tool_result",
+]
