@@ -38,8 +38,9 @@ from agentdeck.model import (
     make_ref,
 )
 from agentdeck.runs import Run, RunResult
-from agentdeck.store.postgres import CANCEL_CHANNEL, PostgresStore
+from agentdeck.store.postgres import PostgresStore
 from agentdeck.store.postgres_pool import closed_after
+from agentdeck.store.postgres_sharing import CANCEL_CHANNEL
 
 logger = logging.getLogger("agentdeck.replicas")
 

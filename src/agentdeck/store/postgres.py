@@ -3,16 +3,18 @@ agentdeck replicas share.
 
 Connections come from a small pool (psycopg 3, async). Reads run in autocommit; a
 write that touches two rows runs in one transaction; each method returns once its
-write is committed. Locks, U+0000 and failures: :mod:`agentdeck.store.postgres_pool`. The schema is versioned in ``schema_version`` and migrated on
-start under an advisory lock, so replicas starting together migrate once, in turn.
+write is committed. Locks, U+0000 and failures: :mod:`agentdeck.store.postgres_pool`.
+The schema is versioned in ``schema_version`` and migrated on start under an advisory
+lock, so replicas starting together migrate once, in turn.
 
 The ``runs`` table is keyed by run id and written by the replica that drives the
 run. Migration 2 adds what replicas share about a run in flight — its owner, a
 snapshot of its result so far, a cancel request — and the ``replicas`` table of
-leases; :mod:`agentdeck.replicas` drives them, through the methods at the end of
-:class:`PostgresStore`. Every write to a run's shared state sends a notification
-on :data:`RUN_CHANNEL` (payload: the run id) at commit; a cancel request one on
-:data:`CANCEL_CHANNEL`. The leases are kept on a connection of their own
+leases; :mod:`agentdeck.replicas` drives them, through the methods of
+:mod:`agentdeck.store.postgres_sharing`. Every write to a run's shared state sends a
+notification on its ``RUN_CHANNEL`` (payload: the run id) at commit; a cancel request
+one on its ``CANCEL_CHANNEL``. The run history is :mod:`agentdeck.store.postgres_runs`.
+The leases are kept on a connection of their own
 (:mod:`agentdeck.store.postgres_leases`).
 """
 
@@ -21,36 +23,33 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 
-import anyio
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.errors import ConfigError
 from agentdeck.store.owners import POSTGRES_SCHEMA as OWNERS_SCHEMA
 from agentdeck.store.owners import mine
 from agentdeck.store.platform_keys import POSTGRES_SCHEMA as PLATFORM_KEYS_SCHEMA
 from agentdeck.store.platform_keys import PostgresPlatformKeys
 from agentdeck.store.postgres_pool import (
-    PostgresPool,
+    CONNECT_TIMEOUT,
     closed_after,
-    json_storable,
     lock_timeout,
     reason,
     row_of,
     storable,
 )
+from agentdeck.store.postgres_runs import PostgresRunHistory
+from agentdeck.store.postgres_sharing import PostgresRunSharing
 from agentdeck.store.shared import (
     DEFAULT_WAIT_SECONDS,
-    END_OVER_START,
     Pruning,
     RunKeeping,
-    RunStart,
     new_id,
     now,
     redacted,
@@ -60,7 +59,6 @@ from agentdeck.store.stream_events import POSTGRES_SCHEMA, PostgresStreamEvents
 logger = logging.getLogger("agentdeck.store")
 #: Every agentdeck replica migrating this database takes this advisory lock first.
 _MIGRATION_LOCK = 0x61676E746465636B  # "agntdeck"
-_CONNECT_TIMEOUT = 10
 _POOL_MAX = 10
 
 #: Migration N brings the schema from version N-1 to N; each runs in one transaction.
@@ -129,19 +127,13 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     PLATFORM_KEYS_SCHEMA,
     OWNERS_SCHEMA,
 )
-#: Notified with a run id whenever that run's shared state changed.
-RUN_CHANNEL = "agentdeck_run"
-#: Notified with a run id when someone asked to cancel it.
-CANCEL_CHANNEL = "agentdeck_cancel"
-#: The run-history columns (the shared-state columns stay out of history rows).
-_HISTORY_COLUMNS = (
-    "id, backend, agent_id, conversation_id, status, message, text, error, started_at, finished_at"
-)
 #: The columns ``update_agent`` may change; anything else is a programming error.
 _AGENT_COLUMNS = frozenset({"name", "description", "instructions", "model", "options"})
 
 
-class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
+class PostgresStore(
+    PostgresRunHistory, PostgresRunSharing, PostgresStreamEvents, PostgresPlatformKeys
+):
     """All of agentdeck's persistent state in a PostgreSQL database."""
 
     def __init__(
@@ -170,7 +162,7 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
         location = redacted(url)
         try:
             connection = await psycopg.AsyncConnection.connect(
-                url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT, row_factory=dict_row
+                url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, row_factory=dict_row
             )
             async with closed_after(connection):
                 await _migrate(connection, location)
@@ -333,164 +325,6 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
         )
         return row["agent_id"] if row else None
 
-    # ---- run history (every backend) -------------------------------------------------
-
-    async def record_run_start(
-        self,
-        *,
-        run_id: str,
-        backend: str,
-        agent_id: str,
-        conversation_id: str | None,
-        message: str,
-        owner: str | None = None,
-        principal: str | None = None,
-        started_at: datetime | None = None,
-    ) -> None:
-        await self._write(
-            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
-            " started_at, owner, principal) VALUES (%s, %s, %s, %s, 'running', %s, %s, %s, %s)"
-            " ON CONFLICT (id) DO NOTHING",
-            (
-                run_id,
-                backend,
-                agent_id,
-                conversation_id,
-                message,
-                started_at or now(),
-                owner,
-                principal,
-            ),
-        )
-
-    async def record_run_end(
-        self,
-        run_id: str,
-        *,
-        status: str,
-        text: str,
-        error: str | None,
-        conversation_id: str | None,
-        start: RunStart | None = None,
-    ) -> bool:
-        ended = (status, text, error, now())
-        if start is None:
-            written = await self._write(
-                "UPDATE runs SET status = %s, text = %s, error = %s, finished_at = %s,"
-                " conversation_id = COALESCE(%s, conversation_id)"
-                " WHERE id = %s AND status = 'running'",
-                (*ended, conversation_id, run_id),
-            )
-        else:
-            written = await self._write(
-                "INSERT INTO runs (status, text, error, finished_at, conversation_id, id,"
-                " backend, agent_id, message, started_at, owner, principal)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                f" ON CONFLICT (id) DO UPDATE SET {END_OVER_START}"
-                " WHERE runs.status = 'running'",
-                (
-                    *ended,
-                    conversation_id or start["conversation_id"],
-                    run_id,
-                    start["backend"],
-                    start["agent_id"],
-                    start["message"],
-                    start["started_at"],
-                    start["owner"],
-                    start["principal"],
-                ),
-            )
-        if self._pruning.ended():
-            await self._prune_runs()
-        return written > 0
-
-    async def _prune_runs(self) -> None:
-        """Forget finished runs as :class:`RunKeeping` says (a transcript's runs lose only
-        their snapshot). Every replica prunes; a failure is logged, the next catches up."""
-        keeping = self._pruning.keeping
-        assert keeping is not None
-        old = (
-            "SELECT id FROM runs WHERE status <> 'running'"
-            " AND (finished_at < now() - make_interval(secs => %(seconds)s) OR id NOT IN"
-            "  (SELECT id FROM runs WHERE status <> 'running'"
-            "   ORDER BY finished_at DESC, id DESC LIMIT %(count)s))"
-        )
-        prunable = "conversation_id IS NULL OR backend = ANY(%(own)s::text[])"
-        params = {
-            "seconds": keeping.seconds,
-            "count": keeping.count,
-            "own": sorted(keeping.conversation_api),
-        }
-        try:
-            async with self._connection() as connection, connection.transaction():
-                await connection.execute("SET LOCAL lock_timeout = '100ms'")  # skip, not wait
-                await connection.execute(
-                    f"DELETE FROM runs WHERE id IN ({old}) AND ({prunable})", params
-                )
-                await connection.execute(
-                    f"UPDATE runs SET snapshot = NULL WHERE id IN ({old}) AND snapshot IS NOT NULL",
-                    params,
-                )
-        except DatabaseError as exc:
-            logger.warning("pruning the run history failed: %s", exc)
-        self._pruning.done()
-
-    async def fail_unfinished_runs(self, error: str) -> int:
-        """Nothing to do at start: replicas share this database, so a ``running`` row may
-        belong to a live replica; runs of a replica that stopped are failed when its lease
-        expires instead."""
-        return 0
-
-    async def history_conversations(
-        self,
-        backend: str,
-        *,
-        agent_id: str | None,
-        limit: int,
-        offset: int,
-        owner: str | None = None,
-    ) -> list[dict[str, Any]]:
-        theirs, _ = mine(owner, mark="%(owner)s")
-        return await self._rows(
-            "SELECT conversation_id AS id,"
-            " (array_agg(agent_id ORDER BY started_at, id))[1] AS agent_id,"
-            " (array_agg(message ORDER BY started_at, id))[1] AS title,"
-            " MIN(started_at) AS created_at, MAX(started_at) AS updated_at,"
-            " COUNT(*) AS runs FROM runs"
-            " WHERE backend = %(backend)s AND conversation_id IS NOT NULL"
-            f" AND (%(agent)s::text IS NULL OR agent_id = %(agent)s){theirs}"
-            " GROUP BY conversation_id ORDER BY updated_at DESC, id"
-            " LIMIT %(limit)s OFFSET %(offset)s",
-            {
-                "backend": backend,
-                "agent": agent_id,
-                "limit": limit,
-                "offset": offset,
-                "owner": owner,
-            },
-        )
-
-    async def history_runs(
-        self, backend: str, conversation_id: str, owner: str | None = None
-    ) -> list[dict[str, Any]]:
-        theirs, param = mine(owner, mark="%s")
-        return await self._rows(
-            f"SELECT {_HISTORY_COLUMNS} FROM runs WHERE backend = %s AND conversation_id = %s"
-            f"{theirs} ORDER BY started_at, id",
-            (backend, conversation_id, *param),
-        )
-
-    async def history_agent(
-        self, backend: str, conversation_id: str, owner: str | None = None
-    ) -> str | None:
-        theirs, param = mine(owner, mark="%s")
-        row = await self._one(
-            "SELECT agent_id FROM runs WHERE backend = %s AND conversation_id = %s"
-            f"{theirs} ORDER BY started_at, id LIMIT 1",
-            (backend, conversation_id, *param),
-        )
-        return str(row["agent_id"]) if row else None
-
     # ---- tasks (MCP tasks over runs) -------------------------------------------------
 
     async def create_task(
@@ -528,84 +362,6 @@ class PostgresStore(PostgresPool, PostgresStreamEvents, PostgresPlatformKeys):
             " ORDER BY created_at DESC, id LIMIT %s OFFSET %s",
             (owner, limit, offset),
         )
-
-    # ---- runs shared between replicas (see agentdeck.replicas) -----------------------
-
-    async def listener(self) -> psycopg.AsyncConnection[Any]:
-        """A connection of its own, outside the pool, listening on both run channels.
-
-        Never left half-open: a connect cut off part-way (the server stopping) would leave
-        a socket nobody closes, so the connect is shielded (it is bounded by its own
-        timeout), and a connection whose LISTEN failed or was cancelled is closed."""
-        try:
-            with anyio.CancelScope(shield=True):
-                connection = await psycopg.AsyncConnection.connect(
-                    self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT
-                )
-        except psycopg.Error as exc:
-            raise self._failed(exc) from None
-        try:
-            await connection.execute(f"LISTEN {RUN_CHANNEL}")
-            await connection.execute(f"LISTEN {CANCEL_CHANNEL}")
-        except BaseException as exc:
-            with anyio.CancelScope(shield=True):
-                await connection.close()
-            if isinstance(exc, psycopg.Error):
-                raise self._failed(exc) from None
-            raise
-        return connection
-
-    def _failed(self, exc: psycopg.Error) -> DatabaseError:
-        return DatabaseError(f"the database {self.location} failed: {reason(exc, self._url)}.")
-
-    async def claim_run(self, run_id: str, replica: str, snapshot: str) -> None:
-        """The run (its row written by ``record_run_start``) is driven by ``replica``."""
-        await self._write(
-            "UPDATE runs SET owner = %s, snapshot = %s::jsonb, updated_at = now()"
-            " WHERE id = %s AND status = 'running'",
-            (replica, json_storable(snapshot), run_id),
-        )
-
-    async def write_progress(self, run_id: str, snapshot: str, *, final: bool = False) -> None:
-        """Store the run's result so far (JSON) and tell the replicas following it. Progress
-        never overwrites an ended run (a late batch, or a run failed for a lost lease); the
-        final snapshot is written once, and only when it is the end the row records (not
-        over a failure another replica wrote)."""
-        await self._rows(
-            "WITH changed AS (UPDATE runs SET snapshot = %(snapshot)s::jsonb, updated_at = now()"
-            " WHERE id = %(id)s AND (status = 'running' OR (%(final)s"
-            "  AND COALESCE(snapshot->>'status', 'running') = 'running'"
-            "  AND status = %(snapshot)s::jsonb->>'status')) RETURNING id)"
-            f" SELECT pg_notify('{RUN_CHANNEL}', id) FROM changed",
-            {"snapshot": json_storable(snapshot), "id": run_id, "final": final},
-        )
-
-    async def shared_run(self, run_id: str, owner: str | None = None) -> dict[str, Any] | None:
-        """The run's backend, owner, status and snapshot (None before it was claimed, and
-        for a run of another principal than ``owner``)."""
-        theirs, param = mine(owner, mark="%s")
-        return await self._one(
-            "SELECT backend, owner, status, snapshot FROM runs"
-            f" WHERE id = %s AND snapshot IS NOT NULL{theirs}",
-            (run_id, *param),
-        )
-
-    async def request_cancel(self, run_id: str) -> None:
-        """Ask the run's owner to cancel it (it listens on the cancel channel)."""
-        await self._rows(
-            "WITH asked AS (UPDATE runs SET cancel_requested = TRUE"
-            " WHERE id = %s AND status = 'running' RETURNING id)"
-            f" SELECT pg_notify('{CANCEL_CHANNEL}', id) FROM asked",
-            (run_id,),
-        )
-
-    async def cancels_requested(self, replica: str) -> list[str]:
-        """Running runs of ``replica`` someone asked to cancel (read after a lost listener)."""
-        rows = await self._rows(
-            "SELECT id FROM runs WHERE owner = %s AND status = 'running' AND cancel_requested",
-            (replica,),
-        )
-        return [row["id"] for row in rows]
 
 
 async def _migrate(connection: psycopg.AsyncConnection[Any], location: str) -> None:

@@ -18,8 +18,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from agentdeck.errors import DatabaseError
-from agentdeck.store.postgres import _CONNECT_TIMEOUT, RUN_CHANNEL
-from agentdeck.store.postgres_pool import reason
+from agentdeck.store.postgres_pool import CONNECT_TIMEOUT, reason
+from agentdeck.store.postgres_sharing import RUN_CHANNEL
 from agentdeck.store.shared import redacted
 
 
@@ -79,7 +79,7 @@ class PostgresLeases:
                     connection = await psycopg.AsyncConnection.connect(
                         self._url,
                         autocommit=True,
-                        connect_timeout=_CONNECT_TIMEOUT,
+                        connect_timeout=CONNECT_TIMEOUT,
                         row_factory=dict_row,
                     )
                 assert connection is not None  # a shielded scope is never cancelled

@@ -88,6 +88,10 @@ class PostgresPool:
             await connection.execute("SELECT 1")
 
 
+#: Longest a connection of its own (outside the pool) may take to open, in seconds.
+CONNECT_TIMEOUT = 10
+
+
 @asynccontextmanager
 async def closed_after(
     connection: psycopg.AsyncConnection[Any],

@@ -64,6 +64,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def iso_now() -> str:
+    """Now, as the SQLite store writes times: ISO 8601 in UTC."""
+    return now().isoformat()
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 

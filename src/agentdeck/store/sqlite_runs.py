@@ -1,0 +1,212 @@
+"""The SQLite store's run history: every backend's runs, written as they start and end,
+pruned as :class:`~agentdeck.store.shared.RunKeeping` says, grouped into conversations
+for the platforms without a conversation API; and the leases of the processes sharing
+the file (see :mod:`agentdeck.store.sqlite`)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from agentdeck.errors import DatabaseError
+from agentdeck.store.owners import mine
+from agentdeck.store.shared import END_OVER_START, Pruning, RunStart, iso_now, now
+from agentdeck.store.sqlite_connection import SqliteConnection
+
+logger = logging.getLogger("agentdeck.store")
+
+
+class SqliteRunHistory(SqliteConnection):
+    """The run history of :class:`~agentdeck.store.sqlite.SqliteStore`."""
+
+    _pruning: Pruning
+
+    async def record_run_start(
+        self,
+        *,
+        run_id: str,
+        backend: str,
+        agent_id: str,
+        conversation_id: str | None,
+        message: str,
+        owner: str | None = None,
+        principal: str | None = None,
+        started_at: datetime | None = None,
+    ) -> None:
+        stamp = (started_at or now()).isoformat()
+        await self._write(
+            (
+                "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
+                " started_at, owner, principal) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
+                (run_id, backend, agent_id, conversation_id, message, stamp, owner, principal),
+            )
+        )
+
+    async def record_run_end(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        text: str,
+        error: str | None,
+        conversation_id: str | None,
+        start: RunStart | None = None,
+    ) -> bool:
+        ended = (status, text, error, iso_now())
+        statement: tuple[str, tuple[Any, ...]]
+        if start is None:
+            statement = (
+                "UPDATE runs SET status = ?, text = ?, error = ?, finished_at = ?,"
+                " conversation_id = COALESCE(?, conversation_id)"
+                " WHERE id = ? AND status = 'running'",
+                (*ended, conversation_id, run_id),
+            )
+        else:
+            statement = (
+                "INSERT INTO runs (status, text, error, finished_at, conversation_id, id,"
+                " backend, agent_id, message, started_at, owner, principal)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f" ON CONFLICT (id) DO UPDATE SET {END_OVER_START}"
+                " WHERE runs.status = 'running'",
+                (
+                    *ended,
+                    conversation_id or start["conversation_id"],
+                    run_id,
+                    start["backend"],
+                    start["agent_id"],
+                    start["message"],
+                    start["started_at"].isoformat(),
+                    start["owner"],
+                    start["principal"],
+                ),
+            )
+        wrote = await self._write(statement)
+        if self._pruning.ended():
+            await self._prune_runs()
+        return wrote > 0
+
+    async def _prune_runs(self) -> None:
+        """Forget finished runs as :class:`RunKeeping` says. A locked database skips a
+        pruning (the next one catches up) rather than wait."""
+        keeping = self._pruning.keeping
+        assert keeping is not None
+        own = sorted(keeping.conversation_api)
+        cutoff = (now() - keeping.age).isoformat()
+        try:
+            await self._write(
+                (
+                    "DELETE FROM runs WHERE status <> 'running' AND (finished_at < ? OR id NOT IN"
+                    " (SELECT id FROM runs WHERE status <> 'running'"
+                    "  ORDER BY finished_at DESC, id DESC LIMIT ?))"
+                    " AND (conversation_id IS NULL"
+                    f" OR backend IN ({', '.join('?' * len(own))}))",
+                    (cutoff, keeping.count, *own),
+                ),
+                wait_seconds=0,
+            )
+        except DatabaseError as exc:
+            logger.warning("pruning the run history failed: %s", exc)
+        self._pruning.done()
+
+    async def fail_unfinished_runs(self, error: str) -> int:
+        """Mark the runs a stopped process left ``running`` as failed with ``error``; how
+        many there were.
+
+        Called when a server starts: a ``running`` row whose owner holds no lease (it gave
+        it back, or wrote no owner) is one a previous process left behind. The runs of
+        other processes sharing the file hold a lease: those that stopped are failed once
+        their lease runs out (:mod:`agentdeck.leases`), live ones are left alone.
+        """
+        return await self._write(
+            (
+                "UPDATE runs SET status = 'failed', error = ?, finished_at = ?"
+                " WHERE status = 'running'"
+                " AND (owner IS NULL OR owner NOT IN (SELECT id FROM replicas))",
+                (error, iso_now()),
+            )
+        )
+
+    async def renew_lease(self, replica: str, seconds: float) -> None:
+        await self._write(
+            (
+                "INSERT INTO replicas VALUES (?, julianday('now') + ? / 86400.0)"
+                " ON CONFLICT (id) DO UPDATE SET lease_until = excluded.lease_until",
+                (replica, seconds),
+            )
+        )
+
+    async def drop_lease(self, replica: str) -> None:
+        await self._write(("DELETE FROM replicas WHERE id = ?", (replica,)))
+
+    async def fail_runs_of_expired_replicas(self, error: str) -> list[str]:
+        def fail(db: sqlite3.Connection) -> list[str]:
+            db.execute("BEGIN IMMEDIATE")  # locked: fails here, before anything is written
+            try:
+                failed = db.execute(
+                    "UPDATE runs SET status = 'failed', error = ?, finished_at = ?"
+                    " WHERE status = 'running' AND owner IS NOT NULL AND owner NOT IN"
+                    " (SELECT id FROM replicas WHERE lease_until >= julianday('now'))"
+                    " RETURNING id",
+                    (error, iso_now()),
+                ).fetchall()
+                db.execute("DELETE FROM replicas WHERE lease_until < julianday('now')")
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            return [row[0] for row in failed]
+
+        failed = await self._run(fail)
+        self._commit_done()
+        return failed
+
+    async def history_conversations(
+        self,
+        backend: str,
+        *,
+        agent_id: str | None,
+        limit: int,
+        offset: int,
+        owner: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Conversations of ``backend`` as seen through agentdeck's runs, newest first."""
+        theirs, param = mine(owner)
+        first_theirs, _ = mine(owner, "first.principal")
+        rows = await self._rows(
+            "SELECT conversation_id AS id, agent_id,"
+            " (SELECT first.message FROM runs first WHERE first.backend = runs.backend"
+            f"  AND first.conversation_id = runs.conversation_id{first_theirs}"
+            "  ORDER BY first.started_at LIMIT 1) AS title,"
+            " MIN(started_at) AS created_at, MAX(started_at) AS updated_at,"
+            " COUNT(*) AS runs FROM runs"
+            " WHERE backend = ? AND conversation_id IS NOT NULL AND (? IS NULL OR agent_id = ?)"
+            f"{theirs} GROUP BY conversation_id ORDER BY updated_at DESC LIMIT ? OFFSET ?",
+            (*param, backend, agent_id, agent_id, *param, limit, offset),
+        )
+        return [dict(row) for row in rows]
+
+    async def history_runs(
+        self, backend: str, conversation_id: str, owner: str | None = None
+    ) -> list[dict[str, Any]]:
+        theirs, param = mine(owner)
+        rows = await self._rows(
+            f"SELECT * FROM runs WHERE backend = ? AND conversation_id = ?{theirs}"
+            " ORDER BY started_at, id",
+            (backend, conversation_id, *param),
+        )
+        return [dict(row) for row in rows]
+
+    async def history_agent(
+        self, backend: str, conversation_id: str, owner: str | None = None
+    ) -> str | None:
+        theirs, param = mine(owner)
+        row = await self._one(
+            f"SELECT agent_id FROM runs WHERE backend = ? AND conversation_id = ?{theirs}"
+            " ORDER BY started_at, id LIMIT 1",
+            (backend, conversation_id, *param),
+        )
+        return str(row["agent_id"]) if row else None
