@@ -18,17 +18,15 @@ from pydantic import SecretStr
 from agentdeck.backends.base import (
     Backend,
     ConversationReader,
-    HistoryUser,
+    StoreUser,
     capabilities_of,
     capability_name,
     implements,
 )
 from agentdeck.backends.kinds import backend_class
-from agentdeck.backends.local.settings import LocalSettings
 from agentdeck.config import Settings
 from agentdeck.errors import CredentialsRequiredError, InvalidInputError, UnsupportedError
 from agentdeck.http import Connection, HttpClient, RetryPolicy, build_async_client
-from agentdeck.http_auth import BearerAuth
 from agentdeck.model import BackendInfo, Ref
 from agentdeck.store import RunKeeping, Store, open_store
 
@@ -81,12 +79,17 @@ def _per_user(
     """The connection of a per-user backend: its own scheme, with each caller's key."""
     from agentdeck.credentials import PerUserAuth
 
+    def connection(settings: Any) -> Connection:
+        found = cls_.connection(name, settings)
+        assert found is not None  # a backend with keys to send calls a service
+        return found
+
     def scheme(key: str) -> httpx2.Auth | None:
         with_key = settings.model_copy(update={settings.key_setting: SecretStr(key)})
-        return cls_.connection(name, with_key).auth
+        return connection(with_key).auth
 
     return Connection(
-        base_url=cls_.connection(name, settings).base_url,
+        base_url=connection(settings).base_url,
         auth=PerUserAuth(name, keyring, owner, scheme),
         credential_hint="The platform refused the key you connected: forget it with "
         "forget_key and connect a valid one.",
@@ -156,29 +159,16 @@ class Registry:
             backends: dict[str, Backend] = {}
             for name, backend_settings in enabled.items():
                 cls_ = backend_class(backend_settings.kind)
-                if isinstance(backend_settings, LocalSettings):
-                    http = None
-                    if backend_settings.openai_base_url:
-                        key = backend_settings.openai_api_key
-                        connection = Connection(
-                            base_url=backend_settings.openai_base_url,
-                            auth=BearerAuth(key.get_secret_value()) if key else None,
-                            secrets=(key.get_secret_value(),) if key else (),
-                            credential_hint="Check `openai_api_key` of the local backend in the config.",
-                        )
-                        client, http = http_client_for(name, backend_settings, connection)
-                        await stack.enter_async_context(client)
-                    backends[name] = cls_(name, backend_settings, http, store)  # type: ignore[call-arg]
-                    stack.push_async_callback(backends[name].aclose)
-                    continue
+                http = None
                 connection = cls_.connection(name, backend_settings)
-                if keyring is not None and backend_settings.credentials == "per_user":
-                    connection = _per_user(name, cls_, backend_settings, keyring, owner)
-                client, http = http_client_for(name, backend_settings, connection)
-                await stack.enter_async_context(client)
+                if connection is not None:
+                    if keyring is not None and backend_settings.credentials == "per_user":
+                        connection = _per_user(name, cls_, backend_settings, keyring, owner)
+                    client, http = http_client_for(name, backend_settings, connection)
+                    await stack.enter_async_context(client)
                 backend = cls_(name, backend_settings, http)
-                if isinstance(backend, HistoryUser):
-                    backend.use_history(store)
+                if isinstance(backend, StoreUser):
+                    backend.use_store(store)
                 stack.push_async_callback(backend.aclose)
                 backends[name] = backend
             yield cls(settings, backends, store, keyring, owner)

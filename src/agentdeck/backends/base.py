@@ -133,8 +133,10 @@ class Backend:
         return self._http
 
     @classmethod
-    def connection(cls, name: str, settings: Any) -> Connection:
-        """Where the platform is and how to authenticate; the registry builds the client."""
+    def connection(cls, name: str, settings: Any) -> Connection | None:
+        """Where the platform is and how to authenticate; the registry builds the client.
+        None: the backend calls no HTTP service (so far: the local one, on no model
+        endpoint), and is built without a client."""
         raise NotImplementedError
 
     async def check(self) -> str:
@@ -368,11 +370,12 @@ class ConversationKeeper(Protocol):
 
 
 @runtime_checkable
-class HistoryUser(Protocol):
-    """A backend that reads agentdeck's run history itself (its conversations are the ones
-    agentdeck took part in, completed from the platform); the registry hands it the store."""
+class StoreUser(Protocol):
+    """A backend that keeps or reads something in agentdeck's own store: the local
+    backend its agents and conversations, A2A the run history (its conversations are
+    the ones agentdeck took part in); the registry hands it the store it opened."""
 
-    def use_history(self, store: Store) -> None: ...
+    def use_store(self, store: Store) -> None: ...
 
 
 #: Capability name → protocol. The names are what ``list_backends`` shows.

@@ -100,7 +100,7 @@ class A2ABackend(Backend):
             "agent's own `headers`): the agent refused the credentials they carry.",
         )
 
-    def use_history(self, store: Store) -> None:
+    def use_store(self, store: Store) -> None:
         self._store = store
 
     async def aclose(self) -> None:

@@ -34,6 +34,7 @@ from agentdeck.errors import (
     UpstreamTimeoutError,
 )
 from agentdeck.http import Connection, HttpClient
+from agentdeck.http_auth import BearerAuth
 from agentdeck.model import (
     Agent,
     AgentChanges,
@@ -62,16 +63,32 @@ class LocalBackend(Backend):
     settings: LocalSettings
     keeps_owned = True
 
-    def __init__(
-        self, name: str, settings: LocalSettings, http: HttpClient | None, store: Store
-    ) -> None:
+    def __init__(self, name: str, settings: LocalSettings, http: HttpClient | None) -> None:
         super().__init__(name, settings, http)
-        self._store = store
+        #: where the agents and conversations are kept (handed over by :meth:`use_store`)
+        self._store: Store
         self._finder = ServerFinder(settings.auto_probe_ports)
         self._found: tuple[FoundServer, HttpClient] | None = None
         self._clients: list[Any] = []  # made for servers `auto` found; closed with the backend
         #: the lock of each conversation a turn is running on or waiting for
         self._turns: dict[str, anyio.Lock] = {}
+
+    @classmethod
+    def connection(cls, name: str, settings: LocalSettings) -> Connection | None:
+        """The configured OpenAI-compatible endpoint; None without one (the agents answer
+        through echo, the client's model, or a model server ``auto`` finds)."""
+        if not settings.openai_base_url:
+            return None
+        key = settings.openai_api_key
+        return Connection(
+            base_url=settings.openai_base_url,
+            auth=BearerAuth(key.get_secret_value()) if key else None,
+            secrets=(key.get_secret_value(),) if key else (),
+            credential_hint="Check `openai_api_key` of the local backend in the config.",
+        )
+
+    def use_store(self, store: Store) -> None:
+        self._store = store
 
     async def aclose(self) -> None:
         for client in self._clients:
