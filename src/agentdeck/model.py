@@ -82,18 +82,6 @@ class Addressed(BaseModel):
         return make_ref(self.backend, self.id)
 
 
-class BackendInfo(BaseModel):
-    name: str = Field(description="The backend's configured name, used as the first part of refs.")
-    kind: str = Field(
-        description="The platform: local, make, agenticflow, agentflow, roboflow or a2a."
-    )
-    capabilities: list[str] = Field(description="What this backend can do.")
-    expose_agents: bool = Field(description="Whether its agents are also served as tools.")
-    model: str | None = Field(
-        default=None, description="Local backends: the default model, and what auto uses now."
-    )
-
-
 class Agent(Addressed):
     name: str
     description: str | None = None

@@ -13,7 +13,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
-from pydantic import SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 from agentdeck.backends.base import (
     Backend,
@@ -23,11 +23,11 @@ from agentdeck.backends.base import (
     capability_name,
     implements,
 )
-from agentdeck.backends.kinds import backend_class
+from agentdeck.backends.kinds import KINDS, backend_class
 from agentdeck.config import Settings
 from agentdeck.errors import CredentialsRequiredError, InvalidInputError, UnsupportedError
 from agentdeck.http import Connection, HttpClient, RetryPolicy, build_async_client
-from agentdeck.model import BackendInfo, Ref
+from agentdeck.model import Ref
 from agentdeck.store import RunKeeping, Store, open_store
 
 if TYPE_CHECKING:
@@ -93,6 +93,22 @@ def _per_user(
         auth=PerUserAuth(name, keyring, owner, scheme),
         credential_hint="The platform refused the key you connected: forget it with "
         "forget_key and connect a valid one.",
+    )
+
+
+def _one_of(names: list[str]) -> str:
+    """``names`` as a list in words: "a, b or c"."""
+    return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
+
+
+# A configured backend, as list_backends shows it (no docstring: it would enter the schema).
+class BackendInfo(BaseModel):
+    name: str = Field(description="The backend's configured name, used as the first part of refs.")
+    kind: str = Field(description=f"The platform: {_one_of(list(KINDS))}.")
+    capabilities: list[str] = Field(description="What this backend can do.")
+    expose_agents: bool = Field(description="Whether its agents are also served as tools.")
+    model: str | None = Field(
+        default=None, description="Local backends: the default model, and what auto uses now."
     )
 
 

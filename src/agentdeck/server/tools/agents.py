@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import AgentReader, AgentWriter, ClientModelAnswerer
 from agentdeck.errors import InvalidInputError
-from agentdeck.model import Agent, AgentChanges, AgentSpec, BackendInfo
+from agentdeck.model import Agent, AgentChanges, AgentSpec
+from agentdeck.registry import BackendInfo
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across
 from agentdeck.server.tools import AgentRef, BackendName, Cursor, Limit, OptionalBackend, Options
