@@ -21,12 +21,13 @@ from agentdeck.backends.base import (
     StoreUser,
     capabilities_of,
     capability_name,
+    http_client_for,
     implements,
 )
 from agentdeck.backends.kinds import KINDS, backend_class
 from agentdeck.config import Settings
 from agentdeck.errors import CredentialsRequiredError, InvalidInputError, UnsupportedError
-from agentdeck.http import Connection, HttpClient, RetryPolicy, build_async_client
+from agentdeck.http import Connection
 from agentdeck.model import Ref
 from agentdeck.store import RunKeeping, Store, open_store
 
@@ -34,27 +35,6 @@ if TYPE_CHECKING:
     from agentdeck.credentials import Keyring
 
 P = TypeVar("P")
-
-
-def http_client_for(
-    name: str, settings: Any, connection: Connection
-) -> tuple[httpx2.AsyncClient, HttpClient]:
-    client = build_async_client(
-        connection.base_url,
-        auth=connection.auth,
-        timeout=settings.timeout,
-        max_connections=settings.max_connections,
-    )
-    http = HttpClient(
-        client,
-        backend=name,
-        secrets=connection.secrets,
-        retry=RetryPolicy(max_retries=settings.max_retries, max_wait=settings.retry_max_wait),
-        stream_timeout=settings.stream_timeout,
-        max_response_bytes=settings.max_response_bytes,
-        credential_hint=connection.credential_hint,
-    )
-    return client, http
 
 
 def _keyring(settings: Settings, store: Store) -> Keyring | None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import anyio
 
-from agentdeck.backends.base import Backend, CheckWarning
+from agentdeck.backends.base import Backend, CheckWarning, http_client_for
 from agentdeck.backends.local.discovery import FoundServer, ServerFinder
 from agentdeck.backends.local.models import echo_reply, openai_reply, sampled_reply, setup_hint
 from agentdeck.backends.local.settings import LocalSettings
@@ -390,8 +390,6 @@ class LocalBackend(Backend):
         """A pooled client for the local server ``auto`` found (kept while it stays the same)."""
         if self._found is not None and self._found[0] == found:
             return self._found[1]
-        from agentdeck.registry import http_client_for  # the registry builds clients
-
         client, http = http_client_for(
             self.name,
             self.settings,
