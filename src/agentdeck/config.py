@@ -5,6 +5,12 @@ The file is found at ``--config PATH``, else ``$AGENTDECK_CONFIG``, else
 runs on the embedded ``local`` backend alone. Secrets are written as ``${ENV_VAR}``
 references and expanded at load; a missing variable is an error naming the
 variable, never a value. Secret fields are ``SecretStr`` so they never print.
+
+Layers: this module sits above the backends' ``settings`` modules and reads them — each
+``[backends.NAME]`` table is validated by its kind's settings class (found through
+``backends/kinds.py``), and the default ``local`` backend's settings give the database
+when ``[server] database`` is unset. That is the one way configuration reaches into
+``backends/``: only their ``settings`` modules (small, pydantic only), never a backend.
 """
 
 from __future__ import annotations
