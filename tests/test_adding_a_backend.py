@@ -51,7 +51,7 @@ BACKEND = """
 
     from agentdeck.backends.base import Backend
     from agentdeck.http import Connection
-    from agentdeck.http_auth import BearerAuth
+    from agentdeck.http import BearerAuth
     from agentdeck.model import Agent, ChatEvent, ChatRequest, Done, Page, TextDelta
 
 

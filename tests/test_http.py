@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from agentdeck.backends.make.auth import TokenAuth
+from agentdeck.backends.roboflow.auth import ApiKeyAuth
 from agentdeck.errors import (
     AgentDisabledError,
     AuthenticationError,
@@ -25,7 +27,6 @@ from agentdeck.errors import (
     UpstreamValidationError,
 )
 from agentdeck.http import HttpClient, RetryPolicy, build_async_client, tls_context
-from agentdeck.http_auth import ApiKeyAuth, TokenAuth
 from tests.fakes.base import FakePlatform, serve
 
 pytestmark = pytest.mark.anyio

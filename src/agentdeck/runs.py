@@ -44,6 +44,7 @@ from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import Backend, CancelCapable, ChatCapable
 from agentdeck.errors import AgentdeckError, InvalidInputError
+from agentdeck.http import without_nul
 from agentdeck.model import (
     ApprovalRequired,
     ApprovalResolved,
@@ -66,7 +67,6 @@ from agentdeck.model import (
 from agentdeck.notices import FOR_CLIENT
 from agentdeck.run_ends import EndWriter, RunStatus
 from agentdeck.store import RunStart, Store
-from agentdeck.streams import without_nul
 
 logger = logging.getLogger("agentdeck.runs")
 

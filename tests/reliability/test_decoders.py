@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from agentdeck.backends.agentflow.events import EVENTS, StreamState, one_piece_events
 from agentdeck.backends.make.backend import _StepState
 from agentdeck.backends.roboflow import parse as roboflow_parse
+from agentdeck.http import DATA_STREAM_PARTS, data_stream_events, mapped
 from agentdeck.model import Done
-from agentdeck.streams import DATA_STREAM_PARTS, data_stream_events, mapped
 
 pytestmark = pytest.mark.anyio
 

@@ -72,8 +72,7 @@ from agentdeck.errors import (
     UnsupportedError,
     UpstreamError,
 )
-from agentdeck.http import Connection, HttpClient
-from agentdeck.http_auth import BearerAuth
+from agentdeck.http import BearerAuth, Connection, HttpClient
 from agentdeck.model import (
     Agent,
     AgentChanges,

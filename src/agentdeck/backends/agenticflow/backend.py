@@ -7,7 +7,7 @@ route hangs below ``base_url`` + ``path_prefix`` (``/v1``; self-hosted ``/api``)
 - agents: ``GET|POST /agents/`` (trailing slash: ``/agents`` redirects), ``GET|PUT|DELETE
   /agents/{id}``; a key is bound to one project, so another project's agent is a 403;
 - chat: ``POST /agents/{id}/stream`` with ``{"id": <thread>, "messages": [<last user
-  message>]}``, answered as a Vercel AI data stream v1 (decoded by :mod:`agentdeck.streams`);
+  message>]}``, answered as a Vercel AI data stream v1 (decoded by :mod:`agentdeck.http._streams`);
 - public agents without a key: ``GET /agents/anonymous/{id}`` and its ``/stream``;
 - webhook triggers: ``/agents/{id}/triggers``, ``/agents/triggers/{trigger_id}``,
   ``/agents/{id}/triggers/{trigger_id}/events`` and ``{METHOD} /agents/webhook/{path}/trigger``.
@@ -63,7 +63,7 @@ from agentdeck.errors import (
     UpstreamError,
     UpstreamValidationError,
 )
-from agentdeck.http import Connection
+from agentdeck.http import Connection, data_stream_events, iter_data_stream
 from agentdeck.model import (
     Agent,
     AgentChanges,
@@ -79,7 +79,6 @@ from agentdeck.model import (
 from agentdeck.pagination import offset_cursor, parse_offset
 from agentdeck.platform_model import Trigger, TriggerEvent
 from agentdeck.redaction import Redactor
-from agentdeck.streams import data_stream_events, iter_data_stream
 
 #: Marks a request that must go out without the API key (public agents, webhooks).
 _WITHOUT_KEY = "X-Agentdeck-Without-Key"

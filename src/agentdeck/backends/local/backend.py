@@ -33,8 +33,7 @@ from agentdeck.errors import (
     UpstreamConnectError,
     UpstreamTimeoutError,
 )
-from agentdeck.http import Connection, HttpClient
-from agentdeck.http_auth import BearerAuth
+from agentdeck.http import BearerAuth, Connection, HttpClient
 from agentdeck.model import (
     Agent,
     AgentChanges,

@@ -15,10 +15,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from agentdeck.errors import ProtocolError
-from agentdeck.http import HttpClient
+from agentdeck.http import HttpClient, iter_sse
 from agentdeck.model import ChatEvent, Done, ReasoningDelta, StreamWarning, TextDelta
 from agentdeck.redaction import SECRETS
-from agentdeck.streams import iter_sse
 
 SPECIAL_MODELS = ("auto", "echo", "sampling", "openai")
 

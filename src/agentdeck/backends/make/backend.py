@@ -39,6 +39,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from agentdeck.backends.base import Backend, Option
+from agentdeck.backends.make.auth import TokenAuth
 from agentdeck.backends.make.settings import MakeSettings
 from agentdeck.errors import (
     InvalidInputError,
@@ -48,8 +49,7 @@ from agentdeck.errors import (
     UpstreamError,
     UpstreamValidationError,
 )
-from agentdeck.http import Connection, HttpClient
-from agentdeck.http_auth import TokenAuth
+from agentdeck.http import Connection, HttpClient, iter_sse, mapped, sse_json, text_or_none
 from agentdeck.model import (
     Agent,
     AgentChanges,
@@ -65,7 +65,6 @@ from agentdeck.model import (
     ToolResult,
 )
 from agentdeck.pagination import offset_cursor, parse_offset
-from agentdeck.streams import iter_sse, mapped, sse_json, text_or_none
 
 AGENTS = "/ai-agents/v1/agents"
 OPTIONS = (

@@ -36,6 +36,7 @@ from typing import Any
 
 from agentdeck.backends.base import Option
 from agentdeck.backends.roboflow import parse
+from agentdeck.backends.roboflow.auth import ApiKeyAuth
 from agentdeck.backends.roboflow.settings import RoboflowSettings
 from agentdeck.backends.roboflow.workflows import (
     CREATE,
@@ -46,7 +47,6 @@ from agentdeck.backends.roboflow.workflows import (
 )
 from agentdeck.errors import InvalidInputError, ProtocolError, UpstreamError
 from agentdeck.http import Connection
-from agentdeck.http_auth import ApiKeyAuth
 from agentdeck.model import (
     Agent,
     ChatEvent,

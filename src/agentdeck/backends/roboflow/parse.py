@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agentdeck.errors import ProtocolError
+from agentdeck.http import text_or_none
 from agentdeck.model import ConversationSummary, Message, WorkflowDraft, make_ref
 from agentdeck.platform_model import Workflow, WorkflowVersion
-from agentdeck.streams import text_or_none
 
 #: Fields a workflow object carries that become first-class model fields.
 _WORKFLOW_FIELDS = {"id", "name", "url", "config", "specification", "draft"}

@@ -3,7 +3,7 @@
 Every backend talks to its platform through one :class:`HttpClient`, which wraps
 the pooled ``httpx2.AsyncClient`` built for that backend when the server starts.
 It is the only caller of the one translation from HTTP statuses and transport
-exceptions to agentdeck errors (:mod:`agentdeck.http_errors`), and the only place
+exceptions to agentdeck errors (:mod:`agentdeck.http._errors`), and the only place
 that retries:
 
 - idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) are retried on connect
@@ -22,16 +22,11 @@ every message and log line.
 
 from __future__ import annotations
 
-import email.utils
-import functools
 import json
 import logging
-import random
-import ssl
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any, Literal, overload
 
 import anyio
@@ -42,116 +37,19 @@ from agentdeck.errors import (
     UpstreamError,
     UpstreamTimeoutError,
 )
-from agentdeck.http_errors import error_for_status, error_for_transport
+from agentdeck.http._config import (
+    IDEMPOTENT_METHODS,
+    RETRY_STATUSES,
+    Reply,
+    RetryPolicy,
+    parse_retry_after,
+)
+from agentdeck.http._errors import error_for_status, error_for_transport
 from agentdeck.redaction import SECRETS
 
 logger = logging.getLogger("agentdeck.http")
 
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
 _DRAIN_SECONDS = 0.5
-
-
-@dataclass(frozen=True)
-class Connection:
-    """How to reach a platform: what a backend class tells the registry to build its client."""
-
-    base_url: str
-    auth: httpx2.Auth | None
-    secrets: tuple[str, ...] = ()
-    #: What to check when the platform answers 401, naming the config key (never its value).
-    credential_hint: str | None = None
-
-
-# ---- the client -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_retries: int = 3
-    max_wait: float = 30.0
-    base_delay: float = 0.25
-    max_delay: float = 8.0
-
-    def backoff(self, attempt: int) -> float:
-        """Jittered exponential backoff for retry number ``attempt`` (0-based)."""
-        delay = min(self.base_delay * 2.0**attempt, self.max_delay)
-        return delay * random.uniform(0.5, 1.0)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """The verifying TLS context every backend's client shares (httpx2's default one).
-
-    Making one loads the system's CA certificates, about 17 ms: a context per client cost
-    that again at start for every configured platform.
-    """
-    return httpx2.create_ssl_context()
-
-
-def build_async_client(
-    base_url: str, *, auth: httpx2.Auth | None, timeout: float, max_connections: int = 100
-) -> httpx2.AsyncClient:
-    """The pooled client of one backend; built in the server's lifespan, closed at its end.
-
-    A streaming chat holds its connection to the end, so ``max_connections`` is how many
-    chats with the backend can stream at once; the rest wait for a free one. All of them
-    may stay open between requests, so a burst of chats reconnects nothing.
-    """
-    return httpx2.AsyncClient(
-        base_url=base_url.rstrip("/"),
-        verify=tls_context(),
-        auth=auth,
-        timeout=httpx2.Timeout(timeout),
-        headers={"User-Agent": "agentdeck/0.1", "Accept": "application/json"},
-        follow_redirects=False,
-        limits=httpx2.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
-    )
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A complete answer read by :meth:`HttpClient.exchange`."""
-
-    status: int
-    headers: httpx2.Headers
-    content: bytes
-    #: The answer was longer than the byte cap and only its beginning was kept.
-    truncated: bool = False
-
-    def decoded(self, operation: str, *, backend: str, strict: bool = True) -> Any:
-        """The JSON body (None when empty); text when it is not JSON.
-
-        ``strict``: an answer declared as JSON that does not parse is a :class:`ProtocolError`.
-        """
-        if not self.content.strip():
-            return None
-        try:
-            return _json.loads(self.content)
-        except ValueError:
-            declared = "json" in self.headers.get("content-type", "")
-            if strict and declared and not self.truncated:
-                raise ProtocolError(
-                    f"{operation} answered with malformed JSON.", backend=backend
-                ) from None
-            return self.content.decode("utf-8", errors="replace")
 
 
 class HttpClient:

@@ -1,8 +1,5 @@
-"""How agentdeck authenticates to a platform: one ``httpx2.Auth`` per scheme.
-
-A backend names its scheme in its ``Connection``; the registry builds the pooled client
-with it, so no adapter ever sets an Authorization header by hand.
-"""
+"""Roboflow's authentication scheme: the API key in the query of a read and in the JSON
+body of a write."""
 
 from __future__ import annotations
 
@@ -10,26 +7,6 @@ import json
 from collections.abc import Generator
 
 import httpx2
-
-
-class BearerAuth(httpx2.Auth):
-    """``Authorization: Bearer <token>``."""
-
-    def __init__(self, token: str, scheme: str = "Bearer") -> None:
-        self._value = f"{scheme} {token}"
-
-    def auth_flow(
-        self, request: httpx2.Request
-    ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        request.headers["Authorization"] = self._value
-        yield request
-
-
-class TokenAuth(BearerAuth):
-    """``Authorization: Token <token>`` (Make)."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__(token, scheme="Token")
 
 
 class ApiKeyAuth(httpx2.Auth):

@@ -27,7 +27,7 @@ import httpx2
 from pydantic import ValidationError
 
 from agentdeck.errors import ProtocolError
-from agentdeck.http import HttpClient
+from agentdeck.http._client import HttpClient
 from agentdeck.model import (
     ChatEvent,
     Done,
