@@ -8,6 +8,7 @@ import anyio
 import pytest
 from mcp.types import CallToolResult
 
+from agentdeck.model import ApprovalRequired, PauseKey, QuestionAsked
 from agentdeck.store.sqlite import SqliteStore
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
@@ -168,3 +169,11 @@ async def test_a_run_is_in_the_history_before_its_id_is_handed_out(tmp_path: Pat
             whole = ok(await client.call_tool("chat", {**chat, "wait_seconds": 10}))
             assert whole["status"] == "completed"
             assert run_status(database, whole["run_id"]) == "completed"
+
+
+def test_a_pause_key_reads_back_from_the_text_an_input_round_carries() -> None:
+    approval = PauseKey.of(ApprovalRequired(approval_id="a:1"))
+    question = PauseKey.of(QuestionAsked(question_id="q-7", question="Which one?"))
+    assert (approval, question) == (PauseKey("approval", "a:1"), PauseKey("question", "q-7"))
+    assert [PauseKey.parse(str(key)) for key in (approval, question)] == [approval, question]
+    assert [PauseKey.parse(text) for text in ("tool:x", "approval:", "question", "")] == [None] * 4

@@ -8,6 +8,7 @@ the same form the tools accept.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -293,6 +294,36 @@ ChatEvent = Annotated[
     | Done,
     Field(discriminator="type"),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class PauseKey:
+    """Names one pause of a run: an approval or a question, by the platform's own id.
+
+    Its text form, ``approval:<id>`` / ``question:<id>``, is what an input round's state
+    carries to the client and back (:meth:`parse` reads it).
+    """
+
+    kind: Literal["approval", "question"]
+    id: str
+
+    @classmethod
+    def of(cls, event: ApprovalRequired | QuestionAsked) -> PauseKey:
+        """The pause the event announces."""
+        if isinstance(event, ApprovalRequired):
+            return cls("approval", event.approval_id)
+        return cls("question", event.question_id)
+
+    @classmethod
+    def parse(cls, text: str) -> PauseKey | None:
+        """The key whose text form is ``text``; None for anything else."""
+        kind, sep, id = text.partition(":")
+        if not sep or not id or kind not in ("approval", "question"):
+            return None
+        return cls("approval" if kind == "approval" else "question", id)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
 
 
 #: The MCP client's own model: a chat history in, its answer out (None: it gave no text).

@@ -32,7 +32,7 @@ import bisect
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
@@ -52,6 +52,7 @@ from agentdeck.model import (
     ChatRequest,
     Done,
     ErrorEvent,
+    PauseKey,
     PendingApproval,
     PendingQuestion,
     QuestionAsked,
@@ -77,13 +78,6 @@ SERVER_STOPPED = "the server stopped during this run; send the message again."
 _MAX_BUSY_SECONDS = 0.01
 #: Events that leave a run waiting on a human; any other event means it moved on.
 _WAITING_EVENTS = (ApprovalRequired, ApprovalResolved, QuestionAsked, StreamWarning, RunStarted)
-
-
-def pause_key(event: ApprovalRequired | QuestionAsked) -> str:
-    """How a run's pause is named: ``approval:<id>`` or ``question:<id>``."""
-    if isinstance(event, ApprovalRequired):
-        return f"approval:{event.approval_id}"
-    return f"question:{event.question_id}"
 
 
 class ToolActivity(BaseModel):
@@ -138,10 +132,10 @@ class Run:
         self.finished_at: datetime | None = None
         self.finished_monotonic: float | None = None
         self.scope = anyio.CancelScope()
-        #: pauses ("approval:<id>", "question:<id>") the user was asked about here
-        self.asked: set[str] = set()
+        #: pauses the user was asked about here (:meth:`mark_asked`)
+        self.asked: set[PauseKey] = set()
         #: pauses someone answered (here or through respond_to_approval/answer_question)
-        self.answered: set[str] = set()
+        self.answered: set[PauseKey] = set()
         #: set at the next change; made only when someone waits for one (most events of a
         #: fast stream arrive while nobody does)
         self._changed: anyio.Event | None = None
@@ -231,20 +225,38 @@ class Run:
             with anyio.move_on_after(remaining):
                 await changed.wait()
 
+    def unasked(self) -> list[PauseKey]:
+        """The pauses the run waits on that nobody was asked about nor answered yet."""
+        keys = [PauseKey.of(e) for e in self.waiting_on()]
+        return [key for key in keys if key not in self.asked and key not in self.answered]
+
+    def outstanding(self) -> list[ApprovalRequired | QuestionAsked]:
+        """The pauses the run waits on that nobody answered yet, oldest first."""
+        return [e for e in self.waiting_on() if PauseKey.of(e) not in self.answered]
+
+    def mark_asked(self, keys: Iterable[PauseKey]) -> None:
+        """The user was asked about these pauses: this run's followers do not ask again."""
+        self.asked.update(keys)
+
+    def mark_answered(self, key: PauseKey) -> None:
+        """Someone answered this pause (here, or through a tool): the run is followed on
+        instead of returned as waiting on it."""
+        self.answered.add(key)
+
     def waiting_on_someone(self) -> bool:
         """Whether the run is paused on an approval or question nobody has answered yet."""
-        return any(pause_key(e) not in self.answered for e in self.waiting_on())
+        return any(PauseKey.of(e) not in self.answered for e in self.waiting_on())
 
     def waiting_on(self) -> list[ApprovalRequired | QuestionAsked]:
         """The approvals and questions the run is paused on, oldest first."""
         if not self._paused or self.status != "running":
             return []
-        waiting: dict[str, ApprovalRequired | QuestionAsked] = {}
+        waiting: dict[PauseKey, ApprovalRequired | QuestionAsked] = {}
         for event in self.events:
             if isinstance(event, ApprovalRequired | QuestionAsked):
-                waiting[pause_key(event)] = event
+                waiting[PauseKey.of(event)] = event
             elif isinstance(event, ApprovalResolved):
-                waiting.pop(f"approval:{event.approval_id}", None)
+                waiting.pop(PauseKey("approval", event.approval_id), None)
             if not isinstance(event, _WAITING_EVENTS):
                 # the agent moved on: whatever it was waiting for has been answered
                 waiting.clear()
@@ -459,12 +471,12 @@ class RunManager:
             ),
         )
 
-    def mark_answered(self, backend: str, key: str) -> None:
-        """Note that a pause (``approval:<id>``/``question:<id>``) was answered, so runs
-        waiting on it are followed on instead of returned as waiting."""
+    def mark_answered(self, backend: str, key: PauseKey) -> None:
+        """Note that a pause of ``backend`` was answered (through a tool), so runs waiting
+        on it are followed on instead of returned as waiting."""
         for run in self._runs.values():
             if run.backend.name == backend and not run.done:
-                run.answered.add(key)
+                run.mark_answered(key)
 
     async def cancel(self, run: Run) -> None:
         """Cancel a run and wait until it has released its upstream stream."""

@@ -18,7 +18,7 @@ from agentdeck.backends.agentflow.events import text_of
 from agentdeck.backends.agentflow.pauses import PausedRuns
 from agentdeck.backends.agentflow.shapes import approval, items_of
 from agentdeck.errors import InvalidInputError
-from agentdeck.model import Page, make_ref
+from agentdeck.model import Page, PauseKey, make_ref
 from agentdeck.platform_model import Approval
 
 
@@ -76,7 +76,7 @@ class Approvals:
         raw = await self._answer(
             "approval", approval_id, "POST", f"{API}/approvals/{segment(approval_id)}/respond", body
         )
-        self._paused_runs.answered(f"approval:{approval_id}", raw)
+        self._paused_runs.answered(PauseKey("approval", approval_id), raw)
         return approval(self._name, raw if isinstance(raw, dict) else {"id": approval_id})
 
     async def respond_to_approvals(
@@ -101,14 +101,14 @@ class Approvals:
                 )
             else:
                 outcomes.append((approval_id, text_of(r, "status"), None))
-                self._paused_runs.answered(f"approval:{approval_id}", r)
+                self._paused_runs.answered(PauseKey("approval", approval_id), r)
         return outcomes
 
     async def cancel_approval(self, approval_id: str) -> Approval:
         raw = await self._answer(
             "approval", approval_id, "DELETE", f"{API}/approvals/{segment(approval_id)}", None
         )
-        self._paused_runs.answered(f"approval:{approval_id}", raw)
+        self._paused_runs.answered(PauseKey("approval", approval_id), raw)
         return approval(self._name, raw if isinstance(raw, dict) else {"id": approval_id})
 
     async def answer_question(self, question_id: str, *, answer: str) -> str:
@@ -119,5 +119,5 @@ class Approvals:
             f"{API}/questions/{segment(question_id)}/respond",
             {"answer": answer},
         )
-        self._paused_runs.answered(f"question:{question_id}", raw)
+        self._paused_runs.answered(PauseKey("question", question_id), raw)
         return text_of(raw, "status") or "answered"

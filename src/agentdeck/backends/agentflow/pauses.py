@@ -32,6 +32,7 @@ from agentdeck.model import (
     ApprovalResolved,
     ChatEvent,
     Done,
+    PauseKey,
     QuestionAsked,
     RunStarted,
     StreamWarning,
@@ -43,13 +44,6 @@ from agentdeck.model import (
 _POLL_INTERVALS = (0.1, 0.2, 0.5, 1.0, 2.0)
 
 Pause = ApprovalRequired | QuestionAsked
-
-
-def pause_id(event: Pause) -> str:
-    """How this backend names a pause: ``approval:<id>`` or ``question:<id>``."""
-    if isinstance(event, ApprovalRequired):
-        return f"approval:{event.approval_id}"
-    return f"question:{event.question_id}"
 
 
 @dataclass
@@ -66,19 +60,19 @@ class PauseBoard:
     """
 
     def __init__(self) -> None:
-        self._answers: dict[str, _Answer] = {}
+        self._answers: dict[PauseKey, _Answer] = {}
 
-    def expect(self, key: str) -> None:
+    def expect(self, key: PauseKey) -> None:
         self._answers.setdefault(key, _Answer())
 
-    def answered(self, key: str, body: Any) -> None:
+    def answered(self, key: PauseKey, body: Any) -> None:
         """Record the platform's answer to ``key`` (ignored if no chat waits on it)."""
         answer = self._answers.get(key)
         if answer is not None and not answer.given.is_set():
             answer.body = body
             answer.given.set()
 
-    async def wait(self, keys: Iterable[str]) -> list[Any]:
+    async def wait(self, keys: Iterable[PauseKey]) -> list[Any]:
         """The platform's answers to every pause in ``keys``, once all were answered."""
         bodies = []
         for key in keys:
@@ -87,7 +81,7 @@ class PauseBoard:
             bodies.append(answer.body)
         return bodies
 
-    def forget(self, keys: Iterable[str]) -> None:
+    def forget(self, keys: Iterable[PauseKey]) -> None:
         for key in keys:
             self._answers.pop(key, None)
 
@@ -96,9 +90,9 @@ class PauseBoard:
 class ChatPauses:
     """What one chat has been paused on, and what it needs to read the continuation."""
 
-    pending: dict[str, Pause] = field(default_factory=dict)
+    pending: dict[PauseKey, Pause] = field(default_factory=dict)
     #: every pause this chat expected, to forget when it ends
-    seen: set[str] = field(default_factory=set)
+    seen: set[PauseKey] = field(default_factory=set)
     #: how many messages the conversation had when the first pending pause came
     messages_before: int | None = None
     #: the text streamed since the last continuation (may be stored as a message too)
@@ -120,8 +114,8 @@ class PausedRuns:
         self._stream_timeout = stream_timeout
         self._board = PauseBoard()
 
-    def answered(self, key: str, body: Any) -> None:
-        """Hand the platform's answer to pause ``key`` (see :func:`pause_id`) to its chat."""
+    def answered(self, key: PauseKey, body: Any) -> None:
+        """Hand the platform's answer to pause ``key`` to its chat."""
         self._board.answered(key, body)
 
     def forget(self, pauses: ChatPauses) -> None:
@@ -131,7 +125,7 @@ class PausedRuns:
     async def note(self, pauses: ChatPauses, state: StreamState, event: ChatEvent) -> None:
         """Track a chat event before it is yielded (so before anyone can answer a pause)."""
         if isinstance(event, ApprovalRequired | QuestionAsked):
-            key = pause_id(event)
+            key = PauseKey.of(event)
             self._board.expect(key)
             pauses.seen.add(key)
             if not pauses.pending and state.conversation_id:
@@ -139,7 +133,7 @@ class PausedRuns:
             pauses.pending[key] = event
             pauses.moved_on = False
         elif isinstance(event, ApprovalResolved):
-            pauses.pending.pop(f"approval:{event.approval_id}", None)
+            pauses.pending.pop(PauseKey("approval", event.approval_id), None)
         elif not isinstance(event, StreamWarning | RunStarted):
             pauses.moved_on = True
             if isinstance(event, TextDelta):

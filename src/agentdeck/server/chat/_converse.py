@@ -14,7 +14,7 @@ from mcp.server.mcpserver import Context
 
 from agentdeck.backends.base import ChatCapable
 from agentdeck.errors import InvalidInputError
-from agentdeck.model import ChatRequest
+from agentdeck.model import ChatRequest, PauseKey
 from agentdeck.server.chat._follow import ChatOutcome, follow_and_ask
 from agentdeck.server.chat._sampling import sampler_for
 from agentdeck.server.client import round_state
@@ -74,4 +74,7 @@ async def _take_up(
     ctx: Context, here: Deck, state: dict[str, Any], run_id: str, wait_seconds: float
 ) -> ChatOutcome:
     run = await here.runs.find(state.get("run", run_id), here.owner)
-    return await follow_and_ask(ctx, here, run, wait_seconds, asking=state.get("asking"))
+    asking = [PauseKey.parse(text) for text in state.get("asking") or [] if isinstance(text, str)]
+    return await follow_and_ask(
+        ctx, here, run, wait_seconds, asking=[key for key in asking if key is not None]
+    )

@@ -19,9 +19,16 @@ import mcp.types as types
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
-from agentdeck.model import ApprovalRequired, ChatEvent, QuestionAsked, TextDelta, ToolCall
+from agentdeck.model import (
+    ApprovalRequired,
+    ChatEvent,
+    PauseKey,
+    QuestionAsked,
+    TextDelta,
+    ToolCall,
+)
 from agentdeck.runs import Run, RunResult
-from agentdeck.server.chat._pauses import deliver, mark_asked, question, unasked
+from agentdeck.server.chat._pauses import deliver, question
 from agentdeck.server.client import announce_resource_updated, ask, can_elicit
 from agentdeck.server.conversations import conversation_uri
 from agentdeck.server.sdk_seams import progress_wanted
@@ -32,7 +39,7 @@ ChatOutcome = RunResult | types.InputRequiredResult
 
 
 async def follow_and_ask(
-    ctx: Context, here: Deck, run: Run, wait_seconds: float, asking: list[str] | None = None
+    ctx: Context, here: Deck, run: Run, wait_seconds: float, asking: list[PauseKey] | None = None
 ) -> ChatOutcome:
     """Follow the run; whenever it waits on the user and the client can ask, ask.
 
@@ -42,16 +49,18 @@ async def follow_and_ask(
     while True:
         if not asking:
             result = await follow(ctx, here, run, wait_seconds)
-            asking = unasked(run)
+            asking = run.unasked()
             if not asking or not can_elicit(ctx) or in_task_call():
                 return result  # a task call's pauses are the task's input_required
-        questions = {key: question(run, key) for key in asking}
-        answers = await ask(ctx, questions, {"run": run.id, "asking": asking})
+        # the client sees a pause by its key's text form (form keys, the round's state)
+        named = {str(key): key for key in asking}
+        questions = {text: question(run, key) for text, key in named.items()}
+        answers = await ask(ctx, questions, {"run": run.id, "asking": list(named)})
         if isinstance(answers, types.InputRequiredResult):
             return answers
-        mark_asked(run, asking)
-        for key, answer in answers.items():
-            await deliver(here.registry, run, key, answer)
+        run.mark_asked(asking)
+        for text, answer in answers.items():
+            await deliver(here.registry, run, named[text], answer)
         asking = None
 
 

@@ -3,10 +3,10 @@ agent waits on (:func:`question`), the answer sent on to the platform (:func:`de
 and the same as elicitation forms for the task protocols (:func:`input_requests`,
 :func:`answer_pauses`).
 
-The one place the server names a pause by its key (``approval:<id>``, ``question:<id>``,
-the run engine's ``pause_key``) and reads or records what was asked and answered on a
-run, so the chat path, the task protocols and the approvals toolset share one reading
-of them.
+The one place the server turns a pause's :class:`~agentdeck.model.PauseKey` into a
+question and an answer; the run records what was asked and answered
+(``Run.mark_asked``, ``Run.mark_answered``). An input round's state carries the keys'
+text form, read back with ``PauseKey.parse``.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import ApprovalHandler, QuestionResponder
 from agentdeck.errors import InvalidInputError
-from agentdeck.model import QuestionAsked
+from agentdeck.model import PauseKey, QuestionAsked
 from agentdeck.registry import Registry
-from agentdeck.runs import Run, RunManager, pause_key
+from agentdeck.runs import Run, RunManager
 from agentdeck.server.client import Answer, Question, answer_to
 
 
@@ -42,26 +42,17 @@ class QuestionAnswer(BaseModel):
     answer: str = Field(description="Your answer to the agent's question.")
 
 
-def unasked(run: Run) -> list[str]:
-    """The pauses ``run`` waits on that nobody was asked about nor answered yet."""
-    waiting = [pause_key(e) for e in run.waiting_on()]
-    return [key for key in waiting if key not in run.asked | run.answered]
+def mark_answered(
+    runs: RunManager, backend: str, kind: Literal["approval", "question"], platform_id: str
+) -> None:
+    """A pause was answered outside the run (a tool): the runs waiting on it stop waiting
+    on someone."""
+    runs.mark_answered(backend, PauseKey(kind, platform_id))
 
 
-def mark_asked(run: Run, keys: list[str]) -> None:
-    """The user was asked about these pauses here: not again by this run's followers."""
-    run.asked.update(keys)
-
-
-def mark_answered(runs: RunManager, backend: str, kind: str, platform_id: str) -> None:
-    """A pause (``kind`` "approval" or "question") was answered outside the run (a tool):
-    the runs waiting on it stop waiting on someone."""
-    runs.mark_answered(backend, f"{kind}:{platform_id}")
-
-
-def question(run: Run, key: str) -> Question:
+def question(run: Run, key: PauseKey) -> Question:
     """What to ask the user about the pause ``key`` of ``run``, and the form of the answer."""
-    event = next(e for e in run.waiting_on() if pause_key(e) == key)
+    event = next(e for e in run.waiting_on() if PauseKey.of(e) == key)
     agent = f"{run.backend.name}:{run.request.agent_id}"
     if isinstance(event, QuestionAsked):
         return Question(f"The agent {agent} asks: {event.question}", QuestionAnswer)
@@ -74,13 +65,13 @@ def question(run: Run, key: str) -> Question:
     )
 
 
-async def deliver(registry: Registry, run: Run, key: str, answer: Answer) -> None:
+async def deliver(registry: Registry, run: Run, key: PauseKey, answer: Answer) -> None:
     """Send the user's answer to the platform; a decline leaves it pending for later."""
     if not answer.accepted or answer.data is None:
         return
-    kind, _, platform_id = key.partition(":")
-    run.answered.add(key)
-    if kind == "question":
+    platform_id = key.id
+    run.mark_answered(key)
+    if key.kind == "question":
         responder = run.backend
         if not isinstance(responder, QuestionResponder):
             raise ToolError(f"backend '{run.backend.name}' cannot take answers to questions.")
@@ -112,15 +103,13 @@ def input_requests(run: Run) -> dict[str, dict[str, Any]]:
     """One ``elicitation/create`` form per pause of ``run`` nobody answered yet, keyed by
     the pause (keys are unique over a run's life: approval and question ids are)."""
     requests = {}
-    for event in run.waiting_on():
-        key = pause_key(event)
-        if key in run.answered:
-            continue
+    for event in run.outstanding():
+        key = PauseKey.of(event)
         asked = question(run, key)
         params = ElicitRequestFormParams(
             message=asked.message, requested_schema=render_elicitation_schema(asked.schema)
         )
-        requests[key] = {
+        requests[str(key)] = {
             "method": "elicitation/create",
             "params": params.model_dump(by_alias=True, mode="json", exclude_none=True),
         }
@@ -131,8 +120,9 @@ async def answer_pauses(registry: Registry, run: Run, responses: dict[str, Any])
     """Deliver the user's answers (elicitation results, as JSON) to the run's outstanding
     pauses; answers to anything else (unknown, already answered, superseded) are ignored,
     as the task protocols ask."""
-    outstanding = {pause_key(e) for e in run.waiting_on()} - run.answered
-    for key, response in responses.items():
+    outstanding = {PauseKey.of(e) for e in run.outstanding()}
+    for text, response in responses.items():
+        key = PauseKey.parse(text)
         if key not in outstanding or not isinstance(response, dict):
             continue
         asked = question(run, key)
