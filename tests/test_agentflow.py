@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from agentdeck.cli import _check_all
+from agentdeck.cli import check_backends
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.platforms import agentflow_settings as flow_settings
@@ -317,7 +317,7 @@ async def test_a_server_error_is_reported_with_a_hint(fake: FakeAgentFlow, url: 
 async def test_check_reports_version_health_readiness_and_agents(
     fake: FakeAgentFlow, url: str
 ) -> None:
-    rows = await _check_all(flow_settings(url + "/api/v1"))
+    rows = await check_backends(flow_settings(url + "/api/v1"))
     flow = next(r for r in rows if r[0] == "flow")
     assert flow[3] == "ok", flow
     assert flow[4] == "AgentFlow API 2.3.0: healthy, ready; 2 agents"
@@ -330,11 +330,11 @@ async def test_check_reports_version_health_readiness_and_agents(
 
     fake.version = "2.4.0"
     fake.fail_next(404, {"detail": "Not Found"}, path_contains="/openapi.json")
-    rows = await _check_all(flow_settings(url))
+    rows = await check_backends(flow_settings(url))
     assert next(r for r in rows if r[0] == "flow")[4].startswith("AgentFlow API 2.4.0: healthy")
 
     fake.ready = False
-    rows = await _check_all(flow_settings(url, max_retries=0))
+    rows = await check_backends(flow_settings(url, max_retries=0))
     failed = next(r for r in rows if r[0] == "flow")
     assert failed[3] == "FAIL" and "HTTP 503" in failed[4]
 

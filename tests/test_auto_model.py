@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from mcp.types import CreateMessageResult, TextContent
 
-from agentdeck.cli import _check_all
+from agentdeck.cli import check_backends
 from agentdeck.errors import ConfigError
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
@@ -115,13 +115,13 @@ def _local_row(rows: list[tuple[str, str, str, str, str]]) -> tuple[bool, str]:
 
 
 async def test_check_fails_without_any_model_endpoint() -> None:
-    healthy, detail = _local_row(await _check_all(auto_settings([free_port()], model="openai")))
+    healthy, detail = _local_row(await check_backends(auto_settings([free_port()], model="openai")))
     assert not healthy and "openai_base_url" in detail
 
 
 async def test_check_fails_on_an_unreachable_endpoint() -> None:
     settings = auto_settings([], openai_base_url=f"http://127.0.0.1:{free_port()}/v1")
-    healthy, detail = _local_row(await _check_all(settings))
+    healthy, detail = _local_row(await check_backends(settings))
     assert not healthy and "127.0.0.1" in detail
 
 
@@ -129,7 +129,7 @@ async def test_check_fails_on_a_refused_key_without_showing_it() -> None:
     fake = FakeOpenAI(api_key=SECRET)
     with serve(fake.app) as url:
         settings = auto_settings([], openai_base_url=f"{url}/v1", openai_api_key="sk-wrong-key-1")
-        healthy, detail = _local_row(await _check_all(settings))
+        healthy, detail = _local_row(await check_backends(settings))
     assert not healthy and "openai_api_key" in detail
     assert "sk-wrong" not in detail
 
@@ -138,14 +138,14 @@ async def test_check_fails_when_the_endpoint_does_not_serve_the_model() -> None:
     fake = FakeOpenAI(models=["a", "b"])
     with serve(fake.app) as url:
         settings = auto_settings([], openai_base_url=f"{url}/v1", openai_model="c")
-        healthy, detail = _local_row(await _check_all(settings))
+        healthy, detail = _local_row(await check_backends(settings))
     assert not healthy and "'c'" in detail and "a, b" in detail
 
 
 async def test_check_says_what_auto_found() -> None:
     fake = FakeOpenAI(models=["found-model"])
     with serve(fake.app) as url:
-        healthy, detail = _local_row(await _check_all(auto_settings([port_of(url)])))
+        healthy, detail = _local_row(await check_backends(auto_settings([port_of(url)])))
     assert healthy and f"{url}/v1" in detail and "found-model" in detail
 
 
@@ -155,7 +155,7 @@ async def test_check_passes_for_an_endpoint_serving_the_model() -> None:
         settings = auto_settings(
             [], openai_base_url=f"{url}/v1", openai_api_key=SECRET, openai_model="tiny-llama"
         )
-        healthy, detail = _local_row(await _check_all(settings))
+        healthy, detail = _local_row(await check_backends(settings))
     assert healthy and "1 models" in detail
 
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from agentdeck.cli import _parse
+from agentdeck.cli import parse_args
 
 AGENTDECK = [sys.executable, "-m", "agentdeck"]
 
@@ -18,7 +18,7 @@ AGENTDECK = [sys.executable, "-m", "agentdeck"]
 def refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     """The one line ``argv`` is refused with (exit 2), which points at the help."""
     with pytest.raises(SystemExit) as exited:
-        _parse(argv)
+        parse_args(argv)
     assert exited.value.code == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.endswith("--help)")
@@ -34,7 +34,7 @@ def test_a_wrong_log_level_is_one_line_listing_the_levels(
     line = refusal(capsys, command, "--log-level", "verbose")
     assert "--log-level" in line and "'VERBOSE'" in line
     assert all(level in line for level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
-    assert _parse([command, "--log-level", "debug"]).log_level == "DEBUG"
+    assert parse_args([command, "--log-level", "debug"]).log_level == "DEBUG"
 
 
 def test_every_option_value_of_serve_is_checked(capsys: pytest.CaptureFixture[str]) -> None:
@@ -53,14 +53,14 @@ def test_http_options_without_http_are_refused(capsys: pytest.CaptureFixture[str
     for option in (["--port", "9000"], ["--host", "0.0.0.0"], ["--token", "t"], ["--stateless"]):
         line = refusal(capsys, "serve", *option)
         assert option[0] in line and "add --transport http" in line
-    args = _parse(["serve", "--transport", "http"])
+    args = parse_args(["serve", "--transport", "http"])
     assert (args.host, args.port, args.allowed_host, args.stateless) == (
         "127.0.0.1",
         8765,
         [],
         False,
     )
-    assert _parse(["serve"]).transport == "stdio"
+    assert parse_args(["serve"]).transport == "stdio"
 
 
 def test_help_says_what_read_only_keeps_and_the_http_defaults() -> None:

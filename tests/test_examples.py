@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from agentdeck.cli import _parse
+from agentdeck.cli import parse_args
 from agentdeck.config import load_settings
 
 ROOT = Path(__file__).parent.parent
@@ -42,7 +42,7 @@ def test_an_example_client_config_works_as_copied(example: Path) -> None:
             assert server["url"] == "http://127.0.0.1:8765/mcp"  # serve --transport http
             continue
         assert server["command"] == f"{CLONE}.venv/bin/agentdeck", name
-        args = _parse(server["args"])
+        args = parse_args(server["args"])
         assert args.command == "serve"
         env = server.get("env", {})
         if args.config is None:

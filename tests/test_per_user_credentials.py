@@ -27,7 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ElicitResult
 
 from agentdeck import credentials
-from agentdeck.cli import _check_all
+from agentdeck.cli import check_backends
 from agentdeck.config import Settings
 from agentdeck.errors import ConfigError
 from agentdeck.server import build_server
@@ -375,7 +375,7 @@ async def test_without_users_a_per_user_backend_says_it_needs_oauth(
         assert "[server.auth]" in error_text(result)
         result = await client.call_tool("forget_key", {"backend": "mine"})
         assert "[server.auth]" in error_text(result)
-    rows = await _check_all(per_user_settings(url, ":memory:"))
+    rows = await check_backends(per_user_settings(url, ":memory:"))
     assert [row[3] for row in rows if row[0] == "mine"] == ["ok"]
 
 

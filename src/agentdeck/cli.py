@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The arguments, with serve's HTTP options refused over stdio (they would be ignored,
     so a mistyped command would silently serve stdio) and defaulted over HTTP."""
     parser = _parser()
@@ -135,7 +135,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _parse(argv)
+    args = parse_args(argv)
     import logging
 
     from agentdeck.config import load_settings
@@ -239,7 +239,7 @@ def _listen(host: str, port: int) -> socket.socket:
 OK, WARN, FAIL = "ok", "WARN", "FAIL"
 
 
-async def _check_all(settings: Settings) -> list[tuple[str, str, str, str, str]]:
+async def check_backends(settings: Settings) -> list[tuple[str, str, str, str, str]]:
     """One row per backend: name, kind, capabilities, OK/WARN/FAIL and what was found."""
     import anyio
 
@@ -273,7 +273,7 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     import anyio
 
     print(f"config: {settings.source or 'none (defaults: the local backend only)'}")
-    rows = anyio.run(_check_all, settings)
+    rows = anyio.run(check_backends, settings)
     width = max(len(r[0]) for r in rows)
     for name, kind, capabilities, status, detail in rows:
         print(f"{status:<4} {name:<{width}}  {kind:<11} {detail}")

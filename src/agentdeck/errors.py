@@ -29,7 +29,7 @@ Messages never contain secrets: the HTTP layer redacts before building them.
 from __future__ import annotations
 
 import copy
-from typing import Self
+from typing import Self, TypedDict, Unpack
 
 
 class AgentdeckError(Exception):
@@ -86,6 +86,15 @@ class DatabaseError(AgentdeckError):
 class DatabaseLocked(DatabaseError):
     """Another program held agentdeck's database locked for longer than a call may wait
     (``[server] database_wait_seconds``); that call failed, nothing else did."""
+
+
+class _UpstreamFields(TypedDict, total=False):
+    """The keyword arguments of :class:`UpstreamError`, which its subclasses pass on."""
+
+    backend: str | None
+    hint: str | None
+    status: int | None
+    platform_message: str | None
 
 
 class UpstreamError(AgentdeckError):
@@ -153,19 +162,10 @@ class RateLimitedError(UpstreamError):
         self,
         message: str,
         *,
-        backend: str | None = None,
-        hint: str | None = None,
-        status: int | None = None,
-        platform_message: str | None = None,
         retry_after: float | None = None,
+        **fields: Unpack[_UpstreamFields],
     ) -> None:
-        super().__init__(
-            message,
-            backend=backend,
-            hint=hint,
-            status=status,
-            platform_message=platform_message,
-        )
+        super().__init__(message, **fields)
         self.retry_after = retry_after
 
 

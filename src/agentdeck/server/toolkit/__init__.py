@@ -1,5 +1,6 @@
 """What every tool is made of: its declaration (:class:`Toolbox`, :class:`ToolSpec`), the
-running state it reads (:func:`deck`), listing across backends, and the one exit for
+running state it reads (:func:`deck`), the backend a ref or name reaches
+(:func:`reach`, :func:`backend_as`), listing across backends, and the one exit for
 what it sends back (:func:`guarded`: errors as tool errors, secrets masked, models
 written as :func:`tool_result` writes them; progress through :func:`report_progress`).
 
@@ -9,11 +10,13 @@ generic or per agent, lists the same lean, portable shape.
 
 from agentdeck.server.toolkit._listing import (
     ListResult,
+    NextCursor,
     by_backend,
     list_across,
     scope,
     targets,
 )
+from agentdeck.server.toolkit._reach import Reached, backend_as, reach
 from agentdeck.server.toolkit._results import TEXT_LIMIT, resource_json, tool_result
 from agentdeck.server.toolkit._schemas import brief, compacted
 from agentdeck.server.toolkit._state import Deck
@@ -31,14 +34,18 @@ __all__ = [
     "Deck",
     "ListResult",
     "Need",
+    "NextCursor",
+    "Reached",
     "ToolSpec",
     "Toolbox",
+    "backend_as",
     "brief",
     "by_backend",
     "compacted",
     "deck",
     "guarded",
     "list_across",
+    "reach",
     "report_progress",
     "resource_json",
     "scope",

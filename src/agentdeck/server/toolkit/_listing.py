@@ -4,7 +4,7 @@ the list and search tools share (a backend, an agent, or both when they agree)."
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -17,6 +17,14 @@ from agentdeck.registry import Registry
 T = TypeVar("T")
 P = TypeVar("P")
 _SEPARATOR = "|"
+
+
+#: The cursor of a result listing the items of one thing (an agent's tools, a trigger's
+#: events), where :class:`ListResult` does not fit: it names no failures.
+NextCursor = Annotated[
+    str | None,
+    Field(description="Pass as `cursor` for the next page; null on the last page."),
+]
 
 
 class BackendFailure(BaseModel):

@@ -22,7 +22,7 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 import mcp.types as types
 from mcp.server.mcpserver import Context
@@ -51,9 +51,9 @@ class ToolSpec:
     title: str
     toolset: str
     read_only: bool
-    destructive: bool
-    idempotent: bool
-    open_world: bool
+    destructive: bool = False
+    idempotent: bool = False
+    open_world: bool = True
     #: Only talks to agents (chat, cancel a run): kept in read-only mode, which is about
     #: not changing configuration or platform state (see the README).
     conversational: bool = False
@@ -70,6 +70,20 @@ class ToolSpec:
         )
 
 
+class _Declared(TypedDict, total=False):
+    """What a tool's declaration (:meth:`Toolbox.tool`) says of it: the fields of
+    :class:`ToolSpec` but its function and name, with the same defaults."""
+
+    toolset: Required[str]
+    title: Required[str]
+    read_only: Required[bool]
+    destructive: bool
+    idempotent: bool
+    open_world: bool
+    conversational: bool
+    needs: Need | None
+
+
 @dataclass
 class Toolbox:
     """The tools of one module, in the order they are declared."""
@@ -77,35 +91,13 @@ class Toolbox:
     tools: list[ToolSpec] = field(default_factory=list)
 
     def tool(
-        self,
-        *,
-        toolset: str,
-        title: str,
-        read_only: bool,
-        destructive: bool = False,
-        idempotent: bool = False,
-        open_world: bool = True,
-        conversational: bool = False,
-        needs: Need | None = None,
+        self, **declared: Unpack[_Declared]
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             # The guarded wrapper is what the module keeps too, so a docstring extended
             # after the decorator reaches the tool description.
             fn = guarded(fn)
-            self.tools.append(
-                ToolSpec(
-                    fn=fn,
-                    name=fn.__name__,
-                    title=title,
-                    toolset=toolset,
-                    read_only=read_only,
-                    destructive=destructive,
-                    idempotent=idempotent,
-                    open_world=open_world,
-                    conversational=conversational,
-                    needs=needs,
-                )
-            )
+            self.tools.append(ToolSpec(fn=fn, name=fn.__name__, **declared))
             return fn
 
         return register

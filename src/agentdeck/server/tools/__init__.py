@@ -25,6 +25,19 @@ from agentdeck.backends.base import (
 from agentdeck.backends.settings import is_per_user
 from agentdeck.server.toolkit import Need
 
+__all__ = [
+    "NEEDS",
+    "AgentRef",
+    "BackendName",
+    "ConversationToContinue",
+    "Cursor",
+    "Limit",
+    "OptionalBackend",
+    "Options",
+    "RunId",
+    "WaitSeconds",
+]
+
 NEEDS: dict[str, tuple[Need, ...] | None] = {
     "agents": None,
     "approvals": ("approvals", ApprovalCanceller, QuestionResponder),

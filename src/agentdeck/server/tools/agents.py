@@ -12,7 +12,7 @@ from agentdeck.errors import InvalidInputError
 from agentdeck.model import Agent, AgentChanges, AgentSpec
 from agentdeck.registry import BackendInfo
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across
+from agentdeck.server.toolkit import ListResult, Toolbox, backend_as, deck, list_across, reach
 from agentdeck.server.tools import AgentRef, BackendName, Cursor, Limit, OptionalBackend, Options
 
 toolbox = Toolbox()
@@ -68,9 +68,7 @@ async def list_agents(
 @toolbox.tool(toolset="agents", title="Get an agent", read_only=True, idempotent=True)
 async def get_agent(ctx: Context, agent: AgentRef) -> Agent:
     """Get one agent in full: instructions (system prompt), model and platform details."""
-    registry = deck(ctx).registry
-    backend, agent_id = registry.resolve(agent)
-    reader = registry.require(backend, AgentReader, "get_agent")
+    reader, _, agent_id = reach(ctx, agent, AgentReader, "get_agent")
     return await reader.get_agent(agent_id)
 
 
@@ -89,8 +87,7 @@ async def create_agent(
     options: Options = None,
 ) -> Agent:
     """Create an agent on a backend and return it with its ref."""
-    registry = deck(ctx).registry
-    writer = registry.require(registry.get(backend), AgentWriter, "create_agent")
+    writer = backend_as(ctx, backend, AgentWriter, "create_agent")
     if not name.strip():
         raise InvalidInputError("the agent's name is empty.", backend=backend)
     spec = AgentSpec(
@@ -124,9 +121,7 @@ async def update_agent(
     options: Options = None,
 ) -> Agent:
     """Change some of an agent's fields (the ones left out stay) and return the agent."""
-    registry = deck(ctx).registry
-    backend, agent_id = registry.resolve(agent)
-    writer = registry.require(backend, AgentWriter, "update_agent")
+    writer, backend, agent_id = reach(ctx, agent, AgentWriter, "update_agent")
     changes = AgentChanges(
         name=name,
         instructions=instructions,
@@ -138,10 +133,10 @@ async def update_agent(
         raise InvalidInputError(
             "nothing to change: pass at least one of name, instructions, model, "
             "description or options.",
-            backend=backend.name,
+            backend=backend,
         )
     updated = await writer.update_agent(agent_id, changes)
-    await deck(ctx).agent_tools.refresh(backend.name)
+    await deck(ctx).agent_tools.refresh(backend)
     return updated
 
 
@@ -164,14 +159,11 @@ async def delete_agent(
 ) -> Deleted:
     """Delete an agent permanently (its conversations may remain on the platform). The user
     is asked first unless confirm_destructive is off."""
-    registry = deck(ctx).registry
-    backend, agent_id = registry.resolve(agent)
-    writer = registry.require(backend, AgentWriter, "delete_agent")
+    target = reach(ctx, agent, AgentWriter, "delete_agent")
     require_confirmation(confirmed)
-    await writer.delete_agent(agent_id)
-    await deck(ctx).agent_tools.refresh(backend.name)
-    ref = f"{backend.name}:{agent_id}"
-    return Deleted(deleted=ref, message=f"Agent {ref} was deleted.")
+    await target.able.delete_agent(target.id)
+    await deck(ctx).agent_tools.refresh(target.backend)
+    return Deleted(deleted=target.ref, message=f"Agent {target.ref} was deleted.")
 
 
 class Refreshed(BaseModel):

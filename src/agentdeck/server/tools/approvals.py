@@ -22,7 +22,15 @@ from agentdeck.errors import AgentdeckError, InvalidInputError
 from agentdeck.model import make_ref
 from agentdeck.platform_model import Approval
 from agentdeck.server.chat import mark_answered
-from agentdeck.server.toolkit import ListResult, Toolbox, by_backend, deck, list_across, scope
+from agentdeck.server.toolkit import (
+    ListResult,
+    Toolbox,
+    by_backend,
+    deck,
+    list_across,
+    reach,
+    scope,
+)
 from agentdeck.server.tools import Cursor, Limit, OptionalBackend
 
 toolbox = Toolbox()
@@ -119,18 +127,17 @@ async def respond_to_approval(
     """Approve (optionally with edited `arguments`) or deny a tool call an agent waits on;
     a chat run paused on it goes on (follow it with get_run). An expired or answered
     approval is an error."""
-    registry = deck(ctx).registry
-    backend, approval_id = registry.resolve(approval, what="approval")
-    handler = registry.require(backend, ApprovalHandler, "respond_to_approval")
+    handler, backend, approval_id = reach(
+        ctx, approval, ApprovalHandler, "respond_to_approval", what="approval"
+    )
     if decision == "deny" and arguments is not None:
         raise InvalidInputError(
-            "arguments (edited tool arguments) only go with decision 'approve'.",
-            backend=backend.name,
+            "arguments (edited tool arguments) only go with decision 'approve'.", backend=backend
         )
     answered = await handler.respond_to_approval(
         approval_id, decision=decision, arguments=arguments, reason=reason or None
     )
-    mark_answered(deck(ctx).runs, backend.name, "approval", approval_id)
+    mark_answered(deck(ctx).runs, backend, "approval", approval_id)
     return answered
 
 
@@ -198,9 +205,9 @@ async def _answer_one(
 async def cancel_approval(ctx: Context, approval: ApprovalRef) -> Approval:
     """Withdraw a pending approval request without answering it; the tool call does not
     run."""
-    registry = deck(ctx).registry
-    backend, approval_id = registry.resolve(approval, what="approval")
-    canceller = registry.require(backend, ApprovalCanceller, "cancel_approval")
+    canceller, _, approval_id = reach(
+        ctx, approval, ApprovalCanceller, "cancel_approval", what="approval"
+    )
     return await canceller.cancel_approval(approval_id)
 
 
@@ -226,13 +233,9 @@ async def answer_question(
 ) -> QuestionAnswered:
     """Answer a question an agent asked mid-run (a chat result's pending_questions); the
     run goes on (follow it with get_run)."""
-    registry = deck(ctx).registry
-    backend, question_id = registry.resolve(question, what="question")
-    responder = registry.require(backend, QuestionResponder, "answer_question")
+    target = reach(ctx, question, QuestionResponder, "answer_question", what="question")
     if not answer.strip():
-        raise InvalidInputError("the answer is empty.", backend=backend.name)
-    status = await responder.answer_question(question_id, answer=answer)
-    mark_answered(deck(ctx).runs, backend.name, "question", question_id)
-    return QuestionAnswered(
-        question=make_ref(backend.name, question_id), status=status, answer=answer
-    )
+        raise InvalidInputError("the answer is empty.", backend=target.backend)
+    status = await target.able.answer_question(target.id, answer=answer)
+    mark_answered(deck(ctx).runs, target.backend, "question", target.id)
+    return QuestionAnswered(question=target.ref, status=status, answer=answer)

@@ -13,9 +13,9 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import AgentToolRunner, SubagentLister
-from agentdeck.model import Agent, make_ref
+from agentdeck.model import Agent
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.toolkit import Toolbox, deck
+from agentdeck.server.toolkit import NextCursor, Toolbox, reach
 from agentdeck.server.tools import AgentRef, Cursor, Limit
 
 toolbox = Toolbox()
@@ -23,9 +23,7 @@ toolbox = Toolbox()
 
 class SubagentList(BaseModel):
     items: list[Agent]
-    next_cursor: str | None = Field(
-        default=None, description="Pass as `cursor` for the next page; null on the last page."
-    )
+    next_cursor: NextCursor = None
 
 
 class AgentTool(BaseModel):
@@ -43,9 +41,7 @@ class AgentTool(BaseModel):
 class AgentToolList(BaseModel):
     agent: str = Field(description="Ref of the agent.")
     items: list[AgentTool]
-    next_cursor: str | None = Field(
-        default=None, description="Pass as `cursor` for the next page; null on the last page."
-    )
+    next_cursor: NextCursor = None
 
 
 class AgentToolRun(BaseModel):
@@ -68,9 +64,7 @@ async def list_subagents(
 ) -> SubagentList:
     """List an agent's sub-agents with their refs, which the agent tools and chat (one
     message per run) take; create_agent with options.parent_agent adds one."""
-    registry = deck(ctx).registry
-    backend, agent_id = registry.resolve(agent)
-    lister = registry.require(backend, SubagentLister, "list_subagents")
+    lister, _, agent_id = reach(ctx, agent, SubagentLister, "list_subagents")
     page = await lister.list_subagents(agent_id, limit=limit, cursor=cursor)
     return SubagentList(items=page.items, next_cursor=page.next_cursor)
 
@@ -87,12 +81,10 @@ async def list_agent_tools(
 ) -> AgentToolList:
     """List the tools an agent can call, with argument schemas and whether they need
     approval; run_agent_tool runs one."""
-    registry = deck(ctx).registry
-    backend, agent_id = registry.resolve(agent)
-    runner = registry.require(backend, AgentToolRunner, "list_agent_tools")
-    page = await runner.list_agent_tools(agent_id, limit=limit, cursor=cursor)
+    target = reach(ctx, agent, AgentToolRunner, "list_agent_tools")
+    page = await target.able.list_agent_tools(target.id, limit=limit, cursor=cursor)
     return AgentToolList(
-        agent=make_ref(backend.name, agent_id),
+        agent=target.ref,
         items=[AgentTool(**tool) for tool in page.items],
         next_cursor=page.next_cursor,
     )
@@ -132,9 +124,7 @@ async def run_agent_tool(
     """Run one of a top-level agent's tools directly, outside a chat, and return its result.
     Its side effects happen, so the user is asked first unless confirm_destructive is
     off."""
-    registry = deck(ctx).registry
-    backend, agent_id = registry.resolve(agent)
-    runner = registry.require(backend, AgentToolRunner, "run_agent_tool")
+    target = reach(ctx, agent, AgentToolRunner, "run_agent_tool")
     require_confirmation(confirmed)
-    ran = await runner.run_agent_tool(agent_id, tool, arguments=arguments or {})
-    return AgentToolRun(agent=make_ref(backend.name, agent_id), tool=tool, **ran)
+    ran = await target.able.run_agent_tool(target.id, tool, arguments=arguments or {})
+    return AgentToolRun(agent=target.ref, tool=tool, **ran)

@@ -8,10 +8,17 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import TriggerManager
-from agentdeck.model import make_ref
 from agentdeck.platform_model import Trigger, TriggerEvent
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, scope
+from agentdeck.server.toolkit import (
+    ListResult,
+    NextCursor,
+    Toolbox,
+    deck,
+    list_across,
+    reach,
+    scope,
+)
 from agentdeck.server.tools import AgentRef, Cursor, Limit, OptionalBackend
 from agentdeck.server.tools.agents import Deleted
 
@@ -44,9 +51,7 @@ class TriggerList(ListResult[Trigger]):
 class TriggerEventList(BaseModel):
     trigger: str = Field(description="Ref of the trigger.")
     items: list[TriggerEvent]
-    next_cursor: str | None = Field(
-        default=None, description="Pass as `cursor` for the next page; null on the last page."
-    )
+    next_cursor: NextCursor = None
 
 
 class TriggerInvocation(BaseModel):
@@ -54,13 +59,6 @@ class TriggerInvocation(BaseModel):
     method: str | None = None
     status_code: int | None = Field(default=None, description="What the webhook answered.")
     response: Any = Field(default=None, description="The webhook's answer body.")
-
-
-def _manager(ctx: Context, ref: str, what: str, operation: str) -> tuple[TriggerManager, str, str]:
-    """The backend (as a trigger manager) a ref names, its name, and the platform id."""
-    registry = deck(ctx).registry
-    backend, id = registry.resolve(ref, what=what)
-    return registry.require(backend, TriggerManager, operation), backend.name, id
 
 
 @toolbox.tool(
@@ -93,7 +91,7 @@ async def list_triggers(
 async def create_trigger(ctx: Context, agent: AgentRef, options: TriggerOptions) -> Trigger:
     """Create a webhook trigger on an agent: calling the webhook sends the agent the
     trigger's message. Returns the trigger's ref and the path to call."""
-    manager, _, agent_id = _manager(ctx, agent, "agent", "create_trigger")
+    manager, _, agent_id = reach(ctx, agent, TriggerManager, "create_trigger")
     return await manager.create_trigger(agent_id, options)
 
 
@@ -103,7 +101,7 @@ async def create_trigger(ctx: Context, agent: AgentRef, options: TriggerOptions)
 async def update_trigger(ctx: Context, trigger: TriggerRef, options: TriggerOptions) -> Trigger:
     """Change some of a trigger's settings (the ones left out stay; a new auth_type needs
     its credentials). Its path stays the same."""
-    manager, _, trigger_id = _manager(ctx, trigger, "trigger", "update_trigger")
+    manager, _, trigger_id = reach(ctx, trigger, TriggerManager, "update_trigger", what="trigger")
     return await manager.update_trigger(trigger_id, options)
 
 
@@ -128,11 +126,10 @@ async def delete_trigger(
 ) -> Deleted:
     """Delete a trigger permanently: its webhook stops working. The user is asked first
     unless confirm_destructive is off."""
-    manager, name, trigger_id = _manager(ctx, trigger, "trigger", "delete_trigger")
+    target = reach(ctx, trigger, TriggerManager, "delete_trigger", what="trigger")
     require_confirmation(confirmed)
-    await manager.delete_trigger(trigger_id)
-    ref = make_ref(name, trigger_id)
-    return Deleted(deleted=ref, message=f"Trigger {ref} was deleted.")
+    await target.able.delete_trigger(target.id)
+    return Deleted(deleted=target.ref, message=f"Trigger {target.ref} was deleted.")
 
 
 @toolbox.tool(
@@ -147,11 +144,9 @@ async def list_trigger_events(
 ) -> TriggerEventList:
     """List the calls a trigger received, newest first: when, status, payload and the
     conversation the agent answered in."""
-    manager, name, trigger_id = _manager(ctx, trigger, "trigger", "list_trigger_events")
-    page = await manager.list_trigger_events(trigger_id, limit=limit, cursor=cursor)
-    return TriggerEventList(
-        trigger=make_ref(name, trigger_id), items=page.items, next_cursor=page.next_cursor
-    )
+    target = reach(ctx, trigger, TriggerManager, "list_trigger_events", what="trigger")
+    page = await target.able.list_trigger_events(target.id, limit=limit, cursor=cursor)
+    return TriggerEventList(trigger=target.ref, items=page.items, next_cursor=page.next_cursor)
 
 
 @toolbox.tool(toolset="triggers", title="Invoke a trigger", read_only=False, needs="triggers")
@@ -160,10 +155,10 @@ async def invoke_trigger(
 ) -> TriggerInvocation:
     """Call a trigger's webhook as an outside system would (its method and credentials):
     the agent is sent the trigger's message. Returns the webhook's answer. Never retried."""
-    manager, name, trigger_id = _manager(ctx, trigger, "trigger", "invoke_trigger")
-    answer = await manager.invoke_trigger(trigger_id, payload)
+    target = reach(ctx, trigger, TriggerManager, "invoke_trigger", what="trigger")
+    answer = await target.able.invoke_trigger(target.id, payload)
     return TriggerInvocation(
-        trigger=answer.get("trigger") or make_ref(name, trigger_id),
+        trigger=answer.get("trigger") or target.ref,
         method=answer.get("method"),
         status_code=answer.get("status_code"),
         response=answer.get("response"),

@@ -19,11 +19,21 @@ from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import WorkflowManager, WorkflowPublisher
 from agentdeck.errors import AgentdeckError, InvalidInputError
-from agentdeck.model import Timestamp, make_ref
+from agentdeck.model import Timestamp
 from agentdeck.platform_model import Workflow, WorkflowChanges, WorkflowSpec, WorkflowVersion
 from agentdeck.server._resources import WORKFLOW_URI
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, resource_json
+from agentdeck.server.toolkit import (
+    ListResult,
+    NextCursor,
+    Reached,
+    Toolbox,
+    backend_as,
+    deck,
+    list_across,
+    reach,
+    resource_json,
+)
 from agentdeck.server.tools import BackendName, Cursor, Limit, OptionalBackend, Options
 
 toolbox = Toolbox()
@@ -63,9 +73,7 @@ class WorkflowList(ListResult[Workflow]):
 class WorkflowVersionList(BaseModel):
     workflow: str = Field(description="Ref of the workflow these versions belong to.")
     items: list[WorkflowVersion] = Field(description="Versions, newest first.")
-    next_cursor: str | None = Field(
-        default=None, description="Pass as `cursor` for the next page; null on the last page."
-    )
+    next_cursor: NextCursor = None
 
 
 class WorkflowDeleted(BaseModel):
@@ -83,12 +91,9 @@ class WorkflowToken(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-def _manager(ctx: Context, workflow: str, operation: str) -> tuple[WorkflowManager, str, str]:
-    """The backend's workflow manager, and the ref and platform id of ``workflow``."""
-    registry = deck(ctx).registry
-    backend, workflow_id = registry.resolve(workflow, what="workflow")
-    manager = registry.require(backend, WorkflowManager, operation)
-    return manager, make_ref(backend.name, workflow_id), workflow_id
+def _manager(ctx: Context, workflow: str, operation: str) -> Reached[WorkflowManager]:
+    """The workflow ``workflow`` names, on its backend as a workflow manager."""
+    return reach(ctx, workflow, WorkflowManager, operation, what="workflow")
 
 
 @toolbox.tool(
@@ -135,9 +140,9 @@ async def list_workflow_versions(
     ctx: Context, workflow: WorkflowRef, limit: Limit = 20, cursor: Cursor = None
 ) -> WorkflowVersionList:
     """List the saved versions of a workflow's specification, newest first."""
-    manager, ref, workflow_id = _manager(ctx, workflow, "list_workflow_versions")
-    page = await manager.list_workflow_versions(workflow_id, limit=limit, cursor=cursor)
-    return WorkflowVersionList(workflow=ref, items=page.items, next_cursor=page.next_cursor)
+    target = _manager(ctx, workflow, "list_workflow_versions")
+    page = await target.able.list_workflow_versions(target.id, limit=limit, cursor=cursor)
+    return WorkflowVersionList(workflow=target.ref, items=page.items, next_cursor=page.next_cursor)
 
 
 @toolbox.tool(toolset="workflows", title="Create a workflow", read_only=False, needs="workflows")
@@ -151,8 +156,7 @@ async def create_workflow(
 ) -> Workflow:
     """Create a workflow (empty without a specification) and return it with its ref. To
     have an agent build one, chat with it: its work is a draft until publish_workflow."""
-    registry = deck(ctx).registry
-    manager = registry.require(registry.get(backend), WorkflowManager, "create_workflow")
+    manager = backend_as(ctx, backend, WorkflowManager, "create_workflow")
     if not name.strip():
         raise InvalidInputError("the workflow's name is empty.", backend=backend)
     spec = WorkflowSpec(
@@ -275,10 +279,10 @@ async def delete_workflow(
 ) -> WorkflowDeleted:
     """Delete a workflow (Roboflow moves it to the workspace's Trash, where its app can
     restore it). The user is asked first unless confirm_destructive is off."""
-    manager, ref, workflow_id = _manager(ctx, workflow, "delete_workflow")
+    target = _manager(ctx, workflow, "delete_workflow")
     require_confirmation(confirmed)
-    message = await manager.delete_workflow(workflow_id)
-    return WorkflowDeleted(deleted=ref, message=message)
+    message = await target.able.delete_workflow(target.id)
+    return WorkflowDeleted(deleted=target.ref, message=message)
 
 
 async def _confirm_publish(workflow: str, ctx: Context) -> Any:
@@ -304,9 +308,9 @@ async def publish_workflow(
     """Deploy a workflow's latest draft (an agent's changes from a chat), replacing what it
     runs; an error when there is none. The user is asked first unless confirm_destructive
     is off."""
-    registry = deck(ctx).registry
-    backend, workflow_id = registry.resolve(workflow, what="workflow")
-    publisher = registry.require(backend, WorkflowPublisher, "publish_workflow")
+    publisher, _, workflow_id = reach(
+        ctx, workflow, WorkflowPublisher, "publish_workflow", what="workflow"
+    )
     require_confirmation(confirmed)
     return await publisher.publish_workflow(workflow_id)
 
@@ -317,11 +321,11 @@ async def publish_workflow(
 async def create_workflow_token(ctx: Context, workflow: WorkflowRef) -> WorkflowToken:
     """Create a short-lived token to run a workflow from a browser without the API key; a
     secret until it expires."""
-    manager, ref, workflow_id = _manager(ctx, workflow, "create_workflow_token")
-    answer = dict(await manager.create_workflow_token(workflow_id))
+    target = _manager(ctx, workflow, "create_workflow_token")
+    answer = dict(await target.able.create_workflow_token(target.id))
     expires_in = answer.pop("expires_in", None)
     return WorkflowToken(
-        workflow=ref,
+        workflow=target.ref,
         token=answer.pop("token", None),
         expires_at=answer.pop("expires_at", None),
         expires_in=expires_in if isinstance(expires_in, int) else None,
@@ -338,9 +342,8 @@ def register(server: MCPServer) -> None:
         mime_type="application/json",
     )
     async def workflow_resource(backend: str, workflow_id: str, ctx: Context) -> str:
-        registry = deck(ctx).registry
         try:
-            manager = registry.require(registry.get(backend), WorkflowManager, "read workflow")
+            manager = backend_as(ctx, backend, WorkflowManager, "read workflow")
             found = await manager.get_workflow(workflow_id)
         except AgentdeckError as exc:
             raise ResourceError(str(exc)) from exc

@@ -25,6 +25,18 @@ from typing import Any
 from mcp.server.apps import Apps, ResourceCsp, client_supports_apps
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
+__all__ = [
+    "AGENT_TOOL_VIEW",
+    "APPROVALS",
+    "RUN",
+    "TOOL_VIEWS",
+    "TRANSCRIPT",
+    "WORKFLOW",
+    "document",
+    "extension",
+    "plain_resource_list",
+]
+
 RUN = "ui://agentdeck/run"
 APPROVALS = "ui://agentdeck/approvals"
 TRANSCRIPT = "ui://agentdeck/transcript"
@@ -48,7 +60,7 @@ _TITLES = {
 }
 #: No network, no outside resources, no frames: everything a view needs is in it, and it
 #: reaches agentdeck only through the host.
-CSP = ResourceCsp(connect_domains=[], resource_domains=[], frame_domains=[])
+_CSP = ResourceCsp(connect_domains=[], resource_domains=[], frame_domains=[])
 _INCLUDE = re.compile(r"/\* @include ([a-z]+\.(?:js|css)) \*/")
 
 
@@ -73,7 +85,7 @@ def extension() -> Apps:
             name=uri.removeprefix("ui://agentdeck/"),
             title=title,
             description=description,
-            csp=CSP,
+            csp=_CSP,
             prefers_border=True,
         )
     return apps
