@@ -17,7 +17,7 @@ Three rules keep a live process's runs from being failed by mistake, or flipped:
 - a run's end is written only while its row is still ``running`` (the stores' SQL never
   changes a final row). A process cut off for longer than its lease knows it may have
   lost its runs: if another process failed them meanwhile, its own ending of them is
-  refused and it reports them failed too (:mod:`agentdeck.run_ends`).
+  refused and it reports them failed too (:mod:`agentdeck.runs._ends`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ something new instead of polling. ``cancel_run`` elsewhere sets the row's cancel
 request and notifies; the owner, listening, cancels the run, which closes the
 upstream stream and calls the platform's cancel.
 
-A run's owner is the replica whose lease (:mod:`agentdeck.leases`) started it: a
+A run's owner is the replica whose lease (:mod:`agentdeck.runs._leases`) started it: a
 replica killed mid-run leaves no run ``running`` for much longer than a lease. A
 replica stopping cleanly hands its runs' final state over before it exits
 (:class:`~agentdeck.runs.RunManager`).
@@ -37,7 +37,7 @@ from agentdeck.model import (
     ToolCall,
     make_ref,
 )
-from agentdeck.runs import Run, RunResult
+from agentdeck.runs._run import Run, RunResult
 from agentdeck.store.postgres import PostgresStore
 from agentdeck.store.postgres_pool import closed_after
 from agentdeck.store.postgres_sharing import CANCEL_CHANNEL
