@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
 
 from agentdeck.model import ChatEvent, StreamWarning
+from agentdeck.runs._snapshot import RunStatus
 from agentdeck.store import RunStart, Store
-
-RunStatus = Literal["running", "completed", "failed", "cancelled"]
 
 logger = logging.getLogger("agentdeck.runs")
 

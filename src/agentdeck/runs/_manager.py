@@ -42,8 +42,9 @@ from agentdeck.backends.base import Backend, CancelCapable, ChatCapable
 from agentdeck.errors import AgentdeckError, InvalidInputError
 from agentdeck.model import ChatRequest, Done, ErrorEvent, PauseKey, StreamWarning
 from agentdeck.notices import FOR_CLIENT
-from agentdeck.runs._ends import EndWriter, RunStatus
+from agentdeck.runs._ends import EndWriter
 from agentdeck.runs._run import Run
+from agentdeck.runs._snapshot import RunStatus
 from agentdeck.store import RunStart, Store
 
 logger = logging.getLogger("agentdeck.runs")

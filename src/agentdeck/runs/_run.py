@@ -3,7 +3,7 @@ wait for more.
 
 The run manager (:mod:`agentdeck.runs._manager`) starts and ends runs; a follower (the
 ``chat`` tool, ``get_run``, a task) waits on one with :meth:`Run.changes` or
-:meth:`Run.settles` and reads what it produced with :meth:`Run.result`.
+:meth:`Run.settles` and reads what it produced with :meth:`Run.snapshot`.
 """
 
 from __future__ import annotations
@@ -15,19 +15,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import Backend
 from agentdeck.http import without_nul
 from agentdeck.model import (
     ApprovalRequired,
     ApprovalResolved,
+    Artifact,
     ChatEvent,
     ChatRequest,
     Done,
     PauseKey,
-    PendingApproval,
-    PendingQuestion,
     QuestionAsked,
     ReasoningDelta,
     RunStarted,
@@ -35,49 +33,12 @@ from agentdeck.model import (
     TextDelta,
     ToolCall,
     ToolResult,
-    WorkflowDraft,
-    make_ref,
 )
-from agentdeck.runs._ends import RunStatus
+from agentdeck.runs._snapshot import RunSnapshot, RunStatus, ToolActivity
 from agentdeck.store import RunStart
 
 #: Events that leave a run waiting on a human; any other event means it moved on.
 _WAITING_EVENTS = (ApprovalRequired, ApprovalResolved, QuestionAsked, StreamWarning, RunStarted)
-
-
-class ToolActivity(BaseModel):
-    """A tool the agent called during the run, with its result when it came."""
-
-    id: str | None = None
-    name: str | None = None
-    arguments: Any = None
-    result: Any = None
-
-
-class RunResult(BaseModel):
-    """What a chat run has produced so far, or in full once it finished."""
-
-    run_id: str = Field(description="Pass to get_run or cancel_run.")
-    status: RunStatus = Field(
-        description="running (call get_run to wait for the rest), completed, failed or cancelled."
-    )
-    agent: str = Field(description="Ref of the agent.")
-    conversation: str | None = Field(
-        default=None,
-        description="Ref of the conversation: pass it as `conversation` to continue it.",
-    )
-    text: str = Field(description="The agent's answer (so far, while running).")
-    reasoning: str | None = None
-    tool_calls: list[ToolActivity] = Field(default_factory=list)
-    pending_approvals: list[PendingApproval] = Field(default_factory=list)
-    pending_questions: list[PendingQuestion] = Field(default_factory=list)
-    workflows: list[WorkflowDraft] = Field(default_factory=list)
-    usage: dict[str, Any] | None = None
-    error: str | None = None
-    warnings: list[str] = Field(default_factory=list)
-    details: dict[str, Any] = Field(default_factory=dict)
-    started_at: datetime
-    finished_at: datetime | None = None
 
 
 class Run:
@@ -230,11 +191,11 @@ class Run:
     def text(self) -> str:
         return "".join(e.text for e in self.events if isinstance(e, TextDelta))
 
-    def result(self) -> RunResult:
-        backend = self.backend.name
+    def snapshot(self) -> RunSnapshot:
+        """What the run has produced so far, or in full once it ended."""
         tools: dict[str, ToolActivity] = {}
         anonymous: list[ToolActivity] = []
-        workflows: list[WorkflowDraft] = []
+        artifacts: list[Artifact] = []
         usage: dict[str, Any] | None = None
         details: dict[str, Any] = {}
         for event in self.events:
@@ -253,41 +214,27 @@ class Run:
                         ToolActivity(id=event.id, name=event.name, result=event.result)
                     )
             elif isinstance(event, Done):
-                workflows.extend(event.workflows)
+                artifacts.extend(event.artifacts)
                 usage = event.usage or usage
                 details.update(event.details)
         waiting = self.waiting_on()
-        approvals = [
-            PendingApproval(
-                ref=make_ref(backend, e.approval_id),
-                tool=e.tool,
-                arguments=e.arguments,
-                message=e.message,
-            )
-            for e in waiting
-            if isinstance(e, ApprovalRequired)
-        ]
-        questions = [
-            PendingQuestion(ref=make_ref(backend, e.question_id), question=e.question)
-            for e in waiting
-            if isinstance(e, QuestionAsked)
-        ]
         reasoning = "".join(e.text for e in self.events if isinstance(e, ReasoningDelta))
-        return RunResult(
+        return RunSnapshot(
             run_id=self.id,
+            backend=self.backend.name,
+            agent_id=self.request.agent_id,
             status=self.status,
-            agent=make_ref(backend, self.request.agent_id),
-            conversation=make_ref(backend, self.conversation_id) if self.conversation_id else None,
+            started_at=self.started_at,
+            conversation_id=self.conversation_id,
             text=self.text(),
             reasoning=reasoning or None,
             tool_calls=[*tools.values(), *anonymous],
-            pending_approvals=approvals,
-            pending_questions=questions,
-            workflows=workflows,
+            pending_approvals=[e for e in waiting if isinstance(e, ApprovalRequired)],
+            pending_questions=[e for e in waiting if isinstance(e, QuestionAsked)],
+            artifacts=artifacts,
             usage=usage,
             error=self.error,
             warnings=[e.message for e in self.events if isinstance(e, StreamWarning)],
             details=details,
-            started_at=self.started_at,
             finished_at=self.finished_at,
         )
