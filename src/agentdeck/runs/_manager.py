@@ -43,6 +43,7 @@ from agentdeck.errors import AgentdeckError, InvalidInputError
 from agentdeck.model import ChatRequest, Done, ErrorEvent, PauseKey, StreamWarning
 from agentdeck.notices import FOR_CLIENT
 from agentdeck.runs._ends import EndWriter
+from agentdeck.runs._leases import fail_left_running
 from agentdeck.runs._run import Run
 from agentdeck.runs._snapshot import RunStatus
 from agentdeck.store import RunStart, Store
@@ -121,13 +122,9 @@ class RunManager:
         """Mark the runs a previous process left ``running`` as failed: runs live in the
         memory of the process that drives them, so such a row can never finish. A database
         that does not answer now is no reason not to start: the next process tries again."""
-        try:
-            left = await self._store.fail_unfinished_runs(SERVER_STOPPED)
-        except Exception as exc:
-            logger.warning("could not check for runs a previous server left running: %s", exc)
-            return
-        if left:
-            logger.warning("marked %d runs a previous server left running as failed", left)
+        await fail_left_running(
+            self._store.fail_unfinished_runs, SERVER_STOPPED, whose="a previous server"
+        )
 
     async def start(self, backend: Backend, request: ChatRequest, owner: str | None) -> Run:
         """Start a run of ``owner``. Its row is written to the run history before its id

@@ -41,6 +41,29 @@ from agentdeck.store import RunStart
 _WAITING_EVENTS = (ApprovalRequired, ApprovalResolved, QuestionAsked, StreamWarning, RunStarted)
 
 
+class _Signal:
+    """Wakes whoever waits for the next time something happens. Its event is made only
+    when someone waits: most events of a fast stream arrive while nobody does."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event: anyio.Event | None = None
+
+    def set(self) -> None:
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+
+    async def wait(self, seconds: float) -> None:
+        """Return at the next :meth:`set`, or after ``seconds``."""
+        if self._event is None:
+            self._event = anyio.Event()
+        event = self._event
+        with anyio.move_on_after(seconds):
+            await event.wait()
+
+
 class Run:
     """One chat run: its events so far, its status, and a way to wait for more."""
 
@@ -62,11 +85,10 @@ class Run:
         self.asked: set[PauseKey] = set()
         #: pauses someone answered (here or through respond_to_approval/answer_question)
         self.answered: set[PauseKey] = set()
-        #: set at the next change; made only when someone waits for one (most events of a
-        #: fast stream arrive while nobody does)
-        self._changed: anyio.Event | None = None
-        #: set when the run ends or pauses on someone; made only when someone waits for that
-        self._settled: anyio.Event | None = None
+        #: set at the next change
+        self._changed = _Signal()
+        #: set when the run ends or pauses on someone
+        self._settled = _Signal()
         #: its row in the run history as of its start (set by the run manager)
         self.start: RunStart
         #: whether its row was written before it ended (:meth:`RunManager.publish`)
@@ -87,29 +109,19 @@ class Run:
         if isinstance(event, RunStarted) and event.upstream_run_id:
             self.upstream_run_id = event.upstream_run_id
         self.events.append(event)
-        self._notify()
+        self._changed.set()
         if isinstance(event, ApprovalRequired | QuestionAsked):
             self._paused = True
-            self._settle()
+            self._settled.set()
 
     def finish(self, status: RunStatus, error: str | None = None) -> None:
         self.status = status
         self.error = error
         self.finished_at = datetime.now(UTC)
         self.finished_monotonic = time.monotonic()
-        self._notify()
-        self._settle()
+        self._changed.set()
+        self._settled.set()
         self.finished.set()
-
-    def _notify(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
-
-    def _settle(self) -> None:
-        if self._settled is not None:
-            self._settled.set()
-            self._settled = None
 
     async def settles(self, deadline: float) -> None:
         """Return when the run has ended, waits on someone, or the deadline passed.
@@ -120,11 +132,7 @@ class Run:
             remaining = deadline - anyio.current_time()
             if remaining <= 0:
                 return
-            if self._settled is None:
-                self._settled = anyio.Event()
-            settled = self._settled
-            with anyio.move_on_after(remaining):
-                await settled.wait()
+            await self._settled.wait(remaining)
 
     async def changes(self, deadline: float) -> AsyncGenerator[list[ChatEvent], None]:
         """Yield each batch of new events until the run ends or the deadline passes.
@@ -145,11 +153,7 @@ class Run:
                 continue
             if self.done:
                 return
-            if self._changed is None:
-                self._changed = anyio.Event()
-            changed = self._changed
-            with anyio.move_on_after(remaining):
-                await changed.wait()
+            await self._changed.wait(remaining)
 
     def unasked(self) -> list[PauseKey]:
         """The pauses the run waits on that nobody was asked about nor answered yet."""
