@@ -17,7 +17,7 @@ import pytest
 SOURCE = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = "agentdeck"
 #: Layers that must not import the MCP server layer.
-BELOW_SERVER = ("agentdeck.backends", "agentdeck.http", "agentdeck.store")
+BELOW_SERVER = ("agentdeck.backends", "agentdeck.http", "agentdeck.runs", "agentdeck.store")
 
 
 def module_files(root: Path) -> dict[str, Path]:
@@ -128,9 +128,10 @@ def test_no_module_of_agentdeck_is_part_of_an_import_circle() -> None:
     assert circles(graph) == []
 
 
-def test_backends_http_and_store_never_import_the_server() -> None:
+def test_backends_http_runs_and_store_never_import_the_server() -> None:
     graph = import_graph(SOURCE)
     assert any(name.startswith("agentdeck.backends.") for name in graph)
+    assert any(name.startswith("agentdeck.runs.") for name in graph)
     assert reaching_up(graph) == []
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from agentdeck.leases import LeaseStore
+from agentdeck.runs import LeaseStore
 from agentdeck.store import RunStart, Store, open_store
 from agentdeck.store.postgres_leases import PostgresLeases
 from agentdeck.store.sqlite import SqliteStore
@@ -91,7 +91,7 @@ def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def end_as_another_process_would(database: str, run_id: str) -> None:
-    """What a process that took this one for stopped writes (agentdeck.leases)."""
+    """What a process that took this one for stopped writes (agentdeck.runs._leases)."""
     if database.endswith(".db"):
         with closing(sqlite3.connect(database, isolation_level=None)) as other:
             other.execute(

@@ -7,10 +7,10 @@ the same form the tools accept.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 
@@ -150,8 +150,27 @@ class Conversation(ConversationSummary):
     messages: list[Message] = Field(default_factory=list)
 
 
-class WorkflowDraft(BaseModel):
+class Artifact(BaseModel):
+    """Something a chat turn made on the platform besides its answer, as the platform's
+    own model (:class:`WorkflowDraft`). :class:`Done` carries them and the run engine keeps
+    them without knowing their kind; the chat result lists each kind under a field of its
+    own. Each kind is a subclass that names itself in ``kind``."""
+
+    kind: ClassVar[str]
+
+    @classmethod
+    def kind_named(cls, kind: str) -> type[Artifact]:
+        """The subclass of that ``kind`` (how an artifact is read back from JSON)."""
+        for subclass in cls.__subclasses__():
+            if subclass.kind == kind:
+                return subclass
+        raise ValueError(f"there is no kind of artifact named {kind!r}")
+
+
+class WorkflowDraft(Artifact):
     """A workflow a chat created or edited (Roboflow drafts until published)."""
+
+    kind: ClassVar[str] = "workflow"
 
     backend: str
     id: str
@@ -164,20 +183,6 @@ class WorkflowDraft(BaseModel):
     @property
     def ref(self) -> str:
         return make_ref(self.backend, self.url or self.id)
-
-
-class PendingApproval(BaseModel):
-    """A tool call the agent is waiting on a human to approve."""
-
-    ref: str = Field(description="Pass as `approval` to respond_to_approval.")
-    tool: str | None = None
-    arguments: dict[str, Any] | None = None
-    message: str | None = None
-
-
-class PendingQuestion(BaseModel):
-    ref: str
-    question: str
 
 
 # ---- chat events: what every backend's chat yields -------------------------------------
@@ -274,7 +279,7 @@ class Done(_Event):
     type: Literal["done"] = "done"
     conversation_id: str | None = None
     usage: dict[str, Any] | None = None
-    workflows: list[WorkflowDraft] = Field(default_factory=list)
+    artifacts: Sequence[Artifact] = Field(default_factory=list)
     details: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -13,9 +13,8 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 
 from agentdeck.config import Settings
-from agentdeck.leases import Lease
 from agentdeck.registry import Registry
-from agentdeck.runs import RunManager, RunSharing
+from agentdeck.runs import Lease, RunManager, RunSharing
 from agentdeck.server import _completions, _prompts, _resources, views
 from agentdeck.server._server import DeckServer
 from agentdeck.server._surface import Surface, enabled_tools, tool_modules
@@ -94,7 +93,7 @@ async def _run_sharing(
     if not is_postgres_url(settings.database()):
         yield None
         return
-    from agentdeck.replicas import SharedRuns
+    from agentdeck.runs.replicas import SharedRuns
     from agentdeck.store.postgres import PostgresStore
 
     assert isinstance(registry.store, PostgresStore)

@@ -8,7 +8,7 @@ Messages need no column of their own: they are only read through a conversation 
 caller was found to own.
 
 The column is ``principal`` because ``runs.owner`` already names the replica driving a
-run (``agentdeck.replicas``).
+run (``agentdeck.runs.replicas``).
 """
 
 from __future__ import annotations

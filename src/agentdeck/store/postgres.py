@@ -10,7 +10,7 @@ lock, so replicas starting together migrate once, in turn.
 The ``runs`` table is keyed by run id and written by the replica that drives the
 run. Migration 2 adds what replicas share about a run in flight — its owner, a
 snapshot of its result so far, a cancel request — and the ``replicas`` table of
-leases; :mod:`agentdeck.replicas` drives them, through the methods of
+leases; :mod:`agentdeck.runs.replicas` drives them, through the methods of
 :mod:`agentdeck.store.postgres_sharing`. Every write to a run's shared state sends a
 notification on its ``RUN_CHANNEL`` (payload: the run id) at commit; a cancel request
 one on its ``CANCEL_CHANNEL``. The run history is :mod:`agentdeck.store.postgres_runs`.

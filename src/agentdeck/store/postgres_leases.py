@@ -1,4 +1,4 @@
-"""The leases of replicas sharing a PostgreSQL database (:mod:`agentdeck.leases`).
+"""The leases of replicas sharing a PostgreSQL database (:mod:`agentdeck.runs._leases`).
 
 They are kept on a connection of their own, outside the store's pool: over an outage
 the pool reconnects with a backoff that grows to many seconds, and a replica must

@@ -1,4 +1,4 @@
-"""Runs shared between replicas through PostgreSQL (see :mod:`agentdeck.replicas`): who
+"""Runs shared between replicas through PostgreSQL (see :mod:`agentdeck.runs.replicas`): who
 drives a run, its state so far for the others to follow, and cancel requests, with a
 listening connection of its own for the notifications."""
 

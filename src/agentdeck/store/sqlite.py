@@ -86,7 +86,7 @@ CREATE INDEX IF NOT EXISTS runs_by_conversation ON runs (backend, conversation_i
 """,
     SQLITE_SCHEMA,
     # which process drives a run, and the leases of the processes sharing the file
-    # (agentdeck.leases); ``lease_until`` is a Julian day on SQLite's clock
+    # (agentdeck.runs._leases); ``lease_until`` is a Julian day on SQLite's clock
     """
 ALTER TABLE runs ADD COLUMN owner TEXT;
 CREATE TABLE replicas (id TEXT PRIMARY KEY, lease_until REAL NOT NULL);

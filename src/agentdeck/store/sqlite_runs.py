@@ -118,7 +118,7 @@ class SqliteRunHistory(SqliteConnection):
         Called when a server starts: a ``running`` row whose owner holds no lease (it gave
         it back, or wrote no owner) is one a previous process left behind. The runs of
         other processes sharing the file hold a lease: those that stopped are failed once
-        their lease runs out (:mod:`agentdeck.leases`), live ones are left alone.
+        their lease runs out (:mod:`agentdeck.runs._leases`), live ones are left alone.
         """
         return await self._write(
             (

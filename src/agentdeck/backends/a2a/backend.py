@@ -36,7 +36,6 @@ from agentdeck.errors import (
     NotFoundError,
     UpstreamError,
 )
-from agentdeck.history import history_conversation, history_page
 from agentdeck.http import Connection, HttpClient
 from agentdeck.model import (
     Agent,
@@ -48,6 +47,7 @@ from agentdeck.model import (
     Page,
 )
 from agentdeck.pagination import offset_cursor, parse_offset
+from agentdeck.runs import history_conversation, history_page
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator

@@ -204,7 +204,7 @@ class RoboflowBackend(RoboflowWorkflows):
         }
         yield Done(
             conversation_id=conversation_id,
-            workflows=drafts,
+            artifacts=drafts,
             details={"mode": mode, **extra},
         )
 

@@ -8,7 +8,8 @@ from typing import Any
 import mcp.types as types
 
 from agentdeck.redaction import redact, redact_value
-from agentdeck.runs import Run, RunResult
+from agentdeck.runs import Run
+from agentdeck.server.chat._result import RunResult
 from agentdeck.server.toolkit import tool_result
 
 
@@ -30,7 +31,7 @@ def as_chat_answer(
 def final_answer(run: Run) -> dict[str, Any]:
     """The ``CallToolResult`` a chat call answers for the finished ``run``, as wire JSON:
     the run, or the tool error of a run that failed before producing anything."""
-    result = run.result()
+    result = RunResult.of(run.snapshot())
     answer: types.CallToolResult | types.InputRequiredResult
     if result.status == "failed" and not (result.text or result.tool_calls):
         answer = types.CallToolResult(

@@ -27,8 +27,9 @@ from agentdeck.model import (
     TextDelta,
     ToolCall,
 )
-from agentdeck.runs import Run, RunResult
+from agentdeck.runs import Run
 from agentdeck.server.chat._pauses import deliver, question
+from agentdeck.server.chat._result import RunResult
 from agentdeck.server.client import announce_resource_updated, ask, can_elicit
 from agentdeck.server.conversations import conversation_uri
 from agentdeck.server.sdk_seams import progress_wanted
@@ -120,7 +121,7 @@ async def follow(ctx: Context, here: Deck, run: Run, wait_seconds: float) -> Run
             await here.runs.cancel(run)
         raise
     await here.runs.publish(run)  # its id is handed out now
-    result = run.result()
+    result = RunResult.of(run.snapshot())
     if result.status != "running" and run.conversation_id:
         await announce_resource_updated(
             ctx, conversation_uri(run.backend.name, run.conversation_id), run.owner

@@ -1,5 +1,5 @@
 """Conversations, as the server reads them: from a backend's API, or from agentdeck's run
-history where a platform has none (``agentdeck.history``, the run engine's); a page of
+history where a platform has none (``agentdeck.runs``, the run engine's); a page of
 messages at a time; as Markdown transcripts; and the check that a chat may continue one.
 
 The ``conversations`` toolset (``server.tools.conversations``), the transcript resources

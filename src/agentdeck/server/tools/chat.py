@@ -7,8 +7,7 @@ import mcp.types as types
 from mcp.server.mcpserver import Context
 from pydantic import ConfigDict, Field
 
-from agentdeck.runs import RunResult
-from agentdeck.server.chat import converse, follow_run
+from agentdeck.server.chat import RunResult, converse, follow_run
 from agentdeck.server.toolkit import Toolbox, brief, deck
 from agentdeck.server.tools import AgentRef, ConversationToContinue, Options, RunId, WaitSeconds
 
@@ -95,4 +94,4 @@ async def cancel_run(ctx: Context, run_id: RunId) -> RunState:
     run = await runs.find(run_id, here.owner)
     with anyio.fail_after(30):
         await runs.cancel(run)
-    return RunState.model_validate(run.result(), from_attributes=True)
+    return RunState.of(run.snapshot())

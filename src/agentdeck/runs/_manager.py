@@ -7,7 +7,7 @@ first, the caller gets what has streamed so far and the ``run_id`` to use with
 upstream stream, then calls the platform's cancel endpoint where there is one.
 Finished runs are kept for a bounded time and count. Each run is also written to
 the run history in the store, which is what ``list_conversations`` reads for
-platforms that have no conversation API; its end through :mod:`agentdeck.run_ends`,
+platforms that have no conversation API; its end through :mod:`agentdeck.runs._ends`,
 which retries it while the database is out of reach. Nothing that goes wrong in a
 run's task (a backend, a decoder, the store) leaves it: the run fails instead, and
 the server goes on.
@@ -17,7 +17,7 @@ every run is everyone's): finding another principal's run fails exactly as findi
 that never existed, down to the path taken (see :meth:`RunManager.find`).
 
 Replicas sharing a PostgreSQL database also share their runs through a
-:class:`RunSharing` (:mod:`agentdeck.replicas`): a run is claimed by the replica
+:class:`RunSharing` (:mod:`agentdeck.runs.replicas`): a run is claimed by the replica
 that starts it, handed over when it ends, found from any replica, and cancelled
 through its owner. With one process (SQLite) that is :class:`NoSharing`, which
 does nothing, so the single-replica path costs nothing extra.
@@ -31,42 +31,21 @@ from __future__ import annotations
 import bisect
 import logging
 import time
-import uuid
-from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
-from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 import anyio
 import anyio.lowlevel
 from anyio.abc import TaskGroup
-from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import Backend, CancelCapable, ChatCapable
 from agentdeck.errors import AgentdeckError, InvalidInputError
-from agentdeck.http import without_nul
-from agentdeck.model import (
-    ApprovalRequired,
-    ApprovalResolved,
-    ChatEvent,
-    ChatRequest,
-    Done,
-    ErrorEvent,
-    PauseKey,
-    PendingApproval,
-    PendingQuestion,
-    QuestionAsked,
-    ReasoningDelta,
-    RunStarted,
-    StreamWarning,
-    TextDelta,
-    ToolCall,
-    ToolResult,
-    WorkflowDraft,
-    make_ref,
-)
+from agentdeck.model import ChatRequest, Done, ErrorEvent, PauseKey, StreamWarning
 from agentdeck.notices import FOR_CLIENT
-from agentdeck.run_ends import EndWriter, RunStatus
+from agentdeck.runs._ends import EndWriter
+from agentdeck.runs._leases import fail_left_running
+from agentdeck.runs._run import Run
+from agentdeck.runs._snapshot import RunStatus
 from agentdeck.store import RunStart, Store
 
 logger = logging.getLogger("agentdeck.runs")
@@ -76,256 +55,6 @@ _UPSTREAM_CANCEL_TIMEOUT = 10.0
 SERVER_STOPPED = "the server stopped during this run; send the message again."
 #: longest a run reads events without letting other tasks (its followers) run
 _MAX_BUSY_SECONDS = 0.01
-#: Events that leave a run waiting on a human; any other event means it moved on.
-_WAITING_EVENTS = (ApprovalRequired, ApprovalResolved, QuestionAsked, StreamWarning, RunStarted)
-
-
-class ToolActivity(BaseModel):
-    """A tool the agent called during the run, with its result when it came."""
-
-    id: str | None = None
-    name: str | None = None
-    arguments: Any = None
-    result: Any = None
-
-
-class RunResult(BaseModel):
-    """What a chat run has produced so far, or in full once it finished."""
-
-    run_id: str = Field(description="Pass to get_run or cancel_run.")
-    status: RunStatus = Field(
-        description="running (call get_run to wait for the rest), completed, failed or cancelled."
-    )
-    agent: str = Field(description="Ref of the agent.")
-    conversation: str | None = Field(
-        default=None,
-        description="Ref of the conversation: pass it as `conversation` to continue it.",
-    )
-    text: str = Field(description="The agent's answer (so far, while running).")
-    reasoning: str | None = None
-    tool_calls: list[ToolActivity] = Field(default_factory=list)
-    pending_approvals: list[PendingApproval] = Field(default_factory=list)
-    pending_questions: list[PendingQuestion] = Field(default_factory=list)
-    workflows: list[WorkflowDraft] = Field(default_factory=list)
-    usage: dict[str, Any] | None = None
-    error: str | None = None
-    warnings: list[str] = Field(default_factory=list)
-    details: dict[str, Any] = Field(default_factory=dict)
-    started_at: datetime
-    finished_at: datetime | None = None
-
-
-class Run:
-    """One chat run: its events so far, its status, and a way to wait for more."""
-
-    def __init__(self, backend: Backend, request: ChatRequest, owner: str | None = None) -> None:
-        self.id = uuid.uuid4().hex
-        self.owner = owner
-        self.backend = backend
-        self.request = request
-        self.status: RunStatus = "running"
-        self.events: list[ChatEvent] = []
-        self.conversation_id = request.conversation_id
-        self.upstream_run_id: str | None = None
-        self.error: str | None = None
-        self.started_at = datetime.now(UTC)
-        self.finished_at: datetime | None = None
-        self.finished_monotonic: float | None = None
-        self.scope = anyio.CancelScope()
-        #: pauses the user was asked about here (:meth:`mark_asked`)
-        self.asked: set[PauseKey] = set()
-        #: pauses someone answered (here or through respond_to_approval/answer_question)
-        self.answered: set[PauseKey] = set()
-        #: set at the next change; made only when someone waits for one (most events of a
-        #: fast stream arrive while nobody does)
-        self._changed: anyio.Event | None = None
-        #: set when the run ends or pauses on someone; made only when someone waits for that
-        self._settled: anyio.Event | None = None
-        #: its row in the run history as of its start (set by the run manager)
-        self.start: RunStart
-        #: whether its row was written before it ended (:meth:`RunManager.publish`)
-        self.published = False
-        #: whether an approval or a question came: most runs never pause, and then
-        #: nothing is waited on without reading the events
-        self._paused = False
-        self.finished = anyio.Event()
-
-    @property
-    def done(self) -> bool:
-        return self.status != "running"
-
-    def add(self, event: ChatEvent) -> None:
-        event = without_nul(event, self.events)
-        if isinstance(event, RunStarted | Done) and event.conversation_id:
-            self.conversation_id = event.conversation_id
-        if isinstance(event, RunStarted) and event.upstream_run_id:
-            self.upstream_run_id = event.upstream_run_id
-        self.events.append(event)
-        self._notify()
-        if isinstance(event, ApprovalRequired | QuestionAsked):
-            self._paused = True
-            self._settle()
-
-    def finish(self, status: RunStatus, error: str | None = None) -> None:
-        self.status = status
-        self.error = error
-        self.finished_at = datetime.now(UTC)
-        self.finished_monotonic = time.monotonic()
-        self._notify()
-        self._settle()
-        self.finished.set()
-
-    def _notify(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
-
-    def _settle(self) -> None:
-        if self._settled is not None:
-            self._settled.set()
-            self._settled = None
-
-    async def settles(self, deadline: float) -> None:
-        """Return when the run has ended, waits on someone, or the deadline passed.
-
-        What a follower that streams nothing waits for: it wakes once, not at every event.
-        """
-        while not self.done and not self.waiting_on_someone():
-            remaining = deadline - anyio.current_time()
-            if remaining <= 0:
-                return
-            if self._settled is None:
-                self._settled = anyio.Event()
-            settled = self._settled
-            with anyio.move_on_after(remaining):
-                await settled.wait()
-
-    async def changes(self, deadline: float) -> AsyncGenerator[list[ChatEvent], None]:
-        """Yield each batch of new events until the run ends or the deadline passes.
-
-        A batch is everything that arrived since the previous one was handed out, so a
-        consumer that is slow (writing a notification) gets the deltas that piled up
-        meanwhile together. The deadline is checked before each batch: a stream that
-        never pauses cannot keep the caller past its wait budget.
-        """
-        seen = 0
-        while True:
-            remaining = deadline - anyio.current_time()
-            if remaining <= 0:
-                return
-            if len(self.events) > seen:
-                batch, seen = self.events[seen:], len(self.events)
-                yield batch
-                continue
-            if self.done:
-                return
-            if self._changed is None:
-                self._changed = anyio.Event()
-            changed = self._changed
-            with anyio.move_on_after(remaining):
-                await changed.wait()
-
-    def unasked(self) -> list[PauseKey]:
-        """The pauses the run waits on that nobody was asked about nor answered yet."""
-        keys = [PauseKey.of(e) for e in self.waiting_on()]
-        return [key for key in keys if key not in self.asked and key not in self.answered]
-
-    def outstanding(self) -> list[ApprovalRequired | QuestionAsked]:
-        """The pauses the run waits on that nobody answered yet, oldest first."""
-        return [e for e in self.waiting_on() if PauseKey.of(e) not in self.answered]
-
-    def mark_asked(self, keys: Iterable[PauseKey]) -> None:
-        """The user was asked about these pauses: this run's followers do not ask again."""
-        self.asked.update(keys)
-
-    def mark_answered(self, key: PauseKey) -> None:
-        """Someone answered this pause (here, or through a tool): the run is followed on
-        instead of returned as waiting on it."""
-        self.answered.add(key)
-
-    def waiting_on_someone(self) -> bool:
-        """Whether the run is paused on an approval or question nobody has answered yet."""
-        return any(PauseKey.of(e) not in self.answered for e in self.waiting_on())
-
-    def waiting_on(self) -> list[ApprovalRequired | QuestionAsked]:
-        """The approvals and questions the run is paused on, oldest first."""
-        if not self._paused or self.status != "running":
-            return []
-        waiting: dict[PauseKey, ApprovalRequired | QuestionAsked] = {}
-        for event in self.events:
-            if isinstance(event, ApprovalRequired | QuestionAsked):
-                waiting[PauseKey.of(event)] = event
-            elif isinstance(event, ApprovalResolved):
-                waiting.pop(PauseKey("approval", event.approval_id), None)
-            if not isinstance(event, _WAITING_EVENTS):
-                # the agent moved on: whatever it was waiting for has been answered
-                waiting.clear()
-        return list(waiting.values())
-
-    def text(self) -> str:
-        return "".join(e.text for e in self.events if isinstance(e, TextDelta))
-
-    def result(self) -> RunResult:
-        backend = self.backend.name
-        tools: dict[str, ToolActivity] = {}
-        anonymous: list[ToolActivity] = []
-        workflows: list[WorkflowDraft] = []
-        usage: dict[str, Any] | None = None
-        details: dict[str, Any] = {}
-        for event in self.events:
-            if isinstance(event, ToolCall):
-                activity = ToolActivity(id=event.id, name=event.name, arguments=event.arguments)
-                if event.id:
-                    tools[event.id] = activity
-                else:
-                    anonymous.append(activity)
-            elif isinstance(event, ToolResult):
-                known = tools.get(event.id or "")
-                if known is not None:
-                    known.result = event.result
-                else:
-                    anonymous.append(
-                        ToolActivity(id=event.id, name=event.name, result=event.result)
-                    )
-            elif isinstance(event, Done):
-                workflows.extend(event.workflows)
-                usage = event.usage or usage
-                details.update(event.details)
-        waiting = self.waiting_on()
-        approvals = [
-            PendingApproval(
-                ref=make_ref(backend, e.approval_id),
-                tool=e.tool,
-                arguments=e.arguments,
-                message=e.message,
-            )
-            for e in waiting
-            if isinstance(e, ApprovalRequired)
-        ]
-        questions = [
-            PendingQuestion(ref=make_ref(backend, e.question_id), question=e.question)
-            for e in waiting
-            if isinstance(e, QuestionAsked)
-        ]
-        reasoning = "".join(e.text for e in self.events if isinstance(e, ReasoningDelta))
-        return RunResult(
-            run_id=self.id,
-            status=self.status,
-            agent=make_ref(backend, self.request.agent_id),
-            conversation=make_ref(backend, self.conversation_id) if self.conversation_id else None,
-            text=self.text(),
-            reasoning=reasoning or None,
-            tool_calls=[*tools.values(), *anonymous],
-            pending_approvals=approvals,
-            pending_questions=questions,
-            workflows=workflows,
-            usage=usage,
-            error=self.error,
-            warnings=[e.message for e in self.events if isinstance(e, StreamWarning)],
-            details=details,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
-        )
 
 
 class RunSharing(Protocol):
@@ -393,13 +122,9 @@ class RunManager:
         """Mark the runs a previous process left ``running`` as failed: runs live in the
         memory of the process that drives them, so such a row can never finish. A database
         that does not answer now is no reason not to start: the next process tries again."""
-        try:
-            left = await self._store.fail_unfinished_runs(SERVER_STOPPED)
-        except Exception as exc:
-            logger.warning("could not check for runs a previous server left running: %s", exc)
-            return
-        if left:
-            logger.warning("marked %d runs a previous server left running as failed", left)
+        await fail_left_running(
+            self._store.fail_unfinished_runs, SERVER_STOPPED, whose="a previous server"
+        )
 
     async def start(self, backend: Backend, request: ChatRequest, owner: str | None) -> Run:
         """Start a run of ``owner``. Its row is written to the run history before its id

@@ -10,7 +10,7 @@ the background with a capped backoff until the database takes it: no row is left
 
 The write never changes a row that is already final. If another process ended the run
 first — it took this one for stopped, this one's lease having run out while the database
-was out of reach (:mod:`agentdeck.leases`) — the run is reported as that process
+was out of reach (:mod:`agentdeck.runs._leases`) — the run is reported as that process
 reported it: failed. A run's final status never changes once reported.
 """
 
@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import anyio
 from anyio.abc import TaskGroup
 
 from agentdeck.model import ChatEvent, StreamWarning
+from agentdeck.runs._snapshot import RunStatus
 from agentdeck.store import RunStart, Store
-
-RunStatus = Literal["running", "completed", "failed", "cancelled"]
 
 logger = logging.getLogger("agentdeck.runs")
 

@@ -2,7 +2,7 @@
 
 A run lives on the replica that started it: that replica holds the upstream stream.
 What every other replica needs is in the run's row: its owner and a snapshot of its
-result so far (the :class:`~agentdeck.runs.RunResult` JSON), written in batches — the
+result so far (a :class:`~agentdeck.runs.RunSnapshot` as JSON), written in batches — the
 first event after a quiet spell starts a short window, and everything that arrived
 within it goes out in one write — not once per token. Each write notifies the other
 replicas (``LISTEN``/``NOTIFY``), so ``get_run`` elsewhere wakes when there is
@@ -10,7 +10,7 @@ something new instead of polling. ``cancel_run`` elsewhere sets the row's cancel
 request and notifies; the owner, listening, cancels the run, which closes the
 upstream stream and calls the platform's cancel.
 
-A run's owner is the replica whose lease (:mod:`agentdeck.leases`) started it: a
+A run's owner is the replica whose lease (:mod:`agentdeck.runs._leases`) started it: a
 replica killed mid-run leaves no run ``running`` for much longer than a lease. A
 replica stopping cleanly hands its runs' final state over before it exits
 (:class:`~agentdeck.runs.RunManager`).
@@ -22,7 +22,7 @@ import logging
 import math
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
-from typing import Any
+from dataclasses import replace
 
 import anyio
 from anyio.abc import TaskGroup
@@ -32,12 +32,13 @@ from agentdeck.model import (
     ApprovalRequired,
     ChatEvent,
     ChatRequest,
+    PauseKey,
     QuestionAsked,
     TextDelta,
     ToolCall,
-    make_ref,
 )
-from agentdeck.runs import Run, RunResult
+from agentdeck.runs._run import Run
+from agentdeck.runs._snapshot import RunSnapshot
 from agentdeck.store.postgres import PostgresStore
 from agentdeck.store.postgres_pool import closed_after
 from agentdeck.store.postgres_sharing import CANCEL_CHANNEL
@@ -95,18 +96,18 @@ class SharedRuns:
     async def claim(self, run: Run) -> None:
         self._owned[run.id] = run
         self._task_group.start_soon(self._write_progress, run, name=f"progress of {run.id}")
-        await self._store.claim_run(run.id, self.replica, run.result().model_dump_json())
+        await self._store.claim_run(run.id, self.replica, run.snapshot().to_json())
 
     async def hand_over(self, run: Run) -> None:
         self._owned.pop(run.id, None)
-        await self._store.write_progress(run.id, run.result().model_dump_json(), final=True)
+        await self._store.write_progress(run.id, run.snapshot().to_json(), final=True)
 
     async def find(self, run_id: str, owner: str | None) -> Run | None:
         row = await self._store.shared_run(run_id, owner)
         backend = self._backends.get(row["backend"]) if row else None
         if row is None or backend is None:
             return None
-        snapshot = RunResult.model_validate(row["snapshot"])
+        snapshot = RunSnapshot.from_json(row["snapshot"])
         return RemoteRun(self, backend.for_owner(owner), snapshot, owner)
 
     async def cancel(self, run: Run) -> None:
@@ -129,9 +130,9 @@ class SharedRuns:
         if event is not None:
             event.set()
 
-    async def snapshot(self, run_id: str) -> RunResult | None:
+    async def snapshot(self, run_id: str) -> RunSnapshot | None:
         row = await self._store.shared_run(run_id)
-        return RunResult.model_validate(row["snapshot"]) if row else None
+        return RunSnapshot.from_json(row["snapshot"]) if row else None
 
     # ---- background tasks ------------------------------------------------------------
 
@@ -142,7 +143,7 @@ class SharedRuns:
             if run.done:
                 return  # the hand-over writes the end
             try:
-                await self._store.write_progress(run.id, run.result().model_dump_json())
+                await self._store.write_progress(run.id, run.snapshot().to_json())
             except Exception as exc:  # the next change (or the end) writes it again
                 logger.warning("run %s: writing its progress failed: %s", run.id, exc)
 
@@ -186,29 +187,25 @@ class RemoteRun(Run):
     """A read-only view of a run another replica drives, refreshed from its snapshot.
 
     It offers what following a run needs (:meth:`changes`, :meth:`waiting_on`,
-    :meth:`result`): each new snapshot becomes the events that tell it apart from the
+    :meth:`snapshot`): each new snapshot becomes the events that tell it apart from the
     previous one — the new text, new tool calls, new approvals and questions — so
     progress notifications read the same as for a run of this replica.
     """
 
     def __init__(
-        self, shared: SharedRuns, backend: Backend, snapshot: RunResult, owner: str | None
+        self, shared: SharedRuns, backend: Backend, snapshot: RunSnapshot, owner: str | None
     ) -> None:
-        _, _, agent_id = snapshot.agent.partition(":")
-        super().__init__(backend, ChatRequest(agent_id=agent_id, message=""), owner)
+        request = ChatRequest(agent_id=snapshot.agent_id, message="")
+        super().__init__(backend, request, owner)
         self.id = snapshot.run_id
         self.started_at = snapshot.started_at
         self._shared = shared
-        nothing: dict[str, Any] = {
-            "text": "",
-            "tool_calls": [],
-            "pending_approvals": [],
-            "pending_questions": [],
-        }
-        self._snapshot = snapshot.model_copy(update=nothing)
+        self._snapshot = replace(
+            snapshot, text="", tool_calls=[], pending_approvals=[], pending_questions=[]
+        )
         self._apply(snapshot)
 
-    def _apply(self, snapshot: RunResult) -> list[ChatEvent]:
+    def _apply(self, snapshot: RunSnapshot) -> list[ChatEvent]:
         """Take a newer snapshot; return the events it adds."""
         before = self._snapshot
         new: list[ChatEvent] = []
@@ -221,16 +218,14 @@ class RemoteRun(Run):
             ToolCall(id=call.id, name=call.name or "tool", arguments=call.arguments)
             for call in snapshot.tool_calls[len(before.tool_calls) :]
         ]
-        known = {p.ref for p in before.pending_approvals} | {
-            q.ref for q in before.pending_questions
-        }
-        new += [e for e in _pauses(snapshot) if _ref_of(e, self.backend.name) not in known]
+        known = {PauseKey.of(e) for e in _pauses(before)}
+        new += [e for e in _pauses(snapshot) if PauseKey.of(e) not in known]
         self._snapshot = snapshot
         self.status = snapshot.status
         self.error = snapshot.error
         self.finished_at = snapshot.finished_at
-        if snapshot.conversation:
-            self.conversation_id = snapshot.conversation.partition(":")[2]
+        if snapshot.conversation_id:
+            self.conversation_id = snapshot.conversation_id
         self.events.extend(new)
         if self.done:
             self.finished.set()
@@ -259,28 +254,10 @@ class RemoteRun(Run):
     def waiting_on(self) -> list[ApprovalRequired | QuestionAsked]:
         return _pauses(self._snapshot) if self.status == "running" else []
 
-    def result(self) -> RunResult:
+    def snapshot(self) -> RunSnapshot:
         return self._snapshot
 
 
-def _pauses(snapshot: RunResult) -> list[ApprovalRequired | QuestionAsked]:
-    """The approvals and questions a snapshot lists as pending, as the events that asked."""
-    approvals: list[ApprovalRequired | QuestionAsked] = [
-        ApprovalRequired(
-            approval_id=p.ref.partition(":")[2],
-            tool=p.tool,
-            arguments=p.arguments,
-            message=p.message,
-        )
-        for p in snapshot.pending_approvals
-    ]
-    return approvals + [
-        QuestionAsked(question_id=q.ref.partition(":")[2], question=q.question)
-        for q in snapshot.pending_questions
-    ]
-
-
-def _ref_of(event: ApprovalRequired | QuestionAsked, backend: str) -> str:
-    if isinstance(event, ApprovalRequired):
-        return make_ref(backend, event.approval_id)
-    return make_ref(backend, event.question_id)
+def _pauses(snapshot: RunSnapshot) -> list[ApprovalRequired | QuestionAsked]:
+    """The approvals and questions a snapshot lists as pending."""
+    return [*snapshot.pending_approvals, *snapshot.pending_questions]

@@ -17,7 +17,7 @@ Three rules keep a live process's runs from being failed by mistake, or flipped:
 - a run's end is written only while its row is still ``running`` (the stores' SQL never
   changes a final row). A process cut off for longer than its lease knows it may have
   lost its runs: if another process failed them meanwhile, its own ending of them is
-  refused and it reports them failed too (:mod:`agentdeck.run_ends`).
+  refused and it reports them failed too (:mod:`agentdeck.runs._ends`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol
 
@@ -90,13 +90,11 @@ class Lease:
         while True:
             await anyio.sleep(self.seconds / 3)
             if await self._renew() and self._judging():
-                try:
-                    failed = await self._store.fail_runs_of_expired_replicas(REPLICA_STOPPED)
-                except Exception as exc:
-                    logger.warning("failing the runs of stopped processes failed: %s", exc)
-                    continue
-                if failed:
-                    logger.warning("failed %d runs of a process that stopped", len(failed))
+                await fail_left_running(
+                    self._store.fail_runs_of_expired_replicas,
+                    REPLICA_STOPPED,
+                    whose="processes that stopped",
+                )
 
     def _judging(self) -> bool:
         """Whether this process has renewed without a gap for a full lease."""
@@ -134,3 +132,20 @@ class Lease:
         else:
             logger.info("renewing the lease failed: %s", failure)
         return False
+
+
+async def fail_left_running(
+    fail: Callable[[str], Awaitable[int | list[str]]], error: str, *, whose: str
+) -> None:
+    """Fail with ``error`` the runs that ``whose`` left ``running`` (they can never
+    finish), through ``fail`` (a store method that says how many, or which), and log how
+    many. A database that does not answer is logged, not raised: the next attempt (the
+    next renewal, the next process) tries again."""
+    try:
+        failed = await fail(error)
+    except Exception as exc:
+        logger.warning("failing the runs %s left running failed: %s", whose, exc)
+        return
+    count = failed if isinstance(failed, int) else len(failed)
+    if count:
+        logger.warning("failed %d runs %s left running", count, whose)

@@ -1,0 +1,31 @@
+"""The run engine: every chat is a run, driven in the server's task group, that can
+outlive the tool call which started it.
+
+``_run`` is one run and its events; ``_snapshot`` what a run produced so far, as plain
+data the server presents and the replicas share; ``_manager`` starts, finds, cancels
+and forgets runs; ``_ends`` writes a run's end to the run history, retrying while the
+database is out of reach; ``_leases`` tells which of the processes
+sharing a database are alive; ``_history`` reads the run history back as conversations,
+for platforms that have no conversation API. ``agentdeck.runs.replicas`` shares runs
+between replicas on one PostgreSQL database; it is imported on its own, only when the
+database is PostgreSQL (it loads the PostgreSQL driver).
+"""
+
+from agentdeck.runs._history import history_conversation, history_page
+from agentdeck.runs._leases import Lease, LeaseStore
+from agentdeck.runs._manager import RunManager, RunSharing
+from agentdeck.runs._run import Run
+from agentdeck.runs._snapshot import RunSnapshot, RunStatus, ToolActivity
+
+__all__ = [
+    "Lease",
+    "LeaseStore",
+    "Run",
+    "RunManager",
+    "RunSharing",
+    "RunSnapshot",
+    "RunStatus",
+    "ToolActivity",
+    "history_conversation",
+    "history_page",
+]
