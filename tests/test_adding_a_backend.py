@@ -49,11 +49,10 @@ BACKEND = """
     from collections.abc import AsyncGenerator
     from typing import ClassVar
 
-    from agentdeck.backends.base import Backend
-    from agentdeck.errors import NotFoundError, UpstreamError
-    from agentdeck.http import Connection
-    from agentdeck.http import BearerAuth
-    from agentdeck.model import Agent, ChatEvent, ChatRequest, Done, Page, TextDelta
+    from agentdeck.backends.kit import (
+        Agent, Backend, BearerAuth, ChatEvent, ChatRequest, Connection, Done, NotFoundError,
+        Page, TextDelta, UpstreamError,
+    )
 
 
     class ParrotBackend(Backend):

@@ -11,10 +11,13 @@ from typing import Any
 from urllib.parse import quote
 
 from agentdeck.backends.agentflow.shapes import SUBAGENT_SEPARATOR, items_of, window
-from agentdeck.errors import InvalidInputError, UnsupportedError
-from agentdeck.http import HttpClient
-from agentdeck.model import Ref
-from agentdeck.pagination import parse_offset
+from agentdeck.backends.kit import (
+    HttpClient,
+    InvalidInputError,
+    Ref,
+    UnsupportedError,
+    parse_offset,
+)
 
 #: Every route but the probes lives under this prefix of the deployment's root.
 API = "/api/v1"

@@ -50,10 +50,10 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from agentdeck.backends.agentflow.api import API, AgentFlowApi, segment
-from agentdeck.backends.agentflow.approvals import Approvals
+from agentdeck.backends.agentflow.approvals import AgentFlowApprovals
 from agentdeck.backends.agentflow.chat import Chats
 from agentdeck.backends.agentflow.events import text_of
-from agentdeck.backends.agentflow.knowledge import Knowledge
+from agentdeck.backends.agentflow.knowledge import AgentFlowKnowledge
 from agentdeck.backends.agentflow.pauses import PausedRuns
 from agentdeck.backends.agentflow.settings import AgentFlowSettings
 from agentdeck.backends.agentflow.shapes import (
@@ -63,26 +63,26 @@ from agentdeck.backends.agentflow.shapes import (
     message,
 )
 from agentdeck.backends.agentflow.shapes import agent as agent_model
-from agentdeck.backends.base import ANY_KEY, Backend, Option
-from agentdeck.errors import (
-    ConflictError,
-    InvalidInputError,
-    NotFoundError,
-    UnsupportedError,
-    UpstreamError,
-)
-from agentdeck.http import BearerAuth, Connection, HttpClient
-from agentdeck.model import (
+from agentdeck.backends.kit import (
+    ANY_KEY,
     Agent,
     AgentChanges,
     AgentSpec,
+    BearerAuth,
     ChatEvent,
     ChatRequest,
+    ConflictError,
+    Connection,
     Conversation,
     ConversationSummary,
+    HttpClient,
+    InvalidInputError,
+    NotFoundError,
+    Option,
     Page,
+    UnsupportedError,
+    UpstreamError,
 )
-from agentdeck.platform_model import Approval, KnowledgeBase, KnowledgeHit
 
 OPTIONS = (
     Option("stream", "boolean", "false: one JSON answer instead of a stream", ("chat",)),
@@ -102,13 +102,13 @@ OPTIONS = (
 )
 
 
-class AgentFlowBackend(Backend):
+class AgentFlowBackend(AgentFlowApprovals, AgentFlowKnowledge):
     """Agents and sub-agents, chat, conversations, approvals and knowledge on AgentFlow.
 
-    The capability methods stay on this class, where capability detection looks for them;
-    the longer jobs are done by collaborators it holds: ``api`` (every request), ``chats``
-    (streams), ``paused_runs`` (chats waiting on an answer), ``approvals`` (answers) and
-    ``knowledge`` (searches).
+    Approvals and questions (:mod:`.approvals`) and knowledge (:mod:`.knowledge`) are
+    methods of its base classes; the longer jobs are done by collaborators it holds:
+    ``api`` (every request), ``chats`` (streams) and ``paused_runs`` (chats waiting on an
+    answer).
     """
 
     kind = "agentflow"
@@ -120,8 +120,6 @@ class AgentFlowBackend(Backend):
         self.api = AgentFlowApi(name, self.http)
         self.paused_runs = PausedRuns(self.api, stream_timeout=settings.stream_timeout)
         self.chats = Chats(self.api, self.paused_runs, self.check_options)
-        self.approvals = Approvals(self.api, self.paused_runs)
-        self.knowledge = Knowledge(self.api)
 
     @classmethod
     def connection(cls, name: str, settings: AgentFlowSettings) -> Connection:
@@ -370,55 +368,6 @@ class AgentFlowBackend(Backend):
         summary = conversation(self.name, head if isinstance(head, dict) else {})
         summary["message_count"] = len(messages)
         return Conversation(**summary, messages=[message(m) for m in messages])
-
-    # ---- approvals and questions ---------------------------------------------------------
-
-    async def list_approvals(
-        self, *, agent_id: str | None, limit: int, cursor: str | None
-    ) -> Page[Approval]:
-        return await self.approvals.list_approvals(agent_id=agent_id, limit=limit, cursor=cursor)
-
-    async def respond_to_approval(
-        self,
-        approval_id: str,
-        *,
-        decision: str,
-        arguments: dict[str, Any] | None,
-        reason: str | None,
-    ) -> Approval:
-        return await self.approvals.respond_to_approval(
-            approval_id, decision=decision, arguments=arguments, reason=reason
-        )
-
-    async def respond_to_approvals(
-        self, approval_ids: list[str], *, decision: str, reason: str | None
-    ) -> list[tuple[str, str | None, str | None]]:
-        return await self.approvals.respond_to_approvals(
-            approval_ids, decision=decision, reason=reason
-        )
-
-    async def cancel_approval(self, approval_id: str) -> Approval:
-        return await self.approvals.cancel_approval(approval_id)
-
-    async def answer_question(self, question_id: str, *, answer: str) -> str:
-        return await self.approvals.answer_question(question_id, answer=answer)
-
-    # ---- knowledge -----------------------------------------------------------------------
-
-    async def list_knowledge_bases(self, *, limit: int, cursor: str | None) -> Page[KnowledgeBase]:
-        return await self.knowledge.list_knowledge_bases(limit=limit, cursor=cursor)
-
-    async def search_knowledge(
-        self,
-        query: str,
-        *,
-        knowledge_base_ids: list[str],
-        agent_id: str | None,
-        limit: int,
-    ) -> list[KnowledgeHit]:
-        return await self.knowledge.search(
-            query, knowledge_base_ids=knowledge_base_ids, agent_id=agent_id, limit=limit
-        )
 
 
 __all__ = ["AgentFlowBackend"]

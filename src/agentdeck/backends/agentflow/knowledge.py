@@ -9,25 +9,25 @@ from typing import Any
 from agentdeck.backends.agentflow.api import API, AgentFlowApi, segment
 from agentdeck.backends.agentflow.events import text_of
 from agentdeck.backends.agentflow.shapes import hit, knowledge_base
-from agentdeck.model import Page
+from agentdeck.backends.kit import Backend, Page
 from agentdeck.platform_model import KnowledgeBase, KnowledgeHit
 
 
-class Knowledge:
-    """The knowledge methods of the AgentFlow backend, on its one :class:`AgentFlowApi`."""
+class AgentFlowKnowledge(Backend):
+    """A base class of :class:`~agentdeck.backends.agentflow.backend.AgentFlowBackend`:
+    the ``knowledge`` capability, on the backend's one :class:`AgentFlowApi`."""
 
-    def __init__(self, api: AgentFlowApi) -> None:
-        self._api = api
+    api: AgentFlowApi
 
     async def list_knowledge_bases(self, *, limit: int, cursor: str | None) -> Page[KnowledgeBase]:
-        items, next_cursor = await self._api.page(
+        items, next_cursor = await self.api.page(
             f"{API}/knowledge-bases", "knowledge_bases", limit=limit, cursor=cursor, params={}
         )
         return Page[KnowledgeBase](
-            items=[knowledge_base(self._api.name, raw) for raw in items], next_cursor=next_cursor
+            items=[knowledge_base(self.name, raw) for raw in items], next_cursor=next_cursor
         )
 
-    async def search(
+    async def search_knowledge(
         self,
         query: str,
         *,
@@ -38,12 +38,12 @@ class Knowledge:
         body = {"query": query, "top_k": limit}
         kb = f"{API}/knowledge-bases"
         if agent_id is not None:
-            parent = self._api.top_level(
+            parent = self.api.top_level(
                 agent_id, "AgentFlow binds knowledge bases to top-level agents only.", "Search"
             )
             ids = knowledge_base_ids or [
                 text_of(raw, "id", "knowledge_base_id") or "?"
-                for raw in await self._api.read_list(
+                for raw in await self.api.read_list(
                     "GET", f"{API}/agents/{segment(parent)}/knowledge-bases", "knowledge_bases", {}
                 )
             ]
@@ -51,25 +51,25 @@ class Knowledge:
             for kb_id in ids:
                 path = f"{API}/agents/{segment(parent)}/knowledge-bases/{segment(kb_id)}/search"
                 raws += [
-                    (r, kb_id) for r in await self._api.read_list("POST", path, "results", {}, body)
+                    (r, kb_id) for r in await self.api.read_list("POST", path, "results", {}, body)
                 ]
         elif len(knowledge_base_ids) == 1:
             kb_id = knowledge_base_ids[0]
-            found = await self._api.read_list(
+            found = await self.api.read_list(
                 "POST", f"{kb}/{segment(kb_id)}/search", "results", {}, body
             )
             raws = [(r, kb_id) for r in found]
         else:
             ids = knowledge_base_ids or [
                 text_of(raw, "id") or "?"
-                for raw in await self._api.read_list("GET", kb, "knowledge_bases", {})
+                for raw in await self.api.read_list("GET", kb, "knowledge_bases", {})
             ]
             if not ids:
                 return []
-            found = await self._api.read_list(
+            found = await self.api.read_list(
                 "POST", f"{kb}/search", "results", {}, body | {"knowledge_base_ids": ids}
             )
             raws = [(r, None) for r in found]
-        hits = [hit(self._api.name, raw, kb_id) for raw, kb_id in raws]
+        hits = [hit(self.name, raw, kb_id) for raw, kb_id in raws]
         hits.sort(key=lambda h: -(h.score or 0.0))
         return hits[:limit]

@@ -7,8 +7,7 @@ import uuid
 from typing import Any
 
 from agentdeck.backends.agenticflow.settings import AgenticFlowSettings
-from agentdeck.errors import InvalidInputError
-from agentdeck.http import HttpClient
+from agentdeck.backends.kit import HttpClient, InvalidInputError
 
 
 def api_root(settings: AgenticFlowSettings) -> str:

@@ -44,27 +44,28 @@ from agentdeck.backends.agenticflow.auth import WITHOUT_KEY, KeyAuth
 from agentdeck.backends.agenticflow.schema import agent_options, chat_options
 from agentdeck.backends.agenticflow.settings import AgenticFlowSettings
 from agentdeck.backends.agenticflow.triggers import AgenticFlowTriggers
-from agentdeck.backends.base import Option
-from agentdeck.errors import (
-    InvalidInputError,
-    PermissionDeniedError,
-    UpstreamError,
-    UpstreamValidationError,
-)
-from agentdeck.http import Connection, data_stream_events, iter_data_stream
-from agentdeck.model import (
+from agentdeck.backends.kit import (
     Agent,
     AgentChanges,
     AgentSpec,
     ChatEvent,
     ChatRequest,
+    Connection,
     Done,
+    InvalidInputError,
+    Option,
     Page,
+    PermissionDeniedError,
+    Redactor,
     RunStarted,
     StreamWarning,
+    UpstreamError,
+    UpstreamValidationError,
+    data_stream_events,
+    iter_data_stream,
+    offset_cursor,
+    parse_offset,
 )
-from agentdeck.pagination import offset_cursor, parse_offset
-from agentdeck.redaction import Redactor
 
 _CORE_FIELDS = frozenset(
     {"id", "name", "description", "system_prompt", "model", "created_at", "updated_at"}

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from agentdeck.errors import InvalidInputError
+from agentdeck.backends.kit import InvalidInputError
 
 #: ``check(value, where, problems)`` appends a sentence per problem to ``problems``.
 Check = Callable[[Any, str, list[str]], None]

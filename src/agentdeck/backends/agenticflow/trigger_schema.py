@@ -9,8 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agentdeck.backends.agenticflow.checks import Check, enum, integer, raise_problems, string
-from agentdeck.errors import InvalidInputError
-from agentdeck.model import make_ref
+from agentdeck.backends.kit import InvalidInputError, make_ref
 from agentdeck.platform_model import Trigger, TriggerEvent
 
 _SECRETS = ("password", "token")

@@ -26,10 +26,17 @@ from agentdeck.backends.agenticflow.trigger_schema import (
     trigger_event,
     trigger_result,
 )
-from agentdeck.backends.base import Backend
-from agentdeck.errors import AuthenticationError, InvalidInputError, ProtocolError, UnsupportedError
-from agentdeck.model import Page, make_ref
-from agentdeck.pagination import offset_cursor, parse_offset
+from agentdeck.backends.kit import (
+    AuthenticationError,
+    Backend,
+    InvalidInputError,
+    Page,
+    ProtocolError,
+    UnsupportedError,
+    make_ref,
+    offset_cursor,
+    parse_offset,
+)
 from agentdeck.platform_model import Trigger, TriggerEvent
 
 _LIST_ALL_TRIGGERS_MAX_AGENTS = 500

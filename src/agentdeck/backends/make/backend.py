@@ -37,31 +37,35 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from agentdeck.backends.base import Backend, Option
-from agentdeck.backends.make.auth import TokenAuth
-from agentdeck.backends.make.settings import MakeSettings
-from agentdeck.backends.make.steps import StepState, text_of
-from agentdeck.errors import (
-    InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
-    ProtocolError,
-    UpstreamError,
-    UpstreamValidationError,
-)
-from agentdeck.http import Connection, HttpClient, iter_sse, mapped, sse_json
-from agentdeck.model import (
+from agentdeck.backends.kit import (
     Agent,
     AgentChanges,
     AgentSpec,
+    Backend,
     ChatEvent,
     ChatRequest,
+    Connection,
     Done,
+    HttpClient,
+    InvalidInputError,
+    NotFoundError,
+    Option,
     Page,
+    PermissionDeniedError,
+    ProtocolError,
     RunStarted,
     TextDelta,
+    UpstreamError,
+    UpstreamValidationError,
+    iter_sse,
+    mapped,
+    offset_cursor,
+    parse_offset,
+    sse_json,
 )
-from agentdeck.pagination import offset_cursor, parse_offset
+from agentdeck.backends.make.auth import TokenAuth
+from agentdeck.backends.make.settings import MakeSettings
+from agentdeck.backends.make.steps import StepState, text_of
 
 AGENTS = "/ai-agents/v1/agents"
 OPTIONS = (

@@ -8,8 +8,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from agentdeck.http import text_or_none
-from agentdeck.model import ChatEvent, StreamWarning, TextDelta, ToolCall, ToolResult
+from agentdeck.backends.kit import (
+    ChatEvent,
+    StreamWarning,
+    TextDelta,
+    ToolCall,
+    ToolResult,
+    text_or_none,
+)
 
 
 def text_of(content: Any) -> str:

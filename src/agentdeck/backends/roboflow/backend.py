@@ -34,7 +34,23 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from agentdeck.backends.base import Option
+from agentdeck.backends.kit import (
+    Agent,
+    ChatEvent,
+    ChatRequest,
+    Connection,
+    Conversation,
+    ConversationSummary,
+    Done,
+    InvalidInputError,
+    Option,
+    Page,
+    ProtocolError,
+    RunStarted,
+    StreamWarning,
+    TextDelta,
+    parse_offset,
+)
 from agentdeck.backends.roboflow import parse
 from agentdeck.backends.roboflow.auth import ApiKeyAuth
 from agentdeck.backends.roboflow.settings import RoboflowSettings
@@ -45,21 +61,6 @@ from agentdeck.backends.roboflow.workflows import (
     WORKFLOW_OPTIONS,
     RoboflowWorkflows,
 )
-from agentdeck.errors import InvalidInputError, ProtocolError
-from agentdeck.http import Connection
-from agentdeck.model import (
-    Agent,
-    ChatEvent,
-    ChatRequest,
-    Conversation,
-    ConversationSummary,
-    Done,
-    Page,
-    RunStarted,
-    StreamWarning,
-    TextDelta,
-)
-from agentdeck.pagination import parse_offset
 
 _MODES = ("agent", "plan")
 _SOURCES = ("api", "web")

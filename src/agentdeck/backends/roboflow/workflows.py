@@ -34,23 +34,25 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from agentdeck.backends.base import Backend, Option
-from agentdeck.backends.roboflow import parse
-from agentdeck.backends.roboflow.settings import RoboflowSettings
-from agentdeck.errors import (
+from agentdeck.backends.kit import (
     AgentDisabledError,
     AuthenticationError,
+    Backend,
     ConfigError,
+    HttpClient,
     InvalidInputError,
     NotFoundError,
+    Option,
+    Page,
     PaymentRequiredError,
     PermissionDeniedError,
     UpstreamError,
     UpstreamValidationError,
+    offset_cursor,
+    parse_offset,
 )
-from agentdeck.http import HttpClient
-from agentdeck.model import Page
-from agentdeck.pagination import offset_cursor, parse_offset
+from agentdeck.backends.roboflow import parse
+from agentdeck.backends.roboflow.settings import RoboflowSettings
 from agentdeck.platform_model import Workflow, WorkflowChanges, WorkflowSpec, WorkflowVersion
 
 READ, CREATE, UPDATE = "workflow:read", "workflow:create", "workflow:update"
