@@ -28,7 +28,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, Literal, Unpack, overload
+from typing import Any, Unpack
 
 import anyio
 import httpx2
@@ -145,7 +145,7 @@ class HttpClient:
         request = self._build(method, path, options, long=long)
         if repeatable is None:
             repeatable = request.method in IDEMPOTENT_METHODS
-        return await self._exchange(
+        reply = await self._exchange(
             request,
             options.get("operation") or f"{method} {path}",
             repeatable=repeatable,
@@ -153,6 +153,8 @@ class HttpClient:
             max_bytes=options.get("max_bytes") or self.max_response_bytes,
             truncate=truncate,
         )
+        assert isinstance(reply, Reply)
+        return reply
 
     @asynccontextmanager
     async def stream(
@@ -211,6 +213,7 @@ class HttpClient:
             max_bytes=self.max_response_bytes,
             open_stream=True,
         )
+        assert isinstance(response, httpx2.Response)
         response.stream = _CappedStream(
             response.stream, self.max_response_bytes, self._too_large(operation)
         )
@@ -266,32 +269,6 @@ class HttpClient:
             timeout_setting=timeout_setting,
         )
 
-    @overload
-    async def _exchange(
-        self,
-        request: httpx2.Request,
-        operation: str,
-        *,
-        repeatable: bool,
-        long: bool,
-        max_bytes: int,
-        truncate: bool = False,
-        open_stream: Literal[False] = False,
-    ) -> Reply: ...
-
-    @overload
-    async def _exchange(
-        self,
-        request: httpx2.Request,
-        operation: str,
-        *,
-        repeatable: bool,
-        long: bool,
-        max_bytes: int,
-        truncate: bool = False,
-        open_stream: Literal[True],
-    ) -> httpx2.Response: ...
-
     async def _exchange(
         self,
         request: httpx2.Request,
@@ -307,7 +284,8 @@ class HttpClient:
 
         A connection that failed before the request was sent is retried for any
         method; anything else only when ``repeatable``. Returns a :class:`Reply`, or the
-        open response when ``open_stream`` and the status is a success.
+        open response when ``open_stream`` and the status is a success (the callers
+        :meth:`_whole` and :meth:`_open` each ask for one of them).
         """
         timeout_setting = "stream_timeout" if long else "timeout"
         read_timeout = (
