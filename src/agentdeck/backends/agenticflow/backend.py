@@ -25,12 +25,9 @@ Assumptions about shapes the reference does not show:
   an ``a:`` tool result may be a bare JSON value, kept as the result.
 - A trigger as returned: ``id, agent_id, name, description, trigger_type,
   trigger_config{auth_config, method, response_code, path}, task_config{type, message,
-  chat_id}``. Reading one returns its credentials: update sends them back (the route
-  replaces the whole trigger) and invoke uses them. They never appear in results.
+  chat_id}`` (what is done with its credentials: :mod:`.triggers`).
 - A trigger event: ``id, status, thread_id, response_code, request{method, query, headers,
   body}, created_at``; request headers are dropped from results (they carry credentials).
-- Invoking a webhook is never retried once sent, whatever its method: each call starts
-  an agent task, and a repeat would start another.
 """
 
 from __future__ import annotations
