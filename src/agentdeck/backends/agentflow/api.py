@@ -1,4 +1,4 @@
-"""AgentFlow's HTTP plumbing: where the API lives, the one request funnel, paging, ids.
+"""AgentFlow's HTTP plumbing: where the API lives, the one way requests are made, paging, ids.
 
 Every part of the backend (agents, chat, pauses, approvals) talks to AgentFlow through
 one :class:`AgentFlowApi`, so every list is paged and read alike; its HTTP client words

@@ -71,7 +71,7 @@ _CORE_FIELDS = frozenset(
 _AGENT = ("create_agent", "update_agent")
 _TRIGGER = ("create_trigger", "update_trigger")
 #: What agentdeck's tools take in ``options`` on AgenticFlow. The values are checked
-#: against the platform's request schemas in ``agenticflow_schema`` (a test keeps the
+#: against the platform's request schemas in ``schema`` and ``trigger_schema`` (a test keeps the
 #: keys of both the same).
 OPTIONS = (
     Option("attachments", "list", "image URLs (http(s) or data:)", ("chat",)),
