@@ -49,10 +49,10 @@ BACKEND = """
     from collections.abc import AsyncGenerator
     from typing import ClassVar
 
-    from agentdeck.backends.base import Backend
-    from agentdeck.http import Connection
-    from agentdeck.http import BearerAuth
-    from agentdeck.model import Agent, ChatEvent, ChatRequest, Done, Page, TextDelta
+    from agentdeck.backends.kit import (
+        Agent, Backend, BearerAuth, ChatEvent, ChatRequest, Connection, Done, NotFoundError,
+        Page, TextDelta, UpstreamError,
+    )
 
 
     class ParrotBackend(Backend):
@@ -68,6 +68,11 @@ BACKEND = """
                 credential_hint=f"Check `token` of backend '{name}' in the config.",
             )
 
+        def explain(self, error: UpstreamError, *, agent_id: str = "") -> UpstreamError:
+            if isinstance(error, NotFoundError) and agent_id:
+                return error.refined(hint=f"There is no parrot '{agent_id}' in the flock.")
+            return error.refined()
+
         async def check(self) -> str:
             return f"{len((await self.list_agents(limit=100, cursor=None)).items)} agents"
 
@@ -77,7 +82,9 @@ BACKEND = """
             return Page[Agent](items=agents[:limit])
 
         async def get_agent(self, agent_id: str) -> Agent:
-            found = await self.http.request("GET", f"/agents/{agent_id}")
+            found = await self.http.request(
+                "GET", f"/agents/{agent_id}", context={"agent_id": agent_id}
+            )
             return Agent(backend=self.name, **found)
 
         async def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
@@ -157,3 +164,12 @@ async def test_the_new_platform_s_errors_read_like_every_other_s() -> None:
             refused = error_text(await client.call_tool("list_agents", {"backend": "birds"}))
     assert "birds" in refused and "Check `token` of backend 'birds'" in refused
     assert "wrong" not in refused
+
+
+@pytest.mark.usefixtures("parrot_kind")
+async def test_the_new_platform_s_explain_words_its_errors_with_the_call_s_context() -> None:
+    with serve(parrot_api()) as url:
+        settings = make_settings({"birds": {"kind": "parrot", "base_url": url, "token": TOKEN}})
+        async with connect(settings) as client:
+            missing = error_text(await client.call_tool("get_agent", {"agent": "birds:crow"}))
+    assert "There is no parrot 'crow' in the flock." in missing

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agentdeck.backends.agenticflow import schema
+from agentdeck.backends.agenticflow import schema, trigger_schema
 from agentdeck.backends.agenticflow.backend import AgenticFlowBackend
 from agentdeck.backends.base import options_of
 from tests.fakes.agenticflow import (
@@ -342,4 +342,4 @@ def test_the_declared_options_are_the_keys_the_request_checks_take() -> None:
 
     assert keys("create_agent") == keys("update_agent") == set(schema.AGENT_OPTIONS)
     assert keys("chat") == set(schema.CHAT_OPTIONS)
-    assert keys("create_trigger") == keys("update_trigger") == set(schema._TRIGGER_CHECKS)
+    assert keys("create_trigger") == keys("update_trigger") == set(trigger_schema.TRIGGER_CHECKS)

@@ -19,10 +19,12 @@ from agentdeck.backends.roboflow.auth import ApiKeyAuth
 from agentdeck.errors import (
     AgentDisabledError,
     AuthenticationError,
+    NotFoundError,
     ProtocolError,
     RateLimitedError,
     ServerError,
     UpstreamConnectError,
+    UpstreamError,
     UpstreamTimeoutError,
     UpstreamValidationError,
 )
@@ -165,6 +167,35 @@ async def test_an_answer_over_the_size_cap_is_refused() -> None:
             with pytest.raises(ProtocolError) as caught:
                 await http.request("GET", "/big")
     assert "more than 1000 bytes" in str(caught.value)
+
+
+def explain_for_test(error: UpstreamError, *, agent_id: str = "") -> UpstreamError:
+    """A backend's ``explain``: says which agent the failed call was about."""
+    return error.refined(hint=f"explained for '{agent_id}'")
+
+
+async def test_a_backend_s_explain_words_every_failed_call_with_the_call_s_context() -> None:
+    server = EchoServer()
+    server.fail_next(404, {"error": "gone"}, times=3)
+    with serve(server.app) as url:
+        async with client_for(url, max_response_bytes=1000) as plain:
+            http = plain.explained_by(explain_for_test)
+            with pytest.raises(NotFoundError) as asked:
+                await http.request("GET", "/agents/a1", context={"agent_id": "a1"})
+            with pytest.raises(NotFoundError) as opened:
+                async with http.stream("POST", "/agents/a2/run", context={"agent_id": "a2"}):
+                    pass
+            with pytest.raises(NotFoundError) as unexplained:
+                await plain.request("GET", "/agents/a4")
+            with pytest.raises(ProtocolError) as read:
+                async with http.stream("GET", "/big", context={"agent_id": "a3"}) as response:
+                    async for _ in response.aiter_bytes():
+                        pass
+    assert asked.value.hint == "explained for 'a1'"
+    assert isinstance(asked.value.__cause__, NotFoundError)
+    assert opened.value.hint == "explained for 'a2'"
+    assert read.value.hint == "explained for 'a3'"
+    assert "explained" not in str(unexplained.value)
 
 
 async def test_a_refused_connection_is_retried_then_reported_without_secrets() -> None:

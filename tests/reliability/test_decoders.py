@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from agentdeck.backends.agentflow.events import EVENTS, StreamState, one_piece_events
-from agentdeck.backends.make.backend import _StepState
+from agentdeck.backends.make.steps import StepState
 from agentdeck.backends.roboflow import parse as roboflow_parse
 from agentdeck.http import DATA_STREAM_PARTS, data_stream_events, mapped
 from agentdeck.model import Done
@@ -60,7 +60,7 @@ def test_defect_5_an_agentflow_one_piece_answer_of_odd_shape_never_raises() -> N
 
 def test_defect_5_make_steps_of_odd_shape_never_raise() -> None:
     for data in odd_events():
-        assert_events(mapped(_StepState().step, "step", data))
+        assert_events(mapped(StepState().step, "step", data))
 
 
 def test_defect_5_roboflow_workflow_drafts_of_odd_shape_never_raise() -> None:

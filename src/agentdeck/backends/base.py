@@ -94,7 +94,8 @@ class Backend:
     """A configured connection to one platform account.
 
     ``http`` is the backend's :class:`HttpClient`, built from the pooled client the
-    server creates at start (None for the local backend, which has no platform).
+    server creates at start (None for the local backend, which has no platform); its
+    errors reach the backend's caller as :meth:`explain` words them.
     """
 
     kind: ClassVar[str]
@@ -115,7 +116,7 @@ class Backend:
     def __init__(self, name: str, settings: Any, http: HttpClient | None) -> None:
         self.name = name
         self.settings = settings
-        self._http = http
+        self._http = http.explained_by(self.explain) if http is not None else None
         #: the principal this view of the backend serves; None: everyone (no OAuth)
         self.owner: str | None = None
 
@@ -155,9 +156,9 @@ class Backend:
         platform and what to do, or a plain copy when there is nothing to add (always a new
         error, so it can be raised ``from`` the original).
 
-        The one way platforms explain their errors: each backend's request funnel raises
-        ``self.explain(exc, ...) from exc``; an override may take keyword context it needs
-        (the agent asked for, the operation's own hints).
+        The one way platforms explain their errors: the backend's :class:`HttpClient` calls
+        it on every failed request, stream and send with the ``context`` the call passed
+        (the agent asked for, the operation's own secrets) as keywords.
         """
         return error.refined()
 

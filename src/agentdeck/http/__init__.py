@@ -5,8 +5,8 @@ data-stream protocol).
 
 - :class:`HttpClient` (``_client``): one backend's requests and streams; the only
   place that retries (see its module).
-- :class:`Connection`, :class:`RetryPolicy`, :func:`build_async_client`, :class:`Reply`
-  (``_config``): what a backend's client is made of.
+- :class:`Connection`, :class:`RetryPolicy`, :func:`build_async_client`, :class:`Reply`,
+  :class:`RequestOptions`, ``Explain`` (``_config``): what a backend's client is made of.
 - :class:`BearerAuth` (``_auth``): the generic scheme; a platform's own lives in its
   package.
 - ``error_for_status`` / ``error_for_transport`` (``_errors``): statuses and transport
@@ -21,7 +21,9 @@ from agentdeck.http._config import (
     IDEMPOTENT_METHODS,
     RETRY_STATUSES,
     Connection,
+    Explain,
     Reply,
+    RequestOptions,
     RetryPolicy,
     build_async_client,
     parse_retry_after,
@@ -45,8 +47,10 @@ __all__ = [
     "RETRY_STATUSES",
     "BearerAuth",
     "Connection",
+    "Explain",
     "HttpClient",
     "Reply",
+    "RequestOptions",
     "RetryPolicy",
     "build_async_client",
     "data_stream_events",

@@ -22,12 +22,13 @@ every message and log line.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
-from typing import Any, Literal, overload
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Unpack
 
 import anyio
 import httpx2
@@ -40,8 +41,11 @@ from agentdeck.errors import (
 from agentdeck.http._config import (
     IDEMPOTENT_METHODS,
     RETRY_STATUSES,
+    Explain,
     Reply,
+    RequestOptions,
     RetryPolicy,
+    StreamOptions,
     parse_retry_after,
 )
 from agentdeck.http._errors import error_for_status, error_for_transport
@@ -79,51 +83,43 @@ class HttpClient:
         self.stream_timeout = stream_timeout
         self.max_response_bytes = max_response_bytes
         self._credential_hint = credential_hint
+        self._explain: Explain | None = None
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        operation: str | None = None,
-        long: bool = False,
-        max_bytes: int | None = None,
-    ) -> Any:
-        """Send a request and return its decoded JSON body (None for an empty answer).
+    def explained_by(self, explain: Explain) -> HttpClient:
+        """This client (the same pooled connections) with ``explain`` wording its errors.
 
-        ``long`` gives the call the chat read timeout (``stream_timeout``) for answers
-        that arrive in one piece after the agent has finished; ``max_bytes`` lowers the
-        size cap for this call.
+        Every failed request, stream or send raises ``explain(error, **context)`` from the
+        error, ``context`` being what the call passed (e.g. ``{"agent_id": ...}``): how a
+        backend says what a failure means on its platform without a funnel of its own.
         """
-        operation = operation or f"{method} {path}"
-        reply = await self.exchange(
-            method,
-            path,
-            params=params,
-            json=json,
-            headers=headers,
-            operation=operation,
-            long=long,
-            max_bytes=max_bytes,
-        )
-        return reply.decoded(operation, backend=self.backend)
+        view = copy.copy(self)
+        view._explain = explain
+        return view
+
+    @contextmanager
+    def _explaining(self, context: Mapping[str, Any] | None) -> Iterator[None]:
+        try:
+            yield
+        except UpstreamError as exc:
+            if self._explain is None:
+                raise
+            raise self._explain(exc, **(context or {})) from exc
+
+    async def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any:
+        """Send a request and return its decoded JSON body (None for an empty answer)."""
+        with self._explaining(options.get("context")):
+            reply = await self._whole(method, path, options)
+            operation = options.get("operation") or f"{method} {path}"
+            return reply.decoded(operation, backend=self.backend)
 
     async def exchange(
         self,
         method: str,
         path: str,
         *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        operation: str | None = None,
-        long: bool = False,
-        max_bytes: int | None = None,
         truncate: bool = False,
         repeatable: bool | None = None,
+        **options: Unpack[RequestOptions],
     ) -> Reply:
         """Send a request and read its whole answer; error statuses raise.
 
@@ -131,31 +127,46 @@ class HttpClient:
         failing; ``repeatable=False`` forbids repeating a request that reached the
         server even when its method is idempotent (a webhook that starts a task).
         """
-        operation = operation or f"{method} {path}"
-        request = self._build(method, path, params, json, headers, long=long)
+        with self._explaining(options.get("context")):
+            return await self._whole(
+                method, path, options, truncate=truncate, repeatable=repeatable
+            )
+
+    async def _whole(
+        self,
+        method: str,
+        path: str,
+        options: RequestOptions,
+        *,
+        truncate: bool = False,
+        repeatable: bool | None = None,
+    ) -> Reply:
+        long = options.get("long", False)
+        request = self._build(method, path, options, long=long)
         if repeatable is None:
             repeatable = request.method in IDEMPOTENT_METHODS
-        return await self._exchange(
+        reply = await self._exchange(
             request,
-            operation,
+            options.get("operation") or f"{method} {path}",
             repeatable=repeatable,
             long=long,
-            max_bytes=max_bytes or self.max_response_bytes,
+            max_bytes=options.get("max_bytes") or self.max_response_bytes,
             truncate=truncate,
         )
+        assert isinstance(reply, Reply)
+        return reply
 
     @asynccontextmanager
     async def stream(
         self,
         method: str,
         path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        operation: str | None = None,
+        **options: Unpack[StreamOptions],
     ) -> AsyncIterator[httpx2.Response]:
         """Open a streamed answer (chat); error statuses raise, the body is read by the caller.
+
+        A failure met while the caller reads the body (a cut-off stream, an error the
+        platform streamed) is explained like one met when opening it.
 
         Streams are not retried once sent: a chat POST may already have started the run.
         The body is capped at ``max_response_bytes``: past it, reading raises a
@@ -163,24 +174,15 @@ class HttpClient:
         response is closed when the block exits, also on cancellation, which closes the
         upstream connection.
         """
-        operation = operation or f"{method} {path}"
-        request = self._build(method, path, params, json, headers, long=True)
-        response = await self._exchange(
-            request,
-            operation,
-            repeatable=False,
-            long=True,
-            max_bytes=self.max_response_bytes,
-            open_stream=True,
-        )
-        response.stream = _CappedStream(
-            response.stream, self.max_response_bytes, self._too_large(operation)
-        )
-        try:
-            yield response
-            await self._drain(response)
-        finally:
-            await response.aclose()
+        operation = options.get("operation") or f"{method} {path}"
+        request = self._build(method, path, options, long=True)
+        with self._explaining(options.get("context")):
+            response = await self._open(request, operation, long=True, repeatable=False)
+            try:
+                yield response
+                await self._drain(response)
+            finally:
+                await response.aclose()
 
     async def send(
         self, request: httpx2.Request, *, operation: str, long: bool = False
@@ -195,28 +197,30 @@ class HttpClient:
             httpx2.Timeout(connect, read=self.stream_timeout) if long else self._client.timeout
         )
         request.extensions["timeout"] = timeout.as_dict()
+        repeatable = request.method in IDEMPOTENT_METHODS and not long
+        with self._explaining(None):
+            return await self._open(request, operation, long=long, repeatable=repeatable)
+
+    async def _open(
+        self, request: httpx2.Request, operation: str, *, long: bool, repeatable: bool
+    ) -> httpx2.Response:
+        """The open response to ``request``, its body capped at ``max_response_bytes``."""
         response = await self._exchange(
             request,
             operation,
-            repeatable=request.method in IDEMPOTENT_METHODS and not long,
+            repeatable=repeatable,
             long=long,
             max_bytes=self.max_response_bytes,
             open_stream=True,
         )
+        assert isinstance(response, httpx2.Response)
         response.stream = _CappedStream(
             response.stream, self.max_response_bytes, self._too_large(operation)
         )
         return response
 
     def _build(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json: Any,
-        headers: Mapping[str, str] | None,
-        *,
-        long: bool,
+        self, method: str, path: str, options: StreamOptions, *, long: bool
     ) -> httpx2.Request:
         timeout = (
             httpx2.Timeout(self._client.timeout.connect, read=self.stream_timeout)
@@ -224,7 +228,12 @@ class HttpClient:
             else httpx2.USE_CLIENT_DEFAULT
         )
         return self._client.build_request(
-            method, path, params=_clean(params), json=json, headers=headers, timeout=timeout
+            method,
+            path,
+            params=_clean(options.get("params")),
+            json=options.get("json"),
+            headers=options.get("headers"),
+            timeout=timeout,
         )
 
     def _too_large(self, operation: str) -> ProtocolError:
@@ -260,32 +269,6 @@ class HttpClient:
             timeout_setting=timeout_setting,
         )
 
-    @overload
-    async def _exchange(
-        self,
-        request: httpx2.Request,
-        operation: str,
-        *,
-        repeatable: bool,
-        long: bool,
-        max_bytes: int,
-        truncate: bool = False,
-        open_stream: Literal[False] = False,
-    ) -> Reply: ...
-
-    @overload
-    async def _exchange(
-        self,
-        request: httpx2.Request,
-        operation: str,
-        *,
-        repeatable: bool,
-        long: bool,
-        max_bytes: int,
-        truncate: bool = False,
-        open_stream: Literal[True],
-    ) -> httpx2.Response: ...
-
     async def _exchange(
         self,
         request: httpx2.Request,
@@ -301,7 +284,8 @@ class HttpClient:
 
         A connection that failed before the request was sent is retried for any
         method; anything else only when ``repeatable``. Returns a :class:`Reply`, or the
-        open response when ``open_stream`` and the status is a success.
+        open response when ``open_stream`` and the status is a success (the callers
+        :meth:`_whole` and :meth:`_open` each ask for one of them).
         """
         timeout_setting = "stream_timeout" if long else "timeout"
         read_timeout = (
@@ -396,7 +380,7 @@ class HttpClient:
         self, response: httpx2.Response, body: bytes, operation: str, *, attempts: int
     ) -> UpstreamError:
         try:
-            decoded: Any = _json.loads(body) if body else None
+            decoded: Any = json.loads(body) if body else None
         except ValueError:
             decoded = body.decode("utf-8", errors="replace")
         return error_for_status(
@@ -429,9 +413,6 @@ class _CappedStream(httpx2.AsyncByteStream):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
-
-
-_json = json
 
 
 def _clean(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

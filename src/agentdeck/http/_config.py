@@ -1,6 +1,7 @@
 """What a backend's pooled client is made of: where the platform is (:class:`Connection`),
-the retry policy, the shared TLS context, the ``httpx2.AsyncClient`` itself, and the
-complete answer a request returns (:class:`Reply`)."""
+the retry policy, the shared TLS context, the ``httpx2.AsyncClient`` itself, what a
+request may say (:class:`RequestOptions`) and the complete answer it returns
+(:class:`Reply`)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,40 @@ import json as _json
 import random
 import ssl
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx2
 
-from agentdeck.errors import ProtocolError
+from agentdeck.errors import ProtocolError, UpstreamError
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
+
+#: A backend's ``explain``: the error to raise for a platform error, given the call's context.
+Explain = Callable[..., UpstreamError]
+
+
+class StreamOptions(TypedDict, total=False):
+    """What a request or stream may say besides its method and path: ``operation`` names
+    it in messages; ``context`` is handed to the backend's ``explain`` with an error
+    (:meth:`HttpClient.explained_by`)."""
+
+    params: Mapping[str, Any] | None
+    json: Any
+    headers: Mapping[str, str] | None
+    operation: str | None
+    context: Mapping[str, Any] | None
+
+
+class RequestOptions(StreamOptions, total=False):
+    """A request's options: ``long`` gives the call the chat read timeout
+    (``stream_timeout``) for answers that arrive in one piece after the agent has
+    finished; ``max_bytes`` lowers the size cap for this call."""
+
+    long: bool
+    max_bytes: int | None
 
 
 @dataclass(frozen=True)

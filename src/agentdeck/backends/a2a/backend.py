@@ -28,33 +28,34 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import anyio
 
 from agentdeck.backends.a2a.settings import A2ASettings
-from agentdeck.backends.base import Backend
-from agentdeck.errors import (
-    AgentdeckError,
-    ConfigError,
-    InvalidInputError,
-    NotFoundError,
-    UpstreamError,
-)
-from agentdeck.http import Connection, HttpClient
-from agentdeck.model import (
+from agentdeck.backends.kit import (
     Agent,
+    AgentdeckError,
+    Backend,
     ChatEvent,
     ChatRequest,
+    ConfigError,
+    Connection,
     Conversation,
     ConversationSummary,
+    HttpClient,
+    InvalidInputError,
     Message,
+    NotFoundError,
     Page,
+    Store,
+    UpstreamError,
+    history_conversation,
+    history_page,
+    offset_cursor,
+    parse_offset,
 )
-from agentdeck.pagination import offset_cursor, parse_offset
-from agentdeck.runs import history_conversation, history_page
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator
 
     from agentdeck.backends.a2a.chat import Questions
     from agentdeck.backends.a2a.peer import Peer
-    from agentdeck.store import Store
 
 
 def slug(name: str) -> str:

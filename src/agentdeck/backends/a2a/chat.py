@@ -29,14 +29,16 @@ from a2a.types import Message, Part, Role, SendMessageConfiguration, SendMessage
 
 from agentdeck.backends.a2a.events import ENDED, PAUSED, TaskReader, state_name
 from agentdeck.backends.a2a.peer import Peer
-from agentdeck.errors import (
+from agentdeck.backends.kit import (
+    SECRETS,
     AuthenticationError,
+    ChatEvent,
+    Done,
     InvalidInputError,
+    QuestionAsked,
     UpstreamError,
     UpstreamTimeoutError,
 )
-from agentdeck.model import ChatEvent, Done, QuestionAsked
-from agentdeck.redaction import SECRETS
 
 #: Seconds between GetTask reads of a task still working: at once, then less often.
 _POLL_INTERVALS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)

@@ -21,7 +21,7 @@ from typing import Any
 from a2a.types import Artifact, Message, Part, Role, StreamResponse, Task, TaskState
 from google.protobuf.json_format import MessageToDict
 
-from agentdeck.model import ChatEvent, RunStarted, TextDelta
+from agentdeck.backends.kit import ChatEvent, RunStarted, TextDelta
 
 ENDED = frozenset(
     {

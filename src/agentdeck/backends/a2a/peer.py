@@ -47,9 +47,11 @@ from a2a.utils.errors import (
 from google.protobuf.json_format import ParseError
 
 from agentdeck.backends.a2a.settings import A2AAgentEntry
-from agentdeck.errors import (
+from agentdeck.backends.kit import (
+    SECRETS,
     AgentdeckError,
     ConflictError,
+    HttpClient,
     NotFoundError,
     ProtocolError,
     UnsupportedError,
@@ -57,8 +59,6 @@ from agentdeck.errors import (
     UpstreamTimeoutError,
     UpstreamValidationError,
 )
-from agentdeck.http import HttpClient
-from agentdeck.redaction import SECRETS
 
 #: The bindings agentdeck speaks, in its order of preference when a card offers both.
 BINDINGS = [TransportProtocol.JSONRPC.value, TransportProtocol.HTTP_JSON.value]

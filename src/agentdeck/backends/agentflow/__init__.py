@@ -1,1 +1,2 @@
-"""AgentFlow agents: one package with its client, settings, approvals and event decoding."""
+"""AgentFlow agents: one package with its API, settings, chat, pauses, approvals,
+knowledge and event decoding."""

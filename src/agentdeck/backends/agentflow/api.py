@@ -1,20 +1,23 @@
-"""AgentFlow's HTTP plumbing: where the API lives, the one request funnel, paging, ids.
+"""AgentFlow's HTTP plumbing: where the API lives, the one way requests are made, paging, ids.
 
 Every part of the backend (agents, chat, pauses, approvals) talks to AgentFlow through
-one :class:`AgentFlowApi`, so every failed call is explained the same way, by the
-backend's ``explain`` hook, and every list is paged and read alike.
+one :class:`AgentFlowApi`, so every list is paged and read alike; its HTTP client words
+every failed call by the backend's ``explain``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 from agentdeck.backends.agentflow.shapes import SUBAGENT_SEPARATOR, items_of, window
-from agentdeck.errors import InvalidInputError, UpstreamError
-from agentdeck.http import HttpClient
-from agentdeck.model import Ref
-from agentdeck.pagination import parse_offset
+from agentdeck.backends.kit import (
+    HttpClient,
+    InvalidInputError,
+    Ref,
+    UnsupportedError,
+    parse_offset,
+)
 
 #: Every route but the probes lives under this prefix of the deployment's root.
 API = "/api/v1"
@@ -25,24 +28,12 @@ def segment(value: str) -> str:
     return quote(value, safe="")
 
 
-class Explain(Protocol):
-    """The backend's ``explain`` hook, as the funnel calls it."""
-
-    def __call__(self, error: UpstreamError, *, answering: str = "") -> UpstreamError: ...
-
-
 class AgentFlowApi:
-    """Requests to one AgentFlow deployment, as the backend named ``name`` makes them.
+    """Requests to one AgentFlow deployment, as the backend named ``name`` makes them."""
 
-    ``explain`` turns a platform error into the one to raise; ``request`` is the only
-    place that calls it (streams go to ``http`` directly: their errors need no words
-    beyond the HTTP layer's).
-    """
-
-    def __init__(self, name: str, http: HttpClient, explain: Explain) -> None:
+    def __init__(self, name: str, http: HttpClient) -> None:
         self.name = name
         self.http = http
-        self._explain = explain
 
     async def request(
         self,
@@ -55,10 +46,9 @@ class AgentFlowApi:
     ) -> Any:
         """The decoded answer; ``answering`` names the approval or question being answered,
         so a 409/410 can say it was answered already or has expired."""
-        try:
-            return await self.http.request(method, path, params=params, json=json)
-        except UpstreamError as exc:
-            raise self._explain(exc, answering=answering) from exc
+        return await self.http.request(
+            method, path, params=params, json=json, context={"answering": answering}
+        )
 
     async def read_list(
         self, method: str, path: str, key: str, params: dict[str, Any], json: Any = None
@@ -91,6 +81,18 @@ class AgentFlowApi:
                 backend=self.name,
             )
         return parent, sub or None
+
+    def top_level(self, agent_id: str, refusal: str, how: str) -> str:
+        """The id of ``agent_id`` when it names a top-level agent; a sub-agent is refused
+        with ``refusal``, pointing at its parent (``how``: what to do through it)."""
+        parent, sub = self.split(agent_id)
+        if sub is not None:
+            raise UnsupportedError(
+                refusal,
+                backend=self.name,
+                hint=f"{how} through the parent agent '{self.name}:{parent}'.",
+            )
+        return parent
 
     def own_id(self, value: Any, option: str) -> str:
         """An id given in ``options.<option>`` as a bare id or as a ref on this backend."""

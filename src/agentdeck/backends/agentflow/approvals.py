@@ -17,27 +17,25 @@ from agentdeck.backends.agentflow.api import API, AgentFlowApi, segment
 from agentdeck.backends.agentflow.events import text_of
 from agentdeck.backends.agentflow.pauses import PausedRuns
 from agentdeck.backends.agentflow.shapes import approval, items_of
-from agentdeck.errors import InvalidInputError
-from agentdeck.model import Page, PauseKey, make_ref
+from agentdeck.backends.kit import Backend, InvalidInputError, Page, PauseKey, make_ref
 from agentdeck.platform_model import Approval
 
 
-class Approvals:
-    """The ``approvals`` capability plus bulk answers, cancelling and questions.
+class AgentFlowApprovals(Backend):
+    """A base class of :class:`~agentdeck.backends.agentflow.backend.AgentFlowBackend`:
+    the ``approvals`` capability plus bulk answers, cancelling and questions.
 
     Answers go to AgentFlow through ``api`` and, once given, to ``paused_runs``, where a
     chat whose stream ended on the pause waits for them.
     """
 
-    def __init__(self, api: AgentFlowApi, paused_runs: PausedRuns) -> None:
-        self._api = api
-        self._name = api.name
-        self._paused_runs = paused_runs
+    api: AgentFlowApi
+    paused_runs: PausedRuns
 
     async def list_approvals(
         self, *, agent_id: str | None, limit: int, cursor: str | None
     ) -> Page[Approval]:
-        items, next_cursor = await self._api.page(
+        items, next_cursor = await self.api.page(
             f"{API}/approvals/pending",
             "approvals",
             limit=limit,
@@ -45,13 +43,13 @@ class Approvals:
             params={"agent_id": agent_id},
         )
         return Page[Approval](
-            items=[approval(self._name, raw) for raw in items], next_cursor=next_cursor
+            items=[approval(self.name, raw) for raw in items], next_cursor=next_cursor
         )
 
     async def _answer(self, kind: str, item_id: str, method: str, path: str, json: Any) -> Any:
         """Send an answer; a 409 (already answered) or 410 (expired) says so (``explain``)."""
-        answering = f"the {kind} {make_ref(self._name, item_id)}"
-        return await self._api.request(method, path, json=json, answering=answering)
+        answering = f"the {kind} {make_ref(self.name, item_id)}"
+        return await self.api.request(method, path, json=json, answering=answering)
 
     async def respond_to_approval(
         self,
@@ -62,11 +60,11 @@ class Approvals:
         reason: str | None,
     ) -> Approval:
         if decision not in ("approve", "deny"):
-            raise InvalidInputError("decision must be 'approve' or 'deny'.", backend=self._name)
+            raise InvalidInputError("decision must be 'approve' or 'deny'.", backend=self.name)
         if decision == "deny" and arguments is not None:
             raise InvalidInputError(
                 "arguments (edited tool arguments) only go with decision 'approve'.",
-                backend=self._name,
+                backend=self.name,
             )
         body: dict[str, Any] = {"decision": decision}
         if reason:
@@ -76,8 +74,8 @@ class Approvals:
         raw = await self._answer(
             "approval", approval_id, "POST", f"{API}/approvals/{segment(approval_id)}/respond", body
         )
-        self._paused_runs.answered(PauseKey("approval", approval_id), raw)
-        return approval(self._name, raw if isinstance(raw, dict) else {"id": approval_id})
+        self.paused_runs.answered(PauseKey("approval", approval_id), raw)
+        return approval(self.name, raw if isinstance(raw, dict) else {"id": approval_id})
 
     async def respond_to_approvals(
         self, approval_ids: list[str], *, decision: str, reason: str | None
@@ -85,10 +83,10 @@ class Approvals:
         body: dict[str, Any] = {"approval_ids": approval_ids, "decision": decision}
         if reason:
             body["reason"] = reason
-        raw = await self._api.request("POST", f"{API}/approvals/bulk-respond", json=body)
+        raw = await self.api.request("POST", f"{API}/approvals/bulk-respond", json=body)
         results = {
             text_of(r, "approval_id", "id"): r
-            for r in items_of(raw, "results", backend=self._name, operation="bulk-respond")
+            for r in items_of(raw, "results", backend=self.name, operation="bulk-respond")
         }
         outcomes: list[tuple[str, str | None, str | None]] = []
         for approval_id in approval_ids:
@@ -101,15 +99,15 @@ class Approvals:
                 )
             else:
                 outcomes.append((approval_id, text_of(r, "status"), None))
-                self._paused_runs.answered(PauseKey("approval", approval_id), r)
+                self.paused_runs.answered(PauseKey("approval", approval_id), r)
         return outcomes
 
     async def cancel_approval(self, approval_id: str) -> Approval:
         raw = await self._answer(
             "approval", approval_id, "DELETE", f"{API}/approvals/{segment(approval_id)}", None
         )
-        self._paused_runs.answered(PauseKey("approval", approval_id), raw)
-        return approval(self._name, raw if isinstance(raw, dict) else {"id": approval_id})
+        self.paused_runs.answered(PauseKey("approval", approval_id), raw)
+        return approval(self.name, raw if isinstance(raw, dict) else {"id": approval_id})
 
     async def answer_question(self, question_id: str, *, answer: str) -> str:
         raw = await self._answer(
@@ -119,5 +117,5 @@ class Approvals:
             f"{API}/questions/{segment(question_id)}/respond",
             {"answer": answer},
         )
-        self._paused_runs.answered(PauseKey("question", question_id), raw)
+        self.paused_runs.answered(PauseKey("question", question_id), raw)
         return text_of(raw, "status") or "answered"

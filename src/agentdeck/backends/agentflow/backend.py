@@ -50,40 +50,39 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from agentdeck.backends.agentflow.api import API, AgentFlowApi, segment
-from agentdeck.backends.agentflow.approvals import Approvals
+from agentdeck.backends.agentflow.approvals import AgentFlowApprovals
 from agentdeck.backends.agentflow.chat import Chats
 from agentdeck.backends.agentflow.events import text_of
+from agentdeck.backends.agentflow.knowledge import AgentFlowKnowledge
 from agentdeck.backends.agentflow.pauses import PausedRuns
 from agentdeck.backends.agentflow.settings import AgentFlowSettings
 from agentdeck.backends.agentflow.shapes import (
     SUBAGENT_SEPARATOR,
     agent_tool,
     conversation,
-    hit,
-    knowledge_base,
     message,
 )
 from agentdeck.backends.agentflow.shapes import agent as agent_model
-from agentdeck.backends.base import ANY_KEY, Backend, Option
-from agentdeck.errors import (
-    ConflictError,
-    InvalidInputError,
-    NotFoundError,
-    UnsupportedError,
-    UpstreamError,
-)
-from agentdeck.http import BearerAuth, Connection, HttpClient
-from agentdeck.model import (
+from agentdeck.backends.kit import (
+    ANY_KEY,
     Agent,
     AgentChanges,
     AgentSpec,
+    BearerAuth,
     ChatEvent,
     ChatRequest,
+    ConflictError,
+    Connection,
     Conversation,
     ConversationSummary,
+    HttpClient,
+    InvalidInputError,
+    NotFoundError,
+    Option,
     Page,
+    UnsupportedError,
+    UpstreamError,
 )
-from agentdeck.platform_model import Approval, KnowledgeBase, KnowledgeHit
 
 OPTIONS = (
     Option("stream", "boolean", "false: one JSON answer instead of a stream", ("chat",)),
@@ -103,12 +102,13 @@ OPTIONS = (
 )
 
 
-class AgentFlowBackend(Backend):
+class AgentFlowBackend(AgentFlowApprovals, AgentFlowKnowledge):
     """Agents and sub-agents, chat, conversations, approvals and knowledge on AgentFlow.
 
-    The capability methods stay on this class, where capability detection looks for them;
-    the longer jobs are done by collaborators it holds: ``api`` (every request), ``chats``
-    (streams), ``paused_runs`` (chats waiting on an answer) and ``approvals`` (answers).
+    Approvals and questions (:mod:`.approvals`) and knowledge (:mod:`.knowledge`) are
+    methods of its base classes; the longer jobs are done by collaborators it holds:
+    ``api`` (every request), ``chats`` (streams) and ``paused_runs`` (chats waiting on an
+    answer).
     """
 
     kind = "agentflow"
@@ -117,10 +117,9 @@ class AgentFlowBackend(Backend):
 
     def __init__(self, name: str, settings: AgentFlowSettings, http: HttpClient | None) -> None:
         super().__init__(name, settings, http)
-        self.api = AgentFlowApi(name, self.http, self.explain)
+        self.api = AgentFlowApi(name, self.http)
         self.paused_runs = PausedRuns(self.api, stream_timeout=settings.stream_timeout)
         self.chats = Chats(self.api, self.paused_runs, self.check_options)
-        self.approvals = Approvals(self.api, self.paused_runs)
 
     @classmethod
     def connection(cls, name: str, settings: AgentFlowSettings) -> Connection:
@@ -304,7 +303,7 @@ class AgentFlowBackend(Backend):
     async def run_agent_tool(
         self, agent_id: str, tool: str, *, arguments: dict[str, Any]
     ) -> dict[str, Any]:
-        parent = self._top_level(
+        parent = self.api.top_level(
             agent_id, "AgentFlow runs tools of top-level agents only.", "Run it"
         )
         raw = await self.api.request(
@@ -321,18 +320,6 @@ class AgentFlowBackend(Backend):
         }
 
     # ---- chat ----------------------------------------------------------------------------
-
-    def _top_level(self, agent_id: str, refusal: str, how: str) -> str:
-        """The id of ``agent_id`` when it names a top-level agent; a sub-agent is refused
-        with ``refusal``, pointing at its parent (``how``: what to do through it)."""
-        parent, sub = self.api.split(agent_id)
-        if sub is not None:
-            raise UnsupportedError(
-                refusal,
-                backend=self.name,
-                hint=f"{how} through the parent agent '{self.name}:{parent}'.",
-            )
-        return parent
 
     def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
         return self.chats.chat(request)
@@ -381,95 +368,6 @@ class AgentFlowBackend(Backend):
         summary = conversation(self.name, head if isinstance(head, dict) else {})
         summary["message_count"] = len(messages)
         return Conversation(**summary, messages=[message(m) for m in messages])
-
-    # ---- approvals and questions ---------------------------------------------------------
-
-    async def list_approvals(
-        self, *, agent_id: str | None, limit: int, cursor: str | None
-    ) -> Page[Approval]:
-        return await self.approvals.list_approvals(agent_id=agent_id, limit=limit, cursor=cursor)
-
-    async def respond_to_approval(
-        self,
-        approval_id: str,
-        *,
-        decision: str,
-        arguments: dict[str, Any] | None,
-        reason: str | None,
-    ) -> Approval:
-        return await self.approvals.respond_to_approval(
-            approval_id, decision=decision, arguments=arguments, reason=reason
-        )
-
-    async def respond_to_approvals(
-        self, approval_ids: list[str], *, decision: str, reason: str | None
-    ) -> list[tuple[str, str | None, str | None]]:
-        return await self.approvals.respond_to_approvals(
-            approval_ids, decision=decision, reason=reason
-        )
-
-    async def cancel_approval(self, approval_id: str) -> Approval:
-        return await self.approvals.cancel_approval(approval_id)
-
-    async def answer_question(self, question_id: str, *, answer: str) -> str:
-        return await self.approvals.answer_question(question_id, answer=answer)
-
-    # ---- knowledge -----------------------------------------------------------------------
-
-    async def list_knowledge_bases(self, *, limit: int, cursor: str | None) -> Page[KnowledgeBase]:
-        items, next_cursor = await self.api.page(
-            f"{API}/knowledge-bases", "knowledge_bases", limit=limit, cursor=cursor, params={}
-        )
-        return Page[KnowledgeBase](
-            items=[knowledge_base(self.name, raw) for raw in items], next_cursor=next_cursor
-        )
-
-    async def search_knowledge(
-        self,
-        query: str,
-        *,
-        knowledge_base_ids: list[str],
-        agent_id: str | None,
-        limit: int,
-    ) -> list[KnowledgeHit]:
-        body = {"query": query, "top_k": limit}
-        kb = f"{API}/knowledge-bases"
-        if agent_id is not None:
-            parent = self._top_level(
-                agent_id, "AgentFlow binds knowledge bases to top-level agents only.", "Search"
-            )
-            ids = knowledge_base_ids or [
-                text_of(raw, "id", "knowledge_base_id") or "?"
-                for raw in await self.api.read_list(
-                    "GET", f"{API}/agents/{segment(parent)}/knowledge-bases", "knowledge_bases", {}
-                )
-            ]
-            raws: list[tuple[dict[str, Any], str | None]] = []
-            for kb_id in ids:
-                path = f"{API}/agents/{segment(parent)}/knowledge-bases/{segment(kb_id)}/search"
-                raws += [
-                    (r, kb_id) for r in await self.api.read_list("POST", path, "results", {}, body)
-                ]
-        elif len(knowledge_base_ids) == 1:
-            kb_id = knowledge_base_ids[0]
-            found = await self.api.read_list(
-                "POST", f"{kb}/{segment(kb_id)}/search", "results", {}, body
-            )
-            raws = [(r, kb_id) for r in found]
-        else:
-            ids = knowledge_base_ids or [
-                text_of(raw, "id") or "?"
-                for raw in await self.api.read_list("GET", kb, "knowledge_bases", {})
-            ]
-            if not ids:
-                return []
-            found = await self.api.read_list(
-                "POST", f"{kb}/search", "results", {}, body | {"knowledge_base_ids": ids}
-            )
-            raws = [(r, None) for r in found]
-        hits = [hit(self.name, raw, kb_id) for raw, kb_id in raws]
-        hits.sort(key=lambda h: -(h.score or 0.0))
-        return hits[:limit]
 
 
 __all__ = ["AgentFlowBackend"]

@@ -14,9 +14,18 @@ from typing import Any
 from agentdeck.backends.agentflow.api import API, AgentFlowApi, segment
 from agentdeck.backends.agentflow.events import EVENTS, StreamState, one_piece_events, text_of
 from agentdeck.backends.agentflow.pauses import ChatPauses, PausedRuns
-from agentdeck.errors import InvalidInputError, ProtocolError
-from agentdeck.http import iter_sse, sse_json
-from agentdeck.model import ChatEvent, ChatRequest, Done, RunStarted, StreamWarning, TextDelta
+from agentdeck.backends.kit import (
+    ChatEvent,
+    ChatRequest,
+    Done,
+    InvalidInputError,
+    ProtocolError,
+    RunStarted,
+    StreamWarning,
+    TextDelta,
+    iter_sse,
+    sse_json,
+)
 
 #: The backend's option checker (:meth:`agentdeck.backends.base.Backend.check_options`).
 OptionChecker = Callable[[Mapping[str, Any], str], None]

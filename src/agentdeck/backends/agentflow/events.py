@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agentdeck.model import (
+from agentdeck.backends.kit import (
     ApprovalRequired,
     ApprovalResolved,
     ChatEvent,

@@ -26,8 +26,8 @@ import anyio
 
 from agentdeck.backends.agentflow.api import API, AgentFlowApi, segment
 from agentdeck.backends.agentflow.events import EVENTS, StreamState, one_piece_events, text_of
-from agentdeck.errors import AgentdeckError
-from agentdeck.model import (
+from agentdeck.backends.kit import (
+    AgentdeckError,
     ApprovalRequired,
     ApprovalResolved,
     ChatEvent,

@@ -14,9 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agentdeck.backends.agentflow.events import text_of
-from agentdeck.errors import ProtocolError
-from agentdeck.model import Agent, ConversationSummary, Message, make_ref
-from agentdeck.pagination import offset_cursor
+from agentdeck.backends.kit import (
+    Agent,
+    ConversationSummary,
+    Message,
+    ProtocolError,
+    make_ref,
+    offset_cursor,
+)
 from agentdeck.platform_model import Approval, KnowledgeBase, KnowledgeHit
 
 #: Separates a parent agent's id from its sub-agent's id in an agent ref: ``ops:parent/sub``.

@@ -1,1 +1,2 @@
-"""AgenticFlow agents: one package with its client, settings, schemas and stream decoding."""
+"""AgenticFlow agents: one package with its API, auth, settings, option schemas, triggers
+and stream decoding."""

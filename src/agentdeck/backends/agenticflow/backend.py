@@ -25,102 +25,53 @@ Assumptions about shapes the reference does not show:
   an ``a:`` tool result may be a bare JSON value, kept as the result.
 - A trigger as returned: ``id, agent_id, name, description, trigger_type,
   trigger_config{auth_config, method, response_code, path}, task_config{type, message,
-  chat_id}``. Reading one returns its credentials: update sends them back (the route
-  replaces the whole trigger) and invoke uses them. They never appear in results.
+  chat_id}`` (what is done with its credentials: :mod:`.triggers`).
 - A trigger event: ``id, status, thread_id, response_code, request{method, query, headers,
   body}, created_at``; request headers are dropped from results (they carry credentials).
-- Invoking a webhook is never retried once sent, whatever its method: each call starts
-  an agent task, and a repeat would start another.
 """
 
 from __future__ import annotations
 
-import base64
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Generator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, ClassVar
 
-import httpx2
-
-from agentdeck.backends.agenticflow.schema import (
-    agent_options,
-    chat_options,
-    check_trigger_options,
-    query_payload,
-    secrets_of,
-    trigger_body,
-    trigger_event,
-    trigger_result,
-)
+from agentdeck.backends.agenticflow.api import agent_rows, api_root
+from agentdeck.backends.agenticflow.auth import WITHOUT_KEY, KeyAuth
+from agentdeck.backends.agenticflow.schema import agent_options, chat_options
 from agentdeck.backends.agenticflow.settings import AgenticFlowSettings
-from agentdeck.backends.base import Backend, Option
-from agentdeck.errors import (
-    AuthenticationError,
-    InvalidInputError,
-    PermissionDeniedError,
-    ProtocolError,
-    UnsupportedError,
-    UpstreamError,
-    UpstreamValidationError,
-)
-from agentdeck.http import Connection, data_stream_events, iter_data_stream
-from agentdeck.model import (
+from agentdeck.backends.agenticflow.triggers import AgenticFlowTriggers
+from agentdeck.backends.kit import (
     Agent,
     AgentChanges,
     AgentSpec,
     ChatEvent,
     ChatRequest,
+    Connection,
     Done,
+    InvalidInputError,
+    Option,
     Page,
+    PermissionDeniedError,
+    Redactor,
     RunStarted,
     StreamWarning,
-    make_ref,
+    UpstreamError,
+    UpstreamValidationError,
+    data_stream_events,
+    iter_data_stream,
+    offset_cursor,
+    parse_offset,
 )
-from agentdeck.pagination import offset_cursor, parse_offset
-from agentdeck.platform_model import Trigger, TriggerEvent
-from agentdeck.redaction import Redactor
 
-#: Marks a request that must go out without the API key (public agents, webhooks).
-_WITHOUT_KEY = "X-Agentdeck-Without-Key"
 _CORE_FIELDS = frozenset(
     {"id", "name", "description", "system_prompt", "model", "created_at", "updated_at"}
 )
-_LIST_ALL_TRIGGERS_MAX_AGENTS = 500
-_MAX_WEBHOOK_ANSWER = 1_000_000
-
-
-class _KeyAuth(httpx2.Auth):
-    """``Authorization: Bearer <key>``, except on requests marked to go without it."""
-
-    def __init__(self, key: str | None) -> None:
-        self._value = f"Bearer {key}" if key else None
-
-    def auth_flow(
-        self, request: httpx2.Request
-    ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        if _WITHOUT_KEY in request.headers:
-            del request.headers[_WITHOUT_KEY]
-        elif self._value:
-            request.headers["Authorization"] = self._value
-        yield request
-
-
-def _api_root(settings: AgenticFlowSettings) -> str:
-    """``base_url`` joined with ``path_prefix`` (``/v1``, or ``/api`` when self-hosted)."""
-    prefix = settings.path_prefix.strip("/")
-    return settings.base_url.rstrip("/") + (f"/{prefix}" if prefix else "")
-
-
-def _items(body: Any) -> list[dict[str, Any]]:
-    if isinstance(body, dict):
-        body = body.get("items", body.get("data"))
-    return [item for item in body if isinstance(item, dict)] if isinstance(body, list) else []
-
 
 _AGENT = ("create_agent", "update_agent")
 _TRIGGER = ("create_trigger", "update_trigger")
 #: What agentdeck's tools take in ``options`` on AgenticFlow. The values are checked
-#: against the platform's request schemas in ``agenticflow_schema`` (a test keeps the
+#: against the platform's request schemas in ``schema`` and ``trigger_schema`` (a test keeps the
 #: keys of both the same).
 OPTIONS = (
     Option("attachments", "list", "image URLs (http(s) or data:)", ("chat",)),
@@ -162,7 +113,7 @@ OPTIONS = (
 )
 
 
-class AgenticFlowBackend(Backend):
+class AgenticFlowBackend(AgenticFlowTriggers):
     kind: ClassVar[str] = "agenticflow"
     options = OPTIONS
     settings: AgenticFlowSettings
@@ -171,8 +122,8 @@ class AgenticFlowBackend(Backend):
     def connection(cls, name: str, settings: AgenticFlowSettings) -> Connection:
         key = settings.api_key.get_secret_value() if settings.api_key else None
         return Connection(
-            base_url=_api_root(settings),
-            auth=_KeyAuth(key),
+            base_url=api_root(settings),
+            auth=KeyAuth(key),
             secrets=(key,) if key else (),
             credential_hint=(
                 f"Check `api_key` of backend '{name}' in the config: an AgenticFlow API key "
@@ -180,48 +131,15 @@ class AgenticFlowBackend(Backend):
             ),
         )
 
-    @property
-    def has_key(self) -> bool:
-        return self.settings.api_key is not None
-
     async def check(self) -> str:
         if not self.has_key:
             return "no api_key configured: only public agents can be read and chatted with"
-        found = await self._list_agents(limit=101, offset=0, search=None)
+        found = await agent_rows(self.http, self.settings, limit=101, offset=0, search=None)
         count = f"{len(found)}" if len(found) <= 100 else "more than 100"
         where = f" in project {self.settings.project_id}" if self.settings.project_id else ""
         return f"{count} agents{where}"
 
-    # ---- helpers -------------------------------------------------------------------------
-
-    def _id(self, value: str, what: str) -> str:
-        """A platform id checked before any request: AgenticFlow ids are UUIDs."""
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
-            raise InvalidInputError(
-                f"'{value[:80]}' is not an AgenticFlow {what} id (they are UUIDs).",
-                backend=self.name,
-                hint=f"Pass the ref list_{what}s shows: '{self.name}:<uuid>'.",
-            ) from None
-
-    def _need_key(self, operation: str) -> None:
-        if not self.has_key:
-            raise UnsupportedError(
-                f"{operation} needs an API key, and backend '{self.name}' has none.",
-                backend=self.name,
-                hint="Set `api_key` in its config; without one only public agents can be "
-                "read (get_agent) and chatted with.",
-            )
-
-    async def _call(
-        self, method: str, path: str, operation: str, *, secrets: tuple[str, ...] = (), **kw: Any
-    ) -> Any:
-        """One request, with AgenticFlow's meaning added to the errors where it has one."""
-        try:
-            return await self.http.request(method, path, operation=operation, **kw)
-        except UpstreamError as exc:
-            raise self.explain(exc, secrets=secrets) from exc
+    # ---- AgenticFlow's meaning of its errors ---------------------------------------------
 
     def explain(self, error: UpstreamError, *, secrets: tuple[str, ...] = ()) -> UpstreamError:
         """The hint AgenticFlow's answer calls for, and ``secrets`` (a trigger's own
@@ -266,24 +184,14 @@ class AgenticFlowBackend(Backend):
             details=details,
         )
 
-    async def _list_agents(
-        self, *, limit: int, offset: int, search: str | None
-    ) -> list[dict[str, Any]]:
-        params = {
-            "workspace_id": self.settings.workspace_id,
-            "project_id": self.settings.project_id,
-            "limit": limit,
-            "offset": offset,
-            "search_query": search or None,
-        }
-        return _items(await self._call("GET", "/agents/", "list agents", params=params))
-
     async def list_agents(
         self, *, limit: int, cursor: str | None, search: str | None = None
     ) -> Page[Agent]:
         self._need_key("list_agents")
         offset = parse_offset(cursor)
-        rows = await self._list_agents(limit=limit + 1, offset=offset, search=search)
+        rows = await agent_rows(
+            self.http, self.settings, limit=limit + 1, offset=offset, search=search
+        )
         return Page[Agent](
             items=[self._agent(r) for r in rows[:limit]],
             next_cursor=offset_cursor(offset, limit, len(rows)),
@@ -293,9 +201,10 @@ class AgenticFlowBackend(Backend):
         agent_id = self._id(agent_id, "agent")
         if not self.has_key:
             path = f"/agents/anonymous/{agent_id}"
-            data = await self._call("GET", path, f"get public agent {agent_id}")
+            data = await self.http.request("GET", path, operation=f"get public agent {agent_id}")
             return self._agent(data, public=True)
-        return self._agent(await self._call("GET", f"/agents/{agent_id}", f"get agent {agent_id}"))
+        path = f"/agents/{agent_id}"
+        return self._agent(await self.http.request("GET", path, operation=f"get agent {agent_id}"))
 
     async def create_agent(self, spec: AgentSpec) -> Agent:
         self._need_key("create_agent")
@@ -322,7 +231,9 @@ class AgenticFlowBackend(Backend):
             **options,
         }
         params = {"workspace_id": self.settings.workspace_id}
-        data = await self._call("POST", "/agents/", "create agent", params=params, json=body)
+        data = await self.http.request(
+            "POST", "/agents/", params=params, json=body, operation="create agent"
+        )
         return self._agent(data)
 
     async def update_agent(self, agent_id: str, changes: AgentChanges) -> Agent:
@@ -337,13 +248,15 @@ class AgenticFlowBackend(Backend):
         ):
             if value is not None:
                 body[key] = value
-        data = await self._call("PUT", f"/agents/{agent_id}", f"update agent {agent_id}", json=body)
+        path = f"/agents/{agent_id}"
+        data = await self.http.request("PUT", path, json=body, operation=f"update agent {agent_id}")
         return self._agent(data)
 
     async def delete_agent(self, agent_id: str) -> None:
         self._need_key("delete_agent")
         agent_id = self._id(agent_id, "agent")
-        await self._call("DELETE", f"/agents/{agent_id}", f"delete agent {agent_id}")
+        path = f"/agents/{agent_id}"
+        await self.http.request("DELETE", path, operation=f"delete agent {agent_id}")
 
     # ---- chat ----------------------------------------------------------------------------
 
@@ -356,175 +269,35 @@ class AgenticFlowBackend(Backend):
         if attachments:
             message["experimental_attachments"] = attachments
         path = f"/agents/anonymous/{agent_id}/stream" if anonymous else f"/agents/{agent_id}/stream"
-        headers = {_WITHOUT_KEY: "1"} if anonymous else None
+        headers = {WITHOUT_KEY: "1"} if anonymous else None
         operation = f"chat with {'public ' if anonymous else ''}agent {agent_id}"
         yield RunStarted(conversation_id=thread_id)
         info: dict[str, Any] = {}
         done = False
-        try:
-            async with self.http.stream(
-                "POST",
-                path,
-                json={"id": thread_id, "messages": [message]},
-                headers=headers,
-                operation=operation,
-            ) as response:
-                parts = _parts(iter_data_stream(response, self.http, operation), info)
-                async for event in data_stream_events(
-                    parts, backend=self.name, operation=operation
-                ):
-                    if isinstance(event, RunStarted):
-                        if event.conversation_id in (None, thread_id):
-                            continue
-                        thread_id = event.conversation_id
-                    if isinstance(event, Done):
-                        if done:
-                            continue  # the format has one finish part; a second is ignored
-                        done = True
-                        event = event.model_copy(
-                            update={
-                                "conversation_id": thread_id,
-                                "details": {**event.details, **info},
-                            }
-                        )
-                    yield event
-        except UpstreamError as exc:
-            raise self.explain(exc) from exc
-
-    # ---- triggers ------------------------------------------------------------------------
-
-    def _trigger(self, data: dict[str, Any]) -> Trigger:
-        return trigger_result(data, backend=self.name, api_root=_api_root(self.settings))
-
-    async def _get_trigger(self, trigger_id: str) -> dict[str, Any]:
-        trigger_id = self._id(trigger_id, "trigger")
-        path = f"/agents/triggers/{trigger_id}"
-        data = await self._call("GET", path, f"get trigger {trigger_id}")
-        if not isinstance(data, dict):
-            raise ProtocolError(f"get trigger {trigger_id} answered no trigger.", backend=self.name)
-        return data
-
-    async def _agent_triggers(self, agent_id: str) -> list[dict[str, Any]]:
-        path = f"/agents/{agent_id}/triggers"
-        return _items(await self._call("GET", path, f"list triggers of agent {agent_id}"))
-
-    async def list_triggers(
-        self, *, agent_id: str | None, limit: int, cursor: str | None
-    ) -> Page[Trigger]:
-        self._need_key("list_triggers")
-        offset = parse_offset(cursor)
-        if agent_id is not None:
-            rows = await self._agent_triggers(self._id(agent_id, "agent"))
-        else:
-            # Triggers are listed per agent: walk the project's agents.
-            rows, page = [], 100
-            for start in range(0, _LIST_ALL_TRIGGERS_MAX_AGENTS, page):
-                agents = await self._list_agents(limit=page, offset=start, search=None)
-                for agent in agents:
-                    rows.extend(await self._agent_triggers(self._id(str(agent["id"]), "agent")))
-                if len(agents) < page:
-                    break
-        window = rows[offset : offset + limit + 1]
-        return Page[Trigger](
-            items=[self._trigger(r) for r in window[:limit]],
-            next_cursor=offset_cursor(offset, limit, len(window)),
-        )
-
-    async def create_trigger(self, agent_id: str, options: dict[str, Any]) -> Trigger:
-        self._need_key("create_trigger")
-        agent_id = self._id(agent_id, "agent")
-        body = trigger_body(options, backend=self.name)
-        data = await self._call(
-            "POST", f"/agents/{agent_id}/triggers", f"create a trigger on agent {agent_id}",
-            json=body, secrets=secrets_of(body),
-        )  # fmt: skip
-        return self._trigger(data)
-
-    async def update_trigger(self, trigger_id: str, options: dict[str, Any]) -> Trigger:
-        self._need_key("update_trigger")
-        if not options:
-            raise InvalidInputError(
-                "nothing to change: pass the trigger options to change.", backend=self.name
-            )
-        check_trigger_options(options, backend=self.name)  # before the lookup
-        current = await self._get_trigger(trigger_id)
-        body = trigger_body(options, backend=self.name, current=current)
-        trigger_id = self._id(trigger_id, "trigger")
-        data = await self._call(
-            "PUT", f"/agents/triggers/{trigger_id}", f"update trigger {trigger_id}",
-            json=body, secrets=secrets_of(body),
-        )  # fmt: skip
-        return self._trigger(data)
-
-    async def delete_trigger(self, trigger_id: str) -> None:
-        self._need_key("delete_trigger")
-        trigger_id = self._id(trigger_id, "trigger")
-        await self._call("DELETE", f"/agents/triggers/{trigger_id}", f"delete trigger {trigger_id}")
-
-    async def list_trigger_events(
-        self, trigger_id: str, *, limit: int, cursor: str | None
-    ) -> Page[TriggerEvent]:
-        self._need_key("list_trigger_events")
-        offset = parse_offset(cursor)
-        trigger = await self._get_trigger(trigger_id)  # the events route needs the agent id
-        path = f"/agents/{trigger.get('agent_id')}/triggers/{trigger.get('id')}/events"
-        params = {"limit": limit + 1, "offset": offset}
-        rows = _items(
-            await self._call("GET", path, f"list events of trigger {trigger_id}", params=params)
-        )
-        return Page[TriggerEvent](
-            items=[trigger_event(r) for r in rows[:limit]],
-            next_cursor=offset_cursor(offset, limit, len(rows)),
-        )
-
-    async def invoke_trigger(self, trigger_id: str, payload: Any) -> dict[str, Any]:
-        self._need_key("invoke_trigger")
-        trigger = await self._get_trigger(trigger_id)
-        config = trigger.get("trigger_config") or {}
-        auth = config.get("auth_config") or {}
-        method = str(config.get("method") or "POST").upper()
-        path = config.get("path")
-        if not path:
-            raise ProtocolError(
-                f"trigger {trigger_id} has no webhook path to invoke.", backend=self.name
-            )
-        headers = {_WITHOUT_KEY: "1"}
-        secrets = secrets_of({"trigger_config": config})
-        if auth.get("auth_type") == "BASIC":
-            pair = f"{auth.get('username') or ''}:{auth.get('password') or ''}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        elif auth.get("auth_type") == "BEARER":
-            headers["Authorization"] = f"Bearer {auth.get('token') or ''}"
-        params: dict[str, Any] | None = None
-        body: Any = payload
-        if method == "GET":
-            params, body = query_payload(payload, backend=self.name), None
-        operation = f"invoke trigger {trigger_id}"
-        try:
-            # Never repeated once it reached the server (not even a GET): no duplicate task.
-            # A long answer is cut, not refused: the trigger has fired either way.
-            reply = await self.http.exchange(
-                method, f"/agents/webhook/{path}/trigger",
-                params=params, json=body, headers=headers, operation=operation,
-                max_bytes=_MAX_WEBHOOK_ANSWER, truncate=True, repeatable=False,
-            )  # fmt: skip
-            answer = reply.decoded(operation, backend=self.name, strict=False)
-        except AuthenticationError as exc:
-            raise AuthenticationError(
-                f"{operation}: the webhook rejected the trigger's own credentials "
-                f"(auth_type {auth.get('auth_type')}).",
-                backend=self.name,
-                hint="Set them again with update_trigger (username/password or token).",
-                status=exc.status,
-            ) from exc
-        except UpstreamError as exc:
-            raise self.explain(exc, secrets=secrets) from exc
-        return {
-            "trigger": make_ref(self.name, str(trigger.get("id"))),
-            "method": method,
-            "status_code": reply.status,
-            "response": answer[:2000] if isinstance(answer, str) else answer,
-        }
+        async with self.http.stream(
+            "POST",
+            path,
+            json={"id": thread_id, "messages": [message]},
+            headers=headers,
+            operation=operation,
+        ) as response:
+            parts = _parts(iter_data_stream(response, self.http, operation), info)
+            async for event in data_stream_events(parts, backend=self.name, operation=operation):
+                if isinstance(event, RunStarted):
+                    if event.conversation_id in (None, thread_id):
+                        continue
+                    thread_id = event.conversation_id
+                if isinstance(event, Done):
+                    if done:
+                        continue  # the format has one finish part; a second is ignored
+                    done = True
+                    event = event.model_copy(
+                        update={
+                            "conversation_id": thread_id,
+                            "details": {**event.details, **info},
+                        }
+                    )
+                yield event
 
 
 async def _parts(

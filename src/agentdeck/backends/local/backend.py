@@ -22,36 +22,39 @@ from typing import Any
 
 import anyio
 
-from agentdeck.backends.base import Backend, CheckWarning, http_client_for
-from agentdeck.backends.local.discovery import FoundServer, ServerFinder
-from agentdeck.backends.local.models import echo_reply, openai_reply, sampled_reply, setup_hint
-from agentdeck.backends.local.settings import LocalSettings
-from agentdeck.errors import (
-    InvalidInputError,
-    ModelUnavailableError,
-    NotFoundError,
-    UpstreamConnectError,
-    UpstreamTimeoutError,
-)
-from agentdeck.http import BearerAuth, Connection, HttpClient
-from agentdeck.model import (
+from agentdeck.backends.kit import (
     Agent,
     AgentChanges,
     AgentSpec,
+    Backend,
+    BearerAuth,
     ChatEvent,
     ChatRequest,
+    CheckWarning,
+    Connection,
     Conversation,
     ConversationSummary,
     Done,
+    HttpClient,
+    InvalidInputError,
     Message,
+    ModelUnavailableError,
+    NotFoundError,
     Page,
     RunStarted,
+    Store,
     StreamWarning,
     TextDelta,
+    UpstreamConnectError,
+    UpstreamTimeoutError,
+    http_client_for,
+    new_id,
+    offset_cursor,
+    parse_offset,
 )
-from agentdeck.pagination import offset_cursor, parse_offset
-from agentdeck.store import Store
-from agentdeck.store.shared import new_id
+from agentdeck.backends.local.discovery import FoundServer, ServerFinder
+from agentdeck.backends.local.models import echo_reply, openai_reply, sampled_reply, setup_hint
+from agentdeck.backends.local.settings import LocalSettings
 
 
 class LocalBackend(Backend):

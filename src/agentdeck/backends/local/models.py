@@ -14,10 +14,17 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agentdeck.errors import ProtocolError
-from agentdeck.http import HttpClient, iter_sse
-from agentdeck.model import ChatEvent, Done, ReasoningDelta, StreamWarning, TextDelta
-from agentdeck.redaction import SECRETS
+from agentdeck.backends.kit import (
+    SECRETS,
+    ChatEvent,
+    Done,
+    HttpClient,
+    ProtocolError,
+    ReasoningDelta,
+    StreamWarning,
+    TextDelta,
+    iter_sse,
+)
 
 SPECIAL_MODELS = ("auto", "echo", "sampling", "openai")
 

@@ -1,1 +1,1 @@
-"""Make (make.com) AI agents: one package with its client, settings and event decoding."""
+"""Make (make.com) AI agents: one package with its client, auth, settings and stream steps."""

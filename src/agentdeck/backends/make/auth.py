@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentdeck.http import BearerAuth
+from agentdeck.backends.kit import BearerAuth
 
 
 class TokenAuth(BearerAuth):

@@ -32,39 +32,40 @@ Assumptions about shapes the reference does not show (tolerated both ways):
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from agentdeck.backends.base import Backend, Option
-from agentdeck.backends.make.auth import TokenAuth
-from agentdeck.backends.make.settings import MakeSettings
-from agentdeck.errors import (
-    InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
-    ProtocolError,
-    UpstreamError,
-    UpstreamValidationError,
-)
-from agentdeck.http import Connection, HttpClient, iter_sse, mapped, sse_json, text_or_none
-from agentdeck.model import (
+from agentdeck.backends.kit import (
     Agent,
     AgentChanges,
     AgentSpec,
+    Backend,
     ChatEvent,
     ChatRequest,
+    Connection,
     Done,
+    HttpClient,
+    InvalidInputError,
+    NotFoundError,
+    Option,
     Page,
+    PermissionDeniedError,
+    ProtocolError,
     RunStarted,
-    StreamWarning,
     TextDelta,
-    ToolCall,
-    ToolResult,
+    UpstreamError,
+    UpstreamValidationError,
+    iter_sse,
+    mapped,
+    offset_cursor,
+    parse_offset,
+    sse_json,
 )
-from agentdeck.pagination import offset_cursor, parse_offset
+from agentdeck.backends.make.auth import TokenAuth
+from agentdeck.backends.make.settings import MakeSettings
+from agentdeck.backends.make.steps import StepState, text_of
 
 AGENTS = "/ai-agents/v1/agents"
 OPTIONS = (
@@ -128,15 +129,18 @@ class MakeBackend(Backend):
     async def _call(
         self, method: str, path: str, operation: str, *, json: Any = None, agent_id: str = ""
     ) -> Any:
-        try:
-            return await self.http.request(
-                method, path, params=self._params, json=json, operation=operation
-            )
-        except UpstreamError as exc:
-            raise self.explain(exc, agent_id=agent_id) from exc
+        return await self.http.request(
+            method,
+            path,
+            params=self._params,
+            json=json,
+            operation=operation,
+            context={"agent_id": agent_id},
+        )
 
     def explain(self, error: UpstreamError, *, agent_id: str = "") -> UpstreamError:
-        """Add what a Make 400/403/404 means; other errors pass through unchanged."""
+        """Add what a Make 400/403/404 means (``agent_id``: the agent the call was about);
+        other errors pass through unchanged."""
         team = self.settings.team_id
         said = f" ({error.platform_message})" if error.platform_message else ""
         if isinstance(error, PermissionDeniedError):
@@ -337,21 +341,19 @@ class MakeBackend(Backend):
         # caller whose wait budget ends first still needs the thread to continue it.
         yield RunStarted(conversation_id=thread_id)
         operation = "Make run agent"
-        try:
-            # `long`: /run answers only when the agent has finished, which can outlast `timeout`.
-            answer = await self.http.request(
-                "POST",
-                self._path(agent_id, "/run"),
-                params=self._params,
-                json=body,
-                operation=operation,
-                long=True,
-            )
-        except UpstreamError as exc:
-            raise self.explain(exc, agent_id=agent_id) from exc
+        # `long`: /run answers only when the agent has finished, which can outlast `timeout`.
+        answer = await self.http.request(
+            "POST",
+            self._path(agent_id, "/run"),
+            params=self._params,
+            json=body,
+            operation=operation,
+            long=True,
+            context={"agent_id": agent_id},
+        )
         if not isinstance(answer, dict) or "response" not in answer:
             raise ProtocolError(f"{operation} answered without a `response`.", backend=self.name)
-        text = _text_of(answer["response"])
+        text = text_of(answer["response"])
         if text:
             yield TextDelta(text=text)
         thread = str(answer.get("threadId") or thread_id)
@@ -363,25 +365,23 @@ class MakeBackend(Backend):
     ) -> AsyncIterator[ChatEvent]:
         operation = "Make run agent (stream)"
         started = time.monotonic()
-        try:
-            async with self.http.stream(
-                "POST",
-                self._path(agent_id, "/run/stream"),
-                params=self._params,
-                json=body,
-                headers={"Accept": "text/event-stream"},
-                operation=operation,
-            ) as response:
-                # Announced once Make accepted the run, so a refused one leaves no thread behind.
-                yield RunStarted(conversation_id=thread_id)
-                state = _StepState()
-                async for event in iter_sse(response, self.http, operation):
-                    if event.event not in ("step", "", "message"):
-                        continue
-                    for chat_event in mapped(state.step, "step", sse_json(event)):
-                        yield chat_event
-        except UpstreamError as exc:
-            raise self.explain(exc, agent_id=agent_id) from exc
+        async with self.http.stream(
+            "POST",
+            self._path(agent_id, "/run/stream"),
+            params=self._params,
+            json=body,
+            headers={"Accept": "text/event-stream"},
+            operation=operation,
+            context={"agent_id": agent_id},
+        ) as response:
+            # Announced once Make accepted the run, so a refused one leaves no thread behind.
+            yield RunStarted(conversation_id=thread_id)
+            state = StepState()
+            async for event in iter_sse(response, self.http, operation):
+                if event.event not in ("step", "", "message"):
+                    continue
+                for chat_event in mapped(state.step, "step", sse_json(event)):
+                    yield chat_event
         if not state.answered:
             raise ProtocolError(
                 f"{operation} ended before the agent answered (no assistant step).",
@@ -394,84 +394,3 @@ class MakeBackend(Backend):
             "lastAgentIterationId": state.iteration,
         }
         yield Done(conversation_id=thread_id, details=details)
-
-
-# ---- stream steps → ChatEvents -----------------------------------------------------------
-
-
-def _text_of(content: Any) -> str:
-    """A message's text: a string, a list of text parts, or another JSON value as JSON."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list) and all(isinstance(p, dict) for p in content):
-        return "".join(str(p.get("text") or "") for p in content)
-    return json.dumps(content)
-
-
-def _arguments(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-class _StepState:
-    """Turns Make's step messages into ChatEvents, by role, remembering what it has seen."""
-
-    def __init__(self) -> None:
-        self.answered = False
-        self.iteration: str | None = None
-        self._texts = 0
-        self._roles: dict[str, Callable[[dict[str, Any]], list[ChatEvent]]] = {
-            "assistant": self._assistant,
-            "tool": self._tool,
-            "system": lambda _: [],
-            "user": lambda _: [],
-        }
-
-    def step(self, data: Any) -> list[ChatEvent]:
-        if isinstance(data, StreamWarning):
-            return [data]
-        if not isinstance(data, dict) or not isinstance(data.get("role"), str):
-            return [StreamWarning(message=f"skipped a step that is not a message: {data!r:.80}")]
-        self.iteration = text_or_none(data.get("agentIterationId")) or self.iteration
-        handler = self._roles.get(data["role"])
-        return handler(data) if handler else []
-
-    def _assistant(self, data: dict[str, Any]) -> list[ChatEvent]:
-        self.answered = True
-        events: list[ChatEvent] = []
-        text = _text_of(data.get("content"))
-        if text:
-            # Each assistant step is a whole message; keep them apart in the answer.
-            events.append(TextDelta(text=f"\n\n{text}" if self._texts else text))
-            self._texts += 1
-        calls = data.get("tool_calls")
-        for call in calls if isinstance(calls, list) else []:
-            if isinstance(call, dict):
-                function = call.get("function")
-                if not isinstance(function, dict):
-                    function = {}
-                events.append(
-                    ToolCall(
-                        id=text_or_none(call.get("id")),
-                        name=text_or_none(function.get("name"))
-                        or text_or_none(call.get("name"))
-                        or "tool",
-                        arguments=_arguments(function.get("arguments", call.get("arguments"))),
-                    )
-                )
-        return events
-
-    def _tool(self, data: dict[str, Any]) -> list[ChatEvent]:
-        return [
-            ToolResult(
-                id=text_or_none(data.get("tool_call_id")) or text_or_none(data.get("toolCallId")),
-                name=text_or_none(data.get("name")),
-                result=_arguments(data.get("content")),
-            )
-        ]

@@ -34,7 +34,23 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from agentdeck.backends.base import Option
+from agentdeck.backends.kit import (
+    Agent,
+    ChatEvent,
+    ChatRequest,
+    Connection,
+    Conversation,
+    ConversationSummary,
+    Done,
+    InvalidInputError,
+    Option,
+    Page,
+    ProtocolError,
+    RunStarted,
+    StreamWarning,
+    TextDelta,
+    parse_offset,
+)
 from agentdeck.backends.roboflow import parse
 from agentdeck.backends.roboflow.auth import ApiKeyAuth
 from agentdeck.backends.roboflow.settings import RoboflowSettings
@@ -45,21 +61,6 @@ from agentdeck.backends.roboflow.workflows import (
     WORKFLOW_OPTIONS,
     RoboflowWorkflows,
 )
-from agentdeck.errors import InvalidInputError, ProtocolError, UpstreamError
-from agentdeck.http import Connection
-from agentdeck.model import (
-    Agent,
-    ChatEvent,
-    ChatRequest,
-    Conversation,
-    ConversationSummary,
-    Done,
-    Page,
-    RunStarted,
-    StreamWarning,
-    TextDelta,
-)
-from agentdeck.pagination import parse_offset
 
 _MODES = ("agent", "plan")
 _SOURCES = ("api", "web")
@@ -215,20 +216,23 @@ class RoboflowBackend(RoboflowWorkflows):
             "Check before sending it again: the turn may still have been saved on Roboflow "
             "(list_conversations shows it, and get_workflow shows any draft it made)."
         )
+        context = {
+            "scope": f"{CREATE} and {UPDATE}",
+            "not_found": "That conversation is unknown in this workspace; leave it out to "
+            "start a new conversation (list_conversations shows the existing ones).",
+            "on_400": "Check the message (it must not be empty) and options.mode.",
+        }
         try:
             answer = await self.http.request(
-                "POST", self._path("agent", "chat"), json=body, operation=operation, long=True
+                "POST",
+                self._path("agent", "chat"),
+                json=body,
+                operation=operation,
+                long=True,
+                context=context,
             )
         except ProtocolError as exc:
             raise exc.refined(hint=maybe_saved) from exc
-        except UpstreamError as exc:
-            raise self.explain(
-                exc,
-                scope=f"{CREATE} and {UPDATE}",
-                not_found="That conversation is unknown in this workspace; leave it out to "
-                "start a new conversation (list_conversations shows the existing ones).",
-                on_400="Check the message (it must not be empty) and options.mode.",
-            ) from exc
         if not isinstance(answer, dict):
             raise ProtocolError(
                 f"{operation} answered with something other than a JSON object "

@@ -34,23 +34,25 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from agentdeck.backends.base import Backend, Option
-from agentdeck.backends.roboflow import parse
-from agentdeck.backends.roboflow.settings import RoboflowSettings
-from agentdeck.errors import (
+from agentdeck.backends.kit import (
     AgentDisabledError,
     AuthenticationError,
+    Backend,
     ConfigError,
+    HttpClient,
     InvalidInputError,
     NotFoundError,
+    Option,
+    Page,
     PaymentRequiredError,
     PermissionDeniedError,
     UpstreamError,
     UpstreamValidationError,
+    offset_cursor,
+    parse_offset,
 )
-from agentdeck.http import HttpClient
-from agentdeck.model import Page
-from agentdeck.pagination import offset_cursor, parse_offset
+from agentdeck.backends.roboflow import parse
+from agentdeck.backends.roboflow.settings import RoboflowSettings
 from agentdeck.platform_model import Workflow, WorkflowChanges, WorkflowSpec, WorkflowVersion
 
 READ, CREATE, UPDATE = "workflow:read", "workflow:create", "workflow:update"
@@ -95,29 +97,17 @@ class RoboflowWorkflows(Backend):
         path: str,
         *,
         operation: str,
-        scope: str,
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
-        not_found: str | None = None,
-        on_400: str | None = None,
-        foreign: bool = False,
-        forbidden: str | None = None,
+        **context: Any,
     ) -> Any:
+        """One request; ``context`` is what :meth:`explain` takes (``scope``, ``not_found``,
+        ``on_400``, ``foreign``, ``forbidden``)."""
         if method == "POST" and body is None:
             body = {}  # the key travels in the body of a POST
-        try:
-            return await self.http.request(
-                method, path, params=params, json=body, operation=operation
-            )
-        except UpstreamError as exc:
-            raise self.explain(
-                exc,
-                scope=scope,
-                not_found=not_found,
-                on_400=on_400,
-                foreign=foreign,
-                forbidden=forbidden,
-            ) from exc
+        return await self.http.request(
+            method, path, params=params, json=body, operation=operation, context=context
+        )
 
     def explain(
         self,
