@@ -33,7 +33,7 @@ from agentdeck.server.toolkit import (
 )
 from agentdeck.server.tools import Cursor, Limit, OptionalBackend
 
-toolbox = Toolbox()
+toolbox = Toolbox("approvals", needs="approvals")
 
 
 ApprovalRef = Annotated[
@@ -76,13 +76,7 @@ class QuestionAnswered(BaseModel):
     answer: str
 
 
-@toolbox.tool(
-    toolset="approvals",
-    title="List pending approvals",
-    read_only=True,
-    idempotent=True,
-    needs="approvals",
-)
+@toolbox.tool(title="List pending approvals", read_only=True, idempotent=True)
 async def list_approvals(
     ctx: Context,
     backend: OptionalBackend = None,
@@ -108,9 +102,7 @@ async def list_approvals(
     )
 
 
-@toolbox.tool(
-    toolset="approvals", title="Answer an approval request", read_only=False, needs="approvals"
-)
+@toolbox.tool(title="Answer an approval request", read_only=False)
 async def respond_to_approval(
     ctx: Context,
     approval: ApprovalRef,
@@ -141,12 +133,7 @@ async def respond_to_approval(
     return answered
 
 
-@toolbox.tool(
-    toolset="approvals",
-    title="Answer several approval requests",
-    read_only=False,
-    needs="approvals",
-)
+@toolbox.tool(title="Answer several approval requests", read_only=False)
 async def respond_to_approvals(
     ctx: Context,
     approvals: Annotated[
@@ -196,12 +183,7 @@ async def _answer_one(
     return approval_id, done.status, None
 
 
-@toolbox.tool(
-    toolset="approvals",
-    title="Cancel an approval request",
-    read_only=False,
-    needs=ApprovalCanceller,
-)
+@toolbox.tool(title="Cancel an approval request", read_only=False, needs=ApprovalCanceller)
 async def cancel_approval(ctx: Context, approval: ApprovalRef) -> Approval:
     """Withdraw a pending approval request without answering it; the tool call does not
     run."""
@@ -211,12 +193,7 @@ async def cancel_approval(ctx: Context, approval: ApprovalRef) -> Approval:
     return await canceller.cancel_approval(approval_id)
 
 
-@toolbox.tool(
-    toolset="approvals",
-    title="Answer an agent's question",
-    read_only=False,
-    needs=QuestionResponder,
-)
+@toolbox.tool(title="Answer an agent's question", read_only=False, needs=QuestionResponder)
 async def answer_question(
     ctx: Context,
     question: Annotated[

@@ -15,14 +15,14 @@ from agentdeck.server.conversations import (
 from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, scope
 from agentdeck.server.tools import Cursor, Limit, OptionalBackend, Options
 
-toolbox = Toolbox()
+toolbox = Toolbox("conversations")
 
 
 class ConversationList(ListResult[ConversationSummary]):
     pass
 
 
-@toolbox.tool(toolset="conversations", title="List conversations", read_only=True, idempotent=True)
+@toolbox.tool(title="List conversations", read_only=True, idempotent=True)
 async def list_conversations(
     ctx: Context,
     backend: OptionalBackend = None,
@@ -58,7 +58,7 @@ async def list_conversations(
     )
 
 
-@toolbox.tool(toolset="conversations", title="Get a conversation", read_only=True, idempotent=True)
+@toolbox.tool(title="Get a conversation", read_only=True, idempotent=True)
 async def get_conversation(
     ctx: Context,
     conversation: Annotated[

@@ -11,7 +11,7 @@ from agentdeck.platform_model import KnowledgeBase, KnowledgeHit
 from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, targets
 from agentdeck.server.tools import Cursor, Limit, OptionalBackend
 
-toolbox = Toolbox()
+toolbox = Toolbox("knowledge", needs="knowledge")
 
 
 class KnowledgeBaseList(ListResult[KnowledgeBase]):
@@ -23,13 +23,7 @@ class KnowledgeSearchResult(BaseModel):
     hits: list[KnowledgeHit] = Field(description="Best first, at most `limit`.")
 
 
-@toolbox.tool(
-    toolset="knowledge",
-    title="List knowledge bases",
-    read_only=True,
-    idempotent=True,
-    needs="knowledge",
-)
+@toolbox.tool(title="List knowledge bases", read_only=True, idempotent=True)
 async def list_knowledge_bases(
     ctx: Context,
     backend: OptionalBackend = None,
@@ -50,13 +44,7 @@ async def list_knowledge_bases(
     )
 
 
-@toolbox.tool(
-    toolset="knowledge",
-    title="Search knowledge",
-    read_only=True,
-    idempotent=True,
-    needs="knowledge",
-)
+@toolbox.tool(title="Search knowledge", read_only=True, idempotent=True)
 async def search_knowledge(
     ctx: Context,
     query: Annotated[str, Field(min_length=1, max_length=2000, description="What to look for.")],

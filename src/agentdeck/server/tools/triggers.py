@@ -22,7 +22,7 @@ from agentdeck.server.toolkit import (
 from agentdeck.server.tools import AgentRef, Cursor, Limit, OptionalBackend
 from agentdeck.server.tools.agents import Deleted
 
-toolbox = Toolbox()
+toolbox = Toolbox("triggers", needs="triggers")
 
 TriggerRef = Annotated[
     str,
@@ -61,9 +61,7 @@ class TriggerInvocation(BaseModel):
     response: Any = Field(default=None, description="The webhook's answer body.")
 
 
-@toolbox.tool(
-    toolset="triggers", title="List triggers", read_only=True, idempotent=True, needs="triggers"
-)
+@toolbox.tool(title="List triggers", read_only=True, idempotent=True)
 async def list_triggers(
     ctx: Context,
     backend: OptionalBackend = None,
@@ -87,7 +85,7 @@ async def list_triggers(
     )
 
 
-@toolbox.tool(toolset="triggers", title="Create a trigger", read_only=False, needs="triggers")
+@toolbox.tool(title="Create a trigger", read_only=False)
 async def create_trigger(ctx: Context, agent: AgentRef, options: TriggerOptions) -> Trigger:
     """Create a webhook trigger on an agent: calling the webhook sends the agent the
     trigger's message. Returns the trigger's ref and the path to call."""
@@ -95,9 +93,7 @@ async def create_trigger(ctx: Context, agent: AgentRef, options: TriggerOptions)
     return await manager.create_trigger(agent_id, options)
 
 
-@toolbox.tool(
-    toolset="triggers", title="Update a trigger", read_only=False, idempotent=True, needs="triggers"
-)
+@toolbox.tool(title="Update a trigger", read_only=False, idempotent=True)
 async def update_trigger(ctx: Context, trigger: TriggerRef, options: TriggerOptions) -> Trigger:
     """Change some of a trigger's settings (the ones left out stay; a new auth_type needs
     its credentials). Its path stays the same."""
@@ -111,14 +107,7 @@ async def _confirm_delete_trigger(trigger: str, ctx: Context) -> Any:
     )
 
 
-@toolbox.tool(
-    toolset="triggers",
-    title="Delete a trigger",
-    read_only=False,
-    destructive=True,
-    idempotent=True,
-    needs="triggers",
-)
+@toolbox.tool(title="Delete a trigger", read_only=False, destructive=True, idempotent=True)
 async def delete_trigger(
     ctx: Context,
     trigger: TriggerRef,
@@ -132,13 +121,7 @@ async def delete_trigger(
     return Deleted(deleted=target.ref, message=f"Trigger {target.ref} was deleted.")
 
 
-@toolbox.tool(
-    toolset="triggers",
-    title="List trigger events",
-    read_only=True,
-    idempotent=True,
-    needs="triggers",
-)
+@toolbox.tool(title="List trigger events", read_only=True, idempotent=True)
 async def list_trigger_events(
     ctx: Context, trigger: TriggerRef, limit: Limit = 20, cursor: Cursor = None
 ) -> TriggerEventList:
@@ -149,7 +132,7 @@ async def list_trigger_events(
     return TriggerEventList(trigger=target.ref, items=page.items, next_cursor=page.next_cursor)
 
 
-@toolbox.tool(toolset="triggers", title="Invoke a trigger", read_only=False, needs="triggers")
+@toolbox.tool(title="Invoke a trigger", read_only=False)
 async def invoke_trigger(
     ctx: Context, trigger: TriggerRef, payload: Payload = None
 ) -> TriggerInvocation:
