@@ -51,10 +51,7 @@ NEEDS: dict[str, tuple[Need, ...] | None] = {
 }
 
 BackendName = Annotated[str, Field(description="A backend's name, as list_backends shows it.")]
-OptionalBackend = Annotated[
-    str | None,
-    Field(description="A backend's name; omit for all."),
-]
+OptionalBackend = Annotated[str | None, Field(description="A backend's name; omit for all.")]
 AgentRef = Annotated[
     str,
     Field(
@@ -64,10 +61,7 @@ AgentRef = Annotated[
     ),
 ]
 Limit = Annotated[int, Field(ge=1, le=200, description="How many items at most.")]
-Cursor = Annotated[
-    str | None,
-    Field(description="The previous page's next_cursor."),
-]
+Cursor = Annotated[str | None, Field(description="The previous page's next_cursor.")]
 WaitSeconds = Annotated[
     float,
     Field(
