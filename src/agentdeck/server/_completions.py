@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -51,6 +51,7 @@ from agentdeck.server.conversations import CONVERSATION_URI, list_conversations_
 from agentdeck.server.toolkit import Deck
 
 logger = logging.getLogger("agentdeck.completions")
+P = TypeVar("P")
 
 #: The most values one answer may carry (MCP's cap).
 MAX_VALUES = 100
@@ -76,11 +77,21 @@ class Listing:
     name: Callable[[Any], str | None]
 
 
-async def _agents(
-    registry: Registry, backend: Backend, _: str | None, cursor: str | None
-) -> Page[Any]:
-    reader = registry.require(backend, AgentReader, "list agents")
-    return await reader.list_agents(limit=_PAGE, cursor=cursor)
+def _listing(
+    protocol: Callable[..., P],
+    operation: str,
+    read: Callable[[P, str | None, str | None], Awaitable[Page[Any]]],
+    name: Callable[[Any], str | None],
+) -> Listing:
+    """Things the backends implementing ``protocol`` list: ``read`` gets one page of them
+    from such a backend (of the chosen agent's id, when one is chosen, from a cursor)."""
+
+    async def fetch(
+        registry: Registry, backend: Backend, agent_id: str | None, cursor: str | None
+    ) -> Page[Any]:
+        return await read(registry.require(backend, protocol, operation), agent_id, cursor)
+
+    return Listing(lambda backend: implements(backend, protocol), fetch, name)
 
 
 async def _conversations(
@@ -91,33 +102,32 @@ async def _conversations(
     )
 
 
-async def _workflows(
-    registry: Registry, backend: Backend, _: str | None, cursor: str | None
-) -> Page[Any]:
-    manager = registry.require(backend, WorkflowManager, "list workflows")
-    return await manager.list_workflows(limit=_PAGE, cursor=cursor)
-
-
-async def _approvals(
-    registry: Registry, backend: Backend, agent_id: str | None, cursor: str | None
-) -> Page[Any]:
-    handler = registry.require(backend, ApprovalHandler, "list approvals")
-    return await handler.list_approvals(agent_id=agent_id, limit=_PAGE, cursor=cursor)
-
-
-def _able(protocol: Callable[..., object]) -> Callable[[Backend], bool]:
-    return lambda backend: implements(backend, protocol)
-
-
 def _every(backend: Backend) -> bool:
     """Every backend has conversations: its own, or agentdeck's run history of it."""
     return True
 
 
-AGENTS = Listing(_able(AgentReader), _agents, lambda agent: agent.name)
+AGENTS = _listing(
+    AgentReader,
+    "list agents",
+    lambda reader, _, cursor: reader.list_agents(limit=_PAGE, cursor=cursor),
+    lambda agent: agent.name,
+)
 CONVERSATIONS = Listing(_every, _conversations, lambda conversation: conversation.title)
-WORKFLOWS = Listing(_able(WorkflowManager), _workflows, lambda workflow: workflow.name)
-APPROVALS = Listing(_able(ApprovalHandler), _approvals, lambda approval: approval.tool)
+WORKFLOWS = _listing(
+    WorkflowManager,
+    "list workflows",
+    lambda manager, _, cursor: manager.list_workflows(limit=_PAGE, cursor=cursor),
+    lambda workflow: workflow.name,
+)
+APPROVALS = _listing(
+    ApprovalHandler,
+    "list approvals",
+    lambda handler, agent_id, cursor: handler.list_approvals(
+        agent_id=agent_id, limit=_PAGE, cursor=cursor
+    ),
+    lambda approval: approval.tool,
+)
 
 
 def backends(able: Callable[[Backend], bool]) -> Completer:
@@ -231,17 +241,17 @@ def _answer(values: list[str], *, whole: bool) -> Completion:
 
 
 COMPLETERS: dict[tuple[str, str], Completer] = {
-    ("delegate_task", "backend"): backends(_able(AgentReader)),
+    ("delegate_task", "backend"): backends(AGENTS.able),
     ("delegate_task", "agent"): refs(AGENTS),
-    ("review_approvals", "backend"): backends(_able(ApprovalHandler)),
+    ("review_approvals", "backend"): backends(APPROVALS.able),
     ("review_approvals", "approval"): refs(APPROVALS),
     ("continue_conversation", "agent"): refs(AGENTS),
     ("continue_conversation", "conversation"): refs(CONVERSATIONS),
-    (CONVERSATION_URI, "backend"): backends(_every),
+    (CONVERSATION_URI, "backend"): backends(CONVERSATIONS.able),
     (CONVERSATION_URI, "conversation_id"): ids(CONVERSATIONS),
-    (AGENT_URI, "backend"): backends(_able(AgentReader)),
+    (AGENT_URI, "backend"): backends(AGENTS.able),
     (AGENT_URI, "agent_id"): ids(AGENTS),
-    (WORKFLOW_URI, "backend"): backends(_able(WorkflowManager)),
+    (WORKFLOW_URI, "backend"): backends(WORKFLOWS.able),
     (WORKFLOW_URI, "workflow_id"): ids(WORKFLOWS),
 }
 
