@@ -22,7 +22,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -36,22 +36,15 @@ from mcp.types import (
     ResourceTemplateReference,
 )
 
-from agentdeck.backends.base import (
-    AgentReader,
-    ApprovalHandler,
-    Backend,
-    WorkflowManager,
-    implements,
-)
+from agentdeck.backends.base import Backend
 from agentdeck.errors import AgentdeckError
 from agentdeck.model import Page
 from agentdeck.registry import Registry
 from agentdeck.server._resources import AGENT_URI, WORKFLOW_URI
 from agentdeck.server.conversations import CONVERSATION_URI, list_conversations_of
-from agentdeck.server.toolkit import Deck
+from agentdeck.server.toolkit import AGENTS, APPROVALS, WORKFLOWS, Deck, Listing
 
 logger = logging.getLogger("agentdeck.completions")
-P = TypeVar("P")
 
 #: The most values one answer may carry (MCP's cap).
 MAX_VALUES = 100
@@ -68,30 +61,24 @@ Completer = Callable[[Deck, str, dict[str, str]], Awaitable[Completion]]
 
 
 @dataclass(frozen=True)
-class Listing:
-    """Things of one kind: which backends have them, how to read a page of them, and the
-    name a person knows one by."""
+class Offered:
+    """Things of one kind offered as values: which backends have them, how to read a page
+    of them, and the name a person knows one by."""
 
     able: Callable[[Backend], bool]
     fetch: Fetch
     name: Callable[[Any], str | None]
 
 
-def _listing(
-    protocol: Callable[..., P],
-    operation: str,
-    read: Callable[[P, str | None, str | None], Awaitable[Page[Any]]],
-    name: Callable[[Any], str | None],
-) -> Listing:
-    """Things the backends implementing ``protocol`` list: ``read`` gets one page of them
-    from such a backend (of the chosen agent's id, when one is chosen, from a cursor)."""
+def _offered(listing: Listing[Any, Any], name: Callable[[Any], str | None]) -> Offered:
+    """The things ``listing`` lists (as the list tools read them), offered by ``name``."""
 
     async def fetch(
         registry: Registry, backend: Backend, agent_id: str | None, cursor: str | None
     ) -> Page[Any]:
-        return await read(registry.require(backend, protocol, operation), agent_id, cursor)
+        return await listing.page(backend, agent_id, _PAGE, cursor)
 
-    return Listing(lambda backend: implements(backend, protocol), fetch, name)
+    return Offered(listing.able, fetch, name)
 
 
 async def _conversations(
@@ -107,27 +94,10 @@ def _every(backend: Backend) -> bool:
     return True
 
 
-AGENTS = _listing(
-    AgentReader,
-    "list agents",
-    lambda reader, _, cursor: reader.list_agents(limit=_PAGE, cursor=cursor),
-    lambda agent: agent.name,
-)
-CONVERSATIONS = Listing(_every, _conversations, lambda conversation: conversation.title)
-WORKFLOWS = _listing(
-    WorkflowManager,
-    "list workflows",
-    lambda manager, _, cursor: manager.list_workflows(limit=_PAGE, cursor=cursor),
-    lambda workflow: workflow.name,
-)
-APPROVALS = _listing(
-    ApprovalHandler,
-    "list approvals",
-    lambda handler, agent_id, cursor: handler.list_approvals(
-        agent_id=agent_id, limit=_PAGE, cursor=cursor
-    ),
-    lambda approval: approval.tool,
-)
+_AGENTS = _offered(AGENTS, lambda agent: agent.name)
+_CONVERSATIONS = Offered(_every, _conversations, lambda conversation: conversation.title)
+_WORKFLOWS = _offered(WORKFLOWS, lambda workflow: workflow.name)
+_APPROVALS = _offered(APPROVALS, lambda approval: approval.tool)
 
 
 def backends(able: Callable[[Backend], bool]) -> Completer:
@@ -140,31 +110,31 @@ def backends(able: Callable[[Backend], bool]) -> Completer:
     return complete
 
 
-def refs(listing: Listing) -> Completer:
-    """The refs ('<backend>:<id>') of the things ``listing`` lists."""
-    return _listed(listing, as_ref=True)
+def refs(offered: Offered) -> Completer:
+    """The refs ('<backend>:<id>') of the things ``offered``."""
+    return _listed(offered, as_ref=True)
 
 
-def ids(listing: Listing) -> Completer:
-    """The ids of the things ``listing`` lists, on the backend the template names."""
-    return _listed(listing, as_ref=False)
+def ids(offered: Offered) -> Completer:
+    """The ids of the things ``offered``, on the backend the template names."""
+    return _listed(offered, as_ref=False)
 
 
-def _listed(listing: Listing, *, as_ref: bool) -> Completer:
+def _listed(offered: Offered, *, as_ref: bool) -> Completer:
     async def complete(deck: Deck, typed: str, context: dict[str, str]) -> Completion:
         registry = deck.registry
         where, agent_id = _narrowed(registry, context)
         items, whole = await _gather(
             registry,
-            listing,
-            [backend for backend in where if listing.able(backend)],
+            offered,
+            [backend for backend in where if offered.able(backend)],
             agent_id,
             deck.settings.server.completion_seconds,
         )
         options = []
         for item in items:
             value = item.ref if as_ref else item.id
-            name = listing.name(item) or ""
+            name = offered.name(item) or ""
             options.append((value, (value, item.id, name, *name.split())))
         return _answer(_matching(options, typed), whole=whole)
 
@@ -188,12 +158,12 @@ def _narrowed(registry: Registry, filled: dict[str, str]) -> tuple[list[Backend]
 
 async def _gather(
     registry: Registry,
-    listing: Listing,
+    offered: Offered,
     where: list[Backend],
     agent_id: str | None,
     seconds: float,
 ) -> tuple[list[Any], bool]:
-    """The things ``listing`` finds on the backends ``where``, each read for at most
+    """The things ``offered`` finds on the backends ``where``, each read for at most
     ``seconds``, in backend order; and whether every backend was read to its end."""
     found: dict[str, list[Any]] = {backend.name: [] for backend in where}
     left_out: list[str] = []
@@ -203,7 +173,7 @@ async def _gather(
             try:
                 cursor = None
                 for _ in range(_MAX_PAGES):
-                    page = await listing.fetch(registry, backend, agent_id, cursor)
+                    page = await offered.fetch(registry, backend, agent_id, cursor)
                     found[backend.name].extend(page.items)
                     cursor = page.next_cursor
                     if cursor is None:
@@ -241,18 +211,18 @@ def _answer(values: list[str], *, whole: bool) -> Completion:
 
 
 COMPLETERS: dict[tuple[str, str], Completer] = {
-    ("delegate_task", "backend"): backends(AGENTS.able),
-    ("delegate_task", "agent"): refs(AGENTS),
-    ("review_approvals", "backend"): backends(APPROVALS.able),
-    ("review_approvals", "approval"): refs(APPROVALS),
-    ("continue_conversation", "agent"): refs(AGENTS),
-    ("continue_conversation", "conversation"): refs(CONVERSATIONS),
-    (CONVERSATION_URI, "backend"): backends(CONVERSATIONS.able),
-    (CONVERSATION_URI, "conversation_id"): ids(CONVERSATIONS),
-    (AGENT_URI, "backend"): backends(AGENTS.able),
-    (AGENT_URI, "agent_id"): ids(AGENTS),
-    (WORKFLOW_URI, "backend"): backends(WORKFLOWS.able),
-    (WORKFLOW_URI, "workflow_id"): ids(WORKFLOWS),
+    ("delegate_task", "backend"): backends(_AGENTS.able),
+    ("delegate_task", "agent"): refs(_AGENTS),
+    ("review_approvals", "backend"): backends(_APPROVALS.able),
+    ("review_approvals", "approval"): refs(_APPROVALS),
+    ("continue_conversation", "agent"): refs(_AGENTS),
+    ("continue_conversation", "conversation"): refs(_CONVERSATIONS),
+    (CONVERSATION_URI, "backend"): backends(_CONVERSATIONS.able),
+    (CONVERSATION_URI, "conversation_id"): ids(_CONVERSATIONS),
+    (AGENT_URI, "backend"): backends(_AGENTS.able),
+    (AGENT_URI, "agent_id"): ids(_AGENTS),
+    (WORKFLOW_URI, "backend"): backends(_WORKFLOWS.able),
+    (WORKFLOW_URI, "workflow_id"): ids(_WORKFLOWS),
 }
 
 

@@ -12,7 +12,15 @@ from agentdeck.errors import InvalidInputError
 from agentdeck.model import Agent, AgentChanges, AgentSpec
 from agentdeck.registry import BackendInfo
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.toolkit import ListResult, Toolbox, backend_as, deck, list_across, reach
+from agentdeck.server.toolkit import (
+    AGENTS,
+    ListResult,
+    Toolbox,
+    backend_as,
+    deck,
+    list_across,
+    reach,
+)
 from agentdeck.server.tools import AgentRef, BackendName, Cursor, Limit, OptionalBackend, Options
 
 toolbox = Toolbox("agents")
@@ -53,16 +61,7 @@ async def list_agents(
 ) -> AgentList:
     """List agents with their refs, from one backend or all. Backends that cannot be
     reached are listed under `failures`."""
-    return await list_across(
-        deck(ctx).registry,
-        AgentList,
-        protocol=AgentReader,
-        backend=backend,
-        limit=limit,
-        cursor=cursor,
-        fetch=lambda b, n, c: b.list_agents(limit=n, cursor=c),
-        operation="list_agents",
-    )
+    return await list_across(ctx, AgentList, AGENTS, backend=backend, limit=limit, cursor=cursor)
 
 
 @toolbox.tool(title="Get an agent", read_only=True, idempotent=True)

@@ -23,13 +23,13 @@ from agentdeck.model import make_ref
 from agentdeck.platform_model import Approval
 from agentdeck.server.chat import mark_answered
 from agentdeck.server.toolkit import (
+    APPROVALS,
     ListResult,
     Toolbox,
     by_backend,
     deck,
     list_across,
     reach,
-    scope,
 )
 from agentdeck.server.tools import Cursor, Limit, OptionalBackend
 
@@ -88,17 +88,8 @@ async def list_approvals(
 ) -> ApprovalList:
     """List the tool calls agents wait on a human to approve: tool, arguments, expiry.
     Answer them with respond_to_approval."""
-    registry = deck(ctx).registry
-    backend, agent_id = scope(registry, backend, agent)
     return await list_across(
-        registry,
-        ApprovalList,
-        protocol=ApprovalHandler,
-        backend=backend,
-        limit=limit,
-        cursor=cursor,
-        fetch=lambda b, n, c: b.list_approvals(agent_id=agent_id, limit=n, cursor=c),
-        operation="list_approvals",
+        ctx, ApprovalList, APPROVALS, backend=backend, agent=agent, limit=limit, cursor=cursor
     )
 
 

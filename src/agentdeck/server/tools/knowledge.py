@@ -8,10 +8,17 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import KnowledgeSearcher
 from agentdeck.errors import InvalidInputError
 from agentdeck.platform_model import KnowledgeBase, KnowledgeHit
-from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, targets
+from agentdeck.server.toolkit import Listing, ListResult, Toolbox, deck, list_across, targets
 from agentdeck.server.tools import Cursor, Limit, OptionalBackend
 
 toolbox = Toolbox("knowledge", needs="knowledge")
+
+
+_KNOWLEDGE_BASES: Listing[KnowledgeSearcher, KnowledgeBase] = Listing(
+    KnowledgeSearcher,
+    "list_knowledge_bases",
+    lambda searcher, _, limit, cursor: searcher.list_knowledge_bases(limit=limit, cursor=cursor),
+)
 
 
 class KnowledgeBaseList(ListResult[KnowledgeBase]):
@@ -33,14 +40,7 @@ async def list_knowledge_bases(
     """List knowledge bases with their refs (for search_knowledge), from one backend or
     all."""
     return await list_across(
-        deck(ctx).registry,
-        KnowledgeBaseList,
-        protocol=KnowledgeSearcher,
-        backend=backend,
-        limit=limit,
-        cursor=cursor,
-        fetch=lambda b, n, c: b.list_knowledge_bases(limit=n, cursor=c),
-        operation="list_knowledge_bases",
+        ctx, KnowledgeBaseList, _KNOWLEDGE_BASES, backend=backend, limit=limit, cursor=cursor
     )
 
 

@@ -11,13 +11,12 @@ from agentdeck.backends.base import TriggerManager
 from agentdeck.platform_model import Trigger, TriggerEvent
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.toolkit import (
+    Listing,
     ListResult,
     NextCursor,
     Toolbox,
-    deck,
     list_across,
     reach,
-    scope,
 )
 from agentdeck.server.tools import AgentRef, Cursor, Limit, OptionalBackend
 from agentdeck.server.tools.agents import Deleted
@@ -42,6 +41,15 @@ Payload = Annotated[
         )
     ),
 ]
+
+
+_TRIGGERS: Listing[TriggerManager, Trigger] = Listing(
+    TriggerManager,
+    "list_triggers",
+    lambda manager, agent_id, limit, cursor: manager.list_triggers(
+        agent_id=agent_id, limit=limit, cursor=cursor
+    ),
+)
 
 
 class TriggerList(ListResult[Trigger]):
@@ -71,17 +79,8 @@ async def list_triggers(
 ) -> TriggerList:
     """List triggers (webhooks that message an agent) with their refs, method, auth type and
     path, from one agent, one backend or all."""
-    registry = deck(ctx).registry
-    backend, agent_id = scope(registry, backend, agent)
     return await list_across(
-        registry,
-        TriggerList,
-        protocol=TriggerManager,
-        backend=backend,
-        limit=limit,
-        cursor=cursor,
-        fetch=lambda b, n, c: b.list_triggers(agent_id=agent_id, limit=n, cursor=c),
-        operation="list_triggers",
+        ctx, TriggerList, _TRIGGERS, backend=backend, agent=agent, limit=limit, cursor=cursor
     )
 
 

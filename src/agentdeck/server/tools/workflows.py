@@ -24,6 +24,7 @@ from agentdeck.platform_model import Workflow, WorkflowChanges, WorkflowSpec, Wo
 from agentdeck.server._resources import WORKFLOW_URI
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.toolkit import (
+    WORKFLOWS,
     ListResult,
     NextCursor,
     Reached,
@@ -106,14 +107,7 @@ async def list_workflows(
     """List workflows with their refs, names and urls, from one backend or all;
     get_workflow has the specification."""
     return await list_across(
-        deck(ctx).registry,
-        WorkflowList,
-        protocol=WorkflowManager,
-        backend=backend,
-        limit=limit,
-        cursor=cursor,
-        fetch=lambda b, n, c: b.list_workflows(limit=n, cursor=c),
-        operation="list_workflows",
+        ctx, WorkflowList, WORKFLOWS, backend=backend, limit=limit, cursor=cursor
     )
 
 
