@@ -21,7 +21,15 @@ from agentdeck.server.toolkit import (
     list_across,
     reach,
 )
-from agentdeck.server.tools import AgentRef, BackendName, Cursor, Limit, OptionalBackend, Options
+from agentdeck.server.tools import (
+    AgentRef,
+    BackendName,
+    Cursor,
+    Limit,
+    OptionalBackend,
+    Options,
+    new_name,
+)
 
 toolbox = Toolbox("agents")
 
@@ -54,10 +62,7 @@ async def list_backends(ctx: Context) -> BackendList:
 
 @toolbox.tool(title="List agents", read_only=True, idempotent=True)
 async def list_agents(
-    ctx: Context,
-    backend: OptionalBackend = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
+    ctx: Context, backend: OptionalBackend = None, limit: Limit = 50, cursor: Cursor = None
 ) -> AgentList:
     """List agents with their refs, from one backend or all. Backends that cannot be
     reached are listed under `failures`."""
@@ -87,10 +92,8 @@ async def create_agent(
 ) -> Agent:
     """Create an agent on a backend and return it with its ref."""
     writer = backend_as(ctx, backend, AgentWriter, "create_agent")
-    if not name.strip():
-        raise InvalidInputError("the agent's name is empty.", backend=backend)
     spec = AgentSpec(
-        name=name.strip(),
+        name=new_name(name, "agent", backend),
         instructions=instructions,
         model=model,
         description=description,

@@ -45,15 +45,9 @@ async def list_conversations(
             registry, chatting, agent_id=agent_id, limit=limit, cursor=cursor, filters=options or {}
         )
 
-    conversations = Listing(ChatCapable, "list_conversations", read)
+    listing = Listing(ChatCapable, "list_conversations", read)
     return await list_across(
-        ctx,
-        ConversationList,
-        conversations,
-        backend=backend,
-        agent=agent,
-        limit=limit,
-        cursor=cursor,
+        ctx, ConversationList, listing, backend=backend, agent=agent, limit=limit, cursor=cursor
     )
 
 

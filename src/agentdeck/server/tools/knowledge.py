@@ -32,10 +32,7 @@ class KnowledgeSearchResult(BaseModel):
 
 @toolbox.tool(title="List knowledge bases", read_only=True, idempotent=True)
 async def list_knowledge_bases(
-    ctx: Context,
-    backend: OptionalBackend = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
+    ctx: Context, backend: OptionalBackend = None, limit: Limit = 50, cursor: Cursor = None
 ) -> KnowledgeBaseList:
     """List knowledge bases with their refs (for search_knowledge), from one backend or
     all."""

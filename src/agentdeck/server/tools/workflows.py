@@ -35,7 +35,14 @@ from agentdeck.server.toolkit import (
     reach,
     resource_json,
 )
-from agentdeck.server.tools import BackendName, Cursor, Limit, OptionalBackend, Options
+from agentdeck.server.tools import (
+    BackendName,
+    Cursor,
+    Limit,
+    OptionalBackend,
+    Options,
+    new_name,
+)
 
 toolbox = Toolbox("workflows", needs="workflows")
 
@@ -99,10 +106,7 @@ def _manager(ctx: Context, workflow: str, operation: str) -> Reached[WorkflowMan
 
 @toolbox.tool(title="List workflows", read_only=True, idempotent=True)
 async def list_workflows(
-    ctx: Context,
-    backend: OptionalBackend = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
+    ctx: Context, backend: OptionalBackend = None, limit: Limit = 50, cursor: Cursor = None
 ) -> WorkflowList:
     """List workflows with their refs, names and urls, from one backend or all;
     get_workflow has the specification."""
@@ -141,10 +145,8 @@ async def create_workflow(
     """Create a workflow (empty without a specification) and return it with its ref. To
     have an agent build one, chat with it: its work is a draft until publish_workflow."""
     manager = backend_as(ctx, backend, WorkflowManager, "create_workflow")
-    if not name.strip():
-        raise InvalidInputError("the workflow's name is empty.", backend=backend)
     spec = WorkflowSpec(
-        name=name.strip(),
+        name=new_name(name, "workflow", backend),
         description=description,
         specification=specification,
         options=options or {},
