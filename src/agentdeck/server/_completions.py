@@ -36,19 +36,13 @@ from mcp.types import (
     ResourceTemplateReference,
 )
 
-from agentdeck.backends.base import (
-    AgentReader,
-    ApprovalHandler,
-    Backend,
-    WorkflowManager,
-    implements,
-)
+from agentdeck.backends.base import Backend
 from agentdeck.errors import AgentdeckError
 from agentdeck.model import Page
 from agentdeck.registry import Registry
 from agentdeck.server._resources import AGENT_URI, WORKFLOW_URI
 from agentdeck.server.conversations import CONVERSATION_URI, list_conversations_of
-from agentdeck.server.toolkit import Deck
+from agentdeck.server.toolkit import AGENTS, APPROVALS, WORKFLOWS, Deck, Listing
 
 logger = logging.getLogger("agentdeck.completions")
 
@@ -67,20 +61,24 @@ Completer = Callable[[Deck, str, dict[str, str]], Awaitable[Completion]]
 
 
 @dataclass(frozen=True)
-class Listing:
-    """Things of one kind: which backends have them, how to read a page of them, and the
-    name a person knows one by."""
+class Offered:
+    """Things of one kind offered as values: which backends have them, how to read a page
+    of them, and the name a person knows one by."""
 
     able: Callable[[Backend], bool]
     fetch: Fetch
     name: Callable[[Any], str | None]
 
 
-async def _agents(
-    registry: Registry, backend: Backend, _: str | None, cursor: str | None
-) -> Page[Any]:
-    reader = registry.require(backend, AgentReader, "list agents")
-    return await reader.list_agents(limit=_PAGE, cursor=cursor)
+def _offered(listing: Listing[Any, Any], name: Callable[[Any], str | None]) -> Offered:
+    """The things ``listing`` lists (as the list tools read them), offered by ``name``."""
+
+    async def fetch(
+        registry: Registry, backend: Backend, agent_id: str | None, cursor: str | None
+    ) -> Page[Any]:
+        return await listing.page(backend, agent_id, _PAGE, cursor)
+
+    return Offered(listing.able, fetch, name)
 
 
 async def _conversations(
@@ -91,33 +89,15 @@ async def _conversations(
     )
 
 
-async def _workflows(
-    registry: Registry, backend: Backend, _: str | None, cursor: str | None
-) -> Page[Any]:
-    manager = registry.require(backend, WorkflowManager, "list workflows")
-    return await manager.list_workflows(limit=_PAGE, cursor=cursor)
-
-
-async def _approvals(
-    registry: Registry, backend: Backend, agent_id: str | None, cursor: str | None
-) -> Page[Any]:
-    handler = registry.require(backend, ApprovalHandler, "list approvals")
-    return await handler.list_approvals(agent_id=agent_id, limit=_PAGE, cursor=cursor)
-
-
-def _able(protocol: Callable[..., object]) -> Callable[[Backend], bool]:
-    return lambda backend: implements(backend, protocol)
-
-
 def _every(backend: Backend) -> bool:
     """Every backend has conversations: its own, or agentdeck's run history of it."""
     return True
 
 
-AGENTS = Listing(_able(AgentReader), _agents, lambda agent: agent.name)
-CONVERSATIONS = Listing(_every, _conversations, lambda conversation: conversation.title)
-WORKFLOWS = Listing(_able(WorkflowManager), _workflows, lambda workflow: workflow.name)
-APPROVALS = Listing(_able(ApprovalHandler), _approvals, lambda approval: approval.tool)
+_AGENTS = _offered(AGENTS, lambda agent: agent.name)
+_CONVERSATIONS = Offered(_every, _conversations, lambda conversation: conversation.title)
+_WORKFLOWS = _offered(WORKFLOWS, lambda workflow: workflow.name)
+_APPROVALS = _offered(APPROVALS, lambda approval: approval.tool)
 
 
 def backends(able: Callable[[Backend], bool]) -> Completer:
@@ -130,31 +110,31 @@ def backends(able: Callable[[Backend], bool]) -> Completer:
     return complete
 
 
-def refs(listing: Listing) -> Completer:
-    """The refs ('<backend>:<id>') of the things ``listing`` lists."""
-    return _listed(listing, as_ref=True)
+def refs(offered: Offered) -> Completer:
+    """The refs ('<backend>:<id>') of the things ``offered``."""
+    return _listed(offered, as_ref=True)
 
 
-def ids(listing: Listing) -> Completer:
-    """The ids of the things ``listing`` lists, on the backend the template names."""
-    return _listed(listing, as_ref=False)
+def ids(offered: Offered) -> Completer:
+    """The ids of the things ``offered``, on the backend the template names."""
+    return _listed(offered, as_ref=False)
 
 
-def _listed(listing: Listing, *, as_ref: bool) -> Completer:
+def _listed(offered: Offered, *, as_ref: bool) -> Completer:
     async def complete(deck: Deck, typed: str, context: dict[str, str]) -> Completion:
         registry = deck.registry
         where, agent_id = _narrowed(registry, context)
         items, whole = await _gather(
             registry,
-            listing,
-            [backend for backend in where if listing.able(backend)],
+            offered,
+            [backend for backend in where if offered.able(backend)],
             agent_id,
             deck.settings.server.completion_seconds,
         )
         options = []
         for item in items:
             value = item.ref if as_ref else item.id
-            name = listing.name(item) or ""
+            name = offered.name(item) or ""
             options.append((value, (value, item.id, name, *name.split())))
         return _answer(_matching(options, typed), whole=whole)
 
@@ -178,12 +158,12 @@ def _narrowed(registry: Registry, filled: dict[str, str]) -> tuple[list[Backend]
 
 async def _gather(
     registry: Registry,
-    listing: Listing,
+    offered: Offered,
     where: list[Backend],
     agent_id: str | None,
     seconds: float,
 ) -> tuple[list[Any], bool]:
-    """The things ``listing`` finds on the backends ``where``, each read for at most
+    """The things ``offered`` finds on the backends ``where``, each read for at most
     ``seconds``, in backend order; and whether every backend was read to its end."""
     found: dict[str, list[Any]] = {backend.name: [] for backend in where}
     left_out: list[str] = []
@@ -193,7 +173,7 @@ async def _gather(
             try:
                 cursor = None
                 for _ in range(_MAX_PAGES):
-                    page = await listing.fetch(registry, backend, agent_id, cursor)
+                    page = await offered.fetch(registry, backend, agent_id, cursor)
                     found[backend.name].extend(page.items)
                     cursor = page.next_cursor
                     if cursor is None:
@@ -231,18 +211,18 @@ def _answer(values: list[str], *, whole: bool) -> Completion:
 
 
 COMPLETERS: dict[tuple[str, str], Completer] = {
-    ("delegate_task", "backend"): backends(_able(AgentReader)),
-    ("delegate_task", "agent"): refs(AGENTS),
-    ("review_approvals", "backend"): backends(_able(ApprovalHandler)),
-    ("review_approvals", "approval"): refs(APPROVALS),
-    ("continue_conversation", "agent"): refs(AGENTS),
-    ("continue_conversation", "conversation"): refs(CONVERSATIONS),
-    (CONVERSATION_URI, "backend"): backends(_every),
-    (CONVERSATION_URI, "conversation_id"): ids(CONVERSATIONS),
-    (AGENT_URI, "backend"): backends(_able(AgentReader)),
-    (AGENT_URI, "agent_id"): ids(AGENTS),
-    (WORKFLOW_URI, "backend"): backends(_able(WorkflowManager)),
-    (WORKFLOW_URI, "workflow_id"): ids(WORKFLOWS),
+    ("delegate_task", "backend"): backends(_AGENTS.able),
+    ("delegate_task", "agent"): refs(_AGENTS),
+    ("review_approvals", "backend"): backends(_APPROVALS.able),
+    ("review_approvals", "approval"): refs(_APPROVALS),
+    ("continue_conversation", "agent"): refs(_AGENTS),
+    ("continue_conversation", "conversation"): refs(_CONVERSATIONS),
+    (CONVERSATION_URI, "backend"): backends(_CONVERSATIONS.able),
+    (CONVERSATION_URI, "conversation_id"): ids(_CONVERSATIONS),
+    (AGENT_URI, "backend"): backends(_AGENTS.able),
+    (AGENT_URI, "agent_id"): ids(_AGENTS),
+    (WORKFLOW_URI, "backend"): backends(_WORKFLOWS.able),
+    (WORKFLOW_URI, "workflow_id"): ids(_WORKFLOWS),
 }
 
 

@@ -11,7 +11,7 @@ traceback in the log.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Annotated, Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
@@ -38,6 +38,9 @@ ApprovalChoice = Annotated[
     Field(description="Ref of one approval, '<backend>:<id>'; omit for all pending ones."),
 ]
 
+#: A prompt's function: its arguments in, the message text out.
+_Prompt = Callable[..., str]
+
 #: The tools each prompt cannot work without.
 USES: dict[str, tuple[str, ...]] = {
     "delegate_task": ("list_agents", "chat", "get_run"),
@@ -50,79 +53,77 @@ def register(server: MCPServer, served: Collection[str]) -> None:
     """Add the prompts whose tools (``USES``) are all in ``served``, the names of the tools
     this configuration serves, and answer the client's mistakes in ``prompts/get``."""
 
-    def offered(name: str) -> bool:
-        return all(tool in served for tool in USES[name])
+    def offer(name: str, title: str, description: str) -> Callable[[_Prompt], _Prompt]:
+        """Add the decorated function as the prompt ``name`` when its tools are served."""
+
+        def add(fn: _Prompt) -> _Prompt:
+            if all(tool in served for tool in USES[name]):
+                server.prompt(name=name, title=title, description=description)(fn)
+            return fn
+
+        return add
 
     server.middleware.append(check_prompt_request(server))
-    if offered("delegate_task"):
 
-        @server.prompt(
-            name="delegate_task",
-            title="Delegate a task to an agent",
-            description="Find a suitable agent and hand it a task, following the run to its end.",
+    @offer(
+        "delegate_task",
+        "Delegate a task to an agent",
+        "Find a suitable agent and hand it a task, following the run to its end.",
+    )
+    def delegate_task(task: Task, backend: BackendFilter = None, agent: AgentChoice = None) -> str:
+        where = f"on backend '{backend}'" if backend else "on any backend"
+        no_fit = "say so and suggest create_agent" if "create_agent" in served else "say so"
+        pick = (
+            f"Use the agent {agent}."
+            if agent
+            else "Call list_agents (pass backend if one was named) and pick the agent "
+            "whose name and description fit the task best; if none fits, "
+            f"{no_fit}."
         )
-        def delegate_task(
-            task: Task, backend: BackendFilter = None, agent: AgentChoice = None
-        ) -> str:
-            where = f"on backend '{backend}'" if backend else "on any backend"
-            no_fit = "say so and suggest create_agent" if "create_agent" in served else "say so"
-            pick = (
-                f"Use the agent {agent}."
-                if agent
-                else "Call list_agents (pass backend if one was named) and pick the agent "
-                "whose name and description fit the task best; if none fits, "
-                f"{no_fit}."
-            )
-            approvals = (
-                " If it lists pending_approvals, show them to me before answering them with "
-                "respond_to_approval."
-                if "respond_to_approval" in served
-                else ""
-            )
-            return (
-                f"Delegate this task to an AI agent {where}:\n\n{task}\n\n"
-                f"1. {pick}\n"
-                "2. Call chat with the agent's ref and a clear, self-contained message.\n"
-                '3. If the result\'s status is "running", call get_run with its run_id until it '
-                f"completes.{approvals}\n"
-                "4. Report the agent's answer, and any workflows it drafted (not yet published)."
-            )
-
-    if offered("review_approvals"):
-
-        @server.prompt(
-            name="review_approvals",
-            title="Review pending approvals",
-            description="Walk through the tool calls agents are waiting on a human to approve.",
+        approvals = (
+            " If it lists pending_approvals, show them to me before answering them with "
+            "respond_to_approval."
+            if "respond_to_approval" in served
+            else ""
         )
-        def review_approvals(backend: BackendFilter = None, approval: ApprovalChoice = None) -> str:
-            where = f" on backend '{backend}'" if backend else ""
-            only = f" and keep only {approval}" if approval else ""
-            return (
-                f"List the pending approvals{where} with list_approvals{only}. For each one, "
-                "show me the agent, the tool and its arguments, and ask me whether to approve, "
-                "deny, or approve with edited arguments. Then call respond_to_approval with my "
-                "decision and reason. Never approve anything I have not confirmed."
-            )
-
-    if offered("continue_conversation"):
-
-        @server.prompt(
-            name="continue_conversation",
-            title="Continue a conversation",
-            description="Read a conversation's transcript and carry it on with the same agent.",
+        return (
+            f"Delegate this task to an AI agent {where}:\n\n{task}\n\n"
+            f"1. {pick}\n"
+            "2. Call chat with the agent's ref and a clear, self-contained message.\n"
+            '3. If the result\'s status is "running", call get_run with its run_id until it '
+            f"completes.{approvals}\n"
+            "4. Report the agent's answer, and any workflows it drafted (not yet published)."
         )
-        def continue_conversation(
-            agent: AgentChoice = None, *, conversation: ConversationRef
-        ) -> str:
-            # agent comes first: a client that fills arguments in order can then offer
-            # that agent's conversations (server/_completions.py)
-            who = f"agent={agent}" if agent else "the conversation's agent"
-            return (
-                f"Read the conversation {conversation} with get_conversation, summarise where "
-                "it stands in two sentences, then ask me what to say next and send it with chat, "
-                f"passing {who} and conversation={conversation}."
-            )
+
+    @offer(
+        "review_approvals",
+        "Review pending approvals",
+        "Walk through the tool calls agents are waiting on a human to approve.",
+    )
+    def review_approvals(backend: BackendFilter = None, approval: ApprovalChoice = None) -> str:
+        where = f" on backend '{backend}'" if backend else ""
+        only = f" and keep only {approval}" if approval else ""
+        return (
+            f"List the pending approvals{where} with list_approvals{only}. For each one, "
+            "show me the agent, the tool and its arguments, and ask me whether to approve, "
+            "deny, or approve with edited arguments. Then call respond_to_approval with my "
+            "decision and reason. Never approve anything I have not confirmed."
+        )
+
+    @offer(
+        "continue_conversation",
+        "Continue a conversation",
+        "Read a conversation's transcript and carry it on with the same agent.",
+    )
+    def continue_conversation(agent: AgentChoice = None, *, conversation: ConversationRef) -> str:
+        # agent comes first: a client that fills arguments in order can then offer
+        # that agent's conversations (server/_completions.py)
+        who = f"agent={agent}" if agent else "the conversation's agent"
+        return (
+            f"Read the conversation {conversation} with get_conversation, summarise where "
+            "it stands in two sentences, then ask me what to say next and send it with chat, "
+            f"passing {who} and conversation={conversation}."
+        )
 
 
 def check_prompt_request(server: MCPServer) -> ServerMiddleware[Any]:

@@ -1,6 +1,7 @@
 """What every tool is made of: its declaration (:class:`Toolbox`, :class:`ToolSpec`), the
 running state it reads (:func:`deck`), the backend a ref or name reaches
-(:func:`reach`, :func:`backend_as`), listing across backends, and the one exit for
+(:func:`reach`, :func:`backend_as`), listing across backends (:class:`Listing`, and
+the listings both tools and completions read), and the one exit for
 what it sends back (:func:`guarded`: errors as tool errors, secrets masked, models
 written as :func:`tool_result` writes them; progress through :func:`report_progress`).
 
@@ -9,11 +10,14 @@ generic or per agent, lists the same lean, portable shape.
 """
 
 from agentdeck.server.toolkit._listing import (
+    AGENTS,
+    APPROVALS,
+    WORKFLOWS,
+    Listing,
     ListResult,
     NextCursor,
     by_backend,
     list_across,
-    scope,
     targets,
 )
 from agentdeck.server.toolkit._reach import Reached, backend_as, reach
@@ -30,9 +34,13 @@ from agentdeck.server.toolkit._toolbox import (
 )
 
 __all__ = [
+    "AGENTS",
+    "APPROVALS",
     "TEXT_LIMIT",
+    "WORKFLOWS",
     "Deck",
     "ListResult",
+    "Listing",
     "Need",
     "NextCursor",
     "Reached",
@@ -48,7 +56,6 @@ __all__ = [
     "reach",
     "report_progress",
     "resource_json",
-    "scope",
     "targets",
     "tool_result",
 ]

@@ -1,18 +1,28 @@
-"""Listing across backends: one cursor that walks every backend in turn, and the scoping
-the list and search tools share (a backend, an agent, or both when they agree)."""
+"""Listing across backends: what a kind of thing is listed by (:class:`Listing`), one
+cursor that walks every backend in turn, and the scoping the list and search tools share
+(a backend, an agent, or both when they agree)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
+from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from agentdeck.backends.base import Backend, implements
+from agentdeck.backends.base import (
+    AgentReader,
+    ApprovalHandler,
+    Backend,
+    WorkflowManager,
+    implements,
+)
 from agentdeck.errors import AgentdeckError, InvalidInputError
 from agentdeck.model import Page
 from agentdeck.pagination import invalid_cursor
 from agentdeck.registry import Registry
+from agentdeck.server.toolkit._toolbox import deck
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -25,6 +35,49 @@ NextCursor = Annotated[
     str | None,
     Field(description="Pass as `cursor` for the next page; null on the last page."),
 ]
+
+
+@dataclass(frozen=True)
+class Listing(Generic[P, T]):
+    """Things of one kind that backends list: the protocol a backend lists them through,
+    the operation an error names when a backend cannot, and how one page is read from a
+    backend as that protocol (of one agent's things when an agent id is given, else of
+    all; at most a limit, from a cursor)."""
+
+    protocol: Callable[..., P]
+    operation: str
+    read: Callable[[P, str | None, int, str | None], Awaitable[Page[T]]]
+
+    def able(self, backend: Backend) -> bool:
+        """Whether ``backend`` lists these things."""
+        return implements(backend, self.protocol)
+
+    async def page(
+        self, backend: Backend, agent_id: str | None, limit: int, cursor: str | None
+    ) -> Page[T]:
+        """One page of these things from ``backend``; an error when it cannot list them."""
+        able = Registry.require(backend, self.protocol, self.operation)
+        return await self.read(able, agent_id, limit, cursor)
+
+
+#: The listings both the tools and the completions of refs read.
+AGENTS: Listing[AgentReader, Any] = Listing(
+    AgentReader,
+    "list_agents",
+    lambda reader, _, limit, cursor: reader.list_agents(limit=limit, cursor=cursor),
+)
+WORKFLOWS: Listing[WorkflowManager, Any] = Listing(
+    WorkflowManager,
+    "list_workflows",
+    lambda manager, _, limit, cursor: manager.list_workflows(limit=limit, cursor=cursor),
+)
+APPROVALS: Listing[ApprovalHandler, Any] = Listing(
+    ApprovalHandler,
+    "list_approvals",
+    lambda handler, agent_id, limit, cursor: handler.list_approvals(
+        agent_id=agent_id, limit=limit, cursor=cursor
+    ),
+)
 
 
 class BackendFailure(BaseModel):
@@ -119,25 +172,26 @@ def targets(
 
 
 async def list_across(
-    registry: Registry,
+    ctx: Context,
     result: type[L],
+    listing: Listing[Any, T],
     *,
-    protocol: Callable[..., P],
     backend: str | None,
+    agent: str | None = None,
     limit: int,
     cursor: str | None,
-    fetch: Callable[[P, int, str | None], Awaitable[Page[T]]],
-    operation: str,
 ) -> L:
-    """List from one backend (``backend``) or from each backend that implements
-    ``protocol``, as a ``result``."""
+    """A list tool's answer, as a ``result``: the things ``listing`` lists, from one
+    backend (``backend``), one agent's (``agent``, its ref; see :func:`scope`) or each
+    backend that lists them."""
+    registry = deck(ctx).registry
+    backend, agent_id = scope(registry, backend, agent)
     if backend is not None:
-        one = registry.require(registry.get(backend), protocol, operation)
-        page = await fetch(one, limit, cursor)
+        page = await listing.page(registry.get(backend), agent_id, limit, cursor)
         failed = [BackendFailure(backend=backend, error=error) for error in page.failures]
         return result(items=page.items, next_cursor=page.next_cursor, failures=failed)
 
-    able = {n: b for n, b in registry.backends.items() if implements(b, protocol)}
+    able = {n: b for n, b in registry.backends.items() if listing.able(b)}
     names = list(able)
     start, inner = 0, None
     if cursor:
@@ -150,7 +204,7 @@ async def list_across(
     for index in range(start, len(names)):
         name = names[index]
         try:
-            page = await fetch(able[name], limit - len(items), inner)
+            page = await listing.page(able[name], agent_id, limit - len(items), inner)
         except InvalidInputError:
             raise  # the caller's mistake (a bad cursor), not a backend that cannot be listed
         except AgentdeckError as exc:

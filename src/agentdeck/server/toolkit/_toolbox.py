@@ -1,7 +1,8 @@
 """The generic tool registry: tools as typed functions, grouped in toolsets, with annotations.
 
 Each module in ``agentdeck.server.tools`` holds a :class:`Toolbox` named
-``toolbox``; :func:`agentdeck.server.build_server` collects them all, keeps the
+``toolbox``, which names the module's toolset (and what its tools need, unless one says
+otherwise) once; :func:`agentdeck.server.build_server` collects them all, keeps the
 ones the configuration enables and adds them to the MCP server. Read-only mode is
 decided by each tool's ``read_only`` annotation, so a new writing tool cannot slip
 through it; the one exception is the explicit ``conversational`` flag of the tools
@@ -72,32 +73,37 @@ class ToolSpec:
 
 class _Declared(TypedDict, total=False):
     """What a tool's declaration (:meth:`Toolbox.tool`) says of it: the fields of
-    :class:`ToolSpec` but its function and name, with the same defaults."""
+    :class:`ToolSpec` but its function, name, toolset and needs, with the same defaults."""
 
-    toolset: Required[str]
     title: Required[str]
     read_only: Required[bool]
     destructive: bool
     idempotent: bool
     open_world: bool
     conversational: bool
-    needs: Need | None
 
 
 @dataclass
 class Toolbox:
-    """The tools of one module, in the order they are declared."""
+    """The tools of one module, in the order they are declared, all in ``toolset``; each
+    needs ``needs`` unless its declaration says what it needs instead."""
 
+    toolset: str
+    needs: Need | None = None
     tools: list[ToolSpec] = field(default_factory=list)
 
     def tool(
-        self, **declared: Unpack[_Declared]
+        self, *, needs: Need | None = None, **declared: Unpack[_Declared]
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Declare a tool of this toolbox; ``needs``, when given, replaces the toolbox's."""
+
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             # The guarded wrapper is what the module keeps too, so a docstring extended
             # after the decorator reaches the tool description.
             fn = guarded(fn)
-            self.tools.append(ToolSpec(fn=fn, name=fn.__name__, **declared))
+            needed = self.needs if needs is None else needs
+            spec = ToolSpec(fn=fn, name=fn.__name__, toolset=self.toolset, needs=needed, **declared)
+            self.tools.append(spec)
             return fn
 
         return register

@@ -7,7 +7,7 @@ the platform toolsets' code and classes at start. ``tests/test_tool_surface.py``
 each entry equal to the needs the module's tools declare.
 
 The parameter types the tools share are here too, so each name means the same thing in
-every toolset.
+every toolset, and the check of a new thing's name the create tools share.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from agentdeck.backends.base import (
     SubagentLister,
 )
 from agentdeck.backends.settings import is_per_user
+from agentdeck.errors import InvalidInputError
 from agentdeck.server.toolkit import Need
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Options",
     "RunId",
     "WaitSeconds",
+    "new_name",
 ]
 
 NEEDS: dict[str, tuple[Need, ...] | None] = {
@@ -51,10 +53,7 @@ NEEDS: dict[str, tuple[Need, ...] | None] = {
 }
 
 BackendName = Annotated[str, Field(description="A backend's name, as list_backends shows it.")]
-OptionalBackend = Annotated[
-    str | None,
-    Field(description="A backend's name; omit for all."),
-]
+OptionalBackend = Annotated[str | None, Field(description="A backend's name; omit for all.")]
 AgentRef = Annotated[
     str,
     Field(
@@ -64,10 +63,7 @@ AgentRef = Annotated[
     ),
 ]
 Limit = Annotated[int, Field(ge=1, le=200, description="How many items at most.")]
-Cursor = Annotated[
-    str | None,
-    Field(description="The previous page's next_cursor."),
-]
+Cursor = Annotated[str | None, Field(description="The previous page's next_cursor.")]
 WaitSeconds = Annotated[
     float,
     Field(
@@ -94,3 +90,11 @@ Options = Annotated[
     # (``server._surface``): it lists only the configured platforms' keys.
     Field(description="Platform-specific settings."),
 ]
+
+
+def new_name(name: str, what: str, backend: str) -> str:
+    """The name a create tool gives a new ``what`` (an agent, a workflow) on ``backend``:
+    ``name`` without surrounding white space, which must leave something."""
+    if not name.strip():
+        raise InvalidInputError(f"the {what}'s name is empty.", backend=backend)
+    return name.strip()

@@ -12,10 +12,26 @@ from agentdeck.errors import InvalidInputError
 from agentdeck.model import Agent, AgentChanges, AgentSpec
 from agentdeck.registry import BackendInfo
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
-from agentdeck.server.toolkit import ListResult, Toolbox, backend_as, deck, list_across, reach
-from agentdeck.server.tools import AgentRef, BackendName, Cursor, Limit, OptionalBackend, Options
+from agentdeck.server.toolkit import (
+    AGENTS,
+    ListResult,
+    Toolbox,
+    backend_as,
+    deck,
+    list_across,
+    reach,
+)
+from agentdeck.server.tools import (
+    AgentRef,
+    BackendName,
+    Cursor,
+    Limit,
+    OptionalBackend,
+    Options,
+    new_name,
+)
 
-toolbox = Toolbox()
+toolbox = Toolbox("agents")
 
 
 class BackendList(BaseModel):
@@ -31,7 +47,7 @@ class Deleted(BaseModel):
     message: str
 
 
-@toolbox.tool(toolset="agents", title="List backends", read_only=True, open_world=False)
+@toolbox.tool(title="List backends", read_only=True, open_world=False)
 async def list_backends(ctx: Context) -> BackendList:
     """List the configured backends: their names (the first part of every ref), platform
     kind, and capabilities (what their agents can do through agentdeck)."""
@@ -44,35 +60,23 @@ async def list_backends(ctx: Context) -> BackendList:
     return BackendList(backends=backends)
 
 
-@toolbox.tool(toolset="agents", title="List agents", read_only=True, idempotent=True)
+@toolbox.tool(title="List agents", read_only=True, idempotent=True)
 async def list_agents(
-    ctx: Context,
-    backend: OptionalBackend = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
+    ctx: Context, backend: OptionalBackend = None, limit: Limit = 50, cursor: Cursor = None
 ) -> AgentList:
     """List agents with their refs, from one backend or all. Backends that cannot be
     reached are listed under `failures`."""
-    return await list_across(
-        deck(ctx).registry,
-        AgentList,
-        protocol=AgentReader,
-        backend=backend,
-        limit=limit,
-        cursor=cursor,
-        fetch=lambda b, n, c: b.list_agents(limit=n, cursor=c),
-        operation="list_agents",
-    )
+    return await list_across(ctx, AgentList, AGENTS, backend=backend, limit=limit, cursor=cursor)
 
 
-@toolbox.tool(toolset="agents", title="Get an agent", read_only=True, idempotent=True)
+@toolbox.tool(title="Get an agent", read_only=True, idempotent=True)
 async def get_agent(ctx: Context, agent: AgentRef) -> Agent:
     """Get one agent in full: instructions (system prompt), model and platform details."""
     reader, _, agent_id = reach(ctx, agent, AgentReader, "get_agent")
     return await reader.get_agent(agent_id)
 
 
-@toolbox.tool(toolset="agents", title="Create an agent", read_only=False, needs="manage_agents")
+@toolbox.tool(title="Create an agent", read_only=False, needs="manage_agents")
 async def create_agent(
     ctx: Context,
     backend: BackendName,
@@ -88,10 +92,8 @@ async def create_agent(
 ) -> Agent:
     """Create an agent on a backend and return it with its ref."""
     writer = backend_as(ctx, backend, AgentWriter, "create_agent")
-    if not name.strip():
-        raise InvalidInputError("the agent's name is empty.", backend=backend)
     spec = AgentSpec(
-        name=name.strip(),
+        name=new_name(name, "agent", backend),
         instructions=instructions,
         model=model,
         description=description,
@@ -102,13 +104,7 @@ async def create_agent(
     return created
 
 
-@toolbox.tool(
-    toolset="agents",
-    title="Update an agent",
-    read_only=False,
-    idempotent=True,
-    needs="manage_agents",
-)
+@toolbox.tool(title="Update an agent", read_only=False, idempotent=True, needs="manage_agents")
 async def update_agent(
     ctx: Context,
     agent: AgentRef,
@@ -145,7 +141,6 @@ async def _confirm_delete_agent(agent: str, ctx: Context) -> Any:
 
 
 @toolbox.tool(
-    toolset="agents",
     title="Delete an agent",
     read_only=False,
     destructive=True,
@@ -175,13 +170,7 @@ def _exposes_agents(cls: type, backend_settings: Any) -> bool:
     return bool(backend_settings.expose_agents) and issubclass(cls, AgentReader)
 
 
-@toolbox.tool(
-    toolset="agents",
-    title="Refresh agent tools",
-    read_only=True,
-    idempotent=True,
-    needs=_exposes_agents,
-)
+@toolbox.tool(title="Refresh agent tools", read_only=True, idempotent=True, needs=_exposes_agents)
 async def refresh_agents(ctx: Context, backend: OptionalBackend = None) -> Refreshed:
     """Re-read the agents of backends with expose_agents and update the per-agent tools
     (named <backend>_<agent>); clients are told when the set changes."""

@@ -23,17 +23,17 @@ from agentdeck.model import make_ref
 from agentdeck.platform_model import Approval
 from agentdeck.server.chat import mark_answered
 from agentdeck.server.toolkit import (
+    APPROVALS,
     ListResult,
     Toolbox,
     by_backend,
     deck,
     list_across,
     reach,
-    scope,
 )
 from agentdeck.server.tools import Cursor, Limit, OptionalBackend
 
-toolbox = Toolbox()
+toolbox = Toolbox("approvals", needs="approvals")
 
 
 ApprovalRef = Annotated[
@@ -76,13 +76,7 @@ class QuestionAnswered(BaseModel):
     answer: str
 
 
-@toolbox.tool(
-    toolset="approvals",
-    title="List pending approvals",
-    read_only=True,
-    idempotent=True,
-    needs="approvals",
-)
+@toolbox.tool(title="List pending approvals", read_only=True, idempotent=True)
 async def list_approvals(
     ctx: Context,
     backend: OptionalBackend = None,
@@ -94,23 +88,12 @@ async def list_approvals(
 ) -> ApprovalList:
     """List the tool calls agents wait on a human to approve: tool, arguments, expiry.
     Answer them with respond_to_approval."""
-    registry = deck(ctx).registry
-    backend, agent_id = scope(registry, backend, agent)
     return await list_across(
-        registry,
-        ApprovalList,
-        protocol=ApprovalHandler,
-        backend=backend,
-        limit=limit,
-        cursor=cursor,
-        fetch=lambda b, n, c: b.list_approvals(agent_id=agent_id, limit=n, cursor=c),
-        operation="list_approvals",
+        ctx, ApprovalList, APPROVALS, backend=backend, agent=agent, limit=limit, cursor=cursor
     )
 
 
-@toolbox.tool(
-    toolset="approvals", title="Answer an approval request", read_only=False, needs="approvals"
-)
+@toolbox.tool(title="Answer an approval request", read_only=False)
 async def respond_to_approval(
     ctx: Context,
     approval: ApprovalRef,
@@ -141,12 +124,7 @@ async def respond_to_approval(
     return answered
 
 
-@toolbox.tool(
-    toolset="approvals",
-    title="Answer several approval requests",
-    read_only=False,
-    needs="approvals",
-)
+@toolbox.tool(title="Answer several approval requests", read_only=False)
 async def respond_to_approvals(
     ctx: Context,
     approvals: Annotated[
@@ -196,12 +174,7 @@ async def _answer_one(
     return approval_id, done.status, None
 
 
-@toolbox.tool(
-    toolset="approvals",
-    title="Cancel an approval request",
-    read_only=False,
-    needs=ApprovalCanceller,
-)
+@toolbox.tool(title="Cancel an approval request", read_only=False, needs=ApprovalCanceller)
 async def cancel_approval(ctx: Context, approval: ApprovalRef) -> Approval:
     """Withdraw a pending approval request without answering it; the tool call does not
     run."""
@@ -211,12 +184,7 @@ async def cancel_approval(ctx: Context, approval: ApprovalRef) -> Approval:
     return await canceller.cancel_approval(approval_id)
 
 
-@toolbox.tool(
-    toolset="approvals",
-    title="Answer an agent's question",
-    read_only=False,
-    needs=QuestionResponder,
-)
+@toolbox.tool(title="Answer an agent's question", read_only=False, needs=QuestionResponder)
 async def answer_question(
     ctx: Context,
     question: Annotated[

@@ -11,7 +11,7 @@ from agentdeck.server.chat import RunResult, converse, follow_run
 from agentdeck.server.toolkit import Toolbox, brief, deck
 from agentdeck.server.tools import AgentRef, ConversationToContinue, Options, RunId, WaitSeconds
 
-toolbox = Toolbox()
+toolbox = Toolbox("chat")
 
 
 class RunState(RunResult):
@@ -32,7 +32,7 @@ def as_run_state(
     return result
 
 
-@toolbox.tool(toolset="chat", title="Chat with an agent", read_only=False, conversational=True)
+@toolbox.tool(title="Chat with an agent", read_only=False, conversational=True)
 async def chat(
     ctx: Context,
     agent: AgentRef,
@@ -60,7 +60,7 @@ async def chat(
     )
 
 
-@toolbox.tool(toolset="chat", title="Get a chat run", read_only=True, open_world=False)
+@toolbox.tool(title="Get a chat run", read_only=True, open_world=False)
 async def get_run(
     ctx: Context,
     run_id: RunId,
@@ -79,13 +79,7 @@ async def get_run(
     return as_run_state(await follow_run(ctx, run_id, wait_seconds))
 
 
-@toolbox.tool(
-    toolset="chat",
-    title="Cancel a chat run",
-    read_only=False,
-    idempotent=True,
-    conversational=True,
-)
+@toolbox.tool(title="Cancel a chat run", read_only=False, idempotent=True, conversational=True)
 async def cancel_run(ctx: Context, run_id: RunId) -> RunState:
     """Stop a running chat: the upstream request is closed and the platform's cancel endpoint
     is called where it has one. Returns the run with what it had produced."""

@@ -12,17 +12,17 @@ from agentdeck.server.conversations import (
     conversation_page,
     list_conversations_of,
 )
-from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, scope
+from agentdeck.server.toolkit import Listing, ListResult, Toolbox, deck, list_across
 from agentdeck.server.tools import Cursor, Limit, OptionalBackend, Options
 
-toolbox = Toolbox()
+toolbox = Toolbox("conversations")
 
 
 class ConversationList(ListResult[ConversationSummary]):
     pass
 
 
-@toolbox.tool(toolset="conversations", title="List conversations", read_only=True, idempotent=True)
+@toolbox.tool(title="List conversations", read_only=True, idempotent=True)
 async def list_conversations(
     ctx: Context,
     backend: OptionalBackend = None,
@@ -36,29 +36,22 @@ async def list_conversations(
     """List conversations, newest first, from one backend, one agent, or all. Platforms
     without a conversation API list the ones agentdeck took part in. `options` filters."""
     registry = deck(ctx).registry
-    backend, agent_id = scope(registry, backend, agent)
 
-    async def fetch(
-        chatting: ChatCapable, limit: int, cursor: str | None
+    async def read(
+        chatting: ChatCapable, agent_id: str | None, limit: int, cursor: str | None
     ) -> Page[ConversationSummary]:
         assert isinstance(chatting, Backend)  # the registry holds nothing else
         return await list_conversations_of(
             registry, chatting, agent_id=agent_id, limit=limit, cursor=cursor, filters=options or {}
         )
 
+    listing = Listing(ChatCapable, "list_conversations", read)
     return await list_across(
-        registry,
-        ConversationList,
-        protocol=ChatCapable,
-        backend=backend,
-        limit=limit,
-        cursor=cursor,
-        fetch=fetch,
-        operation="list_conversations",
+        ctx, ConversationList, listing, backend=backend, agent=agent, limit=limit, cursor=cursor
     )
 
 
-@toolbox.tool(toolset="conversations", title="Get a conversation", read_only=True, idempotent=True)
+@toolbox.tool(title="Get a conversation", read_only=True, idempotent=True)
 async def get_conversation(
     ctx: Context,
     conversation: Annotated[

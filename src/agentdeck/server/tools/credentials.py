@@ -9,7 +9,7 @@ from agentdeck.server.oauth import current_principal
 from agentdeck.server.toolkit import Toolbox, deck
 from agentdeck.server.tools import BackendName
 
-toolbox = Toolbox()
+toolbox = Toolbox("agents", needs=is_per_user)
 
 
 class Forgotten(BaseModel):
@@ -18,13 +18,11 @@ class Forgotten(BaseModel):
 
 
 @toolbox.tool(
-    toolset="agents",
     title="Forget my key",
     read_only=False,
     destructive=False,  # the user can connect a key again at any time
     idempotent=True,
     open_world=False,
-    needs=is_per_user,
 )
 async def forget_key(ctx: Context, backend: BackendName) -> Forgotten:
     """Forget the key you connected to a per-user backend; its next call asks again."""

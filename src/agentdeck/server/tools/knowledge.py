@@ -8,10 +8,17 @@ from pydantic import BaseModel, Field
 from agentdeck.backends.base import KnowledgeSearcher
 from agentdeck.errors import InvalidInputError
 from agentdeck.platform_model import KnowledgeBase, KnowledgeHit
-from agentdeck.server.toolkit import ListResult, Toolbox, deck, list_across, targets
+from agentdeck.server.toolkit import Listing, ListResult, Toolbox, deck, list_across, targets
 from agentdeck.server.tools import Cursor, Limit, OptionalBackend
 
-toolbox = Toolbox()
+toolbox = Toolbox("knowledge", needs="knowledge")
+
+
+_KNOWLEDGE_BASES: Listing[KnowledgeSearcher, KnowledgeBase] = Listing(
+    KnowledgeSearcher,
+    "list_knowledge_bases",
+    lambda searcher, _, limit, cursor: searcher.list_knowledge_bases(limit=limit, cursor=cursor),
+)
 
 
 class KnowledgeBaseList(ListResult[KnowledgeBase]):
@@ -23,40 +30,18 @@ class KnowledgeSearchResult(BaseModel):
     hits: list[KnowledgeHit] = Field(description="Best first, at most `limit`.")
 
 
-@toolbox.tool(
-    toolset="knowledge",
-    title="List knowledge bases",
-    read_only=True,
-    idempotent=True,
-    needs="knowledge",
-)
+@toolbox.tool(title="List knowledge bases", read_only=True, idempotent=True)
 async def list_knowledge_bases(
-    ctx: Context,
-    backend: OptionalBackend = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
+    ctx: Context, backend: OptionalBackend = None, limit: Limit = 50, cursor: Cursor = None
 ) -> KnowledgeBaseList:
     """List knowledge bases with their refs (for search_knowledge), from one backend or
     all."""
     return await list_across(
-        deck(ctx).registry,
-        KnowledgeBaseList,
-        protocol=KnowledgeSearcher,
-        backend=backend,
-        limit=limit,
-        cursor=cursor,
-        fetch=lambda b, n, c: b.list_knowledge_bases(limit=n, cursor=c),
-        operation="list_knowledge_bases",
+        ctx, KnowledgeBaseList, _KNOWLEDGE_BASES, backend=backend, limit=limit, cursor=cursor
     )
 
 
-@toolbox.tool(
-    toolset="knowledge",
-    title="Search knowledge",
-    read_only=True,
-    idempotent=True,
-    needs="knowledge",
-)
+@toolbox.tool(title="Search knowledge", read_only=True, idempotent=True)
 async def search_knowledge(
     ctx: Context,
     query: Annotated[str, Field(min_length=1, max_length=2000, description="What to look for.")],

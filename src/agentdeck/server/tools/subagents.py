@@ -18,7 +18,7 @@ from agentdeck.server.client import Confirmation, confirmation_request, require_
 from agentdeck.server.toolkit import NextCursor, Toolbox, reach
 from agentdeck.server.tools import AgentRef, Cursor, Limit
 
-toolbox = Toolbox()
+toolbox = Toolbox("agents")
 
 
 class SubagentList(BaseModel):
@@ -52,13 +52,7 @@ class AgentToolRun(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-@toolbox.tool(
-    toolset="agents",
-    title="List sub-agents",
-    read_only=True,
-    idempotent=True,
-    needs=SubagentLister,
-)
+@toolbox.tool(title="List sub-agents", read_only=True, idempotent=True, needs=SubagentLister)
 async def list_subagents(
     ctx: Context, agent: AgentRef, limit: Limit = 50, cursor: Cursor = None
 ) -> SubagentList:
@@ -69,13 +63,7 @@ async def list_subagents(
     return SubagentList(items=page.items, next_cursor=page.next_cursor)
 
 
-@toolbox.tool(
-    toolset="agents",
-    title="List an agent's tools",
-    read_only=True,
-    idempotent=True,
-    needs=AgentToolRunner,
-)
+@toolbox.tool(title="List an agent's tools", read_only=True, idempotent=True, needs=AgentToolRunner)
 async def list_agent_tools(
     ctx: Context, agent: AgentRef, limit: Limit = 50, cursor: Cursor = None
 ) -> AgentToolList:
@@ -96,13 +84,7 @@ async def _confirm_run_agent_tool(agent: str, tool: str, ctx: Context) -> Any:
     )
 
 
-@toolbox.tool(
-    toolset="agents",
-    title="Run an agent's tool",
-    read_only=False,
-    destructive=True,
-    needs=AgentToolRunner,
-)
+@toolbox.tool(title="Run an agent's tool", read_only=False, destructive=True, needs=AgentToolRunner)
 async def run_agent_tool(
     ctx: Context,
     agent: AgentRef,

@@ -11,18 +11,17 @@ from agentdeck.backends.base import TriggerManager
 from agentdeck.platform_model import Trigger, TriggerEvent
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.toolkit import (
+    Listing,
     ListResult,
     NextCursor,
     Toolbox,
-    deck,
     list_across,
     reach,
-    scope,
 )
 from agentdeck.server.tools import AgentRef, Cursor, Limit, OptionalBackend
 from agentdeck.server.tools.agents import Deleted
 
-toolbox = Toolbox()
+toolbox = Toolbox("triggers", needs="triggers")
 
 TriggerRef = Annotated[
     str,
@@ -44,6 +43,15 @@ Payload = Annotated[
 ]
 
 
+_TRIGGERS: Listing[TriggerManager, Trigger] = Listing(
+    TriggerManager,
+    "list_triggers",
+    lambda manager, agent_id, limit, cursor: manager.list_triggers(
+        agent_id=agent_id, limit=limit, cursor=cursor
+    ),
+)
+
+
 class TriggerList(ListResult[Trigger]):
     pass
 
@@ -61,9 +69,7 @@ class TriggerInvocation(BaseModel):
     response: Any = Field(default=None, description="The webhook's answer body.")
 
 
-@toolbox.tool(
-    toolset="triggers", title="List triggers", read_only=True, idempotent=True, needs="triggers"
-)
+@toolbox.tool(title="List triggers", read_only=True, idempotent=True)
 async def list_triggers(
     ctx: Context,
     backend: OptionalBackend = None,
@@ -73,21 +79,12 @@ async def list_triggers(
 ) -> TriggerList:
     """List triggers (webhooks that message an agent) with their refs, method, auth type and
     path, from one agent, one backend or all."""
-    registry = deck(ctx).registry
-    backend, agent_id = scope(registry, backend, agent)
     return await list_across(
-        registry,
-        TriggerList,
-        protocol=TriggerManager,
-        backend=backend,
-        limit=limit,
-        cursor=cursor,
-        fetch=lambda b, n, c: b.list_triggers(agent_id=agent_id, limit=n, cursor=c),
-        operation="list_triggers",
+        ctx, TriggerList, _TRIGGERS, backend=backend, agent=agent, limit=limit, cursor=cursor
     )
 
 
-@toolbox.tool(toolset="triggers", title="Create a trigger", read_only=False, needs="triggers")
+@toolbox.tool(title="Create a trigger", read_only=False)
 async def create_trigger(ctx: Context, agent: AgentRef, options: TriggerOptions) -> Trigger:
     """Create a webhook trigger on an agent: calling the webhook sends the agent the
     trigger's message. Returns the trigger's ref and the path to call."""
@@ -95,9 +92,7 @@ async def create_trigger(ctx: Context, agent: AgentRef, options: TriggerOptions)
     return await manager.create_trigger(agent_id, options)
 
 
-@toolbox.tool(
-    toolset="triggers", title="Update a trigger", read_only=False, idempotent=True, needs="triggers"
-)
+@toolbox.tool(title="Update a trigger", read_only=False, idempotent=True)
 async def update_trigger(ctx: Context, trigger: TriggerRef, options: TriggerOptions) -> Trigger:
     """Change some of a trigger's settings (the ones left out stay; a new auth_type needs
     its credentials). Its path stays the same."""
@@ -111,14 +106,7 @@ async def _confirm_delete_trigger(trigger: str, ctx: Context) -> Any:
     )
 
 
-@toolbox.tool(
-    toolset="triggers",
-    title="Delete a trigger",
-    read_only=False,
-    destructive=True,
-    idempotent=True,
-    needs="triggers",
-)
+@toolbox.tool(title="Delete a trigger", read_only=False, destructive=True, idempotent=True)
 async def delete_trigger(
     ctx: Context,
     trigger: TriggerRef,
@@ -132,13 +120,7 @@ async def delete_trigger(
     return Deleted(deleted=target.ref, message=f"Trigger {target.ref} was deleted.")
 
 
-@toolbox.tool(
-    toolset="triggers",
-    title="List trigger events",
-    read_only=True,
-    idempotent=True,
-    needs="triggers",
-)
+@toolbox.tool(title="List trigger events", read_only=True, idempotent=True)
 async def list_trigger_events(
     ctx: Context, trigger: TriggerRef, limit: Limit = 20, cursor: Cursor = None
 ) -> TriggerEventList:
@@ -149,7 +131,7 @@ async def list_trigger_events(
     return TriggerEventList(trigger=target.ref, items=page.items, next_cursor=page.next_cursor)
 
 
-@toolbox.tool(toolset="triggers", title="Invoke a trigger", read_only=False, needs="triggers")
+@toolbox.tool(title="Invoke a trigger", read_only=False)
 async def invoke_trigger(
     ctx: Context, trigger: TriggerRef, payload: Payload = None
 ) -> TriggerInvocation:

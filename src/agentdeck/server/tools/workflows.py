@@ -24,6 +24,7 @@ from agentdeck.platform_model import Workflow, WorkflowChanges, WorkflowSpec, Wo
 from agentdeck.server._resources import WORKFLOW_URI
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.toolkit import (
+    WORKFLOWS,
     ListResult,
     NextCursor,
     Reached,
@@ -34,9 +35,16 @@ from agentdeck.server.toolkit import (
     reach,
     resource_json,
 )
-from agentdeck.server.tools import BackendName, Cursor, Limit, OptionalBackend, Options
+from agentdeck.server.tools import (
+    BackendName,
+    Cursor,
+    Limit,
+    OptionalBackend,
+    Options,
+    new_name,
+)
 
-toolbox = Toolbox()
+toolbox = Toolbox("workflows", needs="workflows")
 
 WorkflowRef = Annotated[
     str,
@@ -96,32 +104,18 @@ def _manager(ctx: Context, workflow: str, operation: str) -> Reached[WorkflowMan
     return reach(ctx, workflow, WorkflowManager, operation, what="workflow")
 
 
-@toolbox.tool(
-    toolset="workflows", title="List workflows", read_only=True, idempotent=True, needs="workflows"
-)
+@toolbox.tool(title="List workflows", read_only=True, idempotent=True)
 async def list_workflows(
-    ctx: Context,
-    backend: OptionalBackend = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
+    ctx: Context, backend: OptionalBackend = None, limit: Limit = 50, cursor: Cursor = None
 ) -> WorkflowList:
     """List workflows with their refs, names and urls, from one backend or all;
     get_workflow has the specification."""
     return await list_across(
-        deck(ctx).registry,
-        WorkflowList,
-        protocol=WorkflowManager,
-        backend=backend,
-        limit=limit,
-        cursor=cursor,
-        fetch=lambda b, n, c: b.list_workflows(limit=n, cursor=c),
-        operation="list_workflows",
+        ctx, WorkflowList, WORKFLOWS, backend=backend, limit=limit, cursor=cursor
     )
 
 
-@toolbox.tool(
-    toolset="workflows", title="Get a workflow", read_only=True, idempotent=True, needs="workflows"
-)
+@toolbox.tool(title="Get a workflow", read_only=True, idempotent=True)
 async def get_workflow(ctx: Context, workflow: WorkflowRef) -> Workflow:
     """Get one workflow: its published specification, has_draft (the draft is in details)
     and platform details. Also the resource agentdeck://{backend}/workflows/{id}."""
@@ -129,13 +123,7 @@ async def get_workflow(ctx: Context, workflow: WorkflowRef) -> Workflow:
     return await manager.get_workflow(workflow_id)
 
 
-@toolbox.tool(
-    toolset="workflows",
-    title="List workflow versions",
-    read_only=True,
-    idempotent=True,
-    needs="workflows",
-)
+@toolbox.tool(title="List workflow versions", read_only=True, idempotent=True)
 async def list_workflow_versions(
     ctx: Context, workflow: WorkflowRef, limit: Limit = 20, cursor: Cursor = None
 ) -> WorkflowVersionList:
@@ -145,7 +133,7 @@ async def list_workflow_versions(
     return WorkflowVersionList(workflow=target.ref, items=page.items, next_cursor=page.next_cursor)
 
 
-@toolbox.tool(toolset="workflows", title="Create a workflow", read_only=False, needs="workflows")
+@toolbox.tool(title="Create a workflow", read_only=False)
 async def create_workflow(
     ctx: Context,
     backend: BackendName,
@@ -157,10 +145,8 @@ async def create_workflow(
     """Create a workflow (empty without a specification) and return it with its ref. To
     have an agent build one, chat with it: its work is a draft until publish_workflow."""
     manager = backend_as(ctx, backend, WorkflowManager, "create_workflow")
-    if not name.strip():
-        raise InvalidInputError("the workflow's name is empty.", backend=backend)
     spec = WorkflowSpec(
-        name=name.strip(),
+        name=new_name(name, "workflow", backend),
         description=description,
         specification=specification,
         options=options or {},
@@ -178,14 +164,7 @@ async def _confirm_update(workflow: str, specification: dict[str, Any] | None, c
 
 # Destructive: a new specification replaces what the workflow runs at once, so it asks
 # first (confirm_destructive), like publish_workflow.
-@toolbox.tool(
-    toolset="workflows",
-    title="Update a workflow",
-    read_only=False,
-    destructive=True,
-    idempotent=True,
-    needs="workflows",
-)
+@toolbox.tool(title="Update a workflow", read_only=False, destructive=True, idempotent=True)
 async def update_workflow(
     ctx: Context,
     workflow: WorkflowRef,
@@ -212,7 +191,7 @@ async def update_workflow(
     return await manager.update_workflow(workflow_id, changes)
 
 
-@toolbox.tool(toolset="workflows", title="Fork a workflow", read_only=False, needs="workflows")
+@toolbox.tool(title="Fork a workflow", read_only=False)
 async def fork_workflow(
     ctx: Context,
     backend: BackendName,
@@ -264,14 +243,7 @@ async def _confirm_delete(workflow: str, ctx: Context) -> Any:
     return confirmation_request(ctx, f"This deletes the workflow {workflow}.")
 
 
-@toolbox.tool(
-    toolset="workflows",
-    title="Delete a workflow",
-    read_only=False,
-    destructive=True,
-    idempotent=True,
-    needs="workflows",
-)
+@toolbox.tool(title="Delete a workflow", read_only=False, destructive=True, idempotent=True)
 async def delete_workflow(
     ctx: Context,
     workflow: WorkflowRef,
@@ -293,13 +265,7 @@ async def _confirm_publish(workflow: str, ctx: Context) -> Any:
 
 # Destructive: it replaces what the workflow runs in production (the old version stays in
 # the history, but callers get the new one at once).
-@toolbox.tool(
-    toolset="workflows",
-    title="Publish a workflow draft",
-    read_only=False,
-    destructive=True,
-    needs="publish",
-)
+@toolbox.tool(title="Publish a workflow draft", read_only=False, destructive=True, needs="publish")
 async def publish_workflow(
     ctx: Context,
     workflow: WorkflowRef,
@@ -315,9 +281,7 @@ async def publish_workflow(
     return await publisher.publish_workflow(workflow_id)
 
 
-@toolbox.tool(
-    toolset="workflows", title="Create a workflow token", read_only=False, needs="workflows"
-)
+@toolbox.tool(title="Create a workflow token", read_only=False)
 async def create_workflow_token(ctx: Context, workflow: WorkflowRef) -> WorkflowToken:
     """Create a short-lived token to run a workflow from a browser without the API key; a
     secret until it expires."""

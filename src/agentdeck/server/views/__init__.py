@@ -9,9 +9,12 @@ existed (``DeckServer`` keeps one prepared list of each kind). Every action a vi
 is a ``tools/call`` the host forwards to agentdeck's own tools, so confirmation, read-only
 mode and the rest hold for a person clicking as for a model calling.
 
-The documents are this package's ``*.html`` files, each one self-contained: a line
-``/* @include NAME */`` takes in the shared ``NAME`` (the bridge, styles, the safe Markdown
-renderer) when the document is read, so there is no build step and nothing is fetched.
+The documents are this package's ``*.html`` files named after their view, each one
+self-contained: a line ``/* @include NAME */`` takes in the shared script or styles
+``NAME`` (the bridge, styles, the safe Markdown renderer), and a line ``<!-- @include
+NAME.html -->`` the part of a page the views share (their opening, the status line with
+the bridge, the diff script), when the document is read, so there is no build step and
+nothing is fetched.
 ``[server] apps = false`` serves none of this.
 """
 
@@ -61,7 +64,7 @@ _TITLES = {
 #: No network, no outside resources, no frames: everything a view needs is in it, and it
 #: reaches agentdeck only through the host.
 _CSP = ResourceCsp(connect_domains=[], resource_domains=[], frame_domains=[])
-_INCLUDE = re.compile(r"/\* @include ([a-z]+\.(?:js|css)) \*/")
+_INCLUDE = re.compile(r"/\* @include ([a-z]+\.(?:js|css)) \*/|<!-- @include ([a-z]+\.html) -->\n")
 
 
 def _source(name: str) -> str:
@@ -72,7 +75,12 @@ def _source(name: str) -> str:
 def document(uri: str) -> str:
     """The HTML of the view at ``uri``, with its includes taken in."""
     name = uri.removeprefix("ui://agentdeck/")
-    return _INCLUDE.sub(lambda m: _source(m.group(1)), _source(f"{name}.html"))
+    return _included(_source(f"{name}.html"))
+
+
+def _included(text: str) -> str:
+    """``text`` with what it includes taken in, and what that includes in turn."""
+    return _INCLUDE.sub(lambda m: _included(_source(m.group(1) or m.group(2))), text)
 
 
 def extension() -> Apps:

@@ -36,7 +36,6 @@ from agentdeck.server.tasks.protocols._shared import (
     caller,
     deck_of,
     find_task,
-    poll_interval_ms,
     serves_tasks,
     task_fields,
     task_over,
@@ -60,7 +59,7 @@ CAPABILITY = types.ServerTasksCapability(
 
 def legacy_task(state: TaskState) -> dict[str, Any]:
     """A 2025-11-25 ``Task``."""
-    return {**task_fields(state), "ttl": state.ttl_ms, "pollInterval": poll_interval_ms()}
+    return task_fields(state, ttl="ttl", poll_interval="pollInterval")
 
 
 class LegacyTasks:

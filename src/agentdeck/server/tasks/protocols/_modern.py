@@ -27,7 +27,6 @@ from agentdeck.server.tasks.protocols._shared import (
     TaskParams,
     deck_of,
     find_task,
-    poll_interval_ms,
     serves_tasks,
     task_fields,
     task_over,
@@ -47,11 +46,14 @@ def declared(ctx: ServerRequestContext[Any, Any]) -> bool:
     return bool(extensions) and IDENTIFIER in (extensions or {})
 
 
+def modern_task(state: TaskState) -> dict[str, Any]:
+    """A 2026-07-28 ``Task``."""
+    return task_fields(state, ttl="ttlMs", poll_interval="pollIntervalMs")
+
+
 def detailed_task(state: TaskState) -> dict[str, Any]:
     """A ``DetailedTask``: the task with its status's payload inlined."""
-    task = task_fields(state)
-    task["ttlMs"] = state.ttl_ms
-    task["pollIntervalMs"] = poll_interval_ms()
+    task = modern_task(state)
     if state.status == "input_required" and state.run is not None:
         task["inputRequests"] = input_requests(state.run)
     elif state.status == "completed":
@@ -76,9 +78,7 @@ async def task_instead(
     state = await task_over(ctx, result)
     if state is None:
         return result  # ended within the grace (or failed): the plain answer
-    task = task_fields(state)
-    task.update(ttlMs=state.ttl_ms, pollIntervalMs=poll_interval_ms())
-    return {"resultType": "task", **task}
+    return {"resultType": "task", **modern_task(state)}
 
 
 async def get(ctx: ServerRequestContext[Any, Any], params: TaskParams) -> dict[str, Any]:

@@ -102,8 +102,9 @@ async def find_task(ctx: ServerRequestContext[Any, Any], task_id: str) -> TaskSt
     return state
 
 
-def task_fields(state: TaskState) -> dict[str, Any]:
-    """The fields of a ``Task`` common to both eras (the TTL and poll keys differ)."""
+def task_fields(state: TaskState, *, ttl: str, poll_interval: str) -> dict[str, Any]:
+    """The fields of a ``Task``, with its TTL and poll interval (both in milliseconds)
+    under the keys ``ttl`` and ``poll_interval``: the one part the eras name apart."""
     fields: dict[str, Any] = {
         "taskId": state.id,
         "status": state.status,
@@ -113,11 +114,7 @@ def task_fields(state: TaskState) -> dict[str, Any]:
     message = state.status_message()
     if message:
         fields["statusMessage"] = message
-    return fields
-
-
-def poll_interval_ms() -> int:
-    return POLL_INTERVAL_MS
+    return {**fields, ttl: state.ttl_ms, poll_interval: POLL_INTERVAL_MS}
 
 
 def _rfc3339(moment: Any) -> str:
