@@ -284,24 +284,28 @@ class LocalBackend(Backend):
                     backend=self.name,
                     hint="Leave the conversation out to start a new one.",
                 )
-        if not request.conversation_id:
-            # a new conversation's id is nobody else's yet: no turn can overlap this one
-            async for event in self._answer(row, request, new_id(), new=True):
-                yield event
-            return
-        async with self._turn(request.conversation_id):
-            async for event in self._answer(row, request, request.conversation_id, new=False):
+        new = not request.conversation_id
+        conversation_id = request.conversation_id or new_id()
+        async with self._turn(conversation_id, new=new):
+            async for event in self._answer(row, request, conversation_id, new=new):
                 yield event
 
     @asynccontextmanager
-    async def _turn(self, conversation_id: str) -> AsyncIterator[None]:
+    async def _turn(self, conversation_id: str, *, new: bool) -> AsyncIterator[None]:
         """Hold the conversation for one turn: overlapping turns on one conversation run one
         after another, each seeing the ones before it (the run waits here, within its
-        caller's wait budget, for the turn before it)."""
+        caller's wait budget, for the turn before it). A new conversation's is free (its
+        id is nobody's yet), and held: the run may hand the id out before the turn ends."""
         lock = self._turns.setdefault(conversation_id, anyio.Lock())
         try:
-            async with lock:
+            if new:
+                lock.acquire_nowait()  # free: no wait, and no checkpoint
+            else:
+                await lock.acquire()
+            try:
                 yield
+            finally:
+                lock.release()
         finally:
             # a lock nobody holds or waits for is forgotten (release hands it to a waiter)
             if not lock.statistics().locked and self._turns.get(conversation_id) is lock:
