@@ -32,6 +32,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agentdeck.errors import ConfigError
+from agentdeck.store._staged import StagedConversations
 from agentdeck.store.owners import POSTGRES_SCHEMA as OWNERS_SCHEMA
 from agentdeck.store.owners import mine
 from agentdeck.store.platform_keys import POSTGRES_SCHEMA as PLATFORM_KEYS_SCHEMA
@@ -148,6 +149,7 @@ class PostgresStore(
         super().__init__(pool, location, wait_seconds)
         self._url = url
         self._pruning = Pruning(keeping)
+        self._staged = StagedConversations()
 
     @classmethod
     @asynccontextmanager
@@ -282,24 +284,27 @@ class PostgresStore(
         new_for: str | None = None,
         owner: str | None = None,
     ) -> None:
-        stamp, content = now(), storable(content)
-        async with self._connection() as connection, connection.transaction():
-            if new_for is not None:
-                await connection.execute(
-                    "INSERT INTO conversations (id, agent_id, title, created_at, updated_at,"
-                    " principal) VALUES (%s, %s, %s, %s, %s, %s)",
-                    (conversation_id, new_for, content[:80], stamp, stamp, owner),
-                )
-            else:
-                await connection.execute(
-                    "UPDATE conversations SET updated_at = %s WHERE id = %s",
-                    (stamp, conversation_id),
-                )
-            await connection.execute(
-                "INSERT INTO messages (conversation_id, role, content, created_at)"
-                " VALUES (%s, %s, %s, %s)",
-                (conversation_id, role, content, stamp),
-            )
+        await self._write_all(*_message(conversation_id, role, content, new_for, owner))
+
+    async def stage_message(
+        self,
+        conversation_id: str,
+        role: str,
+        content: str,
+        *,
+        new_for: str | None = None,
+        owner: str | None = None,
+    ) -> None:
+        message = _message(conversation_id, role, content, new_for, owner)
+        if self._staged.stage(conversation_id, message):
+            await self.write_staged(conversation_id)
+
+    async def write_staged(self, conversation_id: str | None) -> None:
+        if conversation_id is None or not self._staged.holds(conversation_id):
+            return
+        async with self._staged.writing(conversation_id, handed_out=True) as statements:
+            if statements:
+                await self._write_all(*statements)
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
         return await self._rows(
@@ -386,3 +391,28 @@ async def _migrate(connection: psycopg.AsyncConnection[Any], location: str) -> N
                 await connection.execute("INSERT INTO schema_version VALUES (%s)", (version,))
     finally:
         await connection.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+
+
+def _message(
+    conversation_id: str, role: str, content: str, new_for: str | None, owner: str | None
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """A message and its conversation's time (with ``new_for``: the new conversation), as
+    of now: :meth:`PostgresStore.add_message`'s statements."""
+    stamp = now()
+    conversation: tuple[str, tuple[Any, ...]]
+    if new_for is not None:
+        conversation = (
+            "INSERT INTO conversations (id, agent_id, title, created_at, updated_at,"
+            " principal) VALUES (%s, %s, %s, %s, %s, %s)",
+            (conversation_id, new_for, storable(content)[:80], stamp, stamp, owner),
+        )
+    else:
+        conversation = (
+            "UPDATE conversations SET updated_at = %s WHERE id = %s",
+            (stamp, conversation_id),
+        )
+    message = (
+        "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (%s, %s, %s, %s)",
+        (conversation_id, role, content, stamp),
+    )
+    return [conversation, message]

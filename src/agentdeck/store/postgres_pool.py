@@ -83,6 +83,16 @@ class PostgresPool:
             cursor = await connection.execute(query, storable(params))
             return cursor.rowcount
 
+    async def _write_all(self, *statements: tuple[Any, Any]) -> int:
+        """Run ``statements`` (query, parameters) in one transaction; the first one's row
+        count."""
+        async with self._connection() as connection, connection.transaction():
+            counts = [
+                (await connection.execute(query, storable(params))).rowcount
+                for query, params in statements
+            ]
+        return counts[0]
+
     async def ping(self) -> None:
         async with self._connection(wait_seconds=_PING_TIMEOUT) as connection:
             await connection.execute("SELECT 1")

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from agentdeck.errors import DatabaseError
+from agentdeck.store._staged import StagedConversations
 from agentdeck.store.owners import mine
 from agentdeck.store.postgres_pool import PostgresPool
 from agentdeck.store.shared import END_OVER_START, Pruning, RunStart, now
@@ -25,6 +26,7 @@ class PostgresRunHistory(PostgresPool):
     """The run history of :class:`~agentdeck.store.postgres.PostgresStore`."""
 
     _pruning: Pruning
+    _staged: StagedConversations
 
     async def record_run_start(
         self,
@@ -65,15 +67,16 @@ class PostgresRunHistory(PostgresPool):
         start: RunStart | None = None,
     ) -> bool:
         ended = (status, text, error, now())
+        statement: tuple[str, tuple[Any, ...]]
         if start is None:
-            written = await self._write(
+            statement = (
                 "UPDATE runs SET status = %s, text = %s, error = %s, finished_at = %s,"
                 " conversation_id = COALESCE(%s, conversation_id)"
                 " WHERE id = %s AND status = 'running'",
                 (*ended, conversation_id, run_id),
             )
         else:
-            written = await self._write(
+            statement = (
                 "INSERT INTO runs (status, text, error, finished_at, conversation_id, id,"
                 " backend, agent_id, message, started_at, owner, principal)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -91,6 +94,12 @@ class PostgresRunHistory(PostgresPool):
                     start["principal"],
                 ),
             )
+        if conversation_id is not None and self._staged.holds(conversation_id):
+            # a new local conversation's turn goes in the same transaction (see _staged)
+            async with self._staged.writing(conversation_id, handed_out=False) as statements:
+                written = await self._write_all(statement, *statements)
+        else:
+            written = await self._write(*statement)
         if self._pruning.ended():
             await self._prune_runs()
         return written > 0

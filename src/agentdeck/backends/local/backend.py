@@ -317,16 +317,19 @@ class LocalBackend(Backend):
         """One turn on a conversation the caller holds: the user message, then the model's.
         A conversation this turn creates has no past to read, and exists from the model's
         first output on: a turn that fails before the agent produced anything (no model,
-        its server down) leaves no conversation, nor a message without an answer, behind."""
+        its server down) leaves no conversation, nor a message without an answer, behind.
+        Nobody knows its id before the run hands it out: its messages are staged till then
+        or the run's end (``Store.stage_message``); a continuation's go in as they come."""
         history = await self._history(row, None if new else conversation_id)
         history.append({"role": "user", "content": request.message})
+        keep = self._store.stage_message if new else self._store.add_message
         text: list[str] = []
         stored = False
         async for event in await self._reply(row, request, history):
             if not stored and not isinstance(event, StreamWarning):
                 # a new conversation is written with its first message, in one transaction
                 new_for = request.agent_id if new else None
-                await self._store.add_message(
+                await keep(
                     conversation_id, "user", request.message, new_for=new_for, owner=self.owner
                 )
                 stored = True
@@ -336,7 +339,7 @@ class LocalBackend(Backend):
             if isinstance(event, Done):
                 # as the run shows it: without U+0000, which no database keeps
                 answer = "".join(text).replace("\0", "")
-                await self._store.add_message(conversation_id, "assistant", answer)
+                await keep(conversation_id, "assistant", answer)
                 event = event.model_copy(update={"conversation_id": conversation_id})
             yield event
 
