@@ -30,7 +30,7 @@ class _Staged:
 
     def __init__(self) -> None:
         self.statements: list[Statement] = []
-        self.lock = anyio.Lock()
+        self.lock = anyio.Lock(fast_acquire=True)  # a free lock: no trip round the loop
         #: its id was handed out: what comes now is written at once
         self.handed_out = False
 
