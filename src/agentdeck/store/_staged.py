@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -75,3 +75,66 @@ class StagedConversations:
             del staged.statements[: len(statements)]
             if not handed_out and self._staged.get(conversation_id) is staged:
                 del self._staged[conversation_id]
+
+
+class Staging:
+    """A store's side of staging (both stores'): messages added, staged or written out,
+    and a run's end committed with its conversation's staged messages. A store says how
+    it words a message (:meth:`_message_statements`) and commits (:meth:`_commit`)."""
+
+    _staged: StagedConversations
+
+    if TYPE_CHECKING:
+
+        @staticmethod
+        def _message_statements(
+            conversation_id: str, role: str, content: str, new_for: str | None, owner: str | None
+        ) -> list[Statement]:
+            """A message and its conversation's time (with ``new_for``: the new
+            conversation), as of now."""
+            ...
+
+        async def _commit(self, *statements: Statement) -> int:
+            """Run ``statements`` in one committed transaction; the first one's row count."""
+            ...
+
+    async def add_message(
+        self,
+        conversation_id: str,
+        role: str,
+        content: str,
+        *,
+        new_for: str | None = None,
+        owner: str | None = None,
+    ) -> None:
+        await self._commit(
+            *self._message_statements(conversation_id, role, content, new_for, owner)
+        )
+
+    async def stage_message(
+        self,
+        conversation_id: str,
+        role: str,
+        content: str,
+        *,
+        new_for: str | None = None,
+        owner: str | None = None,
+    ) -> None:
+        message = self._message_statements(conversation_id, role, content, new_for, owner)
+        if self._staged.stage(conversation_id, message):
+            await self.write_staged(conversation_id)
+
+    async def write_staged(self, conversation_id: str | None) -> None:
+        if conversation_id is None or not self._staged.holds(conversation_id):
+            return
+        async with self._staged.writing(conversation_id, handed_out=True) as statements:
+            if statements:
+                await self._commit(*statements)
+
+    async def _commit_end(self, end: Statement, conversation_id: str | None) -> int:
+        """Commit a run's ``end`` (its row count), with the messages staged for its
+        conversation in the same transaction."""
+        if conversation_id is None or not self._staged.holds(conversation_id):
+            return await self._commit(end)
+        async with self._staged.writing(conversation_id, handed_out=False) as statements:
+            return await self._commit(end, *statements)

@@ -32,7 +32,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agentdeck.errors import ConfigError
-from agentdeck.store._staged import StagedConversations
+from agentdeck.store._staged import StagedConversations, Statement
 from agentdeck.store.owners import POSTGRES_SCHEMA as OWNERS_SCHEMA
 from agentdeck.store.owners import mine
 from agentdeck.store.platform_keys import POSTGRES_SCHEMA as PLATFORM_KEYS_SCHEMA
@@ -275,36 +275,29 @@ class PostgresStore(
             {"agent": agent_id, "limit": limit, "offset": offset, "owner": owner},
         )
 
-    async def add_message(
-        self,
-        conversation_id: str,
-        role: str,
-        content: str,
-        *,
-        new_for: str | None = None,
-        owner: str | None = None,
-    ) -> None:
-        await self._write_all(*_message(conversation_id, role, content, new_for, owner))
-
-    async def stage_message(
-        self,
-        conversation_id: str,
-        role: str,
-        content: str,
-        *,
-        new_for: str | None = None,
-        owner: str | None = None,
-    ) -> None:
-        message = _message(conversation_id, role, content, new_for, owner)
-        if self._staged.stage(conversation_id, message):
-            await self.write_staged(conversation_id)
-
-    async def write_staged(self, conversation_id: str | None) -> None:
-        if conversation_id is None or not self._staged.holds(conversation_id):
-            return
-        async with self._staged.writing(conversation_id, handed_out=True) as statements:
-            if statements:
-                await self._write_all(*statements)
+    @staticmethod
+    def _message_statements(
+        conversation_id: str, role: str, content: str, new_for: str | None, owner: str | None
+    ) -> list[Statement]:
+        stamp = now()
+        conversation: tuple[str, tuple[Any, ...]]
+        if new_for is not None:
+            conversation = (
+                "INSERT INTO conversations (id, agent_id, title, created_at, updated_at,"
+                " principal) VALUES (%s, %s, %s, %s, %s, %s)",
+                (conversation_id, new_for, storable(content)[:80], stamp, stamp, owner),
+            )
+        else:
+            conversation = (
+                "UPDATE conversations SET updated_at = %s WHERE id = %s",
+                (stamp, conversation_id),
+            )
+        message = (
+            "INSERT INTO messages (conversation_id, role, content, created_at)"
+            " VALUES (%s, %s, %s, %s)",
+            (conversation_id, role, content, stamp),
+        )
+        return [conversation, message]
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
         return await self._rows(
@@ -391,28 +384,3 @@ async def _migrate(connection: psycopg.AsyncConnection[Any], location: str) -> N
                 await connection.execute("INSERT INTO schema_version VALUES (%s)", (version,))
     finally:
         await connection.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
-
-
-def _message(
-    conversation_id: str, role: str, content: str, new_for: str | None, owner: str | None
-) -> list[tuple[str, tuple[Any, ...]]]:
-    """A message and its conversation's time (with ``new_for``: the new conversation), as
-    of now: :meth:`PostgresStore.add_message`'s statements."""
-    stamp = now()
-    conversation: tuple[str, tuple[Any, ...]]
-    if new_for is not None:
-        conversation = (
-            "INSERT INTO conversations (id, agent_id, title, created_at, updated_at,"
-            " principal) VALUES (%s, %s, %s, %s, %s, %s)",
-            (conversation_id, new_for, storable(content)[:80], stamp, stamp, owner),
-        )
-    else:
-        conversation = (
-            "UPDATE conversations SET updated_at = %s WHERE id = %s",
-            (stamp, conversation_id),
-        )
-    message = (
-        "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (%s, %s, %s, %s)",
-        (conversation_id, role, content, stamp),
-    )
-    return [conversation, message]

@@ -83,9 +83,11 @@ class PostgresPool:
             cursor = await connection.execute(query, storable(params))
             return cursor.rowcount
 
-    async def _write_all(self, *statements: tuple[Any, Any]) -> int:
-        """Run ``statements`` (query, parameters) in one transaction; the first one's row
-        count."""
+    async def _commit(self, *statements: tuple[Any, Any]) -> int:
+        """Run ``statements`` (query, parameters) in one transaction (one alone: as it
+        is, no round trips to begin and end it); the first one's row count."""
+        if len(statements) == 1:
+            return await self._write(*statements[0])
         async with self._connection() as connection, connection.transaction():
             counts = [
                 (await connection.execute(query, storable(params))).rowcount

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from agentdeck.errors import DatabaseError
-from agentdeck.store._staged import StagedConversations
+from agentdeck.store._staged import Staging
 from agentdeck.store.owners import mine
 from agentdeck.store.postgres_pool import PostgresPool
 from agentdeck.store.shared import END_OVER_START, Pruning, RunStart, now
@@ -22,11 +22,10 @@ _HISTORY_COLUMNS = (
 )
 
 
-class PostgresRunHistory(PostgresPool):
+class PostgresRunHistory(PostgresPool, Staging):
     """The run history of :class:`~agentdeck.store.postgres.PostgresStore`."""
 
     _pruning: Pruning
-    _staged: StagedConversations
 
     async def record_run_start(
         self,
@@ -94,12 +93,8 @@ class PostgresRunHistory(PostgresPool):
                     start["principal"],
                 ),
             )
-        if conversation_id is not None and self._staged.holds(conversation_id):
-            # a new local conversation's turn goes in the same transaction (see _staged)
-            async with self._staged.writing(conversation_id, handed_out=False) as statements:
-                written = await self._write_all(statement, *statements)
-        else:
-            written = await self._write(*statement)
+        # a new local conversation's first turn goes in the same transaction (see _staged)
+        written = await self._commit_end(statement, conversation_id)
         if self._pruning.ended():
             await self._prune_runs()
         return written > 0

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.errors import ConfigError
-from agentdeck.store._staged import StagedConversations
+from agentdeck.store._staged import StagedConversations, Statement
 from agentdeck.store.owners import SQLITE_SCHEMA as OWNERS_SCHEMA
 from agentdeck.store.owners import mine
 from agentdeck.store.platform_keys import SQLITE_SCHEMA as PLATFORM_KEYS_SCHEMA
@@ -260,36 +260,28 @@ class SqliteStore(SqliteRunHistory, SqliteStreamEvents, SqlitePlatformKeys):
         )
         return [dict(row) for row in rows]
 
-    async def add_message(
-        self,
-        conversation_id: str,
-        role: str,
-        content: str,
-        *,
-        new_for: str | None = None,
-        owner: str | None = None,
-    ) -> None:
-        await self._write(*_message(conversation_id, role, content, new_for, owner))
-
-    async def stage_message(
-        self,
-        conversation_id: str,
-        role: str,
-        content: str,
-        *,
-        new_for: str | None = None,
-        owner: str | None = None,
-    ) -> None:
-        message = _message(conversation_id, role, content, new_for, owner)
-        if self._staged.stage(conversation_id, message):
-            await self.write_staged(conversation_id)
-
-    async def write_staged(self, conversation_id: str | None) -> None:
-        if conversation_id is None or not self._staged.holds(conversation_id):
-            return
-        async with self._staged.writing(conversation_id, handed_out=True) as statements:
-            if statements:
-                await self._write(*statements)
+    @staticmethod
+    def _message_statements(
+        conversation_id: str, role: str, content: str, new_for: str | None, owner: str | None
+    ) -> list[Statement]:
+        stamp = iso_now()
+        conversation: tuple[str, tuple[Any, ...]]
+        if new_for is not None:
+            conversation = (
+                "INSERT INTO conversations (id, agent_id, title, created_at, updated_at,"
+                " principal) VALUES (?, ?, ?, ?, ?, ?)",
+                (conversation_id, new_for, content[:80], stamp, stamp, owner),
+            )
+        else:
+            conversation = (
+                "UPDATE conversations SET updated_at = ? WHERE id = ?",
+                (stamp, conversation_id),
+            )
+        message = (
+            "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (?, ?, ?, ?)",
+            (conversation_id, role, content, stamp),
+        )
+        return [conversation, message]
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
         rows = await self._rows(
@@ -356,31 +348,6 @@ class SqliteStore(SqliteRunHistory, SqliteStreamEvents, SqlitePlatformKeys):
             (owner, iso_now(), limit, offset),
         )
         return [dict(row) for row in rows]
-
-
-def _message(
-    conversation_id: str, role: str, content: str, new_for: str | None, owner: str | None
-) -> list[tuple[str, tuple[Any, ...]]]:
-    """A message and its conversation's time (with ``new_for``: the new conversation), as
-    of now: :meth:`SqliteStore.add_message`'s statements."""
-    stamp = iso_now()
-    conversation: tuple[str, tuple[Any, ...]]
-    if new_for is not None:
-        conversation = (
-            "INSERT INTO conversations (id, agent_id, title, created_at, updated_at,"
-            " principal) VALUES (?, ?, ?, ?, ?, ?)",
-            (conversation_id, new_for, content[:80], stamp, stamp, owner),
-        )
-    else:
-        conversation = (
-            "UPDATE conversations SET updated_at = ? WHERE id = ?",
-            (stamp, conversation_id),
-        )
-    message = (
-        "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (?, ?, ?, ?)",
-        (conversation_id, role, content, stamp),
-    )
-    return [conversation, message]
 
 
 def _agent(row: sqlite3.Row) -> dict[str, Any]:
