@@ -64,6 +64,7 @@ from contenders import (
     bare_command,
     bare_tools_command,
     connect,
+    cpu_of,
     fastmcp_command,
     fastmcp_python,
     memory_of,
@@ -130,7 +131,7 @@ def heading(title: str) -> None:
 
 
 def row(label: str, *cells: str) -> None:
-    print(f"  {label:<34}" + "  ".join(cells))
+    print(f"  {label:<38}" + "  ".join(cells))
 
 
 def interleaved(rounds: int, contenders: Sequence[Any]) -> list[list[Any]]:
@@ -170,9 +171,12 @@ async def section_latency(bench: Bench) -> None:
             ("direct httpx2", lambda: direct_chat(http))
         ]
         notes: dict[str, int] = {}
+        pids: dict[str, int] = {}
 
         def add(session: Session) -> None:
             for progress, name in ((True, session.name), (False, f"{session.name}{NO_TOKEN}")):
+                if session.pid is not None:
+                    pids[name] = session.pid
 
                 async def call(
                     session: Session = session, progress: bool = progress, name: str = name
@@ -195,6 +199,16 @@ async def section_latency(bench: Bench) -> None:
                     agentdeck_session(f"agentdeck {transport}", config, transport)
                 )
             )
+            if bench.args.versus:
+                other = write_config(bench.scratch(f"latency-versus-{transport}"), url)
+                versus = ["env", f"PYTHONPATH={bench.args.versus}", *agentdeck_command(other)]
+                add(
+                    await stack.enter_async_context(
+                        agentdeck_session(
+                            f"agentdeck (--versus) {transport}", other, transport, command=versus
+                        )
+                    )
+                )
             if bench.fastmcp:
                 name = f"FastMCP {transport}"
                 add(
@@ -206,21 +220,31 @@ async def section_latency(bench: Bench) -> None:
             for _ in range(3):
                 await call()
         samples: dict[str, list[float]] = {name: [] for name, _ in contenders}
+        # the server's CPU per chat: what a loaded machine disturbs far less than wall time
+        cpu: dict[str, list[float]] = {name: [] for name in pids}
         for order in interleaved(calls, contenders):
             for name, call in order:
+                pid = pids.get(name)
+                before = cpu_of(pid) if pid else 0.0
                 samples[name].append(await call())
+                if pid:
+                    cpu[name].append(cpu_of(pid) - before)
     medians = {name: p50_p95(values)[0] for name, values in samples.items()}
+    cpus = {name: statistics.fmean(values) for name, values in cpu.items()}
     for name, values in samples.items():
         median, p95 = p50_p95(values)
         transport = name.removesuffix(NO_TOKEN).rsplit(" ", 1)[-1]
-        floor = medians.get(f"bare MCPServer {transport}{NO_TOKEN * name.endswith(NO_TOKEN)}")
+        bare = f"bare MCPServer {transport}{NO_TOKEN * name.endswith(NO_TOKEN)}"
+        floor = medians.get(bare)
         versus = (
             f"{(median - floor) * 1000:+7.2f} ms vs bare  x{median / floor:.2f}"
+            f"  cpu {(cpus[name] - cpus[bare]) * 1000:+6.2f} ms"
             if floor and not name.startswith("bare") and name != "direct httpx2"
             else ""
         )
         progress = f"{notes[name]} progress/call" if name in notes else ""
-        row(name, f"p50 {ms(median)}", f"p95 {ms(p95)}", f"{progress:<17}", versus)
+        used = f"cpu {ms(cpus[name])}" if name in cpus else ""
+        row(name, f"p50 {ms(median)}", f"p95 {ms(p95)}", f"{used:<14}", f"{progress:<17}", versus)
     if not bench.fastmcp:
         print(f"  FastMCP: not measured ({bench.args.fastmcp_reason})")
 
@@ -849,6 +873,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--no-token",
         action="store_true",
         help="profile chats sent without a progress token (agentdeck's own writes show)",
+    )
+    parser.add_argument(
+        "--versus",
+        type=Path,
+        help="the src folder of another agentdeck (another commit's, from git archive) timed "
+        "beside this one in the latency section, interleaved: an A/B on a noisy machine",
     )
     parser.add_argument("--no-fastmcp", action="store_true", help="leave FastMCP out")
     parser.add_argument(

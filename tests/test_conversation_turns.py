@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import anyio
@@ -79,3 +80,41 @@ async def test_defect_11_a_turn_queued_past_its_budget_answers_running_then_comp
             )
     assert done["status"] == "completed"
     assert done["text"] == "[m] heard 'next' after 4 earlier messages"
+
+
+async def test_a_new_conversation_handed_out_mid_turn_can_be_read_and_continued_at_once(
+    mode: str,
+) -> None:
+    """A new conversation's first turn is committed with the run's end, or before the run
+    hands its id out, when its wait ends first: the conversation is there to read and to
+    continue from the moment a client has its ref."""
+    hold = threading.Event()
+    fake = FakeOpenAI(hold=hold)
+    with serve(fake.app) as url:
+        async with connect(streamed_settings(url), mode) as client:
+            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            with anyio.fail_after(20):
+                first = ok(
+                    await client.call_tool(
+                        "chat", {"agent": agent["ref"], "message": "first", "wait_seconds": 0.5}
+                    )
+                )
+                ref = first["conversation"]
+                held = ok(await client.call_tool("get_conversation", {"conversation": ref}))
+                hold.set()
+                second = ok(
+                    await client.call_tool(
+                        "chat", {"agent": agent["ref"], "message": "second", "conversation": ref}
+                    )
+                )
+                answered = ok(await client.call_tool("get_run", {"run_id": first["run_id"]}))
+                transcript = ok(await client.call_tool("get_conversation", {"conversation": ref}))
+    assert first["status"] == "running" and ref
+    assert [m["content"] for m in held["messages"]] == ["first"]
+    assert second["text"] == "[m] heard 'second' after 2 earlier messages"
+    assert [m["content"] for m in transcript["messages"]] == [
+        "first",
+        answered["text"],
+        "second",
+        second["text"],
+    ]

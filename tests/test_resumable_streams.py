@@ -24,7 +24,7 @@ from anyio.abc import SocketStream, TaskStatus
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.streamable_http import EventMessage
-from mcp.types import JSONRPCNotification
+from mcp.types import JSONRPCNotification, JSONRPCResponse
 
 from agentdeck.server.transport import StreamEvents
 from agentdeck.store import open_store
@@ -305,3 +305,30 @@ async def test_an_event_the_store_cannot_keep_goes_out_without_an_id(
 
 async def _never_called(event: EventMessage) -> None:
     raise AssertionError(event)
+
+
+async def test_a_requests_priming_event_names_its_stream_and_keeps_no_row(database: str) -> None:
+    """A request's stream is primed without a row: its priming id replays every event of
+    that stream in its own session, and nothing in another session on the same stream;
+    the session's GET stream, which it reopens, is primed with a row."""
+    async with open_store(database) as store:
+        events = StreamEvents(lambda: store, keep_seconds=60)
+        session, other = (events.for_session(name, lambda: False) for name in ("s", "t"))
+        priming = await session.store_event("7", None)
+        assert await store.stream_events_after("s", "7", 0) == []
+        note = JSONRPCNotification(jsonrpc="2.0", method="notifications/progress", params={})
+        noted = await session.store_event("7", note)
+        answer = JSONRPCResponse(jsonrpc="2.0", id=7, result={})
+        answered = await session.store_event("7", answer)
+        await other.store_event("7", note)
+        replayed: list[EventMessage] = []
+
+        async def send(event: EventMessage) -> None:
+            replayed.append(event)
+
+        with anyio.fail_after(10):
+            assert await session.replay_events_after(priming, send) is None
+            assert await other.replay_events_after(priming, _never_called) is None
+            get_priming = await session.store_event("_GET_stream", None)
+        assert [event.event_id for event in replayed] == [noted, answered]
+        assert get_priming.isdigit()

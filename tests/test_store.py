@@ -1,11 +1,13 @@
 """The store interface, the same in SQLite and PostgreSQL: rows, run history, schema versions."""
 
+from datetime import UTC, datetime
+
 import anyio
 import pytest
 
 from agentdeck.config import parse_settings
 from agentdeck.errors import ConfigError
-from agentdeck.store import open_store, redacted
+from agentdeck.store import RunStart, open_store, redacted
 
 pytestmark = pytest.mark.anyio
 
@@ -45,6 +47,50 @@ async def test_recent_messages_are_the_last_ones_oldest_first(database: str) -> 
         assert len(await store.recent_messages(conversation, 100)) == 7
         assert await store.conversation_agent(conversation) == "a1"
         assert await store.conversation_agent("missing") is None
+
+
+async def test_a_new_conversations_staged_turn_is_committed_when_handed_out_or_ended(
+    database: str,
+) -> None:
+    """Staged messages are nowhere until the conversation is handed out (then they are
+    committed, and later ones at once) or its run ends (then they go with the end)."""
+
+    def start(run_id: str) -> RunStart:
+        return RunStart(
+            run_id=run_id,
+            backend="local",
+            agent_id="a1",
+            conversation_id=None,
+            message="hi",
+            owner=None,
+            principal=None,
+            started_at=datetime.now(UTC),
+        )
+
+    async with open_store(database) as store:
+
+        async def contents(conversation: str) -> list[str]:
+            return [m["content"] for m in await store.messages(conversation)]
+
+        await store.stage_message("ended", "user", "hi", new_for="a1")
+        await store.stage_message("ended", "assistant", "hello")
+        assert await store.conversation_agent("ended") is None
+        assert await contents("ended") == []
+        end = {"status": "completed", "text": "hello", "error": None}
+        assert await store.record_run_end("r1", **end, conversation_id="ended", start=start("r1"))
+        assert await store.conversation_agent("ended") == "a1"
+        assert await contents("ended") == ["hi", "hello"]
+
+        await store.stage_message("out", "user", "hi", new_for="a1")
+        await store.write_staged("out")
+        assert await contents("out") == ["hi"]
+        await store.stage_message("out", "assistant", "hello")
+        assert await contents("out") == ["hi", "hello"]
+        await store.write_staged("out")
+        await store.write_staged(None)
+        assert await store.record_run_end("r2", **end, conversation_id="out", start=start("r2"))
+        assert await contents("out") == ["hi", "hello"]
+        assert [r["conversation_id"] for r in await store.history_runs("local", "out")] == ["out"]
 
 
 async def test_run_history_groups_runs_into_conversations_newest_first(database: str) -> None:

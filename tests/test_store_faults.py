@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ import anyio
 import pytest
 from mcp.types import CallToolResult, CreateMessageResult, TextContent
 
-from agentdeck.store import RunKeeping, is_postgres_url, open_store
+from agentdeck.errors import DatabaseLocked
+from agentdeck.store import RunKeeping, RunStart, is_postgres_url, open_store
 from tests.support import connect, conversation_id, error_text, make_settings, ok
 
 pytestmark = pytest.mark.anyio
@@ -78,6 +80,34 @@ async def test_a_locked_database_fails_only_the_write_that_waited_and_never_stal
             assert "locked by another program" in error
             assert "database_wait_seconds" in error
             ok(await client.call_tool("create_agent", {"backend": "local", "name": "after"}))
+
+
+async def test_a_staged_turn_whose_end_is_not_written_is_kept_for_the_next_try(
+    database: str, tmp_path: Path
+) -> None:
+    """A new conversation's staged messages go with its run's end: when that write fails
+    (the database locked), they are kept, and the next try writes them with the end."""
+    database = on_disk(database, tmp_path)
+    start = RunStart(
+        run_id="r",
+        backend="local",
+        agent_id="a",
+        conversation_id=None,
+        message="hi",
+        owner=None,
+        principal=None,
+        started_at=datetime.now(UTC),
+    )
+    end: dict[str, Any] = {"status": "completed", "text": "ok", "error": None, "start": start}
+    async with open_store(database, wait_seconds=0.3) as store:
+        with anyio.fail_after(20):
+            await store.stage_message("c", "user", "hi", new_for="a")
+            await store.stage_message("c", "assistant", "ok")
+            with write_locked(database), pytest.raises(DatabaseLocked):
+                await store.record_run_end("r", conversation_id="c", **end)
+            assert await store.messages("c") == []
+            assert await store.record_run_end("r", conversation_id="c", **end)
+            assert [m["content"] for m in await store.messages("c")] == ["hi", "ok"]
 
 
 async def test_nul_in_a_model_reply_is_left_out_and_the_run_says_so(

@@ -121,6 +121,11 @@ class FakeOpenAI(FakePlatform):
                 "data: []\n\n",
                 'data: {"choices": 5}\n\n',
                 'data: {"choices": [{"delta": {"content": 42}}]}\n\n',
+                'data: {"choices": [{"delta": "text"}]}\n\n',
+                'data: {"choices": [{"delta": {}, "finish_reason": true}]}\n\n',
+                # half of a UTF-16 pair, which no text holds; a whole pair is fine
+                'data: {"choices": [{"delta": {"content": "\\ud83d"}}]}\n\n',
+                'data: {"id": "\\ud83d\\ude00", "choices": []}\n\n',
             ]
         if scenario == "leaky":
             quoted = request.headers.get("authorization", "")

@@ -158,6 +158,8 @@ class RunManager:
             return
         run.published = True
         try:
+            # a new conversation's staged messages first: its id is handed out with the run's
+            await self._store.write_staged(run.conversation_id)
             await self._store.record_run_start(**run.start)
         except Exception as exc:
             reason = " ".join(str(exc).split())[:300] or type(exc).__name__
@@ -246,6 +248,9 @@ class RunManager:
                 async with aclosing(chat(run.request)) as events:
                     async for event in events:
                         run.add(event)
+                        if run.published and isinstance(event, RunStarted):
+                            # a conversation begun after the run was handed out goes out now
+                            await self._store.write_staged(event.conversation_id)
                         if isinstance(event, ErrorEvent):
                             failure = event.message
                         elif isinstance(event, StreamWarning):

@@ -112,6 +112,27 @@ class Store(Protocol):
         titled by the message."""
         ...
 
+    async def stage_message(
+        self,
+        conversation_id: str,
+        role: str,
+        content: str,
+        *,
+        new_for: str | None = None,
+        owner: str | None = None,
+    ) -> None:
+        """``add_message`` (as of now) for a new conversation nobody has been told of yet,
+        held in memory: committed with the end of the run in that conversation
+        (``record_run_end`` naming it), or by ``write_staged`` when the conversation is
+        handed out before; once it was, written at once. One transaction for a turn
+        instead of one per message."""
+        ...
+
+    async def write_staged(self, conversation_id: str | None) -> None:
+        """Commit what ``stage_message`` holds for the conversation, which is being handed
+        out (nothing held: nothing to do)."""
+        ...
+
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]: ...
 
     async def recent_messages(self, conversation_id: str, limit: int) -> list[dict[str, Any]]:
@@ -155,7 +176,8 @@ class Store(Protocol):
         start: RunStart | None = None,
     ) -> bool:
         """Write a run's end; False when the row was already final (it never changes then).
-        With ``start``, a run whose start was never written gets its whole row. Now and
+        With ``start``, a run whose start was never written gets its whole row. What
+        ``stage_message`` holds for ``conversation_id`` is committed with it. Now and
         then also prune the run history (see :class:`RunKeeping`: a pruning that fails is
         logged, never this call's error)."""
         ...

@@ -32,6 +32,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agentdeck.errors import ConfigError
+from agentdeck.store._staged import StagedConversations, Statement
 from agentdeck.store.owners import POSTGRES_SCHEMA as OWNERS_SCHEMA
 from agentdeck.store.owners import mine
 from agentdeck.store.platform_keys import POSTGRES_SCHEMA as PLATFORM_KEYS_SCHEMA
@@ -148,6 +149,7 @@ class PostgresStore(
         super().__init__(pool, location, wait_seconds)
         self._url = url
         self._pruning = Pruning(keeping)
+        self._staged = StagedConversations()
 
     @classmethod
     @asynccontextmanager
@@ -273,33 +275,29 @@ class PostgresStore(
             {"agent": agent_id, "limit": limit, "offset": offset, "owner": owner},
         )
 
-    async def add_message(
-        self,
-        conversation_id: str,
-        role: str,
-        content: str,
-        *,
-        new_for: str | None = None,
-        owner: str | None = None,
-    ) -> None:
-        stamp, content = now(), storable(content)
-        async with self._connection() as connection, connection.transaction():
-            if new_for is not None:
-                await connection.execute(
-                    "INSERT INTO conversations (id, agent_id, title, created_at, updated_at,"
-                    " principal) VALUES (%s, %s, %s, %s, %s, %s)",
-                    (conversation_id, new_for, content[:80], stamp, stamp, owner),
-                )
-            else:
-                await connection.execute(
-                    "UPDATE conversations SET updated_at = %s WHERE id = %s",
-                    (stamp, conversation_id),
-                )
-            await connection.execute(
-                "INSERT INTO messages (conversation_id, role, content, created_at)"
-                " VALUES (%s, %s, %s, %s)",
-                (conversation_id, role, content, stamp),
+    @staticmethod
+    def _message_statements(
+        conversation_id: str, role: str, content: str, new_for: str | None, owner: str | None
+    ) -> list[Statement]:
+        stamp = now()
+        conversation: tuple[str, tuple[Any, ...]]
+        if new_for is not None:
+            conversation = (
+                "INSERT INTO conversations (id, agent_id, title, created_at, updated_at,"
+                " principal) VALUES (%s, %s, %s, %s, %s, %s)",
+                (conversation_id, new_for, storable(content)[:80], stamp, stamp, owner),
             )
+        else:
+            conversation = (
+                "UPDATE conversations SET updated_at = %s WHERE id = %s",
+                (stamp, conversation_id),
+            )
+        message = (
+            "INSERT INTO messages (conversation_id, role, content, created_at)"
+            " VALUES (%s, %s, %s, %s)",
+            (conversation_id, role, content, stamp),
+        )
+        return [conversation, message]
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
         return await self._rows(

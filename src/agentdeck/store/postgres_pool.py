@@ -83,6 +83,18 @@ class PostgresPool:
             cursor = await connection.execute(query, storable(params))
             return cursor.rowcount
 
+    async def _commit(self, *statements: tuple[Any, Any]) -> int:
+        """Run ``statements`` (query, parameters) in one transaction (one alone: as it
+        is, no round trips to begin and end it); the first one's row count."""
+        if len(statements) == 1:
+            return await self._write(*statements[0])
+        async with self._connection() as connection, connection.transaction():
+            counts = [
+                (await connection.execute(query, storable(params))).rowcount
+                for query, params in statements
+            ]
+        return counts[0]
+
     async def ping(self) -> None:
         async with self._connection(wait_seconds=_PING_TIMEOUT) as connection:
             await connection.execute("SELECT 1")

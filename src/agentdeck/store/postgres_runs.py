@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from agentdeck.errors import DatabaseError
+from agentdeck.store._staged import Staging
 from agentdeck.store.owners import mine
 from agentdeck.store.postgres_pool import PostgresPool
 from agentdeck.store.shared import END_OVER_START, Pruning, RunStart, now
@@ -21,7 +22,7 @@ _HISTORY_COLUMNS = (
 )
 
 
-class PostgresRunHistory(PostgresPool):
+class PostgresRunHistory(PostgresPool, Staging):
     """The run history of :class:`~agentdeck.store.postgres.PostgresStore`."""
 
     _pruning: Pruning
@@ -65,15 +66,16 @@ class PostgresRunHistory(PostgresPool):
         start: RunStart | None = None,
     ) -> bool:
         ended = (status, text, error, now())
+        statement: tuple[str, tuple[Any, ...]]
         if start is None:
-            written = await self._write(
+            statement = (
                 "UPDATE runs SET status = %s, text = %s, error = %s, finished_at = %s,"
                 " conversation_id = COALESCE(%s, conversation_id)"
                 " WHERE id = %s AND status = 'running'",
                 (*ended, conversation_id, run_id),
             )
         else:
-            written = await self._write(
+            statement = (
                 "INSERT INTO runs (status, text, error, finished_at, conversation_id, id,"
                 " backend, agent_id, message, started_at, owner, principal)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
@@ -91,6 +93,8 @@ class PostgresRunHistory(PostgresPool):
                     start["principal"],
                 ),
             )
+        # a new local conversation's first turn goes in the same transaction (see _staged)
+        written = await self._commit_end(statement, conversation_id)
         if self._pruning.ended():
             await self._prune_runs()
         return written > 0

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.errors import ConfigError
+from agentdeck.store._staged import StagedConversations, Statement
 from agentdeck.store.owners import SQLITE_SCHEMA as OWNERS_SCHEMA
 from agentdeck.store.owners import mine
 from agentdeck.store.platform_keys import SQLITE_SCHEMA as PLATFORM_KEYS_SCHEMA
@@ -128,6 +129,7 @@ class SqliteStore(SqliteRunHistory, SqliteStreamEvents, SqlitePlatformKeys):
                     f"cannot create the folder of the local database {path}: {exc.strerror}."
                 ) from None
         self._pruning = Pruning(keeping)
+        self._staged = StagedConversations()
         try:
             super().__init__(path, database, wait_seconds)
             self._migrate()
@@ -258,21 +260,12 @@ class SqliteStore(SqliteRunHistory, SqliteStreamEvents, SqlitePlatformKeys):
         )
         return [dict(row) for row in rows]
 
-    async def add_message(
-        self,
-        conversation_id: str,
-        role: str,
-        content: str,
-        *,
-        new_for: str | None = None,
-        owner: str | None = None,
-    ) -> None:
+    @staticmethod
+    def _message_statements(
+        conversation_id: str, role: str, content: str, new_for: str | None, owner: str | None
+    ) -> list[Statement]:
         stamp = iso_now()
         conversation: tuple[str, tuple[Any, ...]]
-        message = (
-            "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (?, ?, ?, ?)",
-            (conversation_id, role, content, stamp),
-        )
         if new_for is not None:
             conversation = (
                 "INSERT INTO conversations (id, agent_id, title, created_at, updated_at,"
@@ -284,7 +277,11 @@ class SqliteStore(SqliteRunHistory, SqliteStreamEvents, SqlitePlatformKeys):
                 "UPDATE conversations SET updated_at = ? WHERE id = ?",
                 (stamp, conversation_id),
             )
-        await self._write(conversation, message)
+        message = (
+            "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (?, ?, ?, ?)",
+            (conversation_id, role, content, stamp),
+        )
+        return [conversation, message]
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
         rows = await self._rows(

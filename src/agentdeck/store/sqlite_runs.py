@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from agentdeck.errors import DatabaseError
+from agentdeck.store._staged import Staging, Statement
 from agentdeck.store.owners import mine
 from agentdeck.store.shared import END_OVER_START, Pruning, RunStart, iso_now, now
 from agentdeck.store.sqlite_connection import SqliteConnection
@@ -18,10 +19,13 @@ from agentdeck.store.sqlite_connection import SqliteConnection
 logger = logging.getLogger("agentdeck.store")
 
 
-class SqliteRunHistory(SqliteConnection):
+class SqliteRunHistory(SqliteConnection, Staging):
     """The run history of :class:`~agentdeck.store.sqlite.SqliteStore`."""
 
     _pruning: Pruning
+
+    async def _commit(self, *statements: Statement) -> int:
+        return await self._write(*statements)
 
     async def record_run_start(
         self,
@@ -83,7 +87,8 @@ class SqliteRunHistory(SqliteConnection):
                     start["principal"],
                 ),
             )
-        wrote = await self._write(statement)
+        # a new local conversation's first turn goes in the same transaction (see _staged)
+        wrote = await self._commit_end(statement, conversation_id)
         if self._pruning.ended():
             await self._prune_runs()
         return wrote > 0

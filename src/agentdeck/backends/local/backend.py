@@ -287,24 +287,28 @@ class LocalBackend(Backend):
                     backend=self.name,
                     hint="Leave the conversation out to start a new one.",
                 )
-        if not request.conversation_id:
-            # a new conversation's id is nobody else's yet: no turn can overlap this one
-            async for event in self._answer(row, request, new_id(), new=True):
-                yield event
-            return
-        async with self._turn(request.conversation_id):
-            async for event in self._answer(row, request, request.conversation_id, new=False):
+        new = not request.conversation_id
+        conversation_id = request.conversation_id or new_id()
+        async with self._turn(conversation_id, new=new):
+            async for event in self._answer(row, request, conversation_id, new=new):
                 yield event
 
     @asynccontextmanager
-    async def _turn(self, conversation_id: str) -> AsyncIterator[None]:
+    async def _turn(self, conversation_id: str, *, new: bool) -> AsyncIterator[None]:
         """Hold the conversation for one turn: overlapping turns on one conversation run one
         after another, each seeing the ones before it (the run waits here, within its
-        caller's wait budget, for the turn before it)."""
+        caller's wait budget, for the turn before it). A new conversation's is free (its
+        id is nobody's yet), and held: the run may hand the id out before the turn ends."""
         lock = self._turns.setdefault(conversation_id, anyio.Lock())
         try:
-            async with lock:
+            if new:
+                lock.acquire_nowait()  # free: no wait, and no checkpoint
+            else:
+                await lock.acquire()
+            try:
                 yield
+            finally:
+                lock.release()
         finally:
             # a lock nobody holds or waits for is forgotten (release hands it to a waiter)
             if not lock.statistics().locked and self._turns.get(conversation_id) is lock:
@@ -316,16 +320,19 @@ class LocalBackend(Backend):
         """One turn on a conversation the caller holds: the user message, then the model's.
         A conversation this turn creates has no past to read, and exists from the model's
         first output on: a turn that fails before the agent produced anything (no model,
-        its server down) leaves no conversation, nor a message without an answer, behind."""
+        its server down) leaves no conversation, nor a message without an answer, behind.
+        Nobody knows its id before the run hands it out: its messages are staged till then
+        or the run's end (``Store.stage_message``); a continuation's go in as they come."""
         history = await self._history(row, None if new else conversation_id)
         history.append({"role": "user", "content": request.message})
+        keep = self._store.stage_message if new else self._store.add_message
         text: list[str] = []
         stored = False
         async for event in await self._reply(row, request, history):
             if not stored and not isinstance(event, StreamWarning):
                 # a new conversation is written with its first message, in one transaction
                 new_for = request.agent_id if new else None
-                await self._store.add_message(
+                await keep(
                     conversation_id, "user", request.message, new_for=new_for, owner=self.owner
                 )
                 stored = True
@@ -335,7 +342,7 @@ class LocalBackend(Backend):
             if isinstance(event, Done):
                 # as the run shows it: without U+0000, which no database keeps
                 answer = "".join(text).replace("\0", "")
-                await self._store.add_message(conversation_id, "assistant", answer)
+                await keep(conversation_id, "assistant", answer)
                 event = event.model_copy(update={"conversation_id": conversation_id})
             yield event
 

@@ -18,6 +18,10 @@ the SDK leaves to it:
   chat sent in between was stored but never sent. Instead the replay keeps reading
   the store, woken by every new event of the session, until the request's answer has
   gone out; then the resumed stream ends as the original would have.
+- **a request's priming event is kept in no row.** Its id names its stream (after a
+  mark of the session's own): request ids are never reused within a session, so what
+  follows it is every event of that stream. A chat's HTTP request writes one row (its
+  answer), not two. The GET stream, which the session reopens, is primed with a row.
 - **the store never ends a session.** A failed write is logged and the message still
   goes out live, without an id; old events are pruned after the runs' retention.
 
@@ -29,6 +33,8 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+import secrets
 from collections.abc import Callable
 
 import anyio
@@ -55,6 +61,9 @@ _PRUNE_EVERY = 60.0
 _SESSION_CHECK_EVERY = 1.0
 #: Event ids are the store's sequence numbers; longer digit strings are no id of ours.
 _MAX_ID_DIGITS = 18
+#: The streams a priming event's id may name: request ids of a plain form (any other, and
+#: the session's GET stream, are primed with a row).
+_NAMEABLE_STREAM = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class StreamEvents:
@@ -91,10 +100,14 @@ class SessionEvents(EventStore):
         self._session = session_id
         self._ended = ended
         self._changed = anyio.Event()
+        #: what this session's priming event ids start with (another session's are not its)
+        self._mark = secrets.token_hex(4)
 
     async def store_event(self, stream_id: StreamId, message: JSONRPCMessage | None) -> EventId:
         """Keep ``message`` (None: a priming event); its event id, or "" (no id) if the
         store failed: the message then still goes out, it just cannot be resumed after."""
+        if message is None and _nameable(stream_id):
+            return f"{self._mark}.{stream_id}"  # a request's stream: see the module's docstring
         data = (
             None if message is None else message.model_dump_json(by_alias=True, exclude_unset=True)
         )
@@ -118,15 +131,11 @@ class SessionEvents(EventStore):
         """Send what followed ``last_event_id`` on its stream. A request's stream is followed
         until its answer went out (returns None: the stream ends); the session's GET stream
         is handed back to the SDK (returns its id), which carries it on live."""
-        if not (last_event_id.isascii() and last_event_id.isdigit()):
-            return None
-        if len(last_event_id) > _MAX_ID_DIGITS:
-            return None
-        after = int(last_event_id)
         try:
-            stream = await self._events.store.stream_of_event(self._session, after)
-            if stream is None:
+            start = await self._start_of(last_event_id)
+            if start is None:
                 return None
+            stream, after = start
             while True:
                 changed = self._changed
                 for row in await self._events.store.stream_events_after(
@@ -148,3 +157,21 @@ class SessionEvents(EventStore):
         except Exception as exc:  # the SDK would log a traceback and end the stream anyway
             logger.warning("could not replay stream events after %s: %s", last_event_id, exc)
             return None
+
+    async def _start_of(self, event_id: EventId) -> tuple[str, int] | None:
+        """The stream an event id of this session is on, and the sequence number what
+        follows it comes after (a priming event without a row: all the stream's); None
+        for an id that is not this session's."""
+        mark, dot, stream = event_id.partition(".")
+        if dot and mark == self._mark and _nameable(stream):
+            return stream, 0
+        if not (event_id.isascii() and event_id.isdigit()) or len(event_id) > _MAX_ID_DIGITS:
+            return None
+        seq = int(event_id)
+        stream_of = await self._events.store.stream_of_event(self._session, seq)
+        return None if stream_of is None else (stream_of, seq)
+
+
+def _nameable(stream_id: str) -> bool:
+    """Whether a priming event on ``stream_id`` can name it in its id instead of a row."""
+    return stream_id != GET_STREAM_KEY and _NAMEABLE_STREAM.fullmatch(stream_id) is not None
