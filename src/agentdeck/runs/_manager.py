@@ -40,7 +40,7 @@ from anyio.abc import TaskGroup
 
 from agentdeck.backends.base import Backend, CancelCapable, ChatCapable
 from agentdeck.errors import AgentdeckError, InvalidInputError
-from agentdeck.model import ChatRequest, Done, ErrorEvent, PauseKey, StreamWarning
+from agentdeck.model import ChatRequest, Done, ErrorEvent, PauseKey, RunStarted, StreamWarning
 from agentdeck.notices import FOR_CLIENT
 from agentdeck.runs._ends import EndWriter
 from agentdeck.runs._leases import fail_left_running
