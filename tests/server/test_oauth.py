@@ -1,5 +1,5 @@
 """Issue 23.1: agentdeck as an OAuth 2.1 resource server (``[server.auth]``), against a
-test authorization server issuing RS256 JWTs (``tests/oauth_issuer.py``).
+test authorization server issuing RS256 JWTs (``tests/server/oauth_issuer.py``).
 
 ``agentdeck serve --transport http`` runs as a subprocess, finding the issuer's keys
 through its OpenID Connect metadata; every refusal the issue lists has a case here.
@@ -41,7 +41,7 @@ from agentdeck.store import open_store
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.npm import JS
-from tests.oauth_issuer import INTROSPECTION_CLIENT, SCOPES, TestIssuer, rsa_key
+from tests.server.oauth_issuer import INTROSPECTION_CLIENT, SCOPES, TestIssuer, rsa_key
 from tests.support import make_settings, ok
 from tests.test_end_to_end import free_port, http_server
 

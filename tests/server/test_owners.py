@@ -27,8 +27,8 @@ from tests.fakes.make import SEED_AGENT_ID, FakeMake
 from tests.fakes.openai import FakeOpenAI
 from tests.notifications import Changes, legacy_subscription, subscribed
 from tests.owners import as_user, serving
+from tests.server.tasks.client import TasksClient
 from tests.support import FAST_HTTP, error_text, make_settings, ok
-from tests.tasks_client import TasksClient
 
 pytestmark = pytest.mark.anyio
 

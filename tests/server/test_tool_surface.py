@@ -21,7 +21,7 @@ from agentdeck.server.toolkit import ToolSpec
 from tests.support import connect, make_settings, ok
 
 pytestmark = pytest.mark.anyio
-TOOL_DOCS = Path(__file__).parent.parent / "docs" / "tools.md"
+TOOL_DOCS = Path(__file__).parents[2] / "docs" / "tools.md"
 
 
 def test_every_tool_has_a_unique_valid_name_a_title_and_a_known_toolset() -> None:

@@ -16,8 +16,8 @@ import pytest
 
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
+from tests.store.test_replicas import SLOW_MODEL_CONFIG, client, replica_processes
 from tests.support import ok
-from tests.test_replicas import SLOW_MODEL_CONFIG, client, replica_processes
 
 pytestmark = pytest.mark.anyio
 

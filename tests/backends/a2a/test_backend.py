@@ -1,6 +1,6 @@
 """The a2a backend, driven through a real MCP client against the a2a-sdk's own server.
 
-The agents (tests/a2a_agents.py) are scripted ``AgentExecutor``s behind the SDK's
+The agents (tests/backends/a2a/agents.py) are scripted ``AgentExecutor``s behind the SDK's
 ``DefaultRequestHandler``, served on 127.0.0.1 over JSON-RPC and HTTP+JSON.
 """
 
@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agentdeck.backends.a2a.backend import A2ABackend
 from agentdeck.errors import ConfigError
 from agentdeck.registry import Registry
-from tests.a2a_agents import TOKEN, Seen, a2a_app
+from tests.backends.a2a.agents import TOKEN, Seen, a2a_app
 from tests.fakes.base import serve
 from tests.support import (
     FAST_HTTP,

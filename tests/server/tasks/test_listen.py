@@ -19,7 +19,7 @@ from mcp_types import CLIENT_CAPABILITIES_META_KEY, PROTOCOL_VERSION_META_KEY
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
-from tests.tasks_client import IDENTIFIER
+from tests.server.tasks.client import IDENTIFIER
 from tests.test_end_to_end import http_server
 
 pytestmark = pytest.mark.anyio

@@ -20,14 +20,14 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
+from tests.npm import JS
+from tests.server.tasks.client import CancelTask, TasksClient, get_task, raw_request, send
+from tests.store.test_replicas import SLOW_MODEL_CONFIG, replica_processes, until
 from tests.support import ok
-from tests.tasks_client import CancelTask, TasksClient, get_task, raw_request, send
 from tests.test_end_to_end import http_server
-from tests.test_replicas import SLOW_MODEL_CONFIG, replica_processes, until
 
 pytestmark = pytest.mark.anyio
 
-JS = Path(__file__).parent / "js"
 SDK = JS / "node_modules" / "@modelcontextprotocol" / "sdk"
 NODE = shutil.which("node")
 

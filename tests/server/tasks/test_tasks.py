@@ -13,8 +13,8 @@ from mcp import MCPError
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
+from tests.server.tasks.client import CancelTask, TasksClient, get_task, raw_request, send
 from tests.support import FAST_HTTP, connect, make_settings, ok, slow_settings
-from tests.tasks_client import CancelTask, TasksClient, get_task, raw_request, send
 
 pytestmark = pytest.mark.anyio
 

@@ -1,5 +1,5 @@
 """The MCP Apps views in a real browser (issue 24.4): headless Chromium loads each view in a
-sandboxed iframe under a minimal host (tests/views_host/host.html) whose bridge forwards
+sandboxed iframe under a minimal host (tests/server/views/host/host.html) whose bridge forwards
 the view's tools/call to a real agentdeck over HTTP, through an MCP client that declares
 Apps. A person follows a run, approves with edited arguments, cancels, answers the
 approval queue, reads a transcript safely and publishes a workflow draft.
@@ -30,8 +30,8 @@ from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.roboflow import FULL_KEY, WORKSPACE, FakeRoboflow
+from tests.server.views.test_protocol import WITH_APPS
 from tests.test_end_to_end import http_server
-from tests.test_views import WITH_APPS
 
 pytestmark = [pytest.mark.browser, pytest.mark.anyio]
 
@@ -45,7 +45,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-HOST_PAGE = Path(__file__).parent / "views_host" / "host.html"
+HOST_PAGE = Path(__file__).parent / "host" / "host.html"
 WAIT_MS = 20_000
 
 
