@@ -63,222 +63,50 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 from collections.abc import Iterator
 from copy import deepcopy
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.base import FakePlatform, cut_off_after
+from tests.fakes.base import FakePlatform
+from tests.fakes.roboflow.agent import AgentRoutes
+from tests.fakes.roboflow.state import (
+    ALL_SCOPES,
+    BLOCKS,
+    FOLDER,
+    FOLDER_KEY,
+    FULL_KEY,
+    PUBLIC_WORKSPACE,
+    PUBLIC_WS_KEY,
+    READ,
+    READ_KEY,
+    WORKSPACE,
+    ApiError,
+    ApiKey,
+    ChatScenario,
+    Conversation,
+    KeyUse,
+    Workflow,
+    Workspace,
+    empty_spec,
+    error_body,
+    now_iso,
+    slugify,
+)
+from tests.fakes.roboflow.workflows import WorkflowRoutes
 
-READ, CREATE, UPDATE = "workflow:read", "workflow:create", "workflow:update"
-ALL_SCOPES: frozenset[str] = frozenset({READ, CREATE, UPDATE})
-
-WORKSPACE = "my-workspace"
-PUBLIC_WORKSPACE = "public-workspace"
-FULL_KEY = "rf_test_key"
-READ_KEY = "rf_read_key"
-FOLDER_KEY = "rf_folder_key"
-PUBLIC_WS_KEY = "rf_public_key"
-FOLDER = "team-a"
-
-ChatScenario = Literal["normal", "slow", "cut_off", "malformed"]
-_BLOCKS = {
-    "detect": "roboflow_core/roboflow_object_detection_model@v2",
-    "segment": "roboflow_core/roboflow_instance_segmentation_model@v2",
-    "classif": "roboflow_core/roboflow_classification_model@v2",
-    "count": "roboflow_core/property_definition@v1",
-    "webhook": "roboflow_core/webhook_sink@v1",
-}
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "workflow"
-
-
-def error_body(message: str, **extra: Any) -> dict[str, Any]:
-    """Roboflow's error shape: ``{"error": "..."}`` plus documented extras (``error_type``)."""
-    return {"error": message, **extra}
-
-
-def empty_spec() -> dict[str, Any]:
-    return {
-        "version": "1.0",
-        "inputs": [{"type": "WorkflowImage", "name": "image"}],
-        "steps": [],
-        "outputs": [],
-    }
-
-
-def _parse_spec(config: str) -> dict[str, Any] | None:
-    try:
-        parsed = json.loads(config)
-    except ValueError:
-        return None
-    spec = parsed.get("specification") if isinstance(parsed, dict) else None
-    return spec if isinstance(spec, dict) else None
-
-
-class ApiError(Exception):
-    """Raised by route code; rendered as the platform's JSON error body."""
-
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = error_body(message, **extra)
+__all__ = ["FOLDER_KEY", "FULL_KEY", "PUBLIC_WORKSPACE", "READ_KEY", "WORKSPACE", "FakeRoboflow"]
 
 
 @dataclass
-class ApiKey:
-    """A workspace API key. ``folders=None`` means no folder restriction."""
-
-    key: str
-    workspace: str
-    scopes: frozenset[str] = ALL_SCOPES
-    folders: frozenset[str] | None = None
-
-    def sees(self, workflow: Workflow) -> bool:
-        return self.folders is None or workflow.folder in self.folders
-
-
-@dataclass
-class KeyUse:
-    """Where a request carried its api_key, so tests can assert on the adapter's auth style."""
-
-    method: str
-    path: str
-    location: str | None
-    key: str | None
-
-
-@dataclass
-class WorkflowVersion:
-    """One snapshot of a workflow's published config (create, update, fork or publish)."""
-
-    id: str
-    version: int
-    config: str
-    source: str
-    created_at: str = field(default_factory=now_iso)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "version": self.version,
-            "config": self.config,
-            "specification": _parse_spec(self.config),
-            "source": self.source,
-            "createdAt": self.created_at,
-        }
-
-
-@dataclass
-class Workflow:
-    """A workflow: published ``config`` (JSON string), agent ``draft`` spec, version snapshots."""
-
-    id: str
-    name: str
-    url: str
-    workspace: str
-    config: str = "{}"
-    template: str = "{}"
-    public: bool = False
-    folder: str | None = None
-    draft: dict[str, Any] | None = None
-    versions: list[WorkflowVersion] = field(default_factory=list)
-    forked_from: str | None = None
-    in_trash: bool = False
-    deleted_at: str | None = None
-    created_at: str = field(default_factory=now_iso)
-    updated_at: str = field(default_factory=now_iso)
-
-    @property
-    def specification(self) -> dict[str, Any] | None:
-        return _parse_spec(self.config)
-
-    def summary(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "url": self.url, "createdAt": self.created_at}
-
-    def to_json(self, config: str | None = None) -> dict[str, Any]:
-        config = self.config if config is None else config
-        return {
-            **self.summary(),
-            "workspace": self.workspace,
-            "config": config,
-            "specification": _parse_spec(config),
-            "template": self.template,
-            "public": self.public,
-            "folder": self.folder,
-            "draft": self.draft,
-            "version": len(self.versions),
-            "forkedFrom": self.forked_from,
-            "updatedAt": self.updated_at,
-        }
-
-    def agent_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "url": self.url, "specification": self.draft}
-
-
-@dataclass
-class Conversation:
-    """An agent conversation; ``workflows`` lists the url slugs its turns touched."""
-
-    id: str
-    workspace: str
-    source: str
-    title: str
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    workflows: list[str] = field(default_factory=list)
-    created_at: str = field(default_factory=now_iso)
-    updated_at: str = field(default_factory=now_iso)
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "source": self.source,
-            "workflows": list(self.workflows),
-            "message_count": len(self.messages),
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.summary(), "messages": deepcopy(self.messages)}
-
-
-@dataclass
-class Workspace:
-    """A workspace's state: credits and the agent switch gate chat; workflows keyed by id."""
-
-    slug: str
-    credits: float = 100.0
-    agent_enabled: bool = True
-    workflows: dict[str, Workflow] = field(default_factory=dict)  # by id
-    conversations: dict[str, Conversation] = field(default_factory=dict)
-
-    def find(self, ref: str) -> Workflow | None:
-        """A live (not trashed) workflow by url slug or id."""
-        for wf in self.workflows.values():
-            if not wf.in_trash and ref in (wf.url, wf.id):
-                return wf
-        return None
-
-
-@dataclass
-class FakeRoboflow(FakePlatform):
+class FakeRoboflow(WorkflowRoutes, AgentRoutes, FakePlatform):
     """In-memory Roboflow: workspaces, scoped keys, workflows with drafts, agent conversations."""
 
     workspaces: dict[str, Workspace] = field(default_factory=dict)
@@ -307,7 +135,7 @@ class FakeRoboflow(FakePlatform):
         spec = empty_spec()
         spec["steps"] = [
             {
-                "type": _BLOCKS["detect"],
+                "type": BLOCKS["detect"],
                 "name": "model",
                 "images": "$inputs.image",
                 "model_id": "yolov8n-640",
@@ -544,353 +372,6 @@ class FakeRoboflow(FakePlatform):
         if wf is None:
             raise ApiError(404, f"Workflow {ref} not found")
         return self._in_scope(key, wf)
-
-    @staticmethod
-    def _unique_url(ws: Workspace, base: str) -> str:
-        url, n = base, 1
-        while ws.find(url):
-            n += 1
-            url = f"{base}-{n}"
-        return url
-
-    @staticmethod
-    def _claim_url(ws: Workspace, url: str) -> str:
-        if slugify(url) != url:
-            raise ApiError(400, f"Invalid url slug: {url}")
-        if ws.find(url):
-            raise ApiError(400, f"A workflow with url {url} already exists")
-        return url
-
-    def _config(self, value: Any) -> str:
-        if value is None:
-            return "{}"
-        if not isinstance(value, str):
-            if self.strict_config:
-                raise ApiError(400, "config must be a JSON-encoded string")
-            value = json.dumps(value)
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            raise ApiError(400, "config is not valid JSON") from None
-        if self.strict_config and parsed != {} and _parse_spec(value) is None:
-            raise ApiError(400, 'config must be a JSON-encoded {"specification": {...}}')
-        return value
-
-    def _add_version(self, wf: Workflow, source: str) -> WorkflowVersion:
-        version = WorkflowVersion(self._next("wfv"), len(wf.versions) + 1, wf.config, source)
-        wf.versions.append(version)
-        wf.updated_at = version.created_at
-        return version
-
-    def _written(self, wf: Workflow) -> JSONResponse:
-        if self.flat_write_responses:
-            return JSONResponse({**wf.to_json(), "status": "ok"})
-        return JSONResponse({"workflow": wf.to_json(), "status": "ok"})
-
-    # ----------------------------------------------------------------- Workflows API
-    async def _list_workflows(self, request: Request) -> Response:
-        await self._pause("list_workflows")
-        ws, key, _ = await self._auth(request, (READ,))
-        items = [w.summary() for w in ws.workflows.values() if not w.in_trash and key.sees(w)]
-        return JSONResponse({"workflows": items, "status": "ok"})
-
-    async def _get_workflow(self, request: Request) -> Response:
-        await self._pause("get_workflow")
-        ref = request.path_params["workflow_url"]
-        ws = self.workspaces.get(request.path_params["workspace"])
-        wf = ws.find(ref) if ws else None
-        if wf is not None and wf.public:
-            self._record_key(request, await self._body(request))
-        else:
-            ws, key, _ = await self._auth(request, (READ,))
-            wf = self._live(ws, key, ref)
-        config = wf.config
-        if wanted := request.query_params.get("workflow_version"):
-            match = [v for v in wf.versions if wanted in (str(v.version), v.id)]
-            if not match:
-                raise ApiError(404, f"Workflow version {wanted} not found")
-            config = match[0].config
-        body: dict[str, Any] = {"workflow": wf.to_json(config), "status": "ok"}
-        if not wf.public:
-            body["authorized"] = True
-        return JSONResponse(body)
-
-    async def _versions(self, request: Request) -> Response:
-        await self._pause("versions")
-        ws, key, _ = await self._auth(request, (READ,))
-        wf = self._live(ws, key, request.path_params["workflow_url"])
-        return JSONResponse(
-            {"versions": [v.to_json() for v in reversed(wf.versions)], "status": "ok"}
-        )
-
-    async def _create(self, request: Request) -> Response:
-        await self._pause("create")
-        ws, key, body = await self._auth(request, (CREATE,))
-        name = self._param(request, body, "name")
-        if not isinstance(name, str) or not name.strip():
-            raise ApiError(400, "name is required")
-        template = self._param(request, body, "template")
-        if template is None and self.require_template:
-            raise ApiError(400, 'template is required (pass "{}" if you have none)')
-        config = self._config(self._param(request, body, "config"))
-        url = self._param(request, body, "url")
-        url = self._claim_url(ws, url) if url else self._unique_url(ws, slugify(name))
-        folder = sorted(key.folders)[0] if key.folders else None
-        wf = self.add_workflow(ws.slug, name, url=url, config=config, folder=folder)
-        wf.template = template if isinstance(template, str) else json.dumps(template or {})
-        return self._written(wf)
-
-    async def _update(self, request: Request) -> Response:
-        await self._pause("update")
-        ws, key, body = await self._auth(request, (UPDATE,))
-        wf_id = self._param(request, body, "id")
-        if not wf_id:
-            raise ApiError(400, "id is required")
-        wf = ws.workflows.get(wf_id)
-        if wf is None or wf.in_trash:
-            raise ApiError(404, f"Workflow {wf_id} not found")
-        self._in_scope(key, wf)
-        url, name = self._param(request, body, "url"), self._param(request, body, "name")
-        config = self._param(request, body, "config")
-        new_config = self._config(config) if config is not None else None
-        if url and url != wf.url:
-            wf.url = self._claim_url(ws, url)
-        if name:
-            wf.name = name
-        if new_config is not None:
-            wf.config = new_config
-            self._add_version(wf, "update")
-        wf.updated_at = now_iso()
-        return self._written(wf)
-
-    async def _fork(self, request: Request) -> Response:
-        await self._pause("fork")
-        ws, key, body = await self._auth(request, (CREATE,))
-        src_slug = self._param(request, body, "source_workspace")
-        src_ref = self._param(request, body, "source_workflow")
-        if not src_slug or not src_ref:
-            raise ApiError(400, "source_workspace and source_workflow are required")
-        src_ws = self.workspaces.get(src_slug)
-        src = src_ws.find(src_ref) if src_ws else None
-        if src is None:
-            raise ApiError(404, f"Workflow {src_slug}/{src_ref} not found")
-        if src_ws is ws:
-            self._in_scope(key, src)
-        elif not src.public:
-            raise ApiError(403, f"Workflow {src_slug}/{src_ref} is private")
-        name = self._param(request, body, "name") or src.name
-        url = self._param(request, body, "url")
-        url = self._claim_url(ws, url) if url else self._unique_url(ws, slugify(name))
-        folder = sorted(key.folders)[0] if key.folders else None
-        wf = self.add_workflow(
-            ws.slug, name, url=url, config=src.config, folder=folder, source="fork"
-        )
-        wf.template, wf.forked_from = src.template, f"{src_slug}/{src.url}"
-        return self._written(wf)
-
-    async def _token(self, request: Request) -> Response:
-        await self._pause("token")
-        ws, key, body = await self._auth(request, (READ,))
-        ref = self._param(request, body, "workflow", "workflow_url", "workflowUrl", "workflow_id")
-        wf = self._live(ws, key, ref) if ref else None
-        try:
-            ttl = int(self._param(request, body, "expires_in") or 3600)
-        except (TypeError, ValueError):
-            raise ApiError(400, "expires_in must be an integer") from None
-        token = self._next("wft")
-        expires = (datetime.now(UTC) + timedelta(seconds=ttl)).isoformat(timespec="seconds")
-        info = {
-            "token": token,
-            "expiresAt": expires.replace("+00:00", "Z"),
-            "expiresIn": ttl,
-            "workflow": wf.url if wf else None,
-            "status": "ok",
-        }
-        self.workflow_tokens[token] = {**info, "workspace": ws.slug}
-        return JSONResponse(info)
-
-    async def _delete(self, request: Request) -> Response:
-        await self._pause("delete")
-        ws, key, _ = await self._auth(request, (UPDATE,))
-        wf = self._live(ws, key, request.path_params["workflow_url"])
-        wf.in_trash, wf.deleted_at = True, now_iso()
-        return JSONResponse(
-            {
-                "deleted": True,
-                "type": "workflow",
-                "workspace": ws.slug,
-                "workflow": wf.url,
-                "workflowId": wf.id,
-                "trash": True,
-            }
-        )
-
-    # ----------------------------------------------------------------- Agent API
-    def _conv_visible(self, ws: Workspace, key: ApiKey, conv: Conversation) -> bool:
-        return all(key.sees(w) for w in ws.workflows.values() if w.url in conv.workflows)
-
-    def _target(
-        self, ws: Workspace, key: ApiKey, message: str, conv: Conversation | None
-    ) -> Workflow | None:
-        """The workflow a message edits: one it names by url, else the conversation's last."""
-        named = [
-            w
-            for w in ws.workflows.values()
-            if not w.in_trash and re.search(rf"(?<![\w-]){re.escape(w.url)}(?![\w-])", message)
-        ]
-        if named:
-            return self._in_scope(key, max(named, key=lambda w: len(w.url)))
-        for url in reversed(conv.workflows if conv else []):
-            if (wf := ws.find(url)) and key.sees(wf):
-                return wf
-        return None
-
-    @staticmethod
-    def _edit(base: dict[str, Any] | None, message: str) -> dict[str, Any]:
-        spec = deepcopy(base) if base else empty_spec()
-        n = len(spec.setdefault("steps", [])) + 1
-        kind = next(
-            (b for word, b in _BLOCKS.items() if word in message.lower()),
-            "roboflow_core/expression@v1",
-        )
-        spec["steps"].append({"type": kind, "name": f"step_{n}", "instruction": message})
-        spec.setdefault("outputs", []).append(
-            {"type": "JsonField", "name": f"step_{n}", "selector": f"$steps.step_{n}.*"}
-        )
-        return spec
-
-    def _new_name(self, message: str) -> str:
-        quoted = re.search(r"(?:named|called)\s+[\"']([^\"']+)[\"']", message)
-        if quoted:
-            return quoted.group(1)
-        return " ".join(re.findall(r"[\w-]+", message)[:6]).capitalize() or "New workflow"
-
-    def _turn(
-        self, ws: Workspace, key: ApiKey, message: str, mode: str, conv: Conversation
-    ) -> tuple[str, list[Workflow]]:
-        """Do one agent turn; returns the reply text and the workflows changed."""
-        users = [m["content"] for m in conv.messages if m["role"] == "user"]
-        history = f" (turn {len(users) + 1}; you last said: {users[-1]!r})" if users else ""
-        if message.rstrip().endswith("?"):
-            urls = [w.url for w in ws.workflows.values() if not w.in_trash and key.sees(w)]
-            return f"You asked: {message}{history} Workflows here: {', '.join(urls)}.", []
-        target = self._target(ws, key, message, conv)
-        if mode == "plan":
-            what = f"edit the draft of {target.url}" if target else "create a new workflow"
-            return (
-                f"Plan (no changes made){history}: I would {what} to: {message}\n"
-                "1. Add a step for the request.\n2. Save it as a draft.",
-                [],
-            )
-        if target is None:
-            name = self._new_name(message)
-            folder = sorted(key.folders)[0] if key.folders else None
-            target = self.add_workflow(ws.slug, name, folder=folder, source="agent")
-            verb = "Created a draft of"
-        else:
-            verb = "Updated the draft of"
-        target.draft = self._edit(target.draft or target.specification, message)
-        target.updated_at = now_iso()
-        steps = len(target.draft["steps"])
-        text = (
-            f"{verb} workflow '{target.name}' ({target.url}) for: {message}{history}. "
-            f"The draft has {steps} step(s); publish it to deploy."
-        )
-        return text, [target]
-
-    async def _chat(self, request: Request) -> Response:
-        await self._pause("chat")
-        ws, key, body = await self._auth(request, (CREATE, UPDATE), where=("body",), agent=True)
-        message, mode = body.get("message"), body.get("mode") or "agent"
-        if not isinstance(message, str) or not message.strip():
-            raise ApiError(400, "message is required")
-        if mode not in ("agent", "plan"):
-            raise ApiError(400, "mode must be 'agent' or 'plan'")
-        conv_id = body.get("conversation_id")
-        conv = ws.conversations.get(conv_id) if conv_id else None
-        if conv_id and conv is None:
-            raise ApiError(404, f"Conversation {conv_id} not found")
-        if conv is not None and not self._conv_visible(ws, key, conv):
-            raise ApiError(403, "Workflow outside folder scope")
-        if ws.credits <= 0:
-            raise ApiError(402, "Insufficient credits")
-        conv = conv or Conversation(self._next("conv"), ws.slug, "api", message[:60])
-        text, changed = self._turn(ws, key, message, mode, conv)
-        ws.credits -= self.credits_per_turn
-        ws.conversations[conv.id] = conv
-        stamp = now_iso()
-        conv.messages += [
-            {"role": "user", "content": message, "mode": mode, "created_at": stamp},
-            {
-                "role": "assistant",
-                "content": text,
-                "created_at": stamp,
-                "workflows": [w.url for w in changed],
-            },
-        ]
-        conv.workflows += [w.url for w in changed if w.url not in conv.workflows]
-        conv.updated_at = stamp
-        payload = (
-            self.next_reply
-            if self.next_reply is not None
-            else {
-                "text": text,
-                "workflows": [w.agent_json() for w in changed],
-                "conversation_id": conv.id,
-            }
-        )
-        scenario, self.next_chat, self.next_reply = self.next_chat, "normal", None
-        raw = json.dumps(payload)
-        if scenario == "slow":
-            await anyio.sleep(self.slow_seconds)
-        if scenario == "cut_off":
-            third = max(1, len(raw) // 3)
-            chunks = [raw[:third], raw[third : 2 * third]]
-            return StreamingResponse(cut_off_after(chunks, 0.01), media_type="application/json")
-        if scenario == "malformed":
-            return Response(raw[:-1] + ', "text": <truncated', media_type="application/json")
-        return JSONResponse(payload)
-
-    async def _publish(self, request: Request) -> Response:
-        await self._pause("publish")
-        ws, key, _ = await self._auth(request, (UPDATE,), agent=True)
-        wf = self._live(ws, key, request.path_params["workflow_url"])
-        if wf.draft is None:
-            raise ApiError(400, f"Workflow {wf.url} has no unpublished draft")
-        wf.config, wf.draft = json.dumps({"specification": wf.draft}), None
-        version = self._add_version(wf, "publish")
-        return JSONResponse(
-            {
-                "published": True,
-                "workflow": {**wf.agent_json(), "specification": wf.specification},
-                "version": version.version,
-            }
-        )
-
-    async def _list_conversations(self, request: Request) -> Response:
-        await self._pause("list_conversations")
-        ws, key, _ = await self._auth(request, (READ,), where=("query",))
-        source, wf_url = request.query_params.get("source"), request.query_params.get("workflow")
-        if source and source not in ("api", "web"):
-            raise ApiError(400, "source must be 'api' or 'web'")
-        convs = [
-            c.summary()
-            for c in reversed(ws.conversations.values())
-            if (not source or c.source == source)
-            and (not wf_url or wf_url in c.workflows)
-            and self._conv_visible(ws, key, c)
-        ]
-        return JSONResponse({"conversations": convs})
-
-    async def _get_conversation(self, request: Request) -> Response:
-        await self._pause("get_conversation")
-        ws, key, _ = await self._auth(request, (READ,), where=("query",))
-        conv = ws.conversations.get(request.path_params["conversation_id"])
-        if conv is None:
-            raise ApiError(404, f"Conversation {request.path_params['conversation_id']} not found")
-        if not self._conv_visible(ws, key, conv):
-            raise ApiError(403, "Workflow outside folder scope")
-        return JSONResponse({"conversation": conv.to_json()})
 
     # ----------------------------------------------------------------- app
     def build_app(self) -> Starlette:
