@@ -33,6 +33,12 @@ def agentflow_settings(url: str, token: str = "test-token", **extra: Any) -> Set
     return make_settings({"flow": backend})
 
 
+def make_settings_for(url: str, token: str, **extra: Any) -> Settings:
+    """Backend ``ops`` on the Make fake, in team 1."""
+    ops = {"kind": "make", "base_url": url, "token": token, "team_id": 1}
+    return make_settings({"ops": {**ops, **FAST_HTTP, **extra}})
+
+
 def agenticflow_settings(url: str, **extra: Any) -> Settings:
     """Backend ``af`` on the AgenticFlow fake, in its default workspace and project."""
     backend = {

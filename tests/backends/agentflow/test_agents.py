@@ -1,13 +1,12 @@
 """The AgentFlow backend's agents, sub-agents, tools, check and HTTP failures, through MCP."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from agentdeck.cli import _check_all
+from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
-from tests.fakes.base import serve
 from tests.platforms import agentflow_settings as flow_settings
 from tests.support import accept, connect, decline, error_text, ok
 
@@ -16,21 +15,10 @@ pytestmark = pytest.mark.anyio
 TOKEN = "test-token"
 
 
-@pytest.fixture
-def fake() -> FakeAgentFlow:
-    return FakeAgentFlow()
-
-
-@pytest.fixture
-def url(fake: FakeAgentFlow) -> Iterator[str]:
-    with serve(fake.app) as base_url:
-        yield base_url
-
-
 async def test_agents_are_listed_page_by_page_with_the_bearer_token(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         first = ok(await client.call_tool("list_agents", {"backend": "flow", "limit": 1}))
         assert [a["ref"] for a in first["items"]] == ["flow:agent_research"]
         assert first["items"][0]["model"] == "gpt-4o"
@@ -46,8 +34,8 @@ async def test_agents_are_listed_page_by_page_with_the_bearer_token(
     assert sent[0].query == {"limit": "2", "offset": "0"}
 
 
-async def test_list_backends_shows_agentflow_capabilities(url: str) -> None:
-    async with connect(flow_settings(url)) as client:
+async def test_list_backends_shows_agentflow_capabilities(settings: Settings) -> None:
+    async with connect(settings) as client:
         backends = ok(await client.call_tool("list_backends", {}))["backends"]
     flow = next(b for b in backends if b["name"] == "flow")
     assert flow["kind"] == "agentflow"
@@ -63,9 +51,9 @@ async def test_list_backends_shows_agentflow_capabilities(url: str) -> None:
 
 
 async def test_get_agent_reads_details_and_configuration(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         agent = ok(await client.call_tool("get_agent", {"agent": "flow:agent_research"}))
     assert agent["name"] == "Research Assistant"
     assert agent["instructions"] == "Be precise."
@@ -79,9 +67,9 @@ async def test_get_agent_reads_details_and_configuration(
 
 
 async def test_update_agent_patches_the_configuration(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         updated = ok(
             await client.call_tool(
                 "update_agent",
@@ -100,9 +88,9 @@ async def test_update_agent_patches_the_configuration(
 
 
 async def test_renaming_a_top_level_agent_is_refused_before_any_request(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         text = error_text(
             await client.call_tool("update_agent", {"agent": "flow:agent_research", "name": "X"})
         )
@@ -112,9 +100,9 @@ async def test_renaming_a_top_level_agent_is_refused_before_any_request(
 
 
 async def test_create_agent_makes_a_sub_agent_that_every_agent_tool_accepts(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    async with connect(flow_settings(url), mode, elicitation_callback=accept) as client:
+    async with connect(settings, mode, elicitation_callback=accept) as client:
         created = ok(
             await client.call_tool(
                 "create_agent",
@@ -162,9 +150,9 @@ async def test_create_agent_makes_a_sub_agent_that_every_agent_tool_accepts(
     ],
 )
 async def test_create_agent_with_bad_options_says_why_and_sends_nothing(
-    fake: FakeAgentFlow, url: str, options: dict[str, Any], expected: str
+    fake: FakeAgentFlow, settings: Settings, options: dict[str, Any], expected: str
 ) -> None:
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         text = error_text(
             await client.call_tool(
                 "create_agent", {"backend": "flow", "name": "Critic", "options": options}
@@ -174,8 +162,8 @@ async def test_create_agent_with_bad_options_says_why_and_sends_nothing(
     assert fake.requests == []
 
 
-async def test_delete_agent_deletes_it(fake: FakeAgentFlow, url: str) -> None:
-    async with connect(flow_settings(url), elicitation_callback=accept) as client:
+async def test_delete_agent_deletes_it(fake: FakeAgentFlow, settings: Settings) -> None:
+    async with connect(settings, elicitation_callback=accept) as client:
         deleted = ok(await client.call_tool("delete_agent", {"agent": "flow:agent_support"}))
     assert deleted["deleted"] == "flow:agent_support"
     assert "agent_support" not in fake.agents
@@ -183,9 +171,9 @@ async def test_delete_agent_deletes_it(fake: FakeAgentFlow, url: str) -> None:
 
 
 async def test_sub_agents_are_listed_and_chat_runs_one(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         subs = ok(await client.call_tool("list_subagents", {"agent": "flow:agent_research"}))
         assert [s["ref"] for s in subs["items"]] == ["flow:agent_research/sub_summarizer"]
         ran = ok(
@@ -206,7 +194,7 @@ async def test_sub_agents_are_listed_and_chat_runs_one(
 
 
 async def test_agent_tools_are_listed_and_run_directly(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     questions: list[str] = []
 
@@ -214,7 +202,7 @@ async def test_agent_tools_are_listed_and_run_directly(
         questions.append(params.message)
         return await accept(context, params)
 
-    async with connect(flow_settings(url), mode, elicitation_callback=answer) as client:
+    async with connect(settings, mode, elicitation_callback=answer) as client:
         tools = ok(await client.call_tool("list_agent_tools", {"agent": "flow:agent_research"}))
         by_name = {t["name"]: t for t in tools["items"]}
         assert by_name["send_email"]["requires_approval"] is True
@@ -246,8 +234,8 @@ async def test_agent_tools_are_listed_and_run_directly(
     )
 
 
-async def test_a_declined_tool_run_runs_nothing(fake: FakeAgentFlow, url: str) -> None:
-    async with connect(flow_settings(url), elicitation_callback=decline) as client:
+async def test_a_declined_tool_run_runs_nothing(fake: FakeAgentFlow, settings: Settings) -> None:
+    async with connect(settings, elicitation_callback=decline) as client:
         text = error_text(
             await client.call_tool(
                 "run_agent_tool",
@@ -282,17 +270,17 @@ async def test_a_token_without_the_scope_gets_403_and_nothing_changes(
     assert fake.agents["agent_research"]["config"]["temperature"] == 0.2
 
 
-async def test_an_unknown_agent_is_404_with_the_platform_text(url: str) -> None:
-    async with connect(flow_settings(url)) as client:
+async def test_an_unknown_agent_is_404_with_the_platform_text(settings: Settings) -> None:
+    async with connect(settings) as client:
         text = error_text(await client.call_tool("get_agent", {"agent": "flow:nope"}))
     assert "HTTP 404" in text and "Agent nope not found" in text
 
 
 async def test_a_rate_limited_read_is_retried_after_retry_after(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.rate_limited(retry_after=0, path_contains="/api/v1/agents")
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         listed = ok(await client.call_tool("list_agents", {"backend": "flow"}))
     assert len(listed["items"]) == 2
     assert len(fake.requests_to("/api/v1/agents")) == 2
@@ -307,15 +295,17 @@ async def test_rate_limiting_that_outlasts_the_retries_says_when_to_try_again(
     assert "HTTP 429" in text and "Retried 1 times" in text and "Try again after 1 s" in text
 
 
-async def test_a_server_error_is_reported_with_a_hint(fake: FakeAgentFlow, url: str) -> None:
+async def test_a_server_error_is_reported_with_a_hint(
+    fake: FakeAgentFlow, settings: Settings
+) -> None:
     fake.server_error(path_contains="/api/v1/agent/")
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         text = error_text(await client.call_tool("get_agent", {"agent": "flow:agent_research"}))
     assert "HTTP 500" in text and "Internal server error" in text and "retry later" in text
 
 
 async def test_check_reports_version_health_readiness_and_agents(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, url: str, settings: Settings
 ) -> None:
     rows = await _check_all(flow_settings(url + "/api/v1"))
     flow = next(r for r in rows if r[0] == "flow")
@@ -330,7 +320,7 @@ async def test_check_reports_version_health_readiness_and_agents(
 
     fake.version = "2.4.0"
     fake.fail_next(404, {"detail": "Not Found"}, path_contains="/openapi.json")
-    rows = await _check_all(flow_settings(url))
+    rows = await _check_all(settings)
     assert next(r for r in rows if r[0] == "flow")[4].startswith("AgentFlow API 2.4.0: healthy")
 
     fake.ready = False

@@ -2,47 +2,27 @@
 in both protocol eras; without elicitation, or on a decline, the pause is returned."""
 
 import json
-from collections.abc import Iterator
 
 import anyio
 import pytest
 
 from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
-from tests.fakes.base import serve
-from tests.support import FAST_HTTP, answering, connect, decline, make_settings, ok
+from tests.support import answering, connect, decline, ok
 
 pytestmark = pytest.mark.anyio
 
 AGENT = "flow:agent_research"
 
 
-def flow_settings(url: str) -> Settings:
-    backend = {"kind": "agentflow", "base_url": url, "token": "test-token", **FAST_HTTP}
-    return make_settings({"flow": backend})
-
-
-@pytest.fixture
-def fake() -> FakeAgentFlow:
-    return FakeAgentFlow()
-
-
-@pytest.fixture
-def url(fake: FakeAgentFlow) -> Iterator[str]:
-    with serve(fake.app) as base_url:
-        yield base_url
-
-
 async def test_an_approval_is_asked_and_the_run_goes_on_with_edited_arguments(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "approval"
     edited = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
     asked: list[str] = []
     answer = {"decision": "approve", "arguments": json.dumps(edited), "reason": "looks fine"}
-    async with connect(
-        flow_settings(url), mode, elicitation_callback=answering(answer, asked)
-    ) as client:
+    async with connect(settings, mode, elicitation_callback=answering(answer, asked)) as client:
         with anyio.fail_after(20):
             result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "mail"}))
     assert result["status"] == "completed"
@@ -59,27 +39,11 @@ async def test_an_approval_is_asked_and_the_run_goes_on_with_edited_arguments(
     }
 
 
-async def test_a_denial_given_through_elicitation_reaches_the_agent(
-    fake: FakeAgentFlow, url: str, mode: str
-) -> None:
-    fake.next_stream = "approval"
-    asked: list[str] = []
-    answer = {"decision": "deny", "reason": "not today"}
-    async with connect(
-        flow_settings(url), mode, elicitation_callback=answering(answer, asked)
-    ) as client:
-        with anyio.fail_after(20):
-            result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "mail"}))
-    assert result["status"] == "completed"
-    assert "approval denied (not today)" in result["text"]
-    assert len(asked) == 1
-
-
 async def test_a_declined_question_leaves_the_approval_pending_for_the_model(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "approval"
-    async with connect(flow_settings(url), mode, elicitation_callback=decline) as client:
+    async with connect(settings, mode, elicitation_callback=decline) as client:
         with anyio.fail_after(20):
             result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "mail"}))
         (pending,) = result["pending_approvals"]
@@ -92,10 +56,10 @@ async def test_a_declined_question_leaves_the_approval_pending_for_the_model(
 
 
 async def test_without_elicitation_the_pause_is_returned_at_once(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "approval"
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         with anyio.fail_after(10):
             result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "mail"}))
         ok(await client.call_tool("cancel_run", {"run_id": result["run_id"]}))
@@ -104,12 +68,12 @@ async def test_without_elicitation_the_pause_is_returned_at_once(
 
 
 async def test_a_question_is_asked_and_answered_through_elicitation(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "question"
     asked: list[str] = []
     async with connect(
-        flow_settings(url), mode, elicitation_callback=answering({"answer": "detailed"}, asked)
+        settings, mode, elicitation_callback=answering({"answer": "detailed"}, asked)
     ) as client:
         with anyio.fail_after(20):
             result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "summarize"}))

@@ -1,40 +1,28 @@
 """AgentFlow approvals (list, respond, bulk, cancel, expired, answered) and knowledge search."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
-from tests.fakes.base import serve
 from tests.platforms import agentflow_settings as flow_settings
 from tests.support import connect, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def fake() -> FakeAgentFlow:
-    return FakeAgentFlow()
-
-
-@pytest.fixture
-def url(fake: FakeAgentFlow) -> Iterator[str]:
-    with serve(fake.app) as base_url:
-        yield base_url
-
-
 # ---- approvals ---------------------------------------------------------------------------
 
 
 async def test_pending_approvals_are_listed_across_and_per_agent(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     mail = fake.add_approval("send_email", {"to": "a@example.com"})
     order = fake.add_approval("lookup_order", {"order_id": "7"}, agent_id="agent_support")
     answered = fake.add_approval("send_email", {"to": "b@example.com"})
     answered["status"] = "approved"
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         everything = ok(await client.call_tool("list_approvals", {}))
         assert [a["ref"] for a in everything["items"]] == [
             f"flow:{mail['id']}",
@@ -51,10 +39,10 @@ async def test_pending_approvals_are_listed_across_and_per_agent(
     assert pending[-1].headers["authorization"] == "Bearer test-token"
 
 
-async def test_an_expired_approval_says_it_expired(fake: FakeAgentFlow, url: str) -> None:
+async def test_an_expired_approval_says_it_expired(fake: FakeAgentFlow, settings: Settings) -> None:
     approval = fake.add_approval()
     fake.expire_approval(approval["id"])
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         text = error_text(
             await client.call_tool(
                 "respond_to_approval", {"approval": f"flow:{approval['id']}", "decision": "approve"}
@@ -65,11 +53,11 @@ async def test_an_expired_approval_says_it_expired(fake: FakeAgentFlow, url: str
 
 
 async def test_an_already_answered_approval_says_so_and_keeps_the_first_answer(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     approval = fake.add_approval()
     ref = f"flow:{approval['id']}"
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         ok(await client.call_tool("respond_to_approval", {"approval": ref, "decision": "deny"}))
         text = error_text(
             await client.call_tool("respond_to_approval", {"approval": ref, "decision": "approve"})
@@ -78,8 +66,8 @@ async def test_an_already_answered_approval_says_so_and_keeps_the_first_answer(
     assert fake.approvals[approval["id"]]["status"] == "denied"
 
 
-async def test_an_unknown_approval_is_404(url: str) -> None:
-    async with connect(flow_settings(url)) as client:
+async def test_an_unknown_approval_is_404(settings: Settings) -> None:
+    async with connect(settings) as client:
         text = error_text(
             await client.call_tool(
                 "respond_to_approval", {"approval": "flow:appr_404", "decision": "approve"}
@@ -97,10 +85,10 @@ async def test_an_unknown_approval_is_404(url: str) -> None:
     ],
 )
 async def test_bad_answers_are_refused_before_any_request(
-    fake: FakeAgentFlow, url: str, arguments: dict[str, Any], expected: str
+    fake: FakeAgentFlow, settings: Settings, arguments: dict[str, Any], expected: str
 ) -> None:
     approval = fake.add_approval()
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         text = error_text(await client.call_tool("respond_to_approval", arguments))
     assert expected in text
     assert fake.requests == []
@@ -108,12 +96,12 @@ async def test_bad_answers_are_refused_before_any_request(
 
 
 async def test_several_approvals_are_answered_at_once_each_reported(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     first, second, late = fake.add_approval(), fake.add_approval(), fake.add_approval()
     fake.expire_approval(late["id"])
     refs = [f"flow:{a['id']}" for a in (first, second, late)]
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         result = ok(
             await client.call_tool(
                 "respond_to_approvals",
@@ -133,10 +121,10 @@ async def test_several_approvals_are_answered_at_once_each_reported(
     assert fake.approvals[second["id"]]["reason"] == "batch"
 
 
-async def test_cancel_approval_withdraws_it(fake: FakeAgentFlow, url: str) -> None:
+async def test_cancel_approval_withdraws_it(fake: FakeAgentFlow, settings: Settings) -> None:
     approval = fake.add_approval()
     ref = f"flow:{approval['id']}"
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         cancelled = ok(await client.call_tool("cancel_approval", {"approval": ref}))
         again = error_text(await client.call_tool("cancel_approval", {"approval": ref}))
     assert cancelled["status"] == "cancelled"
@@ -160,8 +148,10 @@ async def test_answering_approvals_needs_the_write_scope(fake: FakeAgentFlow, ur
 # ---- knowledge ---------------------------------------------------------------------------
 
 
-async def test_knowledge_bases_are_listed(fake: FakeAgentFlow, url: str, mode: str) -> None:
-    async with connect(flow_settings(url), mode) as client:
+async def test_knowledge_bases_are_listed(
+    fake: FakeAgentFlow, settings: Settings, mode: str
+) -> None:
+    async with connect(settings, mode) as client:
         listed = ok(await client.call_tool("list_knowledge_bases", {"backend": "flow"}))
     assert [(kb["ref"], kb["name"]) for kb in listed["items"]] == [
         ("flow:kb_docs", "Product docs"),
@@ -170,8 +160,10 @@ async def test_knowledge_bases_are_listed(fake: FakeAgentFlow, url: str, mode: s
     assert listed["items"][0]["details"]["document_count"] == 3
 
 
-async def test_one_knowledge_base_is_searched(fake: FakeAgentFlow, url: str, mode: str) -> None:
-    async with connect(flow_settings(url), mode) as client:
+async def test_one_knowledge_base_is_searched(
+    fake: FakeAgentFlow, settings: Settings, mode: str
+) -> None:
+    async with connect(settings, mode) as client:
         found = ok(
             await client.call_tool(
                 "search_knowledge",
@@ -188,9 +180,9 @@ async def test_one_knowledge_base_is_searched(fake: FakeAgentFlow, url: str, mod
 
 
 async def test_several_knowledge_bases_are_searched_in_one_call(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         found = ok(
             await client.call_tool(
                 "search_knowledge",
@@ -208,9 +200,9 @@ async def test_several_knowledge_bases_are_searched_in_one_call(
 
 
 async def test_an_agents_bound_knowledge_bases_are_searched_through_it(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         found = ok(
             await client.call_tool(
                 "search_knowledge", {"query": "refunds", "agent": "flow:agent_support"}
@@ -236,9 +228,9 @@ async def test_an_agents_bound_knowledge_bases_are_searched_through_it(
 
 
 async def test_a_backend_alone_searches_all_its_knowledge_bases(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         found = ok(
             await client.call_tool("search_knowledge", {"query": "password", "backend": "flow"})
         )
@@ -247,9 +239,9 @@ async def test_a_backend_alone_searches_all_its_knowledge_bases(
 
 
 async def test_a_query_alone_searches_every_backend_that_has_knowledge(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         alone = ok(await client.call_tool("search_knowledge", {"query": "password"}))
         scoped = ok(
             await client.call_tool("search_knowledge", {"query": "password", "backend": "flow"})

@@ -1,14 +1,12 @@
 """AgentFlow chat (SSE), paused runs (approvals, questions), cancellation and conversations."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import pytest
 
+from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
-from tests.fakes.base import serve
-from tests.platforms import agentflow_settings as flow_settings
 from tests.support import connect, conversation_id, error_text, ok
 
 pytestmark = pytest.mark.anyio
@@ -17,26 +15,15 @@ AGENT = "flow:agent_research"
 REPLY = "[Research Assistant] Echo: {message} (turn {turn})"
 
 
-@pytest.fixture
-def fake() -> FakeAgentFlow:
-    return FakeAgentFlow()
-
-
-@pytest.fixture
-def url(fake: FakeAgentFlow) -> Iterator[str]:
-    with serve(fake.app) as base_url:
-        yield base_url
-
-
 async def test_chat_streams_the_answer_and_continues_the_conversation(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     progress: list[str | None] = []
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         progress.append(message)
 
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         first = ok(
             await client.call_tool(
                 "chat", {"agent": AGENT, "message": "hello there"}, progress_callback=on_progress
@@ -63,9 +50,11 @@ async def test_chat_streams_the_answer_and_continues_the_conversation(
     assert chats[1].body == {"message": "again", "stream": True, "conversation_id": conversation}
 
 
-async def test_tool_events_become_tool_calls_with_results(fake: FakeAgentFlow, url: str) -> None:
+async def test_tool_events_become_tool_calls_with_results(
+    fake: FakeAgentFlow, settings: Settings
+) -> None:
     fake.next_stream = "tool"
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "approvals"}))
     (call,) = result["tool_calls"]
     assert call["name"] == "search_knowledge"
@@ -74,11 +63,11 @@ async def test_tool_events_become_tool_calls_with_results(fake: FakeAgentFlow, u
 
 
 async def test_an_approval_pauses_the_run_until_approved_with_edited_arguments(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "approval"
     edited = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         paused = ok(
             await client.call_tool("chat", {"agent": AGENT, "message": "mail", "wait_seconds": 1})
         )
@@ -110,10 +99,10 @@ async def test_an_approval_pauses_the_run_until_approved_with_edited_arguments(
 
 
 async def test_a_denied_approval_is_reported_to_the_agent_with_the_reason(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.next_stream = "approval"
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         paused = ok(
             await client.call_tool("chat", {"agent": AGENT, "message": "mail", "wait_seconds": 0.5})
         )
@@ -134,10 +123,10 @@ async def test_a_denied_approval_is_reported_to_the_agent_with_the_reason(
 
 
 async def test_cancel_run_closes_the_stream_and_cancels_the_call_upstream(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "approval"
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         paused = ok(
             await client.call_tool("chat", {"agent": AGENT, "message": "mail", "wait_seconds": 0.5})
         )
@@ -154,10 +143,10 @@ async def test_cancel_run_closes_the_stream_and_cancels_the_call_upstream(
 
 
 async def test_a_question_pauses_the_run_until_answered(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "question"
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         paused = ok(
             await client.call_tool(
                 "chat", {"agent": AGENT, "message": "summarize", "wait_seconds": 0.5}
@@ -185,10 +174,10 @@ async def test_a_question_pauses_the_run_until_answered(
 
 
 async def test_a_cut_off_stream_fails_the_run_and_keeps_the_text(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "cut_off"
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "hello"}))
     assert result["status"] == "failed"
     assert result["text"] == "[ResearchAssistant]"
@@ -196,10 +185,10 @@ async def test_a_cut_off_stream_fails_the_run_and_keeps_the_text(
 
 
 async def test_a_malformed_event_is_a_warning_and_the_answer_completes(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.next_stream = "malformed"
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "hello"}))
     assert result["status"] == "completed"
     assert result["text"] == REPLY.format(message="hello", turn=1)
@@ -208,10 +197,10 @@ async def test_a_malformed_event_is_a_warning_and_the_answer_completes(
 
 
 async def test_an_error_event_fails_the_run_with_the_platform_message(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.next_stream = "error"
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "hello"}))
     assert result["status"] == "failed"
     assert result["text"] == "[Research "
@@ -221,22 +210,22 @@ async def test_an_error_event_fails_the_run_with_the_platform_message(
 
 
 async def test_a_stream_without_done_is_reported_as_incomplete(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.next_stream = [
         ("start", {"call_id": "call_x", "conversation_id": "c"}),
         ("text", {"content": "Hal"}),
     ]
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "hello"}))
     assert result["status"] == "failed"
     assert result["text"] == "Hal"
     assert "ended before the agent finished" in result["error"]
 
 
-async def test_stream_false_answers_in_one_piece(fake: FakeAgentFlow, url: str) -> None:
+async def test_stream_false_answers_in_one_piece(fake: FakeAgentFlow, settings: Settings) -> None:
     fake.next_stream = "tool"
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         result = ok(
             await client.call_tool(
                 "chat", {"agent": AGENT, "message": "install", "options": {"stream": False}}
@@ -250,9 +239,9 @@ async def test_stream_false_answers_in_one_piece(fake: FakeAgentFlow, url: str) 
 
 
 async def test_the_title_option_creates_the_conversation_first(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         result = ok(
             await client.call_tool(
                 "chat", {"agent": AGENT, "message": "hi", "options": {"title": "Launch plan"}}
@@ -272,9 +261,9 @@ async def test_the_title_option_creates_the_conversation_first(
     ],
 )
 async def test_bad_chat_options_are_refused_before_any_request(
-    fake: FakeAgentFlow, url: str, options: dict[str, Any], expected: str
+    fake: FakeAgentFlow, settings: Settings, options: dict[str, Any], expected: str
 ) -> None:
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         text = error_text(
             await client.call_tool("chat", {"agent": AGENT, "message": "hi", "options": options})
         )
@@ -283,19 +272,19 @@ async def test_bad_chat_options_are_refused_before_any_request(
 
 
 async def test_a_chat_that_answers_500_is_a_tool_error_sent_once(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.server_error(path_contains="/chat")
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         text = error_text(await client.call_tool("chat", {"agent": AGENT, "message": "hi"}))
     assert "HTTP 500" in text and "Internal server error" in text and "backend 'flow'" in text
     assert len(fake.requests_to("/chat")) == 1
 
 
 async def test_conversations_are_listed_searched_read_and_served_as_transcripts(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         first = ok(await client.call_tool("chat", {"agent": AGENT, "message": "apples"}))
         ok(await client.call_tool("chat", {"agent": "flow:agent_support", "message": "pears"}))
 

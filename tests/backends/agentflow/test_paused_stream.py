@@ -3,19 +3,17 @@
 questions listed; once they are answered (respond_to_approval, respond_to_approvals,
 answer_question or in-chat elicitation), the run ends on the agent's final answer, taken
 from the respond answer's ``continuation`` or from the conversation's new messages.
-(The first reading, a stream that stays open, is tested in test_agentflow_chat.py and
+(The first reading, a stream that stays open, is tested in test_chat.py and
 test_approval_bridge.py.)"""
 
 import json
-from collections.abc import Iterator
 
 import anyio
 import pytest
 
 from agentdeck.backends.agentflow.pauses import unseen_text
+from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
-from tests.fakes.base import serve
-from tests.platforms import agentflow_settings as flow_settings
 from tests.support import answering, connect, ok
 
 pytestmark = pytest.mark.anyio
@@ -30,12 +28,6 @@ def fake(request: pytest.FixtureRequest) -> FakeAgentFlow:
     return FakeAgentFlow(pause_ends_stream=True, continuation_in=request.param)
 
 
-@pytest.fixture
-def url(fake: FakeAgentFlow) -> Iterator[str]:
-    with serve(fake.app) as base_url:
-        yield base_url
-
-
 def read_after_answer(fake: FakeAgentFlow, answer_path: str) -> bool:
     """Whether agentdeck read the conversation's messages after sending the answer."""
     paths = [r.path for r in fake.requests]
@@ -44,11 +36,11 @@ def read_after_answer(fake: FakeAgentFlow, answer_path: str) -> bool:
 
 
 async def test_an_approval_that_ends_the_stream_is_listed_and_respond_gives_the_answer(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "approval"
     edited = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         with anyio.fail_after(15):
             paused = ok(
                 await client.call_tool(
@@ -90,14 +82,12 @@ async def test_an_approval_that_ends_the_stream_is_listed_and_respond_gives_the_
 
 
 async def test_an_approval_that_ends_the_stream_is_asked_in_the_chat(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "approval"
     asked: list[str] = []
     answer = {"decision": "deny", "reason": "not today"}
-    async with connect(
-        flow_settings(url), mode, elicitation_callback=answering(answer, asked)
-    ) as client:
+    async with connect(settings, mode, elicitation_callback=answering(answer, asked)) as client:
         with anyio.fail_after(20):
             result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "mail"}))
     assert result["status"] == "completed"
@@ -112,10 +102,10 @@ async def test_an_approval_that_ends_the_stream_is_asked_in_the_chat(
 
 
 async def test_a_question_that_ends_the_stream_is_listed_and_answer_question_gives_the_answer(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "question"
-    async with connect(flow_settings(url), mode) as client:
+    async with connect(settings, mode) as client:
         with anyio.fail_after(15):
             paused = ok(
                 await client.call_tool(
@@ -141,12 +131,12 @@ async def test_a_question_that_ends_the_stream_is_listed_and_answer_question_giv
 
 
 async def test_a_question_that_ends_the_stream_is_asked_in_the_chat(
-    fake: FakeAgentFlow, url: str, mode: str
+    fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "question"
     asked: list[str] = []
     async with connect(
-        flow_settings(url), mode, elicitation_callback=answering({"answer": "short"}, asked)
+        settings, mode, elicitation_callback=answering({"answer": "short"}, asked)
     ) as client:
         with anyio.fail_after(20):
             result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "summarize"}))
@@ -156,10 +146,10 @@ async def test_a_question_that_ends_the_stream_is_asked_in_the_chat(
 
 
 async def test_approvals_answered_in_bulk_let_the_paused_run_finish(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.next_stream = "approval"
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         with anyio.fail_after(15):
             paused = ok(
                 await client.call_tool(
@@ -185,10 +175,10 @@ async def test_approvals_answered_in_bulk_let_the_paused_run_finish(
 
 
 async def test_a_one_piece_answer_on_a_pause_finds_the_approval_and_waits_for_it(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.next_stream = "approval"
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         with anyio.fail_after(15):
             paused = ok(
                 await client.call_tool(
@@ -219,10 +209,10 @@ async def test_a_one_piece_answer_on_a_pause_finds_the_approval_and_waits_for_it
 
 
 async def test_cancelling_a_paused_run_stops_the_wait_and_the_call_upstream(
-    fake: FakeAgentFlow, url: str
+    fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.next_stream = "approval"
-    async with connect(flow_settings(url)) as client:
+    async with connect(settings) as client:
         with anyio.fail_after(15):
             paused = ok(
                 await client.call_tool(

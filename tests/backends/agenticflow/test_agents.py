@@ -9,6 +9,7 @@ import pytest
 from agentdeck.backends.agenticflow import schema
 from agentdeck.backends.agenticflow.backend import AgenticFlowBackend
 from agentdeck.backends.base import options_of
+from agentdeck.config import Settings
 from tests.fakes.agenticflow import (
     API_KEY,
     FOREIGN_AGENT_ID,
@@ -19,7 +20,7 @@ from tests.fakes.agenticflow import (
     FakeAgenticFlow,
 )
 from tests.fakes.base import serve
-from tests.platforms import agenticflow_settings as settings
+from tests.platforms import agenticflow_settings
 from tests.support import accept, connect, error_text, ok
 
 pytestmark = pytest.mark.anyio
@@ -28,18 +29,18 @@ MISSING_ID = "00000000-0000-4000-8000-0000000000ff"
 WORKFLOW_ID = "11111111-2222-4333-8444-555555555555"
 
 
-async def test_agents_are_listed_page_by_page_with_the_key_and_project(mode: str) -> None:
-    fake = FakeAgenticFlow()
+async def test_agents_are_listed_page_by_page_with_the_key_and_project(
+    fake: FakeAgenticFlow, settings: Settings, mode: str
+) -> None:
     for index in range(3):
         fake.add_agent(f"Extra {index}")
-    with serve(fake.app) as url:
-        async with connect(settings(url), mode) as client:
-            first = ok(await client.call_tool("list_agents", {"backend": "af", "limit": 3}))
-            rest = ok(
-                await client.call_tool(
-                    "list_agents", {"backend": "af", "limit": 3, "cursor": first["next_cursor"]}
-                )
+    async with connect(settings, mode) as client:
+        first = ok(await client.call_tool("list_agents", {"backend": "af", "limit": 3}))
+        rest = ok(
+            await client.call_tool(
+                "list_agents", {"backend": "af", "limit": 3, "cursor": first["next_cursor"]}
             )
+        )
     names = [a["name"] for a in first["items"] + rest["items"]]
     assert names == ["Echo Public", "Support Bot", "Extra 0", "Extra 1", "Extra 2"]
     assert "Other Team Bot" not in names  # another project's agent is not listed
@@ -60,8 +61,9 @@ async def test_agents_are_listed_page_by_page_with_the_key_and_project(mode: str
     assert calls[0].headers["authorization"] == f"Bearer {API_KEY}"
 
 
-async def test_an_agent_is_created_read_updated_and_deleted(mode: str) -> None:
-    fake = FakeAgenticFlow()
+async def test_an_agent_is_created_read_updated_and_deleted(
+    fake: FakeAgenticFlow, settings: Settings, mode: str
+) -> None:
     options = {
         "visibility": "public",
         "model_user_config": {"temperature": 0.2, "max_tokens": 1000},
@@ -71,31 +73,30 @@ async def test_an_agent_is_created_read_updated_and_deleted(mode: str) -> None:
         "recursion_limit": 30,
         "welcome_message": "Welcome!",
     }
-    with serve(fake.app) as url:
-        async with connect(settings(url), mode, elicitation_callback=accept) as client:
-            created = ok(
-                await client.call_tool(
-                    "create_agent",
-                    {
-                        "backend": "af",
-                        "name": "Writer",
-                        "instructions": "Write well.",
-                        "model": "agenticflow/gpt-4o",
-                        "description": "writes",
-                        "options": options,
-                    },
-                )
+    async with connect(settings, mode, elicitation_callback=accept) as client:
+        created = ok(
+            await client.call_tool(
+                "create_agent",
+                {
+                    "backend": "af",
+                    "name": "Writer",
+                    "instructions": "Write well.",
+                    "model": "agenticflow/gpt-4o",
+                    "description": "writes",
+                    "options": options,
+                },
             )
-            ref = created["ref"]
-            fetched = ok(await client.call_tool("get_agent", {"agent": ref}))
-            updated = ok(
-                await client.call_tool(
-                    "update_agent",
-                    {"agent": ref, "instructions": "Write tersely.", "options": {"plugins": []}},
-                )
+        )
+        ref = created["ref"]
+        fetched = ok(await client.call_tool("get_agent", {"agent": ref}))
+        updated = ok(
+            await client.call_tool(
+                "update_agent",
+                {"agent": ref, "instructions": "Write tersely.", "options": {"plugins": []}},
             )
-            deleted = ok(await client.call_tool("delete_agent", {"agent": ref}))
-            gone = error_text(await client.call_tool("get_agent", {"agent": ref}))
+        )
+        deleted = ok(await client.call_tool("delete_agent", {"agent": ref}))
+        gone = error_text(await client.call_tool("get_agent", {"agent": ref}))
 
     agent_id = created["id"]
     assert ref == f"af:{agent_id}"
@@ -141,83 +142,81 @@ BAD_OPTIONS = [
 ]
 
 
-async def test_wrong_agent_options_are_refused_before_any_request() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            for options, expected in BAD_OPTIONS:
-                text = error_text(
-                    await client.call_tool(
-                        "create_agent", {"backend": "af", "name": "Bad", "options": options}
-                    )
+async def test_wrong_agent_options_are_refused_before_any_request(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    async with connect(settings) as client:
+        for options, expected in BAD_OPTIONS:
+            text = error_text(
+                await client.call_tool(
+                    "create_agent", {"backend": "af", "name": "Bad", "options": options}
                 )
-                assert expected in text, (options, text)
-                assert "Nothing was sent" in text
+            )
+            assert expected in text, (options, text)
+            assert "Nothing was sent" in text
     assert fake.requests == []
 
 
-async def test_an_update_may_not_clear_a_field_the_platform_needs() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            text = error_text(
-                await client.call_tool(
-                    "update_agent",
-                    {"agent": f"af:{PRIVATE_AGENT_ID}", "options": {"tools": None}},
-                )
+async def test_an_update_may_not_clear_a_field_the_platform_needs(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    async with connect(settings) as client:
+        text = error_text(
+            await client.call_tool(
+                "update_agent",
+                {"agent": f"af:{PRIVATE_AGENT_ID}", "options": {"tools": None}},
             )
+        )
     assert "options.tools cannot be null in an update" in text
     assert fake.requests == []
 
 
-async def test_a_validation_error_of_the_platform_names_the_fields() -> None:
-    fake = FakeAgenticFlow()
+async def test_a_validation_error_of_the_platform_names_the_fields(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
     # workflow_template_id alone is valid per the OpenAPI file; this deployment wants workflow_id.
     tools = [{"workflow_template_id": WORKFLOW_ID}]
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            text = error_text(
-                await client.call_tool(
-                    "create_agent", {"backend": "af", "name": "T", "options": {"tools": tools}}
-                )
+    async with connect(settings) as client:
+        text = error_text(
+            await client.call_tool(
+                "create_agent", {"backend": "af", "name": "T", "options": {"tools": tools}}
             )
+        )
     assert "HTTP 422" in text and "tools.0.workflow_id: Field required" in text
     assert "nothing was changed" in text
     assert len(fake.requests_to("/v1/agents/", "POST")) == 1
 
 
-async def test_a_missing_workspace_id_is_explained_as_a_config_setting() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url, workspace_id=None)) as client:
-            text = error_text(await client.call_tool("list_agents", {"backend": "af"}))
+async def test_a_missing_workspace_id_is_explained_as_a_config_setting(
+    fake: FakeAgenticFlow, url: str
+) -> None:
+    async with connect(agenticflow_settings(url, workspace_id=None)) as client:
+        text = error_text(await client.call_tool("list_agents", {"backend": "af"}))
     assert "query.workspace_id: Field required" in text
     assert "Set `workspace_id` of backend 'af' in the config" in text
 
 
-async def test_create_needs_a_project_id_in_the_config() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url, project_id=None)) as client:
-            text = error_text(
-                await client.call_tool("create_agent", {"backend": "af", "name": "No project"})
-            )
+async def test_create_needs_a_project_id_in_the_config(fake: FakeAgenticFlow, url: str) -> None:
+    async with connect(agenticflow_settings(url, project_id=None)) as client:
+        text = error_text(
+            await client.call_tool("create_agent", {"backend": "af", "name": "No project"})
+        )
     assert "Set `project_id` of backend 'af'" in text
     assert fake.requests == []
 
 
-async def test_another_projects_agent_is_forbidden_and_unknown_ids_are_not_found() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url), elicitation_callback=accept) as client:
-            foreign = error_text(
-                await client.call_tool("get_agent", {"agent": f"af:{FOREIGN_AGENT_ID}"})
-            )
-            missing = error_text(await client.call_tool("get_agent", {"agent": f"af:{MISSING_ID}"}))
-            not_uuid = error_text(await client.call_tool("get_agent", {"agent": "af:support-bot"}))
-            delete = error_text(
-                await client.call_tool("delete_agent", {"agent": f"af:{FOREIGN_AGENT_ID}"})
-            )
+async def test_another_projects_agent_is_forbidden_and_unknown_ids_are_not_found(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    async with connect(settings, elicitation_callback=accept) as client:
+        foreign = error_text(
+            await client.call_tool("get_agent", {"agent": f"af:{FOREIGN_AGENT_ID}"})
+        )
+        missing = error_text(await client.call_tool("get_agent", {"agent": f"af:{MISSING_ID}"}))
+        not_uuid = error_text(await client.call_tool("get_agent", {"agent": "af:support-bot"}))
+        delete = error_text(
+            await client.call_tool("delete_agent", {"agent": f"af:{FOREIGN_AGENT_ID}"})
+        )
     assert "HTTP 403" in foreign and "bound to one project" in foreign
     assert "HTTP 403" in delete and FOREIGN_AGENT_ID in fake.agents
     assert "HTTP 404" in missing and "Agent not found" in missing
@@ -229,42 +228,36 @@ async def test_another_projects_agent_is_forbidden_and_unknown_ids_are_not_found
     ]
 
 
-async def test_a_wrong_key_names_the_config_key_and_never_the_key() -> None:
-    fake = FakeAgenticFlow()
+async def test_a_wrong_key_names_the_config_key_and_never_the_key(
+    fake: FakeAgenticFlow, url: str
+) -> None:
     secret = "af-wrong-secret-key-123"
-    with serve(fake.app) as url:
-        async with connect(settings(url, api_key=secret)) as client:
-            text = error_text(
-                await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
-            )
+    async with connect(agenticflow_settings(url, api_key=secret)) as client:
+        text = error_text(await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"}))
     assert "HTTP 401" in text and "Invalid API key" in text
     assert "`api_key` of backend 'af'" in text
     assert secret not in text
     assert fake.requests[0].headers["authorization"] == f"Bearer {secret}"
 
 
-async def test_a_rate_limited_read_is_retried_after_the_wait_it_asks_for() -> None:
-    fake = FakeAgenticFlow()
+async def test_a_rate_limited_read_is_retried_after_the_wait_it_asks_for(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
     fake.rate_limited(retry_after=0)
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            agent = ok(await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"}))
+    async with connect(settings) as client:
+        agent = ok(await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"}))
     assert agent["name"] == "Support Bot"
     assert len(fake.requests_to(f"/v1/agents/{PRIVATE_AGENT_ID}")) == 2
 
 
-async def test_rate_limits_that_outlast_the_retries_say_when_to_try_again() -> None:
-    fake = FakeAgenticFlow()
+async def test_rate_limits_that_outlast_the_retries_say_when_to_try_again(
+    fake: FakeAgenticFlow, url: str
+) -> None:
     body = {"detail": "Rate limit exceeded: 100 per 1 minute"}
     fake.fail_next(429, body, headers={"Retry-After": "1"}, times=5)
-    with serve(fake.app) as url:
-        async with connect(settings(url, max_retries=1)) as client:
-            read = error_text(
-                await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
-            )
-            write = error_text(
-                await client.call_tool("create_agent", {"backend": "af", "name": "X"})
-            )
+    async with connect(agenticflow_settings(url, max_retries=1)) as client:
+        read = error_text(await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"}))
+        write = error_text(await client.call_tool("create_agent", {"backend": "af", "name": "X"}))
     assert "HTTP 429" in read and "Rate limit exceeded" in read
     assert "Retried 1 times. Try again after 1 s." in read
     assert "Try again after 1 s." in write
@@ -272,27 +265,25 @@ async def test_rate_limits_that_outlast_the_retries_say_when_to_try_again() -> N
     assert len(fake.requests_to("/v1/agents/", "POST")) == 1  # a POST is never repeated
 
 
-async def test_a_server_error_is_reported_after_the_retries() -> None:
-    fake = FakeAgenticFlow()
+async def test_a_server_error_is_reported_after_the_retries(
+    fake: FakeAgenticFlow, url: str
+) -> None:
     fake.server_error(times=5)
-    with serve(fake.app) as url:
-        async with connect(settings(url, max_retries=0)) as client:
-            text = error_text(await client.call_tool("list_agents", {"backend": "af"}))
+    async with connect(agenticflow_settings(url, max_retries=0)) as client:
+        text = error_text(await client.call_tool("list_agents", {"backend": "af"}))
     assert "HTTP 500" in text and "Internal Server Error" in text and "retry later" in text
 
 
-async def test_without_a_key_public_agents_are_read_anonymously() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url, api_key=None)) as client:
-            public = ok(await client.call_tool("get_agent", {"agent": f"af:{PUBLIC_AGENT_ID}"}))
-            private = error_text(
-                await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
-            )
-            listing = error_text(await client.call_tool("list_agents", {"backend": "af"}))
-            create = error_text(
-                await client.call_tool("create_agent", {"backend": "af", "name": "x"})
-            )
+async def test_without_a_key_public_agents_are_read_anonymously(
+    fake: FakeAgenticFlow, url: str
+) -> None:
+    async with connect(agenticflow_settings(url, api_key=None)) as client:
+        public = ok(await client.call_tool("get_agent", {"agent": f"af:{PUBLIC_AGENT_ID}"}))
+        private = error_text(
+            await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
+        )
+        listing = error_text(await client.call_tool("list_agents", {"backend": "af"}))
+        create = error_text(await client.call_tool("create_agent", {"backend": "af", "name": "x"}))
     assert public["name"] == "Echo Public" and public["details"]["public_info_only"] is True
     assert "HTTP 403" in private and "private: set `api_key`" in private
     assert "list_agents needs an API key" in listing
@@ -307,27 +298,25 @@ async def test_without_a_key_public_agents_are_read_anonymously() -> None:
 async def test_a_self_hosted_deployment_uses_its_path_prefix() -> None:
     fake = FakeAgenticFlow(path_prefix="/api")
     with serve(fake.app) as url:
-        async with connect(settings(url, path_prefix="/api")) as client:
+        async with connect(agenticflow_settings(url, path_prefix="/api")) as client:
             agent = ok(await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"}))
     assert agent["name"] == "Support Bot"
     assert fake.requests[0].path == f"/api/agents/{PRIVATE_AGENT_ID}"
 
 
-async def test_check_counts_the_projects_agents() -> None:
+async def test_check_counts_the_projects_agents(fake: FakeAgenticFlow, settings: Settings) -> None:
     from agentdeck.registry import Registry
 
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with Registry.open(settings(url)) as registry:
-            summary = await registry.get("af").check()
+    async with Registry.open(settings) as registry:
+        summary = await registry.get("af").check()
     assert summary == f"2 agents in project {PROJECT_ID}"
 
 
-async def test_the_backend_lists_its_capabilities() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            backends = ok(await client.call_tool("list_backends", {}))["backends"]
+async def test_the_backend_lists_its_capabilities(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    async with connect(settings) as client:
+        backends = ok(await client.call_tool("list_backends", {}))["backends"]
     af = next(b for b in backends if b["name"] == "af")
     assert af["kind"] == "agenticflow"
     assert af["capabilities"] == ["agents", "manage_agents", "chat", "triggers"]

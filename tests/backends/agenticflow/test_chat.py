@@ -8,6 +8,7 @@ from typing import Any
 import anyio
 import pytest
 
+from agentdeck.config import Settings
 from tests.fakes.agenticflow import (
     API_KEY,
     FOREIGN_AGENT_ID,
@@ -15,8 +16,7 @@ from tests.fakes.agenticflow import (
     PUBLIC_AGENT_ID,
     FakeAgenticFlow,
 )
-from tests.fakes.base import serve
-from tests.platforms import agenticflow_settings as settings
+from tests.platforms import agenticflow_settings
 from tests.support import connect, conversation_id, error_text, ok
 
 pytestmark = pytest.mark.anyio
@@ -34,26 +34,26 @@ async def chat(client: Any, message: str, **arguments: Any) -> dict[str, Any]:
 
 
 async def test_a_chat_streams_text_reasoning_and_tools_and_threads_the_conversation(
+    fake: FakeAgenticFlow,
+    settings: Settings,
     mode: str,
 ) -> None:
-    fake = FakeAgenticFlow()
     progress: list[str | None] = []
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
         progress.append(message)
 
-    with serve(fake.app) as url:
-        async with connect(settings(url), mode) as client:
-            with anyio.fail_after(15):
-                first = ok(
-                    await client.call_tool(
-                        "chat",
-                        {"agent": AGENT, "message": "hello there"},
-                        progress_callback=on_progress,
-                    )
+    async with connect(settings, mode) as client:
+        with anyio.fail_after(15):
+            first = ok(
+                await client.call_tool(
+                    "chat",
+                    {"agent": AGENT, "message": "hello there"},
+                    progress_callback=on_progress,
                 )
-            second = ok(await chat(client, "and again", conversation=first["conversation"]))
-            listed = ok(await client.call_tool("list_conversations", {"backend": "af"}))
+            )
+        second = ok(await chat(client, "and again", conversation=first["conversation"]))
+        listed = ok(await client.call_tool("list_conversations", {"backend": "af"}))
 
     assert first["status"] == "completed" and "error" not in first
     assert first["text"] == "Echo: hello there (turn 1)"
@@ -88,34 +88,35 @@ async def test_a_chat_streams_text_reasoning_and_tools_and_threads_the_conversat
     assert [m["role"] for m in fake.threads[thread]["messages"]] == ["user", "assistant"] * 2
 
 
-async def test_image_attachments_are_sent_with_the_message() -> None:
-    fake = FakeAgenticFlow()
+async def test_image_attachments_are_sent_with_the_message(
+    fake: FakeAgenticFlow, url: str, settings: Settings
+) -> None:
     urls = ["https://example.com/cat.jpg", "https://example.com/dog.png"]
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            result = ok(await chat(client, "Describe these.", options={"attachments": urls}))
+    async with connect(settings) as client:
+        result = ok(await chat(client, "Describe these.", options={"attachments": urls}))
     assert result["text"].endswith(f"[attachments: {', '.join(urls)}]")
     sent = fake.requests_to("/stream")[0].body["messages"][0]
     assert sent["experimental_attachments"] == [{"url": u} for u in urls]
 
 
-async def test_wrong_chat_options_are_refused_before_any_request() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            files = error_text(await chat(client, "x", options={"attachments": ["/etc/passwd"]}))
-            unknown = error_text(await chat(client, "x", options={"stream": False}))
-            bad_ref = error_text(
-                await client.call_tool("chat", {"agent": "af:support", "message": "x"})
-            )
+async def test_wrong_chat_options_are_refused_before_any_request(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    async with connect(settings) as client:
+        files = error_text(await chat(client, "x", options={"attachments": ["/etc/passwd"]}))
+        unknown = error_text(await chat(client, "x", options={"stream": False}))
+        bad_ref = error_text(
+            await client.call_tool("chat", {"agent": "af:support", "message": "x"})
+        )
     assert "options.attachments[0] must be an http(s) or data: URL" in files
     assert "stream are not AgenticFlow chat options" in unknown
     assert "not an AgenticFlow agent id" in bad_ref
     assert fake.requests == []
 
 
-async def test_every_stream_part_is_decoded_and_an_error_part_fails_the_run() -> None:
-    fake = FakeAgenticFlow()
+async def test_every_stream_part_is_decoded_and_an_error_part_fails_the_run(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
     usage = {"promptTokens": 3, "completionTokens": 2}
     fake.next_stream = [
         line("2", [{"type": "thread_info", "thread_id": "server-thread", "user_message_id": "u1"}]),
@@ -136,9 +137,8 @@ async def test_every_stream_part_is_decoded_and_an_error_part_fails_the_run() ->
         line("e", {"finishReason": "error", "usage": usage, "isContinued": False}),
         line("d", {"finishReason": "error", "usage": usage}),
     ]
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            result = ok(await chat(client, "When is high tide?"))
+    async with connect(settings) as client:
+        result = ok(await chat(client, "When is high tide?"))
     assert result["status"] == "failed"
     assert result["error"] == "the agent reported an error: The model provider returned an error."
     assert result["text"] == "High tide is at 06:10."
@@ -154,103 +154,108 @@ async def test_every_stream_part_is_decoded_and_an_error_part_fails_the_run() ->
     assert result["warnings"] == []
 
 
-async def test_an_error_in_the_finish_part_fails_the_run_and_keeps_the_text(mode: str) -> None:
-    fake = FakeAgenticFlow(next_stream="finish_error", stream_error="Out of credits for model.")
-    with serve(fake.app) as url:
-        async with connect(settings(url), mode) as client:
-            result = ok(await chat(client, "hello world"))
+async def test_an_error_in_the_finish_part_fails_the_run_and_keeps_the_text(
+    fake: FakeAgenticFlow, settings: Settings, mode: str
+) -> None:
+    fake.next_stream = "finish_error"
+    fake.stream_error = "Out of credits for model."
+    async with connect(settings, mode) as client:
+        result = ok(await chat(client, "hello world"))
     assert result["status"] == "failed"
     assert result["error"] == "the agent reported an error: Out of credits for model."
     assert result["text"] == "Echo: "
     assert result["conversation"]
 
 
-async def test_a_stream_cut_mid_line_fails_the_run_and_keeps_what_came(mode: str) -> None:
-    fake = FakeAgenticFlow(next_stream="cut_off")
-    with serve(fake.app) as url:
-        async with connect(settings(url), mode) as client:
-            result = ok(await chat(client, "one two three"))
+async def test_a_stream_cut_mid_line_fails_the_run_and_keeps_what_came(
+    fake: FakeAgenticFlow, settings: Settings, mode: str
+) -> None:
+    fake.next_stream = "cut_off"
+    async with connect(settings, mode) as client:
+        result = ok(await chat(client, "one two three"))
     assert result["status"] == "failed"
     assert result["text"] == "Echo: one "
     assert "was cut off" in result["error"] and "backend 'af'" in result["error"]
     assert len(fake.requests_to("/stream")) == 1  # a chat is never re-sent
 
 
-async def test_a_stream_that_ends_without_finishing_fails_the_run() -> None:
-    fake = FakeAgenticFlow(next_stream=[line("0", "Half an ans"), '0:"wer'])
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            result = ok(await chat(client, "hi"))
+async def test_a_stream_that_ends_without_finishing_fails_the_run(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    fake.next_stream = [line("0", "Half an ans"), '0:"wer']
+    async with connect(settings) as client:
+        result = ok(await chat(client, "hi"))
     assert result["status"] == "failed"
     assert result["text"] == "Half an ans"
     assert "ended before the agent finished" in result["error"]
     assert any("malformed" in w for w in result["warnings"])
 
 
-async def test_a_malformed_line_is_a_warning_and_the_answer_still_completes() -> None:
-    fake = FakeAgenticFlow(next_stream="malformed")
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            result = ok(await chat(client, "hello there"))
+async def test_a_malformed_line_is_a_warning_and_the_answer_still_completes(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    fake.next_stream = "malformed"
+    async with connect(settings) as client:
+        result = ok(await chat(client, "hello there"))
     assert result["status"] == "completed"
     assert result["text"] == "Echo: hello there (turn 1)"
     assert len(result["warnings"]) == 1 and "malformed '0:' line" in result["warnings"][0]
 
 
-async def test_a_long_chat_answers_running_and_can_be_waited_on_or_cancelled() -> None:
-    fake = FakeAgenticFlow(next_stream="slow", stream_delay=0.05)
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            running = ok(await chat(client, "a b c d e f g h", wait_seconds=0.1))
-            with anyio.fail_after(15):
-                finished = ok(
-                    await client.call_tool(
-                        "get_run", {"run_id": running["run_id"], "wait_seconds": 10}
-                    )
-                )
-            fake.next_stream, fake.stream_delay = "slow", 1.0
-            second = ok(await chat(client, "slow one", wait_seconds=0.1))
-            with anyio.fail_after(15):
-                cancelled = ok(await client.call_tool("cancel_run", {"run_id": second["run_id"]}))
+async def test_a_long_chat_answers_running_and_can_be_waited_on_or_cancelled(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    fake.next_stream = "slow"
+    fake.stream_delay = 0.05
+    async with connect(settings) as client:
+        running = ok(await chat(client, "a b c d e f g h", wait_seconds=0.1))
+        with anyio.fail_after(15):
+            finished = ok(
+                await client.call_tool("get_run", {"run_id": running["run_id"], "wait_seconds": 10})
+            )
+        fake.next_stream, fake.stream_delay = "slow", 1.0
+        second = ok(await chat(client, "slow one", wait_seconds=0.1))
+        with anyio.fail_after(15):
+            cancelled = ok(await client.call_tool("cancel_run", {"run_id": second["run_id"]}))
     assert running["status"] == "running"
     assert finished["status"] == "completed"
     assert finished["text"] == "Echo: a b c d e f g h (turn 1)"
     assert cancelled["status"] == "cancelled"
 
 
-async def test_forbidden_and_missing_agents_fail_the_chat_with_the_reason() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            foreign = error_text(
-                await client.call_tool("chat", {"agent": f"af:{FOREIGN_AGENT_ID}", "message": "hi"})
-            )
-            fake.rate_limited(retry_after=1, path_contains="/stream")
-            limited = error_text(await chat(client, "hi"))
+async def test_forbidden_and_missing_agents_fail_the_chat_with_the_reason(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    async with connect(settings) as client:
+        foreign = error_text(
+            await client.call_tool("chat", {"agent": f"af:{FOREIGN_AGENT_ID}", "message": "hi"})
+        )
+        fake.rate_limited(retry_after=1, path_contains="/stream")
+        limited = error_text(await chat(client, "hi"))
     assert "HTTP 403" in foreign and "bound to one project" in foreign
     assert "HTTP 429" in limited and "Try again after 1 s." in limited
     assert len(fake.requests_to(f"/v1/agents/{PRIVATE_AGENT_ID}/stream")) == 1
 
 
-async def test_public_agents_are_chatted_with_anonymously() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            chosen = ok(
-                await client.call_tool(
-                    "chat",
-                    {
-                        "agent": f"af:{PUBLIC_AGENT_ID}",
-                        "message": "hi",
-                        "options": {"anonymous": True},
-                    },
-                )
+async def test_public_agents_are_chatted_with_anonymously(
+    fake: FakeAgenticFlow, url: str, settings: Settings
+) -> None:
+    async with connect(settings) as client:
+        chosen = ok(
+            await client.call_tool(
+                "chat",
+                {
+                    "agent": f"af:{PUBLIC_AGENT_ID}",
+                    "message": "hi",
+                    "options": {"anonymous": True},
+                },
             )
-        async with connect(settings(url, api_key=None)) as client:
-            keyless = ok(
-                await client.call_tool("chat", {"agent": f"af:{PUBLIC_AGENT_ID}", "message": "yo"})
-            )
-            private = error_text(await chat(client, "hi"))
+        )
+    async with connect(agenticflow_settings(url, api_key=None)) as client:
+        keyless = ok(
+            await client.call_tool("chat", {"agent": f"af:{PUBLIC_AGENT_ID}", "message": "yo"})
+        )
+        private = error_text(await chat(client, "hi"))
     assert chosen["text"] == "Echo: hi (turn 1)" and keyless["text"] == "Echo: yo (turn 1)"
     assert "HTTP 403" in private and "private: set `api_key`" in private
     anonymous = fake.requests_to("/v1/agents/anonymous/")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from agentdeck.config import Settings
 from tests.fakes.agenticflow import (
     API_KEY,
     FOREIGN_AGENT_ID,
@@ -15,8 +16,6 @@ from tests.fakes.agenticflow import (
     PUBLIC_AGENT_ID,
     FakeAgenticFlow,
 )
-from tests.fakes.base import serve
-from tests.platforms import agenticflow_settings as settings
 from tests.support import accept, connect, decline, error_text, ok
 
 pytestmark = pytest.mark.anyio
@@ -42,28 +41,29 @@ async def create(client: Any, agent: str = AGENT, **options: Any) -> dict[str, A
 
 
 async def test_a_basic_auth_trigger_is_created_invoked_with_its_credentials_and_logged(
+    fake: FakeAgenticFlow,
+    url: str,
+    settings: Settings,
     mode: str,
 ) -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url), mode) as client:
-            trigger = ok(
-                await create(
-                    client,
-                    description="from the shop",
-                    auth_type="BASIC",
-                    username="shop",
-                    password=PASSWORD,
-                    response_code=202,
-                )
+    async with connect(settings, mode) as client:
+        trigger = ok(
+            await create(
+                client,
+                description="from the shop",
+                auth_type="BASIC",
+                username="shop",
+                password=PASSWORD,
+                response_code=202,
             )
-            invoked = ok(
-                await client.call_tool(
-                    "invoke_trigger",
-                    {"trigger": trigger["ref"], "payload": {"order_id": 123, "total": 49.99}},
-                )
+        )
+        invoked = ok(
+            await client.call_tool(
+                "invoke_trigger",
+                {"trigger": trigger["ref"], "payload": {"order_id": 123, "total": 49.99}},
             )
-            events = ok(await client.call_tool("list_trigger_events", {"trigger": trigger["ref"]}))
+        )
+        events = ok(await client.call_tool("list_trigger_events", {"trigger": trigger["ref"]}))
 
     stored = next(iter(fake.triggers.values()))
     path = stored["trigger_config"]["path"]
@@ -114,22 +114,22 @@ async def test_a_basic_auth_trigger_is_created_invoked_with_its_credentials_and_
     assert events_call.query == {"limit": "21", "offset": "0"}
 
 
-async def test_a_bearer_trigger_is_updated_in_part_and_keeps_its_token(mode: str) -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url), mode) as client:
-            trigger = ok(await create(client, auth_type="bearer", token=TOKEN))
-            updated = ok(
-                await client.call_tool(
-                    "update_trigger",
-                    {"trigger": trigger["ref"], "options": {"method": "put", "chat_id": "t-9"}},
-                )
+async def test_a_bearer_trigger_is_updated_in_part_and_keeps_its_token(
+    fake: FakeAgenticFlow, settings: Settings, mode: str
+) -> None:
+    async with connect(settings, mode) as client:
+        trigger = ok(await create(client, auth_type="bearer", token=TOKEN))
+        updated = ok(
+            await client.call_tool(
+                "update_trigger",
+                {"trigger": trigger["ref"], "options": {"method": "put", "chat_id": "t-9"}},
             )
-            invoked = ok(
-                await client.call_tool(
-                    "invoke_trigger", {"trigger": trigger["ref"], "payload": ["any", "json"]}
-                )
+        )
+        invoked = ok(
+            await client.call_tool(
+                "invoke_trigger", {"trigger": trigger["ref"], "payload": ["any", "json"]}
             )
+        )
     no_secrets(trigger, updated, invoked)
     assert updated["method"] == "PUT" and updated["auth_type"] == "BEARER"
     assert updated["path"] == trigger["path"] and updated["details"]["chat_id"] == "t-9"
@@ -146,21 +146,21 @@ async def test_a_bearer_trigger_is_updated_in_part_and_keeps_its_token(mode: str
     assert fake.threads["t-9"]["messages"][0]["content"] == "A new order arrived."
 
 
-async def test_a_get_trigger_takes_its_payload_as_query_parameters() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            trigger = ok(await create(client, method="GET"))
-            ok(
-                await client.call_tool(
-                    "invoke_trigger", {"trigger": trigger["ref"], "payload": {"q": "x", "n": 2}}
-                )
+async def test_a_get_trigger_takes_its_payload_as_query_parameters(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    async with connect(settings) as client:
+        trigger = ok(await create(client, method="GET"))
+        ok(
+            await client.call_tool(
+                "invoke_trigger", {"trigger": trigger["ref"], "payload": {"q": "x", "n": 2}}
             )
-            nested = error_text(
-                await client.call_tool(
-                    "invoke_trigger", {"trigger": trigger["ref"], "payload": {"q": {"deep": 1}}}
-                )
+        )
+        nested = error_text(
+            await client.call_tool(
+                "invoke_trigger", {"trigger": trigger["ref"], "payload": {"q": {"deep": 1}}}
             )
+        )
     webhook = fake.requests_to("/webhook/")
     assert len(webhook) == 1
     assert webhook[0].method == "GET" and webhook[0].query == {"q": "x", "n": "2"}
@@ -168,21 +168,21 @@ async def test_a_get_trigger_takes_its_payload_as_query_parameters() -> None:
     assert "sent as query parameters" in nested
 
 
-async def test_rejected_webhook_credentials_are_explained_without_the_secret() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            trigger = ok(await create(client, auth_type="BEARER", token=TOKEN))
-            # Even if the platform repeats the credential it rejected, it is not shown.
-            echoed = {"detail": f"Invalid webhook credentials: Bearer {TOKEN}"}
-            fake.fail_next(401, echoed, path_contains="/webhook/")
-            rejected = error_text(
-                await client.call_tool("invoke_trigger", {"trigger": trigger["ref"], "payload": {}})
-            )
-            fake.fail_next(409, echoed, path_contains="/webhook/")
-            conflict = error_text(
-                await client.call_tool("invoke_trigger", {"trigger": trigger["ref"], "payload": {}})
-            )
+async def test_rejected_webhook_credentials_are_explained_without_the_secret(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    async with connect(settings) as client:
+        trigger = ok(await create(client, auth_type="BEARER", token=TOKEN))
+        # Even if the platform repeats the credential it rejected, it is not shown.
+        echoed = {"detail": f"Invalid webhook credentials: Bearer {TOKEN}"}
+        fake.fail_next(401, echoed, path_contains="/webhook/")
+        rejected = error_text(
+            await client.call_tool("invoke_trigger", {"trigger": trigger["ref"], "payload": {}})
+        )
+        fake.fail_next(409, echoed, path_contains="/webhook/")
+        conflict = error_text(
+            await client.call_tool("invoke_trigger", {"trigger": trigger["ref"], "payload": {}})
+        )
     assert "rejected the trigger's own credentials (auth_type BEARER)" in rejected
     assert "update_trigger" in rejected and "api_key" not in rejected
     assert "HTTP 409" in conflict and "Invalid webhook credentials: Bearer ***" in conflict
@@ -190,8 +190,9 @@ async def test_rejected_webhook_credentials_are_explained_without_the_secret() -
     assert len(fake.requests_to("/webhook/")) == 2
 
 
-async def test_wrong_trigger_options_are_refused_before_any_request() -> None:
-    fake = FakeAgenticFlow()
+async def test_wrong_trigger_options_are_refused_before_any_request(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
     cases = [
         ({"auth_type": "BASIC", "username": "u"}, "options.password is required with auth_type"),
         ({"auth_type": "BEARER"}, "options.token is required with auth_type BEARER"),
@@ -204,28 +205,25 @@ async def test_wrong_trigger_options_are_refused_before_any_request() -> None:
         ({"password": 12345}, "options.password must be a string"),
         ({"colour": "red"}, "options.colour is not a trigger option"),
     ]
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            for options, expected in cases:
-                text = error_text(await create(client, **options))
-                assert expected in text, (options, text)
-                assert "Nothing was sent" in text and "12345" not in text
-            no_name = error_text(
-                await client.call_tool(
-                    "create_trigger", {"agent": AGENT, "options": {"message": "hi"}}
-                )
+    async with connect(settings) as client:
+        for options, expected in cases:
+            text = error_text(await create(client, **options))
+            assert expected in text, (options, text)
+            assert "Nothing was sent" in text and "12345" not in text
+        no_name = error_text(
+            await client.call_tool("create_trigger", {"agent": AGENT, "options": {"message": "hi"}})
+        )
+        bad_ref = error_text(
+            await client.call_tool(
+                "update_trigger", {"trigger": "af:orders", "options": {"name": "x"}}
             )
-            bad_ref = error_text(
-                await client.call_tool(
-                    "update_trigger", {"trigger": "af:orders", "options": {"name": "x"}}
-                )
+        )
+        bad_update = error_text(
+            await client.call_tool(
+                "update_trigger",
+                {"trigger": f"af:{MISSING_ID}", "options": {"method": "PATCH", "token": 7}},
             )
-            bad_update = error_text(
-                await client.call_tool(
-                    "update_trigger",
-                    {"trigger": f"af:{MISSING_ID}", "options": {"method": "PATCH", "token": 7}},
-                )
-            )
+        )
     assert "options.name is required" in no_name
     assert "not an AgenticFlow trigger id" in bad_ref
     assert "options.method must be one of" in bad_update
@@ -233,23 +231,23 @@ async def test_wrong_trigger_options_are_refused_before_any_request() -> None:
     assert fake.requests == []
 
 
-async def test_triggers_are_listed_per_agent_and_across_the_project() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            first = ok(await create(client, name="one"))
-            second = ok(
-                await create(client, name="two", auth_type="BASIC", username="u", password=PASSWORD)
+async def test_triggers_are_listed_per_agent_and_across_the_project(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    async with connect(settings) as client:
+        first = ok(await create(client, name="one"))
+        second = ok(
+            await create(client, name="two", auth_type="BASIC", username="u", password=PASSWORD)
+        )
+        third = ok(await create(client, agent=f"af:{PUBLIC_AGENT_ID}", name="three"))
+        mine = ok(await client.call_tool("list_triggers", {"agent": AGENT}))
+        page = ok(await client.call_tool("list_triggers", {"backend": "af", "limit": 2}))
+        rest = ok(
+            await client.call_tool(
+                "list_triggers", {"backend": "af", "limit": 2, "cursor": page["next_cursor"]}
             )
-            third = ok(await create(client, agent=f"af:{PUBLIC_AGENT_ID}", name="three"))
-            mine = ok(await client.call_tool("list_triggers", {"agent": AGENT}))
-            page = ok(await client.call_tool("list_triggers", {"backend": "af", "limit": 2}))
-            rest = ok(
-                await client.call_tool(
-                    "list_triggers", {"backend": "af", "limit": 2, "cursor": page["next_cursor"]}
-                )
-            )
-            everywhere = ok(await client.call_tool("list_triggers", {}))
+        )
+        everywhere = ok(await client.call_tool("list_triggers", {}))
     assert [t["ref"] for t in mine["items"]] == [first["ref"], second["ref"]]
     assert "next_cursor" not in mine
     assert [t["name"] for t in page["items"] + rest["items"]] == ["three", "one", "two"]
@@ -259,25 +257,21 @@ async def test_triggers_are_listed_per_agent_and_across_the_project() -> None:
     no_secrets(mine, page, rest, everywhere)
 
 
-async def test_trigger_events_page_with_a_cursor() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            trigger = ok(await create(client))
-            for n in range(3):
-                args = {"trigger": trigger["ref"], "payload": {"n": n}}
-                ok(await client.call_tool("invoke_trigger", args))
-            first = ok(
-                await client.call_tool(
-                    "list_trigger_events", {"trigger": trigger["ref"], "limit": 2}
-                )
+async def test_trigger_events_page_with_a_cursor(fake: FakeAgenticFlow, settings: Settings) -> None:
+    async with connect(settings) as client:
+        trigger = ok(await create(client))
+        for n in range(3):
+            args = {"trigger": trigger["ref"], "payload": {"n": n}}
+            ok(await client.call_tool("invoke_trigger", args))
+        first = ok(
+            await client.call_tool("list_trigger_events", {"trigger": trigger["ref"], "limit": 2})
+        )
+        rest = ok(
+            await client.call_tool(
+                "list_trigger_events",
+                {"trigger": trigger["ref"], "limit": 2, "cursor": first["next_cursor"]},
             )
-            rest = ok(
-                await client.call_tool(
-                    "list_trigger_events",
-                    {"trigger": trigger["ref"], "limit": 2, "cursor": first["next_cursor"]},
-                )
-            )
+        )
     assert [e["payload"] for e in first["items"] + rest["items"]] == [
         {"n": 2}, {"n": 1}, {"n": 0},
     ]  # fmt: skip
@@ -288,27 +282,25 @@ async def test_trigger_events_page_with_a_cursor() -> None:
     ]
 
 
-async def test_a_trigger_is_deleted_after_confirmation_and_then_not_found(mode: str) -> None:
-    fake = FakeAgenticFlow()
+async def test_a_trigger_is_deleted_after_confirmation_and_then_not_found(
+    fake: FakeAgenticFlow, settings: Settings, mode: str
+) -> None:
     questions: list[str] = []
 
     async def answer(context: Any, params: Any) -> Any:
         questions.append(params.message)
         return await accept(context, params)
 
-    with serve(fake.app) as url:
-        async with connect(settings(url), mode, elicitation_callback=answer) as client:
-            trigger = ok(await create(client))
-            deleted = ok(await client.call_tool("delete_trigger", {"trigger": trigger["ref"]}))
-            again = error_text(
-                await client.call_tool("delete_trigger", {"trigger": trigger["ref"]})
-            )
-            events = error_text(
-                await client.call_tool("list_trigger_events", {"trigger": trigger["ref"]})
-            )
-            invoke = error_text(
-                await client.call_tool("invoke_trigger", {"trigger": f"af:{MISSING_ID}"})
-            )
+    async with connect(settings, mode, elicitation_callback=answer) as client:
+        trigger = ok(await create(client))
+        deleted = ok(await client.call_tool("delete_trigger", {"trigger": trigger["ref"]}))
+        again = error_text(await client.call_tool("delete_trigger", {"trigger": trigger["ref"]}))
+        events = error_text(
+            await client.call_tool("list_trigger_events", {"trigger": trigger["ref"]})
+        )
+        invoke = error_text(
+            await client.call_tool("invoke_trigger", {"trigger": f"af:{MISSING_ID}"})
+        )
     assert deleted == {
         "deleted": trigger["ref"],
         "message": f"Trigger {trigger['ref']} was deleted.",
@@ -324,36 +316,36 @@ async def test_a_trigger_is_deleted_after_confirmation_and_then_not_found(mode: 
     assert fake.requests_to("/webhook/") == []
 
 
-async def test_a_declined_delete_leaves_the_trigger_alone() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url), elicitation_callback=decline) as client:
-            trigger = ok(await create(client))
-            text = error_text(await client.call_tool("delete_trigger", {"trigger": trigger["ref"]}))
+async def test_a_declined_delete_leaves_the_trigger_alone(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    async with connect(settings, elicitation_callback=decline) as client:
+        trigger = ok(await create(client))
+        text = error_text(await client.call_tool("delete_trigger", {"trigger": trigger["ref"]}))
     assert "nothing was changed" in text
     assert trigger["id"] in fake.triggers
     assert fake.requests_to("/v1/agents/triggers/", "DELETE") == []
 
 
-async def test_another_projects_agent_cannot_get_a_trigger() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            text = error_text(await create(client, agent=f"af:{FOREIGN_AGENT_ID}"))
-            listing = error_text(
-                await client.call_tool("list_triggers", {"agent": f"af:{FOREIGN_AGENT_ID}"})
-            )
+async def test_another_projects_agent_cannot_get_a_trigger(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    async with connect(settings) as client:
+        text = error_text(await create(client, agent=f"af:{FOREIGN_AGENT_ID}"))
+        listing = error_text(
+            await client.call_tool("list_triggers", {"agent": f"af:{FOREIGN_AGENT_ID}"})
+        )
     assert "HTTP 403" in text and "bound to one project" in text
     assert "HTTP 403" in listing
     assert fake.triggers == {}
 
 
-async def test_triggers_need_a_backend_that_has_them() -> None:
-    fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            local = error_text(await client.call_tool("list_triggers", {"backend": "local"}))
-            tools = {t.name: t for t in (await client.list_tools()).tools}
+async def test_triggers_need_a_backend_that_has_them(
+    fake: FakeAgenticFlow, settings: Settings
+) -> None:
+    async with connect(settings) as client:
+        local = error_text(await client.call_tool("list_triggers", {"backend": "local"}))
+        tools = {t.name: t for t in (await client.list_tools()).tools}
     assert "list_triggers is not supported by local backends" in local
     assert "triggers" in local
     for name in ("list_triggers", "list_trigger_events"):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agentdeck.config import Settings
 from agentdeck.errors import (
     AuthenticationError,
     NotFoundError,
@@ -18,9 +17,10 @@ from agentdeck.errors import (
     UpstreamValidationError,
 )
 from agentdeck.registry import Registry
-from tests.fakes.base import RecordedRequest, serve
+from tests.fakes.base import RecordedRequest
 from tests.fakes.make import READ, SEED_AGENT_ID, FakeMake, make_error
-from tests.support import FAST_HTTP, accept, connect, conversation_id, error_text, make_settings, ok
+from tests.platforms import make_settings_for
+from tests.support import accept, connect, conversation_id, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -30,40 +30,6 @@ SEED_REF = f"ops:{SEED_AGENT_ID}"
 UNKNOWN = str(uuid.UUID(int=7))
 
 
-class _Current:
-    """One server for the module, answering with each test's own fresh fake."""
-
-    app: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.app is not None
-        await self.app(scope, receive, send)
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[_Current, str]]:
-    current = _Current()
-    with serve(current) as base:
-        yield current, base
-
-
-@pytest.fixture
-def fake(served: tuple[_Current, str]) -> FakeMake:
-    fake = FakeMake()
-    served[0].app = fake.app
-    return fake
-
-
-@pytest.fixture
-def url(fake: FakeMake, served: tuple[_Current, str]) -> str:
-    return served[1] + "/api/v2"
-
-
-def settings_for(url: str, fake: FakeMake, **extra: Any):
-    ops = {"kind": "make", "base_url": url, "token": fake.token, "team_id": 1}
-    return make_settings({"ops": {**ops, **FAST_HTTP, **extra}})
-
-
 def assert_sent(request: RecordedRequest, fake: FakeMake, method: str, path: str) -> None:
     assert (request.method, request.path) == (method, path)
     assert request.query == {"teamId": "1"}
@@ -71,7 +37,9 @@ def assert_sent(request: RecordedRequest, fake: FakeMake, method: str, path: str
 
 
 async def call(url: str, fake: FakeMake, tool: str, args: dict[str, Any], mode: str = "auto", **s):
-    async with connect(settings_for(url, fake, **s), mode, elicitation_callback=accept) as client:
+    async with connect(
+        make_settings_for(url, s.pop("token", fake.token), **s), mode, elicitation_callback=accept
+    ) as client:
         with anyio.fail_after(15):
             return await client.call_tool(tool, args)
 
@@ -79,9 +47,11 @@ async def call(url: str, fake: FakeMake, tool: str, args: dict[str, Any], mode: 
 # ---- agents ------------------------------------------------------------------------------
 
 
-async def test_list_agents_pages_the_team_agents(url: str, fake: FakeMake, mode: str) -> None:
+async def test_list_agents_pages_the_team_agents(
+    settings: Settings, fake: FakeMake, mode: str
+) -> None:
     second = fake.add_agent("Second", "Be brief.")
-    async with connect(settings_for(url, fake), mode) as client:
+    async with connect(settings, mode) as client:
         first = ok(await client.call_tool("list_agents", {"backend": "ops", "limit": 1}))
         cursor = first["next_cursor"]
         rest = ok(await client.call_tool("list_agents", {"backend": "ops", "cursor": cursor}))
@@ -116,8 +86,8 @@ async def test_get_agent_returns_the_full_agent(url: str, fake: FakeMake, mode: 
     assert_sent(request, fake, "GET", SEED)
 
 
-async def test_agent_resource_reads_the_agent(url: str, fake: FakeMake) -> None:
-    async with connect(settings_for(url, fake)) as client:
+async def test_agent_resource_reads_the_agent(settings: Settings, fake: FakeMake) -> None:
+    async with connect(settings) as client:
         result = await client.read_resource(f"agentdeck://ops/agents/{SEED_AGENT_ID}")
     assert json.loads(result.contents[0].text)["name"] == "Seed Agent"
 
@@ -259,8 +229,10 @@ async def test_delete_unknown_agent_changes_nothing(url: str, fake: FakeMake) ->
 # ---- chat and conversations --------------------------------------------------------------
 
 
-async def test_chat_streams_and_continues_the_thread(url: str, fake: FakeMake, mode: str) -> None:
-    async with connect(settings_for(url, fake), mode) as client:
+async def test_chat_streams_and_continues_the_thread(
+    settings: Settings, fake: FakeMake, mode: str
+) -> None:
+    async with connect(settings, mode) as client:
         first = ok(await client.call_tool("chat", {"agent": SEED_REF, "message": "hello"}))
         thread = conversation_id(first)
         args = {"agent": SEED_REF, "message": "again", "conversation": first["conversation"]}
@@ -301,7 +273,7 @@ async def test_chat_streams_and_continues_the_thread(url: str, fake: FakeMake, m
 async def test_streaming_off_uses_run_and_passes_callback(
     url: str, fake: FakeMake, mode: str
 ) -> None:
-    async with connect(settings_for(url, fake, streaming=False), mode) as client:
+    async with connect(make_settings_for(url, fake.token, streaming=False), mode) as client:
         args = {
             "agent": SEED_REF,
             "message": "hi",
@@ -355,9 +327,9 @@ async def test_bad_chat_input_sends_nothing(
 
 
 async def test_chat_with_unknown_agent_fails_and_leaves_no_conversation(
-    url: str, fake: FakeMake
+    settings: Settings, fake: FakeMake
 ) -> None:
-    async with connect(settings_for(url, fake)) as client:
+    async with connect(settings) as client:
         result = await client.call_tool("chat", {"agent": f"ops:{UNKNOWN}", "message": "hi"})
         listed = ok(await client.call_tool("list_conversations", {"backend": "ops"}))
     assert f"no Make agent '{UNKNOWN}'" in error_text(result)
@@ -417,9 +389,11 @@ async def test_tool_calls_and_several_assistant_steps(url: str, fake: FakeMake) 
     assert "not a message" in warning
 
 
-async def test_slow_run_returns_running_then_get_run_waits(url: str, fake: FakeMake) -> None:
+async def test_slow_run_returns_running_then_get_run_waits(
+    settings: Settings, fake: FakeMake
+) -> None:
     fake.next_stream, fake.slow_delay = "slow", 0.3
-    async with connect(settings_for(url, fake)) as client:
+    async with connect(settings) as client:
         args = {"agent": SEED_REF, "message": "hi", "wait_seconds": 0.1}
         early = ok(await client.call_tool("chat", args))
         with anyio.fail_after(10):
@@ -431,9 +405,9 @@ async def test_slow_run_returns_running_then_get_run_waits(url: str, fake: FakeM
     assert done["conversation"] == early["conversation"]
 
 
-async def test_cancel_run_closes_the_stream(url: str, fake: FakeMake) -> None:
+async def test_cancel_run_closes_the_stream(settings: Settings, fake: FakeMake) -> None:
     fake.next_stream, fake.slow_delay = "slow", 2
-    async with connect(settings_for(url, fake)) as client:
+    async with connect(settings) as client:
         args = {"agent": SEED_REF, "message": "hi", "wait_seconds": 0.1}
         early = ok(await client.call_tool("chat", args))
         with anyio.fail_after(5):
@@ -505,7 +479,9 @@ async def test_server_error_on_create_is_not_repeated(url: str, fake: FakeMake) 
 
 
 async def check(url: str, fake: FakeMake, **extra: Any) -> str:
-    async with Registry.open(settings_for(url, fake, **extra)) as registry:
+    async with Registry.open(
+        make_settings_for(url, extra.pop("token", fake.token), **extra)
+    ) as registry:
         with anyio.fail_after(10):
             return await registry.get("ops").check()
 
@@ -539,7 +515,7 @@ async def test_check_reports_a_wrong_base_url(url: str, fake: FakeMake) -> None:
 
 async def test_plain_run_knows_the_thread_while_still_running(url: str, fake: FakeMake) -> None:
     fake.delay, fake.delay_routes = 0.3, {"run"}
-    async with connect(settings_for(url, fake, streaming=False)) as client:
+    async with connect(make_settings_for(url, fake.token, streaming=False)) as client:
         args = {"agent": SEED_REF, "message": "hi", "wait_seconds": 0.05}
         early = ok(await client.call_tool("chat", args))
         with anyio.fail_after(10):

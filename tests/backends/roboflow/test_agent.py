@@ -4,33 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import anyio
 import pytest
 from mcp.types import CallToolResult
 
-from tests.fakes.base import serve
+from agentdeck.config import Settings
 from tests.fakes.roboflow import FOLDER_KEY, FULL_KEY, READ_KEY, WORKSPACE, FakeRoboflow
-from tests.platforms import roboflow_settings as settings
-from tests.platforms import workflows_state
+from tests.platforms import roboflow_settings, workflows_state
 from tests.support import accept, connect_confirming, conversation_id, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
 SPEC = {"version": "1.0", "inputs": [], "steps": [], "outputs": []}
 ONE_AGENT = "a Roboflow workspace has one agent: chat with it as 'vision'"
-
-
-@pytest.fixture
-def fake() -> FakeRoboflow:
-    return FakeRoboflow()
-
-
-@pytest.fixture
-def base_url(fake: FakeRoboflow) -> Iterator[str]:
-    with serve(fake.app) as url:
-        yield url
 
 
 def chat_failure(result: CallToolResult) -> str:
@@ -55,9 +42,9 @@ def assert_key_sent_as_documented(fake: FakeRoboflow) -> None:
 
 
 async def test_the_workspace_agent_is_listed_and_the_bare_backend_name_is_its_ref(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
-    async with connect_confirming(settings(base_url), mode) as client:
+    async with connect_confirming(settings, mode) as client:
         listed = ok(await client.call_tool("list_agents", {"backend": "vision"}))
         assert [a["ref"] for a in listed["items"]] == ["vision:agent"]
         assert "next_cursor" not in listed
@@ -71,9 +58,9 @@ async def test_the_workspace_agent_is_listed_and_the_bare_backend_name_is_its_re
 
 
 async def test_agents_cannot_be_created_changed_or_deleted_and_the_error_says_what_to_use(
-    fake: FakeRoboflow, base_url: str
+    fake: FakeRoboflow, settings: Settings
 ) -> None:
-    async with connect_confirming(settings(base_url), elicitation_callback=accept) as client:
+    async with connect_confirming(settings, elicitation_callback=accept) as client:
         for tool, args in [
             ("create_agent", {"backend": "vision", "name": "Another"}),
             ("update_agent", {"agent": "vision", "instructions": "be terse"}),
@@ -87,9 +74,9 @@ async def test_agents_cannot_be_created_changed_or_deleted_and_the_error_says_wh
 
 
 async def test_chat_drafts_a_workflow_and_continues_the_conversation(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
-    async with connect_confirming(settings(base_url), mode) as client:
+    async with connect_confirming(settings, mode) as client:
         first = ok(
             await client.call_tool(
                 "chat",
@@ -134,10 +121,10 @@ async def test_chat_drafts_a_workflow_and_continues_the_conversation(
 
 
 async def test_plan_mode_outlines_and_changes_nothing(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     before = workflows_state(fake)
-    async with connect_confirming(settings(base_url), mode) as client:
+    async with connect_confirming(settings, mode) as client:
         result = ok(
             await client.call_tool(
                 "chat",
@@ -156,9 +143,9 @@ async def test_plan_mode_outlines_and_changes_nothing(
 
 
 async def test_publish_deploys_the_draft_and_a_second_publish_says_there_is_no_draft(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
-    async with connect_confirming(settings(base_url), mode) as client:
+    async with connect_confirming(settings, mode) as client:
         chat = ok(await client.call_tool("chat", {"agent": "vision", "message": "detect cats"}))
         ref = chat["workflows"][0]["ref"]
         draft_spec = chat["workflows"][0]["specification"]
@@ -174,18 +161,18 @@ async def test_publish_deploys_the_draft_and_a_second_publish_says_there_is_no_d
         again = error_text(await client.call_tool("publish_workflow", {"workflow": ref}))
         assert "HTTP 400" in again and "no unpublished draft" in again
         assert "chat with 'vision'" in again
-    url = ref.partition(":")[2]
-    assert json.loads(fake.workflow(url).config) == {"specification": draft_spec}
+    slug = ref.partition(":")[2]
+    assert json.loads(fake.workflow(slug).config) == {"specification": draft_spec}
     publishes = fake.requests_to("/publish", "POST")
-    assert [r.path for r in publishes] == [f"/{WORKSPACE}/agent/workflows/{url}/publish"] * 2
+    assert [r.path for r in publishes] == [f"/{WORKSPACE}/agent/workflows/{slug}/publish"] * 2
     assert publishes[0].body == {"api_key": FULL_KEY} and publishes[0].query == {}
     assert_key_sent_as_documented(fake)
 
 
 async def test_publishing_an_unknown_workflow_is_a_404_that_says_how_to_find_one(
-    base_url: str,
+    settings: Settings,
 ) -> None:
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         text = error_text(await client.call_tool("publish_workflow", {"workflow": "vision:nope"}))
     assert "HTTP 404" in text and "list_workflows" in text
 
@@ -194,9 +181,9 @@ async def test_publishing_an_unknown_workflow_is_a_404_that_says_how_to_find_one
 
 
 async def test_conversations_are_listed_filtered_and_read_as_transcripts(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
-    async with connect_confirming(settings(base_url), mode) as client:
+    async with connect_confirming(settings, mode) as client:
         chat = ok(await client.call_tool("chat", {"agent": "vision", "message": "detect dogs"}))
         conversation = conversation_id(chat)
 
@@ -238,9 +225,9 @@ async def test_conversations_are_listed_filtered_and_read_as_transcripts(
 
 
 async def test_an_unknown_conversation_is_a_404_with_a_way_forward(
-    fake: FakeRoboflow, base_url: str
+    fake: FakeRoboflow, settings: Settings
 ) -> None:
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         chat = chat_failure(
             await client.call_tool(
                 "chat",
@@ -258,9 +245,9 @@ async def test_an_unknown_conversation_is_a_404_with_a_way_forward(
 
 
 async def test_bad_chat_and_filter_options_fail_before_any_request(
-    fake: FakeRoboflow, base_url: str
+    fake: FakeRoboflow, settings: Settings
 ) -> None:
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         wrong_mode = chat_failure(
             await client.call_tool(
                 "chat", {"agent": "vision", "message": "hi", "options": {"mode": "draft"}}
@@ -293,9 +280,9 @@ async def test_bad_chat_and_filter_options_fail_before_any_request(
 
 
 async def test_without_an_api_key_the_agent_says_to_set_one_and_sends_nothing(
-    fake: FakeRoboflow, base_url: str
+    fake: FakeRoboflow, url: str
 ) -> None:
-    async with connect_confirming(settings(base_url, api_key=None)) as client:
+    async with connect_confirming(roboflow_settings(url, api_key=None)) as client:
         chat = chat_failure(await client.call_tool("chat", {"agent": "vision", "message": "hi"}))
         assert "Set `api_key` in [backends.vision]" in chat
         for tool, args in [
@@ -311,11 +298,11 @@ async def test_without_an_api_key_the_agent_says_to_set_one_and_sends_nothing(
 
 
 async def test_a_wrong_key_is_a_401_naming_the_config_key_never_the_key_itself(
-    fake: FakeRoboflow, base_url: str, caplog: pytest.LogCaptureFixture
+    fake: FakeRoboflow, url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     secret = "rf_wrong_secret_0042"
-    async with connect_confirming(settings(base_url, api_key=secret)) as client:
+    async with connect_confirming(roboflow_settings(url, api_key=secret)) as client:
         chat = chat_failure(await client.call_tool("chat", {"agent": "vision", "message": "hi"}))
         errors = [
             chat,
@@ -330,9 +317,9 @@ async def test_a_wrong_key_is_a_401_naming_the_config_key_never_the_key_itself(
     assert secret not in caplog.text
 
 
-async def test_out_of_credits_is_a_clear_402(fake: FakeRoboflow, base_url: str) -> None:
+async def test_out_of_credits_is_a_clear_402(fake: FakeRoboflow, settings: Settings) -> None:
     fake.out_of_credits()
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         chat = chat_failure(
             await client.call_tool("chat", {"agent": "vision", "message": "detect cars"})
         )
@@ -342,10 +329,10 @@ async def test_out_of_credits_is_a_clear_402(fake: FakeRoboflow, base_url: str) 
 
 
 async def test_agent_disabled_is_explained_and_workflow_tools_still_work(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     fake.disable_agent()
-    async with connect_confirming(settings(base_url), mode) as client:
+    async with connect_confirming(settings, mode) as client:
         chat = chat_failure(await client.call_tool("chat", {"agent": "vision", "message": "hi"}))
         publish = error_text(
             await client.call_tool("publish_workflow", {"workflow": "vision:slow-webhooks"})
@@ -358,9 +345,9 @@ async def test_agent_disabled_is_explained_and_workflow_tools_still_work(
 
 
 async def test_missing_scopes_and_folder_scoped_keys_are_403s_that_say_why(
-    fake: FakeRoboflow, base_url: str
+    fake: FakeRoboflow, url: str
 ) -> None:
-    async with connect_confirming(settings(base_url, api_key=READ_KEY)) as client:
+    async with connect_confirming(roboflow_settings(url, api_key=READ_KEY)) as client:
         chat = chat_failure(
             await client.call_tool("chat", {"agent": "vision", "message": "detect cars"})
         )
@@ -369,7 +356,7 @@ async def test_missing_scopes_and_folder_scoped_keys_are_403s_that_say_why(
         )
     assert "HTTP 403" in chat and "workflow:create and workflow:update" in chat
     assert "HTTP 403" in publish and "'workflow:update' scope" in publish
-    async with connect_confirming(settings(base_url, api_key=FOLDER_KEY)) as client:
+    async with connect_confirming(roboflow_settings(url, api_key=FOLDER_KEY)) as client:
         outside = error_text(
             await client.call_tool("get_conversation", {"conversation": "vision:conv_web_1"})
         )
@@ -379,10 +366,10 @@ async def test_missing_scopes_and_folder_scoped_keys_are_403s_that_say_why(
 
 
 async def test_a_server_error_on_chat_fails_the_run_and_is_not_repeated(
-    fake: FakeRoboflow, base_url: str
+    fake: FakeRoboflow, settings: Settings
 ) -> None:
     fake.server_error(path_contains="/agent/chat")
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         chat = chat_failure(
             await client.call_tool("chat", {"agent": "vision", "message": "detect cars"})
         )
@@ -391,10 +378,10 @@ async def test_a_server_error_on_chat_fails_the_run_and_is_not_repeated(
 
 
 async def test_a_cut_off_answer_fails_the_run_and_says_the_turn_may_be_saved(
-    fake: FakeRoboflow, base_url: str
+    fake: FakeRoboflow, settings: Settings
 ) -> None:
     fake.next_chat = "cut_off"
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         chat = chat_failure(
             await client.call_tool("chat", {"agent": "vision", "message": "detect cars"})
         )
@@ -402,9 +389,9 @@ async def test_a_cut_off_answer_fails_the_run_and_says_the_turn_may_be_saved(
     assert fake.workflow("detect-cars") is not None  # the turn was saved upstream regardless
 
 
-async def test_an_unreadable_answer_fails_clearly(fake: FakeRoboflow, base_url: str) -> None:
+async def test_an_unreadable_answer_fails_clearly(fake: FakeRoboflow, settings: Settings) -> None:
     fake.next_chat = "malformed"
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         chat = chat_failure(
             await client.call_tool("chat", {"agent": "vision", "message": "detect cars"})
         )
@@ -412,7 +399,7 @@ async def test_an_unreadable_answer_fails_clearly(fake: FakeRoboflow, base_url: 
 
 
 async def test_unreadable_parts_of_an_answer_become_warnings_and_the_rest_is_kept(
-    fake: FakeRoboflow, base_url: str
+    fake: FakeRoboflow, url: str, settings: Settings
 ) -> None:
     fake.next_reply = {
         "text": "I made two workflows.",
@@ -424,7 +411,7 @@ async def test_unreadable_parts_of_an_answer_become_warnings_and_the_rest_is_kep
         "conversation_id": "conv_x",
         "credits_used": 1,
     }
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         chat = ok(await client.call_tool("chat", {"agent": "vision", "message": "detect cars"}))
     assert chat["status"] == "completed" and chat["text"] == "I made two workflows."
     assert [w["ref"] for w in chat["workflows"]] == ["vision:a"]
@@ -437,10 +424,10 @@ async def test_unreadable_parts_of_an_answer_become_warnings_and_the_rest_is_kep
 
 
 async def test_a_slow_turn_answers_running_and_get_run_waits_for_the_rest(
-    fake: FakeRoboflow, base_url: str
+    fake: FakeRoboflow, settings: Settings
 ) -> None:
     fake.next_chat, fake.slow_seconds = "slow", 1.0
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         with anyio.fail_after(15):
             started = ok(
                 await client.call_tool(
@@ -455,9 +442,11 @@ async def test_a_slow_turn_answers_running_and_get_run_waits_for_the_rest(
     assert [w["ref"] for w in done["workflows"]] == ["vision:detect-cars"]
 
 
-async def test_cancelling_a_slow_turn_closes_the_request(fake: FakeRoboflow, base_url: str) -> None:
+async def test_cancelling_a_slow_turn_closes_the_request(
+    fake: FakeRoboflow, settings: Settings
+) -> None:
     fake.next_chat, fake.slow_seconds = "slow", 5.0
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         with anyio.fail_after(10):
             started = ok(
                 await client.call_tool(
@@ -471,9 +460,9 @@ async def test_cancelling_a_slow_turn_closes_the_request(fake: FakeRoboflow, bas
 
 
 async def test_with_expose_agents_the_workspace_agent_is_a_tool_of_its_own(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, url: str, mode: str
 ) -> None:
-    async with connect_confirming(settings(base_url, expose_agents=True), mode) as client:
+    async with connect_confirming(roboflow_settings(url, expose_agents=True), mode) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert "vision_roboflow_agent" in tools
         assert "vision:agent" in (tools["vision_roboflow_agent"].description or "")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from agentdeck.config import Settings
 from agentdeck.registry import Registry
 from agentdeck.server.tools import workflows as workflow_tools
-from tests.fakes.base import serve
 from tests.fakes.roboflow import (
     FOLDER_KEY,
     FULL_KEY,
@@ -20,7 +19,7 @@ from tests.fakes.roboflow import (
     WORKSPACE,
     FakeRoboflow,
 )
-from tests.platforms import roboflow_settings as settings
+from tests.platforms import roboflow_settings
 from tests.platforms import workflows_state as state
 from tests.support import (
     accept,
@@ -41,17 +40,6 @@ SPEC = {
 }
 
 
-@pytest.fixture
-def fake() -> FakeRoboflow:
-    return FakeRoboflow()
-
-
-@pytest.fixture
-def base_url(fake: FakeRoboflow) -> Iterator[str]:
-    with serve(fake.app) as url:
-        yield url
-
-
 def assert_key_sent_as_documented(fake: FakeRoboflow) -> None:
     """GET/DELETE carry api_key in the query, POST in the JSON body, never both."""
     assert fake.key_uses
@@ -64,9 +52,9 @@ def assert_key_sent_as_documented(fake: FakeRoboflow) -> None:
 
 
 async def test_list_workflows_pages_with_a_cursor_from_one_backend_or_all(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
-    async with connect_confirming(settings(base_url), mode) as client:
+    async with connect_confirming(settings, mode) as client:
         first = ok(await client.call_tool("list_workflows", {"backend": "vision", "limit": 1}))
         assert [w["ref"] for w in first["items"]] == ["vision:slow-webhooks"]
         assert first["items"][0]["details"]["internal_id"] == "wf_abc123"
@@ -97,10 +85,10 @@ async def test_list_workflows_pages_with_a_cursor_from_one_backend_or_all(
 
 
 async def test_get_workflow_returns_the_published_specification_and_draft_state(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     fake.workflow("slow-webhooks").draft = {**SPEC, "steps": [{"name": "draft_step"}]}
-    async with connect_confirming(settings(base_url), mode) as client:
+    async with connect_confirming(settings, mode) as client:
         got = ok(await client.call_tool("get_workflow", {"workflow": "vision:slow-webhooks"}))
         resource = await client.read_resource("agentdeck://vision/workflows/slow-webhooks")
     assert got["ref"] == "vision:slow-webhooks" and got["name"] == "Slow webhooks"
@@ -115,9 +103,9 @@ async def test_get_workflow_returns_the_published_specification_and_draft_state(
 
 
 async def test_public_workflows_are_readable_without_a_key_and_private_ones_say_to_set_one(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, url: str, mode: str
 ) -> None:
-    async with connect_confirming(settings(base_url, api_key=None), mode) as client:
+    async with connect_confirming(roboflow_settings(url, api_key=None), mode) as client:
         public = ok(
             await client.call_tool(
                 "get_workflow", {"workflow": f"vision:{PUBLIC_WORKSPACE}/people-counter"}
@@ -142,13 +130,13 @@ async def test_public_workflows_are_readable_without_a_key_and_private_ones_say_
 
 
 async def test_list_workflow_versions_newest_first_with_paging(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, url: str, settings: Settings, mode: str
 ) -> None:
     fake.add_workflow(WORKSPACE, "Versioned", url="versioned", specification=SPEC)
     wf = fake.workflow("versioned")
     wf.config = json.dumps({"specification": {**SPEC, "steps": [{"name": "two"}]}})
     fake._add_version(wf, "update")
-    async with connect_confirming(settings(base_url), mode) as client:
+    async with connect_confirming(settings, mode) as client:
         page = ok(
             await client.call_tool(
                 "list_workflow_versions", {"workflow": "vision:versioned", "limit": 1}
@@ -177,9 +165,9 @@ async def test_list_workflow_versions_newest_first_with_paging(
 
 
 async def test_create_workflow_wraps_the_specification_as_the_stored_config(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, url: str, settings: Settings, mode: str
 ) -> None:
-    async with connect_confirming(settings(base_url), mode) as client:
+    async with connect_confirming(settings, mode) as client:
         created = ok(
             await client.call_tool(
                 "create_workflow",
@@ -225,10 +213,10 @@ async def test_create_workflow_wraps_the_specification_as_the_stored_config(
 
 
 async def test_update_workflow_renames_and_replaces_the_specification_by_internal_id(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, url: str, settings: Settings, mode: str
 ) -> None:
     new_spec = {**SPEC, "steps": [{"name": "count"}]}
-    async with connect_confirming(settings(base_url), mode) as client:
+    async with connect_confirming(settings, mode) as client:
         updated = ok(
             await client.call_tool(
                 "update_workflow",
@@ -256,9 +244,9 @@ async def test_update_workflow_renames_and_replaces_the_specification_by_interna
 
 
 async def test_fork_workflow_copies_a_public_workflow_or_one_of_our_own(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, url: str, settings: Settings, mode: str
 ) -> None:
-    async with connect_confirming(settings(base_url), mode) as client:
+    async with connect_confirming(settings, mode) as client:
         public = ok(
             await client.call_tool(
                 "fork_workflow",
@@ -299,9 +287,9 @@ async def test_fork_workflow_copies_a_public_workflow_or_one_of_our_own(
 
 
 async def test_create_workflow_token_for_a_public_client(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
-    async with connect_confirming(settings(base_url), mode) as client:
+    async with connect_confirming(settings, mode) as client:
         token = ok(
             await client.call_tool("create_workflow_token", {"workflow": "vision:slow-webhooks"})
         )
@@ -314,7 +302,7 @@ async def test_create_workflow_token_for_a_public_client(
 
 
 async def test_delete_workflow_asks_first_then_moves_it_to_trash_and_says_so(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     asked: list[str] = []
 
@@ -322,7 +310,7 @@ async def test_delete_workflow_asks_first_then_moves_it_to_trash_and_says_so(
         asked.append(params.message)
         return await accept(context, params)
 
-    async with connect_confirming(settings(base_url), mode, elicitation_callback=confirm) as client:
+    async with connect_confirming(settings, mode, elicitation_callback=confirm) as client:
         deleted = ok(
             await client.call_tool("delete_workflow", {"workflow": "vision:slow-webhooks"})
         )
@@ -340,13 +328,13 @@ async def test_delete_workflow_asks_first_then_moves_it_to_trash_and_says_so(
 
 
 async def test_a_declined_or_unaskable_delete_changes_nothing(
-    fake: FakeRoboflow, base_url: str
+    fake: FakeRoboflow, settings: Settings
 ) -> None:
-    async with connect_confirming(settings(base_url), elicitation_callback=decline) as client:
+    async with connect_confirming(settings, elicitation_callback=decline) as client:
         declined = error_text(
             await client.call_tool("delete_workflow", {"workflow": "vision:slow-webhooks"})
         )
-    async with connect(settings(base_url)) as client:  # a client with no elicitation
+    async with connect(settings) as client:  # a client with no elicitation
         cannot_ask = error_text(
             await client.call_tool("delete_workflow", {"workflow": "vision:slow-webhooks"})
         )
@@ -355,9 +343,9 @@ async def test_a_declined_or_unaskable_delete_changes_nothing(
     assert fake.requests == [] and not fake.workflow("slow-webhooks").in_trash
 
 
-async def test_flat_write_answers_are_read_too(fake: FakeRoboflow, base_url: str) -> None:
+async def test_flat_write_answers_are_read_too(fake: FakeRoboflow, settings: Settings) -> None:
     fake.flat_write_responses = True
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         created = ok(
             await client.call_tool(
                 "create_workflow", {"backend": "vision", "name": "Flat", "specification": SPEC}
@@ -369,7 +357,9 @@ async def test_flat_write_answers_are_read_too(fake: FakeRoboflow, base_url: str
 # ---- input checked before anything is sent ---------------------------------------------
 
 
-async def test_bad_input_is_refused_before_any_request(fake: FakeRoboflow, base_url: str) -> None:
+async def test_bad_input_is_refused_before_any_request(
+    fake: FakeRoboflow, url: str, settings: Settings
+) -> None:
     before = state(fake)
     calls = [
         (
@@ -396,7 +386,7 @@ async def test_bad_input_is_refused_before_any_request(fake: FakeRoboflow, base_
         ("fork_workflow", {"backend": "vision", "workflow": "local:x"}, "another backend"),
         ("fork_workflow", {"backend": "vision", "workflow": "ws/"}, "names no workflow"),
     ]
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         for tool, args, expected in calls:
             assert expected in error_text(await client.call_tool(tool, args)), (tool, args)
     assert fake.requests == []
@@ -406,9 +396,9 @@ async def test_bad_input_is_refused_before_any_request(fake: FakeRoboflow, base_
 # ---- the platform's failures ------------------------------------------------------------
 
 
-async def test_missing_scopes_and_folder_scoped_keys(fake: FakeRoboflow, base_url: str) -> None:
+async def test_missing_scopes_and_folder_scoped_keys(fake: FakeRoboflow, url: str) -> None:
     async with connect_confirming(
-        settings(base_url, api_key=READ_KEY), elicitation_callback=accept
+        roboflow_settings(url, api_key=READ_KEY), elicitation_callback=accept
     ) as client:
         create = error_text(
             await client.call_tool("create_workflow", {"backend": "vision", "name": "New"})
@@ -418,7 +408,7 @@ async def test_missing_scopes_and_folder_scoped_keys(fake: FakeRoboflow, base_ur
         )
     assert "HTTP 403" in create and "'workflow:create' scope" in create
     assert "HTTP 403" in delete and "'workflow:update' scope" in delete
-    async with connect_confirming(settings(base_url, api_key=FOLDER_KEY)) as client:
+    async with connect_confirming(roboflow_settings(url, api_key=FOLDER_KEY)) as client:
         listed = ok(await client.call_tool("list_workflows", {"backend": "vision"}))
         outside = error_text(
             await client.call_tool("get_workflow", {"workflow": "vision:slow-webhooks"})
@@ -432,19 +422,19 @@ async def test_missing_scopes_and_folder_scoped_keys(fake: FakeRoboflow, base_ur
 
 
 async def test_a_429_on_a_read_is_retried_after_retry_after(
-    fake: FakeRoboflow, base_url: str
+    fake: FakeRoboflow, settings: Settings
 ) -> None:
     fake.rate_limited(retry_after=0)
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         listed = ok(await client.call_tool("list_workflows", {"backend": "vision"}))
     assert listed["items"] and len(fake.requests_to("/workflows", "GET")) == 2
 
 
 async def test_a_429_that_persists_says_when_to_retry_and_posts_are_not_repeated(
-    fake: FakeRoboflow, base_url: str
+    fake: FakeRoboflow, url: str
 ) -> None:
     fake.rate_limited(retry_after=1, times=2)
-    async with connect_confirming(settings(base_url, max_retries=1)) as client:
+    async with connect_confirming(roboflow_settings(url, max_retries=1)) as client:
         listed = error_text(await client.call_tool("list_workflows", {"backend": "vision"}))
         fake.rate_limited(retry_after=1)
         create = error_text(
@@ -457,9 +447,9 @@ async def test_a_429_that_persists_says_when_to_retry_and_posts_are_not_repeated
     assert fake.workflow("later") is None
 
 
-async def test_a_server_error_says_to_retry_later(fake: FakeRoboflow, base_url: str) -> None:
+async def test_a_server_error_says_to_retry_later(fake: FakeRoboflow, settings: Settings) -> None:
     fake.server_error()
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         text = error_text(
             await client.call_tool("get_workflow", {"workflow": "vision:slow-webhooks"})
         )
@@ -467,13 +457,13 @@ async def test_a_server_error_says_to_retry_later(fake: FakeRoboflow, base_url: 
 
 
 async def test_a_wrong_key_never_appears_in_errors_or_logs(
-    fake: FakeRoboflow, base_url: str, caplog: pytest.LogCaptureFixture
+    fake: FakeRoboflow, url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     secret = "rf_wrong_secret_0042"
     texts = []
     async with connect_confirming(
-        settings(base_url, api_key=secret), elicitation_callback=accept
+        roboflow_settings(url, api_key=secret), elicitation_callback=accept
     ) as client:
         for tool, args in [
             ("list_workflows", {"backend": "vision"}),
@@ -492,10 +482,10 @@ async def test_a_wrong_key_never_appears_in_errors_or_logs(
 
 
 async def test_the_working_key_never_appears_in_logs(
-    fake: FakeRoboflow, base_url: str, caplog: pytest.LogCaptureFixture
+    fake: FakeRoboflow, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    async with connect_confirming(settings(base_url)) as client:
+    async with connect_confirming(settings) as client:
         ok(await client.call_tool("list_workflows", {"backend": "vision"}))
         ok(await client.call_tool("get_workflow", {"workflow": "vision:slow-webhooks"}))
         ok(await client.call_tool("chat", {"agent": "vision", "message": "detect cars"}))
@@ -506,13 +496,13 @@ async def test_the_working_key_never_appears_in_logs(
 
 
 async def test_check_counts_the_workflows_with_one_request(
-    fake: FakeRoboflow, base_url: str
+    fake: FakeRoboflow, url: str, settings: Settings
 ) -> None:
-    async with Registry.open(settings(base_url)) as registry:
+    async with Registry.open(settings) as registry:
         line = await registry.get("vision").check()
     assert line == f"2 workflows in workspace {WORKSPACE}; agent ref 'vision'"
     assert len(fake.requests) == 1
-    async with Registry.open(settings(base_url, api_key=None)) as registry:
+    async with Registry.open(roboflow_settings(url, api_key=None)) as registry:
         assert "no api_key" in await registry.get("vision").check()
     assert len(fake.requests) == 1
 
@@ -540,11 +530,11 @@ def test_every_workflow_tool_is_named_as_designed_and_fully_annotated() -> None:
 
 
 async def test_publish_asks_first_and_a_decline_publishes_nothing(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     draft = {**SPEC, "steps": [{"name": "drafted"}]}
     fake.workflow("slow-webhooks").draft = draft
-    async with connect(settings(base_url), mode, elicitation_callback=decline) as client:
+    async with connect(settings, mode, elicitation_callback=decline) as client:
         text = error_text(
             await client.call_tool("publish_workflow", {"workflow": "vision:slow-webhooks"})
         )
@@ -554,10 +544,10 @@ async def test_publish_asks_first_and_a_decline_publishes_nothing(
 
 
 async def test_a_new_specification_asks_first_and_a_rename_does_not(
-    fake: FakeRoboflow, base_url: str, mode: str
+    fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     before = state(fake)
-    async with connect(settings(base_url), mode, elicitation_callback=decline) as client:
+    async with connect(settings, mode, elicitation_callback=decline) as client:
         text = error_text(
             await client.call_tool(
                 "update_workflow", {"workflow": "vision:slow-webhooks", "specification": SPEC}
