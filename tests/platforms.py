@@ -4,7 +4,9 @@ from copy import deepcopy
 from typing import Any
 
 from agentdeck.config import Settings
-from tests.fakes.agenticflow import API_KEY, PROJECT_ID, WORKSPACE_ID
+from tests.fakes.agentflow import FakeAgentFlow
+from tests.fakes.agenticflow import API_KEY, PROJECT_ID, WORKSPACE_ID, FakeAgenticFlow
+from tests.fakes.base import FakePlatform
 from tests.fakes.roboflow import FULL_KEY, WORKSPACE, FakeRoboflow
 from tests.support import FAST_HTTP, make_settings
 
@@ -59,3 +61,13 @@ def workflows_state(fake: FakeRoboflow) -> dict[str, Any]:
         slug: deepcopy([wf.to_json() for wf in ws.workflows.values()])
         for slug, ws in fake.workspaces.items()
     }
+
+
+def settings_for(fake: FakePlatform, url: str) -> Settings:
+    """agentdeck with one backend on ``fake`` served at ``url``: ``flow``, ``af`` or ``vision``."""
+    kinds = {
+        FakeAgentFlow: agentflow_settings,
+        FakeAgenticFlow: agenticflow_settings,
+        FakeRoboflow: roboflow_settings,
+    }
+    return kinds[type(fake)](url)

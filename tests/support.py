@@ -168,6 +168,16 @@ def error_text(result: CallToolResult) -> str:
     return _text(result)
 
 
+async def call_ok(client: Client, tool: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Call ``tool`` and return its structured result; the call must succeed (``ok``)."""
+    return ok(await client.call_tool(tool, *args, **kwargs))
+
+
+async def call_error(client: Client, tool: str, *args: Any, **kwargs: Any) -> str:
+    """Call ``tool`` and return its error text; the call must fail (``error_text``)."""
+    return error_text(await client.call_tool(tool, *args, **kwargs))
+
+
 def _text(result: CallToolResult) -> str:
     return " ".join(getattr(block, "text", "") for block in result.content)
 

@@ -14,7 +14,7 @@ import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.support import ok
+from tests.support import call_ok
 
 pytestmark = pytest.mark.anyio
 
@@ -44,14 +44,12 @@ def stdio_params(config: Path) -> StdioServerParameters:
 async def test_stdio_server_keeps_what_it_answered_across_a_restart(config_file: Path) -> None:
     with anyio.fail_after(60):
         async with Client(stdio_params(config_file), mode="legacy") as client:
-            agent = ok(
-                await client.call_tool("create_agent", {"backend": "local", "name": "Keeper"})
-            )
-            reply = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "note"}))
+            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "Keeper"})
+            reply = await call_ok(client, "chat", {"agent": agent["ref"], "message": "note"})
         async with Client(stdio_params(config_file)) as client:
-            listed = ok(await client.call_tool("list_agents", {"backend": "local"}))
-            conversation = ok(
-                await client.call_tool("get_conversation", {"conversation": reply["conversation"]})
+            listed = await call_ok(client, "list_agents", {"backend": "local"})
+            conversation = await call_ok(
+                client, "get_conversation", {"conversation": reply["conversation"]}
             )
     assert [a["name"] for a in listed["items"]] == ["Keeper"]
     assert [m["content"] for m in conversation["messages"]] == ["note", "You said: note"]
@@ -137,7 +135,7 @@ async def test_http_server_requires_its_token_and_checks_the_host(config_file: P
                 async with Client(
                     streamable_http_client(f"{base}/mcp", http_client=http)
                 ) as client:
-                    backends = ok(await client.call_tool("list_backends", {}))
+                    backends = await call_ok(client, "list_backends", {})
     assert [b["name"] for b in backends["backends"]] == ["local"]
 
 

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from agentdeck.backends.kinds import KINDS, Kind
 from tests.fakes.base import serve
-from tests.support import connect, error_text, make_settings, ok
+from tests.support import call_error, call_ok, connect, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -139,13 +139,13 @@ async def test_a_platform_written_as_the_doc_says_is_listed_and_chatted_with(mod
     with serve(parrot_api()) as url:
         settings = make_settings({"birds": {"kind": "parrot", "base_url": url, "token": TOKEN}})
         async with connect(settings, mode) as client:
-            backends = ok(await client.call_tool("list_backends", {}))["backends"]
+            backends = (await call_ok(client, "list_backends", {}))["backends"]
             birds = next(b for b in backends if b["name"] == "birds")
             assert birds["kind"] == "parrot"
             assert {"agents", "chat"} <= set(birds["capabilities"])
-            agents = ok(await client.call_tool("list_agents", {"backend": "birds"}))
+            agents = await call_ok(client, "list_agents", {"backend": "birds"})
             assert [a["ref"] for a in agents["items"]] == ["birds:polly"]
-            answer = ok(await client.call_tool("chat", {"agent": "birds:polly", "message": "hi"}))
+            answer = await call_ok(client, "chat", {"agent": "birds:polly", "message": "hi"})
             assert (answer["status"], answer["text"]) == ("completed", "Polly says: hi")
 
 
@@ -154,6 +154,6 @@ async def test_the_new_platform_s_errors_read_like_every_other_s() -> None:
     with serve(parrot_api()) as url:
         settings = make_settings({"birds": {"kind": "parrot", "base_url": url, "token": "wrong"}})
         async with connect(settings) as client:
-            refused = error_text(await client.call_tool("list_agents", {"backend": "birds"}))
+            refused = await call_error(client, "list_agents", {"backend": "birds"})
     assert "birds" in refused and "Check `token` of backend 'birds'" in refused
     assert "wrong" not in refused

@@ -221,6 +221,17 @@ def serve(app: ASGIApp, *, lifespan: bool = False) -> Iterator[str]:
         sock.close()
 
 
+class Swappable:
+    """An app served before it is known: set ``app`` later, to each test's own fake behind one
+    server for a module, or to an app that needs the server's base URL first."""
+
+    app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        await self.app(scope, receive, send)
+
+
 class StreamCut(Exception):
     """Raised inside a streaming body to drop the connection mid-stream, as a crashed upstream would."""
 

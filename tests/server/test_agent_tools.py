@@ -8,7 +8,7 @@ from mcp import Client
 from agentdeck.server import build_server
 from agentdeck.server.chat import MAX_NAME, tool_name
 from tests.notifications import MARKER_AGENT, watched
-from tests.support import accept, connect, make_settings, ok
+from tests.support import accept, call_ok, connect, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -25,17 +25,16 @@ async def agent_tool_names(client) -> set[str]:
 
 async def test_each_exposed_agent_becomes_a_tool_that_chats(mode: str) -> None:
     async with connect(exposed(), mode) as client:
-        created = ok(
-            await client.call_tool(
-                "create_agent",
-                {
-                    "backend": "local",
-                    "name": "Travel Planner!",
-                    "description": "Plans trips.",
-                    "instructions": "Plan carefully.",
-                    "model": "echo",
-                },
-            )
+        created = await call_ok(
+            client,
+            "create_agent",
+            {
+                "backend": "local",
+                "name": "Travel Planner!",
+                "description": "Plans trips.",
+                "instructions": "Plan carefully.",
+                "model": "echo",
+            },
         )
         tools = {t.name: t for t in (await client.list_tools()).tools}
         tool = tools["local_travel_planner"]
@@ -45,12 +44,11 @@ async def test_each_exposed_agent_becomes_a_tool_that_chats(mode: str) -> None:
             "conversation",
             "wait_seconds",
         }
-        first = ok(await client.call_tool("local_travel_planner", {"message": "Rome"}))
-        again = ok(
-            await client.call_tool(
-                "local_travel_planner",
-                {"message": "Paris", "conversation": first["conversation"]},
-            )
+        first = await call_ok(client, "local_travel_planner", {"message": "Rome"})
+        again = await call_ok(
+            client,
+            "local_travel_planner",
+            {"message": "Paris", "conversation": first["conversation"]},
         )
     assert first["agent"] == created["ref"]
     assert again["text"] == "You said: Paris (turn 2; earlier you said: Rome)"
@@ -62,7 +60,7 @@ async def test_an_agent_tool_answers_what_chat_answers_without_an_output_schema(
     """No output schema, so a client lists many agent tools without compiling a validator
     for each; the answer is chat's, as structured content and as the same JSON text."""
     async with connect(exposed(), mode) as client:
-        created = ok(await client.call_tool("create_agent", {"backend": "local", "name": "Echo"}))
+        created = await call_ok(client, "create_agent", {"backend": "local", "name": "Echo"})
         tools = {t.name: t for t in (await client.list_tools()).tools}
         by_tool = await client.call_tool("local_echo", {"message": "hi"})
         by_chat = await client.call_tool("chat", {"agent": created["ref"], "message": "hi"})
@@ -76,17 +74,17 @@ async def test_an_agent_tool_answers_what_chat_answers_without_an_output_schema(
 
 async def test_create_and_delete_each_send_exactly_one_list_change(mode: str) -> None:
     async with watched(exposed(), mode, elicitation_callback=accept) as (client, changes):
-        created = ok(await client.call_tool("create_agent", {"backend": "local", "name": "Scout"}))
+        created = await call_ok(client, "create_agent", {"backend": "local", "name": "Scout"})
         await changes.wait_for("tools")
         await changes.settle()
         assert changes.seen == ["tools"]
         assert await agent_tool_names(client) == {"local_scout"}
 
-        ok(await client.call_tool("update_agent", {"agent": created["ref"], "model": "echo"}))
+        await call_ok(client, "update_agent", {"agent": created["ref"], "model": "echo"})
         await changes.settle()
         assert changes.seen == ["tools"], "an update that changes no tool sends nothing"
 
-        ok(await client.call_tool("delete_agent", {"agent": created["ref"]}))
+        await call_ok(client, "delete_agent", {"agent": created["ref"]})
         await changes.settle()
         assert changes.seen == ["tools", "tools"]
         assert await agent_tool_names(client) == set()
@@ -98,7 +96,7 @@ async def test_include_exclude_and_maximum_filter_the_agent_tools() -> None:
     )
     async with connect(settings) as client:
         for name in ["Sales A", "Sales Old", "Support", "Billing", "Sales B"]:
-            ok(await client.call_tool("create_agent", {"backend": "local", "name": name}))
+            await call_ok(client, "create_agent", {"backend": "local", "name": name})
         names = await agent_tool_names(client)
     assert len(names) == 2
     assert names <= {"local_sales_a", "local_support", "local_sales_b"}
@@ -107,9 +105,9 @@ async def test_include_exclude_and_maximum_filter_the_agent_tools() -> None:
 async def test_agents_with_the_same_name_get_distinct_stable_tools() -> None:
     async with connect(exposed()) as client:
         for _ in range(2):
-            ok(await client.call_tool("create_agent", {"backend": "local", "name": "Twin"}))
+            await call_ok(client, "create_agent", {"backend": "local", "name": "Twin"})
         first = await agent_tool_names(client)
-        refreshed = ok(await client.call_tool("refresh_agents", {}))
+        refreshed = await call_ok(client, "refresh_agents", {})
     assert len(first) == 2 and "local_twin" in first
     assert refreshed["changed"] is False
     assert set(refreshed["agent_tools"]) == first
@@ -156,10 +154,10 @@ async def test_a_backend_that_is_down_at_refresh_keeps_its_last_tools(
             }
             fake.add_agent("Newcomer")
             fake.server_error(path_contains="/agents", times=10)
-            refreshed = ok(await client.call_tool("refresh_agents", {"backend": "ops"}))
+            refreshed = await call_ok(client, "refresh_agents", {"backend": "ops"})
             after = {t.name for t in (await client.list_tools()).tools if t.name.startswith("ops_")}
             fake.clear_failures()
-            recovered = ok(await client.call_tool("refresh_agents", {"backend": "ops"}))
+            recovered = await call_ok(client, "refresh_agents", {"backend": "ops"})
     assert before == {"ops_seed_agent"}
     assert refreshed["changed"] is False and after == before
     assert "keeping the last known agent tools of ops" in caplog.text
@@ -179,12 +177,10 @@ async def test_the_prepared_list_follows_changes_and_shares_one_schema(mode: str
     async with Client(server, mode=mode) as client:
         assert await agent_tool_names(client) == set(), "lists (and prepares) before any agent"
         for name in ("Alpha", "Beta"):
-            ok(await client.call_tool("create_agent", {"backend": "local", "name": name}))
+            await call_ok(client, "create_agent", {"backend": "local", "name": name})
         assert await agent_tool_names(client) == {"local_alpha", "local_beta"}
         served = {t.name: t for t in await server.list_tools()}
         alpha, beta = served["local_alpha"], served["local_beta"]
         assert alpha.input_schema is beta.input_schema
-        answer = ok(await client.call_tool("local_beta", {"message": "hi"}))
-        assert (
-            answer["agent"] != ok(await client.call_tool("local_alpha", {"message": "hi"}))["agent"]
-        )
+        answer = await call_ok(client, "local_beta", {"message": "hi"})
+        assert answer["agent"] != (await call_ok(client, "local_alpha", {"message": "hi"}))["agent"]

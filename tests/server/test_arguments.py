@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.platforms import agentflow_settings
-from tests.support import connect, error_text, make_settings
+from tests.support import call_error, connect, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -49,7 +49,7 @@ async def test_bad_arguments_are_explained_per_parameter(
     # an AgentFlow backend (never called: the arguments are refused first) serves approvals
     settings = agentflow_settings("http://127.0.0.1:9")
     async with connect(settings, mode) as client:
-        text = error_text(await client.call_tool(tool, arguments))
+        text = await call_error(client, tool, arguments)
     assert text.splitlines() == expected
     assert "pydantic" not in text and "validation error" not in text
 
@@ -60,7 +60,7 @@ async def test_a_per_agent_tool_explains_its_arguments_too(mode: str) -> None:
         await client.call_tool("create_agent", {"backend": "local", "name": "Helper"})
         names = {t.name for t in (await client.list_tools()).tools}
         assert "local_helper" in names
-        text = error_text(await client.call_tool("local_helper", {"wait_seconds": -1}))
+        text = await call_error(client, "local_helper", {"wait_seconds": -1})
     assert text.splitlines() == [
         'local_helper: "message" is required',
         'local_helper: "wait_seconds" must be a number from 0 to 600',
@@ -69,7 +69,7 @@ async def test_a_per_agent_tool_explains_its_arguments_too(mode: str) -> None:
 
 async def test_a_tool_error_that_is_not_about_arguments_keeps_its_text(mode: str) -> None:
     async with connect(make_settings(), mode) as client:
-        text = error_text(await client.call_tool("get_agent", {"agent": "local:missing"}))
+        text = await call_error(client, "get_agent", {"agent": "local:missing"})
     assert "there is no local agent 'missing'" in text
 
 
@@ -109,5 +109,5 @@ async def test_a_value_over_its_length_limit_is_told_the_limit(
     """18.8: a name of 201 or 100,000 characters (or any value over its limit) hears the
     limit, not just what kind of value it should be."""
     async with connect(agentflow_settings("http://127.0.0.1:9"), mode) as client:
-        text = error_text(await client.call_tool(tool, arguments))
+        text = await call_error(client, tool, arguments)
     assert text.splitlines() == [expected]

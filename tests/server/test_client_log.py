@@ -15,7 +15,7 @@ from agentdeck.server import build_server
 from tests.fakes.base import serve
 from tests.fakes.make import FakeMake
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, connect, make_settings, ok
+from tests.support import FAST_HTTP, call_ok, connect, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -66,8 +66,8 @@ async def leaky_model_client(messages: Messages) -> AsyncIterator[tuple[FakeOpen
 
 async def chat_once(client: Client, fake: FakeOpenAI) -> None:
     fake.next_stream = "leaky"
-    agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "Leaky"}))
-    ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+    agent = await call_ok(client, "create_agent", {"backend": "local", "name": "Leaky"})
+    await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
 
 
 async def test_a_skipped_malformed_event_reaches_a_client_at_its_level_redacted() -> None:
@@ -109,12 +109,12 @@ async def test_a_backend_unreachable_at_refresh_is_told_to_the_client() -> None:
         async with connect(settings, "legacy", logging_callback=heard) as client:
             await set_level(client, "info")
             fake.server_error(path_contains="/agents", times=10)
-            ok(await client.call_tool("refresh_agents", {"backend": "ops"}))
+            await call_ok(client, "refresh_agents", {"backend": "ops"})
             message = await heard.next()
         fake.clear_failures()
         async with connect(settings, "legacy", logging_callback=silent) as client:
             fake.server_error(path_contains="/agents", times=10)
-            ok(await client.call_tool("refresh_agents", {"backend": "ops"}))
+            await call_ok(client, "refresh_agents", {"backend": "ops"})
             await anyio.sleep(0.05)
     assert message.level == "warning"
     assert "keeping the last known agent tools of ops" in message.data

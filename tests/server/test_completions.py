@@ -4,7 +4,7 @@ a platform is slow or failing (issue 24, item 3)."""
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -16,9 +16,9 @@ from mcp.types import Completion, PromptReference, ResourceTemplateReference
 from agentdeck.config import Settings
 from agentdeck.server import AGENT_URI, CONVERSATION_URI, WORKFLOW_URI
 from tests.fakes.agentflow import FakeAgentFlow
-from tests.fakes.base import serve
+from tests.fakes.base import FakePlatform
 from tests.fakes.roboflow import FULL_KEY, WORKSPACE, FakeRoboflow
-from tests.support import FAST_HTTP, connect, make_settings, ok
+from tests.support import FAST_HTTP, call_ok, connect, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -29,15 +29,13 @@ def flow() -> FakeAgentFlow:
 
 
 @pytest.fixture
-def flow_url(flow: FakeAgentFlow) -> Iterator[str]:
-    with serve(flow.app) as url:
-        yield url
+def flow_url(flow: FakeAgentFlow, served: Callable[[FakePlatform], str]) -> str:
+    return served(flow)
 
 
 @pytest.fixture
-def roboflow_url() -> Iterator[str]:
-    with serve(FakeRoboflow().app) as url:
-        yield url
+def roboflow_url(served: Callable[[FakePlatform], str]) -> str:
+    return served(FakeRoboflow())
 
 
 def settings(
@@ -70,7 +68,7 @@ async def complete(
 
 
 async def local_agent(client: Client, name: str) -> str:
-    created = ok(await client.call_tool("create_agent", {"backend": "local", "name": name}))
+    created = await call_ok(client, "create_agent", {"backend": "local", "name": name})
     return str(created["ref"])
 
 
@@ -122,8 +120,8 @@ async def test_conversations_of_the_chosen_agent_are_offered(flow_url: str, mode
     it (``context.arguments``), and the transcript template those of its backend."""
     async with connect(settings(flow_url), mode) as client:
         first, second = await local_agent(client, "First"), await local_agent(client, "Second")
-        mine = ok(await client.call_tool("chat", {"agent": first, "message": "apples"}))
-        theirs = ok(await client.call_tool("chat", {"agent": second, "message": "pears"}))
+        mine = await call_ok(client, "chat", {"agent": first, "message": "apples"})
+        theirs = await call_ok(client, "chat", {"agent": second, "message": "pears"})
         of_first = await complete(client, "continue_conversation", "conversation", agent=first)
         typed = await complete(client, "continue_conversation", "conversation", "local:")
         ids = await complete(client, CONVERSATION_URI, "conversation_id", backend="local")
@@ -251,7 +249,7 @@ async def test_every_template_parameter_and_ref_argument_is_completed(
     flow.add_approval()
     async with connect(settings(flow_url, roboflow_url), mode) as client:
         agent = await local_agent(client, "Planner")
-        ok(await client.call_tool("chat", {"agent": agent, "message": "hi"}))
+        await call_ok(client, "chat", {"agent": agent, "message": "hi"})
         templates = (await client.list_resource_templates()).resource_templates
         prompts = (await client.list_prompts()).prompts
         asked = [

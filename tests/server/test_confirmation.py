@@ -2,7 +2,15 @@
 
 import pytest
 
-from tests.support import accept, connect, decline, error_text, make_settings, ok
+from tests.support import (
+    accept,
+    call_error,
+    call_ok,
+    connect,
+    decline,
+    make_settings,
+    ok,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -23,8 +31,8 @@ async def test_an_accepted_confirmation_deletes(mode: str) -> None:
 
     async with connect(make_settings(), mode, elicitation_callback=answer) as client:
         ref = await make_agent(client)
-        ok(await client.call_tool("delete_agent", {"agent": ref}))
-        listed = ok(await client.call_tool("list_agents", {"backend": "local"}))
+        await call_ok(client, "delete_agent", {"agent": ref})
+        listed = await call_ok(client, "list_agents", {"backend": "local"})
     assert listed["items"] == []
     assert questions == [f"This permanently deletes the agent {ref}. Go ahead?"]
 
@@ -32,8 +40,8 @@ async def test_an_accepted_confirmation_deletes(mode: str) -> None:
 async def test_a_declined_confirmation_changes_nothing_and_says_so(mode: str) -> None:
     async with connect(make_settings(), mode, elicitation_callback=decline) as client:
         ref = await make_agent(client)
-        text = error_text(await client.call_tool("delete_agent", {"agent": ref}))
-        listed = ok(await client.call_tool("list_agents", {"backend": "local"}))
+        text = await call_error(client, "delete_agent", {"agent": ref})
+        listed = await call_ok(client, "list_agents", {"backend": "local"})
     assert "nothing was changed" in text.lower()
     assert [a["ref"] for a in listed["items"]] == [ref]
 
@@ -41,8 +49,8 @@ async def test_a_declined_confirmation_changes_nothing_and_says_so(mode: str) ->
 async def test_a_client_that_cannot_be_asked_is_told_about_the_setting(mode: str) -> None:
     async with connect(make_settings(), mode) as client:
         ref = await make_agent(client)
-        text = error_text(await client.call_tool("delete_agent", {"agent": ref}))
-        listed = ok(await client.call_tool("list_agents", {"backend": "local"}))
+        text = await call_error(client, "delete_agent", {"agent": ref})
+        listed = await call_ok(client, "list_agents", {"backend": "local"})
     assert "confirm_destructive = false" in text
     assert len(listed["items"]) == 1
 
@@ -51,6 +59,6 @@ async def test_with_confirmation_off_deletes_without_asking(mode: str) -> None:
     settings = make_settings(server={"confirm_destructive": False})
     async with connect(settings, mode, elicitation_callback=decline) as client:
         ref = await make_agent(client)
-        ok(await client.call_tool("delete_agent", {"agent": ref}))
-        listed = ok(await client.call_tool("list_agents", {"backend": "local"}))
+        await call_ok(client, "delete_agent", {"agent": ref})
+        listed = await call_ok(client, "list_agents", {"backend": "local"})
     assert listed["items"] == []

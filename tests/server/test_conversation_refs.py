@@ -10,20 +10,20 @@ import pytest
 from tests.fakes.agenticflow import PUBLIC_AGENT_ID, FakeAgenticFlow
 from tests.fakes.base import serve
 from tests.platforms import agenticflow_settings
-from tests.support import connect, error_text, make_settings, ok
+from tests.support import call_error, call_ok, connect, make_settings
 
 pytestmark = pytest.mark.anyio
 
 
 async def echo_agent(client: Any, name: str = "A") -> str:
-    created = ok(
-        await client.call_tool("create_agent", {"backend": "local", "name": name, "model": "echo"})
+    created = await call_ok(
+        client, "create_agent", {"backend": "local", "name": name, "model": "echo"}
     )
     return created["ref"]
 
 
 async def conversation_count(client: Any) -> int:
-    return len(ok(await client.call_tool("list_conversations", {"backend": "local"}))["items"])
+    return len((await call_ok(client, "list_conversations", {"backend": "local"}))["items"])
 
 
 async def test_defect_10_chat_continues_a_conversation_by_the_ref_its_result_gave(
@@ -31,9 +31,9 @@ async def test_defect_10_chat_continues_a_conversation_by_the_ref_its_result_gav
 ) -> None:
     async with connect(make_settings(), mode) as client:
         agent = await echo_agent(client)
-        first = ok(await client.call_tool("chat", {"agent": agent, "message": "apples"}))
+        first = await call_ok(client, "chat", {"agent": agent, "message": "apples"})
         args = {"agent": agent, "message": "pears", "conversation": first["conversation"]}
-        second = ok(await client.call_tool("chat", args))
+        second = await call_ok(client, "chat", args)
     assert "conversation_id" not in first
     assert second["conversation"] == first["conversation"]
     assert "earlier you said: apples" in second["text"]
@@ -54,7 +54,7 @@ async def test_defect_10_an_unknown_conversation_is_an_error_not_a_new_one(
     async with connect(make_settings()) as client:
         agent = await echo_agent(client)
         args = {"agent": agent, "message": "hi", "conversation": conversation}
-        text = error_text(await client.call_tool("chat", args))
+        text = await call_error(client, "chat", args)
         assert await conversation_count(client) == 0
     assert expected in text
     assert "leave it out to start a new one" in text or "list_" in text
@@ -63,11 +63,11 @@ async def test_defect_10_an_unknown_conversation_is_an_error_not_a_new_one(
 async def test_defect_10_another_agents_conversation_is_refused() -> None:
     async with connect(make_settings()) as client:
         mine, theirs = await echo_agent(client, "Mine"), await echo_agent(client, "Theirs")
-        other = ok(await client.call_tool("chat", {"agent": theirs, "message": "secret"}))
+        other = await call_ok(client, "chat", {"agent": theirs, "message": "secret"})
         args = {"agent": mine, "message": "hi", "conversation": other["conversation"]}
-        text = error_text(await client.call_tool("chat", args))
-        transcript = ok(
-            await client.call_tool("get_conversation", {"conversation": other["conversation"]})
+        text = await call_error(client, "chat", args)
+        transcript = await call_ok(
+            client, "get_conversation", {"conversation": other["conversation"]}
         )
     assert f"belongs to the agent {theirs}, not {mine}" in text
     assert [m["content"] for m in transcript["messages"] if m["role"] == "user"] == ["secret"]
@@ -78,13 +78,13 @@ async def test_defect_10_a_conversation_of_another_backend_is_refused() -> None:
     with serve(fake.app) as url:
         async with connect(agenticflow_settings(url)) as client:
             agent = await echo_agent(client)
-            local = ok(await client.call_tool("chat", {"agent": agent, "message": "hi"}))
+            local = await call_ok(client, "chat", {"agent": agent, "message": "hi"})
             args = {
                 "agent": f"af:{PUBLIC_AGENT_ID}",
                 "message": "hi",
                 "conversation": local["conversation"],
             }
-            text = error_text(await client.call_tool("chat", args))
+            text = await call_error(client, "chat", args)
     assert "is on backend 'local', but the agent" in text
     assert not [r for r in fake.requests if r.method == "POST"]
 
@@ -98,8 +98,8 @@ async def test_defect_10_an_unseen_thread_is_refused_on_a_platform_without_conve
                 "message": "hi",
                 "conversation": "af:4f1c9a0e-0000-4000-8000-000000000000",
             }
-            text = error_text(await client.call_tool("chat", args))
-            listed = ok(await client.call_tool("list_conversations", {"backend": "af"}))
+            text = await call_error(client, "chat", args)
+            listed = await call_ok(client, "list_conversations", {"backend": "af"})
     assert "no record of the conversation" in text
     assert listed["items"] == []
     assert not [r for r in fake.requests if r.method == "POST"]
@@ -109,10 +109,10 @@ async def test_the_chat_tools_and_prompts_take_conversation_refs(mode: str) -> N
     settings = make_settings(local={"expose_agents": True})
     async with connect(settings, mode) as client:
         await echo_agent(client, "Planner")
-        ok(await client.call_tool("refresh_agents", {}))
+        await call_ok(client, "refresh_agents", {})
         tools = {t.name: t for t in (await client.list_tools()).tools}
         prompts = {p.name: p for p in (await client.list_prompts()).prompts}
-        answer = ok(await client.call_tool("local_planner", {"message": "hi"}))
+        answer = await call_ok(client, "local_planner", {"message": "hi"})
     for name in ("chat", "local_planner"):
         properties = tools[name].input_schema["properties"]
         assert "conversation" in properties and "conversation_id" not in properties

@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 
 from agentdeck.server.toolkit import TEXT_LIMIT
-from tests.support import connect, make_settings, ok
+from tests.support import call_ok, connect, make_settings, ok
 from tests.test_end_to_end import CONFIG, http_server
 
 pytestmark = pytest.mark.anyio
@@ -52,14 +52,13 @@ async def test_a_big_chat_answer_arrives_once_in_full(mcp_url: str, mode: str) -
             agent = await _echo_agent(client)
             result = await client.call_tool("chat", {"agent": agent, "message": "x" * BIG})
             answer = ok(result)
-            newest = ok(
-                await client.call_tool("get_conversation", {"conversation": answer["conversation"]})
+            newest = await call_ok(
+                client, "get_conversation", {"conversation": answer["conversation"]}
             )
-            older = ok(
-                await client.call_tool(
-                    "get_conversation",
-                    {"conversation": answer["conversation"], "cursor": newest["next_cursor"]},
-                )
+            older = await call_ok(
+                client,
+                "get_conversation",
+                {"conversation": answer["conversation"], "cursor": newest["next_cursor"]},
             )
     assert answer["text"] == "You said: " + "x" * BIG
     [preview] = result.content
@@ -85,23 +84,22 @@ async def test_a_long_conversation_is_read_page_by_page(mcp_url: str, mode: str)
                 arguments = {"agent": agent, "message": f"{turn:03}" + "y" * 16_000}
                 if conversation:
                     arguments["conversation"] = conversation
-                conversation = ok(await client.call_tool("chat", arguments))["conversation"]
+                conversation = (await call_ok(client, "chat", arguments))["conversation"]
             assert conversation is not None
             pages = []
             cursor = None
             while True:
-                page = ok(
-                    await client.call_tool(
-                        "get_conversation",
-                        {"conversation": conversation, "limit": 200}
-                        | ({"cursor": cursor} if cursor else {}),
-                    )
+                page = await call_ok(
+                    client,
+                    "get_conversation",
+                    {"conversation": conversation, "limit": 200}
+                    | ({"cursor": cursor} if cursor else {}),
                 )
                 pages.append(page)
                 cursor = page.get("next_cursor")
                 if cursor is None:
                     break
-            first = ok(await client.call_tool("get_conversation", {"conversation": conversation}))
+            first = await call_ok(client, "get_conversation", {"conversation": conversation})
             backend, _, conversation_id = conversation.partition(":")
             transcript = await client.read_resource(
                 f"agentdeck://{backend}/conversations/{conversation_id}?limit=4"

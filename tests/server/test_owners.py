@@ -28,7 +28,7 @@ from tests.fakes.openai import FakeOpenAI
 from tests.notifications import Changes, legacy_subscription, subscribed
 from tests.owners import as_user, serving
 from tests.server.tasks.client import TasksClient
-from tests.support import FAST_HTTP, error_text, make_settings, ok
+from tests.support import FAST_HTTP, call_error, call_ok, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -41,8 +41,8 @@ async def refused_as_unknown(
     client: Client, tool: str, arguments: dict[str, Any], key: str, theirs: str, unknown: str
 ) -> None:
     """``tool`` answers for ``theirs`` (another user's) what it answers for ``unknown``."""
-    for_theirs = error_text(await client.call_tool(tool, {**arguments, key: theirs}))
-    for_unknown = error_text(await client.call_tool(tool, {**arguments, key: unknown}))
+    for_theirs = await call_error(client, tool, {**arguments, key: theirs})
+    for_unknown = await call_error(client, tool, {**arguments, key: unknown})
     assert _without(for_theirs, theirs) == _without(for_unknown, unknown)
 
 
@@ -64,8 +64,8 @@ async def unreadable_as_unknown(client: Client, uri: str, theirs: str) -> None:
 
 async def alice_chats(alice: Client) -> tuple[dict[str, Any], dict[str, Any]]:
     """Alice's agent and her first chat with it."""
-    agent = ok(await alice.call_tool("create_agent", {"backend": "local", "name": "Private"}))
-    run = ok(await alice.call_tool("chat", {"agent": agent["ref"], "message": "secret plans"}))
+    agent = await call_ok(alice, "create_agent", {"backend": "local", "name": "Private"})
+    run = await call_ok(alice, "chat", {"agent": agent["ref"], "message": "secret plans"})
     return agent, run
 
 
@@ -83,17 +83,17 @@ async def test_two_users_see_only_their_own_runs_agents_and_conversations(
             agent, run = await alice_chats(alice)
             conversation = run["conversation"]
             conversation_id = conversation.partition(":")[2]
-            mine = ok(await bob.call_tool("create_agent", {"backend": "local", "name": "Bob's"}))
+            mine = await call_ok(bob, "create_agent", {"backend": "local", "name": "Bob's"})
 
-            listed = ok(await alice.call_tool("list_agents", {"backend": "local"}))
+            listed = await call_ok(alice, "list_agents", {"backend": "local"})
             assert [a["ref"] for a in listed["items"]] == [agent["ref"]]
-            assert ok(await alice.call_tool("get_run", {"run_id": run["run_id"]}))["text"]
-            listed = ok(await bob.call_tool("list_agents", {"backend": "local", "limit": 1}))
+            assert (await call_ok(alice, "get_run", {"run_id": run["run_id"]}))["text"]
+            listed = await call_ok(bob, "list_agents", {"backend": "local", "limit": 1})
             assert [a["ref"] for a in listed["items"]] == [mine["ref"]]
             assert listed.get("next_cursor") is None
-            assert ok(await bob.call_tool("list_conversations", {}))["items"] == []
-            ok(await bob.call_tool("chat", {"agent": mine["ref"], "message": "my own"}))
-            listed = ok(await alice.call_tool("list_conversations", {"limit": 1}))
+            assert (await call_ok(bob, "list_conversations", {}))["items"] == []
+            await call_ok(bob, "chat", {"agent": mine["ref"], "message": "my own"})
+            listed = await call_ok(alice, "list_conversations", {"limit": 1})
             assert [c["ref"] for c in listed["items"]] == [conversation]
             assert listed.get("next_cursor") is None
 
@@ -137,7 +137,7 @@ async def test_two_users_see_only_their_own_runs_agents_and_conversations(
                 assert offered.completion.values  # bob's own are offered
                 assert not {agent_id, conversation_id} & set(offered.completion.values)
 
-            kept = ok(await alice.call_tool("get_agent", {"agent": agent["ref"]}))
+            kept = await call_ok(alice, "get_agent", {"agent": agent["ref"]})
             assert "description" not in kept  # bob's update and delete changed nothing
             transcript = await alice.read_resource(conversation_uri("local", conversation_id))
             assert "secret plans" in str(transcript.contents[0])
@@ -155,15 +155,15 @@ async def test_a_transcript_update_reaches_only_its_owner(mode: str) -> None:
             listening(base, "alice", mode, changes["alice"], uri) as alice,
             listening(base, "bob", mode, changes["bob"], uri) as bob,
         ):
-            mine = ok(await bob.call_tool("create_agent", {"backend": "local", "name": "B"}))
-            own = ok(await bob.call_tool("chat", {"agent": mine["ref"], "message": "one"}))
+            mine = await call_ok(bob, "create_agent", {"backend": "local", "name": "B"})
+            own = await call_ok(bob, "chat", {"agent": mine["ref"], "message": "one"})
             own_uri = conversation_uri("local", own["conversation"].partition(":")[2])
             async with subscribed(bob, mode, changes["bob"], own_uri):
                 arguments = {"agent": agent["ref"], "message": "more", **_in(run)}
-                ok(await alice.call_tool("chat", arguments))
+                await call_ok(alice, "chat", arguments)
                 await changes["alice"].wait_for(uri)
                 # bob's own update comes after any of alice's on his stream
-                ok(await bob.call_tool("chat", {"agent": mine["ref"], "message": "2", **_in(own)}))
+                await call_ok(bob, "chat", {"agent": mine["ref"], "message": "2", **_in(own)})
                 await changes["bob"].wait_for(own_uri)
         assert changes["bob"].seen == [own_uri]
 
@@ -199,12 +199,12 @@ async def test_replicas_keep_each_users_runs_and_conversations_theirs(postgres_u
         async with as_user(first, "alice") as alice:
             _, run = await alice_chats(alice)
         async with as_user(second, "alice") as alice, as_user(second, "bob") as bob:
-            again = ok(await alice.call_tool("get_run", {"run_id": run["run_id"]}))
+            again = await call_ok(alice, "get_run", {"run_id": run["run_id"]})
             assert again["text"] == run["text"]
-            listed = ok(await alice.call_tool("list_conversations", {}))
+            listed = await call_ok(alice, "list_conversations", {})
             assert [c["ref"] for c in listed["items"]] == [run["conversation"]]
-            assert ok(await bob.call_tool("list_conversations", {}))["items"] == []
-            assert ok(await bob.call_tool("list_agents", {"backend": "local"}))["items"] == []
+            assert (await call_ok(bob, "list_conversations", {}))["items"] == []
+            assert (await call_ok(bob, "list_agents", {"backend": "local"}))["items"] == []
             for tool in ("get_run", "cancel_run"):
                 await refused_as_unknown(bob, tool, {}, "run_id", run["run_id"], unknown_id())
             await refused_as_unknown(
@@ -251,11 +251,11 @@ async def test_the_shared_tool_list_shows_no_users_own_agents() -> None:
     settings = make_settings(local={"expose_agents": True})
     with serving(settings, stateless=False) as base:
         async with as_user(base, "alice") as alice, as_user(base, "bob") as bob:
-            agent = ok(await alice.call_tool("create_agent", {"backend": "local", "name": "Hush"}))
+            agent = await call_ok(alice, "create_agent", {"backend": "local", "name": "Hush"})
             for client in (alice, bob):
                 names = [tool.name for tool in (await client.list_tools()).tools]
                 assert not [name for name in names if "hush" in name.lower()]
-            ok(await alice.call_tool("chat", {"agent": agent["ref"], "message": "still mine"}))
+            await call_ok(alice, "chat", {"agent": agent["ref"], "message": "still mine"})
 
 
 async def test_platform_conversations_from_the_run_history_are_each_users_own() -> None:
@@ -268,10 +268,10 @@ async def test_platform_conversations_from_the_run_history_are_each_users_own() 
         with serving(settings, stateless=False) as base:
             async with as_user(base, "alice") as alice, as_user(base, "bob") as bob:
                 agent = f"ops:{SEED_AGENT_ID}"
-                run = ok(await alice.call_tool("chat", {"agent": agent, "message": "hello"}))
-                mine = ok(await alice.call_tool("list_conversations", {"backend": "ops"}))
+                run = await call_ok(alice, "chat", {"agent": agent, "message": "hello"})
+                mine = await call_ok(alice, "list_conversations", {"backend": "ops"})
                 assert [c["ref"] for c in mine["items"]] == [run["conversation"]]
-                theirs = ok(await bob.call_tool("list_conversations", {"backend": "ops"}))
+                theirs = await call_ok(bob, "list_conversations", {"backend": "ops"})
                 assert theirs["items"] == []
                 never = f"ops:{uuid.uuid4()}"
                 await refused_as_unknown(
@@ -296,11 +296,9 @@ async def test_a_signed_in_users_slow_chat_as_a_task_follows_their_own_run() -> 
         local = {"model": "openai", "openai_base_url": f"{url}/v1", "openai_model": "slow"}
         with serving(make_settings(local={**local, **FAST_HTTP}), stateless=False) as base:
             async with as_user(base, "alice", extensions=[tasks]) as alice:
-                agent = ok(await alice.call_tool("create_agent", {"backend": "local", "name": "A"}))
+                agent = await call_ok(alice, "create_agent", {"backend": "local", "name": "A"})
                 with anyio.fail_after(20):
-                    result = ok(
-                        await alice.call_tool("chat", {"agent": agent["ref"], "message": "hi"})
-                    )
+                    result = await call_ok(alice, "chat", {"agent": agent["ref"], "message": "hi"})
     assert len(tasks.created) == 1
     assert tasks.seen[-1]["status"] == "completed"
     assert result["status"] == "completed" and "heard 'hi'" in result["text"]

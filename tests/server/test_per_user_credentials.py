@@ -35,7 +35,7 @@ from agentdeck.server.transport import build_http_app
 from tests.fakes.base import serve
 from tests.fakes.make import SEED_AGENT_ID, SEED_TEAM_ID, FakeMake
 from tests.owners import USERS, with_users
-from tests.support import FAST_HTTP, OUTPUTS, connect, error_text, make_settings, ok
+from tests.support import FAST_HTTP, OUTPUTS, call_ok, connect, error_text, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -210,21 +210,21 @@ async def test_each_user_connects_their_own_key_and_every_call_carries_it(
 
             # connected once, each user's next calls carry their own key without asking
             before = len(fake.requests)
-            ok(await alice.call_tool("list_agents", {"backend": "mine"}))
+            await call_ok(alice, "list_agents", {"backend": "mine"})
             assert authorizations(fake, before) == {f"Token {KEYS['alice']}"}
             before = len(fake.requests)
-            ok(await bob.call_tool("list_agents", {"backend": "mine"}))
+            await call_ok(bob, "list_agents", {"backend": "mine"})
             assert authorizations(fake, before) == {f"Token {KEYS['bob']}"}
 
             # a key is per backend: alice's key to 'mine' is not one to 'theirs'
             await asked_once(alice, mode, browsers["alice"], "theirs")
 
             # forget_key: alice's next call asks again; bob's key stays
-            forgotten = ok(await alice.call_tool("forget_key", {"backend": "mine"}))
+            forgotten = await call_ok(alice, "forget_key", {"backend": "mine"})
             assert forgotten["forgotten"] is True
             before = len(fake.requests)
             await asked_once(alice, mode, browsers["alice"], "mine")
-            ok(await bob.call_tool("list_agents", {"backend": "mine"}))
+            await call_ok(bob, "list_agents", {"backend": "mine"})
             assert authorizations(fake, before) == {f"Token {k}" for k in KEYS.values()}
 
     assert_sealed_at_rest(store, tmp_path)
@@ -274,8 +274,8 @@ async def test_a_key_connected_on_one_replica_serves_the_calls_on_another(
             answer = await browser.open(link.replace(first, second))
             assert answer.status_code == 200, answer.text
             before = len(fake.requests)
-            ok(await on_second.call_tool("list_agents", {"backend": "mine"}))
-            ok(await on_first.call_tool("list_agents", {"backend": "mine"}))
+            await call_ok(on_second, "list_agents", {"backend": "mine"})
+            await call_ok(on_first, "list_agents", {"backend": "mine"})
             assert authorizations(fake, before) == {f"Token {KEYS['alice']}"}
 
 

@@ -11,7 +11,7 @@ from mcp.shared.exceptions import MCPError
 
 from agentdeck.server import build_server, conversation_uri
 from tests.notifications import legacy_subscription, subscribed, watched
-from tests.support import make_settings, ok
+from tests.support import call_ok, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -30,7 +30,7 @@ async def _continue(client: Client, agent: str, first: dict[str, Any], message: 
         arguments = {"conversation": first["conversation"]}
     else:
         arguments = {"conversation_id": first["conversation_id"]}
-    ok(await client.call_tool("chat", {"agent": agent, "message": message, **arguments}))
+    await call_ok(client, "chat", {"agent": agent, "message": message, **arguments})
 
 
 def _uri(result: dict[str, Any]) -> str:
@@ -41,7 +41,7 @@ def _uri(result: dict[str, Any]) -> str:
 async def test_transcript_updates_reach_only_its_subscribers(mode: str) -> None:
     async with watched(make_settings(), mode) as (client, changes):
         agent = await _echo_agent(client)
-        first = ok(await client.call_tool("chat", {"agent": agent, "message": "one"}))
+        first = await call_ok(client, "chat", {"agent": agent, "message": "one"})
         uri = _uri(first)
         await changes.settle()
         assert uri not in changes.seen  # nobody subscribed: nothing is sent
@@ -98,6 +98,6 @@ async def test_a_missing_resource_answers_resource_not_found(mode: str, uri: str
 async def test_a_transcript_can_be_read_after_a_chat(mode: str) -> None:
     async with Client(build_server(make_settings()), mode=mode) as client:  # type: ignore[arg-type]
         agent = await _echo_agent(client)
-        first = ok(await client.call_tool("chat", {"agent": agent, "message": "hello there"}))
+        first = await call_ok(client, "chat", {"agent": agent, "message": "hello there"})
         read = await client.read_resource(_uri(first))
     assert "hello there" in read.contents[0].text  # type: ignore[union-attr]

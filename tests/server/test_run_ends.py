@@ -18,7 +18,7 @@ from agentdeck.store.sqlite import SqliteStore
 from tests.fakes.base import serve
 from tests.fakes.make import SEED_AGENT_ID, FakeMake
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, connect, make_settings, ok
+from tests.support import FAST_HTTP, call_ok, connect, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -59,23 +59,20 @@ async def test_a_run_ending_while_the_database_is_locked_ends_in_memory_and_is_w
         )
         async with connect(settings) as client:
             with anyio.fail_after(20):
-                started = ok(
-                    await client.call_tool(
-                        "chat",
-                        {"agent": f"ops:{SEED_AGENT_ID}", "message": "hi", "wait_seconds": 0},
-                    )
+                started = await call_ok(
+                    client,
+                    "chat",
+                    {"agent": f"ops:{SEED_AGENT_ID}", "message": "hi", "wait_seconds": 0},
                 )
                 run_id = started["run_id"]
                 with write_locked(database):
-                    ended = ok(
-                        await client.call_tool("get_run", {"run_id": run_id, "wait_seconds": 15})
-                    )
+                    ended = await call_ok(client, "get_run", {"run_id": run_id, "wait_seconds": 15})
                     assert run_row(database, run_id)[0] == "running"
-                assert ok(await client.call_tool("list_backends", {}))["backends"]
+                assert (await call_ok(client, "list_backends", {}))["backends"]
                 # the end is retried in the background; the row is read from another connection
                 while run_row(database, run_id)[0] == "running":  # noqa: ASYNC110
                     await anyio.sleep(0.05)
-                again = ok(await client.call_tool("get_run", {"run_id": run_id}))
+                again = await call_ok(client, "get_run", {"run_id": run_id})
     assert ended["status"] == "completed" and ended["text"]
     assert any("not saved to the database yet" in w for w in ended["warnings"])
     assert run_row(database, run_id) == ("completed", ended["text"])
@@ -131,13 +128,13 @@ async def test_a_run_another_process_already_ended_keeps_that_end(shared_databas
         local = {"model": "openai", "openai_base_url": f"{url}/v1", **FAST_HTTP}
         settings = make_settings(local=local, database=shared_database)
         async with connect(settings) as client:
-            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
             chat = {"agent": agent["ref"], "message": "hi", "wait_seconds": 0}
-            run_id = ok(await client.call_tool("chat", chat))["run_id"]
+            run_id = (await call_ok(client, "chat", chat))["run_id"]
             end_as_another_process_would(shared_database, run_id)
             release.set()
             with anyio.fail_after(10):
-                ended = ok(await client.call_tool("get_run", {"run_id": run_id, "wait_seconds": 9}))
+                ended = await call_ok(client, "get_run", {"run_id": run_id, "wait_seconds": 9})
     assert ended["status"] == "failed" and "took the chat as stopped" in ended["error"]
     assert stored_end(shared_database, run_id) == ("failed", STOPPED)
 

@@ -12,7 +12,15 @@ from agentdeck.model import ApprovalRequired, PauseKey, QuestionAsked
 from agentdeck.store.sqlite import SqliteStore
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, connect, error_text, make_settings, ok, slow_settings
+from tests.support import (
+    FAST_HTTP,
+    call_error,
+    call_ok,
+    connect,
+    make_settings,
+    ok,
+    slow_settings,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -28,17 +36,15 @@ async def test_a_slow_chat_answers_running_and_get_run_completes_it(mode: str) -
     fake = FakeOpenAI(chunk_delay=0.1)
     with serve(fake.app) as url:
         async with connect(slow_settings(url), mode) as client:
-            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
             with anyio.fail_after(5):
-                started = ok(
-                    await client.call_tool(
-                        "chat", {"agent": agent["ref"], "message": "hi", "wait_seconds": 0.3}
-                    )
+                started = await call_ok(
+                    client, "chat", {"agent": agent["ref"], "message": "hi", "wait_seconds": 0.3}
                 )
             assert started["status"] == "running"
             assert "finished_at" not in started
-            finished = ok(
-                await client.call_tool("get_run", {"run_id": started["run_id"], "wait_seconds": 10})
+            finished = await call_ok(
+                client, "get_run", {"run_id": started["run_id"], "wait_seconds": 10}
             )
     assert finished["status"] == "completed"
     assert finished["text"] == "[slow] heard 'hi' after 0 earlier messages"
@@ -49,16 +55,14 @@ async def test_cancel_run_stops_the_run_and_closes_the_upstream_stream(mode: str
     fake = FakeOpenAI(chunk_delay=0.2)
     with serve(fake.app) as url:
         async with connect(slow_settings(url), mode) as client:
-            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
-            started = ok(
-                await client.call_tool(
-                    "chat", {"agent": agent["ref"], "message": "hi", "wait_seconds": 0.3}
-                )
+            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+            started = await call_ok(
+                client, "chat", {"agent": agent["ref"], "message": "hi", "wait_seconds": 0.3}
             )
             assert fake.open_streams == 1
-            cancelled = ok(await client.call_tool("cancel_run", {"run_id": started["run_id"]}))
+            cancelled = await call_ok(client, "cancel_run", {"run_id": started["run_id"]})
             assert cancelled["status"] == "cancelled"
-            again = ok(await client.call_tool("get_run", {"run_id": started["run_id"]}))
+            again = await call_ok(client, "get_run", {"run_id": started["run_id"]})
             assert again["status"] == "cancelled"
             await wait_until(lambda: fake.open_streams == 0)
     assert fake.closed_early == 1
@@ -68,36 +72,34 @@ async def test_cancelling_the_mcp_request_cancels_its_run(mode: str) -> None:
     fake = FakeOpenAI(chunk_delay=0.2)
     with serve(fake.app) as url:
         async with connect(slow_settings(url), mode) as client:
-            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
             with anyio.move_on_after(0.5):
                 await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"})
             await wait_until(lambda: fake.open_streams == 0)
-            listed = ok(await client.call_tool("list_conversations", {}))
+            listed = await call_ok(client, "list_conversations", {})
     assert fake.closed_early == 1
     assert listed["items"][0]["message_count"] == 1  # the question is kept, no half answer
 
 
 async def test_an_unknown_run_id_says_how_long_runs_are_kept() -> None:
     async with connect(make_settings()) as client:
-        text = error_text(await client.call_tool("get_run", {"run_id": "nope"}))
+        text = await call_error(client, "get_run", {"run_id": "nope"})
     assert "no run 'nope'" in text and "kept for" in text
 
 
 async def test_finished_runs_beyond_the_kept_count_are_forgotten() -> None:
     settings = make_settings(server={"run_keep_count": 2})
     async with connect(settings) as client:
-        agent = ok(
-            await client.call_tool(
-                "create_agent", {"backend": "local", "name": "A", "model": "echo"}
-            )
+        agent = await call_ok(
+            client, "create_agent", {"backend": "local", "name": "A", "model": "echo"}
         )
         results: list[CallToolResult] = [
             await client.call_tool("chat", {"agent": agent["ref"], "message": str(i)})
             for i in range(4)
         ]
         run_ids = [ok(r)["run_id"] for r in results]
-        assert error_text(await client.call_tool("get_run", {"run_id": run_ids[0]}))
-        assert ok(await client.call_tool("get_run", {"run_id": run_ids[-1]}))["text"]
+        assert await call_error(client, "get_run", {"run_id": run_ids[0]})
+        assert (await call_ok(client, "get_run", {"run_id": run_ids[-1]}))["text"]
 
 
 async def test_defect_15_runs_a_killed_server_left_running_are_marked_failed_on_start(
@@ -115,7 +117,7 @@ async def test_defect_15_runs_a_killed_server_left_running_are_marked_failed_on_
     before.close()  # like a process killed mid-run: the row stays 'running'
 
     async with connect(make_settings(database=str(database))) as client:
-        ok(await client.call_tool("list_backends", {}))
+        await call_ok(client, "list_backends", {})
 
     after = SqliteStore(str(database))
     runs = {r["id"]: r for r in await after.history_runs("local", "c")}
@@ -130,18 +132,16 @@ async def test_finished_runs_past_their_keep_time_are_forgotten() -> None:
     """Speed stays: pruning reads only the oldest ends, and still forgets every run kept
     past ``run_keep_seconds`` at the next chat, the newest kept."""
     async with connect(make_settings(server={"run_keep_seconds": 0.3})) as client:
-        agent = ok(
-            await client.call_tool(
-                "create_agent", {"backend": "local", "name": "A", "model": "echo"}
-            )
+        agent = await call_ok(
+            client, "create_agent", {"backend": "local", "name": "A", "model": "echo"}
         )
         chat = {"agent": agent["ref"], "message": "hi"}
-        first = ok(await client.call_tool("chat", chat))["run_id"]
-        assert ok(await client.call_tool("get_run", {"run_id": first}))["text"]
+        first = (await call_ok(client, "chat", chat))["run_id"]
+        assert (await call_ok(client, "get_run", {"run_id": first}))["text"]
         await anyio.sleep(0.4)
-        last = ok(await client.call_tool("chat", chat))["run_id"]
-        assert "no run" in error_text(await client.call_tool("get_run", {"run_id": first}))
-        assert ok(await client.call_tool("get_run", {"run_id": last}))["text"]
+        last = (await call_ok(client, "chat", chat))["run_id"]
+        assert "no run" in (await call_error(client, "get_run", {"run_id": first}))
+        assert (await call_ok(client, "get_run", {"run_id": last}))["text"]
 
 
 def run_status(database: Path, run_id: str) -> str | None:
@@ -159,14 +159,14 @@ async def test_a_run_is_in_the_history_before_its_id_is_handed_out(tmp_path: Pat
         local = {"model": "openai", "openai_base_url": f"{url}/v1", "openai_model": "slow"}
         settings = make_settings(database=str(database), local={**local, **FAST_HTTP})
         async with connect(settings) as client:
-            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
             chat = {"agent": agent["ref"], "message": "hi"}
-            running = ok(await client.call_tool("chat", {**chat, "wait_seconds": 0.3}))
+            running = await call_ok(client, "chat", {**chat, "wait_seconds": 0.3})
             assert running["status"] == "running"
             assert run_status(database, running["run_id"]) == "running"
-            ok(await client.call_tool("get_run", {"run_id": running["run_id"], "wait_seconds": 10}))
+            await call_ok(client, "get_run", {"run_id": running["run_id"], "wait_seconds": 10})
             assert run_status(database, running["run_id"]) == "completed"
-            whole = ok(await client.call_tool("chat", {**chat, "wait_seconds": 10}))
+            whole = await call_ok(client, "chat", {**chat, "wait_seconds": 10})
             assert whole["status"] == "completed"
             assert run_status(database, whole["run_id"]) == "completed"
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agentdeck.server.docs import every_platform_settings
-from tests.support import connect, make_settings, ok
+from tests.support import call_ok, connect, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -66,7 +66,7 @@ async def test_every_tool_schema_is_portable(mode: str) -> None:
     """19.14: input and output schemas of every tool, per-agent tools included."""
     settings = every_platform_settings()
     async with connect(settings, mode) as client:
-        ok(await client.call_tool("create_agent", {"backend": "local", "name": "Helper"}))
+        await call_ok(client, "create_agent", {"backend": "local", "name": "Helper"})
         tools = (await client.list_tools()).tools
     assert any(tool.name.startswith("local_") for tool in tools)
     problems = []
@@ -87,7 +87,7 @@ async def test_optional_parameters_are_not_required_and_results_leave_out_what_i
         chat = tools["chat"].input_schema
         assert "conversation" not in chat["required"]
         assert chat["properties"]["conversation"]["type"] == "string"
-        agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "Bare"}))
-        answer = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "Bare"})
+        answer = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
     assert "description" not in agent and "error" not in answer
     assert None not in agent.values() and None not in answer.values()

@@ -18,7 +18,7 @@ from agentdeck.server import all_tools, enabled_tools, tools
 from agentdeck.server.client import Confirmation
 from agentdeck.server.docs import BEGIN, END, every_platform_settings, tool_reference
 from agentdeck.server.toolkit import ToolSpec
-from tests.support import connect, make_settings, ok
+from tests.support import call_ok, connect, make_settings
 
 pytestmark = pytest.mark.anyio
 TOOL_DOCS = Path(__file__).parents[2] / "docs" / "tools.md"
@@ -149,16 +149,15 @@ async def test_the_tool_list_stays_within_its_token_budget(
     async with connect(every_platform_settings()) as client:
         everything = _size(_wire((await client.list_tools()).tools))
     async with connect(make_settings(local={"expose_agents": True})) as client:
-        ok(
-            await client.call_tool(
-                "create_agent",
-                {
-                    "backend": "local",
-                    "name": "A support triage agent with a name as long as names get here",
-                    "description": "Sorts incoming tickets by urgency and team. " * 20,
-                    "instructions": "Be careful. " * 200,
-                },
-            )
+        await call_ok(
+            client,
+            "create_agent",
+            {
+                "backend": "local",
+                "name": "A support triage agent with a name as long as names get here",
+                "description": "Sorts incoming tickets by urgency and team. " * 20,
+                "instructions": "Be careful. " * 200,
+            },
         )
         listed = _wire((await client.list_tools()).tools)
     [agent_tool] = [t for t in listed if t["name"].startswith("local_")]

@@ -12,7 +12,7 @@ from markdown_it.token import Token
 from mcp.shared.exceptions import MCPError
 
 from agentdeck.model import Agent
-from tests.support import connect, make_settings, ok
+from tests.support import call_ok, connect, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -38,8 +38,8 @@ async def _read(client: Any, uri: str) -> str:
 
 
 async def _hostile_conversation(client: Any) -> dict[str, Any]:
-    agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "Echo"}))
-    return ok(await client.call_tool("chat", {"agent": agent["ref"], "message": HOSTILE}))
+    agent = await call_ok(client, "create_agent", {"backend": "local", "name": "Echo"})
+    return await call_ok(client, "chat", {"agent": agent["ref"], "message": HOSTILE})
 
 
 async def test_a_message_cannot_restructure_its_transcript(mode: str) -> None:

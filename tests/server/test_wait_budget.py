@@ -15,7 +15,7 @@ from mcp.types import CreateMessageResult, InputRequiredResult, TextContent
 
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, connect, make_settings, ok
+from tests.support import FAST_HTTP, call_ok, connect, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -44,7 +44,7 @@ def openai_settings(url: str):
 
 
 async def new_agent(client: Any) -> str:
-    agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+    agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
     return agent["ref"]
 
 
@@ -56,16 +56,13 @@ async def test_defect_1_a_huge_echo_with_a_progress_token_answers_within_the_bud
     async with connect(make_settings(), mode) as client:
         agent = await new_agent(client)
         with anyio.fail_after(1 + SLACK):
-            result = ok(
-                await client.call_tool(
-                    "chat",
-                    {"agent": agent, "message": message, "wait_seconds": 1},
-                    progress_callback=progress,
-                )
+            result = await call_ok(
+                client,
+                "chat",
+                {"agent": agent, "message": message, "wait_seconds": 1},
+                progress_callback=progress,
             )
-        final = ok(
-            await client.call_tool("get_run", {"run_id": result["run_id"], "wait_seconds": 30})
-        )
+        final = await call_ok(client, "get_run", {"run_id": result["run_id"], "wait_seconds": 30})
     assert final["status"] == "completed"
     deltas = len(final["text"].split(" "))
     assert final["text"].startswith(progress.text)
@@ -81,15 +78,14 @@ async def test_defect_1_an_endless_fast_stream_with_a_progress_token_answers_run
         async with connect(openai_settings(url), mode) as client:
             agent = await new_agent(client)
             with anyio.fail_after(1 + SLACK):
-                result = ok(
-                    await client.call_tool(
-                        "chat",
-                        {"agent": agent, "message": "go on", "wait_seconds": 1},
-                        progress_callback=progress,
-                    )
+                result = await call_ok(
+                    client,
+                    "chat",
+                    {"agent": agent, "message": "go on", "wait_seconds": 1},
+                    progress_callback=progress,
                 )
             assert result["status"] == "running"
-            stopped = ok(await client.call_tool("cancel_run", {"run_id": result["run_id"]}))
+            stopped = await call_ok(client, "cancel_run", {"run_id": result["run_id"]})
     assert stopped["status"] == "cancelled"
     deltas = len(stopped["text"].split(" "))
     assert progress.text and stopped["text"].startswith(progress.text)
@@ -102,12 +98,11 @@ async def test_defect_1_a_slow_stream_still_gets_one_notification_per_delta(mode
     with serve(fake.app) as url:
         async with connect(openai_settings(url), mode) as client:
             agent = await new_agent(client)
-            result = ok(
-                await client.call_tool(
-                    "chat",
-                    {"agent": agent, "message": "hi", "wait_seconds": 20},
-                    progress_callback=progress,
-                )
+            result = await call_ok(
+                client,
+                "chat",
+                {"agent": agent, "message": "hi", "wait_seconds": 20},
+                progress_callback=progress,
             )
     assert result["status"] == "completed"
     words = result["text"].split(" ")
@@ -132,10 +127,8 @@ class SlowClientModel:
 
 
 async def sampling_agent(client: Any) -> str:
-    agent = ok(
-        await client.call_tool(
-            "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
-        )
+    agent = await call_ok(
+        client, "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
     )
     return agent["ref"]
 
@@ -145,14 +138,14 @@ async def test_defect_2_a_slow_client_model_leaves_the_chat_running_on_2025_11_2
     async with connect(make_settings(), "legacy", sampling_callback=model) as client:
         agent = await sampling_agent(client)
         with anyio.fail_after(1 + SLACK):
-            started = ok(
-                await client.call_tool("chat", {"agent": agent, "message": "hi", "wait_seconds": 1})
+            started = await call_ok(
+                client, "chat", {"agent": agent, "message": "hi", "wait_seconds": 1}
             )
         assert started["status"] == "running" and started["run_id"]
         model.release.set()
         with anyio.fail_after(10):
-            finished = ok(
-                await client.call_tool("get_run", {"run_id": started["run_id"], "wait_seconds": 9})
+            finished = await call_ok(
+                client, "get_run", {"run_id": started["run_id"], "wait_seconds": 9}
             )
     assert finished["status"] == "completed"
     assert finished["text"] == "sampled 1"

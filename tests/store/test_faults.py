@@ -14,7 +14,14 @@ import pytest
 from mcp.types import CallToolResult, CreateMessageResult, TextContent
 
 from agentdeck.store import RunKeeping, is_postgres_url, open_store
-from tests.support import connect, conversation_id, error_text, make_settings, ok
+from tests.support import (
+    call_error,
+    call_ok,
+    connect,
+    conversation_id,
+    error_text,
+    make_settings,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -56,7 +63,7 @@ async def test_a_locked_database_fails_only_the_write_that_waited_and_never_stal
     settings = make_settings(database=database, server={"database_wait_seconds": 1.5})
     async with connect(settings, mode) as client:
         with anyio.fail_after(10):
-            ok(await client.call_tool("create_agent", {"backend": "local", "name": "before"}))
+            await call_ok(client, "create_agent", {"backend": "local", "name": "before"})
             written: list[CallToolResult] = []
 
             async def write() -> None:
@@ -69,7 +76,7 @@ async def test_a_locked_database_fails_only_the_write_that_waited_and_never_stal
                     began = anyio.current_time()
                     group.start_soon(write)
                     await anyio.sleep(0.1)
-                    listed = ok(await client.call_tool("list_agents", {"backend": "local"}))
+                    listed = await call_ok(client, "list_agents", {"backend": "local"})
                     read_at = anyio.current_time() - began
                     assert not written, "the write should still be waiting for the lock"
             assert read_at < 1.5  # within the write's wait, which it did not wait for
@@ -77,7 +84,7 @@ async def test_a_locked_database_fails_only_the_write_that_waited_and_never_stal
             error = error_text(written[0])
             assert "locked by another program" in error
             assert "database_wait_seconds" in error
-            ok(await client.call_tool("create_agent", {"backend": "local", "name": "after"}))
+            await call_ok(client, "create_agent", {"backend": "local", "name": "after"})
 
 
 async def test_nul_in_a_model_reply_is_left_out_and_the_run_says_so(
@@ -95,15 +102,13 @@ async def test_nul_in_a_model_reply_is_left_out_and_the_run_says_so(
     settings = make_settings(database=database)
     async with connect(settings, mode, sampling_callback=sampling) as client:
         with anyio.fail_after(10):
-            agent = ok(
-                await client.call_tool(
-                    "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
-                )
+            agent = await call_ok(
+                client, "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
             )
-            reply = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
-            again = ok(await client.call_tool("get_run", {"run_id": reply["run_id"]}))
-            transcript = ok(
-                await client.call_tool("get_conversation", {"conversation": reply["conversation"]})
+            reply = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
+            again = await call_ok(client, "get_run", {"run_id": reply["run_id"]})
+            transcript = await call_ok(
+                client, "get_conversation", {"conversation": reply["conversation"]}
             )
     assert (reply["status"], reply["text"]) == ("completed", "ab")
     assert any("U+0000" in warning for warning in reply["warnings"])
@@ -151,8 +156,8 @@ async def test_nul_in_an_argument_is_refused_naming_the_character(
     """18.3: U+0000 in a name, a message or any other text argument is a clear error that
     names the character and the argument, before any tool runs, on either store."""
     async with connect(make_settings(database=database), mode) as client:
-        error = error_text(await client.call_tool(tool, arguments))
-        listed = ok(await client.call_tool("list_agents", {"backend": "local"}))
+        error = await call_error(client, tool, arguments)
+        listed = await call_ok(client, "list_agents", {"backend": "local"})
     assert "U+0000" in error and where in error and tool in error
     assert listed["items"] == []
 
@@ -167,16 +172,14 @@ async def test_finished_runs_are_pruned_to_the_keep_count(
         database=database, server={"run_keep_count": 2, "run_keep_seconds": 3600}
     )
     async with connect(settings, mode) as client:
-        agent = ok(
-            await client.call_tool(
-                "create_agent", {"backend": "local", "name": "E", "model": "echo"}
-            )
+        agent = await call_ok(
+            client, "create_agent", {"backend": "local", "name": "E", "model": "echo"}
         )
         replies = [
-            ok(await client.call_tool("chat", {"agent": agent["ref"], "message": f"m{i}"}))
+            await call_ok(client, "chat", {"agent": agent["ref"], "message": f"m{i}"})
             for i in range(6)
         ]
-        listed = ok(await client.call_tool("list_conversations", {"backend": "local"}))
+        listed = await call_ok(client, "list_conversations", {"backend": "local"})
     assert len(listed["items"]) == 6
     async with open_store(database) as store:
         kept = [

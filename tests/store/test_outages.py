@@ -17,7 +17,7 @@ import pytest
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.store.test_replicas import SLOW_MODEL_CONFIG, client, replica_processes
-from tests.support import ok
+from tests.support import call_ok, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -44,7 +44,7 @@ async def start_chats(bases: list[str]) -> list[str]:
                 created = await replica.call_tool("create_agent", {"backend": "local", "name": "A"})
                 agent = ok(created)["ref"]
             chat = {"agent": agent, "message": f"on {base}", "wait_seconds": 0}
-            started = ok(await replica.call_tool("chat", chat))
+            started = await call_ok(replica, "chat", chat)
             assert started["status"] == "running"
             runs.append(started["run_id"])
     return runs
@@ -70,10 +70,10 @@ async def test_a_process_joining_a_sqlite_file_mid_chat_fails_none_of_the_others
             for run, (_, owner) in zip(runs, old, strict=True):  # SQLite: runs are per process
                 async with client(owner) as on_owner:
                     wait = {"run_id": run, "wait_seconds": 20}
-                    ended.append(ok(await on_owner.call_tool("get_run", wait)))
+                    ended.append(await call_ok(on_owner, "get_run", wait))
             async with client(newcomer) as on_new:
                 conversation = {"conversation": ended[0]["conversation"]}
-                transcript = ok(await on_new.call_tool("get_conversation", conversation))
+                transcript = await call_ok(on_new, "get_conversation", conversation)
     assert len(transcript["messages"]) == 2  # the question and the answer, nothing lost
     assert [run["status"] for run in ended] == ["completed"] * 2
     assert run_statuses(database) == dict.fromkeys(runs, "completed")
@@ -134,7 +134,7 @@ async def test_an_outage_longer_than_the_lease_fails_no_live_replicas_run(
         for run, other in zip(runs, reversed(bases), strict=True):  # followed elsewhere
             async with client(other) as follower:
                 wait = {"run_id": run, "wait_seconds": 20}
-                ended.append(ok(await follower.call_tool("get_run", wait)))
+                ended.append(await call_ok(follower, "get_run", wait))
         assert httpx2.get(f"{bases[0]}/healthz", timeout=5).status_code == 200
         statuses = pg_statuses(url)
     assert [(run["status"], run.get("error")) for run in ended] == [("completed", None)] * 2

@@ -26,7 +26,7 @@ from mcp.types import CreateMessageResult, TextContent
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.pg import free_port
-from tests.support import conversation_id, error_text, ok
+from tests.support import call_ok, conversation_id, error_text
 
 pytestmark = pytest.mark.anyio
 
@@ -138,38 +138,33 @@ async def test_what_one_replica_writes_every_replica_reads(
         health = [httpx2.get(f"{base}/healthz").json() for base in (a, b)]
         assert health == [{"status": "ok", "database": "ok"}] * 2
         async with client(a) as on_a, client(b) as on_b:
-            agent = ok(
-                await on_a.call_tool(
-                    "create_agent", {"backend": "local", "name": "Shared", "model": "echo"}
-                )
+            agent = await call_ok(
+                on_a, "create_agent", {"backend": "local", "name": "Shared", "model": "echo"}
             )
-            listed = ok(await on_b.call_tool("list_agents", {"backend": "local"}))
+            listed = await call_ok(on_b, "list_agents", {"backend": "local"})
             assert [item["ref"] for item in listed["items"]] == [agent["ref"]]
 
-            first = ok(await on_b.call_tool("chat", {"agent": agent["ref"], "message": "apples"}))
-            second = ok(
-                await on_a.call_tool(
-                    "chat",
-                    {
-                        "agent": agent["ref"],
-                        "message": "pears",
-                        "conversation": first["conversation"],
-                    },
-                )
+            first = await call_ok(on_b, "chat", {"agent": agent["ref"], "message": "apples"})
+            second = await call_ok(
+                on_a,
+                "chat",
+                {
+                    "agent": agent["ref"],
+                    "message": "pears",
+                    "conversation": first["conversation"],
+                },
             )
             assert second["text"] == "You said: pears (turn 2; earlier you said: apples)"
 
             seen = []
             for replica in (on_a, on_b):
-                conversation = ok(
-                    await replica.call_tool(
-                        "get_conversation", {"conversation": first["conversation"]}
-                    )
+                conversation = await call_ok(
+                    replica, "get_conversation", {"conversation": first["conversation"]}
                 )
                 transcript = await replica.read_resource(
                     f"agentdeck://local/conversations/{conversation_id(first)}"
                 )
-                conversations = ok(await replica.call_tool("list_conversations", {}))
+                conversations = await call_ok(replica, "list_conversations", {})
                 seen.append((conversation, transcript.contents[0].text, conversations))
     assert seen[0] == seen[1]
     conversation, transcript, conversations = seen[0]
@@ -230,12 +225,10 @@ async def test_a_run_started_on_one_replica_is_followed_and_cancelled_from_the_o
     with replicas(config, shared_database, count, env) as bases, anyio.fail_after(60):
         a, b, c = (bases * 3)[:3]
         async with client(a) as on_a, client(b) as on_b, client(c) as on_c:
-            agent = ok(await on_a.call_tool("create_agent", {"backend": "local", "name": "Slow"}))
+            agent = await call_ok(on_a, "create_agent", {"backend": "local", "name": "Slow"})
 
-            started = ok(
-                await on_a.call_tool(
-                    "chat", {"agent": agent["ref"], "message": "plums", "wait_seconds": 0}
-                )
+            started = await call_ok(
+                on_a, "chat", {"agent": agent["ref"], "message": "plums", "wait_seconds": 0}
             )
             assert started["status"] == "running"
             progress: list[str] = []
@@ -243,12 +236,11 @@ async def test_a_run_started_on_one_replica_is_followed_and_cancelled_from_the_o
             async def heard(step: float, total: float | None, message: str | None) -> None:
                 progress.append(message or "")
 
-            finished = ok(
-                await on_c.call_tool(
-                    "get_run",
-                    {"run_id": started["run_id"], "wait_seconds": 30},
-                    progress_callback=heard,
-                )
+            finished = await call_ok(
+                on_c,
+                "get_run",
+                {"run_id": started["run_id"], "wait_seconds": 30},
+                progress_callback=heard,
             )
             expected = "[tiny-llama] heard 'plums' after 0 earlier messages"
             assert finished["status"] == "completed" and finished["text"] == expected
@@ -256,16 +248,14 @@ async def test_a_run_started_on_one_replica_is_followed_and_cancelled_from_the_o
             assert progress and "".join(progress) in expected  # what streamed after C joined
 
             fake.next_stream = "hang"  # two words, then nothing until the client hangs up
-            hanging = ok(
-                await on_a.call_tool(
-                    "chat", {"agent": agent["ref"], "message": "figs", "wait_seconds": 0}
-                )
+            hanging = await call_ok(
+                on_a, "chat", {"agent": agent["ref"], "message": "figs", "wait_seconds": 0}
             )
             await until(lambda: fake.open_streams == 1)
-            cancelled = ok(await on_b.call_tool("cancel_run", {"run_id": hanging["run_id"]}))
+            cancelled = await call_ok(on_b, "cancel_run", {"run_id": hanging["run_id"]})
             assert cancelled["status"] == "cancelled"
             await until(lambda: fake.open_streams == 0)  # the upstream connection is closed
-            seen_on_c = ok(await on_c.call_tool("get_run", {"run_id": hanging["run_id"]}))
+            seen_on_c = await call_ok(on_c, "get_run", {"run_id": hanging["run_id"]})
             assert seen_on_c["status"] == "cancelled"
 
 
@@ -280,12 +270,10 @@ async def test_the_runs_of_a_killed_replica_fail_on_the_others_within_the_lease(
     with replica_processes(config, postgres_url, 2, env) as started, anyio.fail_after(60):
         (doomed, a), (_, b) = started
         async with client(b) as on_b:
-            agent = ok(await on_b.call_tool("create_agent", {"backend": "local", "name": "Doomed"}))
+            agent = await call_ok(on_b, "create_agent", {"backend": "local", "name": "Doomed"})
             async with client(a) as on_a:
-                run = ok(
-                    await on_a.call_tool(
-                        "chat", {"agent": agent["ref"], "message": "kiwis", "wait_seconds": 0}
-                    )
+                run = await call_ok(
+                    on_a, "chat", {"agent": agent["ref"], "message": "kiwis", "wait_seconds": 0}
                 )
             await until(lambda: fake.open_streams == 1)
             doomed.kill()
@@ -320,13 +308,9 @@ async def test_an_input_round_asked_on_one_replica_is_answered_on_another(
                 sampling_callback=sampling,
             ) as alternating,
         ):
-            agent = ok(
-                await alternating.call_tool("create_agent", {"backend": "local", "name": "S"})
-            )
+            agent = await call_ok(alternating, "create_agent", {"backend": "local", "name": "S"})
             asked_on.clear()
-            answer = ok(
-                await alternating.call_tool("chat", {"agent": agent["ref"], "message": "?"})
-            )
+            answer = await call_ok(alternating, "chat", {"agent": agent["ref"], "message": "?"})
     assert answer["text"] == "sampled"
     assert len(set(asked_on)) == 2  # the round and its answer went to different replicas
 

@@ -8,23 +8,20 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentdeck.backends.a2a.backend import A2ABackend
 from agentdeck.errors import ConfigError
 from agentdeck.registry import Registry
-from tests.backends.a2a.agents import TOKEN, Seen, a2a_app
-from tests.fakes.base import serve
+from tests.backends.a2a.agents import TOKEN
 from tests.support import (
     FAST_HTTP,
     OUTPUTS,
     answering,
+    call_ok,
     connect,
     conversation_id,
     error_text,
@@ -33,25 +30,6 @@ from tests.support import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-class _Later:
-    """The served app, made once the server's base URL is known (the cards name it)."""
-
-    app: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.app is not None
-        await self.app(scope, receive, send)
-
-
-@pytest.fixture(scope="module")
-def agents() -> Iterator[tuple[str, Seen]]:
-    later = _Later()
-    seen = Seen(turns=Counter(), cancelled=threading.Event())
-    with serve(later) as base:
-        later.app = a2a_app(base, seen)
-        yield base, seen
 
 
 def settings_for(base: str, *names: str, **extra: Any):
@@ -75,8 +53,8 @@ async def test_cards_are_the_agents_and_an_unreadable_card_is_a_failure(agents) 
     settings.backends["partners"].agents.insert(0, base)  # a base URL: the well-known card
     async with connect(settings) as client:
         with anyio.fail_after(10):
-            listed = ok(await client.call_tool("list_agents", {"backend": "partners"}))
-            one = ok(await client.call_tool("get_agent", {"agent": "partners:streamer-rest"}))
+            listed = await call_ok(client, "list_agents", {"backend": "partners"})
+            one = await call_ok(client, "get_agent", {"agent": "partners:streamer-rest"})
             refused = await client.call_tool(
                 "create_agent", {"backend": "partners", "name": "x", "instructions": "y"}
             )
@@ -127,22 +105,22 @@ async def test_a_streamed_answer_arrives_as_progress_and_its_context_continues(
         with anyio.fail_after(10):
             seen.first_chunk_seen = threading.Event()
             try:
-                first = ok(
-                    await client.call_tool(
-                        "chat", {"agent": ref, "message": "Lisbon"}, progress_callback=on_progress
-                    )
+                first = await call_ok(
+                    client,
+                    "chat",
+                    {"agent": ref, "message": "Lisbon"},
+                    progress_callback=on_progress,
                 )
             finally:
                 seen.first_chunk_seen = None
-            second = ok(
-                await client.call_tool(
-                    "chat",
-                    {"agent": ref, "message": "Porto", "conversation": first["conversation"]},
-                )
+            second = await call_ok(
+                client,
+                "chat",
+                {"agent": ref, "message": "Porto", "conversation": first["conversation"]},
             )
-            listed = ok(await client.call_tool("list_conversations", {"backend": "partners"}))
-            transcript = ok(
-                await client.call_tool("get_conversation", {"conversation": first["conversation"]})
+            listed = await call_ok(client, "list_conversations", {"backend": "partners"})
+            transcript = await call_ok(
+                client, "get_conversation", {"conversation": first["conversation"]}
             )
     assert first["status"] == "completed"
     assert first["text"] == (
@@ -207,18 +185,12 @@ async def test_the_agents_question_is_answered_with_answer_question(agents, mode
     base, _ = agents
     async with connect(settings_for(base, "asker"), mode) as client:
         with anyio.fail_after(10):
-            asked = ok(
-                await client.call_tool("chat", {"agent": "partners:asker", "message": "book"})
-            )
+            asked = await call_ok(client, "chat", {"agent": "partners:asker", "message": "book"})
             [question] = asked["pending_questions"]
-            answered = ok(
-                await client.call_tool(
-                    "answer_question", {"question": question["ref"], "answer": "Paris"}
-                )
+            answered = await call_ok(
+                client, "answer_question", {"question": question["ref"], "answer": "Paris"}
             )
-            done = ok(
-                await client.call_tool("get_run", {"run_id": asked["run_id"], "wait_seconds": 5})
-            )
+            done = await call_ok(client, "get_run", {"run_id": asked["run_id"], "wait_seconds": 5})
     assert asked["status"] == "running" and question["question"] == "Which city?"
     assert answered["status"] == "answered"
     assert done["status"] == "completed" and done["text"].endswith("Booked for Paris.")
@@ -231,14 +203,12 @@ async def test_a_question_no_chat_waits_on_is_answered_at_the_task(agents) -> No
     settings = settings_for(base, "asker")
     async with connect(settings) as client:
         with anyio.fail_after(10):
-            asked = ok(await client.call_tool("chat", {"agent": "partners:asker", "message": "x"}))
+            asked = await call_ok(client, "chat", {"agent": "partners:asker", "message": "x"})
     [question] = asked["pending_questions"]
     async with connect(settings) as client:  # a new server lifespan: no run waits on it
         with anyio.fail_after(10):
-            answered = ok(
-                await client.call_tool(
-                    "answer_question", {"question": question["ref"], "answer": "Oslo"}
-                )
+            answered = await call_ok(
+                client, "answer_question", {"question": question["ref"], "answer": "Oslo"}
             )
             again = await client.call_tool(
                 "answer_question", {"question": question["ref"], "answer": "Oslo"}
@@ -269,15 +239,13 @@ async def test_cancel_run_cancels_the_task_upstream(agents, mode: str) -> None:
     seen.cancelled.clear()
     async with connect(settings_for(base, "sleeper"), mode) as client:
         with anyio.fail_after(10):
-            running = ok(
-                await client.call_tool(
-                    "chat", {"agent": "partners:sleeper", "message": "go", "wait_seconds": 0.2}
-                )
+            running = await call_ok(
+                client, "chat", {"agent": "partners:sleeper", "message": "go", "wait_seconds": 0.2}
             )
             while not running["text"]:  # on a loaded machine: once the agent named its task
                 wait = {"run_id": running["run_id"], "wait_seconds": 0.1}
-                running = ok(await client.call_tool("get_run", wait))
-            cancelled = ok(await client.call_tool("cancel_run", {"run_id": running["run_id"]}))
+                running = await call_ok(client, "get_run", wait)
+            cancelled = await call_ok(client, "cancel_run", {"run_id": running["run_id"]})
             assert await anyio.to_thread.run_sync(seen.cancelled.wait, 5)
     assert running["status"] == "running" and running["text"] == "Working on it."
     assert cancelled["status"] == "cancelled"

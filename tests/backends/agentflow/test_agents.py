@@ -8,7 +8,7 @@ from agentdeck.cli import _check_all
 from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.platforms import agentflow_settings as flow_settings
-from tests.support import accept, connect, decline, error_text, ok
+from tests.support import accept, answering, call_error, call_ok, connect, decline
 
 pytestmark = pytest.mark.anyio
 
@@ -19,13 +19,11 @@ async def test_agents_are_listed_page_by_page_with_the_bearer_token(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        first = ok(await client.call_tool("list_agents", {"backend": "flow", "limit": 1}))
+        first = await call_ok(client, "list_agents", {"backend": "flow", "limit": 1})
         assert [a["ref"] for a in first["items"]] == ["flow:agent_research"]
         assert first["items"][0]["model"] == "gpt-4o"
-        rest = ok(
-            await client.call_tool(
-                "list_agents", {"backend": "flow", "limit": 1, "cursor": first["next_cursor"]}
-            )
+        rest = await call_ok(
+            client, "list_agents", {"backend": "flow", "limit": 1, "cursor": first["next_cursor"]}
         )
     assert [a["name"] for a in rest["items"]] == ["Support Bot"]
     assert "next_cursor" not in rest
@@ -36,7 +34,7 @@ async def test_agents_are_listed_page_by_page_with_the_bearer_token(
 
 async def test_list_backends_shows_agentflow_capabilities(settings: Settings) -> None:
     async with connect(settings) as client:
-        backends = ok(await client.call_tool("list_backends", {}))["backends"]
+        backends = (await call_ok(client, "list_backends", {}))["backends"]
     flow = next(b for b in backends if b["name"] == "flow")
     assert flow["kind"] == "agentflow"
     assert flow["capabilities"] == [
@@ -54,7 +52,7 @@ async def test_get_agent_reads_details_and_configuration(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        agent = ok(await client.call_tool("get_agent", {"agent": "flow:agent_research"}))
+        agent = await call_ok(client, "get_agent", {"agent": "flow:agent_research"})
     assert agent["name"] == "Research Assistant"
     assert agent["instructions"] == "Be precise."
     assert agent["details"]["config"]["temperature"] == 0.2
@@ -70,15 +68,14 @@ async def test_update_agent_patches_the_configuration(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        updated = ok(
-            await client.call_tool(
-                "update_agent",
-                {
-                    "agent": "flow:agent_research",
-                    "instructions": "Cite sources.",
-                    "options": {"temperature": 0.7},
-                },
-            )
+        updated = await call_ok(
+            client,
+            "update_agent",
+            {
+                "agent": "flow:agent_research",
+                "instructions": "Cite sources.",
+                "options": {"temperature": 0.7},
+            },
         )
     assert updated["instructions"] == "Cite sources."
     assert updated["details"]["config"]["temperature"] == 0.7
@@ -91,8 +88,8 @@ async def test_renaming_a_top_level_agent_is_refused_before_any_request(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     async with connect(settings) as client:
-        text = error_text(
-            await client.call_tool("update_agent", {"agent": "flow:agent_research", "name": "X"})
+        text = await call_error(
+            client, "update_agent", {"agent": "flow:agent_research", "name": "X"}
         )
     assert "not its name or description" in text
     assert fake.requests == []
@@ -103,17 +100,16 @@ async def test_create_agent_makes_a_sub_agent_that_every_agent_tool_accepts(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode, elicitation_callback=accept) as client:
-        created = ok(
-            await client.call_tool(
-                "create_agent",
-                {
-                    "backend": "flow",
-                    "name": "Critic",
-                    "instructions": "Find flaws.",
-                    "description": "Reviews drafts",
-                    "options": {"parent_agent": "flow:agent_research", "tools": ["send_email"]},
-                },
-            )
+        created = await call_ok(
+            client,
+            "create_agent",
+            {
+                "backend": "flow",
+                "name": "Critic",
+                "instructions": "Find flaws.",
+                "description": "Reviews drafts",
+                "options": {"parent_agent": "flow:agent_research", "tools": ["send_email"]},
+            },
         )
         sub_id = created["id"].split("/")[1]
         assert created["ref"] == f"flow:agent_research/{sub_id}"
@@ -127,14 +123,14 @@ async def test_create_agent_makes_a_sub_agent_that_every_agent_tool_accepts(
             "tools": ["send_email"],
         }
 
-        fetched = ok(await client.call_tool("get_agent", {"agent": created["ref"]}))
+        fetched = await call_ok(client, "get_agent", {"agent": created["ref"]})
         assert fetched["instructions"] == "Find flaws."
-        renamed = ok(
-            await client.call_tool("update_agent", {"agent": created["ref"], "name": "Critic 2"})
+        renamed = await call_ok(
+            client, "update_agent", {"agent": created["ref"], "name": "Critic 2"}
         )
         assert renamed["name"] == "Critic 2"
         assert fake.subagents["agent_research"][sub_id]["name"] == "Critic 2"
-        ok(await client.call_tool("delete_agent", {"agent": created["ref"]}))
+        await call_ok(client, "delete_agent", {"agent": created["ref"]})
     assert sub_id not in fake.subagents["agent_research"]
     assert fake.requests[-1].method == "DELETE"
     assert fake.requests[-1].path == f"/api/v1/agent/agent_research/subagents/{sub_id}"
@@ -153,10 +149,8 @@ async def test_create_agent_with_bad_options_says_why_and_sends_nothing(
     fake: FakeAgentFlow, settings: Settings, options: dict[str, Any], expected: str
 ) -> None:
     async with connect(settings) as client:
-        text = error_text(
-            await client.call_tool(
-                "create_agent", {"backend": "flow", "name": "Critic", "options": options}
-            )
+        text = await call_error(
+            client, "create_agent", {"backend": "flow", "name": "Critic", "options": options}
         )
     assert expected in text
     assert fake.requests == []
@@ -164,7 +158,7 @@ async def test_create_agent_with_bad_options_says_why_and_sends_nothing(
 
 async def test_delete_agent_deletes_it(fake: FakeAgentFlow, settings: Settings) -> None:
     async with connect(settings, elicitation_callback=accept) as client:
-        deleted = ok(await client.call_tool("delete_agent", {"agent": "flow:agent_support"}))
+        deleted = await call_ok(client, "delete_agent", {"agent": "flow:agent_support"})
     assert deleted["deleted"] == "flow:agent_support"
     assert "agent_support" not in fake.agents
     assert fake.requests[-1].method == "DELETE"
@@ -174,18 +168,15 @@ async def test_sub_agents_are_listed_and_chat_runs_one(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        subs = ok(await client.call_tool("list_subagents", {"agent": "flow:agent_research"}))
+        subs = await call_ok(client, "list_subagents", {"agent": "flow:agent_research"})
         assert [s["ref"] for s in subs["items"]] == ["flow:agent_research/sub_summarizer"]
-        ran = ok(
-            await client.call_tool("chat", {"agent": subs["items"][0]["ref"], "message": "long"})
-        )
+        ran = await call_ok(client, "chat", {"agent": subs["items"][0]["ref"], "message": "long"})
         assert ran["status"] == "completed"
         assert ran["text"] == "[Summarizer] Echo: long"
-        refused = error_text(
-            await client.call_tool(
-                "chat",
-                {"agent": subs["items"][0]["ref"], "message": "x", "conversation": "flow:conv_1"},
-            )
+        refused = await call_error(
+            client,
+            "chat",
+            {"agent": subs["items"][0]["ref"], "message": "x", "conversation": "flow:conv_1"},
         )
     assert "takes no conversation" in refused
     (run,) = fake.requests_to("/run", "POST")
@@ -198,32 +189,28 @@ async def test_agent_tools_are_listed_and_run_directly(
 ) -> None:
     questions: list[str] = []
 
-    async def answer(context: Any, params: Any) -> Any:
-        questions.append(params.message)
-        return await accept(context, params)
-
-    async with connect(settings, mode, elicitation_callback=answer) as client:
-        tools = ok(await client.call_tool("list_agent_tools", {"agent": "flow:agent_research"}))
+    async with connect(
+        settings, mode, elicitation_callback=answering({"confirm": True}, questions)
+    ) as client:
+        tools = await call_ok(client, "list_agent_tools", {"agent": "flow:agent_research"})
         by_name = {t["name"]: t for t in tools["items"]}
         assert by_name["send_email"]["requires_approval"] is True
         assert by_name["send_email"]["parameters"]["required"] == ["to", "body"]
-        ran = ok(
-            await client.call_tool(
-                "run_agent_tool",
-                {
-                    "agent": "flow:agent_support",
-                    "tool": "lookup_order",
-                    "arguments": {"order_id": "42"},
-                },
-            )
+        ran = await call_ok(
+            client,
+            "run_agent_tool",
+            {
+                "agent": "flow:agent_support",
+                "tool": "lookup_order",
+                "arguments": {"order_id": "42"},
+            },
         )
         assert ran["status"] == "success"
         assert ran["result"]["output"] == 'lookup_order ran with {"order_id": "42"}'
-        missing = error_text(
-            await client.call_tool(
-                "run_agent_tool",
-                {"agent": "flow:agent_support", "tool": "lookup_order", "arguments": {}},
-            )
+        missing = await call_error(
+            client,
+            "run_agent_tool",
+            {"agent": "flow:agent_support", "tool": "lookup_order", "arguments": {}},
         )
     assert "HTTP 422" in missing and "arguments.order_id: Field required" in missing
     assert fake.requests_to("/tools/lookup_order/run")[0].body == {"arguments": {"order_id": "42"}}
@@ -236,11 +223,10 @@ async def test_agent_tools_are_listed_and_run_directly(
 
 async def test_a_declined_tool_run_runs_nothing(fake: FakeAgentFlow, settings: Settings) -> None:
     async with connect(settings, elicitation_callback=decline) as client:
-        text = error_text(
-            await client.call_tool(
-                "run_agent_tool",
-                {"agent": "flow:agent_research", "tool": "send_email", "arguments": {"to": "x"}},
-            )
+        text = await call_error(
+            client,
+            "run_agent_tool",
+            {"agent": "flow:agent_research", "tool": "send_email", "arguments": {"to": "x"}},
         )
     assert "nothing was changed" in text.lower()
     assert fake.requests_to("/run") == [] and fake.tool_runs == []
@@ -251,7 +237,7 @@ async def test_a_wrong_token_names_the_config_key_and_never_the_token(
 ) -> None:
     secret = "sk-af-very-secret-value"
     async with connect(flow_settings(url, token=secret)) as client:
-        text = error_text(await client.call_tool("list_agents", {"backend": "flow"}))
+        text = await call_error(client, "list_agents", {"backend": "flow"})
     assert "HTTP 401" in text and "`token`" in text and "[backends.flow]" in text
     assert secret not in text
     assert fake.requests[0].headers["authorization"] == f"Bearer {secret}"
@@ -261,10 +247,10 @@ async def test_a_token_without_the_scope_gets_403_and_nothing_changes(
     fake: FakeAgentFlow, url: str
 ) -> None:
     async with connect(flow_settings(url, token="read-token")) as client:
-        text = error_text(
-            await client.call_tool(
-                "update_agent", {"agent": "flow:agent_research", "options": {"temperature": 1.0}}
-            )
+        text = await call_error(
+            client,
+            "update_agent",
+            {"agent": "flow:agent_research", "options": {"temperature": 1.0}},
         )
     assert "HTTP 403" in text and "Missing required scope: agents:write" in text
     assert fake.agents["agent_research"]["config"]["temperature"] == 0.2
@@ -272,7 +258,7 @@ async def test_a_token_without_the_scope_gets_403_and_nothing_changes(
 
 async def test_an_unknown_agent_is_404_with_the_platform_text(settings: Settings) -> None:
     async with connect(settings) as client:
-        text = error_text(await client.call_tool("get_agent", {"agent": "flow:nope"}))
+        text = await call_error(client, "get_agent", {"agent": "flow:nope"})
     assert "HTTP 404" in text and "Agent nope not found" in text
 
 
@@ -281,7 +267,7 @@ async def test_a_rate_limited_read_is_retried_after_retry_after(
 ) -> None:
     fake.rate_limited(retry_after=0, path_contains="/api/v1/agents")
     async with connect(settings) as client:
-        listed = ok(await client.call_tool("list_agents", {"backend": "flow"}))
+        listed = await call_ok(client, "list_agents", {"backend": "flow"})
     assert len(listed["items"]) == 2
     assert len(fake.requests_to("/api/v1/agents")) == 2
 
@@ -291,7 +277,7 @@ async def test_rate_limiting_that_outlasts_the_retries_says_when_to_try_again(
 ) -> None:
     fake.rate_limited(retry_after=1, path_contains="/api/v1/agents", times=2)
     async with connect(flow_settings(url, max_retries=1)) as client:
-        text = error_text(await client.call_tool("list_agents", {"backend": "flow"}))
+        text = await call_error(client, "list_agents", {"backend": "flow"})
     assert "HTTP 429" in text and "Retried 1 times" in text and "Try again after 1 s" in text
 
 
@@ -300,7 +286,7 @@ async def test_a_server_error_is_reported_with_a_hint(
 ) -> None:
     fake.server_error(path_contains="/api/v1/agent/")
     async with connect(settings) as client:
-        text = error_text(await client.call_tool("get_agent", {"agent": "flow:agent_research"}))
+        text = await call_error(client, "get_agent", {"agent": "flow:agent_research"})
     assert "HTTP 500" in text and "Internal server error" in text and "retry later" in text
 
 
@@ -333,7 +319,7 @@ async def test_exposed_agents_become_tools_that_chat(fake: FakeAgentFlow, url: s
     async with connect(flow_settings(url, expose_agents=True)) as client:
         names = {t.name for t in (await client.list_tools()).tools}
         assert {"flow_research_assistant", "flow_support_bot"} <= names
-        answer = ok(await client.call_tool("flow_support_bot", {"message": "where is 42?"}))
+        answer = await call_ok(client, "flow_support_bot", {"message": "where is 42?"})
     assert answer["agent"] == "flow:agent_support"
     assert answer["text"] == "[Support Bot] Echo: where is 42? (turn 1)"
     assert fake.requests_to("/chat")[0].path == "/api/v1/agent/agent_support/chat"

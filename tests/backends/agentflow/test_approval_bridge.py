@@ -8,7 +8,7 @@ import pytest
 
 from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
-from tests.support import answering, connect, decline, ok
+from tests.support import answering, call_ok, connect, decline
 
 pytestmark = pytest.mark.anyio
 
@@ -24,7 +24,7 @@ async def test_an_approval_is_asked_and_the_run_goes_on_with_edited_arguments(
     answer = {"decision": "approve", "arguments": json.dumps(edited), "reason": "looks fine"}
     async with connect(settings, mode, elicitation_callback=answering(answer, asked)) as client:
         with anyio.fail_after(20):
-            result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "mail"}))
+            result = await call_ok(client, "chat", {"agent": AGENT, "message": "mail"})
     assert result["status"] == "completed"
     assert "boss@example.com" in result["text"] and "Edited" in result["text"]
     assert result["pending_approvals"] == []
@@ -45,10 +45,10 @@ async def test_a_declined_question_leaves_the_approval_pending_for_the_model(
     fake.next_stream = "approval"
     async with connect(settings, mode, elicitation_callback=decline) as client:
         with anyio.fail_after(20):
-            result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "mail"}))
+            result = await call_ok(client, "chat", {"agent": AGENT, "message": "mail"})
         (pending,) = result["pending_approvals"]
-        again = ok(await client.call_tool("get_run", {"run_id": result["run_id"]}))
-        ok(await client.call_tool("cancel_run", {"run_id": result["run_id"]}))
+        again = await call_ok(client, "get_run", {"run_id": result["run_id"]})
+        await call_ok(client, "cancel_run", {"run_id": result["run_id"]})
     assert result["status"] == "running"
     assert pending["tool"] == "send_email"
     assert again["pending_approvals"] == [pending], "asked once: get_run does not ask again"
@@ -61,8 +61,8 @@ async def test_without_elicitation_the_pause_is_returned_at_once(
     fake.next_stream = "approval"
     async with connect(settings, mode) as client:
         with anyio.fail_after(10):
-            result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "mail"}))
-        ok(await client.call_tool("cancel_run", {"run_id": result["run_id"]}))
+            result = await call_ok(client, "chat", {"agent": AGENT, "message": "mail"})
+        await call_ok(client, "cancel_run", {"run_id": result["run_id"]})
     assert result["status"] == "running"
     assert result["pending_approvals"][0]["ref"].startswith("flow:")
 
@@ -76,7 +76,7 @@ async def test_a_question_is_asked_and_answered_through_elicitation(
         settings, mode, elicitation_callback=answering({"answer": "detailed"}, asked)
     ) as client:
         with anyio.fail_after(20):
-            result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "summarize"}))
+            result = await call_ok(client, "chat", {"agent": AGENT, "message": "summarize"})
     assert result["status"] == "completed"
     assert result["text"].startswith("You answered: detailed. ")
     assert asked == [

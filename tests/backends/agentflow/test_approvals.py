@@ -7,7 +7,7 @@ import pytest
 from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.platforms import agentflow_settings as flow_settings
-from tests.support import connect, error_text, ok
+from tests.support import call_error, call_ok, connect
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +23,7 @@ async def test_pending_approvals_are_listed_across_and_per_agent(
     answered = fake.add_approval("send_email", {"to": "b@example.com"})
     answered["status"] = "approved"
     async with connect(settings, mode) as client:
-        everything = ok(await client.call_tool("list_approvals", {}))
+        everything = await call_ok(client, "list_approvals", {})
         assert [a["ref"] for a in everything["items"]] == [
             f"flow:{mail['id']}",
             f"flow:{order['id']}",
@@ -32,7 +32,7 @@ async def test_pending_approvals_are_listed_across_and_per_agent(
         assert first["tool"] == "send_email" and first["arguments"] == {"to": "a@example.com"}
         assert first["agent"] == "flow:agent_research" and first["status"] == "pending"
         assert first["expires_at"] is not None
-        support = ok(await client.call_tool("list_approvals", {"agent": "flow:agent_support"}))
+        support = await call_ok(client, "list_approvals", {"agent": "flow:agent_support"})
     assert [a["tool"] for a in support["items"]] == ["lookup_order"]
     pending = fake.requests_to("/approvals/pending")
     assert pending[-1].query["agent_id"] == "agent_support"
@@ -43,10 +43,10 @@ async def test_an_expired_approval_says_it_expired(fake: FakeAgentFlow, settings
     approval = fake.add_approval()
     fake.expire_approval(approval["id"])
     async with connect(settings) as client:
-        text = error_text(
-            await client.call_tool(
-                "respond_to_approval", {"approval": f"flow:{approval['id']}", "decision": "approve"}
-            )
+        text = await call_error(
+            client,
+            "respond_to_approval",
+            {"approval": f"flow:{approval['id']}", "decision": "approve"},
         )
     assert f"flow:{approval['id']} has expired" in text
     assert "Send the message to the agent again" in text
@@ -58,9 +58,9 @@ async def test_an_already_answered_approval_says_so_and_keeps_the_first_answer(
     approval = fake.add_approval()
     ref = f"flow:{approval['id']}"
     async with connect(settings, mode) as client:
-        ok(await client.call_tool("respond_to_approval", {"approval": ref, "decision": "deny"}))
-        text = error_text(
-            await client.call_tool("respond_to_approval", {"approval": ref, "decision": "approve"})
+        await call_ok(client, "respond_to_approval", {"approval": ref, "decision": "deny"})
+        text = await call_error(
+            client, "respond_to_approval", {"approval": ref, "decision": "approve"}
         )
     assert f"{ref} was already answered or cancelled" in text and "already denied" in text
     assert fake.approvals[approval["id"]]["status"] == "denied"
@@ -68,10 +68,8 @@ async def test_an_already_answered_approval_says_so_and_keeps_the_first_answer(
 
 async def test_an_unknown_approval_is_404(settings: Settings) -> None:
     async with connect(settings) as client:
-        text = error_text(
-            await client.call_tool(
-                "respond_to_approval", {"approval": "flow:appr_404", "decision": "approve"}
-            )
+        text = await call_error(
+            client, "respond_to_approval", {"approval": "flow:appr_404", "decision": "approve"}
         )
     assert "HTTP 404" in text and "Approval appr_404 not found" in text
 
@@ -89,7 +87,7 @@ async def test_bad_answers_are_refused_before_any_request(
 ) -> None:
     approval = fake.add_approval()
     async with connect(settings) as client:
-        text = error_text(await client.call_tool("respond_to_approval", arguments))
+        text = await call_error(client, "respond_to_approval", arguments)
     assert expected in text
     assert fake.requests == []
     assert approval["status"] == "pending"
@@ -102,11 +100,10 @@ async def test_several_approvals_are_answered_at_once_each_reported(
     fake.expire_approval(late["id"])
     refs = [f"flow:{a['id']}" for a in (first, second, late)]
     async with connect(settings, mode) as client:
-        result = ok(
-            await client.call_tool(
-                "respond_to_approvals",
-                {"approvals": refs, "decision": "approve", "reason": "batch"},
-            )
+        result = await call_ok(
+            client,
+            "respond_to_approvals",
+            {"approvals": refs, "decision": "approve", "reason": "batch"},
         )
     assert (result["succeeded"], result["failed"]) == (2, 1)
     outcomes = {r["approval"]: r for r in result["results"]}
@@ -125,8 +122,8 @@ async def test_cancel_approval_withdraws_it(fake: FakeAgentFlow, settings: Setti
     approval = fake.add_approval()
     ref = f"flow:{approval['id']}"
     async with connect(settings) as client:
-        cancelled = ok(await client.call_tool("cancel_approval", {"approval": ref}))
-        again = error_text(await client.call_tool("cancel_approval", {"approval": ref}))
+        cancelled = await call_ok(client, "cancel_approval", {"approval": ref})
+        again = await call_error(client, "cancel_approval", {"approval": ref})
     assert cancelled["status"] == "cancelled"
     assert "already answered or cancelled" in again
     assert fake.requests[0].method == "DELETE"
@@ -136,10 +133,10 @@ async def test_cancel_approval_withdraws_it(fake: FakeAgentFlow, settings: Setti
 async def test_answering_approvals_needs_the_write_scope(fake: FakeAgentFlow, url: str) -> None:
     approval = fake.add_approval()
     async with connect(flow_settings(url, token="read-token")) as client:
-        text = error_text(
-            await client.call_tool(
-                "respond_to_approval", {"approval": f"flow:{approval['id']}", "decision": "approve"}
-            )
+        text = await call_error(
+            client,
+            "respond_to_approval",
+            {"approval": f"flow:{approval['id']}", "decision": "approve"},
         )
     assert "HTTP 403" in text and "approvals:write" in text
     assert approval["status"] == "pending"
@@ -148,11 +145,9 @@ async def test_answering_approvals_needs_the_write_scope(fake: FakeAgentFlow, ur
 # ---- knowledge ---------------------------------------------------------------------------
 
 
-async def test_knowledge_bases_are_listed(
-    fake: FakeAgentFlow, settings: Settings, mode: str
-) -> None:
+async def test_knowledge_bases_are_listed(settings: Settings, mode: str) -> None:
     async with connect(settings, mode) as client:
-        listed = ok(await client.call_tool("list_knowledge_bases", {"backend": "flow"}))
+        listed = await call_ok(client, "list_knowledge_bases", {"backend": "flow"})
     assert [(kb["ref"], kb["name"]) for kb in listed["items"]] == [
         ("flow:kb_docs", "Product docs"),
         ("flow:kb_faq", "FAQ"),
@@ -164,11 +159,10 @@ async def test_one_knowledge_base_is_searched(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        found = ok(
-            await client.call_tool(
-                "search_knowledge",
-                {"query": "streaming events", "knowledge_bases": ["flow:kb_docs"], "limit": 2},
-            )
+        found = await call_ok(
+            client,
+            "search_knowledge",
+            {"query": "streaming events", "knowledge_bases": ["flow:kb_docs"], "limit": 2},
         )
     best = found["hits"][0]
     assert best["content"] == "Streaming chat uses server-sent events."
@@ -183,11 +177,10 @@ async def test_several_knowledge_bases_are_searched_in_one_call(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     async with connect(settings) as client:
-        found = ok(
-            await client.call_tool(
-                "search_knowledge",
-                {"query": "refunds approvals", "knowledge_bases": ["flow:kb_docs", "flow:kb_faq"]},
-            )
+        found = await call_ok(
+            client,
+            "search_knowledge",
+            {"query": "refunds approvals", "knowledge_bases": ["flow:kb_docs", "flow:kb_faq"]},
         )
     assert {h["knowledge_base"] for h in found["hits"]} == {"flow:kb_docs", "flow:kb_faq"}
     (search,) = fake.requests_to("/search", "POST")
@@ -203,20 +196,17 @@ async def test_an_agents_bound_knowledge_bases_are_searched_through_it(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        found = ok(
-            await client.call_tool(
-                "search_knowledge", {"query": "refunds", "agent": "flow:agent_support"}
-            )
+        found = await call_ok(
+            client, "search_knowledge", {"query": "refunds", "agent": "flow:agent_support"}
         )
-        unbound = error_text(
-            await client.call_tool(
-                "search_knowledge",
-                {
-                    "query": "refunds",
-                    "agent": "flow:agent_research",
-                    "knowledge_bases": ["flow:kb_faq"],
-                },
-            )
+        unbound = await call_error(
+            client,
+            "search_knowledge",
+            {
+                "query": "refunds",
+                "agent": "flow:agent_research",
+                "knowledge_bases": ["flow:kb_faq"],
+            },
         )
     assert [h["content"] for h in found["hits"]] == ["Refunds are processed within 5 days."]
     assert found["hits"][0]["knowledge_base"] == "flow:kb_faq"
@@ -231,21 +221,15 @@ async def test_a_backend_alone_searches_all_its_knowledge_bases(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     async with connect(settings) as client:
-        found = ok(
-            await client.call_tool("search_knowledge", {"query": "password", "backend": "flow"})
-        )
+        found = await call_ok(client, "search_knowledge", {"query": "password", "backend": "flow"})
     assert [h["source"] for h in found["hits"]] == ["faq.md"]
     assert fake.requests_to("/search")[0].body["knowledge_base_ids"] == ["kb_docs", "kb_faq"]
 
 
-async def test_a_query_alone_searches_every_backend_that_has_knowledge(
-    fake: FakeAgentFlow, settings: Settings
-) -> None:
+async def test_a_query_alone_searches_every_backend_that_has_knowledge(settings: Settings) -> None:
     async with connect(settings) as client:
-        alone = ok(await client.call_tool("search_knowledge", {"query": "password"}))
-        scoped = ok(
-            await client.call_tool("search_knowledge", {"query": "password", "backend": "flow"})
-        )
+        alone = await call_ok(client, "search_knowledge", {"query": "password"})
+        scoped = await call_ok(client, "search_knowledge", {"query": "password", "backend": "flow"})
     assert alone["hits"] and alone["hits"] == scoped["hits"]
     assert {hit["knowledge_base"].partition(":")[0] for hit in alone["hits"]} == {"flow"}
 
@@ -253,5 +237,5 @@ async def test_a_query_alone_searches_every_backend_that_has_knowledge(
 async def test_knowledge_needs_the_read_scope(fake: FakeAgentFlow, url: str) -> None:
     fake.add_token("agents-only", {"agents:read"})
     async with connect(flow_settings(url, token="agents-only")) as client:
-        text = error_text(await client.call_tool("list_knowledge_bases", {"backend": "flow"}))
+        text = await call_error(client, "list_knowledge_bases", {"backend": "flow"})
     assert "HTTP 403" in text and "knowledge:read" in text

@@ -6,8 +6,9 @@ import anyio
 import pytest
 
 from agentdeck.config import Settings
+from tests.backends.agentflow.runs import paused_chat, run_end
 from tests.fakes.agentflow import FakeAgentFlow
-from tests.support import connect, conversation_id, error_text, ok
+from tests.support import call_error, call_ok, connect, conversation_id
 
 pytestmark = pytest.mark.anyio
 
@@ -24,10 +25,11 @@ async def test_chat_streams_the_answer_and_continues_the_conversation(
         progress.append(message)
 
     async with connect(settings, mode) as client:
-        first = ok(
-            await client.call_tool(
-                "chat", {"agent": AGENT, "message": "hello there"}, progress_callback=on_progress
-            )
+        first = await call_ok(
+            client,
+            "chat",
+            {"agent": AGENT, "message": "hello there"},
+            progress_callback=on_progress,
         )
         assert first["status"] == "completed"
         assert first["text"] == REPLY.format(message="hello there", turn=1)
@@ -36,10 +38,10 @@ async def test_chat_streams_the_answer_and_continues_the_conversation(
         assert conversation in fake.conversations
         assert first["conversation"] == f"flow:{conversation}"
         assert first["details"]["call_id"] in fake.calls
-        second = ok(
-            await client.call_tool(
-                "chat", {"agent": AGENT, "message": "again", "conversation": first["conversation"]}
-            )
+        second = await call_ok(
+            client,
+            "chat",
+            {"agent": AGENT, "message": "again", "conversation": first["conversation"]},
         )
     assert second["text"] == REPLY.format(message="again", turn=2)
     assert second["conversation"] == first["conversation"]
@@ -55,7 +57,7 @@ async def test_tool_events_become_tool_calls_with_results(
 ) -> None:
     fake.next_stream = "tool"
     async with connect(settings) as client:
-        result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "approvals"}))
+        result = await call_ok(client, "chat", {"agent": AGENT, "message": "approvals"})
     (call,) = result["tool_calls"]
     assert call["name"] == "search_knowledge"
     assert call["arguments"] == {"query": "approvals"}
@@ -68,28 +70,21 @@ async def test_an_approval_pauses_the_run_until_approved_with_edited_arguments(
     fake.next_stream = "approval"
     edited = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
     async with connect(settings, mode) as client:
-        paused = ok(
-            await client.call_tool("chat", {"agent": AGENT, "message": "mail", "wait_seconds": 1})
-        )
-        assert paused["status"] == "running"
+        paused = await paused_chat(client, "mail", 1)
         (pending,) = paused["pending_approvals"]
         assert pending["tool"] == "send_email"
         assert pending["arguments"]["to"] == "team@example.com"
         approval_id = pending["ref"].removeprefix("flow:")
         assert fake.approvals[approval_id]["status"] == "pending"
 
-        answered = ok(
-            await client.call_tool(
-                "respond_to_approval",
-                {"approval": pending["ref"], "decision": "approve", "arguments": edited},
-            )
+        answered = await call_ok(
+            client,
+            "respond_to_approval",
+            {"approval": pending["ref"], "decision": "approve", "arguments": edited},
         )
         assert answered["status"] == "approved"
         assert answered["details"]["modified_arguments"] == edited
-        with anyio.fail_after(15):
-            done = ok(
-                await client.call_tool("get_run", {"run_id": paused["run_id"], "wait_seconds": 10})
-            )
+        done = await run_end(client, paused)
     assert done["status"] == "completed"
     assert "boss@example.com" in done["text"] and "Edited" in done["text"]
     assert done["pending_approvals"] == []
@@ -103,20 +98,15 @@ async def test_a_denied_approval_is_reported_to_the_agent_with_the_reason(
 ) -> None:
     fake.next_stream = "approval"
     async with connect(settings) as client:
-        paused = ok(
-            await client.call_tool("chat", {"agent": AGENT, "message": "mail", "wait_seconds": 0.5})
-        )
+        paused = await paused_chat(client, "mail", 0.5)
         ref = paused["pending_approvals"][0]["ref"]
-        denied = ok(
-            await client.call_tool(
-                "respond_to_approval", {"approval": ref, "decision": "deny", "reason": "not now"}
-            )
+        denied = await call_ok(
+            client,
+            "respond_to_approval",
+            {"approval": ref, "decision": "deny", "reason": "not now"},
         )
         assert denied["status"] == "denied"
-        with anyio.fail_after(15):
-            done = ok(
-                await client.call_tool("get_run", {"run_id": paused["run_id"], "wait_seconds": 10})
-            )
+        done = await run_end(client, paused)
     assert done["status"] == "completed"
     assert done["text"].startswith("Did not run send_email: approval denied (not now).")
     assert fake.requests_to("/respond")[0].body == {"decision": "deny", "reason": "not now"}
@@ -127,12 +117,9 @@ async def test_cancel_run_closes_the_stream_and_cancels_the_call_upstream(
 ) -> None:
     fake.next_stream = "approval"
     async with connect(settings, mode) as client:
-        paused = ok(
-            await client.call_tool("chat", {"agent": AGENT, "message": "mail", "wait_seconds": 0.5})
-        )
-        assert paused["status"] == "running"
+        paused = await paused_chat(client, "mail", 0.5)
         with anyio.fail_after(15):
-            cancelled = ok(await client.call_tool("cancel_run", {"run_id": paused["run_id"]}))
+            cancelled = await call_ok(client, "cancel_run", {"run_id": paused["run_id"]})
     assert cancelled["status"] == "cancelled"
     (call_id,) = fake.calls
     (cancel,) = fake.requests_to("/api/v1/cancel/", "POST")
@@ -147,24 +134,14 @@ async def test_a_question_pauses_the_run_until_answered(
 ) -> None:
     fake.next_stream = "question"
     async with connect(settings, mode) as client:
-        paused = ok(
-            await client.call_tool(
-                "chat", {"agent": AGENT, "message": "summarize", "wait_seconds": 0.5}
-            )
-        )
-        assert paused["status"] == "running"
+        paused = await paused_chat(client, "summarize", 0.5)
         (question,) = paused["pending_questions"]
         assert question["question"] == "Which format do you want? (options: short, detailed)"
-        answered = ok(
-            await client.call_tool(
-                "answer_question", {"question": question["ref"], "answer": "short"}
-            )
+        answered = await call_ok(
+            client, "answer_question", {"question": question["ref"], "answer": "short"}
         )
         assert answered["status"] == "answered"
-        with anyio.fail_after(15):
-            done = ok(
-                await client.call_tool("get_run", {"run_id": paused["run_id"], "wait_seconds": 10})
-            )
+        done = await run_end(client, paused)
     assert done["status"] == "completed"
     assert done["text"].startswith("You answered: short. ")
     question_id = question["ref"].removeprefix("flow:")
@@ -178,7 +155,7 @@ async def test_a_cut_off_stream_fails_the_run_and_keeps_the_text(
 ) -> None:
     fake.next_stream = "cut_off"
     async with connect(settings, mode) as client:
-        result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "hello"}))
+        result = await call_ok(client, "chat", {"agent": AGENT, "message": "hello"})
     assert result["status"] == "failed"
     assert result["text"] == "[ResearchAssistant]"
     assert "cut off" in result["error"] and "backend 'flow'" in result["error"]
@@ -189,7 +166,7 @@ async def test_a_malformed_event_is_a_warning_and_the_answer_completes(
 ) -> None:
     fake.next_stream = "malformed"
     async with connect(settings) as client:
-        result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "hello"}))
+        result = await call_ok(client, "chat", {"agent": AGENT, "message": "hello"})
     assert result["status"] == "completed"
     assert result["text"] == REPLY.format(message="hello", turn=1)
     (warning,) = result["warnings"]
@@ -201,7 +178,7 @@ async def test_an_error_event_fails_the_run_with_the_platform_message(
 ) -> None:
     fake.next_stream = "error"
     async with connect(settings) as client:
-        result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "hello"}))
+        result = await call_ok(client, "chat", {"agent": AGENT, "message": "hello"})
     assert result["status"] == "failed"
     assert result["text"] == "[Research "
     assert result["error"] == (
@@ -217,7 +194,7 @@ async def test_a_stream_without_done_is_reported_as_incomplete(
         ("text", {"content": "Hal"}),
     ]
     async with connect(settings) as client:
-        result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "hello"}))
+        result = await call_ok(client, "chat", {"agent": AGENT, "message": "hello"})
     assert result["status"] == "failed"
     assert result["text"] == "Hal"
     assert "ended before the agent finished" in result["error"]
@@ -226,10 +203,8 @@ async def test_a_stream_without_done_is_reported_as_incomplete(
 async def test_stream_false_answers_in_one_piece(fake: FakeAgentFlow, settings: Settings) -> None:
     fake.next_stream = "tool"
     async with connect(settings) as client:
-        result = ok(
-            await client.call_tool(
-                "chat", {"agent": AGENT, "message": "install", "options": {"stream": False}}
-            )
+        result = await call_ok(
+            client, "chat", {"agent": AGENT, "message": "install", "options": {"stream": False}}
         )
     assert result["status"] == "completed"
     assert result["text"] == REPLY.format(message="install", turn=1)
@@ -242,10 +217,8 @@ async def test_the_title_option_creates_the_conversation_first(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     async with connect(settings) as client:
-        result = ok(
-            await client.call_tool(
-                "chat", {"agent": AGENT, "message": "hi", "options": {"title": "Launch plan"}}
-            )
+        result = await call_ok(
+            client, "chat", {"agent": AGENT, "message": "hi", "options": {"title": "Launch plan"}}
         )
     (created,) = fake.requests_to("/api/v1/conversations", "POST")
     assert created.body == {"agent_id": "agent_research", "title": "Launch plan"}
@@ -264,8 +237,8 @@ async def test_bad_chat_options_are_refused_before_any_request(
     fake: FakeAgentFlow, settings: Settings, options: dict[str, Any], expected: str
 ) -> None:
     async with connect(settings) as client:
-        text = error_text(
-            await client.call_tool("chat", {"agent": AGENT, "message": "hi", "options": options})
+        text = await call_error(
+            client, "chat", {"agent": AGENT, "message": "hi", "options": options}
         )
     assert expected in text
     assert fake.requests == []
@@ -276,7 +249,7 @@ async def test_a_chat_that_answers_500_is_a_tool_error_sent_once(
 ) -> None:
     fake.server_error(path_contains="/chat")
     async with connect(settings) as client:
-        text = error_text(await client.call_tool("chat", {"agent": AGENT, "message": "hi"}))
+        text = await call_error(client, "chat", {"agent": AGENT, "message": "hi"})
     assert "HTTP 500" in text and "Internal server error" in text and "backend 'flow'" in text
     assert len(fake.requests_to("/chat")) == 1
 
@@ -285,24 +258,22 @@ async def test_conversations_are_listed_searched_read_and_served_as_transcripts(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        first = ok(await client.call_tool("chat", {"agent": AGENT, "message": "apples"}))
-        ok(await client.call_tool("chat", {"agent": "flow:agent_support", "message": "pears"}))
+        first = await call_ok(client, "chat", {"agent": AGENT, "message": "apples"})
+        await call_ok(client, "chat", {"agent": "flow:agent_support", "message": "pears"})
 
-        listed = ok(await client.call_tool("list_conversations", {"backend": "flow", "limit": 1}))
+        listed = await call_ok(client, "list_conversations", {"backend": "flow", "limit": 1})
         assert len(listed["items"]) == 1 and listed["next_cursor"]
-        mine = ok(await client.call_tool("list_conversations", {"agent": AGENT}))
+        mine = await call_ok(client, "list_conversations", {"agent": AGENT})
         assert [c["ref"] for c in mine["items"]] == [first["conversation"]]
         assert mine["items"][0]["agent"] == AGENT
         assert mine["items"][0]["message_count"] == 2
-        found = ok(
-            await client.call_tool(
-                "list_conversations", {"backend": "flow", "options": {"search": "pears"}}
-            )
+        found = await call_ok(
+            client, "list_conversations", {"backend": "flow", "options": {"search": "pears"}}
         )
         assert [c["agent"] for c in found["items"]] == ["flow:agent_support"]
 
-        conversation = ok(
-            await client.call_tool("get_conversation", {"conversation": first["conversation"]})
+        conversation = await call_ok(
+            client, "get_conversation", {"conversation": first["conversation"]}
         )
         assert [(m["role"], m["content"]) for m in conversation["messages"]] == [
             ("user", "apples"),
@@ -312,10 +283,8 @@ async def test_conversations_are_listed_searched_read_and_served_as_transcripts(
             f"agentdeck://flow/conversations/{conversation_id(first)}"
         )
         transcript = resource.contents[0].text
-        bad = error_text(
-            await client.call_tool(
-                "list_conversations", {"backend": "flow", "options": {"search": ["x"]}}
-            )
+        bad = await call_error(
+            client, "list_conversations", {"backend": "flow", "options": {"search": ["x"]}}
         )
     assert "## user" in transcript and "apples" in transcript and "Echo: apples" in transcript
     assert "options.search must be a string" in bad

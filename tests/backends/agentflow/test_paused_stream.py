@@ -13,8 +13,9 @@ import pytest
 
 from agentdeck.backends.agentflow.pauses import unseen_text
 from agentdeck.config import Settings
+from tests.backends.agentflow.runs import paused_chat, run_end
 from tests.fakes.agentflow import FakeAgentFlow
-from tests.support import answering, connect, ok
+from tests.support import answering, call_ok, connect
 
 pytestmark = pytest.mark.anyio
 
@@ -41,13 +42,7 @@ async def test_an_approval_that_ends_the_stream_is_listed_and_respond_gives_the_
     fake.next_stream = "approval"
     edited = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
     async with connect(settings, mode) as client:
-        with anyio.fail_after(15):
-            paused = ok(
-                await client.call_tool(
-                    "chat", {"agent": AGENT, "message": "mail", "wait_seconds": 5}
-                )
-            )
-        assert paused["status"] == "running"
+        paused = await paused_chat(client, "mail", 5)
         (pending,) = paused["pending_approvals"]
         assert pending["tool"] == "send_email"
         assert pending["arguments"]["to"] == "team@example.com"
@@ -55,20 +50,16 @@ async def test_an_approval_that_ends_the_stream_is_listed_and_respond_gives_the_
         (call,) = fake.calls.values()
         assert call["status"] == "awaiting_approval"  # the stream ended; the call waits
 
-        again = ok(await client.call_tool("get_run", {"run_id": paused["run_id"]}))
+        again = await call_ok(client, "get_run", {"run_id": paused["run_id"]})
         assert again["status"] == "running" and len(again["pending_approvals"]) == 1
 
-        answered = ok(
-            await client.call_tool(
-                "respond_to_approval",
-                {"approval": pending["ref"], "decision": "approve", "arguments": edited},
-            )
+        answered = await call_ok(
+            client,
+            "respond_to_approval",
+            {"approval": pending["ref"], "decision": "approve", "arguments": edited},
         )
         assert answered["status"] == "approved"
-        with anyio.fail_after(15):
-            done = ok(
-                await client.call_tool("get_run", {"run_id": paused["run_id"], "wait_seconds": 10})
-            )
+        done = await run_end(client, paused)
     assert done["status"] == "completed"
     assert done["text"].startswith('Ran send_email with {"body": "ship it", "subject": "Edited"')
     assert done["text"].endswith(ECHO.format(message="mail"))
@@ -89,7 +80,7 @@ async def test_an_approval_that_ends_the_stream_is_asked_in_the_chat(
     answer = {"decision": "deny", "reason": "not today"}
     async with connect(settings, mode, elicitation_callback=answering(answer, asked)) as client:
         with anyio.fail_after(20):
-            result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "mail"}))
+            result = await call_ok(client, "chat", {"agent": AGENT, "message": "mail"})
     assert result["status"] == "completed"
     assert result["text"] == "Did not run send_email: approval denied (not today). " + ECHO.format(
         message="mail"
@@ -106,25 +97,14 @@ async def test_a_question_that_ends_the_stream_is_listed_and_answer_question_giv
 ) -> None:
     fake.next_stream = "question"
     async with connect(settings, mode) as client:
-        with anyio.fail_after(15):
-            paused = ok(
-                await client.call_tool(
-                    "chat", {"agent": AGENT, "message": "summarize", "wait_seconds": 5}
-                )
-            )
-        assert paused["status"] == "running"
+        paused = await paused_chat(client, "summarize", 5)
         (question,) = paused["pending_questions"]
         assert question["question"] == "Which format do you want? (options: short, detailed)"
         assert next(iter(fake.calls.values()))["status"] == "awaiting_input"
-        ok(
-            await client.call_tool(
-                "answer_question", {"question": question["ref"], "answer": "detailed"}
-            )
+        await call_ok(
+            client, "answer_question", {"question": question["ref"], "answer": "detailed"}
         )
-        with anyio.fail_after(15):
-            done = ok(
-                await client.call_tool("get_run", {"run_id": paused["run_id"], "wait_seconds": 10})
-            )
+        done = await run_end(client, paused)
     assert done["status"] == "completed"
     assert done["text"] == "You answered: detailed. " + ECHO.format(message="summarize")
     assert done["pending_questions"] == []
@@ -139,7 +119,7 @@ async def test_a_question_that_ends_the_stream_is_asked_in_the_chat(
         settings, mode, elicitation_callback=answering({"answer": "short"}, asked)
     ) as client:
         with anyio.fail_after(20):
-            result = ok(await client.call_tool("chat", {"agent": AGENT, "message": "summarize"}))
+            result = await call_ok(client, "chat", {"agent": AGENT, "message": "summarize"})
     assert result["status"] == "completed"
     assert result["text"] == "You answered: short. " + ECHO.format(message="summarize")
     assert len(asked) == 1 and "Which format" in asked[0]
@@ -150,23 +130,13 @@ async def test_approvals_answered_in_bulk_let_the_paused_run_finish(
 ) -> None:
     fake.next_stream = "approval"
     async with connect(settings) as client:
-        with anyio.fail_after(15):
-            paused = ok(
-                await client.call_tool(
-                    "chat", {"agent": AGENT, "message": "mail", "wait_seconds": 5}
-                )
-            )
+        paused = await paused_chat(client, "mail", 5)
         ref = paused["pending_approvals"][0]["ref"]
-        bulk = ok(
-            await client.call_tool(
-                "respond_to_approvals", {"approvals": [ref], "decision": "approve"}
-            )
+        bulk = await call_ok(
+            client, "respond_to_approvals", {"approvals": [ref], "decision": "approve"}
         )
         assert bulk["succeeded"] == 1
-        with anyio.fail_after(15):
-            done = ok(
-                await client.call_tool("get_run", {"run_id": paused["run_id"], "wait_seconds": 10})
-            )
+        done = await run_end(client, paused)
     assert done["status"] == "completed"
     assert done["text"].startswith('Ran send_email with {"body": "mail"')
     assert read_after_answer(fake, "/approvals/bulk-respond") == (
@@ -180,30 +150,24 @@ async def test_a_one_piece_answer_on_a_pause_finds_the_approval_and_waits_for_it
     fake.next_stream = "approval"
     async with connect(settings) as client:
         with anyio.fail_after(15):
-            paused = ok(
-                await client.call_tool(
-                    "chat",
-                    {
-                        "agent": AGENT,
-                        "message": "mail",
-                        "wait_seconds": 5,
-                        "options": {"stream": False},
-                    },
-                )
+            paused = await call_ok(
+                client,
+                "chat",
+                {
+                    "agent": AGENT,
+                    "message": "mail",
+                    "wait_seconds": 5,
+                    "options": {"stream": False},
+                },
             )
         assert paused["status"] == "running"
         (pending,) = paused["pending_approvals"]
         (listing,) = fake.requests_to("/approvals/pending")
         assert "flow:" + listing.query["conversation_id"] == paused["conversation"]
-        ok(
-            await client.call_tool(
-                "respond_to_approval", {"approval": pending["ref"], "decision": "approve"}
-            )
+        await call_ok(
+            client, "respond_to_approval", {"approval": pending["ref"], "decision": "approve"}
         )
-        with anyio.fail_after(15):
-            done = ok(
-                await client.call_tool("get_run", {"run_id": paused["run_id"], "wait_seconds": 10})
-            )
+        done = await run_end(client, paused)
     assert done["status"] == "completed"
     assert json.dumps({"to": "team@example.com"})[1:-1] in done["text"]
 
@@ -213,13 +177,9 @@ async def test_cancelling_a_paused_run_stops_the_wait_and_the_call_upstream(
 ) -> None:
     fake.next_stream = "approval"
     async with connect(settings) as client:
+        paused = await paused_chat(client, "mail", 5)
         with anyio.fail_after(15):
-            paused = ok(
-                await client.call_tool(
-                    "chat", {"agent": AGENT, "message": "mail", "wait_seconds": 5}
-                )
-            )
-            cancelled = ok(await client.call_tool("cancel_run", {"run_id": paused["run_id"]}))
+            cancelled = await call_ok(client, "cancel_run", {"run_id": paused["run_id"]})
     assert cancelled["status"] == "cancelled"
     (call_id,) = fake.calls
     assert fake.calls[call_id]["status"] == "cancelled"

@@ -21,7 +21,7 @@ from tests.fakes.agenticflow import (
 )
 from tests.fakes.base import serve
 from tests.platforms import agenticflow_settings
-from tests.support import accept, connect, error_text, ok
+from tests.support import accept, call_error, call_ok, connect
 
 pytestmark = pytest.mark.anyio
 
@@ -35,11 +35,9 @@ async def test_agents_are_listed_page_by_page_with_the_key_and_project(
     for index in range(3):
         fake.add_agent(f"Extra {index}")
     async with connect(settings, mode) as client:
-        first = ok(await client.call_tool("list_agents", {"backend": "af", "limit": 3}))
-        rest = ok(
-            await client.call_tool(
-                "list_agents", {"backend": "af", "limit": 3, "cursor": first["next_cursor"]}
-            )
+        first = await call_ok(client, "list_agents", {"backend": "af", "limit": 3})
+        rest = await call_ok(
+            client, "list_agents", {"backend": "af", "limit": 3, "cursor": first["next_cursor"]}
         )
     names = [a["name"] for a in first["items"] + rest["items"]]
     assert names == ["Echo Public", "Support Bot", "Extra 0", "Extra 1", "Extra 2"]
@@ -74,29 +72,27 @@ async def test_an_agent_is_created_read_updated_and_deleted(
         "welcome_message": "Welcome!",
     }
     async with connect(settings, mode, elicitation_callback=accept) as client:
-        created = ok(
-            await client.call_tool(
-                "create_agent",
-                {
-                    "backend": "af",
-                    "name": "Writer",
-                    "instructions": "Write well.",
-                    "model": "agenticflow/gpt-4o",
-                    "description": "writes",
-                    "options": options,
-                },
-            )
+        created = await call_ok(
+            client,
+            "create_agent",
+            {
+                "backend": "af",
+                "name": "Writer",
+                "instructions": "Write well.",
+                "model": "agenticflow/gpt-4o",
+                "description": "writes",
+                "options": options,
+            },
         )
         ref = created["ref"]
-        fetched = ok(await client.call_tool("get_agent", {"agent": ref}))
-        updated = ok(
-            await client.call_tool(
-                "update_agent",
-                {"agent": ref, "instructions": "Write tersely.", "options": {"plugins": []}},
-            )
+        fetched = await call_ok(client, "get_agent", {"agent": ref})
+        updated = await call_ok(
+            client,
+            "update_agent",
+            {"agent": ref, "instructions": "Write tersely.", "options": {"plugins": []}},
         )
-        deleted = ok(await client.call_tool("delete_agent", {"agent": ref}))
-        gone = error_text(await client.call_tool("get_agent", {"agent": ref}))
+        deleted = await call_ok(client, "delete_agent", {"agent": ref})
+        gone = await call_error(client, "get_agent", {"agent": ref})
 
     agent_id = created["id"]
     assert ref == f"af:{agent_id}"
@@ -147,10 +143,8 @@ async def test_wrong_agent_options_are_refused_before_any_request(
 ) -> None:
     async with connect(settings) as client:
         for options, expected in BAD_OPTIONS:
-            text = error_text(
-                await client.call_tool(
-                    "create_agent", {"backend": "af", "name": "Bad", "options": options}
-                )
+            text = await call_error(
+                client, "create_agent", {"backend": "af", "name": "Bad", "options": options}
             )
             assert expected in text, (options, text)
             assert "Nothing was sent" in text
@@ -161,11 +155,8 @@ async def test_an_update_may_not_clear_a_field_the_platform_needs(
     fake: FakeAgenticFlow, settings: Settings
 ) -> None:
     async with connect(settings) as client:
-        text = error_text(
-            await client.call_tool(
-                "update_agent",
-                {"agent": f"af:{PRIVATE_AGENT_ID}", "options": {"tools": None}},
-            )
+        text = await call_error(
+            client, "update_agent", {"agent": f"af:{PRIVATE_AGENT_ID}", "options": {"tools": None}}
         )
     assert "options.tools cannot be null in an update" in text
     assert fake.requests == []
@@ -177,30 +168,24 @@ async def test_a_validation_error_of_the_platform_names_the_fields(
     # workflow_template_id alone is valid per the OpenAPI file; this deployment wants workflow_id.
     tools = [{"workflow_template_id": WORKFLOW_ID}]
     async with connect(settings) as client:
-        text = error_text(
-            await client.call_tool(
-                "create_agent", {"backend": "af", "name": "T", "options": {"tools": tools}}
-            )
+        text = await call_error(
+            client, "create_agent", {"backend": "af", "name": "T", "options": {"tools": tools}}
         )
     assert "HTTP 422" in text and "tools.0.workflow_id: Field required" in text
     assert "nothing was changed" in text
     assert len(fake.requests_to("/v1/agents/", "POST")) == 1
 
 
-async def test_a_missing_workspace_id_is_explained_as_a_config_setting(
-    fake: FakeAgenticFlow, url: str
-) -> None:
+async def test_a_missing_workspace_id_is_explained_as_a_config_setting(url: str) -> None:
     async with connect(agenticflow_settings(url, workspace_id=None)) as client:
-        text = error_text(await client.call_tool("list_agents", {"backend": "af"}))
+        text = await call_error(client, "list_agents", {"backend": "af"})
     assert "query.workspace_id: Field required" in text
     assert "Set `workspace_id` of backend 'af' in the config" in text
 
 
 async def test_create_needs_a_project_id_in_the_config(fake: FakeAgenticFlow, url: str) -> None:
     async with connect(agenticflow_settings(url, project_id=None)) as client:
-        text = error_text(
-            await client.call_tool("create_agent", {"backend": "af", "name": "No project"})
-        )
+        text = await call_error(client, "create_agent", {"backend": "af", "name": "No project"})
     assert "Set `project_id` of backend 'af'" in text
     assert fake.requests == []
 
@@ -209,14 +194,10 @@ async def test_another_projects_agent_is_forbidden_and_unknown_ids_are_not_found
     fake: FakeAgenticFlow, settings: Settings
 ) -> None:
     async with connect(settings, elicitation_callback=accept) as client:
-        foreign = error_text(
-            await client.call_tool("get_agent", {"agent": f"af:{FOREIGN_AGENT_ID}"})
-        )
-        missing = error_text(await client.call_tool("get_agent", {"agent": f"af:{MISSING_ID}"}))
-        not_uuid = error_text(await client.call_tool("get_agent", {"agent": "af:support-bot"}))
-        delete = error_text(
-            await client.call_tool("delete_agent", {"agent": f"af:{FOREIGN_AGENT_ID}"})
-        )
+        foreign = await call_error(client, "get_agent", {"agent": f"af:{FOREIGN_AGENT_ID}"})
+        missing = await call_error(client, "get_agent", {"agent": f"af:{MISSING_ID}"})
+        not_uuid = await call_error(client, "get_agent", {"agent": "af:support-bot"})
+        delete = await call_error(client, "delete_agent", {"agent": f"af:{FOREIGN_AGENT_ID}"})
     assert "HTTP 403" in foreign and "bound to one project" in foreign
     assert "HTTP 403" in delete and FOREIGN_AGENT_ID in fake.agents
     assert "HTTP 404" in missing and "Agent not found" in missing
@@ -233,7 +214,7 @@ async def test_a_wrong_key_names_the_config_key_and_never_the_key(
 ) -> None:
     secret = "af-wrong-secret-key-123"
     async with connect(agenticflow_settings(url, api_key=secret)) as client:
-        text = error_text(await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"}))
+        text = await call_error(client, "get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
     assert "HTTP 401" in text and "Invalid API key" in text
     assert "`api_key` of backend 'af'" in text
     assert secret not in text
@@ -245,7 +226,7 @@ async def test_a_rate_limited_read_is_retried_after_the_wait_it_asks_for(
 ) -> None:
     fake.rate_limited(retry_after=0)
     async with connect(settings) as client:
-        agent = ok(await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"}))
+        agent = await call_ok(client, "get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
     assert agent["name"] == "Support Bot"
     assert len(fake.requests_to(f"/v1/agents/{PRIVATE_AGENT_ID}")) == 2
 
@@ -256,8 +237,8 @@ async def test_rate_limits_that_outlast_the_retries_say_when_to_try_again(
     body = {"detail": "Rate limit exceeded: 100 per 1 minute"}
     fake.fail_next(429, body, headers={"Retry-After": "1"}, times=5)
     async with connect(agenticflow_settings(url, max_retries=1)) as client:
-        read = error_text(await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"}))
-        write = error_text(await client.call_tool("create_agent", {"backend": "af", "name": "X"}))
+        read = await call_error(client, "get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
+        write = await call_error(client, "create_agent", {"backend": "af", "name": "X"})
     assert "HTTP 429" in read and "Rate limit exceeded" in read
     assert "Retried 1 times. Try again after 1 s." in read
     assert "Try again after 1 s." in write
@@ -270,7 +251,7 @@ async def test_a_server_error_is_reported_after_the_retries(
 ) -> None:
     fake.server_error(times=5)
     async with connect(agenticflow_settings(url, max_retries=0)) as client:
-        text = error_text(await client.call_tool("list_agents", {"backend": "af"}))
+        text = await call_error(client, "list_agents", {"backend": "af"})
     assert "HTTP 500" in text and "Internal Server Error" in text and "retry later" in text
 
 
@@ -278,12 +259,10 @@ async def test_without_a_key_public_agents_are_read_anonymously(
     fake: FakeAgenticFlow, url: str
 ) -> None:
     async with connect(agenticflow_settings(url, api_key=None)) as client:
-        public = ok(await client.call_tool("get_agent", {"agent": f"af:{PUBLIC_AGENT_ID}"}))
-        private = error_text(
-            await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
-        )
-        listing = error_text(await client.call_tool("list_agents", {"backend": "af"}))
-        create = error_text(await client.call_tool("create_agent", {"backend": "af", "name": "x"}))
+        public = await call_ok(client, "get_agent", {"agent": f"af:{PUBLIC_AGENT_ID}"})
+        private = await call_error(client, "get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
+        listing = await call_error(client, "list_agents", {"backend": "af"})
+        create = await call_error(client, "create_agent", {"backend": "af", "name": "x"})
     assert public["name"] == "Echo Public" and public["details"]["public_info_only"] is True
     assert "HTTP 403" in private and "private: set `api_key`" in private
     assert "list_agents needs an API key" in listing
@@ -299,12 +278,12 @@ async def test_a_self_hosted_deployment_uses_its_path_prefix() -> None:
     fake = FakeAgenticFlow(path_prefix="/api")
     with serve(fake.app) as url:
         async with connect(agenticflow_settings(url, path_prefix="/api")) as client:
-            agent = ok(await client.call_tool("get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"}))
+            agent = await call_ok(client, "get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
     assert agent["name"] == "Support Bot"
     assert fake.requests[0].path == f"/api/agents/{PRIVATE_AGENT_ID}"
 
 
-async def test_check_counts_the_projects_agents(fake: FakeAgenticFlow, settings: Settings) -> None:
+async def test_check_counts_the_projects_agents(settings: Settings) -> None:
     from agentdeck.registry import Registry
 
     async with Registry.open(settings) as registry:
@@ -312,11 +291,9 @@ async def test_check_counts_the_projects_agents(fake: FakeAgenticFlow, settings:
     assert summary == f"2 agents in project {PROJECT_ID}"
 
 
-async def test_the_backend_lists_its_capabilities(
-    fake: FakeAgenticFlow, settings: Settings
-) -> None:
+async def test_the_backend_lists_its_capabilities(settings: Settings) -> None:
     async with connect(settings) as client:
-        backends = ok(await client.call_tool("list_backends", {}))["backends"]
+        backends = (await call_ok(client, "list_backends", {}))["backends"]
     af = next(b for b in backends if b["name"] == "af")
     assert af["kind"] == "agenticflow"
     assert af["capabilities"] == ["agents", "manage_agents", "chat", "triggers"]

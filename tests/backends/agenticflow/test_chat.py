@@ -17,7 +17,7 @@ from tests.fakes.agenticflow import (
     FakeAgenticFlow,
 )
 from tests.platforms import agenticflow_settings
-from tests.support import connect, conversation_id, error_text, ok
+from tests.support import call_error, call_ok, connect, conversation_id, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -45,15 +45,14 @@ async def test_a_chat_streams_text_reasoning_and_tools_and_threads_the_conversat
 
     async with connect(settings, mode) as client:
         with anyio.fail_after(15):
-            first = ok(
-                await client.call_tool(
-                    "chat",
-                    {"agent": AGENT, "message": "hello there"},
-                    progress_callback=on_progress,
-                )
+            first = await call_ok(
+                client,
+                "chat",
+                {"agent": AGENT, "message": "hello there"},
+                progress_callback=on_progress,
             )
         second = ok(await chat(client, "and again", conversation=first["conversation"]))
-        listed = ok(await client.call_tool("list_conversations", {"backend": "af"}))
+        listed = await call_ok(client, "list_conversations", {"backend": "af"})
 
     assert first["status"] == "completed" and "error" not in first
     assert first["text"] == "Echo: hello there (turn 1)"
@@ -105,9 +104,7 @@ async def test_wrong_chat_options_are_refused_before_any_request(
     async with connect(settings) as client:
         files = error_text(await chat(client, "x", options={"attachments": ["/etc/passwd"]}))
         unknown = error_text(await chat(client, "x", options={"stream": False}))
-        bad_ref = error_text(
-            await client.call_tool("chat", {"agent": "af:support", "message": "x"})
-        )
+        bad_ref = await call_error(client, "chat", {"agent": "af:support", "message": "x"})
     assert "options.attachments[0] must be an http(s) or data: URL" in files
     assert "stream are not AgenticFlow chat options" in unknown
     assert "not an AgenticFlow agent id" in bad_ref
@@ -210,13 +207,13 @@ async def test_a_long_chat_answers_running_and_can_be_waited_on_or_cancelled(
     async with connect(settings) as client:
         running = ok(await chat(client, "a b c d e f g h", wait_seconds=0.1))
         with anyio.fail_after(15):
-            finished = ok(
-                await client.call_tool("get_run", {"run_id": running["run_id"], "wait_seconds": 10})
+            finished = await call_ok(
+                client, "get_run", {"run_id": running["run_id"], "wait_seconds": 10}
             )
         fake.next_stream, fake.stream_delay = "slow", 1.0
         second = ok(await chat(client, "slow one", wait_seconds=0.1))
         with anyio.fail_after(15):
-            cancelled = ok(await client.call_tool("cancel_run", {"run_id": second["run_id"]}))
+            cancelled = await call_ok(client, "cancel_run", {"run_id": second["run_id"]})
     assert running["status"] == "running"
     assert finished["status"] == "completed"
     assert finished["text"] == "Echo: a b c d e f g h (turn 1)"
@@ -227,8 +224,8 @@ async def test_forbidden_and_missing_agents_fail_the_chat_with_the_reason(
     fake: FakeAgenticFlow, settings: Settings
 ) -> None:
     async with connect(settings) as client:
-        foreign = error_text(
-            await client.call_tool("chat", {"agent": f"af:{FOREIGN_AGENT_ID}", "message": "hi"})
+        foreign = await call_error(
+            client, "chat", {"agent": f"af:{FOREIGN_AGENT_ID}", "message": "hi"}
         )
         fake.rate_limited(retry_after=1, path_contains="/stream")
         limited = error_text(await chat(client, "hi"))
@@ -241,20 +238,17 @@ async def test_public_agents_are_chatted_with_anonymously(
     fake: FakeAgenticFlow, url: str, settings: Settings
 ) -> None:
     async with connect(settings) as client:
-        chosen = ok(
-            await client.call_tool(
-                "chat",
-                {
-                    "agent": f"af:{PUBLIC_AGENT_ID}",
-                    "message": "hi",
-                    "options": {"anonymous": True},
-                },
-            )
+        chosen = await call_ok(
+            client,
+            "chat",
+            {
+                "agent": f"af:{PUBLIC_AGENT_ID}",
+                "message": "hi",
+                "options": {"anonymous": True},
+            },
         )
     async with connect(agenticflow_settings(url, api_key=None)) as client:
-        keyless = ok(
-            await client.call_tool("chat", {"agent": f"af:{PUBLIC_AGENT_ID}", "message": "yo"})
-        )
+        keyless = await call_ok(client, "chat", {"agent": f"af:{PUBLIC_AGENT_ID}", "message": "yo"})
         private = error_text(await chat(client, "hi"))
     assert chosen["text"] == "Echo: hi (turn 1)" and keyless["text"] == "Echo: yo (turn 1)"
     assert "HTTP 403" in private and "private: set `api_key`" in private

@@ -16,7 +16,7 @@ from tests.fakes.agenticflow import (
     PUBLIC_AGENT_ID,
     FakeAgenticFlow,
 )
-from tests.support import accept, connect, decline, error_text, ok
+from tests.support import answering, call_error, call_ok, connect, decline, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -57,13 +57,12 @@ async def test_a_basic_auth_trigger_is_created_invoked_with_its_credentials_and_
                 response_code=202,
             )
         )
-        invoked = ok(
-            await client.call_tool(
-                "invoke_trigger",
-                {"trigger": trigger["ref"], "payload": {"order_id": 123, "total": 49.99}},
-            )
+        invoked = await call_ok(
+            client,
+            "invoke_trigger",
+            {"trigger": trigger["ref"], "payload": {"order_id": 123, "total": 49.99}},
         )
-        events = ok(await client.call_tool("list_trigger_events", {"trigger": trigger["ref"]}))
+        events = await call_ok(client, "list_trigger_events", {"trigger": trigger["ref"]})
 
     stored = next(iter(fake.triggers.values()))
     path = stored["trigger_config"]["path"]
@@ -119,16 +118,13 @@ async def test_a_bearer_trigger_is_updated_in_part_and_keeps_its_token(
 ) -> None:
     async with connect(settings, mode) as client:
         trigger = ok(await create(client, auth_type="bearer", token=TOKEN))
-        updated = ok(
-            await client.call_tool(
-                "update_trigger",
-                {"trigger": trigger["ref"], "options": {"method": "put", "chat_id": "t-9"}},
-            )
+        updated = await call_ok(
+            client,
+            "update_trigger",
+            {"trigger": trigger["ref"], "options": {"method": "put", "chat_id": "t-9"}},
         )
-        invoked = ok(
-            await client.call_tool(
-                "invoke_trigger", {"trigger": trigger["ref"], "payload": ["any", "json"]}
-            )
+        invoked = await call_ok(
+            client, "invoke_trigger", {"trigger": trigger["ref"], "payload": ["any", "json"]}
         )
     no_secrets(trigger, updated, invoked)
     assert updated["method"] == "PUT" and updated["auth_type"] == "BEARER"
@@ -151,15 +147,11 @@ async def test_a_get_trigger_takes_its_payload_as_query_parameters(
 ) -> None:
     async with connect(settings) as client:
         trigger = ok(await create(client, method="GET"))
-        ok(
-            await client.call_tool(
-                "invoke_trigger", {"trigger": trigger["ref"], "payload": {"q": "x", "n": 2}}
-            )
+        await call_ok(
+            client, "invoke_trigger", {"trigger": trigger["ref"], "payload": {"q": "x", "n": 2}}
         )
-        nested = error_text(
-            await client.call_tool(
-                "invoke_trigger", {"trigger": trigger["ref"], "payload": {"q": {"deep": 1}}}
-            )
+        nested = await call_error(
+            client, "invoke_trigger", {"trigger": trigger["ref"], "payload": {"q": {"deep": 1}}}
         )
     webhook = fake.requests_to("/webhook/")
     assert len(webhook) == 1
@@ -176,12 +168,12 @@ async def test_rejected_webhook_credentials_are_explained_without_the_secret(
         # Even if the platform repeats the credential it rejected, it is not shown.
         echoed = {"detail": f"Invalid webhook credentials: Bearer {TOKEN}"}
         fake.fail_next(401, echoed, path_contains="/webhook/")
-        rejected = error_text(
-            await client.call_tool("invoke_trigger", {"trigger": trigger["ref"], "payload": {}})
+        rejected = await call_error(
+            client, "invoke_trigger", {"trigger": trigger["ref"], "payload": {}}
         )
         fake.fail_next(409, echoed, path_contains="/webhook/")
-        conflict = error_text(
-            await client.call_tool("invoke_trigger", {"trigger": trigger["ref"], "payload": {}})
+        conflict = await call_error(
+            client, "invoke_trigger", {"trigger": trigger["ref"], "payload": {}}
         )
     assert "rejected the trigger's own credentials (auth_type BEARER)" in rejected
     assert "update_trigger" in rejected and "api_key" not in rejected
@@ -210,19 +202,16 @@ async def test_wrong_trigger_options_are_refused_before_any_request(
             text = error_text(await create(client, **options))
             assert expected in text, (options, text)
             assert "Nothing was sent" in text and "12345" not in text
-        no_name = error_text(
-            await client.call_tool("create_trigger", {"agent": AGENT, "options": {"message": "hi"}})
+        no_name = await call_error(
+            client, "create_trigger", {"agent": AGENT, "options": {"message": "hi"}}
         )
-        bad_ref = error_text(
-            await client.call_tool(
-                "update_trigger", {"trigger": "af:orders", "options": {"name": "x"}}
-            )
+        bad_ref = await call_error(
+            client, "update_trigger", {"trigger": "af:orders", "options": {"name": "x"}}
         )
-        bad_update = error_text(
-            await client.call_tool(
-                "update_trigger",
-                {"trigger": f"af:{MISSING_ID}", "options": {"method": "PATCH", "token": 7}},
-            )
+        bad_update = await call_error(
+            client,
+            "update_trigger",
+            {"trigger": f"af:{MISSING_ID}", "options": {"method": "PATCH", "token": 7}},
         )
     assert "options.name is required" in no_name
     assert "not an AgenticFlow trigger id" in bad_ref
@@ -231,23 +220,19 @@ async def test_wrong_trigger_options_are_refused_before_any_request(
     assert fake.requests == []
 
 
-async def test_triggers_are_listed_per_agent_and_across_the_project(
-    fake: FakeAgenticFlow, settings: Settings
-) -> None:
+async def test_triggers_are_listed_per_agent_and_across_the_project(settings: Settings) -> None:
     async with connect(settings) as client:
         first = ok(await create(client, name="one"))
         second = ok(
             await create(client, name="two", auth_type="BASIC", username="u", password=PASSWORD)
         )
         third = ok(await create(client, agent=f"af:{PUBLIC_AGENT_ID}", name="three"))
-        mine = ok(await client.call_tool("list_triggers", {"agent": AGENT}))
-        page = ok(await client.call_tool("list_triggers", {"backend": "af", "limit": 2}))
-        rest = ok(
-            await client.call_tool(
-                "list_triggers", {"backend": "af", "limit": 2, "cursor": page["next_cursor"]}
-            )
+        mine = await call_ok(client, "list_triggers", {"agent": AGENT})
+        page = await call_ok(client, "list_triggers", {"backend": "af", "limit": 2})
+        rest = await call_ok(
+            client, "list_triggers", {"backend": "af", "limit": 2, "cursor": page["next_cursor"]}
         )
-        everywhere = ok(await client.call_tool("list_triggers", {}))
+        everywhere = await call_ok(client, "list_triggers", {})
     assert [t["ref"] for t in mine["items"]] == [first["ref"], second["ref"]]
     assert "next_cursor" not in mine
     assert [t["name"] for t in page["items"] + rest["items"]] == ["three", "one", "two"]
@@ -262,15 +247,14 @@ async def test_trigger_events_page_with_a_cursor(fake: FakeAgenticFlow, settings
         trigger = ok(await create(client))
         for n in range(3):
             args = {"trigger": trigger["ref"], "payload": {"n": n}}
-            ok(await client.call_tool("invoke_trigger", args))
-        first = ok(
-            await client.call_tool("list_trigger_events", {"trigger": trigger["ref"], "limit": 2})
+            await call_ok(client, "invoke_trigger", args)
+        first = await call_ok(
+            client, "list_trigger_events", {"trigger": trigger["ref"], "limit": 2}
         )
-        rest = ok(
-            await client.call_tool(
-                "list_trigger_events",
-                {"trigger": trigger["ref"], "limit": 2, "cursor": first["next_cursor"]},
-            )
+        rest = await call_ok(
+            client,
+            "list_trigger_events",
+            {"trigger": trigger["ref"], "limit": 2, "cursor": first["next_cursor"]},
         )
     assert [e["payload"] for e in first["items"] + rest["items"]] == [
         {"n": 2}, {"n": 1}, {"n": 0},
@@ -287,20 +271,14 @@ async def test_a_trigger_is_deleted_after_confirmation_and_then_not_found(
 ) -> None:
     questions: list[str] = []
 
-    async def answer(context: Any, params: Any) -> Any:
-        questions.append(params.message)
-        return await accept(context, params)
-
-    async with connect(settings, mode, elicitation_callback=answer) as client:
+    async with connect(
+        settings, mode, elicitation_callback=answering({"confirm": True}, questions)
+    ) as client:
         trigger = ok(await create(client))
-        deleted = ok(await client.call_tool("delete_trigger", {"trigger": trigger["ref"]}))
-        again = error_text(await client.call_tool("delete_trigger", {"trigger": trigger["ref"]}))
-        events = error_text(
-            await client.call_tool("list_trigger_events", {"trigger": trigger["ref"]})
-        )
-        invoke = error_text(
-            await client.call_tool("invoke_trigger", {"trigger": f"af:{MISSING_ID}"})
-        )
+        deleted = await call_ok(client, "delete_trigger", {"trigger": trigger["ref"]})
+        again = await call_error(client, "delete_trigger", {"trigger": trigger["ref"]})
+        events = await call_error(client, "list_trigger_events", {"trigger": trigger["ref"]})
+        invoke = await call_error(client, "invoke_trigger", {"trigger": f"af:{MISSING_ID}"})
     assert deleted == {
         "deleted": trigger["ref"],
         "message": f"Trigger {trigger['ref']} was deleted.",
@@ -321,7 +299,7 @@ async def test_a_declined_delete_leaves_the_trigger_alone(
 ) -> None:
     async with connect(settings, elicitation_callback=decline) as client:
         trigger = ok(await create(client))
-        text = error_text(await client.call_tool("delete_trigger", {"trigger": trigger["ref"]}))
+        text = await call_error(client, "delete_trigger", {"trigger": trigger["ref"]})
     assert "nothing was changed" in text
     assert trigger["id"] in fake.triggers
     assert fake.requests_to("/v1/agents/triggers/", "DELETE") == []
@@ -332,19 +310,15 @@ async def test_another_projects_agent_cannot_get_a_trigger(
 ) -> None:
     async with connect(settings) as client:
         text = error_text(await create(client, agent=f"af:{FOREIGN_AGENT_ID}"))
-        listing = error_text(
-            await client.call_tool("list_triggers", {"agent": f"af:{FOREIGN_AGENT_ID}"})
-        )
+        listing = await call_error(client, "list_triggers", {"agent": f"af:{FOREIGN_AGENT_ID}"})
     assert "HTTP 403" in text and "bound to one project" in text
     assert "HTTP 403" in listing
     assert fake.triggers == {}
 
 
-async def test_triggers_need_a_backend_that_has_them(
-    fake: FakeAgenticFlow, settings: Settings
-) -> None:
+async def test_triggers_need_a_backend_that_has_them(settings: Settings) -> None:
     async with connect(settings) as client:
-        local = error_text(await client.call_tool("list_triggers", {"backend": "local"}))
+        local = await call_error(client, "list_triggers", {"backend": "local"})
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert "list_triggers is not supported by local backends" in local
     assert "triggers" in local

@@ -18,7 +18,7 @@ from agentdeck.cli import _check_all
 from agentdeck.errors import ConfigError
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
+from tests.support import FAST_HTTP, call_error, call_ok, connect, error_text, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -44,12 +44,12 @@ def auto_settings(ports: list[int], database: str = ":memory:", **local: Any):  
 
 
 async def _chat(client: Any, message: str = "hi") -> Any:
-    agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+    agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
     return await client.call_tool("chat", {"agent": agent["ref"], "message": message})
 
 
 async def _model_of_local(client: Any) -> str:
-    listed = ok(await client.call_tool("list_backends", {}))
+    listed = await call_ok(client, "list_backends", {})
     return next(b["model"] for b in listed["backends"] if b["name"] == "local")
 
 
@@ -165,18 +165,16 @@ async def test_a_chat_with_no_model_leaves_no_half_conversation(mode: str, datab
     no new conversation holding only the user's message, no unanswered message in an old one."""
     settings = auto_settings([free_port()], database=database)
     async with connect(settings, mode) as client:
-        agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
-        text = error_text(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
-        assert not ok(await client.call_tool("list_conversations", {}))["items"]
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+        text = await call_error(client, "chat", {"agent": agent["ref"], "message": "hi"})
+        assert not (await call_ok(client, "list_conversations", {}))["items"]
         echo = {"agent": agent["ref"], "model": "echo"}
-        ok(await client.call_tool("update_agent", echo))
-        first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "one"}))
-        ok(await client.call_tool("update_agent", {"agent": agent["ref"], "model": "auto"}))
+        await call_ok(client, "update_agent", echo)
+        first = await call_ok(client, "chat", {"agent": agent["ref"], "message": "one"})
+        await call_ok(client, "update_agent", {"agent": agent["ref"], "model": "auto"})
         again = {"agent": agent["ref"], "message": "two", "conversation": first["conversation"]}
-        error_text(await client.call_tool("chat", again))
-        kept = ok(
-            await client.call_tool("get_conversation", {"conversation": first["conversation"]})
-        )
+        await call_error(client, "chat", again)
+        kept = await call_ok(client, "get_conversation", {"conversation": first["conversation"]})
     assert f'update_agent(agent="{agent["ref"]}", model="echo")' in text
     assert "create the agent" not in text
     assert [m["content"] for m in kept["messages"]] == ["one", "You said: one"]

@@ -4,35 +4,40 @@ in both stores (SQLite and PostgreSQL)."""
 import pytest
 from mcp.types import CreateMessageResult, TextContent
 
-from tests.support import accept, connect, conversation_id, error_text, make_settings, ok
+from tests.support import (
+    accept,
+    call_error,
+    call_ok,
+    connect,
+    conversation_id,
+    make_settings,
+)
 
 pytestmark = pytest.mark.anyio
 
 
 async def create_echo_agent(client, name="Helper", instructions="Be brief."):
-    return ok(
-        await client.call_tool(
-            "create_agent",
-            {"backend": "local", "name": name, "instructions": instructions, "model": "echo"},
-        )
+    return await call_ok(
+        client,
+        "create_agent",
+        {"backend": "local", "name": name, "instructions": instructions, "model": "echo"},
     )
 
 
 async def test_a_second_chat_in_a_conversation_sees_the_first(mode: str, database: str) -> None:
     async with connect(make_settings(database=database), mode) as client:
         agent = await create_echo_agent(client)
-        first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "apples"}))
+        first = await call_ok(client, "chat", {"agent": agent["ref"], "message": "apples"})
         assert first["status"] == "completed"
         assert first["text"] == "You said: apples"
-        second = ok(
-            await client.call_tool(
-                "chat",
-                {
-                    "agent": agent["ref"],
-                    "message": "pears",
-                    "conversation": first["conversation"],
-                },
-            )
+        second = await call_ok(
+            client,
+            "chat",
+            {
+                "agent": agent["ref"],
+                "message": "pears",
+                "conversation": first["conversation"],
+            },
         )
         assert second["conversation"] == first["conversation"]
         assert second["text"] == "You said: pears (turn 2; earlier you said: apples)"
@@ -47,12 +52,11 @@ async def test_chat_streams_text_as_progress_notifications(mode: str) -> None:
 
     async with connect(make_settings(), mode) as client:
         agent = await create_echo_agent(client)
-        result = ok(
-            await client.call_tool(
-                "chat",
-                {"agent": agent["ref"], "message": "one two three"},
-                progress_callback=on_progress,
-            )
+        result = await call_ok(
+            client,
+            "chat",
+            {"agent": agent["ref"], "message": "one two three"},
+            progress_callback=on_progress,
         )
     # echo answers at once, so its deltas arrive together and go out as one notification
     assert "".join(m or "" for m in progress) == result["text"]
@@ -65,17 +69,17 @@ async def test_conversations_are_listed_and_readable_as_transcripts(
     async with connect(make_settings(database=database), mode) as client:
         agent = await create_echo_agent(client)
         other = await create_echo_agent(client, name="Other")
-        first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hello"}))
-        ok(await client.call_tool("chat", {"agent": other["ref"], "message": "elsewhere"}))
+        first = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hello"})
+        await call_ok(client, "chat", {"agent": other["ref"], "message": "elsewhere"})
 
-        everything = ok(await client.call_tool("list_conversations", {}))
+        everything = await call_ok(client, "list_conversations", {})
         assert len(everything["items"]) == 2
-        mine = ok(await client.call_tool("list_conversations", {"agent": agent["ref"]}))
+        mine = await call_ok(client, "list_conversations", {"agent": agent["ref"]})
         assert [c["ref"] for c in mine["items"]] == [first["conversation"]]
         assert mine["items"][0]["message_count"] == 2
 
-        conversation = ok(
-            await client.call_tool("get_conversation", {"conversation": first["conversation"]})
+        conversation = await call_ok(
+            client, "get_conversation", {"conversation": first["conversation"]}
         )
         assert [(m["role"], m["content"]) for m in conversation["messages"]] == [
             ("user", "hello"),
@@ -95,31 +99,27 @@ async def test_agents_are_created_read_updated_listed_and_deleted(mode: str, dat
     ) as client:
         created = await create_echo_agent(client, name="Writer", instructions="Write well.")
         assert created["ref"] == f"local:{created['id']}"
-        fetched = ok(await client.call_tool("get_agent", {"agent": created["ref"]}))
+        fetched = await call_ok(client, "get_agent", {"agent": created["ref"]})
         assert fetched["instructions"] == "Write well."
 
-        updated = ok(
-            await client.call_tool(
-                "update_agent", {"agent": created["ref"], "description": "writes things"}
-            )
+        updated = await call_ok(
+            client, "update_agent", {"agent": created["ref"], "description": "writes things"}
         )
         assert updated["description"] == "writes things"
         assert updated["instructions"] == "Write well."
 
         for index in range(3):
             await create_echo_agent(client, name=f"Extra {index}")
-        page = ok(await client.call_tool("list_agents", {"backend": "local", "limit": 3}))
+        page = await call_ok(client, "list_agents", {"backend": "local", "limit": 3})
         assert len(page["items"]) == 3 and page["next_cursor"]
-        rest = ok(
-            await client.call_tool(
-                "list_agents", {"backend": "local", "limit": 3, "cursor": page["next_cursor"]}
-            )
+        rest = await call_ok(
+            client, "list_agents", {"backend": "local", "limit": 3, "cursor": page["next_cursor"]}
         )
         assert len(rest["items"]) == 1 and "next_cursor" not in rest
 
-        deleted = ok(await client.call_tool("delete_agent", {"agent": created["ref"]}))
+        deleted = await call_ok(client, "delete_agent", {"agent": created["ref"]})
         assert deleted["deleted"] == created["ref"]
-        gone = error_text(await client.call_tool("get_agent", {"agent": created["ref"]}))
+        gone = await call_error(client, "get_agent", {"agent": created["ref"]})
         assert "no local agent" in gone
 
 
@@ -144,15 +144,15 @@ async def test_bad_refs_and_messages_give_clear_tool_errors(
     mode: str, arguments: dict, expected: str
 ) -> None:
     async with connect(make_settings(), mode) as client:
-        text = error_text(await client.call_tool("chat", arguments))
+        text = await call_error(client, "chat", arguments)
         assert expected in text
-        listed = ok(await client.call_tool("list_conversations", {}))
+        listed = await call_ok(client, "list_conversations", {})
         assert listed["items"] == []
 
 
 async def test_an_unsupported_operation_names_what_the_backend_can_do() -> None:
     async with connect(make_settings()) as client:
-        backends = ok(await client.call_tool("list_backends", {}))["backends"]
+        backends = (await call_ok(client, "list_backends", {}))["backends"]
         assert backends == [
             {
                 "name": "local",
@@ -166,8 +166,8 @@ async def test_an_unsupported_operation_names_what_the_backend_can_do() -> None:
 
 async def test_a_local_agent_without_a_configured_model_says_how_to_configure_one() -> None:
     async with connect(make_settings(local={"model": "openai"})) as client:
-        agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
-        text = error_text(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+        text = await call_error(client, "chat", {"agent": agent["ref"], "message": "hi"})
         assert "openai_base_url" in text
         assert "echo" in text
 
@@ -188,21 +188,18 @@ async def test_the_sampling_model_answers_with_the_clients_own_model(
     async with connect(
         make_settings(database=database), mode, sampling_callback=sampling
     ) as client:
-        agent = ok(
-            await client.call_tool(
-                "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
-            )
+        agent = await call_ok(
+            client, "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
         )
-        first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
-        second = ok(
-            await client.call_tool(
-                "chat",
-                {
-                    "agent": agent["ref"],
-                    "message": "again",
-                    "conversation": first["conversation"],
-                },
-            )
+        first = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
+        second = await call_ok(
+            client,
+            "chat",
+            {
+                "agent": agent["ref"],
+                "message": "again",
+                "conversation": first["conversation"],
+            },
         )
     assert first["text"] == "sampled 1"
     assert second["text"] == "sampled 3"
@@ -211,19 +208,17 @@ async def test_the_sampling_model_answers_with_the_clients_own_model(
 
 async def test_the_sampling_model_without_client_support_is_a_clear_error() -> None:
     async with connect(make_settings()) as client:
-        agent = ok(
-            await client.call_tool(
-                "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
-            )
+        agent = await call_ok(
+            client, "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
         )
-        text = error_text(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+        text = await call_error(client, "chat", {"agent": agent["ref"], "message": "hi"})
     assert "does not support sampling" in text
 
 
 async def test_each_backend_serves_a_list_of_recent_conversations(mode: str, database: str) -> None:
     async with connect(make_settings(database=database), mode) as client:
         agent = await create_echo_agent(client)
-        reply = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "status?"}))
+        reply = await call_ok(client, "chat", {"agent": agent["ref"], "message": "status?"})
         listed = await client.list_resources()
         recent = await client.read_resource("agentdeck://local/conversations")
     assert "agentdeck://local/conversations" in {str(r.uri) for r in listed.resources}
@@ -237,22 +232,21 @@ async def test_a_model_call_sends_the_instructions_and_a_bounded_window(mode: st
     async with connect(settings, mode) as client:
         agent = await create_echo_agent(client, instructions="Stay on topic.")
         args = {"agent": agent["ref"], "message": "turn 1"}
-        first = ok(await client.call_tool("chat", args))
+        first = await call_ok(client, "chat", args)
         assert first["usage"]["input_messages"] == 2  # instructions, the message
         seen = []
         for turn in range(2, 7):
-            answer = ok(
-                await client.call_tool(
-                    "chat",
-                    {**args, "message": f"turn {turn}", "conversation": first["conversation"]},
-                )
+            answer = await call_ok(
+                client,
+                "chat",
+                {**args, "message": f"turn {turn}", "conversation": first["conversation"]},
             )
             seen.append(answer["usage"]["input_messages"])
         assert seen == [4, 6, 6, 6, 6]  # instructions + at most 4 past messages + the message
         # the window is the latest messages: echo names the last user turns it saw
         assert answer["text"] == "You said: turn 6 (turn 3; earlier you said: turn 4; turn 5)"
-        transcript = ok(
-            await client.call_tool("get_conversation", {"conversation": first["conversation"]})
+        transcript = await call_ok(
+            client, "get_conversation", {"conversation": first["conversation"]}
         )
         assert len(transcript["messages"]) == 12, "the whole conversation stays stored"
 
@@ -262,11 +256,9 @@ async def test_the_character_limit_keeps_the_newest_messages_that_fit() -> None:
     async with connect(settings) as client:
         agent = await create_echo_agent(client, instructions="A long instruction " * 10)
         args = {"agent": agent["ref"], "message": "x" * 30}
-        first = ok(await client.call_tool("chat", args))
-        again = ok(
-            await client.call_tool(
-                "chat", {**args, "message": "short", "conversation": first["conversation"]}
-            )
+        first = await call_ok(client, "chat", args)
+        again = await call_ok(
+            client, "chat", {**args, "message": "short", "conversation": first["conversation"]}
         )
         # the past user message (30 chars) and echo's answer (40) do not both fit in 40:
         # only the answer goes, after the instructions, which always go

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, connect, make_settings, ok
+from tests.support import FAST_HTTP, call_ok, connect, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -23,8 +23,8 @@ def streamed_settings(url: str):
 
 
 async def start_conversation(client: Any) -> tuple[str, str]:
-    agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))["ref"]
-    first = ok(await client.call_tool("chat", {"agent": agent, "message": "turn 0"}))
+    agent = (await call_ok(client, "create_agent", {"backend": "local", "name": "A"}))["ref"]
+    first = await call_ok(client, "chat", {"agent": agent, "message": "turn 0"})
     return agent, first["conversation"]
 
 
@@ -38,15 +38,13 @@ async def test_defect_11_concurrent_turns_on_one_conversation_alternate_and_see_
 
             async def turn(index: int) -> None:
                 args = {"agent": agent, "message": f"turn {index}", "conversation": conversation}
-                assert ok(await client.call_tool("chat", args))["status"] == "completed"
+                assert (await call_ok(client, "chat", args))["status"] == "completed"
 
             with anyio.fail_after(60):
                 async with anyio.create_task_group() as group:
                     for index in range(1, TURNS + 1):
                         group.start_soon(turn, index)
-            transcript = ok(
-                await client.call_tool("get_conversation", {"conversation": conversation})
-            )
+            transcript = await call_ok(client, "get_conversation", {"conversation": conversation})
     roles = [m["role"] for m in transcript["messages"]]
     assert roles == ["user", "assistant"] * (TURNS + 1)
     # every model call saw the whole conversation before its turn, in the stored order
@@ -65,17 +63,15 @@ async def test_defect_11_a_turn_queued_past_its_budget_answers_running_then_comp
         async with connect(streamed_settings(url), mode) as client:
             agent, conversation = await start_conversation(client)
             base = {"agent": agent, "conversation": conversation}
-            first = ok(
-                await client.call_tool("chat", {**base, "message": "slow", "wait_seconds": 0.1})
-            )
+            first = await call_ok(client, "chat", {**base, "message": "slow", "wait_seconds": 0.1})
             with anyio.fail_after(5):
-                queued = ok(
-                    await client.call_tool("chat", {**base, "message": "next", "wait_seconds": 0.1})
+                queued = await call_ok(
+                    client, "chat", {**base, "message": "next", "wait_seconds": 0.1}
                 )
             assert first["status"] == queued["status"] == "running"
             assert queued["text"] == ""
-            done = ok(
-                await client.call_tool("get_run", {"run_id": queued["run_id"], "wait_seconds": 20})
+            done = await call_ok(
+                client, "get_run", {"run_id": queued["run_id"], "wait_seconds": 20}
             )
     assert done["status"] == "completed"
     assert done["text"] == "[m] heard 'next' after 4 earlier messages"

@@ -5,7 +5,7 @@ import pytest
 
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
+from tests.support import FAST_HTTP, call_error, call_ok, connect, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -29,21 +29,20 @@ async def test_replies_stream_from_the_model_with_the_conversation_history(mode:
     fake = FakeOpenAI(api_key=SECRET)
     with serve(fake.app) as url:
         async with connect(openai_settings(url), mode) as client:
-            agent = ok(
-                await client.call_tool(
-                    "create_agent", {"backend": "local", "name": "A", "instructions": "Be kind."}
-                )
+            agent = await call_ok(
+                client,
+                "create_agent",
+                {"backend": "local", "name": "A", "instructions": "Be kind."},
             )
-            first = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
-            second = ok(
-                await client.call_tool(
-                    "chat",
-                    {
-                        "agent": agent["ref"],
-                        "message": "more",
-                        "conversation": first["conversation"],
-                    },
-                )
+            first = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
+            second = await call_ok(
+                client,
+                "chat",
+                {
+                    "agent": agent["ref"],
+                    "message": "more",
+                    "conversation": first["conversation"],
+                },
             )
     assert first["text"] == "[tiny-llama] heard 'hi' after 1 earlier messages"
     assert second["text"] == "[tiny-llama] heard 'more' after 3 earlier messages"
@@ -59,12 +58,10 @@ async def test_an_agent_may_name_its_own_model() -> None:
     fake = FakeOpenAI()
     with serve(fake.app) as url:
         async with connect(openai_settings(url)) as client:
-            agent = ok(
-                await client.call_tool(
-                    "create_agent", {"backend": "local", "name": "A", "model": "qwen-7b"}
-                )
+            agent = await call_ok(
+                client, "create_agent", {"backend": "local", "name": "A", "model": "qwen-7b"}
             )
-            result = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "x"}))
+            result = await call_ok(client, "chat", {"agent": agent["ref"], "message": "x"})
     assert result["text"].startswith("[qwen-7b]")
 
 
@@ -72,13 +69,13 @@ async def test_a_stream_cut_off_mid_way_keeps_what_came_and_says_what_happened()
     fake = FakeOpenAI(next_stream="cut_off")
     with serve(fake.app) as url:
         async with connect(openai_settings(url)) as client:
-            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
-            result = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+            result = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
             assert result["status"] == "failed"
             assert result["text"] == "[tiny-llama] heard 'hi'"
             assert "cut off" in result["error"]
-            conversation = ok(
-                await client.call_tool("get_conversation", {"conversation": result["conversation"]})
+            conversation = await call_ok(
+                client, "get_conversation", {"conversation": result["conversation"]}
             )
     # the user's message is kept; the broken answer is not stored as if it were complete
     assert [m["role"] for m in conversation["messages"]] == ["user"]
@@ -88,8 +85,8 @@ async def test_a_malformed_chunk_is_skipped_with_a_warning() -> None:
     fake = FakeOpenAI(next_stream="malformed")
     with serve(fake.app) as url:
         async with connect(openai_settings(url)) as client:
-            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
-            result = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+            result = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
     assert result["status"] == "completed"
     assert result["text"] == "[tiny-llama] heard 'hi' after 0 earlier messages"
     assert len(result["warnings"]) == 1 and "malformed" in result["warnings"][0]
@@ -99,10 +96,8 @@ async def test_a_rejected_key_names_the_setting_and_never_the_key() -> None:
     fake = FakeOpenAI(api_key="the-right-key")
     with serve(fake.app) as url:
         async with connect(openai_settings(url)) as client:
-            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
-            text = error_text(
-                await client.call_tool("chat", {"agent": agent["ref"], "message": "x"})
-            )
+            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+            text = await call_error(client, "chat", {"agent": agent["ref"], "message": "x"})
     assert "HTTP 401" in text and "Incorrect API key" in text
     assert "openai_api_key" in text
     assert SECRET not in text
@@ -112,8 +107,8 @@ async def test_an_unreachable_model_server_is_a_clear_error() -> None:
     with serve(FakeOpenAI().app) as url:
         pass  # the port is closed again: nothing listens there now
     async with connect(openai_settings(url)) as client:
-        agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
-        text = error_text(await client.call_tool("chat", {"agent": agent["ref"], "message": "x"}))
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+        text = await call_error(client, "chat", {"agent": agent["ref"], "message": "x"})
     assert "could not connect" in text and "base_url" in text
 
 
@@ -130,10 +125,10 @@ async def test_concurrent_chats_reach_the_model_at_once_up_to_max_connections(
     extra = {} if max_connections is None else {"max_connections": max_connections}
     with serve(fake.app) as url:
         async with connect(openai_settings(url, **extra)) as client:
-            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
 
             async def chat() -> None:
-                ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"}))
+                await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
 
             async with anyio.create_task_group() as group:
                 for _ in range(chats):

@@ -1,43 +1,33 @@
-"""The Make fake, served over HTTP, and agentdeck's settings pointed at it."""
+"""The Make fake, make_server over HTTP, and agentdeck's settings pointed at it."""
 
 from collections.abc import Iterator
 
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentdeck.config import Settings
-from tests.fakes.base import serve
+from tests.fakes.base import Swappable, serve
 from tests.fakes.make import FakeMake
 from tests.platforms import make_settings_for
 
 
-class _Current:
-    """One server for the module, answering with each test's own fresh fake."""
-
-    app: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.app is not None
-        await self.app(scope, receive, send)
-
-
 @pytest.fixture(scope="module")
-def served() -> Iterator[tuple[_Current, str]]:
-    current = _Current()
+def make_server() -> Iterator[tuple[Swappable, str]]:
+    """One server for the module: each test swaps in its own fresh fake."""
+    current = Swappable()
     with serve(current) as base:
         yield current, base
 
 
 @pytest.fixture
-def fake(served: tuple[_Current, str]) -> FakeMake:
+def fake(make_server: tuple[Swappable, str]) -> FakeMake:
     fake = FakeMake()
-    served[0].app = fake.app
+    make_server[0].app = fake.app
     return fake
 
 
 @pytest.fixture
-def url(fake: FakeMake, served: tuple[_Current, str]) -> str:
-    return served[1] + "/api/v2"
+def url(fake: FakeMake, make_server: tuple[Swappable, str]) -> str:
+    return make_server[1] + "/api/v2"
 
 
 @pytest.fixture

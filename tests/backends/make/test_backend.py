@@ -20,7 +20,7 @@ from agentdeck.registry import Registry
 from tests.fakes.base import RecordedRequest
 from tests.fakes.make import READ, SEED_AGENT_ID, FakeMake, make_error
 from tests.platforms import make_settings_for
-from tests.support import accept, connect, conversation_id, error_text, ok
+from tests.support import accept, call_ok, connect, conversation_id, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -52,9 +52,9 @@ async def test_list_agents_pages_the_team_agents(
 ) -> None:
     second = fake.add_agent("Second", "Be brief.")
     async with connect(settings, mode) as client:
-        first = ok(await client.call_tool("list_agents", {"backend": "ops", "limit": 1}))
+        first = await call_ok(client, "list_agents", {"backend": "ops", "limit": 1})
         cursor = first["next_cursor"]
-        rest = ok(await client.call_tool("list_agents", {"backend": "ops", "cursor": cursor}))
+        rest = await call_ok(client, "list_agents", {"backend": "ops", "cursor": cursor})
     assert [a["ref"] for a in first["items"]] == [SEED_REF]
     seed = first["items"][0]
     assert seed["name"] == "Seed Agent" and seed["instructions"] == "You are a helpful assistant."
@@ -86,7 +86,9 @@ async def test_get_agent_returns_the_full_agent(url: str, fake: FakeMake, mode: 
     assert_sent(request, fake, "GET", SEED)
 
 
-async def test_agent_resource_reads_the_agent(settings: Settings, fake: FakeMake) -> None:
+async def test_agent_resource_reads_the_agent(
+    settings: Settings,
+) -> None:
     async with connect(settings) as client:
         result = await client.read_resource(f"agentdeck://ops/agents/{SEED_AGENT_ID}")
     assert json.loads(result.contents[0].text)["name"] == "Seed Agent"
@@ -233,12 +235,12 @@ async def test_chat_streams_and_continues_the_thread(
     settings: Settings, fake: FakeMake, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        first = ok(await client.call_tool("chat", {"agent": SEED_REF, "message": "hello"}))
+        first = await call_ok(client, "chat", {"agent": SEED_REF, "message": "hello"})
         thread = conversation_id(first)
         args = {"agent": SEED_REF, "message": "again", "conversation": first["conversation"]}
-        second = ok(await client.call_tool("chat", args))
-        listed = ok(await client.call_tool("list_conversations", {"backend": "ops"}))
-        got = ok(await client.call_tool("get_conversation", {"conversation": f"ops:{thread}"}))
+        second = await call_ok(client, "chat", args)
+        listed = await call_ok(client, "list_conversations", {"backend": "ops"})
+        got = await call_ok(client, "get_conversation", {"conversation": f"ops:{thread}"})
         transcript = await client.read_resource(f"agentdeck://ops/conversations/{thread}")
 
     assert uuid.UUID(thread) and first["status"] == "completed"
@@ -279,10 +281,10 @@ async def test_streaming_off_uses_run_and_passes_callback(
             "message": "hi",
             "options": {"callback_url": "https://cb.test/x"},
         }
-        first = ok(await client.call_tool("chat", args))
+        first = await call_ok(client, "chat", args)
         thread = conversation_id(first)
         args = {"agent": SEED_REF, "message": "more", "conversation": first["conversation"]}
-        second = ok(await client.call_tool("chat", args))
+        second = await call_ok(client, "chat", args)
     first_run, second_run = fake.requests_to("/run")
     assert_sent(first_run, fake, "POST", f"{SEED}/run")
     assert first_run.body == {
@@ -331,7 +333,7 @@ async def test_chat_with_unknown_agent_fails_and_leaves_no_conversation(
 ) -> None:
     async with connect(settings) as client:
         result = await client.call_tool("chat", {"agent": f"ops:{UNKNOWN}", "message": "hi"})
-        listed = ok(await client.call_tool("list_conversations", {"backend": "ops"}))
+        listed = await call_ok(client, "list_conversations", {"backend": "ops"})
     assert f"no Make agent '{UNKNOWN}'" in error_text(result)
     assert fake.threads == {} and listed["items"] == []
 
@@ -395,11 +397,9 @@ async def test_slow_run_returns_running_then_get_run_waits(
     fake.next_stream, fake.slow_delay = "slow", 0.3
     async with connect(settings) as client:
         args = {"agent": SEED_REF, "message": "hi", "wait_seconds": 0.1}
-        early = ok(await client.call_tool("chat", args))
+        early = await call_ok(client, "chat", args)
         with anyio.fail_after(10):
-            done = ok(
-                await client.call_tool("get_run", {"run_id": early["run_id"], "wait_seconds": 9})
-            )
+            done = await call_ok(client, "get_run", {"run_id": early["run_id"], "wait_seconds": 9})
     assert early["status"] == "running" and early["conversation"]
     assert done["status"] == "completed" and done["text"].endswith("Last: hi")
     assert done["conversation"] == early["conversation"]
@@ -409,9 +409,9 @@ async def test_cancel_run_closes_the_stream(settings: Settings, fake: FakeMake) 
     fake.next_stream, fake.slow_delay = "slow", 2
     async with connect(settings) as client:
         args = {"agent": SEED_REF, "message": "hi", "wait_seconds": 0.1}
-        early = ok(await client.call_tool("chat", args))
+        early = await call_ok(client, "chat", args)
         with anyio.fail_after(5):
-            cancelled = ok(await client.call_tool("cancel_run", {"run_id": early["run_id"]}))
+            cancelled = await call_ok(client, "cancel_run", {"run_id": early["run_id"]})
     assert cancelled["status"] == "cancelled" and "Last: hi" not in cancelled["text"]
 
 
@@ -517,11 +517,9 @@ async def test_plain_run_knows_the_thread_while_still_running(url: str, fake: Fa
     fake.delay, fake.delay_routes = 0.3, {"run"}
     async with connect(make_settings_for(url, fake.token, streaming=False)) as client:
         args = {"agent": SEED_REF, "message": "hi", "wait_seconds": 0.05}
-        early = ok(await client.call_tool("chat", args))
+        early = await call_ok(client, "chat", args)
         with anyio.fail_after(10):
-            done = ok(
-                await client.call_tool("get_run", {"run_id": early["run_id"], "wait_seconds": 9})
-            )
+            done = await call_ok(client, "get_run", {"run_id": early["run_id"], "wait_seconds": 9})
     assert early["status"] == "running" and early["conversation"]
     assert done["status"] == "completed" and done["conversation"] == early["conversation"]
     assert fake.last_run["threadId"] == conversation_id(early)

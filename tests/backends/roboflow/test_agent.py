@@ -12,7 +12,15 @@ from mcp.types import CallToolResult
 from agentdeck.config import Settings
 from tests.fakes.roboflow import FOLDER_KEY, FULL_KEY, READ_KEY, WORKSPACE, FakeRoboflow
 from tests.platforms import roboflow_settings, workflows_state
-from tests.support import accept, connect_confirming, conversation_id, error_text, ok
+from tests.support import (
+    accept,
+    call_error,
+    call_ok,
+    connect_confirming,
+    conversation_id,
+    error_text,
+    ok,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -45,14 +53,14 @@ async def test_the_workspace_agent_is_listed_and_the_bare_backend_name_is_its_re
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     async with connect_confirming(settings, mode) as client:
-        listed = ok(await client.call_tool("list_agents", {"backend": "vision"}))
+        listed = await call_ok(client, "list_agents", {"backend": "vision"})
         assert [a["ref"] for a in listed["items"]] == ["vision:agent"]
         assert "next_cursor" not in listed
-        bare = ok(await client.call_tool("get_agent", {"agent": "vision"}))
-        full = ok(await client.call_tool("get_agent", {"agent": "vision:agent"}))
+        bare = await call_ok(client, "get_agent", {"agent": "vision"})
+        full = await call_ok(client, "get_agent", {"agent": "vision:agent"})
         assert bare == full and bare["details"]["workspace"] == WORKSPACE
         assert "draft" in bare["description"]
-        wrong = error_text(await client.call_tool("get_agent", {"agent": "vision:builder"}))
+        wrong = await call_error(client, "get_agent", {"agent": "vision:builder"})
         assert "no agent 'builder'" in wrong and ONE_AGENT in wrong
     assert fake.requests == []
 
@@ -66,7 +74,7 @@ async def test_agents_cannot_be_created_changed_or_deleted_and_the_error_says_wh
             ("update_agent", {"agent": "vision", "instructions": "be terse"}),
             ("delete_agent", {"agent": "vision"}),
         ]:
-            assert ONE_AGENT in error_text(await client.call_tool(tool, args)), tool
+            assert ONE_AGENT in (await call_error(client, tool, args)), tool
     assert fake.requests == []
 
 
@@ -77,11 +85,10 @@ async def test_chat_drafts_a_workflow_and_continues_the_conversation(
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     async with connect_confirming(settings, mode) as client:
-        first = ok(
-            await client.call_tool(
-                "chat",
-                {"agent": "vision", "message": 'Build a workflow called "Cars" that detects cars'},
-            )
+        first = await call_ok(
+            client,
+            "chat",
+            {"agent": "vision", "message": 'Build a workflow called "Cars" that detects cars'},
         )
         assert first["status"] == "completed" and first["agent"] == "vision:agent"
         assert "Created a draft of workflow 'Cars'" in first["text"]
@@ -93,15 +100,14 @@ async def test_chat_drafts_a_workflow_and_continues_the_conversation(
         assert first["conversation"] == f"vision:{conversation}"
         assert first["details"]["mode"] == "agent"
 
-        second = ok(
-            await client.call_tool(
-                "chat",
-                {
-                    "agent": "vision",
-                    "message": "also count them",
-                    "conversation": first["conversation"],
-                },
-            )
+        second = await call_ok(
+            client,
+            "chat",
+            {
+                "agent": "vision",
+                "message": "also count them",
+                "conversation": first["conversation"],
+            },
         )
         assert second["conversation"] == first["conversation"] and "turn 2" in second["text"]
         assert second["workflows"][0]["ref"] == "vision:cars"
@@ -125,15 +131,14 @@ async def test_plan_mode_outlines_and_changes_nothing(
 ) -> None:
     before = workflows_state(fake)
     async with connect_confirming(settings, mode) as client:
-        result = ok(
-            await client.call_tool(
-                "chat",
-                {
-                    "agent": "vision",
-                    "message": "add a webhook to slow-webhooks",
-                    "options": {"mode": "plan"},
-                },
-            )
+        result = await call_ok(
+            client,
+            "chat",
+            {
+                "agent": "vision",
+                "message": "add a webhook to slow-webhooks",
+                "options": {"mode": "plan"},
+            },
         )
     assert result["status"] == "completed"
     assert result["text"].startswith("Plan (no changes made)")
@@ -146,19 +151,19 @@ async def test_publish_deploys_the_draft_and_a_second_publish_says_there_is_no_d
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     async with connect_confirming(settings, mode) as client:
-        chat = ok(await client.call_tool("chat", {"agent": "vision", "message": "detect cats"}))
+        chat = await call_ok(client, "chat", {"agent": "vision", "message": "detect cats"})
         ref = chat["workflows"][0]["ref"]
         draft_spec = chat["workflows"][0]["specification"]
-        before = ok(await client.call_tool("get_workflow", {"workflow": ref}))
+        before = await call_ok(client, "get_workflow", {"workflow": ref})
         assert before["has_draft"] is True and "specification" not in before
         assert before["details"]["draft_specification"] == draft_spec
 
-        published = ok(await client.call_tool("publish_workflow", {"workflow": ref}))
+        published = await call_ok(client, "publish_workflow", {"workflow": ref})
         assert published["ref"] == ref and published["has_draft"] is False
         assert published["specification"] == draft_spec
         assert published["details"]["published"] is True and published["details"]["version"] == 1
 
-        again = error_text(await client.call_tool("publish_workflow", {"workflow": ref}))
+        again = await call_error(client, "publish_workflow", {"workflow": ref})
         assert "HTTP 400" in again and "no unpublished draft" in again
         assert "chat with 'vision'" in again
     slug = ref.partition(":")[2]
@@ -173,7 +178,7 @@ async def test_publishing_an_unknown_workflow_is_a_404_that_says_how_to_find_one
     settings: Settings,
 ) -> None:
     async with connect_confirming(settings) as client:
-        text = error_text(await client.call_tool("publish_workflow", {"workflow": "vision:nope"}))
+        text = await call_error(client, "publish_workflow", {"workflow": "vision:nope"})
     assert "HTTP 404" in text and "list_workflows" in text
 
 
@@ -184,32 +189,27 @@ async def test_conversations_are_listed_filtered_and_read_as_transcripts(
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     async with connect_confirming(settings, mode) as client:
-        chat = ok(await client.call_tool("chat", {"agent": "vision", "message": "detect dogs"}))
+        chat = await call_ok(client, "chat", {"agent": "vision", "message": "detect dogs"})
         conversation = conversation_id(chat)
 
-        everything = ok(await client.call_tool("list_conversations", {"backend": "vision"}))
+        everything = await call_ok(client, "list_conversations", {"backend": "vision"})
         assert {c["id"] for c in everything["items"]} == {conversation, "conv_web_1"}
         assert all(c["agent"] == "vision:agent" for c in everything["items"])
-        api_only = ok(
-            await client.call_tool(
-                "list_conversations", {"agent": "vision", "options": {"source": "api"}}
-            )
+        api_only = await call_ok(
+            client, "list_conversations", {"agent": "vision", "options": {"source": "api"}}
         )
         assert [c["ref"] for c in api_only["items"]] == [chat["conversation"]]
         assert api_only["items"][0]["message_count"] == 2
-        by_workflow = ok(
-            await client.call_tool(
-                "list_conversations",
-                {"backend": "vision", "options": {"workflow": "vision:slow-webhooks"}},
-            )
+        by_workflow = await call_ok(
+            client,
+            "list_conversations",
+            {"backend": "vision", "options": {"workflow": "vision:slow-webhooks"}},
         )
         assert [c["id"] for c in by_workflow["items"]] == ["conv_web_1"]
-        paged = ok(await client.call_tool("list_conversations", {"backend": "vision", "limit": 1}))
+        paged = await call_ok(client, "list_conversations", {"backend": "vision", "limit": 1})
         assert len(paged["items"]) == 1 and paged["next_cursor"]
 
-        full = ok(
-            await client.call_tool("get_conversation", {"conversation": chat["conversation"]})
-        )
+        full = await call_ok(client, "get_conversation", {"conversation": chat["conversation"]})
         assert [m["role"] for m in full["messages"]] == ["user", "assistant"]
         assert full["messages"][0]["content"] == "detect dogs"
         assert "workflows changed as drafts: detect-dogs" in full["messages"][1]["content"]
@@ -224,9 +224,7 @@ async def test_conversations_are_listed_filtered_and_read_as_transcripts(
     assert_key_sent_as_documented(fake)
 
 
-async def test_an_unknown_conversation_is_a_404_with_a_way_forward(
-    fake: FakeRoboflow, settings: Settings
-) -> None:
+async def test_an_unknown_conversation_is_a_404_with_a_way_forward(settings: Settings) -> None:
     async with connect_confirming(settings) as client:
         chat = chat_failure(
             await client.call_tool(
@@ -235,9 +233,7 @@ async def test_an_unknown_conversation_is_a_404_with_a_way_forward(
             )
         )
         assert "HTTP 404" in chat and "leave it out" in chat
-        read = error_text(
-            await client.call_tool("get_conversation", {"conversation": "vision:conv_nope"})
-        )
+        read = await call_error(client, "get_conversation", {"conversation": "vision:conv_nope"})
         assert "HTTP 404" in read and "list_conversations" in read
 
 
@@ -264,16 +260,12 @@ async def test_bad_chat_and_filter_options_fail_before_any_request(
             await client.call_tool("chat", {"agent": "vision:x", "message": "hi"})
         )
         assert ONE_AGENT in other_agent
-        source = error_text(
-            await client.call_tool(
-                "list_conversations", {"backend": "vision", "options": {"source": "email"}}
-            )
+        source = await call_error(
+            client, "list_conversations", {"backend": "vision", "options": {"source": "email"}}
         )
         assert "option 'source' must be 'api' or 'web'" in source
-        extra = error_text(
-            await client.call_tool(
-                "list_conversations", {"backend": "vision", "options": {"status": "open"}}
-            )
+        extra = await call_error(
+            client, "list_conversations", {"backend": "vision", "options": {"status": "open"}}
         )
         assert "status" in extra and "source, workflow" in extra
     assert fake.requests == []
@@ -290,7 +282,7 @@ async def test_without_an_api_key_the_agent_says_to_set_one_and_sends_nothing(
             ("list_conversations", {"backend": "vision"}),
             ("get_conversation", {"conversation": "vision:conv_web_1"}),
         ]:
-            assert "Set `api_key`" in error_text(await client.call_tool(tool, args)), tool
+            assert "Set `api_key`" in (await call_error(client, tool, args)), tool
     assert fake.requests == []
 
 
@@ -306,8 +298,8 @@ async def test_a_wrong_key_is_a_401_naming_the_config_key_never_the_key_itself(
         chat = chat_failure(await client.call_tool("chat", {"agent": "vision", "message": "hi"}))
         errors = [
             chat,
-            error_text(await client.call_tool("publish_workflow", {"workflow": "vision:x"})),
-            error_text(await client.call_tool("list_conversations", {"backend": "vision"})),
+            await call_error(client, "publish_workflow", {"workflow": "vision:x"}),
+            await call_error(client, "list_conversations", {"backend": "vision"}),
         ]
     for text in errors:
         assert "HTTP 401" in text and "Check `api_key` of backend 'vision'" in text
@@ -334,33 +326,27 @@ async def test_agent_disabled_is_explained_and_workflow_tools_still_work(
     fake.disable_agent()
     async with connect_confirming(settings, mode) as client:
         chat = chat_failure(await client.call_tool("chat", {"agent": "vision", "message": "hi"}))
-        publish = error_text(
-            await client.call_tool("publish_workflow", {"workflow": "vision:slow-webhooks"})
-        )
-        listed = ok(await client.call_tool("list_workflows", {"backend": "vision"}))
+        publish = await call_error(client, "publish_workflow", {"workflow": "vision:slow-webhooks"})
+        listed = await call_ok(client, "list_workflows", {"backend": "vision"})
     for text in (chat, publish):
         assert "HTTP 403" in text and "Agent features are turned off" in text
         assert "workspace settings" in text
     assert listed["items"]
 
 
-async def test_missing_scopes_and_folder_scoped_keys_are_403s_that_say_why(
-    fake: FakeRoboflow, url: str
-) -> None:
+async def test_missing_scopes_and_folder_scoped_keys_are_403s_that_say_why(url: str) -> None:
     async with connect_confirming(roboflow_settings(url, api_key=READ_KEY)) as client:
         chat = chat_failure(
             await client.call_tool("chat", {"agent": "vision", "message": "detect cars"})
         )
-        publish = error_text(
-            await client.call_tool("publish_workflow", {"workflow": "vision:slow-webhooks"})
-        )
+        publish = await call_error(client, "publish_workflow", {"workflow": "vision:slow-webhooks"})
     assert "HTTP 403" in chat and "workflow:create and workflow:update" in chat
     assert "HTTP 403" in publish and "'workflow:update' scope" in publish
     async with connect_confirming(roboflow_settings(url, api_key=FOLDER_KEY)) as client:
-        outside = error_text(
-            await client.call_tool("get_conversation", {"conversation": "vision:conv_web_1"})
+        outside = await call_error(
+            client, "get_conversation", {"conversation": "vision:conv_web_1"}
         )
-        listed = ok(await client.call_tool("list_conversations", {"backend": "vision"}))
+        listed = await call_ok(client, "list_conversations", {"backend": "vision"})
     assert "HTTP 403: Workflow outside folder scope" in outside and "folders" in outside
     assert listed["items"] == []
 
@@ -412,7 +398,7 @@ async def test_unreadable_parts_of_an_answer_become_warnings_and_the_rest_is_kep
         "credits_used": 1,
     }
     async with connect_confirming(settings) as client:
-        chat = ok(await client.call_tool("chat", {"agent": "vision", "message": "detect cars"}))
+        chat = await call_ok(client, "chat", {"agent": "vision", "message": "detect cars"})
     assert chat["status"] == "completed" and chat["text"] == "I made two workflows."
     assert [w["ref"] for w in chat["workflows"]] == ["vision:a"]
     assert chat["workflows"][0]["specification"] == SPEC
@@ -429,14 +415,12 @@ async def test_a_slow_turn_answers_running_and_get_run_waits_for_the_rest(
     fake.next_chat, fake.slow_seconds = "slow", 1.0
     async with connect_confirming(settings) as client:
         with anyio.fail_after(15):
-            started = ok(
-                await client.call_tool(
-                    "chat", {"agent": "vision", "message": "detect cars", "wait_seconds": 0.1}
-                )
+            started = await call_ok(
+                client, "chat", {"agent": "vision", "message": "detect cars", "wait_seconds": 0.1}
             )
             assert started["status"] == "running" and started["workflows"] == []
-            done = ok(
-                await client.call_tool("get_run", {"run_id": started["run_id"], "wait_seconds": 10})
+            done = await call_ok(
+                client, "get_run", {"run_id": started["run_id"], "wait_seconds": 10}
             )
     assert done["status"] == "completed"
     assert [w["ref"] for w in done["workflows"]] == ["vision:detect-cars"]
@@ -448,12 +432,10 @@ async def test_cancelling_a_slow_turn_closes_the_request(
     fake.next_chat, fake.slow_seconds = "slow", 5.0
     async with connect_confirming(settings) as client:
         with anyio.fail_after(10):
-            started = ok(
-                await client.call_tool(
-                    "chat", {"agent": "vision", "message": "detect cars", "wait_seconds": 0.1}
-                )
+            started = await call_ok(
+                client, "chat", {"agent": "vision", "message": "detect cars", "wait_seconds": 0.1}
             )
-            cancelled = ok(await client.call_tool("cancel_run", {"run_id": started["run_id"]}))
+            cancelled = await call_ok(client, "cancel_run", {"run_id": started["run_id"]})
     assert started["status"] == "running"
     assert cancelled["status"] == "cancelled" and cancelled["workflows"] == []
     assert len(fake.requests_to("/agent/chat")) == 1
@@ -466,9 +448,7 @@ async def test_with_expose_agents_the_workspace_agent_is_a_tool_of_its_own(
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert "vision_roboflow_agent" in tools
         assert "vision:agent" in (tools["vision_roboflow_agent"].description or "")
-        result = ok(
-            await client.call_tool("vision_roboflow_agent", {"message": "detect forklifts"})
-        )
+        result = await call_ok(client, "vision_roboflow_agent", {"message": "detect forklifts"})
     assert result["status"] == "completed" and result["agent"] == "vision:agent"
     assert [w["ref"] for w in result["workflows"]] == ["vision:detect-forklifts"]
     assert fake.requests_to("/agent/chat")[0].body["message"] == "detect forklifts"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 import pytest
 
@@ -23,11 +22,12 @@ from tests.platforms import roboflow_settings
 from tests.platforms import workflows_state as state
 from tests.support import (
     accept,
+    answering,
+    call_error,
+    call_ok,
     connect,
     connect_confirming,
     decline,
-    error_text,
-    ok,
 )
 
 pytestmark = pytest.mark.anyio
@@ -55,27 +55,25 @@ async def test_list_workflows_pages_with_a_cursor_from_one_backend_or_all(
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     async with connect_confirming(settings, mode) as client:
-        first = ok(await client.call_tool("list_workflows", {"backend": "vision", "limit": 1}))
+        first = await call_ok(client, "list_workflows", {"backend": "vision", "limit": 1})
         assert [w["ref"] for w in first["items"]] == ["vision:slow-webhooks"]
         assert first["items"][0]["details"]["internal_id"] == "wf_abc123"
         assert first["items"][0]["created_at"].startswith("2026-04-12T17:05:33")
-        second = ok(
-            await client.call_tool(
-                "list_workflows", {"backend": "vision", "limit": 5, "cursor": first["next_cursor"]}
-            )
+        second = await call_ok(
+            client,
+            "list_workflows",
+            {"backend": "vision", "limit": 5, "cursor": first["next_cursor"]},
         )
         assert [w["ref"] for w in second["items"]] == ["vision:team-a-counter"]
         assert "next_cursor" not in second
-        everywhere = ok(await client.call_tool("list_workflows", {}))
+        everywhere = await call_ok(client, "list_workflows", {})
         assert [w["ref"] for w in everywhere["items"]] == [
             "vision:slow-webhooks",
             "vision:team-a-counter",
         ]
-        bad = error_text(
-            await client.call_tool("list_workflows", {"backend": "vision", "cursor": "page2"})
-        )
+        bad = await call_error(client, "list_workflows", {"backend": "vision", "cursor": "page2"})
         assert "this cursor is not valid; start again without one" in bad
-        local = error_text(await client.call_tool("list_workflows", {"backend": "local"}))
+        local = await call_error(client, "list_workflows", {"backend": "local"})
         assert "needs 'workflows'" in local
     lists = fake.requests_to("/workflows", "GET")
     assert len(lists) == 3
@@ -89,7 +87,7 @@ async def test_get_workflow_returns_the_published_specification_and_draft_state(
 ) -> None:
     fake.workflow("slow-webhooks").draft = {**SPEC, "steps": [{"name": "draft_step"}]}
     async with connect_confirming(settings, mode) as client:
-        got = ok(await client.call_tool("get_workflow", {"workflow": "vision:slow-webhooks"}))
+        got = await call_ok(client, "get_workflow", {"workflow": "vision:slow-webhooks"})
         resource = await client.read_resource("agentdeck://vision/workflows/slow-webhooks")
     assert got["ref"] == "vision:slow-webhooks" and got["name"] == "Slow webhooks"
     assert got["specification"] == fake.workflow("slow-webhooks").specification
@@ -106,20 +104,14 @@ async def test_public_workflows_are_readable_without_a_key_and_private_ones_say_
     fake: FakeRoboflow, url: str, mode: str
 ) -> None:
     async with connect_confirming(roboflow_settings(url, api_key=None), mode) as client:
-        public = ok(
-            await client.call_tool(
-                "get_workflow", {"workflow": f"vision:{PUBLIC_WORKSPACE}/people-counter"}
-            )
+        public = await call_ok(
+            client, "get_workflow", {"workflow": f"vision:{PUBLIC_WORKSPACE}/people-counter"}
         )
-        private = error_text(
-            await client.call_tool(
-                "get_workflow", {"workflow": f"vision:{PUBLIC_WORKSPACE}/secret-flow"}
-            )
+        private = await call_error(
+            client, "get_workflow", {"workflow": f"vision:{PUBLIC_WORKSPACE}/secret-flow"}
         )
-        own = error_text(
-            await client.call_tool("get_workflow", {"workflow": "vision:slow-webhooks"})
-        )
-        listing = error_text(await client.call_tool("list_workflows", {"backend": "vision"}))
+        own = await call_error(client, "get_workflow", {"workflow": "vision:slow-webhooks"})
+        listing = await call_error(client, "list_workflows", {"backend": "vision"})
     assert public["ref"] == f"vision:{PUBLIC_WORKSPACE}/people-counter"
     assert public["specification"]["steps"][0]["model_id"] == "yolov8n-640"
     assert "HTTP 401" in private and "not public" in private
@@ -137,20 +129,15 @@ async def test_list_workflow_versions_newest_first_with_paging(
     wf.config = json.dumps({"specification": {**SPEC, "steps": [{"name": "two"}]}})
     fake._add_version(wf, "update")
     async with connect_confirming(settings, mode) as client:
-        page = ok(
-            await client.call_tool(
-                "list_workflow_versions", {"workflow": "vision:versioned", "limit": 1}
-            )
+        page = await call_ok(
+            client, "list_workflow_versions", {"workflow": "vision:versioned", "limit": 1}
         )
-        rest = ok(
-            await client.call_tool(
-                "list_workflow_versions",
-                {"workflow": "vision:versioned", "cursor": page["next_cursor"]},
-            )
+        rest = await call_ok(
+            client,
+            "list_workflow_versions",
+            {"workflow": "vision:versioned", "cursor": page["next_cursor"]},
         )
-        missing = error_text(
-            await client.call_tool("list_workflow_versions", {"workflow": "vision:nope"})
-        )
+        missing = await call_error(client, "list_workflow_versions", {"workflow": "vision:nope"})
     assert page["workflow"] == "vision:versioned"
     assert [v["details"]["version"] for v in page["items"]] == [2]
     assert page["items"][0]["specification"]["steps"] == [{"name": "two"}]
@@ -168,30 +155,26 @@ async def test_create_workflow_wraps_the_specification_as_the_stored_config(
     fake: FakeRoboflow, url: str, settings: Settings, mode: str
 ) -> None:
     async with connect_confirming(settings, mode) as client:
-        created = ok(
-            await client.call_tool(
-                "create_workflow",
-                {
-                    "backend": "vision",
-                    "name": "Car counter",
-                    "specification": SPEC,
-                    "options": {"url": "cars-v1"},
-                },
-            )
+        created = await call_ok(
+            client,
+            "create_workflow",
+            {
+                "backend": "vision",
+                "name": "Car counter",
+                "specification": SPEC,
+                "options": {"url": "cars-v1"},
+            },
         )
-        empty = ok(
-            await client.call_tool("create_workflow", {"backend": "vision", "name": "Empty"})
-        )
-        wrapped = ok(
-            await client.call_tool(
-                "create_workflow",
-                {
-                    "backend": "vision",
-                    "name": "Wrapped",
-                    "specification": {"specification": SPEC},
-                    "options": {"template": {"kind": "blank"}},
-                },
-            )
+        empty = await call_ok(client, "create_workflow", {"backend": "vision", "name": "Empty"})
+        wrapped = await call_ok(
+            client,
+            "create_workflow",
+            {
+                "backend": "vision",
+                "name": "Wrapped",
+                "specification": {"specification": SPEC},
+                "options": {"template": {"kind": "blank"}},
+            },
         )
     assert created["ref"] == "vision:cars-v1" and created["specification"] == SPEC
     assert empty["ref"] == "vision:empty" and "specification" not in empty
@@ -217,16 +200,15 @@ async def test_update_workflow_renames_and_replaces_the_specification_by_interna
 ) -> None:
     new_spec = {**SPEC, "steps": [{"name": "count"}]}
     async with connect_confirming(settings, mode) as client:
-        updated = ok(
-            await client.call_tool(
-                "update_workflow",
-                {
-                    "workflow": "vision:slow-webhooks",
-                    "name": "Fast webhooks",
-                    "specification": new_spec,
-                    "options": {"url": "fast-webhooks"},
-                },
-            )
+        updated = await call_ok(
+            client,
+            "update_workflow",
+            {
+                "workflow": "vision:slow-webhooks",
+                "name": "Fast webhooks",
+                "specification": new_spec,
+                "options": {"url": "fast-webhooks"},
+            },
         )
     assert updated["ref"] == "vision:fast-webhooks" and updated["name"] == "Fast webhooks"
     assert updated["specification"] == new_spec
@@ -247,27 +229,23 @@ async def test_fork_workflow_copies_a_public_workflow_or_one_of_our_own(
     fake: FakeRoboflow, url: str, settings: Settings, mode: str
 ) -> None:
     async with connect_confirming(settings, mode) as client:
-        public = ok(
-            await client.call_tool(
-                "fork_workflow",
-                {
-                    "backend": "vision",
-                    "workflow": f"{PUBLIC_WORKSPACE}/people-counter",
-                    "name": "My counter",
-                    "options": {"url": "my-counter"},
-                },
-            )
+        public = await call_ok(
+            client,
+            "fork_workflow",
+            {
+                "backend": "vision",
+                "workflow": f"{PUBLIC_WORKSPACE}/people-counter",
+                "name": "My counter",
+                "options": {"url": "my-counter"},
+            },
         )
-        own = ok(
-            await client.call_tool(
-                "fork_workflow", {"backend": "vision", "workflow": "vision:slow-webhooks"}
-            )
+        own = await call_ok(
+            client, "fork_workflow", {"backend": "vision", "workflow": "vision:slow-webhooks"}
         )
-        private = error_text(
-            await client.call_tool(
-                "fork_workflow",
-                {"backend": "vision", "workflow": f"{PUBLIC_WORKSPACE}/secret-flow"},
-            )
+        private = await call_error(
+            client,
+            "fork_workflow",
+            {"backend": "vision", "workflow": f"{PUBLIC_WORKSPACE}/secret-flow"},
         )
     assert public["ref"] == "vision:my-counter" and public["name"] == "My counter"
     assert public["details"]["forkedFrom"] == f"{PUBLIC_WORKSPACE}/people-counter"
@@ -290,9 +268,7 @@ async def test_create_workflow_token_for_a_public_client(
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     async with connect_confirming(settings, mode) as client:
-        token = ok(
-            await client.call_tool("create_workflow_token", {"workflow": "vision:slow-webhooks"})
-        )
+        token = await call_ok(client, "create_workflow_token", {"workflow": "vision:slow-webhooks"})
     assert token["workflow"] == "vision:slow-webhooks"
     assert token["token"] in fake.workflow_tokens and token["expires_in"] == 3600
     assert token["expires_at"]
@@ -306,17 +282,11 @@ async def test_delete_workflow_asks_first_then_moves_it_to_trash_and_says_so(
 ) -> None:
     asked: list[str] = []
 
-    async def confirm(context: Any, params: Any) -> Any:
-        asked.append(params.message)
-        return await accept(context, params)
-
-    async with connect_confirming(settings, mode, elicitation_callback=confirm) as client:
-        deleted = ok(
-            await client.call_tool("delete_workflow", {"workflow": "vision:slow-webhooks"})
-        )
-        gone = error_text(
-            await client.call_tool("get_workflow", {"workflow": "vision:slow-webhooks"})
-        )
+    async with connect_confirming(
+        settings, mode, elicitation_callback=answering({"confirm": True}, asked)
+    ) as client:
+        deleted = await call_ok(client, "delete_workflow", {"workflow": "vision:slow-webhooks"})
+        gone = await call_error(client, "get_workflow", {"workflow": "vision:slow-webhooks"})
     assert deleted["deleted"] == "vision:slow-webhooks"
     assert "moved to the Trash" in deleted["message"] and "restore" in deleted["message"]
     assert fake.workflow("slow-webhooks").in_trash
@@ -331,12 +301,10 @@ async def test_a_declined_or_unaskable_delete_changes_nothing(
     fake: FakeRoboflow, settings: Settings
 ) -> None:
     async with connect_confirming(settings, elicitation_callback=decline) as client:
-        declined = error_text(
-            await client.call_tool("delete_workflow", {"workflow": "vision:slow-webhooks"})
-        )
+        declined = await call_error(client, "delete_workflow", {"workflow": "vision:slow-webhooks"})
     async with connect(settings) as client:  # a client with no elicitation
-        cannot_ask = error_text(
-            await client.call_tool("delete_workflow", {"workflow": "vision:slow-webhooks"})
+        cannot_ask = await call_error(
+            client, "delete_workflow", {"workflow": "vision:slow-webhooks"}
         )
     assert "Not confirmed: nothing was changed" in declined
     assert "confirm_destructive = false" in cannot_ask
@@ -346,10 +314,8 @@ async def test_a_declined_or_unaskable_delete_changes_nothing(
 async def test_flat_write_answers_are_read_too(fake: FakeRoboflow, settings: Settings) -> None:
     fake.flat_write_responses = True
     async with connect_confirming(settings) as client:
-        created = ok(
-            await client.call_tool(
-                "create_workflow", {"backend": "vision", "name": "Flat", "specification": SPEC}
-            )
+        created = await call_ok(
+            client, "create_workflow", {"backend": "vision", "name": "Flat", "specification": SPEC}
         )
     assert created["ref"] == "vision:flat" and created["specification"] == SPEC
 
@@ -388,7 +354,7 @@ async def test_bad_input_is_refused_before_any_request(
     ]
     async with connect_confirming(settings) as client:
         for tool, args, expected in calls:
-            assert expected in error_text(await client.call_tool(tool, args)), (tool, args)
+            assert expected in (await call_error(client, tool, args)), (tool, args)
     assert fake.requests == []
     assert state(fake) == before
 
@@ -400,22 +366,14 @@ async def test_missing_scopes_and_folder_scoped_keys(fake: FakeRoboflow, url: st
     async with connect_confirming(
         roboflow_settings(url, api_key=READ_KEY), elicitation_callback=accept
     ) as client:
-        create = error_text(
-            await client.call_tool("create_workflow", {"backend": "vision", "name": "New"})
-        )
-        delete = error_text(
-            await client.call_tool("delete_workflow", {"workflow": "vision:slow-webhooks"})
-        )
+        create = await call_error(client, "create_workflow", {"backend": "vision", "name": "New"})
+        delete = await call_error(client, "delete_workflow", {"workflow": "vision:slow-webhooks"})
     assert "HTTP 403" in create and "'workflow:create' scope" in create
     assert "HTTP 403" in delete and "'workflow:update' scope" in delete
     async with connect_confirming(roboflow_settings(url, api_key=FOLDER_KEY)) as client:
-        listed = ok(await client.call_tool("list_workflows", {"backend": "vision"}))
-        outside = error_text(
-            await client.call_tool("get_workflow", {"workflow": "vision:slow-webhooks"})
-        )
-        created = ok(
-            await client.call_tool("create_workflow", {"backend": "vision", "name": "In A"})
-        )
+        listed = await call_ok(client, "list_workflows", {"backend": "vision"})
+        outside = await call_error(client, "get_workflow", {"workflow": "vision:slow-webhooks"})
+        created = await call_ok(client, "create_workflow", {"backend": "vision", "name": "In A"})
     assert [w["ref"] for w in listed["items"]] == ["vision:team-a-counter"]
     assert "HTTP 403: Workflow outside folder scope" in outside and "folders" in outside
     assert fake.workflow(created["id"]).folder == "team-a"
@@ -426,7 +384,7 @@ async def test_a_429_on_a_read_is_retried_after_retry_after(
 ) -> None:
     fake.rate_limited(retry_after=0)
     async with connect_confirming(settings) as client:
-        listed = ok(await client.call_tool("list_workflows", {"backend": "vision"}))
+        listed = await call_ok(client, "list_workflows", {"backend": "vision"})
     assert listed["items"] and len(fake.requests_to("/workflows", "GET")) == 2
 
 
@@ -435,11 +393,9 @@ async def test_a_429_that_persists_says_when_to_retry_and_posts_are_not_repeated
 ) -> None:
     fake.rate_limited(retry_after=1, times=2)
     async with connect_confirming(roboflow_settings(url, max_retries=1)) as client:
-        listed = error_text(await client.call_tool("list_workflows", {"backend": "vision"}))
+        listed = await call_error(client, "list_workflows", {"backend": "vision"})
         fake.rate_limited(retry_after=1)
-        create = error_text(
-            await client.call_tool("create_workflow", {"backend": "vision", "name": "Later"})
-        )
+        create = await call_error(client, "create_workflow", {"backend": "vision", "name": "Later"})
     assert "HTTP 429" in listed and "Retried 1 times" in listed and "after 1 s" in listed
     assert "HTTP 429" in create and "after 1 s" in create
     assert len(fake.requests_to("/workflows", "GET")) == 2
@@ -450,9 +406,7 @@ async def test_a_429_that_persists_says_when_to_retry_and_posts_are_not_repeated
 async def test_a_server_error_says_to_retry_later(fake: FakeRoboflow, settings: Settings) -> None:
     fake.server_error()
     async with connect_confirming(settings) as client:
-        text = error_text(
-            await client.call_tool("get_workflow", {"workflow": "vision:slow-webhooks"})
-        )
+        text = await call_error(client, "get_workflow", {"workflow": "vision:slow-webhooks"})
     assert "HTTP 500: Internal server error" in text and "retry later" in text
 
 
@@ -471,7 +425,7 @@ async def test_a_wrong_key_never_appears_in_errors_or_logs(
             ("create_workflow", {"backend": "vision", "name": "X", "specification": SPEC}),
             ("delete_workflow", {"workflow": "vision:slow-webhooks"}),
         ]:
-            texts.append(error_text(await client.call_tool(tool, args)))
+            texts.append(await call_error(client, tool, args))
     for text in texts:
         assert "HTTP 401" in text and "Check `api_key` of backend 'vision'" in text
         assert secret not in text
@@ -486,9 +440,9 @@ async def test_the_working_key_never_appears_in_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     async with connect_confirming(settings) as client:
-        ok(await client.call_tool("list_workflows", {"backend": "vision"}))
-        ok(await client.call_tool("get_workflow", {"workflow": "vision:slow-webhooks"}))
-        ok(await client.call_tool("chat", {"agent": "vision", "message": "detect cars"}))
+        await call_ok(client, "list_workflows", {"backend": "vision"})
+        await call_ok(client, "get_workflow", {"workflow": "vision:slow-webhooks"})
+        await call_ok(client, "chat", {"agent": "vision", "message": "detect cars"})
     assert len(fake.key_uses) == 3 and FULL_KEY not in caplog.text
 
 
@@ -535,9 +489,7 @@ async def test_publish_asks_first_and_a_decline_publishes_nothing(
     draft = {**SPEC, "steps": [{"name": "drafted"}]}
     fake.workflow("slow-webhooks").draft = draft
     async with connect(settings, mode, elicitation_callback=decline) as client:
-        text = error_text(
-            await client.call_tool("publish_workflow", {"workflow": "vision:slow-webhooks"})
-        )
+        text = await call_error(client, "publish_workflow", {"workflow": "vision:slow-webhooks"})
     assert "nothing was changed" in text
     assert fake.requests_to("/publish") == []
     assert fake.workflow("slow-webhooks").draft == draft
@@ -548,16 +500,12 @@ async def test_a_new_specification_asks_first_and_a_rename_does_not(
 ) -> None:
     before = state(fake)
     async with connect(settings, mode, elicitation_callback=decline) as client:
-        text = error_text(
-            await client.call_tool(
-                "update_workflow", {"workflow": "vision:slow-webhooks", "specification": SPEC}
-            )
+        text = await call_error(
+            client, "update_workflow", {"workflow": "vision:slow-webhooks", "specification": SPEC}
         )
         assert "nothing was changed" in text
         assert state(fake) == before and fake.requests_to("/updateWorkflow", "POST") == []
-        renamed = ok(
-            await client.call_tool(
-                "update_workflow", {"workflow": "vision:slow-webhooks", "name": "Renamed"}
-            )
+        renamed = await call_ok(
+            client, "update_workflow", {"workflow": "vision:slow-webhooks", "name": "Renamed"}
         )
     assert renamed["name"] == "Renamed"

@@ -23,7 +23,7 @@ from tests.fakes.openai import FakeOpenAI
 from tests.npm import JS
 from tests.server.tasks.client import CancelTask, TasksClient, get_task, raw_request, send
 from tests.store.test_replicas import SLOW_MODEL_CONFIG, replica_processes, until
-from tests.support import ok
+from tests.support import call_ok
 from tests.test_end_to_end import http_server
 
 pytestmark = pytest.mark.anyio
@@ -61,7 +61,7 @@ def stdio(config: Path) -> StdioServerParameters:
 
 
 async def start_task(client: Client, tasks: TasksClient, message: str = "hi") -> str:
-    agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "Slow"}))
+    agent = await call_ok(client, "create_agent", {"backend": "local", "name": "Slow"})
     await client.call_tool("chat", {"agent": agent["ref"], "message": message})
     assert tasks.created, "the slow chat was not answered with a task"
     return tasks.created[-1].task_id
@@ -98,7 +98,7 @@ async def test_a_legacy_session_sees_only_its_own_tasks(tmp_path: Path, slow_mod
             Client(streamable_http_client(f"{base}/mcp", http_client=http), mode="legacy") as a,
             Client(streamable_http_client(f"{base}/mcp", http_client=http), mode="legacy") as b,
         ):
-            agent = ok(await a.call_tool("create_agent", {"backend": "local", "name": "Slow"}))
+            agent = await call_ok(a, "create_agent", {"backend": "local", "name": "Slow"})
             params = {"name": "chat", "arguments": {"agent": agent["ref"], "message": "hi"}}
             created = await raw_request(a.session, "tools/call", {**params, "task": {}})
             task_id = created["task"]["taskId"]

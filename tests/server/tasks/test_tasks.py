@@ -14,7 +14,7 @@ from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.server.tasks.client import CancelTask, TasksClient, get_task, raw_request, send
-from tests.support import FAST_HTTP, connect, make_settings, ok, slow_settings
+from tests.support import FAST_HTTP, call_ok, connect, make_settings, slow_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -22,7 +22,7 @@ FLOW_AGENT = "flow:agent_research"
 
 
 async def new_agent(client) -> str:
-    return ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))["ref"]
+    return (await call_ok(client, "create_agent", {"backend": "local", "name": "A"}))["ref"]
 
 
 async def test_a_slow_chat_becomes_a_task_polled_to_completion() -> None:
@@ -32,7 +32,7 @@ async def test_a_slow_chat_becomes_a_task_polled_to_completion() -> None:
         async with connect(slow_settings(url), extensions=[tasks]) as client:
             agent = await new_agent(client)
             with anyio.fail_after(20):
-                result = ok(await client.call_tool("chat", {"agent": agent, "message": "hi"}))
+                result = await call_ok(client, "chat", {"agent": agent, "message": "hi"})
     assert len(tasks.created) == 1
     assert tasks.seen[0]["status"] == "working"
     assert tasks.seen[-1]["status"] == "completed"
@@ -44,7 +44,7 @@ async def test_a_quick_chat_answers_plainly_even_when_tasks_are_declared() -> No
     tasks = TasksClient()
     async with connect(make_settings(), extensions=[tasks]) as client:
         agent = await new_agent(client)
-        result = ok(await client.call_tool("chat", {"agent": agent, "message": "hi"}))
+        result = await call_ok(client, "chat", {"agent": agent, "message": "hi"})
     assert tasks.created == []
     assert result["status"] == "completed"
 
@@ -54,8 +54,8 @@ async def test_without_the_extension_a_slow_chat_answers_running_as_before() -> 
     with serve(fake.app) as url:
         async with connect(slow_settings(url)) as client:
             agent = await new_agent(client)
-            result = ok(
-                await client.call_tool("chat", {"agent": agent, "message": "hi", "wait_seconds": 1})
+            result = await call_ok(
+                client, "chat", {"agent": agent, "message": "hi", "wait_seconds": 1}
             )
     assert result["status"] == "running"
 
@@ -101,9 +101,7 @@ async def test_an_agentflow_approval_is_input_required_and_answered_with_tasks_u
         backend = {"kind": "agentflow", "base_url": url, "token": "test-token", **FAST_HTTP}
         async with connect(make_settings({"flow": backend}), extensions=[tasks]) as client:
             with anyio.fail_after(20):
-                result = ok(
-                    await client.call_tool("chat", {"agent": FLOW_AGENT, "message": "mail"})
-                )
+                result = await call_ok(client, "chat", {"agent": FLOW_AGENT, "message": "mail"})
     ((key, request),) = asked
     assert key.startswith("approval:")
     assert request["method"] == "elicitation/create"

@@ -13,7 +13,7 @@ from mcp.shared.exceptions import MCPError
 
 from agentdeck.config import Settings
 from agentdeck.server import build_server, views
-from tests.support import connect, make_settings, ok
+from tests.support import call_ok, connect, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -48,7 +48,7 @@ async def listed(client: Any) -> dict[str, dict[str, Any]]:
 
 
 async def with_an_agent_tool(client: Any) -> dict[str, dict[str, Any]]:
-    ok(await client.call_tool("create_agent", {"backend": "local", "name": "Helper"}))
+    await call_ok(client, "create_agent", {"backend": "local", "name": "Helper"})
     return await listed(client)
 
 
@@ -81,7 +81,7 @@ async def test_a_client_without_apps_sees_what_it_saw_before_views(mode: str) ->
         async with connect(settings(**server), mode) as client:
             tools = await with_an_agent_tool(client)
             resources = (await client.list_resources()).model_dump(by_alias=True, mode="json")
-            answer = ok(await client.call_tool("list_backends", {}))
+            answer = await call_ok(client, "list_backends", {})
         # the agent's id is new in each server
         seen[name] = (
             re.sub(r"local:[0-9a-f]{32}", "local:ID", json.dumps(tools)),
