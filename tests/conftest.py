@@ -1,10 +1,10 @@
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
 
-from tests.fakes.base import FakePlatform, serve
+from tests.fakes.base import Served, serve
 from tests.support import BUILT_SERVERS, OUTPUTS
 
 pytest_plugins = ["tests.pg", "tests.npm"]
@@ -22,7 +22,7 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def served() -> Iterator[Callable[[FakePlatform], str]]:
+def served() -> Iterator[Served]:
     """Serves the fakes a test builds: ``served(fake)`` is its base URL until the test ends."""
     with ExitStack() as stack:
         yield lambda fake: stack.enter_context(serve(fake.app))

@@ -16,7 +16,7 @@ import asyncio
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -219,6 +219,10 @@ def serve(app: ASGIApp, *, lifespan: bool = False) -> Iterator[str]:
         server.stop()
         thread.join(timeout=5)
         sock.close()
+
+
+Served = Callable[[FakePlatform], str]
+"""The ``served`` fixture (tests/conftest.py): serves a fake until the test ends, gives its URL."""
 
 
 class Swappable:

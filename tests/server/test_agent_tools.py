@@ -7,7 +7,10 @@ from mcp import Client
 
 from agentdeck.server import build_server
 from agentdeck.server.chat import MAX_NAME, tool_name
+from tests.fakes.base import Served
+from tests.fakes.make import FakeMake
 from tests.notifications import MARKER_AGENT, watched
+from tests.platforms import make_settings_for
 from tests.support import accept, call_ok, connect, make_settings, ok
 
 pytestmark = pytest.mark.anyio
@@ -128,36 +131,19 @@ async def test_read_only_mode_keeps_chat_and_the_agent_tools(mode: str) -> None:
 
 
 async def test_a_backend_that_is_down_at_refresh_keeps_its_last_tools(
+    served: Served,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from tests.fakes.base import serve
-    from tests.fakes.make import FakeMake
-    from tests.support import FAST_HTTP
-
     fake = FakeMake()
-    with serve(fake.app) as url:
-        settings = make_settings(
-            {
-                "ops": {
-                    "kind": "make",
-                    "base_url": f"{url}/api/v2",
-                    "token": fake.token,
-                    "team_id": 1,
-                    "expose_agents": True,
-                    **FAST_HTTP,
-                }
-            }
-        )
-        async with connect(settings) as client:
-            before = {
-                t.name for t in (await client.list_tools()).tools if t.name.startswith("ops_")
-            }
-            fake.add_agent("Newcomer")
-            fake.server_error(path_contains="/agents", times=10)
-            refreshed = await call_ok(client, "refresh_agents", {"backend": "ops"})
-            after = {t.name for t in (await client.list_tools()).tools if t.name.startswith("ops_")}
-            fake.clear_failures()
-            recovered = await call_ok(client, "refresh_agents", {"backend": "ops"})
+    settings = make_settings_for(f"{served(fake)}/api/v2", fake.token, expose_agents=True)
+    async with connect(settings) as client:
+        before = {t.name for t in (await client.list_tools()).tools if t.name.startswith("ops_")}
+        fake.add_agent("Newcomer")
+        fake.server_error(path_contains="/agents", times=10)
+        refreshed = await call_ok(client, "refresh_agents", {"backend": "ops"})
+        after = {t.name for t in (await client.list_tools()).tools if t.name.startswith("ops_")}
+        fake.clear_failures()
+        recovered = await call_ok(client, "refresh_agents", {"backend": "ops"})
     assert before == {"ops_seed_agent"}
     assert refreshed["changed"] is False and after == before
     assert "keeping the last known agent tools of ops" in caplog.text

@@ -12,7 +12,7 @@ from mcp.shared.exceptions import MCPDeprecationWarning, MCPError
 from mcp.types import LoggingLevel, LoggingMessageNotificationParams
 
 from agentdeck.server import build_server
-from tests.fakes.base import serve
+from tests.fakes.base import Served, serve
 from tests.fakes.make import FakeMake
 from tests.fakes.openai import FakeOpenAI
 from tests.support import FAST_HTTP, call_ok, connect, make_settings
@@ -98,24 +98,24 @@ async def test_a_client_hears_nothing_below_its_level() -> None:
     assert messages.received == []
 
 
-async def test_a_backend_unreachable_at_refresh_is_told_to_the_client() -> None:
+async def test_a_backend_unreachable_at_refresh_is_told_to_the_client(served: Served) -> None:
     """19.12: keeping the last known agent tools of a backend that could not be reached
     is a warning the client hears of; a client that set no level hears nothing."""
     fake = FakeMake()
     heard, silent = Messages(), Messages()
-    with serve(fake.app) as url:
-        ops = {"kind": "make", "base_url": f"{url}/api/v2", "token": fake.token, "team_id": 1}
-        settings = make_settings({"ops": {**ops, "expose_agents": True, **FAST_HTTP}})
-        async with connect(settings, "legacy", logging_callback=heard) as client:
-            await set_level(client, "info")
-            fake.server_error(path_contains="/agents", times=10)
-            await call_ok(client, "refresh_agents", {"backend": "ops"})
-            message = await heard.next()
-        fake.clear_failures()
-        async with connect(settings, "legacy", logging_callback=silent) as client:
-            fake.server_error(path_contains="/agents", times=10)
-            await call_ok(client, "refresh_agents", {"backend": "ops"})
-            await anyio.sleep(0.05)
+    url = served(fake)
+    ops = {"kind": "make", "base_url": f"{url}/api/v2", "token": fake.token, "team_id": 1}
+    settings = make_settings({"ops": {**ops, "expose_agents": True, **FAST_HTTP}})
+    async with connect(settings, "legacy", logging_callback=heard) as client:
+        await set_level(client, "info")
+        fake.server_error(path_contains="/agents", times=10)
+        await call_ok(client, "refresh_agents", {"backend": "ops"})
+        message = await heard.next()
+    fake.clear_failures()
+    async with connect(settings, "legacy", logging_callback=silent) as client:
+        fake.server_error(path_contains="/agents", times=10)
+        await call_ok(client, "refresh_agents", {"backend": "ops"})
+        await anyio.sleep(0.05)
     assert message.level == "warning"
     assert "keeping the last known agent tools of ops" in message.data
     assert silent.received == []

@@ -4,7 +4,6 @@ a platform is slow or failing (issue 24, item 3)."""
 
 import re
 import time
-from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -16,7 +15,7 @@ from mcp.types import Completion, PromptReference, ResourceTemplateReference
 from agentdeck.config import Settings
 from agentdeck.server import AGENT_URI, CONVERSATION_URI, WORKFLOW_URI
 from tests.fakes.agentflow import FakeAgentFlow
-from tests.fakes.base import FakePlatform
+from tests.fakes.base import Served
 from tests.fakes.roboflow import FULL_KEY, WORKSPACE, FakeRoboflow
 from tests.support import FAST_HTTP, call_ok, connect, make_settings
 
@@ -29,12 +28,12 @@ def flow() -> FakeAgentFlow:
 
 
 @pytest.fixture
-def flow_url(flow: FakeAgentFlow, served: Callable[[FakePlatform], str]) -> str:
+def flow_url(flow: FakeAgentFlow, served: Served) -> str:
     return served(flow)
 
 
 @pytest.fixture
-def roboflow_url(served: Callable[[FakePlatform], str]) -> str:
+def roboflow_url(served: Served) -> str:
     return served(FakeRoboflow())
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.agenticflow import PUBLIC_AGENT_ID, FakeAgenticFlow
-from tests.fakes.base import serve
+from tests.fakes.base import Served
 from tests.platforms import agenticflow_settings
 from tests.support import call_error, call_ok, connect, make_settings
 
@@ -73,33 +73,35 @@ async def test_defect_10_another_agents_conversation_is_refused() -> None:
     assert [m["content"] for m in transcript["messages"] if m["role"] == "user"] == ["secret"]
 
 
-async def test_defect_10_a_conversation_of_another_backend_is_refused() -> None:
+async def test_defect_10_a_conversation_of_another_backend_is_refused(served: Served) -> None:
     fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(agenticflow_settings(url)) as client:
-            agent = await echo_agent(client)
-            local = await call_ok(client, "chat", {"agent": agent, "message": "hi"})
-            args = {
-                "agent": f"af:{PUBLIC_AGENT_ID}",
-                "message": "hi",
-                "conversation": local["conversation"],
-            }
-            text = await call_error(client, "chat", args)
+    url = served(fake)
+    async with connect(agenticflow_settings(url)) as client:
+        agent = await echo_agent(client)
+        local = await call_ok(client, "chat", {"agent": agent, "message": "hi"})
+        args = {
+            "agent": f"af:{PUBLIC_AGENT_ID}",
+            "message": "hi",
+            "conversation": local["conversation"],
+        }
+        text = await call_error(client, "chat", args)
     assert "is on backend 'local', but the agent" in text
     assert not [r for r in fake.requests if r.method == "POST"]
 
 
-async def test_defect_10_an_unseen_thread_is_refused_on_a_platform_without_conversations() -> None:
+async def test_defect_10_an_unseen_thread_is_refused_on_a_platform_without_conversations(
+    served: Served,
+) -> None:
     fake = FakeAgenticFlow()
-    with serve(fake.app) as url:
-        async with connect(agenticflow_settings(url)) as client:
-            args = {
-                "agent": f"af:{PUBLIC_AGENT_ID}",
-                "message": "hi",
-                "conversation": "af:4f1c9a0e-0000-4000-8000-000000000000",
-            }
-            text = await call_error(client, "chat", args)
-            listed = await call_ok(client, "list_conversations", {"backend": "af"})
+    url = served(fake)
+    async with connect(agenticflow_settings(url)) as client:
+        args = {
+            "agent": f"af:{PUBLIC_AGENT_ID}",
+            "message": "hi",
+            "conversation": "af:4f1c9a0e-0000-4000-8000-000000000000",
+        }
+        text = await call_error(client, "chat", args)
+        listed = await call_ok(client, "list_conversations", {"backend": "af"})
     assert "no record of the conversation" in text
     assert listed["items"] == []
     assert not [r for r in fake.requests if r.method == "POST"]

@@ -38,7 +38,7 @@ from agentdeck.server.oauth import (
 )
 from agentdeck.server.transport import build_http_app
 from agentdeck.store import open_store
-from tests.fakes.base import serve
+from tests.fakes.base import Served
 from tests.fakes.openai import FakeOpenAI
 from tests.npm import JS
 from tests.server.oauth_issuer import INTROSPECTION_CLIENT, SCOPES, TestIssuer, rsa_key
@@ -399,19 +399,21 @@ class HeardOpenAI(FakeOpenAI):
         return await super().completions(request)
 
 
-async def test_23_1_the_clients_token_never_reaches_a_platform(tmp_path: Path) -> None:
+async def test_23_1_the_clients_token_never_reaches_a_platform(
+    served: Served, tmp_path: Path
+) -> None:
     model = HeardOpenAI(api_key="model-key-0123456789")
-    with serve(model.app) as url:
-        settings = f'model = "openai"\nopenai_base_url = "{url}/v1"\nopenai_model = "m"\n'
-        settings += 'openai_api_key = "${MODEL_KEY}"'
-        with deployed(tmp_path, settings, MODEL_KEY=model.api_key or "") as deployment:
-            token = deployment.token()
-            _, made = await listed_and_called(
-                deployment, token, "auto", "create_agent", {"backend": "local", "name": "Cy"}
-            )
-            _, answer = await listed_and_called(
-                deployment, token, "auto", "chat", {"agent": ok(made)["ref"], "message": "hi"}
-            )
+    url = served(model)
+    settings = f'model = "openai"\nopenai_base_url = "{url}/v1"\nopenai_model = "m"\n'
+    settings += 'openai_api_key = "${MODEL_KEY}"'
+    with deployed(tmp_path, settings, MODEL_KEY=model.api_key or "") as deployment:
+        token = deployment.token()
+        _, made = await listed_and_called(
+            deployment, token, "auto", "create_agent", {"backend": "local", "name": "Cy"}
+        )
+        _, answer = await listed_and_called(
+            deployment, token, "auto", "chat", {"agent": ok(made)["ref"], "message": "hi"}
+        )
     assert "heard 'hi'" in ok(answer)["text"]
     assert model.headers
     for headers in model.headers:

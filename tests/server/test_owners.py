@@ -22,7 +22,7 @@ from mcp.types import ResourceTemplateReference
 
 from agentdeck.server import AGENT_URI, CONVERSATION_URI, conversation_uri
 from agentdeck.store import open_store
-from tests.fakes.base import serve
+from tests.fakes.base import Served
 from tests.fakes.make import SEED_AGENT_ID, FakeMake
 from tests.fakes.openai import FakeOpenAI
 from tests.notifications import Changes, legacy_subscription, subscribed
@@ -258,47 +258,49 @@ async def test_the_shared_tool_list_shows_no_users_own_agents() -> None:
             await call_ok(alice, "chat", {"agent": agent["ref"], "message": "still mine"})
 
 
-async def test_platform_conversations_from_the_run_history_are_each_users_own() -> None:
+async def test_platform_conversations_from_the_run_history_are_each_users_own(
+    served: Served,
+) -> None:
     """23.2: Make has no conversation API; its conversations are agentdeck's run history,
     so each user lists, reads and continues only the threads their own runs started."""
     fake = FakeMake()
-    with serve(fake.app) as url:
-        ops = {"kind": "make", "base_url": f"{url}/api/v2", "token": fake.token, "team_id": 1}
-        settings = make_settings({"ops": {**ops, **FAST_HTTP}})
-        with serving(settings, stateless=False) as base:
-            async with as_user(base, "alice") as alice, as_user(base, "bob") as bob:
-                agent = f"ops:{SEED_AGENT_ID}"
-                run = await call_ok(alice, "chat", {"agent": agent, "message": "hello"})
-                mine = await call_ok(alice, "list_conversations", {"backend": "ops"})
-                assert [c["ref"] for c in mine["items"]] == [run["conversation"]]
-                theirs = await call_ok(bob, "list_conversations", {"backend": "ops"})
-                assert theirs["items"] == []
-                never = f"ops:{uuid.uuid4()}"
-                await refused_as_unknown(
-                    bob, "get_conversation", {}, "conversation", run["conversation"], never
-                )
-                await refused_as_unknown(
-                    bob,
-                    "chat",
-                    {"agent": agent, "message": "me too"},
-                    "conversation",
-                    run["conversation"],
-                    never,
-                )
+    url = served(fake)
+    ops = {"kind": "make", "base_url": f"{url}/api/v2", "token": fake.token, "team_id": 1}
+    settings = make_settings({"ops": {**ops, **FAST_HTTP}})
+    with serving(settings, stateless=False) as base:
+        async with as_user(base, "alice") as alice, as_user(base, "bob") as bob:
+            agent = f"ops:{SEED_AGENT_ID}"
+            run = await call_ok(alice, "chat", {"agent": agent, "message": "hello"})
+            mine = await call_ok(alice, "list_conversations", {"backend": "ops"})
+            assert [c["ref"] for c in mine["items"]] == [run["conversation"]]
+            theirs = await call_ok(bob, "list_conversations", {"backend": "ops"})
+            assert theirs["items"] == []
+            never = f"ops:{uuid.uuid4()}"
+            await refused_as_unknown(
+                bob, "get_conversation", {}, "conversation", run["conversation"], never
+            )
+            await refused_as_unknown(
+                bob,
+                "chat",
+                {"agent": agent, "message": "me too"},
+                "conversation",
+                run["conversation"],
+                never,
+            )
 
 
-async def test_a_signed_in_users_slow_chat_as_a_task_follows_their_own_run() -> None:
+async def test_a_signed_in_users_slow_chat_as_a_task_follows_their_own_run(served: Served) -> None:
     """23.2 with tasks (issue 21): a task is its user's, and so is the run behind it; the
     task finds that run as its user's, and is polled to completion."""
     fake = FakeOpenAI(chunk_delay=0.15)
     tasks = TasksClient()
-    with serve(fake.app) as url:
-        local = {"model": "openai", "openai_base_url": f"{url}/v1", "openai_model": "slow"}
-        with serving(make_settings(local={**local, **FAST_HTTP}), stateless=False) as base:
-            async with as_user(base, "alice", extensions=[tasks]) as alice:
-                agent = await call_ok(alice, "create_agent", {"backend": "local", "name": "A"})
-                with anyio.fail_after(20):
-                    result = await call_ok(alice, "chat", {"agent": agent["ref"], "message": "hi"})
+    url = served(fake)
+    local = {"model": "openai", "openai_base_url": f"{url}/v1", "openai_model": "slow"}
+    with serving(make_settings(local={**local, **FAST_HTTP}), stateless=False) as base:
+        async with as_user(base, "alice", extensions=[tasks]) as alice:
+            agent = await call_ok(alice, "create_agent", {"backend": "local", "name": "A"})
+            with anyio.fail_after(20):
+                result = await call_ok(alice, "chat", {"agent": agent["ref"], "message": "hi"})
     assert len(tasks.created) == 1
     assert tasks.seen[-1]["status"] == "completed"
     assert result["status"] == "completed" and "heard 'hi'" in result["text"]

@@ -15,7 +15,7 @@ from agentdeck.leases import LeaseStore
 from agentdeck.store import RunStart, Store, open_store
 from agentdeck.store.postgres_leases import PostgresLeases
 from agentdeck.store.sqlite import SqliteStore
-from tests.fakes.base import serve
+from tests.fakes.base import Served
 from tests.fakes.make import SEED_AGENT_ID, FakeMake
 from tests.fakes.openai import FakeOpenAI
 from tests.support import FAST_HTTP, call_ok, connect, make_settings
@@ -44,6 +44,7 @@ def run_row(database: Path, run_id: str) -> tuple[str, str]:
 
 
 async def test_a_run_ending_while_the_database_is_locked_ends_in_memory_and_is_written_later(
+    served: Served,
     tmp_path: Path,
 ) -> None:
     """18.1, 18.5: writing the end raises (the lock outlasts busy_timeout); the server keeps
@@ -51,28 +52,28 @@ async def test_a_run_ending_while_the_database_is_locked_ends_in_memory_and_is_w
     meanwhile, is written once the lock is gone."""
     database = tmp_path / "agentdeck.db"
     fake = FakeMake(delay=0.8)
-    with serve(fake.app) as url:
-        ops = {"kind": "make", "base_url": f"{url}/api/v2", "token": fake.token, "team_id": 1}
-        # a long lease: no renewal (which would wait on the lock too) during the test
-        settings = make_settings(
-            {"ops": {**ops, **FAST_HTTP}}, server={"lease_seconds": 60}, database=str(database)
-        )
-        async with connect(settings) as client:
-            with anyio.fail_after(20):
-                started = await call_ok(
-                    client,
-                    "chat",
-                    {"agent": f"ops:{SEED_AGENT_ID}", "message": "hi", "wait_seconds": 0},
-                )
-                run_id = started["run_id"]
-                with write_locked(database):
-                    ended = await call_ok(client, "get_run", {"run_id": run_id, "wait_seconds": 15})
-                    assert run_row(database, run_id)[0] == "running"
-                assert (await call_ok(client, "list_backends", {}))["backends"]
-                # the end is retried in the background; the row is read from another connection
-                while run_row(database, run_id)[0] == "running":  # noqa: ASYNC110
-                    await anyio.sleep(0.05)
-                again = await call_ok(client, "get_run", {"run_id": run_id})
+    url = served(fake)
+    ops = {"kind": "make", "base_url": f"{url}/api/v2", "token": fake.token, "team_id": 1}
+    # a long lease: no renewal (which would wait on the lock too) during the test
+    settings = make_settings(
+        {"ops": {**ops, **FAST_HTTP}}, server={"lease_seconds": 60}, database=str(database)
+    )
+    async with connect(settings) as client:
+        with anyio.fail_after(20):
+            started = await call_ok(
+                client,
+                "chat",
+                {"agent": f"ops:{SEED_AGENT_ID}", "message": "hi", "wait_seconds": 0},
+            )
+            run_id = started["run_id"]
+            with write_locked(database):
+                ended = await call_ok(client, "get_run", {"run_id": run_id, "wait_seconds": 15})
+                assert run_row(database, run_id)[0] == "running"
+            assert (await call_ok(client, "list_backends", {}))["backends"]
+            # the end is retried in the background; the row is read from another connection
+            while run_row(database, run_id)[0] == "running":  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+            again = await call_ok(client, "get_run", {"run_id": run_id})
     assert ended["status"] == "completed" and ended["text"]
     assert any("not saved to the database yet" in w for w in ended["warnings"])
     assert run_row(database, run_id) == ("completed", ended["text"])
@@ -118,23 +119,24 @@ def stored_end(database: str, run_id: str) -> tuple[str, str]:
     return row
 
 
-async def test_a_run_another_process_already_ended_keeps_that_end(shared_database: str) -> None:
+async def test_a_run_another_process_already_ended_keeps_that_end(
+    served: Served, shared_database: str
+) -> None:
     """18.4 (fencing): a process whose lease ran out (cut off from the database) may find
     its run failed by another when it gets back; its own end must not overwrite that
     (the row's final status never changes), and it reports the run failed as well."""
     release = threading.Event()
-    fake = FakeOpenAI(hold=release)
-    with serve(fake.app) as url:
-        local = {"model": "openai", "openai_base_url": f"{url}/v1", **FAST_HTTP}
-        settings = make_settings(local=local, database=shared_database)
-        async with connect(settings) as client:
-            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-            chat = {"agent": agent["ref"], "message": "hi", "wait_seconds": 0}
-            run_id = (await call_ok(client, "chat", chat))["run_id"]
-            end_as_another_process_would(shared_database, run_id)
-            release.set()
-            with anyio.fail_after(10):
-                ended = await call_ok(client, "get_run", {"run_id": run_id, "wait_seconds": 9})
+    url = served(FakeOpenAI(hold=release))
+    local = {"model": "openai", "openai_base_url": f"{url}/v1", **FAST_HTTP}
+    settings = make_settings(local=local, database=shared_database)
+    async with connect(settings) as client:
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+        chat = {"agent": agent["ref"], "message": "hi", "wait_seconds": 0}
+        run_id = (await call_ok(client, "chat", chat))["run_id"]
+        end_as_another_process_would(shared_database, run_id)
+        release.set()
+        with anyio.fail_after(10):
+            ended = await call_ok(client, "get_run", {"run_id": run_id, "wait_seconds": 9})
     assert ended["status"] == "failed" and "took the chat as stopped" in ended["error"]
     assert stored_end(shared_database, run_id) == ("failed", STOPPED)
 

@@ -10,7 +10,7 @@ from mcp.types import CallToolResult
 
 from agentdeck.model import ApprovalRequired, PauseKey, QuestionAsked
 from agentdeck.store.sqlite import SqliteStore
-from tests.fakes.base import serve
+from tests.fakes.base import Served
 from tests.fakes.openai import FakeOpenAI
 from tests.support import (
     FAST_HTTP,
@@ -32,51 +32,54 @@ async def wait_until(condition, seconds: float = 5.0) -> None:
             await anyio.sleep(0.01)
 
 
-async def test_a_slow_chat_answers_running_and_get_run_completes_it(mode: str) -> None:
-    fake = FakeOpenAI(chunk_delay=0.1)
-    with serve(fake.app) as url:
-        async with connect(slow_settings(url), mode) as client:
-            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-            with anyio.fail_after(5):
-                started = await call_ok(
-                    client, "chat", {"agent": agent["ref"], "message": "hi", "wait_seconds": 0.3}
-                )
-            assert started["status"] == "running"
-            assert "finished_at" not in started
-            finished = await call_ok(
-                client, "get_run", {"run_id": started["run_id"], "wait_seconds": 10}
+async def test_a_slow_chat_answers_running_and_get_run_completes_it(
+    served: Served, mode: str
+) -> None:
+    url = served(FakeOpenAI(chunk_delay=0.1))
+    async with connect(slow_settings(url), mode) as client:
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+        with anyio.fail_after(5):
+            started = await call_ok(
+                client, "chat", {"agent": agent["ref"], "message": "hi", "wait_seconds": 0.3}
             )
+        assert started["status"] == "running"
+        assert "finished_at" not in started
+        finished = await call_ok(
+            client, "get_run", {"run_id": started["run_id"], "wait_seconds": 10}
+        )
     assert finished["status"] == "completed"
     assert finished["text"] == "[slow] heard 'hi' after 0 earlier messages"
     assert finished["text"].startswith(started["text"])
 
 
-async def test_cancel_run_stops_the_run_and_closes_the_upstream_stream(mode: str) -> None:
+async def test_cancel_run_stops_the_run_and_closes_the_upstream_stream(
+    served: Served, mode: str
+) -> None:
     fake = FakeOpenAI(chunk_delay=0.2)
-    with serve(fake.app) as url:
-        async with connect(slow_settings(url), mode) as client:
-            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-            started = await call_ok(
-                client, "chat", {"agent": agent["ref"], "message": "hi", "wait_seconds": 0.3}
-            )
-            assert fake.open_streams == 1
-            cancelled = await call_ok(client, "cancel_run", {"run_id": started["run_id"]})
-            assert cancelled["status"] == "cancelled"
-            again = await call_ok(client, "get_run", {"run_id": started["run_id"]})
-            assert again["status"] == "cancelled"
-            await wait_until(lambda: fake.open_streams == 0)
+    url = served(fake)
+    async with connect(slow_settings(url), mode) as client:
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+        started = await call_ok(
+            client, "chat", {"agent": agent["ref"], "message": "hi", "wait_seconds": 0.3}
+        )
+        assert fake.open_streams == 1
+        cancelled = await call_ok(client, "cancel_run", {"run_id": started["run_id"]})
+        assert cancelled["status"] == "cancelled"
+        again = await call_ok(client, "get_run", {"run_id": started["run_id"]})
+        assert again["status"] == "cancelled"
+        await wait_until(lambda: fake.open_streams == 0)
     assert fake.closed_early == 1
 
 
-async def test_cancelling_the_mcp_request_cancels_its_run(mode: str) -> None:
+async def test_cancelling_the_mcp_request_cancels_its_run(served: Served, mode: str) -> None:
     fake = FakeOpenAI(chunk_delay=0.2)
-    with serve(fake.app) as url:
-        async with connect(slow_settings(url), mode) as client:
-            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-            with anyio.move_on_after(0.5):
-                await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"})
-            await wait_until(lambda: fake.open_streams == 0)
-            listed = await call_ok(client, "list_conversations", {})
+    url = served(fake)
+    async with connect(slow_settings(url), mode) as client:
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+        with anyio.move_on_after(0.5):
+            await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"})
+        await wait_until(lambda: fake.open_streams == 0)
+        listed = await call_ok(client, "list_conversations", {})
     assert fake.closed_early == 1
     assert listed["items"][0]["message_count"] == 1  # the question is kept, no half answer
 
@@ -150,25 +153,26 @@ def run_status(database: Path, run_id: str) -> str | None:
     return row[0] if row else None
 
 
-async def test_a_run_is_in_the_history_before_its_id_is_handed_out(tmp_path: Path) -> None:
+async def test_a_run_is_in_the_history_before_its_id_is_handed_out(
+    served: Served, tmp_path: Path
+) -> None:
     """A chat still running when its wait ends has its row written before the answer names
     it; one that ends within its wait has its row written whole, with its end."""
     database = tmp_path / "agentdeck.db"
-    fake = FakeOpenAI(chunk_delay=0.1)
-    with serve(fake.app) as url:
-        local = {"model": "openai", "openai_base_url": f"{url}/v1", "openai_model": "slow"}
-        settings = make_settings(database=str(database), local={**local, **FAST_HTTP})
-        async with connect(settings) as client:
-            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-            chat = {"agent": agent["ref"], "message": "hi"}
-            running = await call_ok(client, "chat", {**chat, "wait_seconds": 0.3})
-            assert running["status"] == "running"
-            assert run_status(database, running["run_id"]) == "running"
-            await call_ok(client, "get_run", {"run_id": running["run_id"], "wait_seconds": 10})
-            assert run_status(database, running["run_id"]) == "completed"
-            whole = await call_ok(client, "chat", {**chat, "wait_seconds": 10})
-            assert whole["status"] == "completed"
-            assert run_status(database, whole["run_id"]) == "completed"
+    url = served(FakeOpenAI(chunk_delay=0.1))
+    local = {"model": "openai", "openai_base_url": f"{url}/v1", "openai_model": "slow"}
+    settings = make_settings(database=str(database), local={**local, **FAST_HTTP})
+    async with connect(settings) as client:
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+        chat = {"agent": agent["ref"], "message": "hi"}
+        running = await call_ok(client, "chat", {**chat, "wait_seconds": 0.3})
+        assert running["status"] == "running"
+        assert run_status(database, running["run_id"]) == "running"
+        await call_ok(client, "get_run", {"run_id": running["run_id"], "wait_seconds": 10})
+        assert run_status(database, running["run_id"]) == "completed"
+        whole = await call_ok(client, "chat", {**chat, "wait_seconds": 10})
+        assert whole["status"] == "completed"
+        assert run_status(database, whole["run_id"]) == "completed"
 
 
 def test_a_pause_key_reads_back_from_the_text_an_input_round_carries() -> None:

@@ -13,7 +13,7 @@ import anyio
 import pytest
 from mcp.types import CreateMessageResult, InputRequiredResult, TextContent
 
-from tests.fakes.base import serve
+from tests.fakes.base import Served
 from tests.fakes.openai import FakeOpenAI
 from tests.support import FAST_HTTP, call_ok, connect, make_settings, ok
 
@@ -70,40 +70,43 @@ async def test_defect_1_a_huge_echo_with_a_progress_token_answers_within_the_bud
 
 
 async def test_defect_1_an_endless_fast_stream_with_a_progress_token_answers_running_in_time(
+    served: Served,
     mode: str,
 ) -> None:
     fake = FakeOpenAI(next_stream="endless")
     progress = Progress()
-    with serve(fake.app) as url:
-        async with connect(openai_settings(url), mode) as client:
-            agent = await new_agent(client)
-            with anyio.fail_after(1 + SLACK):
-                result = await call_ok(
-                    client,
-                    "chat",
-                    {"agent": agent, "message": "go on", "wait_seconds": 1},
-                    progress_callback=progress,
-                )
-            assert result["status"] == "running"
-            stopped = await call_ok(client, "cancel_run", {"run_id": result["run_id"]})
+    url = served(fake)
+    async with connect(openai_settings(url), mode) as client:
+        agent = await new_agent(client)
+        with anyio.fail_after(1 + SLACK):
+            result = await call_ok(
+                client,
+                "chat",
+                {"agent": agent, "message": "go on", "wait_seconds": 1},
+                progress_callback=progress,
+            )
+        assert result["status"] == "running"
+        stopped = await call_ok(client, "cancel_run", {"run_id": result["run_id"]})
     assert stopped["status"] == "cancelled"
     deltas = len(stopped["text"].split(" "))
     assert progress.text and stopped["text"].startswith(progress.text)
     assert len(progress.messages) < deltas
 
 
-async def test_defect_1_a_slow_stream_still_gets_one_notification_per_delta(mode: str) -> None:
+async def test_defect_1_a_slow_stream_still_gets_one_notification_per_delta(
+    served: Served, mode: str
+) -> None:
     fake = FakeOpenAI(chunk_delay=0.1)
     progress = Progress()
-    with serve(fake.app) as url:
-        async with connect(openai_settings(url), mode) as client:
-            agent = await new_agent(client)
-            result = await call_ok(
-                client,
-                "chat",
-                {"agent": agent, "message": "hi", "wait_seconds": 20},
-                progress_callback=progress,
-            )
+    url = served(fake)
+    async with connect(openai_settings(url), mode) as client:
+        agent = await new_agent(client)
+        result = await call_ok(
+            client,
+            "chat",
+            {"agent": agent, "message": "hi", "wait_seconds": 20},
+            progress_callback=progress,
+        )
     assert result["status"] == "completed"
     words = result["text"].split(" ")
     assert progress.messages == [words[0], *(f" {w}" for w in words[1:])]

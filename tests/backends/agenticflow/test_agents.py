@@ -19,7 +19,7 @@ from tests.fakes.agenticflow import (
     WORKSPACE_ID,
     FakeAgenticFlow,
 )
-from tests.fakes.base import serve
+from tests.fakes.base import Served
 from tests.platforms import agenticflow_settings
 from tests.support import accept, call_error, call_ok, connect
 
@@ -274,11 +274,11 @@ async def test_without_a_key_public_agents_are_read_anonymously(
     assert all("authorization" not in r.headers for r in fake.requests)
 
 
-async def test_a_self_hosted_deployment_uses_its_path_prefix() -> None:
+async def test_a_self_hosted_deployment_uses_its_path_prefix(served: Served) -> None:
     fake = FakeAgenticFlow(path_prefix="/api")
-    with serve(fake.app) as url:
-        async with connect(agenticflow_settings(url, path_prefix="/api")) as client:
-            agent = await call_ok(client, "get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
+    url = served(fake)
+    async with connect(agenticflow_settings(url, path_prefix="/api")) as client:
+        agent = await call_ok(client, "get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
     assert agent["name"] == "Support Bot"
     assert fake.requests[0].path == f"/api/agents/{PRIVATE_AGENT_ID}"
 

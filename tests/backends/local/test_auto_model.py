@@ -16,7 +16,7 @@ from mcp.types import CreateMessageResult, TextContent
 
 from agentdeck.cli import _check_all
 from agentdeck.errors import ConfigError
-from tests.fakes.base import serve
+from tests.fakes.base import Served
 from tests.fakes.openai import FakeOpenAI
 from tests.support import FAST_HTTP, call_error, call_ok, connect, error_text, make_settings, ok
 
@@ -64,30 +64,32 @@ async def test_auto_answers_with_the_clients_model_when_it_offers_sampling(mode:
     assert reply["text"] == "from the client"
 
 
-async def test_auto_uses_the_configured_endpoint_before_probing() -> None:
+async def test_auto_uses_the_configured_endpoint_before_probing(served: Served) -> None:
     fake = FakeOpenAI(api_key=SECRET)
-    with serve(fake.app) as url:
-        settings = auto_settings(
-            [free_port()],
-            openai_base_url=f"{url}/v1",
-            openai_api_key=SECRET,
-            openai_model="tiny-llama",
-        )
-        async with connect(settings) as client:
-            reply = ok(await _chat(client))
-            model = await _model_of_local(client)
+    url = served(fake)
+    settings = auto_settings(
+        [free_port()],
+        openai_base_url=f"{url}/v1",
+        openai_api_key=SECRET,
+        openai_model="tiny-llama",
+    )
+    async with connect(settings) as client:
+        reply = ok(await _chat(client))
+        model = await _model_of_local(client)
     assert reply["text"] == "[tiny-llama] heard 'hi' after 0 earlier messages"
     assert f"{url}/v1" in model
     assert not [r for r in fake.requests if r.path.endswith("/models")]
 
 
-async def test_auto_finds_a_local_server_on_its_port_and_probes_once(mode: str) -> None:
+async def test_auto_finds_a_local_server_on_its_port_and_probes_once(
+    served: Served, mode: str
+) -> None:
     fake = FakeOpenAI(models=["found-model", "other"])
-    with serve(fake.app) as url:
-        async with connect(auto_settings([free_port(), port_of(url)]), mode) as client:
-            first = ok(await _chat(client, "one"))
-            second = ok(await _chat(client, "two"))
-            model = await _model_of_local(client)
+    url = served(fake)
+    async with connect(auto_settings([free_port(), port_of(url)]), mode) as client:
+        first = ok(await _chat(client, "one"))
+        second = ok(await _chat(client, "two"))
+        model = await _model_of_local(client)
     assert first["text"] == "[found-model] heard 'one' after 0 earlier messages"
     assert second["text"] == "[found-model] heard 'two' after 0 earlier messages"
     assert f"{url}/v1" in model and "found-model" in model
@@ -125,37 +127,33 @@ async def test_check_fails_on_an_unreachable_endpoint() -> None:
     assert not healthy and "127.0.0.1" in detail
 
 
-async def test_check_fails_on_a_refused_key_without_showing_it() -> None:
-    fake = FakeOpenAI(api_key=SECRET)
-    with serve(fake.app) as url:
-        settings = auto_settings([], openai_base_url=f"{url}/v1", openai_api_key="sk-wrong-key-1")
-        healthy, detail = _local_row(await _check_all(settings))
+async def test_check_fails_on_a_refused_key_without_showing_it(served: Served) -> None:
+    url = served(FakeOpenAI(api_key=SECRET))
+    settings = auto_settings([], openai_base_url=f"{url}/v1", openai_api_key="sk-wrong-key-1")
+    healthy, detail = _local_row(await _check_all(settings))
     assert not healthy and "openai_api_key" in detail
     assert "sk-wrong" not in detail
 
 
-async def test_check_fails_when_the_endpoint_does_not_serve_the_model() -> None:
-    fake = FakeOpenAI(models=["a", "b"])
-    with serve(fake.app) as url:
-        settings = auto_settings([], openai_base_url=f"{url}/v1", openai_model="c")
-        healthy, detail = _local_row(await _check_all(settings))
+async def test_check_fails_when_the_endpoint_does_not_serve_the_model(served: Served) -> None:
+    url = served(FakeOpenAI(models=["a", "b"]))
+    settings = auto_settings([], openai_base_url=f"{url}/v1", openai_model="c")
+    healthy, detail = _local_row(await _check_all(settings))
     assert not healthy and "'c'" in detail and "a, b" in detail
 
 
-async def test_check_says_what_auto_found() -> None:
-    fake = FakeOpenAI(models=["found-model"])
-    with serve(fake.app) as url:
-        healthy, detail = _local_row(await _check_all(auto_settings([port_of(url)])))
+async def test_check_says_what_auto_found(served: Served) -> None:
+    url = served(FakeOpenAI(models=["found-model"]))
+    healthy, detail = _local_row(await _check_all(auto_settings([port_of(url)])))
     assert healthy and f"{url}/v1" in detail and "found-model" in detail
 
 
-async def test_check_passes_for_an_endpoint_serving_the_model() -> None:
-    fake = FakeOpenAI(api_key=SECRET)
-    with serve(fake.app) as url:
-        settings = auto_settings(
-            [], openai_base_url=f"{url}/v1", openai_api_key=SECRET, openai_model="tiny-llama"
-        )
-        healthy, detail = _local_row(await _check_all(settings))
+async def test_check_passes_for_an_endpoint_serving_the_model(served: Served) -> None:
+    url = served(FakeOpenAI(api_key=SECRET))
+    settings = auto_settings(
+        [], openai_base_url=f"{url}/v1", openai_api_key=SECRET, openai_model="tiny-llama"
+    )
+    healthy, detail = _local_row(await _check_all(settings))
     assert healthy and "1 models" in detail
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import anyio
 import pytest
 
-from tests.fakes.base import serve
+from tests.fakes.base import Served
 from tests.fakes.openai import FakeOpenAI
 from tests.support import FAST_HTTP, call_ok, connect, make_settings
 
@@ -29,22 +29,23 @@ async def start_conversation(client: Any) -> tuple[str, str]:
 
 
 async def test_defect_11_concurrent_turns_on_one_conversation_alternate_and_see_each_other(
+    served: Served,
     mode: str,
 ) -> None:
     fake = FakeOpenAI(chunk_delay=0.01)
-    with serve(fake.app) as url:
-        async with connect(streamed_settings(url), mode) as client:
-            agent, conversation = await start_conversation(client)
+    url = served(fake)
+    async with connect(streamed_settings(url), mode) as client:
+        agent, conversation = await start_conversation(client)
 
-            async def turn(index: int) -> None:
-                args = {"agent": agent, "message": f"turn {index}", "conversation": conversation}
-                assert (await call_ok(client, "chat", args))["status"] == "completed"
+        async def turn(index: int) -> None:
+            args = {"agent": agent, "message": f"turn {index}", "conversation": conversation}
+            assert (await call_ok(client, "chat", args))["status"] == "completed"
 
-            with anyio.fail_after(60):
-                async with anyio.create_task_group() as group:
-                    for index in range(1, TURNS + 1):
-                        group.start_soon(turn, index)
-            transcript = await call_ok(client, "get_conversation", {"conversation": conversation})
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as group:
+                for index in range(1, TURNS + 1):
+                    group.start_soon(turn, index)
+        transcript = await call_ok(client, "get_conversation", {"conversation": conversation})
     roles = [m["role"] for m in transcript["messages"]]
     assert roles == ["user", "assistant"] * (TURNS + 1)
     # every model call saw the whole conversation before its turn, in the stored order
@@ -56,22 +57,18 @@ async def test_defect_11_concurrent_turns_on_one_conversation_alternate_and_see_
 
 
 async def test_defect_11_a_turn_queued_past_its_budget_answers_running_then_completes(
+    served: Served,
     mode: str,
 ) -> None:
-    fake = FakeOpenAI(chunk_delay=0.05)
-    with serve(fake.app) as url:
-        async with connect(streamed_settings(url), mode) as client:
-            agent, conversation = await start_conversation(client)
-            base = {"agent": agent, "conversation": conversation}
-            first = await call_ok(client, "chat", {**base, "message": "slow", "wait_seconds": 0.1})
-            with anyio.fail_after(5):
-                queued = await call_ok(
-                    client, "chat", {**base, "message": "next", "wait_seconds": 0.1}
-                )
-            assert first["status"] == queued["status"] == "running"
-            assert queued["text"] == ""
-            done = await call_ok(
-                client, "get_run", {"run_id": queued["run_id"], "wait_seconds": 20}
-            )
+    url = served(FakeOpenAI(chunk_delay=0.05))
+    async with connect(streamed_settings(url), mode) as client:
+        agent, conversation = await start_conversation(client)
+        base = {"agent": agent, "conversation": conversation}
+        first = await call_ok(client, "chat", {**base, "message": "slow", "wait_seconds": 0.1})
+        with anyio.fail_after(5):
+            queued = await call_ok(client, "chat", {**base, "message": "next", "wait_seconds": 0.1})
+        assert first["status"] == queued["status"] == "running"
+        assert queued["text"] == ""
+        done = await call_ok(client, "get_run", {"run_id": queued["run_id"], "wait_seconds": 20})
     assert done["status"] == "completed"
     assert done["text"] == "[m] heard 'next' after 4 earlier messages"

@@ -3,7 +3,7 @@
 import anyio
 import pytest
 
-from tests.fakes.base import serve
+from tests.fakes.base import Served, serve
 from tests.fakes.openai import FakeOpenAI
 from tests.support import FAST_HTTP, call_error, call_ok, connect, make_settings
 
@@ -25,25 +25,27 @@ def openai_settings(url: str, **extra):
     )
 
 
-async def test_replies_stream_from_the_model_with_the_conversation_history(mode: str) -> None:
+async def test_replies_stream_from_the_model_with_the_conversation_history(
+    served: Served, mode: str
+) -> None:
     fake = FakeOpenAI(api_key=SECRET)
-    with serve(fake.app) as url:
-        async with connect(openai_settings(url), mode) as client:
-            agent = await call_ok(
-                client,
-                "create_agent",
-                {"backend": "local", "name": "A", "instructions": "Be kind."},
-            )
-            first = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
-            second = await call_ok(
-                client,
-                "chat",
-                {
-                    "agent": agent["ref"],
-                    "message": "more",
-                    "conversation": first["conversation"],
-                },
-            )
+    url = served(fake)
+    async with connect(openai_settings(url), mode) as client:
+        agent = await call_ok(
+            client,
+            "create_agent",
+            {"backend": "local", "name": "A", "instructions": "Be kind."},
+        )
+        first = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
+        second = await call_ok(
+            client,
+            "chat",
+            {
+                "agent": agent["ref"],
+                "message": "more",
+                "conversation": first["conversation"],
+            },
+        )
     assert first["text"] == "[tiny-llama] heard 'hi' after 1 earlier messages"
     assert second["text"] == "[tiny-llama] heard 'more' after 3 earlier messages"
     assert second["usage"] == {"total_tokens": 7}
@@ -54,50 +56,48 @@ async def test_replies_stream_from_the_model_with_the_conversation_history(mode:
     assert fake.requests[-1].headers["authorization"] == f"Bearer {SECRET}"
 
 
-async def test_an_agent_may_name_its_own_model() -> None:
-    fake = FakeOpenAI()
-    with serve(fake.app) as url:
-        async with connect(openai_settings(url)) as client:
-            agent = await call_ok(
-                client, "create_agent", {"backend": "local", "name": "A", "model": "qwen-7b"}
-            )
-            result = await call_ok(client, "chat", {"agent": agent["ref"], "message": "x"})
+async def test_an_agent_may_name_its_own_model(served: Served) -> None:
+    url = served(FakeOpenAI())
+    async with connect(openai_settings(url)) as client:
+        agent = await call_ok(
+            client, "create_agent", {"backend": "local", "name": "A", "model": "qwen-7b"}
+        )
+        result = await call_ok(client, "chat", {"agent": agent["ref"], "message": "x"})
     assert result["text"].startswith("[qwen-7b]")
 
 
-async def test_a_stream_cut_off_mid_way_keeps_what_came_and_says_what_happened() -> None:
-    fake = FakeOpenAI(next_stream="cut_off")
-    with serve(fake.app) as url:
-        async with connect(openai_settings(url)) as client:
-            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-            result = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
-            assert result["status"] == "failed"
-            assert result["text"] == "[tiny-llama] heard 'hi'"
-            assert "cut off" in result["error"]
-            conversation = await call_ok(
-                client, "get_conversation", {"conversation": result["conversation"]}
-            )
+async def test_a_stream_cut_off_mid_way_keeps_what_came_and_says_what_happened(
+    served: Served,
+) -> None:
+    url = served(FakeOpenAI(next_stream="cut_off"))
+    async with connect(openai_settings(url)) as client:
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+        result = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
+        assert result["status"] == "failed"
+        assert result["text"] == "[tiny-llama] heard 'hi'"
+        assert "cut off" in result["error"]
+        conversation = await call_ok(
+            client, "get_conversation", {"conversation": result["conversation"]}
+        )
     # the user's message is kept; the broken answer is not stored as if it were complete
     assert [m["role"] for m in conversation["messages"]] == ["user"]
 
 
-async def test_a_malformed_chunk_is_skipped_with_a_warning() -> None:
-    fake = FakeOpenAI(next_stream="malformed")
-    with serve(fake.app) as url:
-        async with connect(openai_settings(url)) as client:
-            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-            result = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
+async def test_a_malformed_chunk_is_skipped_with_a_warning(served: Served) -> None:
+    url = served(FakeOpenAI(next_stream="malformed"))
+    async with connect(openai_settings(url)) as client:
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+        result = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
     assert result["status"] == "completed"
     assert result["text"] == "[tiny-llama] heard 'hi' after 0 earlier messages"
     assert len(result["warnings"]) == 1 and "malformed" in result["warnings"][0]
 
 
-async def test_a_rejected_key_names_the_setting_and_never_the_key() -> None:
-    fake = FakeOpenAI(api_key="the-right-key")
-    with serve(fake.app) as url:
-        async with connect(openai_settings(url)) as client:
-            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-            text = await call_error(client, "chat", {"agent": agent["ref"], "message": "x"})
+async def test_a_rejected_key_names_the_setting_and_never_the_key(served: Served) -> None:
+    url = served(FakeOpenAI(api_key="the-right-key"))
+    async with connect(openai_settings(url)) as client:
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+        text = await call_error(client, "chat", {"agent": agent["ref"], "message": "x"})
     assert "HTTP 401" in text and "Incorrect API key" in text
     assert "openai_api_key" in text
     assert SECRET not in text
@@ -116,21 +116,21 @@ async def test_an_unreachable_model_server_is_a_clear_error() -> None:
     ("max_connections", "chats", "expected"), [(None, 40, 40), (4, 8, 4)], ids=["default", "4"]
 )
 async def test_concurrent_chats_reach_the_model_at_once_up_to_max_connections(
-    max_connections: int | None, chats: int, expected: int
+    served: Served, max_connections: int | None, chats: int, expected: int
 ) -> None:
     """Each streaming chat holds a connection: 40 chats at once are 40 requests at once
     (by default), or ``max_connections`` of them while the rest wait for one. The model
     takes a second, so a loaded machine still gets every request in while the first waits."""
     fake = FakeOpenAI(latency=1.0)
     extra = {} if max_connections is None else {"max_connections": max_connections}
-    with serve(fake.app) as url:
-        async with connect(openai_settings(url, **extra)) as client:
-            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+    url = served(fake)
+    async with connect(openai_settings(url, **extra)) as client:
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
 
-            async def chat() -> None:
-                await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
+        async def chat() -> None:
+            await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
 
-            async with anyio.create_task_group() as group:
-                for _ in range(chats):
-                    group.start_soon(chat)
+        async with anyio.create_task_group() as group:
+            for _ in range(chats):
+                group.start_soon(chat)
     assert fake.most_waiting == expected
