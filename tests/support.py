@@ -14,6 +14,27 @@ from pydantic import SecretStr
 from agentdeck.config import Settings, parse_settings
 from agentdeck.server import build_server
 
+#: A 2025-11-25 client's first request, for tests speaking raw JSON-RPC over HTTP.
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"},
+    },
+}
+#: An agentdeck config: its database, and a local backend on the fake model at ``{model}``.
+LOCAL_MODEL_CONFIG = """
+[server]
+database = "{database}"
+
+[backends.local]
+kind = "local"
+model = "tiny-llama"
+openai_base_url = "{model}/v1"
+"""
 FAST_HTTP = {"max_retries": 2, "retry_max_wait": 5, "timeout": 5, "stream_timeout": 10}
 
 
@@ -36,15 +57,16 @@ def make_settings(
     return parse_settings(raw, source="test", environ={})
 
 
-def slow_settings(model_url: str) -> Settings:
+def model_settings(model_url: str, model: str = "slow", **local: Any) -> Settings:
     """Settings with a local backend on the fake OpenAI-compatible model at ``model_url``
-    (tests/fakes/openai.py: slow when its ``chunk_delay`` says so)."""
+    (tests/fakes/openai.py: slow when its ``chunk_delay`` says so), named ``model``."""
     return make_settings(
         local={
             "model": "openai",
             "openai_base_url": f"{model_url}/v1",
-            "openai_model": "slow",
+            "openai_model": model,
             **FAST_HTTP,
+            **local,
         }
     )
 
@@ -176,6 +198,12 @@ async def call_ok(client: Client, tool: str, *args: Any, **kwargs: Any) -> dict[
 async def call_error(client: Client, tool: str, *args: Any, **kwargs: Any) -> str:
     """Call ``tool`` and return its error text; the call must fail (``error_text``)."""
     return error_text(await client.call_tool(tool, *args, **kwargs))
+
+
+async def local_agent(client: Client) -> str:
+    """The ref of a new local agent on the backend's default model."""
+    agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+    return str(agent["ref"])
 
 
 def _text(result: CallToolResult) -> str:

@@ -17,7 +17,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.reliability.subprocesses import HttpServer
-from tests.support import call_ok
+from tests.support import INITIALIZE, call_ok
 
 pytestmark = pytest.mark.anyio
 
@@ -39,16 +39,6 @@ database = ":memory:"
 model = "echo"
 """
 HEADERS = {"Accept": "application/json, text/event-stream"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "idle", "version": "1"},
-    },
-}
 
 
 @pytest.fixture

@@ -31,19 +31,11 @@ from agentdeck.store import open_store
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.pg import fresh_schema_url
+from tests.support import LOCAL_MODEL_CONFIG
 from tests.test_end_to_end import http_server
 
 pytestmark = pytest.mark.anyio
 
-CONFIG = """
-[server]
-database = "{database}"
-
-[backends.local]
-kind = "local"
-model = "tiny-llama"
-openai_base_url = "{model}/v1"
-"""
 MESSAGE = "one two three four five six seven eight"
 ANSWER = f"[tiny-llama] heard '{MESSAGE}' after 0 earlier messages"
 PROTOCOL = "2025-11-25"
@@ -65,7 +57,7 @@ def slow_server(
     fake = FakeOpenAI(models=["tiny-llama"], chunk_delay=0.1)
     with serve(fake.app) as model:
         config = directory / "agentdeck.toml"
-        config.write_text(CONFIG.format(database=database, model=model))
+        config.write_text(LOCAL_MODEL_CONFIG.format(database=database, model=model))
         with http_server(config) as base:
             yield base
 

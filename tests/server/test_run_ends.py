@@ -18,7 +18,7 @@ from agentdeck.store.sqlite import SqliteStore
 from tests.fakes.base import Served
 from tests.fakes.make import SEED_AGENT_ID, FakeMake
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, call_ok, connect, make_settings
+from tests.support import FAST_HTTP, call_ok, connect, local_agent, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -130,8 +130,8 @@ async def test_a_run_another_process_already_ended_keeps_that_end(
     local = {"model": "openai", "openai_base_url": f"{url}/v1", **FAST_HTTP}
     settings = make_settings(local=local, database=shared_database)
     async with connect(settings) as client:
-        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-        chat = {"agent": agent["ref"], "message": "hi", "wait_seconds": 0}
+        agent = await local_agent(client)
+        chat = {"agent": agent, "message": "hi", "wait_seconds": 0}
         run_id = (await call_ok(client, "chat", chat))["run_id"]
         end_as_another_process_would(shared_database, run_id)
         release.set()

@@ -17,9 +17,10 @@ from tests.support import (
     call_error,
     call_ok,
     connect,
+    local_agent,
     make_settings,
+    model_settings,
     ok,
-    slow_settings,
 )
 
 pytestmark = pytest.mark.anyio
@@ -36,11 +37,11 @@ async def test_a_slow_chat_answers_running_and_get_run_completes_it(
     served: Served, mode: str
 ) -> None:
     url = served(FakeOpenAI(chunk_delay=0.1))
-    async with connect(slow_settings(url), mode) as client:
-        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+    async with connect(model_settings(url), mode) as client:
+        agent = await local_agent(client)
         with anyio.fail_after(5):
             started = await call_ok(
-                client, "chat", {"agent": agent["ref"], "message": "hi", "wait_seconds": 0.3}
+                client, "chat", {"agent": agent, "message": "hi", "wait_seconds": 0.3}
             )
         assert started["status"] == "running"
         assert "finished_at" not in started
@@ -57,10 +58,10 @@ async def test_cancel_run_stops_the_run_and_closes_the_upstream_stream(
 ) -> None:
     fake = FakeOpenAI(chunk_delay=0.2)
     url = served(fake)
-    async with connect(slow_settings(url), mode) as client:
-        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+    async with connect(model_settings(url), mode) as client:
+        agent = await local_agent(client)
         started = await call_ok(
-            client, "chat", {"agent": agent["ref"], "message": "hi", "wait_seconds": 0.3}
+            client, "chat", {"agent": agent, "message": "hi", "wait_seconds": 0.3}
         )
         assert fake.open_streams == 1
         cancelled = await call_ok(client, "cancel_run", {"run_id": started["run_id"]})
@@ -74,10 +75,10 @@ async def test_cancel_run_stops_the_run_and_closes_the_upstream_stream(
 async def test_cancelling_the_mcp_request_cancels_its_run(served: Served, mode: str) -> None:
     fake = FakeOpenAI(chunk_delay=0.2)
     url = served(fake)
-    async with connect(slow_settings(url), mode) as client:
-        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+    async with connect(model_settings(url), mode) as client:
+        agent = await local_agent(client)
         with anyio.move_on_after(0.5):
-            await client.call_tool("chat", {"agent": agent["ref"], "message": "hi"})
+            await client.call_tool("chat", {"agent": agent, "message": "hi"})
         await wait_until(lambda: fake.open_streams == 0)
         listed = await call_ok(client, "list_conversations", {})
     assert fake.closed_early == 1
@@ -163,8 +164,8 @@ async def test_a_run_is_in_the_history_before_its_id_is_handed_out(
     local = {"model": "openai", "openai_base_url": f"{url}/v1", "openai_model": "slow"}
     settings = make_settings(database=str(database), local={**local, **FAST_HTTP})
     async with connect(settings) as client:
-        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-        chat = {"agent": agent["ref"], "message": "hi"}
+        agent = await local_agent(client)
+        chat = {"agent": agent, "message": "hi"}
         running = await call_ok(client, "chat", {**chat, "wait_seconds": 0.3})
         assert running["status"] == "running"
         assert run_status(database, running["run_id"]) == "running"

@@ -37,6 +37,7 @@ from agentdeck.server.sdk_seams import (
     wrap_listen,
 )
 from tests.fakes.base import serve
+from tests.support import INITIALIZE
 
 pytestmark = pytest.mark.anyio
 
@@ -121,22 +122,14 @@ async def test_each_http_session_gets_an_event_store_of_its_own() -> None:
         return stores.setdefault(session_id, Numbered())
 
     event_store_per_session(server, for_session)
-    hello = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"},
-        },
-    }
     headers = {"Accept": "application/json, text/event-stream"}
     async with server.session_manager.run():
         transport = httpx2.ASGITransport(app)
         async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1:9") as http:
             sessions = [
-                (await http.post("/mcp", json=hello, headers=headers)).headers["mcp-session-id"]
+                (await http.post("/mcp", json=INITIALIZE, headers=headers)).headers[
+                    "mcp-session-id"
+                ]
                 for _ in range(2)
             ]
     assert sorted(stores) == sorted(sessions) and len(set(sessions)) == 2

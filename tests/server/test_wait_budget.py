@@ -15,7 +15,14 @@ from mcp.types import CreateMessageResult, InputRequiredResult, TextContent
 
 from tests.fakes.base import Served
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, call_ok, connect, make_settings, ok
+from tests.support import (
+    call_ok,
+    connect,
+    local_agent,
+    make_settings,
+    model_settings,
+    ok,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -37,24 +44,13 @@ class Progress:
         return "".join(self.messages)
 
 
-def openai_settings(url: str):
-    return make_settings(
-        local={"model": "openai", "openai_base_url": f"{url}/v1", "openai_model": "m", **FAST_HTTP}
-    )
-
-
-async def new_agent(client: Any) -> str:
-    agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-    return agent["ref"]
-
-
 async def test_defect_1_a_huge_echo_with_a_progress_token_answers_within_the_budget(
     mode: str,
 ) -> None:
     progress = Progress()
     message = " ".join(f"w{i}" for i in range(50_000))
     async with connect(make_settings(), mode) as client:
-        agent = await new_agent(client)
+        agent = await local_agent(client)
         with anyio.fail_after(1 + SLACK):
             result = await call_ok(
                 client,
@@ -76,8 +72,8 @@ async def test_defect_1_an_endless_fast_stream_with_a_progress_token_answers_run
     fake = FakeOpenAI(next_stream="endless")
     progress = Progress()
     url = served(fake)
-    async with connect(openai_settings(url), mode) as client:
-        agent = await new_agent(client)
+    async with connect(model_settings(url, "m"), mode) as client:
+        agent = await local_agent(client)
         with anyio.fail_after(1 + SLACK):
             result = await call_ok(
                 client,
@@ -99,8 +95,8 @@ async def test_defect_1_a_slow_stream_still_gets_one_notification_per_delta(
     fake = FakeOpenAI(chunk_delay=0.1)
     progress = Progress()
     url = served(fake)
-    async with connect(openai_settings(url), mode) as client:
-        agent = await new_agent(client)
+    async with connect(model_settings(url, "m"), mode) as client:
+        agent = await local_agent(client)
         result = await call_ok(
             client,
             "chat",

@@ -18,7 +18,16 @@ from agentdeck.cli import _check_all
 from agentdeck.errors import ConfigError
 from tests.fakes.base import Served
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, call_error, call_ok, connect, error_text, make_settings, ok
+from tests.support import (
+    FAST_HTTP,
+    call_error,
+    call_ok,
+    connect,
+    error_text,
+    local_agent,
+    make_settings,
+    ok,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -44,8 +53,8 @@ def auto_settings(ports: list[int], database: str = ":memory:", **local: Any):  
 
 
 async def _chat(client: Any, message: str = "hi") -> Any:
-    agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-    return await client.call_tool("chat", {"agent": agent["ref"], "message": message})
+    agent = await local_agent(client)
+    return await client.call_tool("chat", {"agent": agent, "message": message})
 
 
 async def _model_of_local(client: Any) -> str:

@@ -10,6 +10,7 @@ from tests.support import (
     call_ok,
     connect,
     conversation_id,
+    local_agent,
     make_settings,
 )
 
@@ -166,8 +167,8 @@ async def test_an_unsupported_operation_names_what_the_backend_can_do() -> None:
 
 async def test_a_local_agent_without_a_configured_model_says_how_to_configure_one() -> None:
     async with connect(make_settings(local={"model": "openai"})) as client:
-        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-        text = await call_error(client, "chat", {"agent": agent["ref"], "message": "hi"})
+        agent = await local_agent(client)
+        text = await call_error(client, "chat", {"agent": agent, "message": "hi"})
         assert "openai_base_url" in text
         assert "echo" in text
 

@@ -9,21 +9,15 @@ import pytest
 
 from tests.fakes.base import Served
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, call_ok, connect, make_settings
+from tests.support import call_ok, connect, local_agent, model_settings
 
 pytestmark = pytest.mark.anyio
 
 TURNS = 20
 
 
-def streamed_settings(url: str):
-    return make_settings(
-        local={"model": "openai", "openai_base_url": f"{url}/v1", "openai_model": "m", **FAST_HTTP}
-    )
-
-
 async def start_conversation(client: Any) -> tuple[str, str]:
-    agent = (await call_ok(client, "create_agent", {"backend": "local", "name": "A"}))["ref"]
+    agent = await local_agent(client)
     first = await call_ok(client, "chat", {"agent": agent, "message": "turn 0"})
     return agent, first["conversation"]
 
@@ -34,7 +28,7 @@ async def test_defect_11_concurrent_turns_on_one_conversation_alternate_and_see_
 ) -> None:
     fake = FakeOpenAI(chunk_delay=0.01)
     url = served(fake)
-    async with connect(streamed_settings(url), mode) as client:
+    async with connect(model_settings(url, "m"), mode) as client:
         agent, conversation = await start_conversation(client)
 
         async def turn(index: int) -> None:
@@ -61,7 +55,7 @@ async def test_defect_11_a_turn_queued_past_its_budget_answers_running_then_comp
     mode: str,
 ) -> None:
     url = served(FakeOpenAI(chunk_delay=0.05))
-    async with connect(streamed_settings(url), mode) as client:
+    async with connect(model_settings(url, "m"), mode) as client:
         agent, conversation = await start_conversation(client)
         base = {"agent": agent, "conversation": conversation}
         first = await call_ok(client, "chat", {**base, "message": "slow", "wait_seconds": 0.1})

@@ -5,24 +5,17 @@ import pytest
 
 from tests.fakes.base import Served, serve
 from tests.fakes.openai import FakeOpenAI
-from tests.support import FAST_HTTP, call_error, call_ok, connect, make_settings
+from tests.support import (
+    call_error,
+    call_ok,
+    connect,
+    local_agent,
+    model_settings,
+)
 
 pytestmark = pytest.mark.anyio
 
 SECRET = "sk-test-0123456789"
-
-
-def openai_settings(url: str, **extra):
-    return make_settings(
-        local={
-            "model": "openai",
-            "openai_base_url": f"{url}/v1",
-            "openai_api_key": SECRET,
-            "openai_model": "tiny-llama",
-            **FAST_HTTP,
-            **extra,
-        }
-    )
 
 
 async def test_replies_stream_from_the_model_with_the_conversation_history(
@@ -30,7 +23,7 @@ async def test_replies_stream_from_the_model_with_the_conversation_history(
 ) -> None:
     fake = FakeOpenAI(api_key=SECRET)
     url = served(fake)
-    async with connect(openai_settings(url), mode) as client:
+    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET), mode) as client:
         agent = await call_ok(
             client,
             "create_agent",
@@ -58,7 +51,7 @@ async def test_replies_stream_from_the_model_with_the_conversation_history(
 
 async def test_an_agent_may_name_its_own_model(served: Served) -> None:
     url = served(FakeOpenAI())
-    async with connect(openai_settings(url)) as client:
+    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET)) as client:
         agent = await call_ok(
             client, "create_agent", {"backend": "local", "name": "A", "model": "qwen-7b"}
         )
@@ -70,9 +63,9 @@ async def test_a_stream_cut_off_mid_way_keeps_what_came_and_says_what_happened(
     served: Served,
 ) -> None:
     url = served(FakeOpenAI(next_stream="cut_off"))
-    async with connect(openai_settings(url)) as client:
-        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-        result = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
+    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET)) as client:
+        agent = await local_agent(client)
+        result = await call_ok(client, "chat", {"agent": agent, "message": "hi"})
         assert result["status"] == "failed"
         assert result["text"] == "[tiny-llama] heard 'hi'"
         assert "cut off" in result["error"]
@@ -85,9 +78,9 @@ async def test_a_stream_cut_off_mid_way_keeps_what_came_and_says_what_happened(
 
 async def test_a_malformed_chunk_is_skipped_with_a_warning(served: Served) -> None:
     url = served(FakeOpenAI(next_stream="malformed"))
-    async with connect(openai_settings(url)) as client:
-        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-        result = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
+    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET)) as client:
+        agent = await local_agent(client)
+        result = await call_ok(client, "chat", {"agent": agent, "message": "hi"})
     assert result["status"] == "completed"
     assert result["text"] == "[tiny-llama] heard 'hi' after 0 earlier messages"
     assert len(result["warnings"]) == 1 and "malformed" in result["warnings"][0]
@@ -95,9 +88,9 @@ async def test_a_malformed_chunk_is_skipped_with_a_warning(served: Served) -> No
 
 async def test_a_rejected_key_names_the_setting_and_never_the_key(served: Served) -> None:
     url = served(FakeOpenAI(api_key="the-right-key"))
-    async with connect(openai_settings(url)) as client:
-        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-        text = await call_error(client, "chat", {"agent": agent["ref"], "message": "x"})
+    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET)) as client:
+        agent = await local_agent(client)
+        text = await call_error(client, "chat", {"agent": agent, "message": "x"})
     assert "HTTP 401" in text and "Incorrect API key" in text
     assert "openai_api_key" in text
     assert SECRET not in text
@@ -106,9 +99,9 @@ async def test_a_rejected_key_names_the_setting_and_never_the_key(served: Served
 async def test_an_unreachable_model_server_is_a_clear_error() -> None:
     with serve(FakeOpenAI().app) as url:
         pass  # the port is closed again: nothing listens there now
-    async with connect(openai_settings(url)) as client:
-        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
-        text = await call_error(client, "chat", {"agent": agent["ref"], "message": "x"})
+    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET)) as client:
+        agent = await local_agent(client)
+        text = await call_error(client, "chat", {"agent": agent, "message": "x"})
     assert "could not connect" in text and "base_url" in text
 
 
@@ -124,11 +117,11 @@ async def test_concurrent_chats_reach_the_model_at_once_up_to_max_connections(
     fake = FakeOpenAI(latency=1.0)
     extra = {} if max_connections is None else {"max_connections": max_connections}
     url = served(fake)
-    async with connect(openai_settings(url, **extra)) as client:
-        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET, **extra)) as client:
+        agent = await local_agent(client)
 
         async def chat() -> None:
-            await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
+            await call_ok(client, "chat", {"agent": agent, "message": "hi"})
 
         async with anyio.create_task_group() as group:
             for _ in range(chats):

@@ -10,6 +10,7 @@ import pytest
 from mcp.types import CallToolResult
 
 from agentdeck.config import Settings
+from tests.backends.roboflow.keys import assert_key_sent_as_documented
 from tests.fakes.roboflow import FOLDER_KEY, FULL_KEY, READ_KEY, WORKSPACE, FakeRoboflow
 from tests.platforms import roboflow_settings, workflows_state
 from tests.support import (
@@ -36,14 +37,6 @@ def chat_failure(result: CallToolResult) -> str:
     assert failed["status"] == "failed", failed
     assert failed["text"] == "", "a Roboflow turn answers in one piece, so nothing is kept"
     return failed["error"]
-
-
-def assert_key_sent_as_documented(fake: FakeRoboflow) -> None:
-    """GET/DELETE carry api_key in the query, POST in the JSON body, never both."""
-    assert fake.key_uses
-    for use in fake.key_uses:
-        expected = "body" if use.method == "POST" else "query"
-        assert use.location == expected, use
 
 
 # ---- the one workspace agent ------------------------------------------------------------

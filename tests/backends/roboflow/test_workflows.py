@@ -10,6 +10,7 @@ import pytest
 from agentdeck.config import Settings
 from agentdeck.registry import Registry
 from agentdeck.server.tools import workflows as workflow_tools
+from tests.backends.roboflow.keys import assert_key_sent_as_documented
 from tests.fakes.roboflow import (
     FOLDER_KEY,
     FULL_KEY,
@@ -38,14 +39,6 @@ SPEC = {
     "steps": [],
     "outputs": [],
 }
-
-
-def assert_key_sent_as_documented(fake: FakeRoboflow) -> None:
-    """GET/DELETE carry api_key in the query, POST in the JSON body, never both."""
-    assert fake.key_uses
-    for use in fake.key_uses:
-        expected = "body" if use.method == "POST" else "query"
-        assert use.location == expected, use
 
 
 # ---- reading ----------------------------------------------------------------------------

@@ -23,23 +23,13 @@ from tests.fakes.openai import FakeOpenAI
 from tests.npm import JS
 from tests.server.tasks.client import CancelTask, TasksClient, get_task, raw_request, send
 from tests.store.test_replicas import SLOW_MODEL_CONFIG, replica_processes, until
-from tests.support import call_ok
+from tests.support import LOCAL_MODEL_CONFIG, call_ok
 from tests.test_end_to_end import http_server
 
 pytestmark = pytest.mark.anyio
 
 SDK = JS / "node_modules" / "@modelcontextprotocol" / "sdk"
 NODE = shutil.which("node")
-
-CONFIG = """
-[server]
-database = "{database}"
-
-[backends.local]
-kind = "local"
-model = "tiny-llama"
-openai_base_url = "{model}/v1"
-"""
 
 
 @pytest.fixture
@@ -51,7 +41,7 @@ def slow_model():
 
 def write_config(tmp_path: Path, model_url: str) -> Path:
     config = tmp_path / "agentdeck.toml"
-    config.write_text(CONFIG.format(database=tmp_path / "shared.db", model=model_url))
+    config.write_text(LOCAL_MODEL_CONFIG.format(database=tmp_path / "shared.db", model=model_url))
     return config
 
 

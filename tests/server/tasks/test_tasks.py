@@ -14,23 +14,19 @@ from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import Served
 from tests.fakes.openai import FakeOpenAI
 from tests.server.tasks.client import CancelTask, TasksClient, get_task, raw_request, send
-from tests.support import FAST_HTTP, call_ok, connect, make_settings, slow_settings
+from tests.support import FAST_HTTP, call_ok, connect, local_agent, make_settings, model_settings
 
 pytestmark = pytest.mark.anyio
 
 FLOW_AGENT = "flow:agent_research"
 
 
-async def new_agent(client) -> str:
-    return (await call_ok(client, "create_agent", {"backend": "local", "name": "A"}))["ref"]
-
-
 async def test_a_slow_chat_becomes_a_task_polled_to_completion(served: Served) -> None:
     fake = FakeOpenAI(chunk_delay=0.15)
     tasks = TasksClient()
     url = served(fake)
-    async with connect(slow_settings(url), extensions=[tasks]) as client:
-        agent = await new_agent(client)
+    async with connect(model_settings(url), extensions=[tasks]) as client:
+        agent = await local_agent(client)
         with anyio.fail_after(20):
             result = await call_ok(client, "chat", {"agent": agent, "message": "hi"})
     assert len(tasks.created) == 1
@@ -43,7 +39,7 @@ async def test_a_slow_chat_becomes_a_task_polled_to_completion(served: Served) -
 async def test_a_quick_chat_answers_plainly_even_when_tasks_are_declared() -> None:
     tasks = TasksClient()
     async with connect(make_settings(), extensions=[tasks]) as client:
-        agent = await new_agent(client)
+        agent = await local_agent(client)
         result = await call_ok(client, "chat", {"agent": agent, "message": "hi"})
     assert tasks.created == []
     assert result["status"] == "completed"
@@ -51,8 +47,8 @@ async def test_a_quick_chat_answers_plainly_even_when_tasks_are_declared() -> No
 
 async def test_without_the_extension_a_slow_chat_answers_running_as_before(served: Served) -> None:
     url = served(FakeOpenAI(chunk_delay=0.15))
-    async with connect(slow_settings(url)) as client:
-        agent = await new_agent(client)
+    async with connect(model_settings(url)) as client:
+        agent = await local_agent(client)
         result = await call_ok(client, "chat", {"agent": agent, "message": "hi", "wait_seconds": 1})
     assert result["status"] == "running"
 
@@ -61,8 +57,8 @@ async def test_tasks_cancel_closes_the_upstream_stream(served: Served) -> None:
     fake = FakeOpenAI(chunk_delay=0.3)
     tasks = TasksClient()
     url = served(fake)
-    async with connect(slow_settings(url), extensions=[tasks]) as client:
-        agent = await new_agent(client)
+    async with connect(model_settings(url), extensions=[tasks]) as client:
+        agent = await local_agent(client)
         async with anyio.create_task_group() as group:
             group.start_soon(client.call_tool, "chat", {"agent": agent, "message": "hi"})
             with anyio.fail_after(10):
@@ -134,7 +130,7 @@ async def legacy(client, request, result_type):
 async def test_legacy_handshake_declares_tasks_and_chat_supports_them() -> None:
     async with connect(make_settings(local={"expose_agents": True}), "legacy") as client:
         capabilities = client.session.initialize_result.capabilities  # type: ignore[union-attr]
-        await new_agent(client)
+        await local_agent(client)
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert capabilities.tasks is not None and capabilities.tasks.requests.tools.call is not None
     assert capabilities.tasks.list is not None and capabilities.tasks.cancel is not None
@@ -152,8 +148,8 @@ async def test_a_modern_tool_list_carries_no_execution_field() -> None:
 
 async def test_legacy_task_is_polled_and_its_result_fetched_and_listed(served: Served) -> None:
     url = served(FakeOpenAI(chunk_delay=0.1))
-    async with connect(slow_settings(url), "legacy") as client:
-        agent = await new_agent(client)
+    async with connect(model_settings(url), "legacy") as client:
+        agent = await local_agent(client)
         task = await call_as_task(client, "chat", {"agent": agent, "message": "hi"})
         assert task["status"] == "working" and task["ttl"] == 60_000
         got = await legacy(
@@ -207,8 +203,8 @@ async def test_legacy_task_result_asks_an_approval_through_elicitation(served: S
 async def test_legacy_tasks_cancel_answers_the_cancelled_task(served: Served) -> None:
     fake = FakeOpenAI(chunk_delay=0.3)
     url = served(fake)
-    async with connect(slow_settings(url), "legacy") as client:
-        agent = await new_agent(client)
+    async with connect(model_settings(url), "legacy") as client:
+        agent = await local_agent(client)
         task = await call_as_task(client, "chat", {"agent": agent, "message": "hi"})
         with anyio.fail_after(5):
             while fake.open_streams == 0:  # noqa: ASYNC110 (a counter in the fake's thread)
@@ -236,10 +232,10 @@ async def test_a_task_past_its_ttl_is_gone(served: Served) -> None:
     fake = FakeOpenAI(chunk_delay=0.1)
     tasks = TasksClient(hand_back=True)
     url = served(fake)
-    settings = slow_settings(url)
+    settings = model_settings(url)
     settings.server.run_keep_seconds = 1.5
     async with connect(settings, extensions=[tasks]) as client:
-        agent = await new_agent(client)
+        agent = await local_agent(client)
         await client.call_tool("chat", {"agent": agent, "message": "hi"})
         task_id = tasks.created[0].task_id
         assert tasks.created[0].model_extra["ttlMs"] == 1500
@@ -247,8 +243,8 @@ async def test_a_task_past_its_ttl_is_gone(served: Served) -> None:
         await anyio.sleep(1.6)
         with pytest.raises(MCPError) as expired:
             await get_task(client.session, task_id)
-    async with connect(slow_settings(url), "legacy") as client:
-        agent = await new_agent(client)
+    async with connect(model_settings(url), "legacy") as client:
+        agent = await local_agent(client)
         task = await call_as_task(client, "chat", {"agent": agent, "message": "hi"}, ttl=300)
         assert task["ttl"] == 300
         await anyio.sleep(0.4)
