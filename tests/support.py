@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from subprocess import CompletedProcess, run
 from typing import Any
 
 from mcp import Client
@@ -36,6 +38,12 @@ model = "tiny-llama"
 openai_base_url = "{model}/v1"
 """
 FAST_HTTP = {"max_retries": 2, "retry_max_wait": 5, "timeout": 5, "stream_timeout": 10}
+
+
+def run_agentdeck(*args: str, timeout: float = 30, **kwargs: Any) -> CompletedProcess[str]:
+    """``python -m agentdeck <args>`` in a process of its own, its output captured as text."""
+    command = [sys.executable, "-m", "agentdeck", *args]
+    return run(command, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
 
 
 def make_settings(

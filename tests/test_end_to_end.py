@@ -14,7 +14,7 @@ import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.support import call_ok
+from tests.support import call_ok, run_agentdeck
 
 pytestmark = pytest.mark.anyio
 
@@ -140,45 +140,27 @@ async def test_http_server_requires_its_token_and_checks_the_host(config_file: P
 
 
 def test_a_public_bind_without_a_token_refuses_to_start(config_file: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "agentdeck",
-            "serve",
-            "--config",
-            str(config_file),
-            "--transport",
-            "http",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(free_port()),
-        ],
+    result = run_agentdeck(
+        "serve",
+        "--config",
+        str(config_file),
+        "--transport",
+        "http",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(free_port()),
         env={k: v for k, v in os.environ.items() if k != "AGENTDECK_HTTP_TOKEN"},
-        capture_output=True,
-        text=True,
-        timeout=30,
     )
     assert result.returncode == 2
     assert "without a bearer token" in result.stderr
 
 
 def test_check_and_tools_commands_describe_the_configuration(config_file: Path) -> None:
-    check = subprocess.run(
-        [sys.executable, "-m", "agentdeck", "check", "--config", str(config_file)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    check = run_agentdeck("check", "--config", str(config_file))
     assert check.returncode == 0, check.stderr
     assert "ok   local" in check.stdout and "default model 'echo'" in check.stdout
-    tools = subprocess.run(
-        [sys.executable, "-m", "agentdeck", "tools", "--read-only", "--config", str(config_file)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    tools = run_agentdeck("tools", "--read-only", "--config", str(config_file))
     assert "list_agents" in tools.stdout and "delete_agent" not in tools.stdout
 
 
@@ -196,11 +178,6 @@ def test_the_tools_command_lists_exposed_agents_as_tools(tmp_path: Path) -> None
     anyio.run(add_agent)
     config = tmp_path / "agentdeck.toml"
     config.write_text(CONFIG.format(database=database) + "expose_agents = true\n")
-    listed = subprocess.run(
-        [sys.executable, "-m", "agentdeck", "tools", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    listed = run_agentdeck("tools", "--config", str(config))
     assert listed.returncode == 0, listed.stderr
     assert "local_travel_planner" in listed.stdout and "agent tool" in listed.stdout

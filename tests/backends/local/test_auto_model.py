@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from tests.support import (
     local_agent,
     make_settings,
     ok,
+    run_agentdeck,
 )
 
 pytestmark = pytest.mark.anyio
@@ -193,13 +192,7 @@ def test_check_passes_with_a_warning_when_auto_finds_no_model(tmp_path: Path) ->
     config = tmp_path / "agentdeck.toml"
     config.write_text(f'[backends.local]\nkind = "local"\nauto_probe_ports = [{free_port()}]\n')
     env = {**os.environ, "HOME": str(tmp_path), "AGENTDECK_CONFIG": ""}
-    check = subprocess.run(
-        [sys.executable, "-m", "agentdeck", "check", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    check = run_agentdeck("check", "--config", str(config), timeout=60, env=env)
     assert check.returncode == 0, check.stdout + check.stderr
     line = next(line for line in check.stdout.splitlines() if " local " in line)
     assert line.startswith("WARN local")
