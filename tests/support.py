@@ -208,6 +208,16 @@ async def call_error(client: Client, tool: str, *args: Any, **kwargs: Any) -> st
     return error_text(await client.call_tool(tool, *args, **kwargs))
 
 
+async def two_turns(
+    client: Client, agent: str, first: str, second: str, then: Client | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two chat turns with ``agent`` in one conversation, the second through ``then`` (a
+    client of another server) when given."""
+    one = await call_ok(client, "chat", {"agent": agent, "message": first})
+    arguments = {"agent": agent, "message": second, "conversation": one["conversation"]}
+    return one, await call_ok(then or client, "chat", arguments)
+
+
 async def local_agent(client: Client) -> str:
     """The ref of a new local agent on the backend's default model."""
     agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})

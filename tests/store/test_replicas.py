@@ -26,7 +26,7 @@ from mcp.types import CreateMessageResult, TextContent
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.pg import free_port
-from tests.support import call_ok, conversation_id, error_text
+from tests.support import call_ok, conversation_id, error_text, two_turns
 
 pytestmark = pytest.mark.anyio
 
@@ -144,16 +144,7 @@ async def test_what_one_replica_writes_every_replica_reads(
             listed = await call_ok(on_b, "list_agents", {"backend": "local"})
             assert [item["ref"] for item in listed["items"]] == [agent["ref"]]
 
-            first = await call_ok(on_b, "chat", {"agent": agent["ref"], "message": "apples"})
-            second = await call_ok(
-                on_a,
-                "chat",
-                {
-                    "agent": agent["ref"],
-                    "message": "pears",
-                    "conversation": first["conversation"],
-                },
-            )
+            first, second = await two_turns(on_b, agent["ref"], "apples", "pears", then=on_a)
             assert second["text"] == "You said: pears (turn 2; earlier you said: apples)"
 
             seen = []

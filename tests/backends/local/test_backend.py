@@ -12,6 +12,7 @@ from tests.support import (
     conversation_id,
     local_agent,
     make_settings,
+    two_turns,
 )
 
 pytestmark = pytest.mark.anyio
@@ -28,18 +29,9 @@ async def create_echo_agent(client, name="Helper", instructions="Be brief."):
 async def test_a_second_chat_in_a_conversation_sees_the_first(mode: str, database: str) -> None:
     async with connect(make_settings(database=database), mode) as client:
         agent = await create_echo_agent(client)
-        first = await call_ok(client, "chat", {"agent": agent["ref"], "message": "apples"})
+        first, second = await two_turns(client, agent["ref"], "apples", "pears")
         assert first["status"] == "completed"
         assert first["text"] == "You said: apples"
-        second = await call_ok(
-            client,
-            "chat",
-            {
-                "agent": agent["ref"],
-                "message": "pears",
-                "conversation": first["conversation"],
-            },
-        )
         assert second["conversation"] == first["conversation"]
         assert second["text"] == "You said: pears (turn 2; earlier you said: apples)"
         assert first["conversation"] == f"local:{conversation_id(first)}"
@@ -192,16 +184,7 @@ async def test_the_sampling_model_answers_with_the_clients_own_model(
         agent = await call_ok(
             client, "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
         )
-        first = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
-        second = await call_ok(
-            client,
-            "chat",
-            {
-                "agent": agent["ref"],
-                "message": "again",
-                "conversation": first["conversation"],
-            },
-        )
+        first, second = await two_turns(client, agent["ref"], "hi", "again")
     assert first["text"] == "sampled 1"
     assert second["text"] == "sampled 3"
     assert seen[-1] == ["hi", "sampled 1", "again"]

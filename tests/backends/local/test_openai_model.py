@@ -11,6 +11,7 @@ from tests.support import (
     connect,
     local_agent,
     model_settings,
+    two_turns,
 )
 
 pytestmark = pytest.mark.anyio
@@ -29,16 +30,7 @@ async def test_replies_stream_from_the_model_with_the_conversation_history(
             "create_agent",
             {"backend": "local", "name": "A", "instructions": "Be kind."},
         )
-        first = await call_ok(client, "chat", {"agent": agent["ref"], "message": "hi"})
-        second = await call_ok(
-            client,
-            "chat",
-            {
-                "agent": agent["ref"],
-                "message": "more",
-                "conversation": first["conversation"],
-            },
-        )
+        first, second = await two_turns(client, agent["ref"], "hi", "more")
     assert first["text"] == "[tiny-llama] heard 'hi' after 1 earlier messages"
     assert second["text"] == "[tiny-llama] heard 'more' after 3 earlier messages"
     assert second["usage"] == {"total_tokens": 7}
