@@ -3,28 +3,26 @@
 import anyio
 import pytest
 
-from tests.fakes.base import Served, serve
+from agentdeck.config import Settings
+from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
+from tests.platforms import OPENAI_KEY, openai_settings
 from tests.support import (
     call_error,
     call_ok,
     connect,
     local_agent,
-    model_settings,
     two_turns,
 )
 
 pytestmark = pytest.mark.anyio
 
-SECRET = "sk-test-0123456789"
-
 
 async def test_replies_stream_from_the_model_with_the_conversation_history(
-    served: Served, mode: str
+    fake: FakeOpenAI, settings: Settings, mode: str
 ) -> None:
-    fake = FakeOpenAI(api_key=SECRET)
-    url = served(fake)
-    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET), mode) as client:
+    fake.api_key = OPENAI_KEY
+    async with connect(settings, mode) as client:
         agent = await call_ok(
             client,
             "create_agent",
@@ -38,12 +36,11 @@ async def test_replies_stream_from_the_model_with_the_conversation_history(
     assert sent["stream"] is True
     assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "user"]
     assert sent["messages"][0]["content"] == "Be kind."
-    assert fake.requests[-1].headers["authorization"] == f"Bearer {SECRET}"
+    assert fake.requests[-1].headers["authorization"] == f"Bearer {OPENAI_KEY}"
 
 
-async def test_an_agent_may_name_its_own_model(served: Served) -> None:
-    url = served(FakeOpenAI())
-    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET)) as client:
+async def test_an_agent_may_name_its_own_model(settings: Settings) -> None:
+    async with connect(settings) as client:
         agent = await call_ok(
             client, "create_agent", {"backend": "local", "name": "A", "model": "qwen-7b"}
         )
@@ -52,10 +49,10 @@ async def test_an_agent_may_name_its_own_model(served: Served) -> None:
 
 
 async def test_a_stream_cut_off_mid_way_keeps_what_came_and_says_what_happened(
-    served: Served,
+    fake: FakeOpenAI, settings: Settings
 ) -> None:
-    url = served(FakeOpenAI(next_stream="cut_off"))
-    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET)) as client:
+    fake.next_stream = "cut_off"
+    async with connect(settings) as client:
         agent = await local_agent(client)
         result = await call_ok(client, "chat", {"agent": agent, "message": "hi"})
         assert result["status"] == "failed"
@@ -68,9 +65,11 @@ async def test_a_stream_cut_off_mid_way_keeps_what_came_and_says_what_happened(
     assert [m["role"] for m in conversation["messages"]] == ["user"]
 
 
-async def test_a_malformed_chunk_is_skipped_with_a_warning(served: Served) -> None:
-    url = served(FakeOpenAI(next_stream="malformed"))
-    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET)) as client:
+async def test_a_malformed_chunk_is_skipped_with_a_warning(
+    fake: FakeOpenAI, settings: Settings
+) -> None:
+    fake.next_stream = "malformed"
+    async with connect(settings) as client:
         agent = await local_agent(client)
         result = await call_ok(client, "chat", {"agent": agent, "message": "hi"})
     assert result["status"] == "completed"
@@ -78,20 +77,22 @@ async def test_a_malformed_chunk_is_skipped_with_a_warning(served: Served) -> No
     assert len(result["warnings"]) == 1 and "malformed" in result["warnings"][0]
 
 
-async def test_a_rejected_key_names_the_setting_and_never_the_key(served: Served) -> None:
-    url = served(FakeOpenAI(api_key="the-right-key"))
-    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET)) as client:
+async def test_a_rejected_key_names_the_setting_and_never_the_key(
+    fake: FakeOpenAI, settings: Settings
+) -> None:
+    fake.api_key = "the-right-key"
+    async with connect(settings) as client:
         agent = await local_agent(client)
         text = await call_error(client, "chat", {"agent": agent, "message": "x"})
     assert "HTTP 401" in text and "Incorrect API key" in text
     assert "openai_api_key" in text
-    assert SECRET not in text
+    assert OPENAI_KEY not in text
 
 
 async def test_an_unreachable_model_server_is_a_clear_error() -> None:
     with serve(FakeOpenAI().app) as url:
         pass  # the port is closed again: nothing listens there now
-    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET)) as client:
+    async with connect(openai_settings(url)) as client:
         agent = await local_agent(client)
         text = await call_error(client, "chat", {"agent": agent, "message": "x"})
     assert "could not connect" in text and "base_url" in text
@@ -101,15 +102,14 @@ async def test_an_unreachable_model_server_is_a_clear_error() -> None:
     ("max_connections", "chats", "expected"), [(None, 40, 40), (4, 8, 4)], ids=["default", "4"]
 )
 async def test_concurrent_chats_reach_the_model_at_once_up_to_max_connections(
-    served: Served, max_connections: int | None, chats: int, expected: int
+    fake: FakeOpenAI, url: str, max_connections: int | None, chats: int, expected: int
 ) -> None:
     """Each streaming chat holds a connection: 40 chats at once are 40 requests at once
     (by default), or ``max_connections`` of them while the rest wait for one. The model
     takes a second, so a loaded machine still gets every request in while the first waits."""
-    fake = FakeOpenAI(latency=1.0)
+    fake.latency = 1.0
     extra = {} if max_connections is None else {"max_connections": max_connections}
-    url = served(fake)
-    async with connect(model_settings(url, "tiny-llama", openai_api_key=SECRET, **extra)) as client:
+    async with connect(openai_settings(url, **extra)) as client:
         agent = await local_agent(client)
 
         async def chat() -> None:
