@@ -208,6 +208,23 @@ async def call_error(client: Client, tool: str, *args: Any, **kwargs: Any) -> st
     return error_text(await client.call_tool(tool, *args, **kwargs))
 
 
+async def call_once(
+    settings: Settings, tool: str, arguments: dict[str, Any], mode: str = "auto", **connect_to: Any
+) -> dict[str, Any]:
+    """One call that must succeed, by a client connected for it alone (``connect_to`` goes to
+    :func:`connect`); its structured result."""
+    async with connect(settings, mode, **connect_to) as client:
+        return await call_ok(client, tool, arguments)
+
+
+async def error_once(
+    settings: Settings, tool: str, arguments: dict[str, Any], mode: str = "auto", **connect_to: Any
+) -> str:
+    """One call that must fail, by a client connected for it alone; its error text."""
+    async with connect(settings, mode, **connect_to) as client:
+        return await call_error(client, tool, arguments)
+
+
 async def two_turns(
     client: Client, agent: str, first: str, second: str, then: Client | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from agentdeck.backends.kinds import KINDS, Kind
 from tests.fakes.base import serve
-from tests.support import call_error, call_ok, connect, make_settings
+from tests.support import call_ok, connect, error_once, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -153,7 +153,6 @@ async def test_a_platform_written_as_the_doc_says_is_listed_and_chatted_with(mod
 async def test_the_new_platform_s_errors_read_like_every_other_s() -> None:
     with serve(parrot_api()) as url:
         settings = make_settings({"birds": {"kind": "parrot", "base_url": url, "token": "wrong"}})
-        async with connect(settings) as client:
-            refused = await call_error(client, "list_agents", {"backend": "birds"})
+        refused = await error_once(settings, "list_agents", {"backend": "birds"})
     assert "birds" in refused and "Check `token` of backend 'birds'" in refused
     assert "wrong" not in refused

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.platforms import agentflow_settings
-from tests.support import call_error, connect, make_settings
+from tests.support import call_error, connect, error_once, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -48,8 +48,7 @@ async def test_bad_arguments_are_explained_per_parameter(
 ) -> None:
     # an AgentFlow backend (never called: the arguments are refused first) serves approvals
     settings = agentflow_settings("http://127.0.0.1:9")
-    async with connect(settings, mode) as client:
-        text = await call_error(client, tool, arguments)
+    text = await error_once(settings, tool, arguments, mode)
     assert text.splitlines() == expected
     assert "pydantic" not in text and "validation error" not in text
 
@@ -68,8 +67,7 @@ async def test_a_per_agent_tool_explains_its_arguments_too(mode: str) -> None:
 
 
 async def test_a_tool_error_that_is_not_about_arguments_keeps_its_text(mode: str) -> None:
-    async with connect(make_settings(), mode) as client:
-        text = await call_error(client, "get_agent", {"agent": "local:missing"})
+    text = await error_once(make_settings(), "get_agent", {"agent": "local:missing"}, mode)
     assert "there is no local agent 'missing'" in text
 
 
@@ -108,6 +106,5 @@ async def test_a_value_over_its_length_limit_is_told_the_limit(
 ) -> None:
     """18.8: a name of 201 or 100,000 characters (or any value over its limit) hears the
     limit, not just what kind of value it should be."""
-    async with connect(agentflow_settings("http://127.0.0.1:9"), mode) as client:
-        text = await call_error(client, tool, arguments)
+    text = await error_once(agentflow_settings("http://127.0.0.1:9"), tool, arguments, mode)
     assert text.splitlines() == [expected]

@@ -17,6 +17,7 @@ from tests.support import (
     call_error,
     call_ok,
     connect,
+    error_once,
     local_agent,
     make_settings,
     model_settings,
@@ -86,8 +87,7 @@ async def test_cancelling_the_mcp_request_cancels_its_run(served: Served, mode: 
 
 
 async def test_an_unknown_run_id_says_how_long_runs_are_kept() -> None:
-    async with connect(make_settings()) as client:
-        text = await call_error(client, "get_run", {"run_id": "nope"})
+    text = await error_once(make_settings(), "get_run", {"run_id": "nope"})
     assert "no run 'nope'" in text and "kept for" in text
 
 

@@ -8,7 +8,16 @@ from agentdeck.cli import _check_all
 from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.platforms import agentflow_settings as flow_settings
-from tests.support import accept, answering, call_error, call_ok, connect, decline
+from tests.support import (
+    accept,
+    answering,
+    call_error,
+    call_ok,
+    call_once,
+    connect,
+    decline,
+    error_once,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -51,8 +60,7 @@ async def test_list_backends_shows_agentflow_capabilities(settings: Settings) ->
 async def test_get_agent_reads_details_and_configuration(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    async with connect(settings, mode) as client:
-        agent = await call_ok(client, "get_agent", {"agent": "flow:agent_research"})
+    agent = await call_once(settings, "get_agent", {"agent": "flow:agent_research"}, mode)
     assert agent["name"] == "Research Assistant"
     assert agent["instructions"] == "Be precise."
     assert agent["details"]["config"]["temperature"] == 0.2
@@ -67,16 +75,16 @@ async def test_get_agent_reads_details_and_configuration(
 async def test_update_agent_patches_the_configuration(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    async with connect(settings, mode) as client:
-        updated = await call_ok(
-            client,
-            "update_agent",
-            {
-                "agent": "flow:agent_research",
-                "instructions": "Cite sources.",
-                "options": {"temperature": 0.7},
-            },
-        )
+    updated = await call_once(
+        settings,
+        "update_agent",
+        {
+            "agent": "flow:agent_research",
+            "instructions": "Cite sources.",
+            "options": {"temperature": 0.7},
+        },
+        mode,
+    )
     assert updated["instructions"] == "Cite sources."
     assert updated["details"]["config"]["temperature"] == 0.7
     (patch,) = fake.requests_to("/config", "PATCH")
@@ -87,10 +95,7 @@ async def test_update_agent_patches_the_configuration(
 async def test_renaming_a_top_level_agent_is_refused_before_any_request(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
-    async with connect(settings) as client:
-        text = await call_error(
-            client, "update_agent", {"agent": "flow:agent_research", "name": "X"}
-        )
+    text = await error_once(settings, "update_agent", {"agent": "flow:agent_research", "name": "X"})
     assert "not its name or description" in text
     assert fake.requests == []
     assert fake.agents["agent_research"]["name"] == "Research Assistant"
@@ -148,17 +153,17 @@ async def test_create_agent_makes_a_sub_agent_that_every_agent_tool_accepts(
 async def test_create_agent_with_bad_options_says_why_and_sends_nothing(
     fake: FakeAgentFlow, settings: Settings, options: dict[str, Any], expected: str
 ) -> None:
-    async with connect(settings) as client:
-        text = await call_error(
-            client, "create_agent", {"backend": "flow", "name": "Critic", "options": options}
-        )
+    text = await error_once(
+        settings, "create_agent", {"backend": "flow", "name": "Critic", "options": options}
+    )
     assert expected in text
     assert fake.requests == []
 
 
 async def test_delete_agent_deletes_it(fake: FakeAgentFlow, settings: Settings) -> None:
-    async with connect(settings, elicitation_callback=accept) as client:
-        deleted = await call_ok(client, "delete_agent", {"agent": "flow:agent_support"})
+    deleted = await call_once(
+        settings, "delete_agent", {"agent": "flow:agent_support"}, elicitation_callback=accept
+    )
     assert deleted["deleted"] == "flow:agent_support"
     assert "agent_support" not in fake.agents
     assert fake.requests[-1].method == "DELETE"
@@ -222,12 +227,12 @@ async def test_agent_tools_are_listed_and_run_directly(
 
 
 async def test_a_declined_tool_run_runs_nothing(fake: FakeAgentFlow, settings: Settings) -> None:
-    async with connect(settings, elicitation_callback=decline) as client:
-        text = await call_error(
-            client,
-            "run_agent_tool",
-            {"agent": "flow:agent_research", "tool": "send_email", "arguments": {"to": "x"}},
-        )
+    text = await error_once(
+        settings,
+        "run_agent_tool",
+        {"agent": "flow:agent_research", "tool": "send_email", "arguments": {"to": "x"}},
+        elicitation_callback=decline,
+    )
     assert "nothing was changed" in text.lower()
     assert fake.requests_to("/run") == [] and fake.tool_runs == []
 
@@ -236,8 +241,7 @@ async def test_a_wrong_token_names_the_config_key_and_never_the_token(
     fake: FakeAgentFlow, url: str
 ) -> None:
     secret = "sk-af-very-secret-value"
-    async with connect(flow_settings(url, token=secret)) as client:
-        text = await call_error(client, "list_agents", {"backend": "flow"})
+    text = await error_once(flow_settings(url, token=secret), "list_agents", {"backend": "flow"})
     assert "HTTP 401" in text and "`token`" in text and "[backends.flow]" in text
     assert secret not in text
     assert fake.requests[0].headers["authorization"] == f"Bearer {secret}"
@@ -246,19 +250,17 @@ async def test_a_wrong_token_names_the_config_key_and_never_the_token(
 async def test_a_token_without_the_scope_gets_403_and_nothing_changes(
     fake: FakeAgentFlow, url: str
 ) -> None:
-    async with connect(flow_settings(url, token="read-token")) as client:
-        text = await call_error(
-            client,
-            "update_agent",
-            {"agent": "flow:agent_research", "options": {"temperature": 1.0}},
-        )
+    text = await error_once(
+        flow_settings(url, token="read-token"),
+        "update_agent",
+        {"agent": "flow:agent_research", "options": {"temperature": 1.0}},
+    )
     assert "HTTP 403" in text and "Missing required scope: agents:write" in text
     assert fake.agents["agent_research"]["config"]["temperature"] == 0.2
 
 
 async def test_an_unknown_agent_is_404_with_the_platform_text(settings: Settings) -> None:
-    async with connect(settings) as client:
-        text = await call_error(client, "get_agent", {"agent": "flow:nope"})
+    text = await error_once(settings, "get_agent", {"agent": "flow:nope"})
     assert "HTTP 404" in text and "Agent nope not found" in text
 
 
@@ -266,8 +268,7 @@ async def test_a_rate_limited_read_is_retried_after_retry_after(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.rate_limited(retry_after=0, path_contains="/api/v1/agents")
-    async with connect(settings) as client:
-        listed = await call_ok(client, "list_agents", {"backend": "flow"})
+    listed = await call_once(settings, "list_agents", {"backend": "flow"})
     assert len(listed["items"]) == 2
     assert len(fake.requests_to("/api/v1/agents")) == 2
 
@@ -276,8 +277,7 @@ async def test_rate_limiting_that_outlasts_the_retries_says_when_to_try_again(
     fake: FakeAgentFlow, url: str
 ) -> None:
     fake.rate_limited(retry_after=1, path_contains="/api/v1/agents", times=2)
-    async with connect(flow_settings(url, max_retries=1)) as client:
-        text = await call_error(client, "list_agents", {"backend": "flow"})
+    text = await error_once(flow_settings(url, max_retries=1), "list_agents", {"backend": "flow"})
     assert "HTTP 429" in text and "Retried 1 times" in text and "Try again after 1 s" in text
 
 
@@ -285,8 +285,7 @@ async def test_a_server_error_is_reported_with_a_hint(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.server_error(path_contains="/api/v1/agent/")
-    async with connect(settings) as client:
-        text = await call_error(client, "get_agent", {"agent": "flow:agent_research"})
+    text = await error_once(settings, "get_agent", {"agent": "flow:agent_research"})
     assert "HTTP 500" in text and "Internal server error" in text and "retry later" in text
 
 

@@ -7,7 +7,7 @@ import pytest
 from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.platforms import agentflow_settings as flow_settings
-from tests.support import call_error, call_ok, connect
+from tests.support import call_error, call_ok, call_once, connect, error_once
 
 pytestmark = pytest.mark.anyio
 
@@ -42,12 +42,11 @@ async def test_pending_approvals_are_listed_across_and_per_agent(
 async def test_an_expired_approval_says_it_expired(fake: FakeAgentFlow, settings: Settings) -> None:
     approval = fake.add_approval()
     fake.expire_approval(approval["id"])
-    async with connect(settings) as client:
-        text = await call_error(
-            client,
-            "respond_to_approval",
-            {"approval": f"flow:{approval['id']}", "decision": "approve"},
-        )
+    text = await error_once(
+        settings,
+        "respond_to_approval",
+        {"approval": f"flow:{approval['id']}", "decision": "approve"},
+    )
     assert f"flow:{approval['id']} has expired" in text
     assert "Send the message to the agent again" in text
 
@@ -67,10 +66,9 @@ async def test_an_already_answered_approval_says_so_and_keeps_the_first_answer(
 
 
 async def test_an_unknown_approval_is_404(settings: Settings) -> None:
-    async with connect(settings) as client:
-        text = await call_error(
-            client, "respond_to_approval", {"approval": "flow:appr_404", "decision": "approve"}
-        )
+    text = await error_once(
+        settings, "respond_to_approval", {"approval": "flow:appr_404", "decision": "approve"}
+    )
     assert "HTTP 404" in text and "Approval appr_404 not found" in text
 
 
@@ -86,8 +84,7 @@ async def test_bad_answers_are_refused_before_any_request(
     fake: FakeAgentFlow, settings: Settings, arguments: dict[str, Any], expected: str
 ) -> None:
     approval = fake.add_approval()
-    async with connect(settings) as client:
-        text = await call_error(client, "respond_to_approval", arguments)
+    text = await error_once(settings, "respond_to_approval", arguments)
     assert expected in text
     assert fake.requests == []
     assert approval["status"] == "pending"
@@ -99,12 +96,12 @@ async def test_several_approvals_are_answered_at_once_each_reported(
     first, second, late = fake.add_approval(), fake.add_approval(), fake.add_approval()
     fake.expire_approval(late["id"])
     refs = [f"flow:{a['id']}" for a in (first, second, late)]
-    async with connect(settings, mode) as client:
-        result = await call_ok(
-            client,
-            "respond_to_approvals",
-            {"approvals": refs, "decision": "approve", "reason": "batch"},
-        )
+    result = await call_once(
+        settings,
+        "respond_to_approvals",
+        {"approvals": refs, "decision": "approve", "reason": "batch"},
+        mode,
+    )
     assert (result["succeeded"], result["failed"]) == (2, 1)
     outcomes = {r["approval"]: r for r in result["results"]}
     assert outcomes[refs[0]]["ok"] and outcomes[refs[0]]["status"] == "approved"
@@ -132,12 +129,11 @@ async def test_cancel_approval_withdraws_it(fake: FakeAgentFlow, settings: Setti
 
 async def test_answering_approvals_needs_the_write_scope(fake: FakeAgentFlow, url: str) -> None:
     approval = fake.add_approval()
-    async with connect(flow_settings(url, token="read-token")) as client:
-        text = await call_error(
-            client,
-            "respond_to_approval",
-            {"approval": f"flow:{approval['id']}", "decision": "approve"},
-        )
+    text = await error_once(
+        flow_settings(url, token="read-token"),
+        "respond_to_approval",
+        {"approval": f"flow:{approval['id']}", "decision": "approve"},
+    )
     assert "HTTP 403" in text and "approvals:write" in text
     assert approval["status"] == "pending"
 
@@ -146,8 +142,7 @@ async def test_answering_approvals_needs_the_write_scope(fake: FakeAgentFlow, ur
 
 
 async def test_knowledge_bases_are_listed(settings: Settings, mode: str) -> None:
-    async with connect(settings, mode) as client:
-        listed = await call_ok(client, "list_knowledge_bases", {"backend": "flow"})
+    listed = await call_once(settings, "list_knowledge_bases", {"backend": "flow"}, mode)
     assert [(kb["ref"], kb["name"]) for kb in listed["items"]] == [
         ("flow:kb_docs", "Product docs"),
         ("flow:kb_faq", "FAQ"),
@@ -158,12 +153,12 @@ async def test_knowledge_bases_are_listed(settings: Settings, mode: str) -> None
 async def test_one_knowledge_base_is_searched(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    async with connect(settings, mode) as client:
-        found = await call_ok(
-            client,
-            "search_knowledge",
-            {"query": "streaming events", "knowledge_bases": ["flow:kb_docs"], "limit": 2},
-        )
+    found = await call_once(
+        settings,
+        "search_knowledge",
+        {"query": "streaming events", "knowledge_bases": ["flow:kb_docs"], "limit": 2},
+        mode,
+    )
     best = found["hits"][0]
     assert best["content"] == "Streaming chat uses server-sent events."
     assert best["knowledge_base"] == "flow:kb_docs" and best["source"] == "chat.md"
@@ -176,12 +171,11 @@ async def test_one_knowledge_base_is_searched(
 async def test_several_knowledge_bases_are_searched_in_one_call(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
-    async with connect(settings) as client:
-        found = await call_ok(
-            client,
-            "search_knowledge",
-            {"query": "refunds approvals", "knowledge_bases": ["flow:kb_docs", "flow:kb_faq"]},
-        )
+    found = await call_once(
+        settings,
+        "search_knowledge",
+        {"query": "refunds approvals", "knowledge_bases": ["flow:kb_docs", "flow:kb_faq"]},
+    )
     assert {h["knowledge_base"] for h in found["hits"]} == {"flow:kb_docs", "flow:kb_faq"}
     (search,) = fake.requests_to("/search", "POST")
     assert search.path == "/api/v1/knowledge-bases/search"
@@ -220,8 +214,7 @@ async def test_an_agents_bound_knowledge_bases_are_searched_through_it(
 async def test_a_backend_alone_searches_all_its_knowledge_bases(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
-    async with connect(settings) as client:
-        found = await call_ok(client, "search_knowledge", {"query": "password", "backend": "flow"})
+    found = await call_once(settings, "search_knowledge", {"query": "password", "backend": "flow"})
     assert [h["source"] for h in found["hits"]] == ["faq.md"]
     assert fake.requests_to("/search")[0].body["knowledge_base_ids"] == ["kb_docs", "kb_faq"]
 
@@ -236,6 +229,7 @@ async def test_a_query_alone_searches_every_backend_that_has_knowledge(settings:
 
 async def test_knowledge_needs_the_read_scope(fake: FakeAgentFlow, url: str) -> None:
     fake.add_token("agents-only", {"agents:read"})
-    async with connect(flow_settings(url, token="agents-only")) as client:
-        text = await call_error(client, "list_knowledge_bases", {"backend": "flow"})
+    text = await error_once(
+        flow_settings(url, token="agents-only"), "list_knowledge_bases", {"backend": "flow"}
+    )
     assert "HTTP 403" in text and "knowledge:read" in text

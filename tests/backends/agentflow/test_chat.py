@@ -8,7 +8,7 @@ import pytest
 from agentdeck.config import Settings
 from tests.backends.agentflow.runs import paused_chat, run_end
 from tests.fakes.agentflow import FakeAgentFlow
-from tests.support import call_error, call_ok, connect, conversation_id
+from tests.support import call_error, call_ok, call_once, connect, conversation_id, error_once
 
 pytestmark = pytest.mark.anyio
 
@@ -56,8 +56,7 @@ async def test_tool_events_become_tool_calls_with_results(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.next_stream = "tool"
-    async with connect(settings) as client:
-        result = await call_ok(client, "chat", {"agent": AGENT, "message": "approvals"})
+    result = await call_once(settings, "chat", {"agent": AGENT, "message": "approvals"})
     (call,) = result["tool_calls"]
     assert call["name"] == "search_knowledge"
     assert call["arguments"] == {"query": "approvals"}
@@ -154,8 +153,7 @@ async def test_a_cut_off_stream_fails_the_run_and_keeps_the_text(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "cut_off"
-    async with connect(settings, mode) as client:
-        result = await call_ok(client, "chat", {"agent": AGENT, "message": "hello"})
+    result = await call_once(settings, "chat", {"agent": AGENT, "message": "hello"}, mode)
     assert result["status"] == "failed"
     assert result["text"] == "[ResearchAssistant]"
     assert "cut off" in result["error"] and "backend 'flow'" in result["error"]
@@ -165,8 +163,7 @@ async def test_a_malformed_event_is_a_warning_and_the_answer_completes(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.next_stream = "malformed"
-    async with connect(settings) as client:
-        result = await call_ok(client, "chat", {"agent": AGENT, "message": "hello"})
+    result = await call_once(settings, "chat", {"agent": AGENT, "message": "hello"})
     assert result["status"] == "completed"
     assert result["text"] == REPLY.format(message="hello", turn=1)
     (warning,) = result["warnings"]
@@ -177,8 +174,7 @@ async def test_an_error_event_fails_the_run_with_the_platform_message(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.next_stream = "error"
-    async with connect(settings) as client:
-        result = await call_ok(client, "chat", {"agent": AGENT, "message": "hello"})
+    result = await call_once(settings, "chat", {"agent": AGENT, "message": "hello"})
     assert result["status"] == "failed"
     assert result["text"] == "[Research "
     assert result["error"] == (
@@ -193,8 +189,7 @@ async def test_a_stream_without_done_is_reported_as_incomplete(
         ("start", {"call_id": "call_x", "conversation_id": "c"}),
         ("text", {"content": "Hal"}),
     ]
-    async with connect(settings) as client:
-        result = await call_ok(client, "chat", {"agent": AGENT, "message": "hello"})
+    result = await call_once(settings, "chat", {"agent": AGENT, "message": "hello"})
     assert result["status"] == "failed"
     assert result["text"] == "Hal"
     assert "ended before the agent finished" in result["error"]
@@ -202,10 +197,9 @@ async def test_a_stream_without_done_is_reported_as_incomplete(
 
 async def test_stream_false_answers_in_one_piece(fake: FakeAgentFlow, settings: Settings) -> None:
     fake.next_stream = "tool"
-    async with connect(settings) as client:
-        result = await call_ok(
-            client, "chat", {"agent": AGENT, "message": "install", "options": {"stream": False}}
-        )
+    result = await call_once(
+        settings, "chat", {"agent": AGENT, "message": "install", "options": {"stream": False}}
+    )
     assert result["status"] == "completed"
     assert result["text"] == REPLY.format(message="install", turn=1)
     assert result["tool_calls"][0]["name"] == "search_knowledge"
@@ -216,10 +210,9 @@ async def test_stream_false_answers_in_one_piece(fake: FakeAgentFlow, settings: 
 async def test_the_title_option_creates_the_conversation_first(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
-    async with connect(settings) as client:
-        result = await call_ok(
-            client, "chat", {"agent": AGENT, "message": "hi", "options": {"title": "Launch plan"}}
-        )
+    result = await call_once(
+        settings, "chat", {"agent": AGENT, "message": "hi", "options": {"title": "Launch plan"}}
+    )
     (created,) = fake.requests_to("/api/v1/conversations", "POST")
     assert created.body == {"agent_id": "agent_research", "title": "Launch plan"}
     assert fake.conversations[conversation_id(result)]["title"] == "Launch plan"
@@ -236,10 +229,7 @@ async def test_the_title_option_creates_the_conversation_first(
 async def test_bad_chat_options_are_refused_before_any_request(
     fake: FakeAgentFlow, settings: Settings, options: dict[str, Any], expected: str
 ) -> None:
-    async with connect(settings) as client:
-        text = await call_error(
-            client, "chat", {"agent": AGENT, "message": "hi", "options": options}
-        )
+    text = await error_once(settings, "chat", {"agent": AGENT, "message": "hi", "options": options})
     assert expected in text
     assert fake.requests == []
 
@@ -248,8 +238,7 @@ async def test_a_chat_that_answers_500_is_a_tool_error_sent_once(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     fake.server_error(path_contains="/chat")
-    async with connect(settings) as client:
-        text = await call_error(client, "chat", {"agent": AGENT, "message": "hi"})
+    text = await error_once(settings, "chat", {"agent": AGENT, "message": "hi"})
     assert "HTTP 500" in text and "Internal server error" in text and "backend 'flow'" in text
     assert len(fake.requests_to("/chat")) == 1
 

@@ -21,7 +21,7 @@ from tests.fakes.agenticflow import (
 )
 from tests.fakes.base import Served
 from tests.platforms import agenticflow_settings
-from tests.support import accept, call_error, call_ok, connect
+from tests.support import accept, call_error, call_ok, call_once, connect, error_once
 
 pytestmark = pytest.mark.anyio
 
@@ -154,10 +154,9 @@ async def test_wrong_agent_options_are_refused_before_any_request(
 async def test_an_update_may_not_clear_a_field_the_platform_needs(
     fake: FakeAgenticFlow, settings: Settings
 ) -> None:
-    async with connect(settings) as client:
-        text = await call_error(
-            client, "update_agent", {"agent": f"af:{PRIVATE_AGENT_ID}", "options": {"tools": None}}
-        )
+    text = await error_once(
+        settings, "update_agent", {"agent": f"af:{PRIVATE_AGENT_ID}", "options": {"tools": None}}
+    )
     assert "options.tools cannot be null in an update" in text
     assert fake.requests == []
 
@@ -167,25 +166,28 @@ async def test_a_validation_error_of_the_platform_names_the_fields(
 ) -> None:
     # workflow_template_id alone is valid per the OpenAPI file; this deployment wants workflow_id.
     tools = [{"workflow_template_id": WORKFLOW_ID}]
-    async with connect(settings) as client:
-        text = await call_error(
-            client, "create_agent", {"backend": "af", "name": "T", "options": {"tools": tools}}
-        )
+    text = await error_once(
+        settings, "create_agent", {"backend": "af", "name": "T", "options": {"tools": tools}}
+    )
     assert "HTTP 422" in text and "tools.0.workflow_id: Field required" in text
     assert "nothing was changed" in text
     assert len(fake.requests_to("/v1/agents/", "POST")) == 1
 
 
 async def test_a_missing_workspace_id_is_explained_as_a_config_setting(url: str) -> None:
-    async with connect(agenticflow_settings(url, workspace_id=None)) as client:
-        text = await call_error(client, "list_agents", {"backend": "af"})
+    text = await error_once(
+        agenticflow_settings(url, workspace_id=None), "list_agents", {"backend": "af"}
+    )
     assert "query.workspace_id: Field required" in text
     assert "Set `workspace_id` of backend 'af' in the config" in text
 
 
 async def test_create_needs_a_project_id_in_the_config(fake: FakeAgenticFlow, url: str) -> None:
-    async with connect(agenticflow_settings(url, project_id=None)) as client:
-        text = await call_error(client, "create_agent", {"backend": "af", "name": "No project"})
+    text = await error_once(
+        agenticflow_settings(url, project_id=None),
+        "create_agent",
+        {"backend": "af", "name": "No project"},
+    )
     assert "Set `project_id` of backend 'af'" in text
     assert fake.requests == []
 
@@ -213,8 +215,9 @@ async def test_a_wrong_key_names_the_config_key_and_never_the_key(
     fake: FakeAgenticFlow, url: str
 ) -> None:
     secret = "af-wrong-secret-key-123"
-    async with connect(agenticflow_settings(url, api_key=secret)) as client:
-        text = await call_error(client, "get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
+    text = await error_once(
+        agenticflow_settings(url, api_key=secret), "get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"}
+    )
     assert "HTTP 401" in text and "Invalid API key" in text
     assert "`api_key` of backend 'af'" in text
     assert secret not in text
@@ -225,8 +228,7 @@ async def test_a_rate_limited_read_is_retried_after_the_wait_it_asks_for(
     fake: FakeAgenticFlow, settings: Settings
 ) -> None:
     fake.rate_limited(retry_after=0)
-    async with connect(settings) as client:
-        agent = await call_ok(client, "get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
+    agent = await call_once(settings, "get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
     assert agent["name"] == "Support Bot"
     assert len(fake.requests_to(f"/v1/agents/{PRIVATE_AGENT_ID}")) == 2
 
@@ -250,8 +252,9 @@ async def test_a_server_error_is_reported_after_the_retries(
     fake: FakeAgenticFlow, url: str
 ) -> None:
     fake.server_error(times=5)
-    async with connect(agenticflow_settings(url, max_retries=0)) as client:
-        text = await call_error(client, "list_agents", {"backend": "af"})
+    text = await error_once(
+        agenticflow_settings(url, max_retries=0), "list_agents", {"backend": "af"}
+    )
     assert "HTTP 500" in text and "Internal Server Error" in text and "retry later" in text
 
 
@@ -277,8 +280,11 @@ async def test_without_a_key_public_agents_are_read_anonymously(
 async def test_a_self_hosted_deployment_uses_its_path_prefix(served: Served) -> None:
     fake = FakeAgenticFlow(path_prefix="/api")
     url = served(fake)
-    async with connect(agenticflow_settings(url, path_prefix="/api")) as client:
-        agent = await call_ok(client, "get_agent", {"agent": f"af:{PRIVATE_AGENT_ID}"})
+    agent = await call_once(
+        agenticflow_settings(url, path_prefix="/api"),
+        "get_agent",
+        {"agent": f"af:{PRIVATE_AGENT_ID}"},
+    )
     assert agent["name"] == "Support Bot"
     assert fake.requests[0].path == f"/api/agents/{PRIVATE_AGENT_ID}"
 

@@ -17,7 +17,7 @@ from tests.fakes.agenticflow import (
     FakeAgenticFlow,
 )
 from tests.platforms import agenticflow_settings
-from tests.support import call_error, call_ok, connect, conversation_id, error_text, ok
+from tests.support import call_error, call_ok, call_once, connect, conversation_id, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -237,16 +237,15 @@ async def test_forbidden_and_missing_agents_fail_the_chat_with_the_reason(
 async def test_public_agents_are_chatted_with_anonymously(
     fake: FakeAgenticFlow, url: str, settings: Settings
 ) -> None:
-    async with connect(settings) as client:
-        chosen = await call_ok(
-            client,
-            "chat",
-            {
-                "agent": f"af:{PUBLIC_AGENT_ID}",
-                "message": "hi",
-                "options": {"anonymous": True},
-            },
-        )
+    chosen = await call_once(
+        settings,
+        "chat",
+        {
+            "agent": f"af:{PUBLIC_AGENT_ID}",
+            "message": "hi",
+            "options": {"anonymous": True},
+        },
+    )
     async with connect(agenticflow_settings(url, api_key=None)) as client:
         keyless = await call_ok(client, "chat", {"agent": f"af:{PUBLIC_AGENT_ID}", "message": "yo"})
         private = error_text(await chat(client, "hi"))

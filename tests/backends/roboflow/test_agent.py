@@ -17,8 +17,10 @@ from tests.support import (
     accept,
     call_error,
     call_ok,
+    call_once,
     connect_confirming,
     conversation_id,
+    error_once,
     error_text,
     ok,
 )
@@ -123,16 +125,17 @@ async def test_plan_mode_outlines_and_changes_nothing(
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     before = workflows_state(fake)
-    async with connect_confirming(settings, mode) as client:
-        result = await call_ok(
-            client,
-            "chat",
-            {
-                "agent": "vision",
-                "message": "add a webhook to slow-webhooks",
-                "options": {"mode": "plan"},
-            },
-        )
+    result = await call_once(
+        settings,
+        "chat",
+        {
+            "agent": "vision",
+            "message": "add a webhook to slow-webhooks",
+            "options": {"mode": "plan"},
+        },
+        mode,
+        elicitation_callback=accept,
+    )
     assert result["status"] == "completed"
     assert result["text"].startswith("Plan (no changes made)")
     assert result["workflows"] == [] and result["details"]["mode"] == "plan"
@@ -170,8 +173,9 @@ async def test_publish_deploys_the_draft_and_a_second_publish_says_there_is_no_d
 async def test_publishing_an_unknown_workflow_is_a_404_that_says_how_to_find_one(
     settings: Settings,
 ) -> None:
-    async with connect_confirming(settings) as client:
-        text = await call_error(client, "publish_workflow", {"workflow": "vision:nope"})
+    text = await error_once(
+        settings, "publish_workflow", {"workflow": "vision:nope"}, elicitation_callback=accept
+    )
     assert "HTTP 404" in text and "list_workflows" in text
 
 
@@ -390,8 +394,9 @@ async def test_unreadable_parts_of_an_answer_become_warnings_and_the_rest_is_kep
         "conversation_id": "conv_x",
         "credits_used": 1,
     }
-    async with connect_confirming(settings) as client:
-        chat = await call_ok(client, "chat", {"agent": "vision", "message": "detect cars"})
+    chat = await call_once(
+        settings, "chat", {"agent": "vision", "message": "detect cars"}, elicitation_callback=accept
+    )
     assert chat["status"] == "completed" and chat["text"] == "I made two workflows."
     assert [w["ref"] for w in chat["workflows"]] == ["vision:a"]
     assert chat["workflows"][0]["specification"] == SPEC

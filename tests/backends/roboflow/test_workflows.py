@@ -26,9 +26,11 @@ from tests.support import (
     answering,
     call_error,
     call_ok,
+    call_once,
     connect,
     connect_confirming,
     decline,
+    error_once,
 )
 
 pytestmark = pytest.mark.anyio
@@ -192,17 +194,18 @@ async def test_update_workflow_renames_and_replaces_the_specification_by_interna
     fake: FakeRoboflow, url: str, settings: Settings, mode: str
 ) -> None:
     new_spec = {**SPEC, "steps": [{"name": "count"}]}
-    async with connect_confirming(settings, mode) as client:
-        updated = await call_ok(
-            client,
-            "update_workflow",
-            {
-                "workflow": "vision:slow-webhooks",
-                "name": "Fast webhooks",
-                "specification": new_spec,
-                "options": {"url": "fast-webhooks"},
-            },
-        )
+    updated = await call_once(
+        settings,
+        "update_workflow",
+        {
+            "workflow": "vision:slow-webhooks",
+            "name": "Fast webhooks",
+            "specification": new_spec,
+            "options": {"url": "fast-webhooks"},
+        },
+        mode,
+        elicitation_callback=accept,
+    )
     assert updated["ref"] == "vision:fast-webhooks" and updated["name"] == "Fast webhooks"
     assert updated["specification"] == new_spec
     [update] = fake.requests_to("/updateWorkflow", "POST")
@@ -260,8 +263,13 @@ async def test_fork_workflow_copies_a_public_workflow_or_one_of_our_own(
 async def test_create_workflow_token_for_a_public_client(
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
-    async with connect_confirming(settings, mode) as client:
-        token = await call_ok(client, "create_workflow_token", {"workflow": "vision:slow-webhooks"})
+    token = await call_once(
+        settings,
+        "create_workflow_token",
+        {"workflow": "vision:slow-webhooks"},
+        mode,
+        elicitation_callback=accept,
+    )
     assert token["workflow"] == "vision:slow-webhooks"
     assert token["token"] in fake.workflow_tokens and token["expires_in"] == 3600
     assert token["expires_at"]
@@ -293,12 +301,13 @@ async def test_delete_workflow_asks_first_then_moves_it_to_trash_and_says_so(
 async def test_a_declined_or_unaskable_delete_changes_nothing(
     fake: FakeRoboflow, settings: Settings
 ) -> None:
-    async with connect_confirming(settings, elicitation_callback=decline) as client:
-        declined = await call_error(client, "delete_workflow", {"workflow": "vision:slow-webhooks"})
-    async with connect(settings) as client:  # a client with no elicitation
-        cannot_ask = await call_error(
-            client, "delete_workflow", {"workflow": "vision:slow-webhooks"}
-        )
+    declined = await error_once(
+        settings,
+        "delete_workflow",
+        {"workflow": "vision:slow-webhooks"},
+        elicitation_callback=decline,
+    )
+    cannot_ask = await error_once(settings, "delete_workflow", {"workflow": "vision:slow-webhooks"})
     assert "Not confirmed: nothing was changed" in declined
     assert "confirm_destructive = false" in cannot_ask
     assert fake.requests == [] and not fake.workflow("slow-webhooks").in_trash
@@ -306,10 +315,12 @@ async def test_a_declined_or_unaskable_delete_changes_nothing(
 
 async def test_flat_write_answers_are_read_too(fake: FakeRoboflow, settings: Settings) -> None:
     fake.flat_write_responses = True
-    async with connect_confirming(settings) as client:
-        created = await call_ok(
-            client, "create_workflow", {"backend": "vision", "name": "Flat", "specification": SPEC}
-        )
+    created = await call_once(
+        settings,
+        "create_workflow",
+        {"backend": "vision", "name": "Flat", "specification": SPEC},
+        elicitation_callback=accept,
+    )
     assert created["ref"] == "vision:flat" and created["specification"] == SPEC
 
 
@@ -376,8 +387,9 @@ async def test_a_429_on_a_read_is_retried_after_retry_after(
     fake: FakeRoboflow, settings: Settings
 ) -> None:
     fake.rate_limited(retry_after=0)
-    async with connect_confirming(settings) as client:
-        listed = await call_ok(client, "list_workflows", {"backend": "vision"})
+    listed = await call_once(
+        settings, "list_workflows", {"backend": "vision"}, elicitation_callback=accept
+    )
     assert listed["items"] and len(fake.requests_to("/workflows", "GET")) == 2
 
 
@@ -398,8 +410,9 @@ async def test_a_429_that_persists_says_when_to_retry_and_posts_are_not_repeated
 
 async def test_a_server_error_says_to_retry_later(fake: FakeRoboflow, settings: Settings) -> None:
     fake.server_error()
-    async with connect_confirming(settings) as client:
-        text = await call_error(client, "get_workflow", {"workflow": "vision:slow-webhooks"})
+    text = await error_once(
+        settings, "get_workflow", {"workflow": "vision:slow-webhooks"}, elicitation_callback=accept
+    )
     assert "HTTP 500: Internal server error" in text and "retry later" in text
 
 
@@ -481,8 +494,13 @@ async def test_publish_asks_first_and_a_decline_publishes_nothing(
 ) -> None:
     draft = {**SPEC, "steps": [{"name": "drafted"}]}
     fake.workflow("slow-webhooks").draft = draft
-    async with connect(settings, mode, elicitation_callback=decline) as client:
-        text = await call_error(client, "publish_workflow", {"workflow": "vision:slow-webhooks"})
+    text = await error_once(
+        settings,
+        "publish_workflow",
+        {"workflow": "vision:slow-webhooks"},
+        mode,
+        elicitation_callback=decline,
+    )
     assert "nothing was changed" in text
     assert fake.requests_to("/publish") == []
     assert fake.workflow("slow-webhooks").draft == draft
