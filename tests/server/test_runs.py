@@ -10,7 +10,7 @@ from mcp.types import CallToolResult
 
 from agentdeck.model import ApprovalRequired, PauseKey, QuestionAsked
 from agentdeck.store.sqlite import SqliteStore
-from tests.fakes.base import Served
+from tests.fakes.base import Served, serve
 from tests.fakes.openai import FakeOpenAI
 from tests.support import (
     FAST_HTTP,
@@ -54,34 +54,32 @@ async def test_a_slow_chat_answers_running_and_get_run_completes_it(
     assert finished["text"].startswith(started["text"])
 
 
-async def test_cancel_run_stops_the_run_and_closes_the_upstream_stream(
-    served: Served, mode: str
-) -> None:
+async def test_cancel_run_stops_the_run_and_closes_the_upstream_stream(mode: str) -> None:
     fake = FakeOpenAI(chunk_delay=0.2)
-    url = served(fake)
-    async with connect(model_settings(url), mode) as client:
-        agent = await local_agent(client)
-        started = await call_ok(
-            client, "chat", {"agent": agent, "message": "hi", "wait_seconds": 0.3}
-        )
-        assert fake.open_streams == 1
-        cancelled = await call_ok(client, "cancel_run", {"run_id": started["run_id"]})
-        assert cancelled["status"] == "cancelled"
-        again = await call_ok(client, "get_run", {"run_id": started["run_id"]})
-        assert again["status"] == "cancelled"
-        await wait_until(lambda: fake.open_streams == 0)
+    with serve(fake.app) as url:
+        async with connect(model_settings(url), mode) as client:
+            agent = await local_agent(client)
+            started = await call_ok(
+                client, "chat", {"agent": agent, "message": "hi", "wait_seconds": 0.3}
+            )
+            assert fake.open_streams == 1
+            cancelled = await call_ok(client, "cancel_run", {"run_id": started["run_id"]})
+            assert cancelled["status"] == "cancelled"
+            again = await call_ok(client, "get_run", {"run_id": started["run_id"]})
+            assert again["status"] == "cancelled"
+            await wait_until(lambda: fake.open_streams == 0)
     assert fake.closed_early == 1
 
 
-async def test_cancelling_the_mcp_request_cancels_its_run(served: Served, mode: str) -> None:
+async def test_cancelling_the_mcp_request_cancels_its_run(mode: str) -> None:
     fake = FakeOpenAI(chunk_delay=0.2)
-    url = served(fake)
-    async with connect(model_settings(url), mode) as client:
-        agent = await local_agent(client)
-        with anyio.move_on_after(0.5):
-            await client.call_tool("chat", {"agent": agent, "message": "hi"})
-        await wait_until(lambda: fake.open_streams == 0)
-        listed = await call_ok(client, "list_conversations", {})
+    with serve(fake.app) as url:
+        async with connect(model_settings(url), mode) as client:
+            agent = await local_agent(client)
+            with anyio.move_on_after(0.5):
+                await client.call_tool("chat", {"agent": agent, "message": "hi"})
+            await wait_until(lambda: fake.open_streams == 0)
+            listed = await call_ok(client, "list_conversations", {})
     assert fake.closed_early == 1
     assert listed["items"][0]["message_count"] == 1  # the question is kept, no half answer
 

@@ -11,7 +11,7 @@ import pytest
 from mcp import MCPError
 
 from tests.fakes.agentflow import FakeAgentFlow
-from tests.fakes.base import Served
+from tests.fakes.base import Served, serve
 from tests.fakes.openai import FakeOpenAI
 from tests.server.tasks.client import CancelTask, TasksClient, get_task, raw_request, send
 from tests.support import FAST_HTTP, call_ok, connect, local_agent, make_settings, model_settings
@@ -53,20 +53,20 @@ async def test_without_the_extension_a_slow_chat_answers_running_as_before(serve
     assert result["status"] == "running"
 
 
-async def test_tasks_cancel_closes_the_upstream_stream(served: Served) -> None:
+async def test_tasks_cancel_closes_the_upstream_stream() -> None:
     fake = FakeOpenAI(chunk_delay=0.3)
     tasks = TasksClient()
-    url = served(fake)
-    async with connect(model_settings(url), extensions=[tasks]) as client:
-        agent = await local_agent(client)
-        async with anyio.create_task_group() as group:
-            group.start_soon(client.call_tool, "chat", {"agent": agent, "message": "hi"})
-            with anyio.fail_after(10):
-                while not tasks.created:  # noqa: ASYNC110 (the claim's own record)
-                    await anyio.sleep(0.02)
-            task_id = tasks.created[0].task_id
-            await send(client.session, CancelTask, task_id)
-        state = await get_task(client.session, task_id)
+    with serve(fake.app) as url:
+        async with connect(model_settings(url), extensions=[tasks]) as client:
+            agent = await local_agent(client)
+            async with anyio.create_task_group() as group:
+                group.start_soon(client.call_tool, "chat", {"agent": agent, "message": "hi"})
+                with anyio.fail_after(10):
+                    while not tasks.created:  # noqa: ASYNC110 (the claim's own record)
+                        await anyio.sleep(0.02)
+                task_id = tasks.created[0].task_id
+                await send(client.session, CancelTask, task_id)
+            state = await get_task(client.session, task_id)
     assert state["status"] == "cancelled"
     assert fake.open_streams == 0 and fake.closed_early == 1
 
@@ -200,28 +200,30 @@ async def test_legacy_task_result_asks_an_approval_through_elicitation(served: S
     assert "approval denied (no)" in result.structured_content["text"]
 
 
-async def test_legacy_tasks_cancel_answers_the_cancelled_task(served: Served) -> None:
+async def test_legacy_tasks_cancel_answers_the_cancelled_task() -> None:
     fake = FakeOpenAI(chunk_delay=0.3)
-    url = served(fake)
-    async with connect(model_settings(url), "legacy") as client:
-        agent = await local_agent(client)
-        task = await call_as_task(client, "chat", {"agent": agent, "message": "hi"})
-        with anyio.fail_after(5):
-            while fake.open_streams == 0:  # noqa: ASYNC110 (a counter in the fake's thread)
-                await anyio.sleep(0.01)
-        cancelled = await legacy(
-            client,
-            types.CancelTaskRequest(params=types.CancelTaskRequestParams(task_id=task["taskId"])),
-            types.CancelTaskResult,
-        )
-        with pytest.raises(MCPError) as again:
-            await legacy(
+    with serve(fake.app) as url:
+        async with connect(model_settings(url), "legacy") as client:
+            agent = await local_agent(client)
+            task = await call_as_task(client, "chat", {"agent": agent, "message": "hi"})
+            with anyio.fail_after(5):
+                while fake.open_streams == 0:  # noqa: ASYNC110 (a counter in the fake's thread)
+                    await anyio.sleep(0.01)
+            cancelled = await legacy(
                 client,
                 types.CancelTaskRequest(
                     params=types.CancelTaskRequestParams(task_id=task["taskId"])
                 ),
                 types.CancelTaskResult,
             )
+            with pytest.raises(MCPError) as again:
+                await legacy(
+                    client,
+                    types.CancelTaskRequest(
+                        params=types.CancelTaskRequestParams(task_id=task["taskId"])
+                    ),
+                    types.CancelTaskResult,
+                )
     assert cancelled.status == "cancelled"
     assert fake.closed_early == 1
     assert again.value.error.code == -32602
