@@ -5,13 +5,19 @@ from typing import Any
 import anyio
 from mcp import Client
 
+from tests.fakes.agentflow import FakeAgentFlow
 from tests.support import call_ok
 
 AGENT = "flow:agent_research"
 
 
-async def paused_chat(client: Client, message: str, wait_seconds: float) -> dict[str, Any]:
-    """A chat whose run pauses (on an approval or a question) and is still running."""
+async def paused_chat(
+    client: Client, fake: FakeAgentFlow, pause: str, wait_seconds: float
+) -> dict[str, Any]:
+    """A chat whose run pauses on the fake's next ``pause`` ("approval": send_email asks for
+    one; "question": the agent asks which format) and is still running."""
+    fake.next_stream = pause
+    message = {"approval": "mail", "question": "summarize"}[pause]
     with anyio.fail_after(15):
         paused = await call_ok(
             client, "chat", {"agent": AGENT, "message": message, "wait_seconds": wait_seconds}

@@ -66,10 +66,9 @@ async def test_tool_events_become_tool_calls_with_results(
 async def test_an_approval_pauses_the_run_until_approved_with_edited_arguments(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    fake.next_stream = "approval"
     edited = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
     async with connect(settings, mode) as client:
-        paused = await paused_chat(client, "mail", 1)
+        paused = await paused_chat(client, fake, "approval", 1)
         (pending,) = paused["pending_approvals"]
         assert pending["tool"] == "send_email"
         assert pending["arguments"]["to"] == "team@example.com"
@@ -95,9 +94,8 @@ async def test_an_approval_pauses_the_run_until_approved_with_edited_arguments(
 async def test_a_denied_approval_is_reported_to_the_agent_with_the_reason(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
-    fake.next_stream = "approval"
     async with connect(settings) as client:
-        paused = await paused_chat(client, "mail", 0.5)
+        paused = await paused_chat(client, fake, "approval", 0.5)
         ref = paused["pending_approvals"][0]["ref"]
         denied = await call_ok(
             client,
@@ -114,9 +112,8 @@ async def test_a_denied_approval_is_reported_to_the_agent_with_the_reason(
 async def test_cancel_run_closes_the_stream_and_cancels_the_call_upstream(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    fake.next_stream = "approval"
     async with connect(settings, mode) as client:
-        paused = await paused_chat(client, "mail", 0.5)
+        paused = await paused_chat(client, fake, "approval", 0.5)
         with anyio.fail_after(15):
             cancelled = await call_ok(client, "cancel_run", {"run_id": paused["run_id"]})
     assert cancelled["status"] == "cancelled"
@@ -131,9 +128,8 @@ async def test_cancel_run_closes_the_stream_and_cancels_the_call_upstream(
 async def test_a_question_pauses_the_run_until_answered(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    fake.next_stream = "question"
     async with connect(settings, mode) as client:
-        paused = await paused_chat(client, "summarize", 0.5)
+        paused = await paused_chat(client, fake, "question", 0.5)
         (question,) = paused["pending_questions"]
         assert question["question"] == "Which format do you want? (options: short, detailed)"
         answered = await call_ok(

@@ -39,10 +39,9 @@ def read_after_answer(fake: FakeAgentFlow, answer_path: str) -> bool:
 async def test_an_approval_that_ends_the_stream_is_listed_and_respond_gives_the_answer(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    fake.next_stream = "approval"
     edited = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
     async with connect(settings, mode) as client:
-        paused = await paused_chat(client, "mail", 5)
+        paused = await paused_chat(client, fake, "approval", 5)
         (pending,) = paused["pending_approvals"]
         assert pending["tool"] == "send_email"
         assert pending["arguments"]["to"] == "team@example.com"
@@ -95,9 +94,8 @@ async def test_an_approval_that_ends_the_stream_is_asked_in_the_chat(
 async def test_a_question_that_ends_the_stream_is_listed_and_answer_question_gives_the_answer(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    fake.next_stream = "question"
     async with connect(settings, mode) as client:
-        paused = await paused_chat(client, "summarize", 5)
+        paused = await paused_chat(client, fake, "question", 5)
         (question,) = paused["pending_questions"]
         assert question["question"] == "Which format do you want? (options: short, detailed)"
         assert next(iter(fake.calls.values()))["status"] == "awaiting_input"
@@ -128,9 +126,8 @@ async def test_a_question_that_ends_the_stream_is_asked_in_the_chat(
 async def test_approvals_answered_in_bulk_let_the_paused_run_finish(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
-    fake.next_stream = "approval"
     async with connect(settings) as client:
-        paused = await paused_chat(client, "mail", 5)
+        paused = await paused_chat(client, fake, "approval", 5)
         ref = paused["pending_approvals"][0]["ref"]
         bulk = await call_ok(
             client, "respond_to_approvals", {"approvals": [ref], "decision": "approve"}
@@ -175,9 +172,8 @@ async def test_a_one_piece_answer_on_a_pause_finds_the_approval_and_waits_for_it
 async def test_cancelling_a_paused_run_stops_the_wait_and_the_call_upstream(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
-    fake.next_stream = "approval"
     async with connect(settings) as client:
-        paused = await paused_chat(client, "mail", 5)
+        paused = await paused_chat(client, fake, "approval", 5)
         with anyio.fail_after(15):
             cancelled = await call_ok(client, "cancel_run", {"run_id": paused["run_id"]})
     assert cancelled["status"] == "cancelled"
