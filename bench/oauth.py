@@ -13,7 +13,7 @@
   50 ms; p50/p99 from a delta leaving the model to its progress notification arriving
   at the client, and the server's RSS after.
 
-The issuer is the test authorization server (``tests/oauth_issuer.py``) and the model a
+The issuer is the test authorization server (``tests/server/oauth_issuer.py``) and the model a
 fake, both on 127.0.0.1 in this process; every client too, so on a small machine the
 clients' own work shows in the latencies: read the two modes side by side. Numbers are
 printed, never asserted.
@@ -53,7 +53,7 @@ from agentdeck.config import AuthSettings
 from agentdeck.server.oauth import JwtVerifier, ScopePolicy, protect
 from agentdeck.server.transport import BearerTokenMiddleware
 from tests.fakes.base import serve
-from tests.oauth_issuer import SCOPES, TestIssuer
+from tests.server.oauth_issuer import SCOPES, TestIssuer
 
 STATIC_TOKEN = "bench-static-token-0123456789"
 DELTAS = 10

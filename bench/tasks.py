@@ -37,7 +37,7 @@ from contenders import write_config
 from agentdeck.server.tasks import GRACE_SECONDS
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
-from tests.tasks_client import TasksClient, get_task
+from tests.server.tasks.client import TasksClient, get_task
 
 
 def ms(samples: list[float]) -> str:

@@ -1,8 +1,10 @@
 import logging
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 
+from tests.fakes.base import Served, serve
 from tests.support import BUILT_SERVERS, OUTPUTS
 
 pytest_plugins = ["tests.pg", "tests.npm"]
@@ -17,6 +19,13 @@ def anyio_backend() -> str:
 def mode(request: pytest.FixtureRequest) -> str:
     """Both protocol eras: 'auto' lands on 2026-07-28, 'legacy' speaks 2025-11-25."""
     return request.param
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    """Serves the fakes a test builds: ``served(fake)`` is its base URL until the test ends."""
+    with ExitStack() as stack:
+        yield lambda fake: stack.enter_context(serve(fake.app))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

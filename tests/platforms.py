@@ -4,47 +4,51 @@ from copy import deepcopy
 from typing import Any
 
 from agentdeck.config import Settings
-from tests.fakes.agenticflow import API_KEY, PROJECT_ID, WORKSPACE_ID
+from tests.fakes.agentflow import FakeAgentFlow
+from tests.fakes.agenticflow import API_KEY, PROJECT_ID, WORKSPACE_ID, FakeAgenticFlow
+from tests.fakes.base import FakePlatform
+from tests.fakes.openai import FakeOpenAI
 from tests.fakes.roboflow import FULL_KEY, WORKSPACE, FakeRoboflow
-from tests.support import FAST_HTTP, make_settings
+from tests.support import FAST_HTTP, make_settings, model_settings
 
 
-def _without_none(backend: dict[str, Any]) -> dict[str, Any]:
-    """Leave out settings a test set to None, so their defaults apply."""
-    return {key: value for key, value in backend.items() if value is not None}
+def _one_backend(name: str, kind: str, url: str, fields: dict[str, Any]) -> Settings:
+    """agentdeck with the one backend ``name``; fields a test set to None are left out, so
+    their defaults apply."""
+    backend = {"kind": kind, "base_url": url, **FAST_HTTP, **fields}
+    return make_settings(
+        {name: {key: value for key, value in backend.items() if value is not None}}
+    )
 
 
 def roboflow_settings(base_url: str, **overrides: Any) -> Settings:
     """Backend ``vision`` on the Roboflow fake, with a key that has every scope."""
-    vision = {
-        "kind": "roboflow",
-        "base_url": base_url,
-        "workspace": WORKSPACE,
-        "api_key": FULL_KEY,
-        **FAST_HTTP,
-        **overrides,
-    }
-    return make_settings({"vision": _without_none(vision)})
+    fields = {"workspace": WORKSPACE, "api_key": FULL_KEY, **overrides}
+    return _one_backend("vision", "roboflow", base_url, fields)
 
 
 def agentflow_settings(url: str, token: str = "test-token", **extra: Any) -> Settings:
     """Backend ``flow`` on the AgentFlow fake."""
-    backend = {"kind": "agentflow", "base_url": url, "token": token, **FAST_HTTP, **extra}
-    return make_settings({"flow": backend})
+    return _one_backend("flow", "agentflow", url, {"token": token, **extra})
+
+
+def make_settings_for(url: str, token: str, **extra: Any) -> Settings:
+    """Backend ``ops`` on the Make fake, in team 1."""
+    return _one_backend("ops", "make", url, {"token": token, "team_id": 1, **extra})
 
 
 def agenticflow_settings(url: str, **extra: Any) -> Settings:
     """Backend ``af`` on the AgenticFlow fake, in its default workspace and project."""
-    backend = {
-        "kind": "agenticflow",
-        "base_url": url,
-        "api_key": API_KEY,
-        "workspace_id": WORKSPACE_ID,
-        "project_id": PROJECT_ID,
-        **FAST_HTTP,
-        **extra,
-    }
-    return make_settings({"af": _without_none(backend)})
+    ids = {"api_key": API_KEY, "workspace_id": WORKSPACE_ID, "project_id": PROJECT_ID}
+    return _one_backend("af", "agenticflow", url, {**ids, **extra})
+
+
+OPENAI_KEY = "sk-test-0123456789"
+
+
+def openai_settings(url: str, **local: Any) -> Settings:
+    """Backend ``local`` on the OpenAI-compatible fake's ``tiny-llama``, with a key."""
+    return model_settings(url, "tiny-llama", openai_api_key=OPENAI_KEY, **local)
 
 
 def workflows_state(fake: FakeRoboflow) -> dict[str, Any]:
@@ -53,3 +57,15 @@ def workflows_state(fake: FakeRoboflow) -> dict[str, Any]:
         slug: deepcopy([wf.to_json() for wf in ws.workflows.values()])
         for slug, ws in fake.workspaces.items()
     }
+
+
+def settings_for(fake: FakePlatform, url: str) -> Settings:
+    """agentdeck with one backend on ``fake`` served at ``url``: ``flow``, ``af``, ``vision``
+    or ``local``."""
+    kinds = {
+        FakeAgentFlow: agentflow_settings,
+        FakeAgenticFlow: agenticflow_settings,
+        FakeRoboflow: roboflow_settings,
+        FakeOpenAI: openai_settings,
+    }
+    return kinds[type(fake)](url)

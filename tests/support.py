@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from subprocess import CompletedProcess, run
 from typing import Any
 
 from mcp import Client
@@ -14,7 +16,34 @@ from pydantic import SecretStr
 from agentdeck.config import Settings, parse_settings
 from agentdeck.server import build_server
 
+#: A 2025-11-25 client's first request, for tests speaking raw JSON-RPC over HTTP.
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"},
+    },
+}
+#: An agentdeck config: its database, and a local backend on the fake model at ``{model}``.
+LOCAL_MODEL_CONFIG = """
+[server]
+database = "{database}"
+
+[backends.local]
+kind = "local"
+model = "tiny-llama"
+openai_base_url = "{model}/v1"
+"""
 FAST_HTTP = {"max_retries": 2, "retry_max_wait": 5, "timeout": 5, "stream_timeout": 10}
+
+
+def run_agentdeck(*args: str, timeout: float = 30, **kwargs: Any) -> CompletedProcess[str]:
+    """``python -m agentdeck <args>`` in a process of its own, its output captured as text."""
+    command = [sys.executable, "-m", "agentdeck", *args]
+    return run(command, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
 
 
 def make_settings(
@@ -36,15 +65,16 @@ def make_settings(
     return parse_settings(raw, source="test", environ={})
 
 
-def slow_settings(model_url: str) -> Settings:
+def model_settings(model_url: str, model: str = "slow", **local: Any) -> Settings:
     """Settings with a local backend on the fake OpenAI-compatible model at ``model_url``
-    (tests/fakes/openai.py: slow when its ``chunk_delay`` says so)."""
+    (tests/fakes/openai.py: slow when its ``chunk_delay`` says so), named ``model``."""
     return make_settings(
         local={
             "model": "openai",
             "openai_base_url": f"{model_url}/v1",
-            "openai_model": "slow",
+            "openai_model": model,
             **FAST_HTTP,
+            **local,
         }
     )
 
@@ -166,6 +196,49 @@ def error_text(result: CallToolResult) -> str:
     """The error text of a failed call; fails the test if the call succeeded."""
     assert result.is_error, f"expected an error, got {result.structured_content}"
     return _text(result)
+
+
+async def call_ok(client: Client, tool: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Call ``tool`` and return its structured result; the call must succeed (``ok``)."""
+    return ok(await client.call_tool(tool, *args, **kwargs))
+
+
+async def call_error(client: Client, tool: str, *args: Any, **kwargs: Any) -> str:
+    """Call ``tool`` and return its error text; the call must fail (``error_text``)."""
+    return error_text(await client.call_tool(tool, *args, **kwargs))
+
+
+async def call_once(
+    settings: Settings, tool: str, arguments: dict[str, Any], mode: str = "auto", **connect_to: Any
+) -> dict[str, Any]:
+    """One call that must succeed, by a client connected for it alone (``connect_to`` goes to
+    :func:`connect`); its structured result."""
+    async with connect(settings, mode, **connect_to) as client:
+        return await call_ok(client, tool, arguments)
+
+
+async def error_once(
+    settings: Settings, tool: str, arguments: dict[str, Any], mode: str = "auto", **connect_to: Any
+) -> str:
+    """One call that must fail, by a client connected for it alone; its error text."""
+    async with connect(settings, mode, **connect_to) as client:
+        return await call_error(client, tool, arguments)
+
+
+async def two_turns(
+    client: Client, agent: str, first: str, second: str, then: Client | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two chat turns with ``agent`` in one conversation, the second through ``then`` (a
+    client of another server) when given."""
+    one = await call_ok(client, "chat", {"agent": agent, "message": first})
+    arguments = {"agent": agent, "message": second, "conversation": one["conversation"]}
+    return one, await call_ok(then or client, "chat", arguments)
+
+
+async def local_agent(client: Client) -> str:
+    """The ref of a new local agent on the backend's default model."""
+    agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A"})
+    return str(agent["ref"])
 
 
 def _text(result: CallToolResult) -> str:

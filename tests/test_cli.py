@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 
 import pytest
 
 from agentdeck.cli import parse_args
-
-AGENTDECK = [sys.executable, "-m", "agentdeck"]
+from tests.support import run_agentdeck
 
 
 def refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -67,12 +64,8 @@ def test_help_says_what_read_only_keeps_and_the_http_defaults() -> None:
     """19.6: `--read-only` says chat and cancel_run stay, `--host`/`--port` show their
     defaults, `--transport` and `tools --read-only` are described."""
     helps = {
-        command: subprocess.run(
-            [*AGENTDECK, command, "--help"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env={**os.environ, "COLUMNS": "200"},
+        command: run_agentdeck(
+            command, "--help", timeout=60, env={**os.environ, "COLUMNS": "200"}
         ).stdout
         for command in ("serve", "tools")
     }
@@ -102,12 +95,7 @@ def test_a_taken_port_says_nothing_is_serving_and_how_to_fix_it(tmp_path) -> Non
         held.listen()
         port = held.getsockname()[1]
         http = ["--transport", "http", "--port", str(port)]
-        served = subprocess.run(
-            [*AGENTDECK, "serve", "--config", str(config), *http],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        served = run_agentdeck("serve", "--config", str(config), *http, timeout=60)
     assert served.returncode != 0
     assert served.stderr.strip().splitlines() == [
         f"agentdeck: nothing is serving: port {port} on 127.0.0.1 is already in use "

@@ -14,7 +14,7 @@ import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.support import ok
+from tests.support import call_ok, run_agentdeck
 
 pytestmark = pytest.mark.anyio
 
@@ -44,14 +44,12 @@ def stdio_params(config: Path) -> StdioServerParameters:
 async def test_stdio_server_keeps_what_it_answered_across_a_restart(config_file: Path) -> None:
     with anyio.fail_after(60):
         async with Client(stdio_params(config_file), mode="legacy") as client:
-            agent = ok(
-                await client.call_tool("create_agent", {"backend": "local", "name": "Keeper"})
-            )
-            reply = ok(await client.call_tool("chat", {"agent": agent["ref"], "message": "note"}))
+            agent = await call_ok(client, "create_agent", {"backend": "local", "name": "Keeper"})
+            reply = await call_ok(client, "chat", {"agent": agent["ref"], "message": "note"})
         async with Client(stdio_params(config_file)) as client:
-            listed = ok(await client.call_tool("list_agents", {"backend": "local"}))
-            conversation = ok(
-                await client.call_tool("get_conversation", {"conversation": reply["conversation"]})
+            listed = await call_ok(client, "list_agents", {"backend": "local"})
+            conversation = await call_ok(
+                client, "get_conversation", {"conversation": reply["conversation"]}
             )
     assert [a["name"] for a in listed["items"]] == ["Keeper"]
     assert [m["content"] for m in conversation["messages"]] == ["note", "You said: note"]
@@ -137,50 +135,32 @@ async def test_http_server_requires_its_token_and_checks_the_host(config_file: P
                 async with Client(
                     streamable_http_client(f"{base}/mcp", http_client=http)
                 ) as client:
-                    backends = ok(await client.call_tool("list_backends", {}))
+                    backends = await call_ok(client, "list_backends", {})
     assert [b["name"] for b in backends["backends"]] == ["local"]
 
 
 def test_a_public_bind_without_a_token_refuses_to_start(config_file: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "agentdeck",
-            "serve",
-            "--config",
-            str(config_file),
-            "--transport",
-            "http",
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(free_port()),
-        ],
+    result = run_agentdeck(
+        "serve",
+        "--config",
+        str(config_file),
+        "--transport",
+        "http",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(free_port()),
         env={k: v for k, v in os.environ.items() if k != "AGENTDECK_HTTP_TOKEN"},
-        capture_output=True,
-        text=True,
-        timeout=30,
     )
     assert result.returncode == 2
     assert "without a bearer token" in result.stderr
 
 
 def test_check_and_tools_commands_describe_the_configuration(config_file: Path) -> None:
-    check = subprocess.run(
-        [sys.executable, "-m", "agentdeck", "check", "--config", str(config_file)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    check = run_agentdeck("check", "--config", str(config_file))
     assert check.returncode == 0, check.stderr
     assert "ok   local" in check.stdout and "default model 'echo'" in check.stdout
-    tools = subprocess.run(
-        [sys.executable, "-m", "agentdeck", "tools", "--read-only", "--config", str(config_file)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    tools = run_agentdeck("tools", "--read-only", "--config", str(config_file))
     assert "list_agents" in tools.stdout and "delete_agent" not in tools.stdout
 
 
@@ -198,11 +178,6 @@ def test_the_tools_command_lists_exposed_agents_as_tools(tmp_path: Path) -> None
     anyio.run(add_agent)
     config = tmp_path / "agentdeck.toml"
     config.write_text(CONFIG.format(database=database) + "expose_agents = true\n")
-    listed = subprocess.run(
-        [sys.executable, "-m", "agentdeck", "tools", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    listed = run_agentdeck("tools", "--config", str(config))
     assert listed.returncode == 0, listed.stderr
     assert "local_travel_planner" in listed.stdout and "agent tool" in listed.stdout

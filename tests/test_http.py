@@ -29,7 +29,7 @@ from agentdeck.errors import (
     UpstreamValidationError,
 )
 from agentdeck.http import HttpClient, RetryPolicy, build_async_client, tls_context
-from tests.fakes.base import FakePlatform, serve
+from tests.fakes.base import FakePlatform, Served, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -59,6 +59,16 @@ class EchoServer(FakePlatform):
         )
 
 
+@pytest.fixture
+def server() -> EchoServer:
+    return EchoServer()
+
+
+@pytest.fixture
+def url(server: EchoServer, served: Served) -> str:
+    return served(server)
+
+
 @asynccontextmanager
 async def client_for(
     url: str, auth: httpx2.Auth | None = None, **kwargs
@@ -75,34 +85,30 @@ async def client_for(
         )
 
 
-async def test_a_get_answered_503_with_retry_after_is_retried() -> None:
-    server = EchoServer()
+async def test_a_get_answered_503_with_retry_after_is_retried(server: EchoServer, url: str) -> None:
     server.fail_next(503, {"error": "busy"}, headers={"Retry-After": "0"})
-    with serve(server.app) as url:
-        async with client_for(url) as http:
-            answer = await http.request("GET", "/things", params={"a": 1, "skip": None})
+    async with client_for(url) as http:
+        answer = await http.request("GET", "/things", params={"a": 1, "skip": None})
     assert answer["query"] == {"a": "1"}
     assert len(server.requests) == 2
 
 
-async def test_a_post_answered_503_is_not_retried() -> None:
-    server = EchoServer()
+async def test_a_post_answered_503_is_not_retried(server: EchoServer, url: str) -> None:
     server.fail_next(503, {"error": "busy"}, headers={"Retry-After": "0"})
-    with serve(server.app) as url:
-        async with client_for(url) as http:
-            with pytest.raises(ServerError) as caught:
-                await http.request("POST", "/run", json={"x": 1})
+    async with client_for(url) as http:
+        with pytest.raises(ServerError) as caught:
+            await http.request("POST", "/run", json={"x": 1})
     assert len(server.requests) == 1
     assert "HTTP 503: busy" in str(caught.value)
 
 
-async def test_a_401_is_not_retried_and_names_the_setting_not_the_secret() -> None:
-    server = EchoServer()
+async def test_a_401_is_not_retried_and_names_the_setting_not_the_secret(
+    server: EchoServer, url: str
+) -> None:
     server.fail_next(401, {"message": f"token {SECRET} is invalid"})
-    with serve(server.app) as url:
-        async with client_for(url, auth=TokenAuth(SECRET)) as http:
-            with pytest.raises(AuthenticationError) as caught:
-                await http.request("GET", "/agents")
+    async with client_for(url, auth=TokenAuth(SECRET)) as http:
+        with pytest.raises(AuthenticationError) as caught:
+            await http.request("GET", "/agents")
     text = str(caught.value)
     assert len(server.requests) == 1
     assert server.requests[0].headers["authorization"] == f"Token {SECRET}"
@@ -110,62 +116,58 @@ async def test_a_401_is_not_retried_and_names_the_setting_not_the_secret() -> No
     assert "backend 'ops'" in text and "HTTP 401" in text and "`token`" in text
 
 
-async def test_rate_limits_that_outlast_the_retries_say_when_to_try_again() -> None:
-    server = EchoServer()
+async def test_rate_limits_that_outlast_the_retries_say_when_to_try_again(
+    server: EchoServer, url: str
+) -> None:
     server.fail_next(429, {"error": "slow down"}, headers={"Retry-After": "0"}, times=3)
-    with serve(server.app) as url:
-        async with client_for(url) as http:
-            with pytest.raises(RateLimitedError) as caught:
-                await http.request("GET", "/agents")
+    async with client_for(url) as http:
+        with pytest.raises(RateLimitedError) as caught:
+            await http.request("GET", "/agents")
     assert len(server.requests) == 3
     assert caught.value.retry_after == 0
     assert "Retried 2 times" in str(caught.value)
 
 
-async def test_a_retry_after_beyond_the_cap_is_not_waited_for() -> None:
-    server = EchoServer()
+async def test_a_retry_after_beyond_the_cap_is_not_waited_for(server: EchoServer, url: str) -> None:
     server.fail_next(429, {"error": "slow down"}, headers={"Retry-After": "3600"})
-    with serve(server.app) as url:
-        async with client_for(url) as http:
-            with pytest.raises(RateLimitedError) as caught:
-                await http.request("GET", "/agents")
+    async with client_for(url) as http:
+        with pytest.raises(RateLimitedError) as caught:
+            await http.request("GET", "/agents")
     assert len(server.requests) == 1
     assert "Try again after 3600 s" in str(caught.value)
 
 
-async def test_agent_disabled_and_validation_errors_get_their_own_classes() -> None:
-    server = EchoServer()
+async def test_agent_disabled_and_validation_errors_get_their_own_classes(
+    server: EchoServer, url: str
+) -> None:
     server.fail_next(403, {"error": "Agent is disabled", "error_type": "AGENT_DISABLED"})
     server.fail_next(
         422, {"detail": [{"loc": ["body", "name"], "msg": "Field required", "type": "missing"}]}
     )
-    with serve(server.app) as url:
-        async with client_for(url) as http:
-            with pytest.raises(AgentDisabledError) as disabled:
-                await http.request("POST", "/chat", json={})
-            with pytest.raises(UpstreamValidationError) as invalid:
-                await http.request("POST", "/agents", json={})
+    async with client_for(url) as http:
+        with pytest.raises(AgentDisabledError) as disabled:
+            await http.request("POST", "/chat", json={})
+        with pytest.raises(UpstreamValidationError) as invalid:
+            await http.request("POST", "/agents", json={})
     assert "enable them" in str(disabled.value)
     assert "name: Field required" in str(invalid.value)
 
 
-async def test_the_api_key_goes_in_the_query_on_reads_and_in_the_body_on_writes() -> None:
-    server = EchoServer()
-    with serve(server.app) as url:
-        async with client_for(url, auth=ApiKeyAuth(SECRET)) as http:
-            read = await http.request("GET", "/workflows")
-            write = await http.request("POST", "/chat", json={"message": "hi"})
+async def test_the_api_key_goes_in_the_query_on_reads_and_in_the_body_on_writes(
+    server: EchoServer, url: str
+) -> None:
+    async with client_for(url, auth=ApiKeyAuth(SECRET)) as http:
+        read = await http.request("GET", "/workflows")
+        write = await http.request("POST", "/chat", json={"message": "hi"})
     assert read["query"] == {"api_key": SECRET}
     assert write["query"] == {}
     assert server.requests[1].body == {"message": "hi", "api_key": SECRET}
 
 
-async def test_an_answer_over_the_size_cap_is_refused() -> None:
-    server = EchoServer()
-    with serve(server.app) as url:
-        async with client_for(url, max_response_bytes=1000) as http:
-            with pytest.raises(ProtocolError) as caught:
-                await http.request("GET", "/big")
+async def test_an_answer_over_the_size_cap_is_refused(server: EchoServer, url: str) -> None:
+    async with client_for(url, max_response_bytes=1000) as http:
+        with pytest.raises(ProtocolError) as caught:
+            await http.request("GET", "/big")
     assert "more than 1000 bytes" in str(caught.value)
 
 
@@ -292,14 +294,14 @@ async def test_defect_7_a_read_timeout_is_tried_1_plus_max_retries_times() -> No
     assert len(attempts) == 3 and len(server.requests) == 3
 
 
-async def test_defect_7_a_lasting_503_is_tried_1_plus_max_retries_times() -> None:
-    server = EchoServer()
+async def test_defect_7_a_lasting_503_is_tried_1_plus_max_retries_times(
+    server: EchoServer, url: str
+) -> None:
     server.fail_next(503, {"error": "busy"}, headers={"Retry-After": "0"}, times=10)
     attempts: list[str] = []
-    with serve(server.app) as url:
-        async with counting_client(url, attempts) as http:
-            with pytest.raises(ServerError) as caught:
-                await http.request("GET", "/things")
+    async with counting_client(url, attempts) as http:
+        with pytest.raises(ServerError) as caught:
+            await http.request("GET", "/things")
     assert len(attempts) == 3 and len(server.requests) == 3
     assert "tried 3 times" in str(caught.value)
 
@@ -318,13 +320,13 @@ async def test_defect_8_a_long_call_gets_the_stream_timeout_instead_of_timeout()
     assert "raise `timeout`" in str(caught.value)
 
 
-async def test_defect_8_a_call_may_lower_the_size_cap_or_keep_the_start() -> None:
-    server = EchoServer()
-    with serve(server.app) as url:
-        async with client_for(url) as http:
-            with pytest.raises(ProtocolError) as caught:
-                await http.request("GET", "/big", max_bytes=100)
-            reply = await http.exchange("GET", "/big", max_bytes=100, truncate=True)
+async def test_defect_8_a_call_may_lower_the_size_cap_or_keep_the_start(
+    server: EchoServer, url: str
+) -> None:
+    async with client_for(url) as http:
+        with pytest.raises(ProtocolError) as caught:
+            await http.request("GET", "/big", max_bytes=100)
+        reply = await http.exchange("GET", "/big", max_bytes=100, truncate=True)
     assert "more than 100 bytes" in str(caught.value)
     assert reply.truncated and reply.content == b"x" * 100 and reply.status == 200
 
@@ -342,16 +344,16 @@ async def test_defect_14_a_stream_read_timeout_names_stream_timeout() -> None:
     assert "raise `stream_timeout`" in str(caught.value)
 
 
-async def test_defect_7_no_retry_starts_past_the_calls_time_bound() -> None:
+async def test_defect_7_no_retry_starts_past_the_calls_time_bound(
+    server: EchoServer, url: str
+) -> None:
     # the bound is the read timeout (0.2 s) plus retry_max_wait (1 s): a second wait of
     # 1 s would end past it, so the call gives up after two attempts instead of four
-    server = EchoServer()
     server.fail_next(503, {"error": "busy"}, headers={"Retry-After": "1"}, times=10)
-    with serve(server.app) as url:
-        async with httpx2.AsyncClient(base_url=url, timeout=httpx2.Timeout(0.2)) as client:
-            http = HttpClient(client, backend="ops", retry=RetryPolicy(max_retries=3, max_wait=1))
-            with pytest.raises(ServerError):
-                await http.request("GET", "/things")
+    async with httpx2.AsyncClient(base_url=url, timeout=httpx2.Timeout(0.2)) as client:
+        http = HttpClient(client, backend="ops", retry=RetryPolicy(max_retries=3, max_wait=1))
+        with pytest.raises(ServerError):
+            await http.request("GET", "/things")
     assert len(server.requests) == 2
 
 

@@ -16,7 +16,7 @@ import asyncio
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -219,6 +219,21 @@ def serve(app: ASGIApp, *, lifespan: bool = False) -> Iterator[str]:
         server.stop()
         thread.join(timeout=5)
         sock.close()
+
+
+Served = Callable[[FakePlatform], str]
+"""The ``served`` fixture (tests/conftest.py): serves a fake until the test ends, gives its URL."""
+
+
+class Swappable:
+    """An app served before it is known: set ``app`` later, to each test's own fake behind one
+    server for a module, or to an app that needs the server's base URL first."""
+
+    app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None
+        await self.app(scope, receive, send)
 
 
 class StreamCut(Exception):

@@ -7,7 +7,7 @@ import pytest
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.platforms import agentflow_settings
-from tests.support import connect, error_text, make_settings, ok
+from tests.support import call_error, call_ok, connect, error_text, make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -43,7 +43,7 @@ async def test_defect_9_bad_cursors_on_local_list_tools_are_clear_errors(
             result = await client.call_tool(tool, {**arguments, "cursor": cursor})
             text = error_text(result)
             assert INVALID in text, (tool, arguments, text)
-        assert ok(await client.call_tool("list_backends", {}))["backends"]
+        assert (await call_ok(client, "list_backends", {}))["backends"]
 
 
 @pytest.mark.parametrize("cursor", ["o:99999999999999999999", "o:²", "garbage"])
@@ -58,7 +58,7 @@ async def test_defect_9_bad_cursors_on_a_platform_are_clear_errors(
             ("list_knowledge_bases", {"backend": "flow"}),
             ("list_subagents", {"agent": "flow:agent_research"}),
         ]:
-            text = error_text(await client.call_tool(tool, {**arguments, "cursor": cursor}))
+            text = await call_error(client, tool, {**arguments, "cursor": cursor})
             assert INVALID in text, (tool, text)
-        page = ok(await client.call_tool("list_agents", {"backend": "flow", "limit": 1}))
+        page = await call_ok(client, "list_agents", {"backend": "flow", "limit": 1})
         assert page["next_cursor"] and page["items"]

@@ -1,8 +1,6 @@
 """Defect 16: the HTTP bearer check follows RFC 7235 and refuses weak public setups."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx2
@@ -12,11 +10,10 @@ from starlette.types import Receive, Scope, Send
 from agentdeck.errors import ConfigError
 from agentdeck.server import build_server
 from agentdeck.server.transport import BearerTokenMiddleware, build_http_app
-from tests.support import make_settings
+from tests.support import make_settings, run_agentdeck
 
 pytestmark = pytest.mark.anyio
 
-AGENTDECK = [sys.executable, "-m", "agentdeck"]
 PUBLIC_HTTP = ["--transport", "http", "--host", "0.0.0.0", "--port", "1"]
 TOKEN = "a-long-enough-token-0123"
 
@@ -69,12 +66,14 @@ def test_defect_16_a_public_bind_refuses_a_short_token() -> None:
 def test_defect_16_the_cli_says_why_it_refuses_a_short_public_token(tmp_path: Path) -> None:
     config = tmp_path / "agentdeck.toml"
     config.write_text('[backends.local]\nkind = "local"\ndatabase = ":memory:"\nmodel = "echo"\n')
-    result = subprocess.run(
-        [*AGENTDECK, "serve", "--config", str(config), *PUBLIC_HTTP, "--token", "tok-xyz"],
+    result = run_agentdeck(
+        "serve",
+        "--config",
+        str(config),
+        *PUBLIC_HTTP,
+        "--token",
+        "tok-xyz",
         env={k: v for k, v in os.environ.items() if k != "AGENTDECK_HTTP_TOKEN"},
-        capture_output=True,
-        text=True,
-        timeout=30,
     )
     assert result.returncode == 2
     assert "shorter than 16 characters" in result.stderr

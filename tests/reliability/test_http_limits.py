@@ -17,7 +17,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.reliability.subprocesses import HttpServer
-from tests.support import ok
+from tests.support import INITIALIZE, call_ok
 
 pytestmark = pytest.mark.anyio
 
@@ -39,16 +39,6 @@ database = ":memory:"
 model = "echo"
 """
 HEADERS = {"Accept": "application/json, text/event-stream"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "idle", "version": "1"},
-    },
-}
 
 
 @pytest.fixture
@@ -147,7 +137,7 @@ async def test_18_12_idle_sessions_end_and_free_room_for_new_clients(server: Htt
             started = time.monotonic()
 
             async with Client(streamable_http_client(f"{server.url}/mcp")) as modern:
-                assert ok(await modern.call_tool("list_backends", {}))["backends"]
+                assert (await call_ok(modern, "list_backends", {}))["backends"]
 
             # a request without a session is admitted, refused and forgotten once there is room
             ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
@@ -160,4 +150,4 @@ async def test_18_12_idle_sessions_end_and_free_room_for_new_clients(server: Htt
             assert (await http.post("/mcp", json=ping, headers=headers)).status_code == 404
 
         async with Client(streamable_http_client(f"{server.url}/mcp"), mode="legacy") as legacy:
-            assert ok(await legacy.call_tool("list_backends", {}))["backends"]
+            assert (await call_ok(legacy, "list_backends", {}))["backends"]

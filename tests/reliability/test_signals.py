@@ -22,7 +22,7 @@ from tests.reliability.subprocesses import (
     exit_code_within,
     wait_until,
 )
-from tests.support import ok
+from tests.support import call_ok
 
 pytestmark = pytest.mark.anyio
 
@@ -120,9 +120,7 @@ async def test_defect_12_a_signal_stops_the_http_server_and_cancels_its_runs(
                 Client(streamable_http_client(f"{server.url}/mcp", http_client=http)) as client,
                 anyio.create_task_group() as group,
             ):
-                agent = ok(
-                    await client.call_tool("create_agent", {"backend": "local", "name": "Slow"})
-                )
+                agent = await call_ok(client, "create_agent", {"backend": "local", "name": "Slow"})
                 group.start_soon(chat_until_stopped, client, agent["ref"])
                 await anyio.to_thread.run_sync(
                     wait_until, lambda: fake.open_streams == 1, STOP_BOUND, "the stream to open"

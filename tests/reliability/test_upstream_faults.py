@@ -12,10 +12,10 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult
 
-from tests.fakes.base import serve
+from tests.fakes.base import Served, serve
 from tests.fakes.openai import FakeOpenAI
 from tests.reliability.conftest import SecretSweep
-from tests.support import FAST_HTTP, connect, error_text, make_settings, ok
+from tests.support import FAST_HTTP, connect, error_text, local_agent, make_settings, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -36,10 +36,10 @@ def settings(url: str, **extra: Any):
 
 
 async def chat(client: Client, sweep: SecretSweep, message: str = "hi") -> CallToolResult:
-    agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
+    agent = await local_agent(client)
     with anyio.fail_after(20):
         result = await client.call_tool(
-            "chat", {"agent": agent["ref"], "message": message}, progress_callback=sweep.progress()
+            "chat", {"agent": agent, "message": message}, progress_callback=sweep.progress()
         )
     sweep.saw(result)
     return result
@@ -129,7 +129,7 @@ async def test_defect_4_a_malformed_chunk_quoting_the_key_comes_back_redacted(
 
 
 async def test_defect_4_the_key_is_redacted_from_errors_progress_and_the_log(
-    secret_sweep: SecretSweep, caplog: pytest.LogCaptureFixture
+    served: Served, secret_sweep: SecretSweep, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake = FakeOpenAI(api_key=SECRET)
     said: list[str] = []
@@ -138,14 +138,14 @@ async def test_defect_4_the_key_is_redacted_from_errors_progress_and_the_log(
         said.append(message or "")
 
     secret_sweep.watch(SECRET)
-    with serve(fake.app) as url:
-        async with connect(settings(url)) as client:
-            agent = ok(await client.call_tool("create_agent", {"backend": "local", "name": "A"}))
-            args = {"agent": agent["ref"], "message": f"my key is {SECRET}"}
-            # the model echoes the key back: in the answer and in its progress messages
-            echoed = await client.call_tool("chat", args, progress_callback=progress)
-            fake.fail_next(400, {"error": {"message": f"bad key {SECRET}"}}, path_contains="chat")
-            failed = await client.call_tool("chat", args)
+    url = served(fake)
+    async with connect(settings(url)) as client:
+        agent = await local_agent(client)
+        args = {"agent": agent, "message": f"my key is {SECRET}"}
+        # the model echoes the key back: in the answer and in its progress messages
+        echoed = await client.call_tool("chat", args, progress_callback=progress)
+        fake.fail_next(400, {"error": {"message": f"bad key {SECRET}"}}, path_contains="chat")
+        failed = await client.call_tool("chat", args)
     secret_sweep.saw(echoed, failed, *said)
     assert "heard 'my key is ***'" in ok(echoed)["text"]
     assert any("***" in message for message in said)
