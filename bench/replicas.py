@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.pg import run_as_owner, schema_url, server_binaries, start_cluster
-from tests.store.test_replicas import SLOW_MODEL_CONFIG, client, replicas
+from tests.runs.replicas import SLOW_MODEL_CONFIG, client, replicas
 from tests.support import ok
 
 

@@ -21,8 +21,8 @@ from tests.fakes.agentflow import FakeAgentFlow
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.npm import JS
+from tests.runs.replicas import SLOW_MODEL_CONFIG, replica_processes, until
 from tests.server.tasks.client import CancelTask, TasksClient, get_task, raw_request, send
-from tests.store.test_replicas import SLOW_MODEL_CONFIG, replica_processes, until
 from tests.support import LOCAL_MODEL_CONFIG, call_ok
 from tests.test_end_to_end import http_server
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
-from tests.store.test_replicas import SLOW_MODEL_CONFIG, client, replica_processes
+from tests.runs.replicas import SLOW_MODEL_CONFIG, client, replica_processes
 from tests.support import call_ok, ok
 
 pytestmark = pytest.mark.anyio
