@@ -15,7 +15,7 @@ stream names every session reuses). Nor can an extension add to a
 ``subscriptions/listen`` stream (the tasks extension's ``taskIds``): the SDK's own
 listen handler is wrapped, its acknowledgement amended on the way out. Everything that
 reaches them is in this module, and
-``tests/test_sdk_seams.py`` checks each seam directly, so an SDK release
+``tests/server/test_sdk_seams.py`` checks each seam directly, so an SDK release
 that moves it fails those tests loudly instead of silently dropping a capability.
 """
 

@@ -3,7 +3,7 @@
 ``NEEDS`` says, per module, what at least one configured backend must be able to do for
 any of the module's tools to be served (None: some of them always are). The server
 imports a module only then, so a configuration of the local backend alone loads none of
-the platform toolsets' code and classes at start. ``tests/test_tool_surface.py`` holds
+the platform toolsets' code and classes at start. ``tests/server/test_tool_surface.py`` holds
 each entry equal to the needs the module's tools declare.
 
 The parameter types the tools share are here too, so each name means the same thing in

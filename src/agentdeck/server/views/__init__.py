@@ -104,7 +104,7 @@ async def plain_resource_list(
 ) -> HandlerResult:
     """Server middleware: ``resources/list`` without the views for a client without Apps,
     which could do nothing with them (the spec lets a server leave them out). Middleware
-    sees the result in its wire form, a dict (``tests/test_views.py`` holds it to that)."""
+    sees the result in its wire form, a dict (``tests/server/views/test_protocol.py`` holds it to that)."""
     answer = await call_next(ctx)
     if ctx.method != "resources/list" or client_supports_apps(ctx) or not isinstance(answer, dict):
         return answer
