@@ -424,10 +424,7 @@ class LocalBackend(Backend):
     async def list_conversations(
         self, *, agent_id: str | None, limit: int, cursor: str | None, filters: dict[str, Any]
     ) -> Page[ConversationSummary]:
-        if filters:
-            raise InvalidInputError(
-                f"local conversations take no filters (got {sorted(filters)}).", backend=self.name
-            )
+        self.refuse_filters(filters)
         offset = parse_offset(cursor)
         rows = await self._store.list_conversations(
             agent_id=agent_id, limit=limit + 1, offset=offset, owner=self.owner
