@@ -21,13 +21,12 @@ from agentdeck.backends.base import (
     StoreUser,
     capabilities_of,
     capability_name,
-    http_client_for,
     implements,
 )
 from agentdeck.backends.kinds import KINDS, backend_class
 from agentdeck.config import Settings
 from agentdeck.errors import CredentialsRequiredError, InvalidInputError, UnsupportedError
-from agentdeck.http import Connection
+from agentdeck.http import Connection, http_client_for
 from agentdeck.model import Ref
 from agentdeck.store import RunKeeping, Store, open_store
 

@@ -24,10 +24,8 @@ from typing import (
     runtime_checkable,
 )
 
-import httpx2
-
 from agentdeck.errors import AgentdeckError, InvalidInputError, UpstreamError
-from agentdeck.http import Connection, HttpClient, RetryPolicy, build_async_client
+from agentdeck.http import Connection, HttpClient
 from agentdeck.model import (
     Agent,
     AgentChanges,
@@ -178,6 +176,14 @@ class Backend:
             raise InvalidInputError(
                 f"{operation} on {self.kind} does not take the option(s) {', '.join(unknown)}; "
                 f"accepted: {listed}.",
+                backend=self.name,
+            )
+
+    def refuse_filters(self, filters: Mapping[str, Any]) -> None:
+        """Refuse list_conversations ``filters`` on a platform that has none to apply."""
+        if filters:
+            raise InvalidInputError(
+                f"{self.kind} conversations take no filters (got {sorted(filters)}).",
                 backend=self.name,
             )
 
@@ -423,27 +429,3 @@ def implements(backend: object, protocol: Callable[..., P]) -> TypeGuard[P]:
 
 #: (backend class, protocol) -> whether the class implements the protocol
 _IMPLEMENTS: dict[tuple[type, object], bool] = {}
-
-
-def http_client_for(
-    name: str, settings: Any, connection: Connection
-) -> tuple[httpx2.AsyncClient, HttpClient]:
-    """The pooled client of backend ``name`` (its common settings: timeouts, retries,
-    size cap) for ``connection``: the registry builds every backend's with it, and the
-    local backend one for each model server ``auto`` finds."""
-    client = build_async_client(
-        connection.base_url,
-        auth=connection.auth,
-        timeout=settings.timeout,
-        max_connections=settings.max_connections,
-    )
-    http = HttpClient(
-        client,
-        backend=name,
-        secrets=connection.secrets,
-        retry=RetryPolicy(max_retries=settings.max_retries, max_wait=settings.retry_max_wait),
-        stream_timeout=settings.stream_timeout,
-        max_response_bytes=settings.max_response_bytes,
-        credential_hint=connection.credential_hint,
-    )
-    return client, http

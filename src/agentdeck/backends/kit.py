@@ -3,9 +3,10 @@ modules beside it import from here only (its ``settings.py`` from
 :mod:`agentdeck.backends.settings`, which the config reads without the rest).
 
 - the contract: :class:`Backend` and what it declares (:class:`Option`, ``ANY_KEY``,
-  :class:`CheckWarning`), and :func:`http_client_for` for a backend that builds more
-  clients (the local one, per model server);
-- the HTTP layer: :class:`Connection`, :class:`HttpClient`, :class:`BearerAuth`, the
+  :class:`CheckWarning`);
+- the HTTP layer: :class:`Connection`, :class:`HttpClient`, :class:`BearerAuth`,
+  :func:`http_client_for` for a backend that builds more clients (the local one, per
+  model server), the
   stream decoders (``iter_sse``, ``sse_json``, ``mapped``, ``iter_data_stream``,
   ``data_stream_events``) and ``text_or_none``;
 - the results (:mod:`agentdeck.model`), the errors (:mod:`agentdeck.errors`), paging
@@ -17,7 +18,7 @@ Workflows, approvals, triggers and knowledge are not here: only the platforms th
 them import :mod:`agentdeck.platform_model`, so a server without them never builds it.
 """
 
-from agentdeck.backends.base import ANY_KEY, Backend, CheckWarning, Option, http_client_for
+from agentdeck.backends.base import ANY_KEY, Backend, CheckWarning, Option
 from agentdeck.errors import (
     AgentdeckError,
     AgentDisabledError,
@@ -41,6 +42,7 @@ from agentdeck.http import (
     Connection,
     HttpClient,
     data_stream_events,
+    http_client_for,
     iter_data_stream,
     iter_sse,
     mapped,

@@ -7,6 +7,8 @@ data-stream protocol).
   place that retries (see its module).
 - :class:`Connection`, :class:`RetryPolicy`, :func:`build_async_client`, :class:`Reply`,
   :class:`RequestOptions`, ``Explain`` (``_config``): what a backend's client is made of.
+- :func:`http_client_for` (``_backend_client``): one backend's pooled client and
+  :class:`HttpClient`, from the settings every backend kind shares.
 - :class:`BearerAuth` (``_auth``): the generic scheme; a platform's own lives in its
   package.
 - ``error_for_status`` / ``error_for_transport`` (``_errors``): statuses and transport
@@ -16,6 +18,7 @@ data-stream protocol).
 """
 
 from agentdeck.http._auth import BearerAuth
+from agentdeck.http._backend_client import http_client_for
 from agentdeck.http._client import HttpClient
 from agentdeck.http._config import (
     IDEMPOTENT_METHODS,
@@ -56,6 +59,7 @@ __all__ = [
     "data_stream_events",
     "error_for_status",
     "error_for_transport",
+    "http_client_for",
     "iter_data_stream",
     "iter_sse",
     "mapped",

@@ -258,10 +258,7 @@ class A2ABackend(Backend):
     async def list_conversations(
         self, *, agent_id: str | None, limit: int, cursor: str | None, filters: dict[str, Any]
     ) -> Page[ConversationSummary]:
-        if filters:
-            raise InvalidInputError(
-                f"a2a conversations take no filters (got {sorted(filters)}).", backend=self.name
-            )
+        self.refuse_filters(filters)
         return await history_page(
             self.store, self.name, agent_id=agent_id, limit=limit, cursor=cursor, owner=self.owner
         )

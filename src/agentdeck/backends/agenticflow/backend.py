@@ -253,10 +253,7 @@ class AgenticFlowBackend(AgenticFlowTriggers):
         return self._agent(data)
 
     async def delete_agent(self, agent_id: str) -> None:
-        self._need_key("delete_agent")
-        agent_id = self._id(agent_id, "agent")
-        path = f"/agents/{agent_id}"
-        await self.http.request("DELETE", path, operation=f"delete agent {agent_id}")
+        await self._delete("agent", agent_id, "/agents")
 
     # ---- chat ----------------------------------------------------------------------------
 

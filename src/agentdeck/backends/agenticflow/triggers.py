@@ -65,6 +65,13 @@ class AgenticFlowTriggers(Backend):
                 "read (get_agent) and chatted with.",
             )
 
+    async def _delete(self, what: str, item_id: str, collection: str) -> None:
+        """Delete the agent or trigger ``item_id`` of ``collection``: one keyed request."""
+        self._need_key(f"delete_{what}")
+        item_id = self._id(item_id, what)
+        path = f"{collection}/{item_id}"
+        await self.http.request("DELETE", path, operation=f"delete {what} {item_id}")
+
     def _trigger(self, data: dict[str, Any]) -> Trigger:
         return trigger_result(data, backend=self.name, api_root=api_root(self.settings))
 
@@ -132,10 +139,7 @@ class AgenticFlowTriggers(Backend):
         return self._trigger(data)
 
     async def delete_trigger(self, trigger_id: str) -> None:
-        self._need_key("delete_trigger")
-        trigger_id = self._id(trigger_id, "trigger")
-        path = f"/agents/triggers/{trigger_id}"
-        await self.http.request("DELETE", path, operation=f"delete trigger {trigger_id}")
+        await self._delete("trigger", trigger_id, "/agents/triggers")
 
     async def list_trigger_events(
         self, trigger_id: str, *, limit: int, cursor: str | None

@@ -268,11 +268,8 @@ class LocalBackend(Backend):
         """The id of the agent a local conversation belongs to; unknown ones are an error."""
         owner = await self._store.conversation_agent(conversation_id, self.owner)
         if owner is None:
-            raise NotFoundError(
-                f"there is no local conversation '{conversation_id}'.",
-                backend=self.name,
-                hint="list_conversations shows the conversations that exist; leave the "
-                "conversation out to start a new one.",
+            raise self._no_conversation(
+                conversation_id, "; leave the conversation out to start a new one"
             )
         return owner
 
@@ -421,13 +418,19 @@ class LocalBackend(Backend):
             "message_count": row["message_count"],
         }
 
+    def _no_conversation(self, conversation_id: str, then: str = "") -> NotFoundError:
+        """The error for an id that names no conversation of this owner; ``then`` ends
+        its hint with what else the caller can do."""
+        return NotFoundError(
+            f"there is no local conversation '{conversation_id}'.",
+            backend=self.name,
+            hint=f"list_conversations shows the conversations that exist{then}.",
+        )
+
     async def list_conversations(
         self, *, agent_id: str | None, limit: int, cursor: str | None, filters: dict[str, Any]
     ) -> Page[ConversationSummary]:
-        if filters:
-            raise InvalidInputError(
-                f"local conversations take no filters (got {sorted(filters)}).", backend=self.name
-            )
+        self.refuse_filters(filters)
         offset = parse_offset(cursor)
         rows = await self._store.list_conversations(
             agent_id=agent_id, limit=limit + 1, offset=offset, owner=self.owner
@@ -440,10 +443,6 @@ class LocalBackend(Backend):
     async def get_conversation(self, conversation_id: str) -> Conversation:
         row = await self._store.get_conversation(conversation_id, self.owner)
         if row is None:
-            raise NotFoundError(
-                f"there is no local conversation '{conversation_id}'.",
-                backend=self.name,
-                hint="list_conversations shows the conversations that exist.",
-            )
+            raise self._no_conversation(conversation_id)
         messages = [Message(**m) for m in await self._store.messages(conversation_id)]
         return Conversation(**self._summary(row), messages=messages)

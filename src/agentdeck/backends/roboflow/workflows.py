@@ -185,6 +185,17 @@ class RoboflowWorkflows(Backend):
             f"(or it is in the Trash); list_workflows shows the refs, as '{self.name}:<url>'."
         )
 
+    async def _on_own(
+        self, workflow_id: str, tool: str, doing: str, method: str, path: str, **call: Any
+    ) -> Any:
+        """A keyed request about workflow ``workflow_id`` of this workspace (``tool`` asks,
+        ``doing`` names it for the key's error): an id of another workspace or a missing key
+        is refused before anything is sent, and a 404 names the workflow. ``call`` is the
+        rest of :meth:`_call`'s keywords."""
+        self._own(workflow_id, tool)
+        self._need_key(doing)
+        return await self._call(method, path, not_found=self._not_found(workflow_id), **call)
+
     def _page(
         self, items: list[Any], limit: int, cursor: str | None
     ) -> tuple[list[Any], str | None]:
@@ -248,12 +259,8 @@ class RoboflowWorkflows(Backend):
         template = spec.options.get("template", "{}")
         if not isinstance(template, str):
             template = json.dumps(template)
-        body: dict[str, Any] = {"name": spec.name, "template": template}
         url = spec.url or spec.options.get("url")
-        if url:
-            body["url"] = self._slug(url)
-        if spec.specification is not None:
-            body["config"] = parse.config_of(spec.specification)
+        body = {"name": spec.name, "template": template, **self._fields(url, spec.specification)}
         self._need_key("Creating a Roboflow workflow")
         answer = await self._call(
             "POST",
@@ -270,13 +277,8 @@ class RoboflowWorkflows(Backend):
         self._own(workflow_id, "update_workflow")
         self.check_options(changes.options, "update_workflow")
         self._no_description(changes.description)
-        body: dict[str, Any] = {}
-        if changes.name is not None:
-            body["name"] = changes.name
-        if changes.options.get("url"):
-            body["url"] = self._slug(changes.options["url"])
-        if changes.specification is not None:
-            body["config"] = parse.config_of(changes.specification)
+        body: dict[str, Any] = {} if changes.name is None else {"name": changes.name}
+        body.update(self._fields(changes.options.get("url"), changes.specification))
         if not body:
             raise InvalidInputError(
                 "nothing to change: pass name, specification or options.url.", backend=self.name
@@ -327,14 +329,14 @@ class RoboflowWorkflows(Backend):
         return parse.workflow(self.name, answer)
 
     async def delete_workflow(self, workflow_id: str) -> str:
-        self._own(workflow_id, "delete_workflow")
-        self._need_key("Deleting a Roboflow workflow")
-        await self._call(
+        await self._on_own(
+            workflow_id,
+            "delete_workflow",
+            "Deleting a Roboflow workflow",
             "DELETE",
             self._path("workflows", workflow_id),
             operation=f"delete workflow '{workflow_id}'",
             scope=UPDATE,
-            not_found=self._not_found(workflow_id),
         )
         return (
             f"Workflow '{workflow_id}' was moved to the Trash of Roboflow workspace "
@@ -342,27 +344,27 @@ class RoboflowWorkflows(Backend):
         )
 
     async def create_workflow_token(self, workflow_id: str) -> dict[str, Any]:
-        self._own(workflow_id, "create_workflow_token")
-        self._need_key("Creating a Roboflow workflow token")
-        answer = await self._call(
+        answer = await self._on_own(
+            workflow_id,
+            "create_workflow_token",
+            "Creating a Roboflow workflow token",
             "POST",
             self._path("workflowToken"),
             operation=f"create a token for workflow '{workflow_id}'",
             scope=READ,
             body={"workflow": workflow_id},
-            not_found=self._not_found(workflow_id),
         )
         return parse.token(answer)
 
     async def publish_workflow(self, workflow_id: str) -> Workflow:
-        self._own(workflow_id, "publish_workflow")
-        self._need_key("Publishing a Roboflow workflow")
-        answer = await self._call(
+        answer = await self._on_own(
+            workflow_id,
+            "publish_workflow",
+            "Publishing a Roboflow workflow",
             "POST",
             self._path("agent", "workflows", workflow_id, "publish"),
             operation=f"publish workflow '{workflow_id}'",
             scope=UPDATE,
-            not_found=self._not_found(workflow_id),
             on_400="Publishing needs an unpublished draft, and only changes the agent makes in "
             f"a chat are drafts: chat with '{self.name}' to draft one first (get_workflow shows "
             "has_draft).",
@@ -383,6 +385,16 @@ class RoboflowWorkflows(Backend):
                 "Roboflow workflows have no description; leave `description` out.",
                 backend=self.name,
             )
+
+    def _fields(self, url: Any, specification: dict[str, Any] | None) -> dict[str, Any]:
+        """The url slug and specification a create or an update sends, as Roboflow names
+        them; each only when given."""
+        fields: dict[str, Any] = {}
+        if url:
+            fields["url"] = self._slug(url)
+        if specification is not None:
+            fields["config"] = parse.config_of(specification)
+        return fields
 
     def _slug(self, url: Any) -> str:
         if not isinstance(url, str) or not url.strip():

@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import Field
 
 from agentdeck.backends.base import Backend, ConversationReader
-from agentdeck.errors import InvalidInputError
 from agentdeck.model import Conversation, ConversationSummary, Page
 from agentdeck.pagination import cursor_at, parse_offset
 from agentdeck.registry import Registry
@@ -44,11 +43,7 @@ async def list_conversations_of(
         return await backend.list_conversations(
             agent_id=agent_id, limit=limit, cursor=cursor, filters=filters
         )
-    if filters:
-        raise InvalidInputError(
-            f"{backend.kind} conversations take no filters (got {sorted(filters)}).",
-            backend=backend.name,
-        )
+    backend.refuse_filters(filters)
     return await history_page(
         registry.store,
         backend.name,
