@@ -210,7 +210,7 @@ class Store(Protocol):
         indexed row, however long the conversation), or None when it recorded none."""
         ...
 
-    # ---- Streamable HTTP stream events (agentdeck.store.stream_events) ---------------
+    # ---- Streamable HTTP stream events (agentdeck.store._stream_events) ---------------
 
     async def add_stream_event(
         self, session_id: str, stream_id: str, message: str | None
@@ -243,7 +243,7 @@ class Store(Protocol):
         """The tasks of ``owner``, newest first."""
         ...
 
-    # ---- users' platform keys (agentdeck.store.platform_keys) ------------------------
+    # ---- users' platform keys (agentdeck.store._platform_keys) ------------------------
 
     async def save_platform_key(self, owner: str, backend: str, sealed: str) -> None: ...
 

@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from agentdeck.errors import DatabaseError
+from agentdeck.store._sqlite_connection import SqliteConnection
 from agentdeck.store._staged import Staging, Statement
 from agentdeck.store.owners import mine
 from agentdeck.store.shared import END_OVER_START, Pruning, RunStart, iso_now, now
-from agentdeck.store.sqlite_connection import SqliteConnection
 
 logger = logging.getLogger("agentdeck.store")
 

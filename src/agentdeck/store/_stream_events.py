@@ -11,7 +11,7 @@ retention (``run_keep_seconds``).
 Its own module, mixed into both stores, so the store classes grow by one base class
 and one migration each. On SQLite these statements run as the store's own do (single
 autocommitted statements, retried while another program holds the file locked; see
-:mod:`agentdeck.store.sqlite_connection`).
+:mod:`agentdeck.store._sqlite_connection`).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class SqliteStreamEvents:
 
     async def _on_connection(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """``work`` on the store's connection, as every statement of the store runs
-        (:class:`~agentdeck.store.sqlite_connection.SqliteConnection`): every statement
+        (:class:`~agentdeck.store._sqlite_connection.SqliteConnection`): every statement
         of this class runs through here."""
         return await self._run(work)
 

@@ -56,7 +56,7 @@ POSTGRES_SCHEMA = (
 
 class SqlitePlatformKeys:
     """The platform keys of :class:`~agentdeck.store.sqlite.SqliteStore`, through its
-    connection's statements (:class:`~agentdeck.store.sqlite_connection.SqliteConnection`)."""
+    connection's statements (:class:`~agentdeck.store._sqlite_connection.SqliteConnection`)."""
 
     if TYPE_CHECKING:
 
