@@ -36,10 +36,11 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from agentdeck.errors import ConfigError
-from agentdeck.store.shared import DEFAULT_WAIT_SECONDS, RunKeeping, RunStart, redacted
+from agentdeck.store.shared import DEFAULT_WAIT_SECONDS, RunEnd, RunKeeping, RunStart, redacted
 
 __all__ = [
     "POSTGRES_SCHEMES",
+    "RunEnd",
     "RunKeeping",
     "RunStart",
     "Store",
@@ -149,35 +150,16 @@ class Store(Protocol):
 
     # ---- run history (every backend) -------------------------------------------------
 
-    async def record_run_start(
-        self,
-        *,
-        run_id: str,
-        backend: str,
-        agent_id: str,
-        conversation_id: str | None,
-        message: str,
-        owner: str | None = None,
-        principal: str | None = None,
-        started_at: datetime | None = None,
-    ) -> None:
-        """A run of ``principal`` began, driven by the process whose lease is ``owner``
-        (written once: a second call, or one after the run's end, changes nothing)."""
+    async def record_run_start(self, start: RunStart) -> None:
+        """A run of ``start.principal`` began, driven by the process whose lease is
+        ``start.owner`` (written once: a second call, or one after the run's end, changes
+        nothing)."""
         ...
 
-    async def record_run_end(
-        self,
-        run_id: str,
-        *,
-        status: str,
-        text: str,
-        error: str | None,
-        conversation_id: str | None,
-        start: RunStart | None = None,
-    ) -> bool:
+    async def record_run_end(self, end: RunEnd) -> bool:
         """Write a run's end; False when the row was already final (it never changes then).
-        With ``start``, a run whose start was never written gets its whole row. What
-        ``stage_message`` holds for ``conversation_id`` is committed with it. Now and
+        With ``end.start``, a run whose start was never written gets its whole row. What
+        ``stage_message`` holds for ``end.conversation_id`` is committed with it. Now and
         then also prune the run history (see :class:`RunKeeping`: a pruning that fails is
         logged, never this call's error)."""
         ...
