@@ -9,6 +9,8 @@ and messages, and the run history of every backend:
 
 ``[server] database`` chooses: a ``postgresql://`` URL means PostgreSQL; a file path (or
 nothing, which falls back to ``[backends.local] database``) means SQLite.
+Each is a public module imported on its own, and only the one chosen is loaded
+(:func:`open_store`): the PostgreSQL one loads its driver, which is an optional extra.
 
 The interface is async because PostgreSQL is a network hop; the SQLite store runs a
 statement in place (microseconds, cheaper than a hop to a worker thread) and never waits
