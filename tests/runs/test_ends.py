@@ -5,6 +5,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, closing, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import anyio
 import pytest
 
 from agentdeck.runs import LeaseStore
-from agentdeck.store import RunStart, Store, open_store
+from agentdeck.store import RunEnd, RunStart, Store, open_store
 from agentdeck.store.postgres_leases import PostgresLeases
 from agentdeck.store.sqlite import SqliteStore
 from tests.fakes.base import Served
@@ -160,23 +161,25 @@ async def test_no_write_changes_a_final_run_and_only_ownerless_runs_fail(databas
         await leases.renew_lease("gone", 0)
         for run_id, owner in [("done", "alive"), ("live", "alive"), ("orphan", "gone")]:
             await store.record_run_start(
-                run_id=run_id,
-                backend="make",
-                agent_id="a",
-                conversation_id="c",
-                message=run_id,
-                owner=owner,
+                RunStart(
+                    run_id=run_id,
+                    backend="make",
+                    agent_id="a",
+                    conversation_id="c",
+                    message=run_id,
+                    owner=owner,
+                )
             )
         first = await store.record_run_end(
-            "done", status="completed", text="ok", error=None, conversation_id=None
+            RunEnd("done", status="completed", text="ok", error=None, conversation_id=None)
         )
         await anyio.sleep(0.01)  # the zero-second lease is over on the database's clock
         failed = await leases.fail_runs_of_expired_replicas(STOPPED)
         again = await store.record_run_end(
-            "done", status="failed", text="", error="late", conversation_id=None
+            RunEnd("done", status="failed", text="", error="late", conversation_id=None)
         )
         late = await store.record_run_end(
-            "orphan", status="completed", text="late", error=None, conversation_id=None
+            RunEnd("orphan", status="completed", text="late", error=None, conversation_id=None)
         )
         rows = {r["id"]: (r["status"], r["error"]) for r in await store.history_runs("make", "c")}
     assert (first, again, late) == (True, False, False)
@@ -202,19 +205,33 @@ async def test_an_end_with_its_start_writes_the_whole_row_once(database: str) ->
         principal=None,
         started_at=datetime.now(UTC),
     )
-    slow = RunStart(**{**quick, "run_id": "slow", "message": "hello"})
+    slow = replace(quick, run_id="slow", message="hello")
     async with open_store(database) as store:
         whole = await store.record_run_end(
-            "quick", status="completed", text="ok", error=None, conversation_id=None, start=quick
+            RunEnd(
+                "quick",
+                status="completed",
+                text="ok",
+                error=None,
+                conversation_id=None,
+                start=quick,
+            )
         )
-        await store.record_run_start(**quick)
-        await store.record_run_start(**slow)
-        await store.record_run_start(**slow)
+        await store.record_run_start(quick)
+        await store.record_run_start(slow)
+        await store.record_run_start(slow)
         over = await store.record_run_end(
-            "slow", status="failed", text="", error="x", conversation_id=None, start=slow
+            RunEnd("slow", status="failed", text="", error="x", conversation_id=None, start=slow)
         )
         again = await store.record_run_end(
-            "slow", status="completed", text="late", error=None, conversation_id=None, start=slow
+            RunEnd(
+                "slow",
+                status="completed",
+                text="late",
+                error=None,
+                conversation_id=None,
+                start=slow,
+            )
         )
         rows = {
             r["id"]: (r["status"], r["message"], r["text"], r["error"])

@@ -9,6 +9,7 @@ import pytest
 from mcp.types import CallToolResult
 
 from agentdeck.model import ApprovalRequired, PauseKey, QuestionAsked
+from agentdeck.store import RunEnd, RunStart
 from agentdeck.store.sqlite import SqliteStore
 from tests.fakes.base import Served, serve
 from tests.fakes.openai import FakeOpenAI
@@ -111,10 +112,12 @@ async def test_defect_15_runs_a_killed_server_left_running_are_marked_failed_on_
     before = SqliteStore(str(database))
     for run_id in ("finished", "left-running"):
         await before.record_run_start(
-            run_id=run_id, backend="local", agent_id="a", conversation_id="c", message=run_id
+            RunStart(
+                run_id=run_id, backend="local", agent_id="a", conversation_id="c", message=run_id
+            )
         )
     await before.record_run_end(
-        "finished", status="completed", text="ok", error=None, conversation_id="c"
+        RunEnd("finished", status="completed", text="ok", error=None, conversation_id="c")
     )
     before.close()  # like a process killed mid-run: the row stays 'running'
 

@@ -21,7 +21,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import ResourceTemplateReference
 
 from agentdeck.server import AGENT_URI, CONVERSATION_URI, conversation_uri
-from agentdeck.store import open_store
+from agentdeck.store import RunStart, open_store
 from tests.fakes.base import Served
 from tests.fakes.make import SEED_AGENT_ID, FakeMake
 from tests.fakes.openai import FakeOpenAI
@@ -223,12 +223,14 @@ async def test_the_run_history_is_read_per_owner(database: str) -> None:
     async with open_store(database) as store:
         for owner, conversation in (("alice@iss", "c-alice"), ("bob@iss", "c-bob")):
             await store.record_run_start(
-                run_id=unknown_id(),
-                backend="ops",
-                agent_id="7",
-                conversation_id=conversation,
-                message=f"from {owner}",
-                principal=owner,
+                RunStart(
+                    run_id=unknown_id(),
+                    backend="ops",
+                    agent_id="7",
+                    conversation_id=conversation,
+                    message=f"from {owner}",
+                    principal=owner,
+                )
             )
 
         async def ids(owner: str | None) -> list[str]:

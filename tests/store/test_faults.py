@@ -15,7 +15,7 @@ import pytest
 from mcp.types import CallToolResult, CreateMessageResult, TextContent
 
 from agentdeck.errors import DatabaseLocked
-from agentdeck.store import RunKeeping, RunStart, is_postgres_url, open_store
+from agentdeck.store import RunEnd, RunKeeping, RunStart, is_postgres_url, open_store
 from tests.support import (
     call_error,
     call_ok,
@@ -111,9 +111,9 @@ async def test_a_staged_turn_whose_end_is_not_written_is_kept_for_the_next_try(
             await store.stage_message("c", "user", "hi", new_for="a")
             await store.stage_message("c", "assistant", "ok")
             with write_locked(database), pytest.raises(DatabaseLocked):
-                await store.record_run_end("r", conversation_id="c", **end)
+                await store.record_run_end(RunEnd("r", conversation_id="c", **end))
             assert await store.messages("c") == []
-            assert await store.record_run_end("r", conversation_id="c", **end)
+            assert await store.record_run_end(RunEnd("r", conversation_id="c", **end))
             assert [m["content"] for m in await store.messages("c")] == ["hi", "ok"]
 
 
@@ -156,12 +156,14 @@ async def test_postgresql_stores_every_text_without_nul(postgres_url: str) -> No
         )
         await store.add_message("c1", "user", "m\x00", new_for=agent["id"])
         await store.record_run_start(
-            run_id="r1", backend="make", agent_id="a", conversation_id="c1", message="q\x00"
+            RunStart(
+                run_id="r1", backend="make", agent_id="a", conversation_id="c1", message="q\x00"
+            )
         )
         await store.claim_run("r1", "replica", '{"text": "x\\u0000", "path": "\\\\u0000"}')
         await store.write_progress("r1", '{"text": "y\\u0000z"}')
         await store.record_run_end(
-            "r1", status="failed", text="t\x00", error="e\x00", conversation_id=None
+            RunEnd("r1", status="failed", text="t\x00", error="e\x00", conversation_id=None)
         )
         shared = await store.shared_run("r1")
         runs = await store.history_runs("make", "c1")
@@ -230,16 +232,18 @@ async def test_pruning_follows_the_keep_time_and_keeps_transcripts(database: str
 
         async def run(run_id: str, backend: str, conversation: str | None) -> None:
             await store.record_run_start(
-                run_id=run_id,
-                backend=backend,
-                agent_id="a",
-                conversation_id=conversation,
-                message=run_id,
+                RunStart(
+                    run_id=run_id,
+                    backend=backend,
+                    agent_id="a",
+                    conversation_id=conversation,
+                    message=run_id,
+                )
             )
             if shared:  # what other replicas read of a live run: pruned as get_run is
                 await store.claim_run(run_id, "replica", '{"text": "ok"}')  # type: ignore[attr-defined]
             await store.record_run_end(
-                run_id, status="completed", text="ok", error=None, conversation_id=None
+                RunEnd(run_id, status="completed", text="ok", error=None, conversation_id=None)
             )
 
         for run_id in ("old-local", "old-make"):
@@ -265,7 +269,13 @@ async def test_the_log_is_checkpointed_off_the_loop_as_writes_go_on(tmp_path: Pa
     async with open_store(str(database)) as store:
         for i in range(260):
             await store.record_run_start(
-                run_id=f"r{i}", backend="b", agent_id="a", conversation_id=None, message="x" * 100
+                RunStart(
+                    run_id=f"r{i}",
+                    backend="b",
+                    agent_id="a",
+                    conversation_id=None,
+                    message="x" * 100,
+                )
             )
         with anyio.fail_after(5):
             while True:  # a file's size has no event to wait on

@@ -7,7 +7,7 @@ import pytest
 
 from agentdeck.config import parse_settings
 from agentdeck.errors import ConfigError
-from agentdeck.store import RunStart, open_store, redacted
+from agentdeck.store import RunEnd, RunStart, open_store, redacted
 
 pytestmark = pytest.mark.anyio
 
@@ -77,7 +77,9 @@ async def test_a_new_conversations_staged_turn_is_committed_when_handed_out_or_e
         assert await store.conversation_agent("ended") is None
         assert await contents("ended") == []
         end = {"status": "completed", "text": "hello", "error": None}
-        assert await store.record_run_end("r1", **end, conversation_id="ended", start=start("r1"))
+        assert await store.record_run_end(
+            RunEnd("r1", **end, conversation_id="ended", start=start("r1"))
+        )
         assert await store.conversation_agent("ended") == "a1"
         assert await contents("ended") == ["hi", "hello"]
 
@@ -88,7 +90,9 @@ async def test_a_new_conversations_staged_turn_is_committed_when_handed_out_or_e
         assert await contents("out") == ["hi", "hello"]
         await store.write_staged("out")
         await store.write_staged(None)
-        assert await store.record_run_end("r2", **end, conversation_id="out", start=start("r2"))
+        assert await store.record_run_end(
+            RunEnd("r2", **end, conversation_id="out", start=start("r2"))
+        )
         assert await contents("out") == ["hi", "hello"]
         assert [r["conversation_id"] for r in await store.history_runs("local", "out")] == ["out"]
 
@@ -101,17 +105,27 @@ async def test_run_history_groups_runs_into_conversations_newest_first(database:
             ("r3", "c1", "a1"),
         ]:
             await store.record_run_start(
-                run_id=run_id,
-                backend="make",
-                agent_id=agent,
-                conversation_id=conversation,
-                message=f"say {run_id}",
+                RunStart(
+                    run_id=run_id,
+                    backend="make",
+                    agent_id=agent,
+                    conversation_id=conversation,
+                    message=f"say {run_id}",
+                )
             )
             await store.record_run_end(
-                run_id, status="completed", text=f"did {run_id}", error=None, conversation_id=None
+                RunEnd(
+                    run_id,
+                    status="completed",
+                    text=f"did {run_id}",
+                    error=None,
+                    conversation_id=None,
+                )
             )
         await store.record_run_start(
-            run_id="other", backend="else", agent_id="a1", conversation_id="c1", message="x"
+            RunStart(
+                run_id="other", backend="else", agent_id="a1", conversation_id="c1", message="x"
+            )
         )
         listed = await store.history_conversations("make", agent_id=None, limit=10, offset=0)
         mine = await store.history_conversations("make", agent_id="a2", limit=10, offset=0)

@@ -25,7 +25,7 @@ from anyio.abc import TaskGroup
 
 from agentdeck.model import ChatEvent, StreamWarning
 from agentdeck.runs._snapshot import RunStatus
-from agentdeck.store import RunStart, Store
+from agentdeck.store import RunEnd, RunStart, Store
 
 logger = logging.getLogger("agentdeck.runs")
 
@@ -103,12 +103,7 @@ class EndWriter(Generic[RunT]):
 
     async def _record(self, run: RunT, status: RunStatus, error: str | None) -> bool:
         return await self._store.record_run_end(
-            run.id,
-            status=status,
-            text=run.text(),
-            error=error,
-            conversation_id=run.conversation_id,
-            start=run.start,
+            RunEnd(run.id, status, run.text(), error, run.conversation_id, run.start)
         )
 
     async def _hand_over(self, run: RunT) -> bool:

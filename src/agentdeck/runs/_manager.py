@@ -160,7 +160,7 @@ class RunManager:
         try:
             # a new conversation's staged messages first: its id is handed out with the run's
             await self._store.write_staged(run.conversation_id)
-            await self._store.record_run_start(**run.start)
+            await self._store.record_run_start(run.start)
         except Exception as exc:
             reason = " ".join(str(exc).split())[:300] or type(exc).__name__
             logger.warning("run %s: writing its start failed: %s", run.id, reason)

@@ -9,6 +9,8 @@ and messages, and the run history of every backend:
 
 ``[server] database`` chooses: a ``postgresql://`` URL means PostgreSQL; a file path (or
 nothing, which falls back to ``[backends.local] database``) means SQLite.
+Each is a public module imported on its own, and only the one chosen is loaded
+(:func:`open_store`): the PostgreSQL one loads its driver, which is an optional extra.
 
 The interface is async because PostgreSQL is a network hop; the SQLite store runs a
 statement in place (microseconds, cheaper than a hop to a worker thread) and never waits
@@ -36,10 +38,11 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from agentdeck.errors import ConfigError
-from agentdeck.store.shared import DEFAULT_WAIT_SECONDS, RunKeeping, RunStart, redacted
+from agentdeck.store.shared import DEFAULT_WAIT_SECONDS, RunEnd, RunKeeping, RunStart, redacted
 
 __all__ = [
     "POSTGRES_SCHEMES",
+    "RunEnd",
     "RunKeeping",
     "RunStart",
     "Store",
@@ -149,35 +152,16 @@ class Store(Protocol):
 
     # ---- run history (every backend) -------------------------------------------------
 
-    async def record_run_start(
-        self,
-        *,
-        run_id: str,
-        backend: str,
-        agent_id: str,
-        conversation_id: str | None,
-        message: str,
-        owner: str | None = None,
-        principal: str | None = None,
-        started_at: datetime | None = None,
-    ) -> None:
-        """A run of ``principal`` began, driven by the process whose lease is ``owner``
-        (written once: a second call, or one after the run's end, changes nothing)."""
+    async def record_run_start(self, start: RunStart) -> None:
+        """A run of ``start.principal`` began, driven by the process whose lease is
+        ``start.owner`` (written once: a second call, or one after the run's end, changes
+        nothing)."""
         ...
 
-    async def record_run_end(
-        self,
-        run_id: str,
-        *,
-        status: str,
-        text: str,
-        error: str | None,
-        conversation_id: str | None,
-        start: RunStart | None = None,
-    ) -> bool:
+    async def record_run_end(self, end: RunEnd) -> bool:
         """Write a run's end; False when the row was already final (it never changes then).
-        With ``start``, a run whose start was never written gets its whole row. What
-        ``stage_message`` holds for ``conversation_id`` is committed with it. Now and
+        With ``end.start``, a run whose start was never written gets its whole row. What
+        ``stage_message`` holds for ``end.conversation_id`` is committed with it. Now and
         then also prune the run history (see :class:`RunKeeping`: a pruning that fails is
         logged, never this call's error)."""
         ...
@@ -210,7 +194,7 @@ class Store(Protocol):
         indexed row, however long the conversation), or None when it recorded none."""
         ...
 
-    # ---- Streamable HTTP stream events (agentdeck.store.stream_events) ---------------
+    # ---- Streamable HTTP stream events (agentdeck.store._stream_events) ---------------
 
     async def add_stream_event(
         self, session_id: str, stream_id: str, message: str | None
@@ -243,7 +227,7 @@ class Store(Protocol):
         """The tasks of ``owner``, newest first."""
         ...
 
-    # ---- users' platform keys (agentdeck.store.platform_keys) ------------------------
+    # ---- users' platform keys (agentdeck.store._platform_keys) ------------------------
 
     async def save_platform_key(self, owner: str, backend: str, sealed: str) -> None: ...
 

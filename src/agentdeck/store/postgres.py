@@ -13,9 +13,13 @@ snapshot of its result so far, a cancel request — and the ``replicas`` table o
 leases; :mod:`agentdeck.runs.replicas` drives them, through the methods of
 :mod:`agentdeck.store.postgres_sharing`. Every write to a run's shared state sends a
 notification on its ``RUN_CHANNEL`` (payload: the run id) at commit; a cancel request
-one on its ``CANCEL_CHANNEL``. The run history is :mod:`agentdeck.store.postgres_runs`.
+one on its ``CANCEL_CHANNEL``. The run history is :mod:`agentdeck.store._postgres_runs`.
 The leases are kept on a connection of their own
 (:mod:`agentdeck.store.postgres_leases`).
+
+A public module, imported on its own rather than from :mod:`agentdeck.store`, and only
+when the database is PostgreSQL: it loads the PostgreSQL driver, which an install
+without the ``postgresql`` extra lacks. So are the other ``postgres_*`` modules.
 """
 
 from __future__ import annotations
@@ -32,11 +36,13 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agentdeck.errors import ConfigError
+from agentdeck.store._platform_keys import POSTGRES_SCHEMA as PLATFORM_KEYS_SCHEMA
+from agentdeck.store._platform_keys import PostgresPlatformKeys
+from agentdeck.store._postgres_runs import PostgresRunHistory
 from agentdeck.store._staged import StagedConversations, Statement
+from agentdeck.store._stream_events import POSTGRES_SCHEMA, PostgresStreamEvents
 from agentdeck.store.owners import POSTGRES_SCHEMA as OWNERS_SCHEMA
 from agentdeck.store.owners import mine
-from agentdeck.store.platform_keys import POSTGRES_SCHEMA as PLATFORM_KEYS_SCHEMA
-from agentdeck.store.platform_keys import PostgresPlatformKeys
 from agentdeck.store.postgres_pool import (
     CONNECT_TIMEOUT,
     closed_after,
@@ -45,7 +51,6 @@ from agentdeck.store.postgres_pool import (
     row_of,
     storable,
 )
-from agentdeck.store.postgres_runs import PostgresRunHistory
 from agentdeck.store.postgres_sharing import PostgresRunSharing
 from agentdeck.store.shared import (
     DEFAULT_WAIT_SECONDS,
@@ -55,7 +60,6 @@ from agentdeck.store.shared import (
     now,
     redacted,
 )
-from agentdeck.store.stream_events import POSTGRES_SCHEMA, PostgresStreamEvents
 
 logger = logging.getLogger("agentdeck.store")
 #: Every agentdeck replica migrating this database takes this advisory lock first.

@@ -5,6 +5,9 @@ the pool reconnects with a backoff that grows to many seconds, and a replica mus
 renew within a third of its lease of the database coming back, or the others would
 take it for stopped. This connection is reopened at the next call after any failure.
 Every time here is the database's ``now()``.
+
+Public, imported on its own by the server when the database is PostgreSQL: it loads the
+PostgreSQL driver, which the package never does until then.
 """
 
 from __future__ import annotations

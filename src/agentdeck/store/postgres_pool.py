@@ -5,6 +5,10 @@ Each statement takes a pooled connection; what can go wrong becomes one clear
 when a lock another session holds outlasted ``lock_timeout`` (set on each connection
 to ``[server] database_wait_seconds``). PostgreSQL cannot store U+0000 in ``text`` or
 ``jsonb``, so every parameter has it left out (:func:`storable`, :func:`json_storable`).
+
+Public, imported on its own (the replicas close their connections with
+:func:`closed_after`): it loads the PostgreSQL driver, which the package never does
+until a PostgreSQL store is opened.
 """
 
 from __future__ import annotations

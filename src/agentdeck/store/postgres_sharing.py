@@ -1,6 +1,10 @@
 """Runs shared between replicas through PostgreSQL (see :mod:`agentdeck.runs.replicas`): who
 drives a run, its state so far for the others to follow, and cancel requests, with a
-listening connection of its own for the notifications."""
+listening connection of its own for the notifications.
+
+Public, imported on its own (the replicas listen on :data:`CANCEL_CHANNEL`): it loads
+the PostgreSQL driver, which the package never does until a PostgreSQL store is opened.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """What both stores use: row ids, timestamps, database URLs fit to show, how long a call
-waits for a locked database, and when the run history is pruned.
+waits for a locked database, the records of a run's start and end, and when the run
+history is pruned.
 
 Its own module so the implementations need not import the package that picks
 between them (which imports them).
@@ -11,7 +12,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 #: how long a call waits for a database another program holds locked (the default of
@@ -24,30 +24,6 @@ LOCKED_HINT = (
 )
 #: longest between two prunings of the run history
 _PRUNE_EVERY_SECONDS = 60.0
-
-
-class RunStart(TypedDict):
-    """What the run history keeps of a run from its start (``record_run_start``'s
-    arguments): a run that ends before its id is handed out has its row written whole,
-    with its end, in one statement."""
-
-    run_id: str
-    backend: str
-    agent_id: str
-    conversation_id: str | None
-    message: str
-    owner: str | None
-    principal: str | None
-    started_at: datetime
-
-
-#: how a run's end is written over the row of its start (the update of both stores'
-#: upsert; ``excluded`` is the row the statement tried to insert)
-END_OVER_START = (
-    "status = excluded.status, text = excluded.text, error = excluded.error,"
-    " finished_at = excluded.finished_at,"
-    " conversation_id = COALESCE(excluded.conversation_id, runs.conversation_id)"
-)
 
 
 def redacted(url: str) -> str:
@@ -71,6 +47,37 @@ def iso_now() -> str:
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart:
+    """What the run history keeps of a run from its start (``record_run_start`` writes
+    it): a run that ends before its id is handed out has its row written whole, with its
+    end (:class:`RunEnd`), in one statement."""
+
+    run_id: str
+    backend: str
+    agent_id: str
+    conversation_id: str | None
+    message: str
+    #: the lease of the process driving the run
+    owner: str | None = None
+    #: whose run it is
+    principal: str | None = None
+    started_at: datetime = field(default_factory=now)
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnd:
+    """How a run ended (``record_run_end`` writes it): over the row of its start, or,
+    with ``start`` (a run whose start was never written), its whole row."""
+
+    run_id: str
+    status: str
+    text: str
+    error: str | None
+    conversation_id: str | None
+    start: RunStart | None = None
 
 
 @dataclass(frozen=True)

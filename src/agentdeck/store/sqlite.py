@@ -6,11 +6,14 @@ Every write is committed before the method returns, so whatever a tool answered
 survives a killed process; the rows of one step (a message and its conversation's
 time) go in one transaction.
 
-No call waits on the event loop: see :mod:`agentdeck.store.sqlite_connection`.
+No call waits on the event loop: see :mod:`agentdeck.store._sqlite_connection`.
 
-The run history (:mod:`agentdeck.store.sqlite_runs`) is what lets
+The run history (:mod:`agentdeck.store._sqlite_runs`) is what lets
 ``list_conversations`` and the transcript resource work for platforms that have no
 conversation API of their own (Make).
+
+Public, imported on its own like :mod:`agentdeck.store.postgres`: the package loads only
+the store the configuration names (:func:`~agentdeck.store.open_store`).
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.errors import ConfigError
+from agentdeck.store._platform_keys import SQLITE_SCHEMA as PLATFORM_KEYS_SCHEMA
+from agentdeck.store._platform_keys import SqlitePlatformKeys
+from agentdeck.store._sqlite_runs import SqliteRunHistory
 from agentdeck.store._staged import StagedConversations, Statement
+from agentdeck.store._stream_events import SQLITE_SCHEMA, SqliteStreamEvents
 from agentdeck.store.owners import SQLITE_SCHEMA as OWNERS_SCHEMA
 from agentdeck.store.owners import mine
-from agentdeck.store.platform_keys import SQLITE_SCHEMA as PLATFORM_KEYS_SCHEMA
-from agentdeck.store.platform_keys import SqlitePlatformKeys
 from agentdeck.store.shared import (
     DEFAULT_WAIT_SECONDS,
     Pruning,
@@ -36,8 +41,6 @@ from agentdeck.store.shared import (
     new_id,
     now,
 )
-from agentdeck.store.sqlite_runs import SqliteRunHistory
-from agentdeck.store.stream_events import SQLITE_SCHEMA, SqliteStreamEvents
 
 logger = logging.getLogger("agentdeck.store")
 

@@ -6,7 +6,7 @@ The SDK's transport does the wire part once it has an event store: each request'
 SSE stream opens with a priming event (an event id, empty data and a ``retry:`` hint),
 every message carries the id it was stored under, and a GET with ``Last-Event-ID``
 asks the store to replay what followed. This module is that store, kept in the
-server's database (:mod:`agentdeck.store.stream_events`), and it adds three things
+server's database (:mod:`agentdeck.store._stream_events`), and it adds three things
 the SDK leaves to it:
 
 - **one store per session.** The SDK names streams by request id ("1", "2", its GET

@@ -13,9 +13,9 @@ and one migration each.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from agentdeck.store.shared import now
 
@@ -54,9 +54,39 @@ POSTGRES_SCHEMA = (
 )
 
 
-class SqlitePlatformKeys:
+class _KeyQueries:
+    """Reading and forgetting a key, with a driver's placeholder (``?`` or ``%s``)."""
+
+    def __init__(self, mark: str) -> None:
+        self.read = f"SELECT sealed FROM platform_keys WHERE owner = {mark} AND backend = {mark}"
+        self.forget = f"DELETE FROM platform_keys WHERE owner = {mark} AND backend = {mark}"
+
+
+class _PlatformKeys:
+    """What both stores do alike but for the placeholder (:attr:`_key_queries`)."""
+
+    _key_queries: ClassVar[_KeyQueries]
+
+    if TYPE_CHECKING:
+
+        async def _rows(self, query: Any, params: Any = ()) -> Sequence[Any]: ...
+
+        async def _commit(self, *statements: tuple[Any, Any]) -> int: ...
+
+    async def platform_key(self, owner: str, backend: str) -> str | None:
+        """The sealed key ``owner`` connected to ``backend``; None when there is none."""
+        rows = await self._rows(self._key_queries.read, (owner, backend))
+        return str(rows[0]["sealed"]) if rows else None
+
+    async def forget_platform_key(self, owner: str, backend: str) -> bool:
+        return await self._commit((self._key_queries.forget, (owner, backend))) > 0
+
+
+class SqlitePlatformKeys(_PlatformKeys):
     """The platform keys of :class:`~agentdeck.store.sqlite.SqliteStore`, through its
-    connection's statements (:class:`~agentdeck.store.sqlite_connection.SqliteConnection`)."""
+    connection's statements (:class:`~agentdeck.store._sqlite_connection.SqliteConnection`)."""
+
+    _key_queries = _KeyQueries("?")
 
     if TYPE_CHECKING:
 
@@ -77,19 +107,6 @@ class SqlitePlatformKeys:
                 (owner, backend, sealed, now().isoformat()),
             )
         )
-
-    async def platform_key(self, owner: str, backend: str) -> str | None:
-        """The sealed key ``owner`` connected to ``backend``; None when there is none."""
-        rows = await self._rows(
-            "SELECT sealed FROM platform_keys WHERE owner = ? AND backend = ?", (owner, backend)
-        )
-        return str(rows[0]["sealed"]) if rows else None
-
-    async def forget_platform_key(self, owner: str, backend: str) -> bool:
-        deleted = await self._write(
-            ("DELETE FROM platform_keys WHERE owner = ? AND backend = ?", (owner, backend))
-        )
-        return deleted > 0
 
     async def add_connect_state(
         self, digest: str, owner: str, backend: str, expires_at: datetime
@@ -125,8 +142,10 @@ class SqlitePlatformKeys:
         return dict(taken[0]) if taken else None
 
 
-class PostgresPlatformKeys:
+class PostgresPlatformKeys(_PlatformKeys):
     """The platform keys of :class:`~agentdeck.store.postgres.PostgresStore`."""
+
+    _key_queries = _KeyQueries("%s")
 
     if TYPE_CHECKING:
 
@@ -141,18 +160,6 @@ class PostgresPlatformKeys:
             " created_at = now()",
             (owner, backend, sealed),
         )
-
-    async def platform_key(self, owner: str, backend: str) -> str | None:
-        rows = await self._rows(
-            "SELECT sealed FROM platform_keys WHERE owner = %s AND backend = %s", (owner, backend)
-        )
-        return str(rows[0]["sealed"]) if rows else None
-
-    async def forget_platform_key(self, owner: str, backend: str) -> bool:
-        deleted = await self._write(
-            "DELETE FROM platform_keys WHERE owner = %s AND backend = %s", (owner, backend)
-        )
-        return deleted > 0
 
     async def add_connect_state(
         self, digest: str, owner: str, backend: str, expires_at: datetime

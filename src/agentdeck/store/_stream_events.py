@@ -11,15 +11,15 @@ retention (``run_keep_seconds``).
 Its own module, mixed into both stores, so the store classes grow by one base class
 and one migration each. On SQLite these statements run as the store's own do (single
 autocommitted statements, retried while another program holds the file locked; see
-:mod:`agentdeck.store.sqlite_connection`).
+:mod:`agentdeck.store._sqlite_connection`).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from agentdeck.store.shared import now
 
@@ -50,8 +50,45 @@ POSTGRES_SCHEMA = (
 )
 
 
-class SqliteStreamEvents:
+class _EventQueries:
+    """Reading events back, with a driver's placeholder (``?`` or ``%s``)."""
+
+    def __init__(self, mark: str) -> None:
+        self.stream_of = (
+            f"SELECT stream_id FROM stream_events WHERE seq = {mark} AND session_id = {mark}"
+        )
+        self.after = (
+            "SELECT seq, message FROM stream_events"
+            f" WHERE session_id = {mark} AND stream_id = {mark} AND seq > {mark} ORDER BY seq"
+        )
+
+
+class _StreamEvents:
+    """What both stores do alike but for the placeholder (:attr:`_event_queries`)."""
+
+    _event_queries: ClassVar[_EventQueries]
+
+    if TYPE_CHECKING:
+
+        async def _rows(self, query: Any, params: Any = ()) -> Sequence[Any]: ...
+
+    async def stream_of_event(self, session_id: str, seq: int) -> str | None:
+        """The stream event ``seq`` of ``session_id`` belongs to; None when it has no such event."""
+        rows = await self._rows(self._event_queries.stream_of, (seq, session_id))
+        return str(rows[0]["stream_id"]) if rows else None
+
+    async def stream_events_after(
+        self, session_id: str, stream_id: str, seq: int
+    ) -> list[dict[str, Any]]:
+        """The events of the stream after ``seq``, oldest first: ``seq`` and ``message``."""
+        rows = await self._rows(self._event_queries.after, (session_id, stream_id, seq))
+        return [dict(row) for row in rows]
+
+
+class SqliteStreamEvents(_StreamEvents):
     """The stream events of :class:`~agentdeck.store.sqlite.SqliteStore`."""
+
+    _event_queries = _EventQueries("?")
 
     if TYPE_CHECKING:
 
@@ -61,8 +98,7 @@ class SqliteStreamEvents:
 
     async def _on_connection(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """``work`` on the store's connection, as every statement of the store runs
-        (:class:`~agentdeck.store.sqlite_connection.SqliteConnection`): every statement
-        of this class runs through here."""
+        (:class:`~agentdeck.store._sqlite_connection.SqliteConnection`)."""
         return await self._run(work)
 
     async def add_stream_event(self, session_id: str, stream_id: str, message: str | None) -> int:
@@ -82,24 +118,6 @@ class SqliteStreamEvents:
         self._commit_done()
         return seq
 
-    async def stream_of_event(self, session_id: str, seq: int) -> str | None:
-        """The stream event ``seq`` of ``session_id`` belongs to; None when it has no such event."""
-        rows = await self._select(
-            "SELECT stream_id FROM stream_events WHERE seq = ? AND session_id = ?",
-            (seq, session_id),
-        )
-        return str(rows[0]["stream_id"]) if rows else None
-
-    async def stream_events_after(
-        self, session_id: str, stream_id: str, seq: int
-    ) -> list[dict[str, Any]]:
-        """The events of the stream after ``seq``, oldest first: ``seq`` and ``message``."""
-        return await self._select(
-            "SELECT seq, message FROM stream_events"
-            " WHERE session_id = ? AND stream_id = ? AND seq > ? ORDER BY seq",
-            (session_id, stream_id, seq),
-        )
-
     async def prune_stream_events(self, older_than_seconds: float) -> int:
         """Drop the events older than ``older_than_seconds``; how many there were."""
         cutoff = (now() - timedelta(seconds=older_than_seconds)).isoformat()
@@ -111,14 +129,11 @@ class SqliteStreamEvents:
         self._commit_done()
         return dropped
 
-    async def _select(self, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-        return await self._on_connection(
-            lambda db: [dict(row) for row in db.execute(query, params).fetchall()]
-        )
 
-
-class PostgresStreamEvents:
+class PostgresStreamEvents(_StreamEvents):
     """The stream events of :class:`~agentdeck.store.postgres.PostgresStore`."""
+
+    _event_queries = _EventQueries("%s")
 
     if TYPE_CHECKING:
 
@@ -133,22 +148,6 @@ class PostgresStreamEvents:
             (session_id, stream_id, message),
         )
         return int(rows[0]["seq"])
-
-    async def stream_of_event(self, session_id: str, seq: int) -> str | None:
-        rows = await self._rows(
-            "SELECT stream_id FROM stream_events WHERE seq = %s AND session_id = %s",
-            (seq, session_id),
-        )
-        return str(rows[0]["stream_id"]) if rows else None
-
-    async def stream_events_after(
-        self, session_id: str, stream_id: str, seq: int
-    ) -> list[dict[str, Any]]:
-        return await self._rows(
-            "SELECT seq, message FROM stream_events"
-            " WHERE session_id = %s AND stream_id = %s AND seq > %s ORDER BY seq",
-            (session_id, stream_id, seq),
-        )
 
     async def prune_stream_events(self, older_than_seconds: float) -> int:
         return await self._write(

@@ -11,87 +11,26 @@ from datetime import datetime
 from typing import Any
 
 from agentdeck.errors import DatabaseError
-from agentdeck.store._staged import Staging, Statement
+from agentdeck.store._run_writes import RunQueries, RunWrites
+from agentdeck.store._sqlite_connection import SqliteConnection
+from agentdeck.store._staged import Statement
 from agentdeck.store.owners import mine
-from agentdeck.store.shared import END_OVER_START, Pruning, RunStart, iso_now, now
-from agentdeck.store.sqlite_connection import SqliteConnection
+from agentdeck.store.shared import iso_now, now
 
 logger = logging.getLogger("agentdeck.store")
 
 
-class SqliteRunHistory(SqliteConnection, Staging):
+class SqliteRunHistory(SqliteConnection, RunWrites):
     """The run history of :class:`~agentdeck.store.sqlite.SqliteStore`."""
 
-    _pruning: Pruning
+    _run_queries = RunQueries("?")
+
+    @staticmethod
+    def _time(moment: datetime) -> str:
+        return moment.isoformat()
 
     async def _commit(self, *statements: Statement) -> int:
         return await self._write(*statements)
-
-    async def record_run_start(
-        self,
-        *,
-        run_id: str,
-        backend: str,
-        agent_id: str,
-        conversation_id: str | None,
-        message: str,
-        owner: str | None = None,
-        principal: str | None = None,
-        started_at: datetime | None = None,
-    ) -> None:
-        stamp = (started_at or now()).isoformat()
-        await self._write(
-            (
-                "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
-                " started_at, owner, principal) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)"
-                " ON CONFLICT (id) DO NOTHING",
-                (run_id, backend, agent_id, conversation_id, message, stamp, owner, principal),
-            )
-        )
-
-    async def record_run_end(
-        self,
-        run_id: str,
-        *,
-        status: str,
-        text: str,
-        error: str | None,
-        conversation_id: str | None,
-        start: RunStart | None = None,
-    ) -> bool:
-        ended = (status, text, error, iso_now())
-        statement: tuple[str, tuple[Any, ...]]
-        if start is None:
-            statement = (
-                "UPDATE runs SET status = ?, text = ?, error = ?, finished_at = ?,"
-                " conversation_id = COALESCE(?, conversation_id)"
-                " WHERE id = ? AND status = 'running'",
-                (*ended, conversation_id, run_id),
-            )
-        else:
-            statement = (
-                "INSERT INTO runs (status, text, error, finished_at, conversation_id, id,"
-                " backend, agent_id, message, started_at, owner, principal)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                f" ON CONFLICT (id) DO UPDATE SET {END_OVER_START}"
-                " WHERE runs.status = 'running'",
-                (
-                    *ended,
-                    conversation_id or start["conversation_id"],
-                    run_id,
-                    start["backend"],
-                    start["agent_id"],
-                    start["message"],
-                    start["started_at"].isoformat(),
-                    start["owner"],
-                    start["principal"],
-                ),
-            )
-        # a new local conversation's first turn goes in the same transaction (see _staged)
-        wrote = await self._commit_end(statement, conversation_id)
-        if self._pruning.ended():
-            await self._prune_runs()
-        return wrote > 0
 
     async def _prune_runs(self) -> None:
         """Forget finished runs as :class:`RunKeeping` says. A locked database skips a

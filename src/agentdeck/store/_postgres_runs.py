@@ -10,10 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from agentdeck.errors import DatabaseError
-from agentdeck.store._staged import Staging
+from agentdeck.store._run_writes import RunQueries, RunWrites
 from agentdeck.store.owners import mine
 from agentdeck.store.postgres_pool import PostgresPool
-from agentdeck.store.shared import END_OVER_START, Pruning, RunStart, now
 
 logger = logging.getLogger("agentdeck.store")
 #: The run-history columns (the shared-state columns stay out of history rows).
@@ -22,82 +21,14 @@ _HISTORY_COLUMNS = (
 )
 
 
-class PostgresRunHistory(PostgresPool, Staging):
+class PostgresRunHistory(PostgresPool, RunWrites):
     """The run history of :class:`~agentdeck.store.postgres.PostgresStore`."""
 
-    _pruning: Pruning
+    _run_queries = RunQueries("%s")
 
-    async def record_run_start(
-        self,
-        *,
-        run_id: str,
-        backend: str,
-        agent_id: str,
-        conversation_id: str | None,
-        message: str,
-        owner: str | None = None,
-        principal: str | None = None,
-        started_at: datetime | None = None,
-    ) -> None:
-        await self._write(
-            "INSERT INTO runs (id, backend, agent_id, conversation_id, status, message,"
-            " started_at, owner, principal) VALUES (%s, %s, %s, %s, 'running', %s, %s, %s, %s)"
-            " ON CONFLICT (id) DO NOTHING",
-            (
-                run_id,
-                backend,
-                agent_id,
-                conversation_id,
-                message,
-                started_at or now(),
-                owner,
-                principal,
-            ),
-        )
-
-    async def record_run_end(
-        self,
-        run_id: str,
-        *,
-        status: str,
-        text: str,
-        error: str | None,
-        conversation_id: str | None,
-        start: RunStart | None = None,
-    ) -> bool:
-        ended = (status, text, error, now())
-        statement: tuple[str, tuple[Any, ...]]
-        if start is None:
-            statement = (
-                "UPDATE runs SET status = %s, text = %s, error = %s, finished_at = %s,"
-                " conversation_id = COALESCE(%s, conversation_id)"
-                " WHERE id = %s AND status = 'running'",
-                (*ended, conversation_id, run_id),
-            )
-        else:
-            statement = (
-                "INSERT INTO runs (status, text, error, finished_at, conversation_id, id,"
-                " backend, agent_id, message, started_at, owner, principal)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                f" ON CONFLICT (id) DO UPDATE SET {END_OVER_START}"
-                " WHERE runs.status = 'running'",
-                (
-                    *ended,
-                    conversation_id or start["conversation_id"],
-                    run_id,
-                    start["backend"],
-                    start["agent_id"],
-                    start["message"],
-                    start["started_at"],
-                    start["owner"],
-                    start["principal"],
-                ),
-            )
-        # a new local conversation's first turn goes in the same transaction (see _staged)
-        written = await self._commit_end(statement, conversation_id)
-        if self._pruning.ended():
-            await self._prune_runs()
-        return written > 0
+    @staticmethod
+    def _time(moment: datetime) -> datetime:
+        return moment
 
     async def _prune_runs(self) -> None:
         """Forget finished runs as :class:`RunKeeping` says (a transcript's runs lose only
