@@ -281,7 +281,7 @@ class RunManager:
             status, failure = "cancelled", "The run was cancelled."
         elif failure is not None:
             status = "failed"
-        elif not any(isinstance(e, Done) for e in run.events):
+        elif not any(isinstance(e, Done) for e in reversed(run.events)):  # Done comes last
             status = "failed"
             failure = f"backend '{backend.name}': the answer ended without finishing."
         else:
