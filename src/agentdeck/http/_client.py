@@ -81,6 +81,9 @@ class HttpClient:
         self.redact = SECRETS
         self._retry = retry or RetryPolicy()
         self.stream_timeout = stream_timeout
+        #: a chat stream's timeouts, built once: httpx2 checks a new ``Timeout``'s values
+        #: against a runtime protocol, which costs more than the rest of building a request
+        self._long_timeout = httpx2.Timeout(client.timeout.connect, read=stream_timeout)
         self.max_response_bytes = max_response_bytes
         self._credential_hint = credential_hint
         self._explain: Explain | None = None
@@ -192,10 +195,7 @@ class HttpClient:
         translation. An event stream, or a ``long`` call (an answer that comes when the
         agent has finished), gets the chat read timeout; the body is left open."""
         long = long or "text/event-stream" in request.headers.get("accept", "")
-        connect = self._client.timeout.connect
-        timeout = (
-            httpx2.Timeout(connect, read=self.stream_timeout) if long else self._client.timeout
-        )
+        timeout = self._long_timeout if long else self._client.timeout
         request.extensions["timeout"] = timeout.as_dict()
         repeatable = request.method in IDEMPOTENT_METHODS and not long
         with self._explaining(None):
@@ -222,11 +222,7 @@ class HttpClient:
     def _build(
         self, method: str, path: str, options: StreamOptions, *, long: bool
     ) -> httpx2.Request:
-        timeout = (
-            httpx2.Timeout(self._client.timeout.connect, read=self.stream_timeout)
-            if long
-            else httpx2.USE_CLIENT_DEFAULT
-        )
+        timeout = self._long_timeout if long else httpx2.USE_CLIENT_DEFAULT
         return self._client.build_request(
             method,
             path,

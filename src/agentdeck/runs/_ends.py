@@ -69,10 +69,11 @@ class EndWriter(Generic[RunT]):
     def __init__(
         self,
         store: Store,
-        hand_over: Callable[[RunT], Awaitable[None]],
+        hand_over: Callable[[RunT], Awaitable[None]] | None,
         task_group: TaskGroup,
     ) -> None:
-        """``hand_over`` makes a run's final state what every replica sees."""
+        """``hand_over`` makes a run's final state what every replica sees; None with one
+        replica, where the run in memory is what everyone sees."""
         self._store = store
         self._hand_over_run = hand_over
         self._task_group = task_group
@@ -80,24 +81,30 @@ class EndWriter(Generic[RunT]):
     async def end(self, run: RunT, status: RunStatus, error: str | None) -> None:
         """Write the run's end, then finish it (releasing whoever waits on it); never raises.
 
-        Shielded: a run ended because the server is stopping still records that.
+        Each attempt is shielded: a run ended because the server is stopping still records
+        that (one scope per attempt, shielding and timing it: this runs at every chat).
         """
-        with anyio.CancelScope(shield=True):
-            recorded = await self._attempt(
-                lambda: self._record(run, status, error), run, seconds=_FIRST_WRITE_TIMEOUT
-            )
-            if recorded is False:
-                status, error = "failed", TAKEN_OVER
-            elif isinstance(recorded, str):
-                run.add(
-                    StreamWarning(
-                        message="the end of this run is not saved to the database yet "
-                        f"({recorded}); agentdeck keeps trying."
-                    )
+        recorded = await self._attempt(
+            lambda: self._record(run, status, error),
+            run,
+            seconds=_FIRST_WRITE_TIMEOUT,
+            shield=True,
+        )
+        if recorded is False:
+            status, error = "failed", TAKEN_OVER
+        elif isinstance(recorded, str):
+            run.add(
+                StreamWarning(
+                    message="the end of this run is not saved to the database yet "
+                    f"({recorded}); agentdeck keeps trying."
                 )
-            run.finish(status, error)
-            handed = await self._attempt(lambda: self._hand_over(run), run)
-        record, hand_over = isinstance(recorded, str), isinstance(handed, str)
+            )
+        run.finish(status, error)
+        hand_over = False
+        if self._hand_over_run is not None:
+            handed = await self._attempt(lambda: self._hand_over(run), run, shield=True)
+            hand_over = isinstance(handed, str)
+        record = isinstance(recorded, str)
         if record or hand_over:
             self._task_group.start_soon(self._retry, run, record, hand_over, name=f"end {run.id}")
 
@@ -107,6 +114,7 @@ class EndWriter(Generic[RunT]):
         )
 
     async def _hand_over(self, run: RunT) -> bool:
+        assert self._hand_over_run is not None  # only called with replicas to tell
         await self._hand_over_run(run)
         return True
 
@@ -116,14 +124,17 @@ class EndWriter(Generic[RunT]):
         run: RunT,
         *,
         seconds: float = _WRITE_TIMEOUT,
+        shield: bool = False,
     ) -> bool | str:
-        """What ``write`` returned, or why it failed: it raised, or took too long."""
-        failure = f"no answer within {seconds:g} s"
-        with anyio.move_on_after(seconds):
+        """What ``write`` returned, or why it failed: it raised, or took too long.
+        ``shield``: cancelling the caller (the server stopping) does not stop it."""
+        failure = None
+        with anyio.move_on_after(seconds, shield=shield):
             try:
                 return await write()
             except Exception as exc:
                 failure = " ".join(str(exc).split())[:300] or type(exc).__name__
+        failure = failure or f"no answer within {seconds:g} s"
         logger.warning("run %s: writing its end failed: %s", run.id, failure)
         return failure
 

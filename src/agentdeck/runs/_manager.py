@@ -111,7 +111,9 @@ class RunManager:
         self._store = store
         self._owner = owner
         self._sharing: RunSharing = sharing or NoSharing()
-        self._ends: EndWriter[Run] = EndWriter(store, self._sharing.hand_over, task_group)
+        # one replica has nobody to hand a run's end over to
+        hand_over = sharing.hand_over if sharing is not None else None
+        self._ends: EndWriter[Run] = EndWriter(store, hand_over, task_group)
         self._keep_seconds = keep_seconds
         self._keep_count = keep_count
         self._runs: dict[str, Run] = {}
@@ -279,7 +281,7 @@ class RunManager:
             status, failure = "cancelled", "The run was cancelled."
         elif failure is not None:
             status = "failed"
-        elif not any(isinstance(e, Done) for e in run.events):
+        elif not any(isinstance(e, Done) for e in reversed(run.events)):  # Done comes last
             status = "failed"
             failure = f"backend '{backend.name}': the answer ended without finishing."
         else:

@@ -104,12 +104,17 @@ class Run:
 
     def add(self, event: ChatEvent) -> None:
         event = without_nul(event, self.events)
+        self.events.append(event)
+        self._changed.set()
+        if not isinstance(event, TextDelta):  # most events are an answer's deltas
+            self._note(event)
+
+    def _note(self, event: ChatEvent) -> None:
+        """What an event other than a text delta says about the run."""
         if isinstance(event, RunStarted | Done) and event.conversation_id:
             self.conversation_id = event.conversation_id
         if isinstance(event, RunStarted) and event.upstream_run_id:
             self.upstream_run_id = event.upstream_run_id
-        self.events.append(event)
-        self._changed.set()
         if isinstance(event, ApprovalRequired | QuestionAsked):
             self._paused = True
             self._settled.set()
@@ -202,8 +207,17 @@ class Run:
         artifacts: list[Artifact] = []
         usage: dict[str, Any] | None = None
         details: dict[str, Any] = {}
-        for event in self.events:
-            if isinstance(event, ToolCall):
+        text: list[str] = []
+        reasoning: list[str] = []
+        warnings: list[str] = []
+        for event in self.events:  # one pass, the most frequent kinds first
+            if isinstance(event, TextDelta):
+                text.append(event.text)
+            elif isinstance(event, ReasoningDelta):
+                reasoning.append(event.text)
+            elif isinstance(event, StreamWarning):
+                warnings.append(event.message)
+            elif isinstance(event, ToolCall):
                 activity = ToolActivity(id=event.id, name=event.name, arguments=event.arguments)
                 if event.id:
                     tools[event.id] = activity
@@ -222,7 +236,6 @@ class Run:
                 usage = event.usage or usage
                 details.update(event.details)
         waiting = self.waiting_on()
-        reasoning = "".join(e.text for e in self.events if isinstance(e, ReasoningDelta))
         return RunSnapshot(
             run_id=self.id,
             backend=self.backend.name,
@@ -230,15 +243,15 @@ class Run:
             status=self.status,
             started_at=self.started_at,
             conversation_id=self.conversation_id,
-            text=self.text(),
-            reasoning=reasoning or None,
+            text="".join(text),
+            reasoning="".join(reasoning) or None,
             tool_calls=[*tools.values(), *anonymous],
             pending_approvals=[e for e in waiting if isinstance(e, ApprovalRequired)],
             pending_questions=[e for e in waiting if isinstance(e, QuestionAsked)],
             artifacts=artifacts,
             usage=usage,
             error=self.error,
-            warnings=[e.message for e in self.events if isinstance(e, StreamWarning)],
+            warnings=warnings,
             details=details,
             finished_at=self.finished_at,
         )

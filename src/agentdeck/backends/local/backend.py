@@ -16,7 +16,6 @@ It needs no account. A local agent answers through the model chosen for it (its
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -274,6 +273,17 @@ class LocalBackend(Backend):
         return owner
 
     async def chat(self, request: ChatRequest) -> AsyncGenerator[ChatEvent, None]:
+        """One turn, holding the conversation: the user message, then the model's.
+
+        Overlapping turns on one conversation run one after another, each seeing the ones
+        before it (the run waits for the turn before it within its caller's wait budget).
+        A new conversation's lock is free (its id is nobody's yet), and held: the run may
+        hand the id out before the turn ends. It has no past to read, and exists from the
+        model's first output on: a turn that fails before the agent produced anything (no
+        model, its server down) leaves no conversation, nor a message without an answer,
+        behind. Its messages are staged till the run hands its id out or ends
+        (``Store.stage_message``); a continuation's go in as they come.
+        """
         row = await self._row(request.agent_id)
         if request.conversation_id:
             owner = await self.conversation_owner(request.conversation_id)
@@ -286,16 +296,8 @@ class LocalBackend(Backend):
                 )
         new = not request.conversation_id
         conversation_id = request.conversation_id or new_id()
-        async with self._turn(conversation_id, new=new):
-            async for event in self._answer(row, request, conversation_id, new=new):
-                yield event
-
-    @asynccontextmanager
-    async def _turn(self, conversation_id: str, *, new: bool) -> AsyncIterator[None]:
-        """Hold the conversation for one turn: overlapping turns on one conversation run one
-        after another, each seeing the ones before it (the run waits here, within its
-        caller's wait budget, for the turn before it). A new conversation's is free (its
-        id is nobody's yet), and held: the run may hand the id out before the turn ends."""
+        # one generator for the whole turn, lock included: each layer would be resumed at
+        # every chunk of the answer
         lock = self._turns.setdefault(conversation_id, anyio.Lock())
         try:
             if new:
@@ -303,45 +305,39 @@ class LocalBackend(Backend):
             else:
                 await lock.acquire()
             try:
-                yield
+                history = await self._history(row, None if new else conversation_id)
+                history.append({"role": "user", "content": request.message})
+                keep = self._store.stage_message if new else self._store.add_message
+                text: list[str] = []
+                stored = False
+                async for event in await self._reply(row, request, history):
+                    if not stored and not isinstance(event, StreamWarning):
+                        # a new conversation is written with its first message, in one
+                        # transaction
+                        new_for = request.agent_id if new else None
+                        await keep(
+                            conversation_id,
+                            "user",
+                            request.message,
+                            new_for=new_for,
+                            owner=self.owner,
+                        )
+                        stored = True
+                        yield RunStarted(conversation_id=conversation_id)
+                    if isinstance(event, TextDelta):
+                        text.append(event.text)
+                    elif isinstance(event, Done):
+                        # as the run shows it: without U+0000, which no database keeps
+                        answer = "".join(text).replace("\0", "")
+                        await keep(conversation_id, "assistant", answer)
+                        event = event.model_copy(update={"conversation_id": conversation_id})
+                    yield event
             finally:
                 lock.release()
         finally:
             # a lock nobody holds or waits for is forgotten (release hands it to a waiter)
             if not lock.statistics().locked and self._turns.get(conversation_id) is lock:
                 del self._turns[conversation_id]
-
-    async def _answer(
-        self, row: dict[str, Any], request: ChatRequest, conversation_id: str, *, new: bool
-    ) -> AsyncIterator[ChatEvent]:
-        """One turn on a conversation the caller holds: the user message, then the model's.
-        A conversation this turn creates has no past to read, and exists from the model's
-        first output on: a turn that fails before the agent produced anything (no model,
-        its server down) leaves no conversation, nor a message without an answer, behind.
-        Nobody knows its id before the run hands it out: its messages are staged till then
-        or the run's end (``Store.stage_message``); a continuation's go in as they come."""
-        history = await self._history(row, None if new else conversation_id)
-        history.append({"role": "user", "content": request.message})
-        keep = self._store.stage_message if new else self._store.add_message
-        text: list[str] = []
-        stored = False
-        async for event in await self._reply(row, request, history):
-            if not stored and not isinstance(event, StreamWarning):
-                # a new conversation is written with its first message, in one transaction
-                new_for = request.agent_id if new else None
-                await keep(
-                    conversation_id, "user", request.message, new_for=new_for, owner=self.owner
-                )
-                stored = True
-                yield RunStarted(conversation_id=conversation_id)
-            if isinstance(event, TextDelta):
-                text.append(event.text)
-            if isinstance(event, Done):
-                # as the run shows it: without U+0000, which no database keeps
-                answer = "".join(text).replace("\0", "")
-                await keep(conversation_id, "assistant", answer)
-                event = event.model_copy(update={"conversation_id": conversation_id})
-            yield event
 
     async def _reply(
         self, row: dict[str, Any], request: ChatRequest, history: list[dict[str, str]]
