@@ -533,6 +533,7 @@ def seed_messages(database: Path, conversation_id: str, count: int) -> None:
     """Grow a conversation to ``count`` messages through the store the local backend uses."""
     import anyio
 
+    from agentdeck.store import NewMessage
     from agentdeck.store.sqlite import SqliteStore
 
     async def seed() -> None:
@@ -542,7 +543,7 @@ def seed_messages(database: Path, conversation_id: str, count: int) -> None:
             for i in range(have, count):
                 role = "user" if i % 2 == 0 else "assistant"
                 await store.add_message(
-                    conversation_id, role, f"message {i} of a long conversation"
+                    NewMessage(conversation_id, role, f"message {i} of a long conversation")
                 )
         finally:
             store.close()

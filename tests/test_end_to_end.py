@@ -165,14 +165,20 @@ def test_check_and_tools_commands_describe_the_configuration(config_file: Path) 
 
 
 def test_the_tools_command_lists_exposed_agents_as_tools(tmp_path: Path) -> None:
-    from agentdeck.store import open_store
+    from agentdeck.store import NewAgent, open_store
 
     database = tmp_path / "local.db"
 
     async def add_agent() -> None:
         async with open_store(str(database)) as store:
             await store.create_agent(
-                name="Travel Planner", description=None, instructions=None, model="echo", options={}
+                NewAgent(
+                    name="Travel Planner",
+                    description=None,
+                    instructions=None,
+                    model="echo",
+                    options={},
+                )
             )
 
     anyio.run(add_agent)

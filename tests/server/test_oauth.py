@@ -37,7 +37,7 @@ from agentdeck.server.oauth import (
     verifier_for,
 )
 from agentdeck.server.transport import build_http_app
-from agentdeck.store import open_store
+from agentdeck.store import NewAgent, open_store
 from tests.fakes.base import Served
 from tests.fakes.openai import FakeOpenAI
 from tests.npm import JS
@@ -467,7 +467,9 @@ async def test_23_2_with_users_no_local_agent_becomes_a_tool_of_the_shared_list(
     exposed as tools (a platform's still are)."""
     async with open_store(str(tmp_path / "local.db")) as store:
         await store.create_agent(
-            name="Made Before", description=None, instructions=None, model=None, options={}
+            NewAgent(
+                name="Made Before", description=None, instructions=None, model=None, options={}
+            )
         )
     with deployed(tmp_path, 'model = "echo"\nexpose_agents = true') as deployment:
         names, _ = await listed_and_called(

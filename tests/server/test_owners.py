@@ -21,7 +21,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import ResourceTemplateReference
 
 from agentdeck.server import AGENT_URI, CONVERSATION_URI, conversation_uri
-from agentdeck.store import RunStart, open_store
+from agentdeck.store import ConversationQuery, RunStart, open_store
 from tests.fakes.base import Served
 from tests.fakes.make import SEED_AGENT_ID, FakeMake
 from tests.fakes.openai import FakeOpenAI
@@ -235,7 +235,7 @@ async def test_the_run_history_is_read_per_owner(database: str) -> None:
 
         async def ids(owner: str | None) -> list[str]:
             rows = await store.history_conversations(
-                "ops", agent_id=None, limit=10, offset=0, owner=owner
+                "ops", ConversationQuery(None, limit=10, offset=0, owner=owner)
             )
             return sorted(row["id"] for row in rows)
 

@@ -15,7 +15,16 @@ import pytest
 from mcp.types import CallToolResult, CreateMessageResult, TextContent
 
 from agentdeck.errors import DatabaseLocked
-from agentdeck.store import RunEnd, RunKeeping, RunStart, is_postgres_url, open_store
+from agentdeck.store import (
+    ConversationQuery,
+    NewAgent,
+    NewMessage,
+    RunEnd,
+    RunKeeping,
+    RunStart,
+    is_postgres_url,
+    open_store,
+)
 from tests.support import (
     call_error,
     call_ok,
@@ -108,8 +117,8 @@ async def test_a_staged_turn_whose_end_is_not_written_is_kept_for_the_next_try(
     end: dict[str, Any] = {"status": "completed", "text": "ok", "error": None, "start": start}
     async with open_store(database, wait_seconds=0.3) as store:
         with anyio.fail_after(20):
-            await store.stage_message("c", "user", "hi", new_for="a")
-            await store.stage_message("c", "assistant", "ok")
+            await store.stage_message(NewMessage("c", "user", "hi", new_for="a"))
+            await store.stage_message(NewMessage("c", "assistant", "ok"))
             with write_locked(database), pytest.raises(DatabaseLocked):
                 await store.record_run_end(RunEnd("r", conversation_id="c", **end))
             assert await store.messages("c") == []
@@ -152,9 +161,15 @@ async def test_postgresql_stores_every_text_without_nul(postgres_url: str) -> No
     instead of failing with psycopg.DataError."""
     async with open_store(postgres_url) as store:
         agent = await store.create_agent(
-            name="n\x00", description="d\x00", instructions=None, model=None, options={"k": "v\x00"}
+            NewAgent(
+                name="n\x00",
+                description="d\x00",
+                instructions=None,
+                model=None,
+                options={"k": "v\x00"},
+            )
         )
-        await store.add_message("c1", "user", "m\x00", new_for=agent["id"])
+        await store.add_message(NewMessage("c1", "user", "m\x00", new_for=agent["id"]))
         await store.record_run_start(
             RunStart(
                 run_id="r1", backend="make", agent_id="a", conversation_id="c1", message="q\x00"
@@ -252,7 +267,9 @@ async def test_pruning_follows_the_keep_time_and_keeps_transcripts(database: str
         await run("new-local", "local", "c1")
         local = [r["id"] for r in await store.history_runs("local", "c1")]
         make = [r["id"] for r in await store.history_runs("make", "c1")]
-        listed = await store.history_conversations("make", agent_id=None, limit=5, offset=0)
+        listed = await store.history_conversations(
+            "make", ConversationQuery(None, limit=5, offset=0)
+        )
         if shared:
             assert await store.shared_run("old-make") is None  # type: ignore[attr-defined]
             assert await store.shared_run("new-local") is not None  # type: ignore[attr-defined]

@@ -7,7 +7,15 @@ import pytest
 
 from agentdeck.config import parse_settings
 from agentdeck.errors import ConfigError
-from agentdeck.store import RunEnd, RunStart, open_store, redacted
+from agentdeck.store import (
+    ConversationQuery,
+    NewAgent,
+    NewMessage,
+    RunEnd,
+    RunStart,
+    open_store,
+    redacted,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -15,7 +23,13 @@ pytestmark = pytest.mark.anyio
 async def test_an_agent_row_round_trips_with_its_options(database: str) -> None:
     async with open_store(database) as store:
         created = await store.create_agent(
-            name="A", description=None, instructions="Be kind.", model="echo", options={"k": [1]}
+            NewAgent(
+                name="A",
+                description=None,
+                instructions="Be kind.",
+                model="echo",
+                options={"k": [1]},
+            )
         )
         changed = await store.update_agent(created["id"], {"name": "B", "options": {"k": 2}})
         assert changed is not None
@@ -36,8 +50,8 @@ async def test_recent_messages_are_the_last_ones_oldest_first(database: str) -> 
         conversation, other = "c1", "c2"
         for i in range(7):
             role, new_for = ("user" if i % 2 == 0 else "assistant"), ("a1" if i == 0 else None)
-            await store.add_message(conversation, role, f"m{i}", new_for=new_for)
-        await store.add_message(other, "user", "elsewhere", new_for="a2")
+            await store.add_message(NewMessage(conversation, role, f"m{i}", new_for=new_for))
+        await store.add_message(NewMessage(other, "user", "elsewhere", new_for="a2"))
         recent = await store.recent_messages(conversation, 3)
         assert [(m["role"], m["content"]) for m in recent] == [
             ("user", "m4"),
@@ -72,8 +86,8 @@ async def test_a_new_conversations_staged_turn_is_committed_when_handed_out_or_e
         async def contents(conversation: str) -> list[str]:
             return [m["content"] for m in await store.messages(conversation)]
 
-        await store.stage_message("ended", "user", "hi", new_for="a1")
-        await store.stage_message("ended", "assistant", "hello")
+        await store.stage_message(NewMessage("ended", "user", "hi", new_for="a1"))
+        await store.stage_message(NewMessage("ended", "assistant", "hello"))
         assert await store.conversation_agent("ended") is None
         assert await contents("ended") == []
         end = {"status": "completed", "text": "hello", "error": None}
@@ -83,10 +97,10 @@ async def test_a_new_conversations_staged_turn_is_committed_when_handed_out_or_e
         assert await store.conversation_agent("ended") == "a1"
         assert await contents("ended") == ["hi", "hello"]
 
-        await store.stage_message("out", "user", "hi", new_for="a1")
+        await store.stage_message(NewMessage("out", "user", "hi", new_for="a1"))
         await store.write_staged("out")
         assert await contents("out") == ["hi"]
-        await store.stage_message("out", "assistant", "hello")
+        await store.stage_message(NewMessage("out", "assistant", "hello"))
         assert await contents("out") == ["hi", "hello"]
         await store.write_staged("out")
         await store.write_staged(None)
@@ -127,8 +141,8 @@ async def test_run_history_groups_runs_into_conversations_newest_first(database:
                 run_id="other", backend="else", agent_id="a1", conversation_id="c1", message="x"
             )
         )
-        listed = await store.history_conversations("make", agent_id=None, limit=10, offset=0)
-        mine = await store.history_conversations("make", agent_id="a2", limit=10, offset=0)
+        listed = await store.history_conversations("make", ConversationQuery(None, 10, 0))
+        mine = await store.history_conversations("make", ConversationQuery("a2", 10, 0))
         runs = await store.history_runs("make", "c1")
         owners = [await store.history_agent("make", c) for c in ("c1", "c2", "unseen")]
     assert owners == ["a1", "a2", None]
@@ -150,7 +164,7 @@ async def test_a_reopened_database_keeps_its_data_and_schema_version(
         database = str(tmp_path / "local.db")
     async with open_store(database) as store:
         await store.create_agent(
-            name="Kept", description=None, instructions=None, model=None, options={}
+            NewAgent(name="Kept", description=None, instructions=None, model=None, options={})
         )
     async with open_store(database) as store:
         assert [a["name"] for a in await store.list_agents(limit=5, offset=0)] == ["Kept"]

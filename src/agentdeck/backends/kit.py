@@ -12,7 +12,8 @@ modules beside it import from here only (its ``settings.py`` from
 - the results (:mod:`agentdeck.model`), the errors (:mod:`agentdeck.errors`), paging
   (``offset_cursor``, ``parse_offset``) and redaction (``SECRETS``, :class:`Redactor`);
 - for a backend that keeps or reads agentdeck's own store (``StoreUser``): :class:`Store`,
-  ``new_id`` and the run history (``history_page``, ``history_conversation``).
+  the records its calls take (:class:`NewAgent`, :class:`NewMessage`,
+  :class:`ConversationQuery`), ``new_id`` and the run history (``history_page``, ``history_conversation``).
 
 Workflows, approvals, triggers and knowledge are not here: only the platforms that have
 them import :mod:`agentdeck.platform_model`, so a server without them never builds it.
@@ -77,7 +78,7 @@ from agentdeck.model import (
 from agentdeck.pagination import offset_cursor, parse_offset
 from agentdeck.redaction import SECRETS, Redactor
 from agentdeck.runs import history_conversation, history_page
-from agentdeck.store import Store
+from agentdeck.store import ConversationQuery, NewAgent, NewMessage, Store
 from agentdeck.store.shared import new_id
 
 __all__ = [
@@ -100,6 +101,7 @@ __all__ = [
     "ConflictError",
     "Connection",
     "Conversation",
+    "ConversationQuery",
     "ConversationSummary",
     "Done",
     "ErrorEvent",
@@ -107,6 +109,8 @@ __all__ = [
     "InvalidInputError",
     "Message",
     "ModelUnavailableError",
+    "NewAgent",
+    "NewMessage",
     "NotFoundError",
     "Option",
     "Page",

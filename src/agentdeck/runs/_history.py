@@ -11,7 +11,7 @@ from typing import Any
 from agentdeck.errors import NotFoundError
 from agentdeck.model import Conversation, ConversationSummary, Message, Page, make_ref
 from agentdeck.pagination import offset_cursor, parse_offset
-from agentdeck.store import Store
+from agentdeck.store import ConversationQuery, Store
 
 
 def _summary(backend: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +38,7 @@ async def history_page(
     """A page of the conversations ``owner``'s runs on ``backend`` took part in."""
     offset = parse_offset(cursor)
     rows = await store.history_conversations(
-        backend, agent_id=agent_id, limit=limit + 1, offset=offset, owner=owner
+        backend, ConversationQuery(agent_id, limit + 1, offset, owner)
     )
     return Page[ConversationSummary](
         items=[ConversationSummary(**_summary(backend, r)) for r in rows[:limit]],

@@ -38,10 +38,22 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from agentdeck.errors import ConfigError
-from agentdeck.store.shared import DEFAULT_WAIT_SECONDS, RunEnd, RunKeeping, RunStart, redacted
+from agentdeck.store.shared import (
+    DEFAULT_WAIT_SECONDS,
+    ConversationQuery,
+    NewAgent,
+    NewMessage,
+    RunEnd,
+    RunKeeping,
+    RunStart,
+    redacted,
+)
 
 __all__ = [
     "POSTGRES_SCHEMES",
+    "ConversationQuery",
+    "NewAgent",
+    "NewMessage",
     "RunEnd",
     "RunKeeping",
     "RunStart",
@@ -68,16 +80,7 @@ class Store(Protocol):
 
     # ---- agents ----------------------------------------------------------------------
 
-    async def create_agent(
-        self,
-        *,
-        name: str,
-        description: str | None,
-        instructions: str | None,
-        model: str | None,
-        options: dict[str, Any],
-        owner: str | None = None,
-    ) -> dict[str, Any]: ...
+    async def create_agent(self, agent: NewAgent) -> dict[str, Any]: ...
 
     async def get_agent(self, agent_id: str, owner: str | None = None) -> dict[str, Any] | None: ...
 
@@ -97,33 +100,14 @@ class Store(Protocol):
         self, conversation_id: str, owner: str | None = None
     ) -> dict[str, Any] | None: ...
 
-    async def list_conversations(
-        self, *, agent_id: str | None, limit: int, offset: int, owner: str | None = None
-    ) -> list[dict[str, Any]]: ...
+    async def list_conversations(self, query: ConversationQuery) -> list[dict[str, Any]]: ...
 
-    async def add_message(
-        self,
-        conversation_id: str,
-        role: str,
-        content: str,
-        *,
-        new_for: str | None = None,
-        owner: str | None = None,
-    ) -> None:
-        """Append a message and touch its conversation, in one transaction. ``new_for``
-        (an agent id): the conversation is new; create it for that agent and ``owner``,
-        titled by the message."""
+    async def add_message(self, message: NewMessage) -> None:
+        """Append a message and touch its conversation (or create it: see
+        :class:`NewMessage`), in one transaction."""
         ...
 
-    async def stage_message(
-        self,
-        conversation_id: str,
-        role: str,
-        content: str,
-        *,
-        new_for: str | None = None,
-        owner: str | None = None,
-    ) -> None:
+    async def stage_message(self, message: NewMessage) -> None:
         """``add_message`` (as of now) for a new conversation nobody has been told of yet,
         held in memory: committed with the end of the run in that conversation
         (``record_run_end`` naming it), or by ``write_staged`` when the conversation is
@@ -172,13 +156,7 @@ class Store(Protocol):
         ...
 
     async def history_conversations(
-        self,
-        backend: str,
-        *,
-        agent_id: str | None,
-        limit: int,
-        offset: int,
-        owner: str | None = None,
+        self, backend: str, query: ConversationQuery
     ) -> list[dict[str, Any]]:
         """Conversations of ``backend`` as seen through agentdeck's runs, newest first."""
         ...

@@ -13,6 +13,7 @@ from agentdeck.errors import DatabaseError
 from agentdeck.store._run_writes import RunQueries, RunWrites
 from agentdeck.store.owners import mine
 from agentdeck.store.postgres_pool import PostgresPool
+from agentdeck.store.shared import ConversationQuery
 
 logger = logging.getLogger("agentdeck.store")
 #: The run-history columns (the shared-state columns stay out of history rows).
@@ -68,15 +69,9 @@ class PostgresRunHistory(PostgresPool, RunWrites):
         return 0
 
     async def history_conversations(
-        self,
-        backend: str,
-        *,
-        agent_id: str | None,
-        limit: int,
-        offset: int,
-        owner: str | None = None,
+        self, backend: str, query: ConversationQuery
     ) -> list[dict[str, Any]]:
-        theirs, _ = mine(owner, mark="%(owner)s")
+        theirs, _ = mine(query.owner, mark="%(owner)s")
         return await self._rows(
             "SELECT conversation_id AS id,"
             " (array_agg(agent_id ORDER BY started_at, id))[1] AS agent_id,"
@@ -89,10 +84,10 @@ class PostgresRunHistory(PostgresPool, RunWrites):
             " LIMIT %(limit)s OFFSET %(offset)s",
             {
                 "backend": backend,
-                "agent": agent_id,
-                "limit": limit,
-                "offset": offset,
-                "owner": owner,
+                "agent": query.agent_id,
+                "limit": query.limit,
+                "offset": query.offset,
+                "owner": query.owner,
             },
         )
 

@@ -15,7 +15,7 @@ from agentdeck.store._run_writes import RunQueries, RunWrites
 from agentdeck.store._sqlite_connection import SqliteConnection
 from agentdeck.store._staged import Statement
 from agentdeck.store.owners import mine
-from agentdeck.store.shared import iso_now, now
+from agentdeck.store.shared import ConversationQuery, iso_now, now
 
 logger = logging.getLogger("agentdeck.store")
 
@@ -109,17 +109,11 @@ class SqliteRunHistory(SqliteConnection, RunWrites):
         return failed
 
     async def history_conversations(
-        self,
-        backend: str,
-        *,
-        agent_id: str | None,
-        limit: int,
-        offset: int,
-        owner: str | None = None,
+        self, backend: str, query: ConversationQuery
     ) -> list[dict[str, Any]]:
         """Conversations of ``backend`` as seen through agentdeck's runs, newest first."""
-        theirs, param = mine(owner)
-        first_theirs, _ = mine(owner, "first.principal")
+        theirs, param = mine(query.owner)
+        first_theirs, _ = mine(query.owner, "first.principal")
         rows = await self._rows(
             "SELECT conversation_id AS id, agent_id,"
             " (SELECT first.message FROM runs first WHERE first.backend = runs.backend"
@@ -129,7 +123,7 @@ class SqliteRunHistory(SqliteConnection, RunWrites):
             " COUNT(*) AS runs FROM runs"
             " WHERE backend = ? AND conversation_id IS NOT NULL AND (? IS NULL OR agent_id = ?)"
             f"{theirs} GROUP BY conversation_id ORDER BY updated_at DESC LIMIT ? OFFSET ?",
-            (*param, backend, agent_id, agent_id, *param, limit, offset),
+            (*param, backend, query.agent_id, query.agent_id, *param, query.limit, query.offset),
         )
         return [dict(row) for row in rows]
 

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from agentdeck.store.shared import NewMessage
+
 #: one statement as the store runs it: (query, parameters)
 Statement = tuple[Any, Any]
 
@@ -80,49 +82,30 @@ class StagedConversations:
 class Staging:
     """A store's side of staging (both stores'): messages added, staged or written out,
     and a run's end committed with its conversation's staged messages. A store says how
-    it words a message (:meth:`_message_statements`) and commits (:meth:`_commit`)."""
+    a message is worded (:meth:`_message_statements`, as
+    :class:`~agentdeck.store._local_writes.LocalWrites` words it for both) and how it
+    commits (:meth:`_commit`)."""
 
     _staged: StagedConversations
 
     if TYPE_CHECKING:
 
-        @staticmethod
-        def _message_statements(
-            conversation_id: str, role: str, content: str, new_for: str | None, owner: str | None
-        ) -> list[Statement]:
-            """A message and its conversation's time (with ``new_for``: the new
-            conversation), as of now."""
+        def _message_statements(self, message: NewMessage) -> list[Statement]:
+            """The statements of ``message`` and of its conversation's time (with
+            ``message.new_for``: of the new conversation), as of now."""
             ...
 
         async def _commit(self, *statements: Statement) -> int:
             """Run ``statements`` in one committed transaction; the first one's row count."""
             ...
 
-    async def add_message(
-        self,
-        conversation_id: str,
-        role: str,
-        content: str,
-        *,
-        new_for: str | None = None,
-        owner: str | None = None,
-    ) -> None:
-        await self._commit(
-            *self._message_statements(conversation_id, role, content, new_for, owner)
-        )
+    async def add_message(self, message: NewMessage) -> None:
+        await self._commit(*self._message_statements(message))
 
-    async def stage_message(
-        self,
-        conversation_id: str,
-        role: str,
-        content: str,
-        *,
-        new_for: str | None = None,
-        owner: str | None = None,
-    ) -> None:
-        message = self._message_statements(conversation_id, role, content, new_for, owner)
-        if self._staged.stage(conversation_id, message):
-            await self.write_staged(conversation_id)
+    async def stage_message(self, message: NewMessage) -> None:
+        statements = self._message_statements(message)
+        if self._staged.stage(message.conversation_id, statements):
+            await self.write_staged(message.conversation_id)
 
     async def write_staged(self, conversation_id: str | None) -> None:
         if conversation_id is None or not self._staged.holds(conversation_id):

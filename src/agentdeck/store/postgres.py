@@ -36,10 +36,11 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from agentdeck.errors import ConfigError
+from agentdeck.store._local_writes import LocalQueries, LocalWrites
 from agentdeck.store._platform_keys import POSTGRES_SCHEMA as PLATFORM_KEYS_SCHEMA
 from agentdeck.store._platform_keys import PostgresPlatformKeys
 from agentdeck.store._postgres_runs import PostgresRunHistory
-from agentdeck.store._staged import StagedConversations, Statement
+from agentdeck.store._staged import StagedConversations
 from agentdeck.store._stream_events import POSTGRES_SCHEMA, PostgresStreamEvents
 from agentdeck.store.owners import POSTGRES_SCHEMA as OWNERS_SCHEMA
 from agentdeck.store.owners import mine
@@ -54,6 +55,8 @@ from agentdeck.store.postgres_pool import (
 from agentdeck.store.postgres_sharing import PostgresRunSharing
 from agentdeck.store.shared import (
     DEFAULT_WAIT_SECONDS,
+    ConversationQuery,
+    NewAgent,
     Pruning,
     RunKeeping,
     new_id,
@@ -137,9 +140,21 @@ _AGENT_COLUMNS = frozenset({"name", "description", "instructions", "model", "opt
 
 
 class PostgresStore(
-    PostgresRunHistory, PostgresRunSharing, PostgresStreamEvents, PostgresPlatformKeys
+    PostgresRunHistory, LocalWrites, PostgresRunSharing, PostgresStreamEvents, PostgresPlatformKeys
 ):
     """All of agentdeck's persistent state in a PostgreSQL database."""
+
+    _local_queries = LocalQueries("%s", returning=True)
+
+    @staticmethod
+    def _json(value: dict[str, Any]) -> Jsonb:
+        return Jsonb(value)
+
+    @staticmethod
+    def _title(content: str) -> str:
+        """Cut once the U+0000 PostgreSQL refuses is out, so that 80 characters stay."""
+        title: str = storable(content)
+        return title[:80]
 
     def __init__(
         self,
@@ -195,23 +210,8 @@ class PostgresStore(
 
     # ---- agents ----------------------------------------------------------------------
 
-    async def create_agent(
-        self,
-        *,
-        name: str,
-        description: str | None,
-        instructions: str | None,
-        model: str | None,
-        options: dict[str, Any],
-        owner: str | None = None,
-    ) -> dict[str, Any]:
-        stamp = now()
-        row = await self._one(
-            "INSERT INTO agents (id, name, description, instructions, model, options,"
-            " created_at, updated_at, principal) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " RETURNING *",
-            (new_id(), name, description, instructions, model, Jsonb(options), stamp, stamp, owner),
-        )
+    async def create_agent(self, agent: NewAgent) -> dict[str, Any]:
+        row = await self._one(*self._agent_statement(new_id(), agent))
         assert row is not None
         return row
 
@@ -267,41 +267,20 @@ class PostgresStore(
             (conversation_id, *param),
         )
 
-    async def list_conversations(
-        self, *, agent_id: str | None, limit: int, offset: int, owner: str | None = None
-    ) -> list[dict[str, Any]]:
-        theirs, _ = mine(owner, "c.principal", "%(owner)s")
+    async def list_conversations(self, query: ConversationQuery) -> list[dict[str, Any]]:
+        theirs, _ = mine(query.owner, "c.principal", "%(owner)s")
         return await self._rows(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
             " AS message_count FROM conversations c"
             f" WHERE (%(agent)s::text IS NULL OR c.agent_id = %(agent)s){theirs}"
             " ORDER BY c.updated_at DESC, c.id LIMIT %(limit)s OFFSET %(offset)s",
-            {"agent": agent_id, "limit": limit, "offset": offset, "owner": owner},
+            {
+                "agent": query.agent_id,
+                "limit": query.limit,
+                "offset": query.offset,
+                "owner": query.owner,
+            },
         )
-
-    @staticmethod
-    def _message_statements(
-        conversation_id: str, role: str, content: str, new_for: str | None, owner: str | None
-    ) -> list[Statement]:
-        stamp = now()
-        conversation: tuple[str, tuple[Any, ...]]
-        if new_for is not None:
-            conversation = (
-                "INSERT INTO conversations (id, agent_id, title, created_at, updated_at,"
-                " principal) VALUES (%s, %s, %s, %s, %s, %s)",
-                (conversation_id, new_for, storable(content)[:80], stamp, stamp, owner),
-            )
-        else:
-            conversation = (
-                "UPDATE conversations SET updated_at = %s WHERE id = %s",
-                (stamp, conversation_id),
-            )
-        message = (
-            "INSERT INTO messages (conversation_id, role, content, created_at)"
-            " VALUES (%s, %s, %s, %s)",
-            (conversation_id, role, content, stamp),
-        )
-        return [conversation, message]
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
         return await self._rows(

@@ -1,6 +1,6 @@
 """What both stores use: row ids, timestamps, database URLs fit to show, how long a call
-waits for a locked database, the records of a run's start and end, and when the run
-history is pruned.
+waits for a locked database, the records the store's calls take (a new agent, a message, a
+page of conversations, a run's start and end), and when the run history is pruned.
 
 Its own module so the implementations need not import the package that picks
 between them (which imports them).
@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 #: how long a call waits for a database another program holds locked (the default of
@@ -47,6 +48,44 @@ def iso_now() -> str:
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class NewAgent:
+    """A local agent to create (``create_agent`` writes it, with a new id and times)."""
+
+    name: str
+    description: str | None
+    instructions: str | None
+    model: str | None
+    options: dict[str, Any]
+    #: whose agent it is
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message of a local conversation (``add_message`` and ``stage_message`` write it,
+    and touch its conversation). With ``new_for`` (an agent id) the conversation is new:
+    it is created for that agent and ``owner``, titled by the message."""
+
+    conversation_id: str
+    role: str
+    content: str
+    new_for: str | None = None
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationQuery:
+    """Which page of conversations to list (``list_conversations``,
+    ``history_conversations``): those of ``agent_id`` (None: of any agent) and ``owner``
+    (None: anyone's), ``limit`` of them from ``offset`` on."""
+
+    agent_id: str | None
+    limit: int
+    offset: int
+    owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,15 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from agentdeck.errors import ConfigError
+from agentdeck.store._local_writes import LocalQueries, LocalWrites
 from agentdeck.store._platform_keys import SQLITE_SCHEMA as PLATFORM_KEYS_SCHEMA
 from agentdeck.store._platform_keys import SqlitePlatformKeys
 from agentdeck.store._sqlite_runs import SqliteRunHistory
-from agentdeck.store._staged import StagedConversations, Statement
+from agentdeck.store._staged import StagedConversations
 from agentdeck.store._stream_events import SQLITE_SCHEMA, SqliteStreamEvents
 from agentdeck.store.owners import SQLITE_SCHEMA as OWNERS_SCHEMA
 from agentdeck.store.owners import mine
 from agentdeck.store.shared import (
     DEFAULT_WAIT_SECONDS,
+    ConversationQuery,
+    NewAgent,
     Pruning,
     RunKeeping,
     iso_now,
@@ -113,8 +116,18 @@ CREATE INDEX tasks_by_owner ON tasks (owner, created_at);
 )
 
 
-class SqliteStore(SqliteRunHistory, SqliteStreamEvents, SqlitePlatformKeys):
+class SqliteStore(SqliteRunHistory, LocalWrites, SqliteStreamEvents, SqlitePlatformKeys):
     """All of agentdeck's persistent state in one SQLite file."""
+
+    _local_queries = LocalQueries("?")
+
+    @staticmethod
+    def _json(value: dict[str, Any]) -> str:
+        return json.dumps(value)
+
+    @staticmethod
+    def _title(content: str) -> str:
+        return content[:80]
 
     def __init__(
         self,
@@ -168,34 +181,9 @@ class SqliteStore(SqliteRunHistory, SqliteStreamEvents, SqlitePlatformKeys):
 
     # ---- agents ----------------------------------------------------------------------
 
-    async def create_agent(
-        self,
-        *,
-        name: str,
-        description: str | None,
-        instructions: str | None,
-        model: str | None,
-        options: dict[str, Any],
-        owner: str | None = None,
-    ) -> dict[str, Any]:
-        agent_id, stamp = new_id(), iso_now()
-        await self._write(
-            (
-                "INSERT INTO agents (id, name, description, instructions, model, options,"
-                " created_at, updated_at, principal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    agent_id,
-                    name,
-                    description,
-                    instructions,
-                    model,
-                    json.dumps(options),
-                    stamp,
-                    stamp,
-                    owner,
-                ),
-            )
-        )
+    async def create_agent(self, agent: NewAgent) -> dict[str, Any]:
+        agent_id = new_id()
+        await self._write(self._agent_statement(agent_id, agent))
         created = await self.get_agent(agent_id)
         assert created is not None  # written just above, and nothing ran in between
         return created
@@ -250,41 +238,16 @@ class SqliteStore(SqliteRunHistory, SqliteStreamEvents, SqlitePlatformKeys):
         )
         return dict(row) if row else None
 
-    async def list_conversations(
-        self, *, agent_id: str | None, limit: int, offset: int, owner: str | None = None
-    ) -> list[dict[str, Any]]:
-        theirs, param = mine(owner, "c.principal")
+    async def list_conversations(self, query: ConversationQuery) -> list[dict[str, Any]]:
+        theirs, param = mine(query.owner, "c.principal")
         rows = await self._rows(
             "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
             " AS message_count FROM conversations c"
             f" WHERE (? IS NULL OR c.agent_id = ?){theirs} ORDER BY c.updated_at DESC, c.id"
             " LIMIT ? OFFSET ?",
-            (agent_id, agent_id, *param, limit, offset),
+            (query.agent_id, query.agent_id, *param, query.limit, query.offset),
         )
         return [dict(row) for row in rows]
-
-    @staticmethod
-    def _message_statements(
-        conversation_id: str, role: str, content: str, new_for: str | None, owner: str | None
-    ) -> list[Statement]:
-        stamp = iso_now()
-        conversation: tuple[str, tuple[Any, ...]]
-        if new_for is not None:
-            conversation = (
-                "INSERT INTO conversations (id, agent_id, title, created_at, updated_at,"
-                " principal) VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, new_for, content[:80], stamp, stamp, owner),
-            )
-        else:
-            conversation = (
-                "UPDATE conversations SET updated_at = ? WHERE id = ?",
-                (stamp, conversation_id),
-            )
-        message = (
-            "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (?, ?, ?, ?)",
-            (conversation_id, role, content, stamp),
-        )
-        return [conversation, message]
 
     async def messages(self, conversation_id: str) -> list[dict[str, Any]]:
         rows = await self._rows(

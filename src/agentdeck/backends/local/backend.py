@@ -32,12 +32,15 @@ from agentdeck.backends.kit import (
     CheckWarning,
     Connection,
     Conversation,
+    ConversationQuery,
     ConversationSummary,
     Done,
     HttpClient,
     InvalidInputError,
     Message,
     ModelUnavailableError,
+    NewAgent,
+    NewMessage,
     NotFoundError,
     Page,
     RunStarted,
@@ -197,12 +200,7 @@ class LocalBackend(Backend):
                 f"local agents take no options (got {sorted(spec.options)}).", backend=self.name
             )
         row = await self._store.create_agent(
-            name=spec.name,
-            description=spec.description,
-            instructions=spec.instructions,
-            model=spec.model,
-            options={},
-            owner=self.owner,
+            NewAgent(spec.name, spec.description, spec.instructions, spec.model, {}, self.owner)
         )
         return self._agent(row)
 
@@ -316,11 +314,9 @@ class LocalBackend(Backend):
                         # transaction
                         new_for = request.agent_id if new else None
                         await keep(
-                            conversation_id,
-                            "user",
-                            request.message,
-                            new_for=new_for,
-                            owner=self.owner,
+                            NewMessage(
+                                conversation_id, "user", request.message, new_for, self.owner
+                            )
                         )
                         stored = True
                         yield RunStarted(conversation_id=conversation_id)
@@ -329,7 +325,7 @@ class LocalBackend(Backend):
                     elif isinstance(event, Done):
                         # as the run shows it: without U+0000, which no database keeps
                         answer = "".join(text).replace("\0", "")
-                        await keep(conversation_id, "assistant", answer)
+                        await keep(NewMessage(conversation_id, "assistant", answer))
                         event = event.model_copy(update={"conversation_id": conversation_id})
                     yield event
             finally:
@@ -429,7 +425,7 @@ class LocalBackend(Backend):
         self.refuse_filters(filters)
         offset = parse_offset(cursor)
         rows = await self._store.list_conversations(
-            agent_id=agent_id, limit=limit + 1, offset=offset, owner=self.owner
+            ConversationQuery(agent_id, limit + 1, offset, self.owner)
         )
         return Page[ConversationSummary](
             items=[ConversationSummary(**self._summary(r)) for r in rows[:limit]],
