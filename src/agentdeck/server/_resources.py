@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
@@ -31,6 +31,9 @@ from agentdeck.server.conversations import (
     transcript_markdown,
 )
 from agentdeck.server.toolkit import Deck, deck, resource_json
+
+P = TypeVar("P")
+_Reader = TypeVar("_Reader", bound=Callable[..., Any])
 
 #: A transcript is read a page at a time, like ``get_conversation``: newest messages first.
 TRANSCRIPT_URI = CONVERSATION_URI + "{?limit,cursor}"
@@ -81,18 +84,10 @@ def register(server: MCPServer, backend_names: list[str], current_deck: Callable
             older = f"{uri}?limit={size}&cursor={page.next_cursor}"
         return transcript_markdown(page, newer=newer, older=older)
 
-    @server.resource(
-        AGENT_URI,
-        name="agent",
-        title="Agent",
-        description="An agent's full definition as JSON.",
-        mime_type="application/json",
-    )
+    @json_resource(server, AGENT_URI, "agent", "Agent", "An agent's full definition as JSON.")
     async def agent(backend: str, agent_id: str, ctx: Context) -> str:
-        registry = deck(ctx).registry
         with read_errors():
-            reader = registry.require(_backend(registry, backend), AgentReader, "read agent")
-            found = await reader.get_agent(agent_id)
+            found = await resource_as(ctx, backend, AgentReader, "read agent").get_agent(agent_id)
         return resource_json(found)
 
 
@@ -135,6 +130,22 @@ def _backend(registry: Any, name: str) -> Any:
         return registry.get(name)
     except AgentdeckError as exc:
         raise ResourceNotFoundError(str(exc)) from exc
+
+
+def resource_as(ctx: Context, name: str, protocol: Callable[..., P], operation: str) -> P:
+    """The backend a resource URI names, as ``protocol``; an unknown name means the
+    resource does not exist, a backend without the capability fails the read."""
+    registry = deck(ctx).registry
+    return registry.require(_backend(registry, name), protocol, operation)
+
+
+def json_resource(
+    server: MCPServer, uri: str, name: str, title: str, description: str
+) -> Callable[[_Reader], _Reader]:
+    """Register a resource template whose reads answer JSON."""
+    return server.resource(
+        uri, name=name, title=title, description=description, mime_type="application/json"
+    )
 
 
 @contextmanager

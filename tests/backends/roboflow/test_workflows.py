@@ -6,6 +6,7 @@ import json
 import logging
 
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from agentdeck.config import Settings
 from agentdeck.registry import Registry
@@ -75,6 +76,19 @@ async def test_list_workflows_pages_with_a_cursor_from_one_backend_or_all(
     assert all(r.path == f"/{WORKSPACE}/workflows" for r in lists)
     assert lists[0].query == {"api_key": FULL_KEY}
     assert_key_sent_as_documented(fake)
+
+
+@pytest.mark.parametrize(
+    "uri", ["agentdeck://vision/workflows/no-such-workflow", "agentdeck://nowhere/workflows/x"]
+)
+async def test_a_missing_workflow_resource_answers_resource_not_found(
+    settings: Settings, mode: str, uri: str
+) -> None:
+    async with connect(settings, mode) as client:
+        with pytest.raises(MCPError) as raised:
+            await client.read_resource(uri)
+    # as every missing resource: 2025-11-25 says -32002; 2026-07-28 says -32602 (SEP-2164)
+    assert raised.value.code == (-32002 if mode == "legacy" else -32602)
 
 
 async def test_get_workflow_returns_the_published_specification_and_draft_state(

@@ -13,15 +13,14 @@ from typing import Annotated, Any
 
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.mcpserver.resolve import Resolve
 from pydantic import BaseModel, Field
 
 from agentdeck.backends.base import WorkflowManager, WorkflowPublisher
-from agentdeck.errors import AgentdeckError, InvalidInputError
+from agentdeck.errors import InvalidInputError
 from agentdeck.model import Timestamp
 from agentdeck.platform_model import Workflow, WorkflowChanges, WorkflowSpec, WorkflowVersion
-from agentdeck.server._resources import WORKFLOW_URI
+from agentdeck.server._resources import WORKFLOW_URI, json_resource, read_errors, resource_as
 from agentdeck.server.client import Confirmation, confirmation_request, require_confirmation
 from agentdeck.server.toolkit import (
     WORKFLOWS,
@@ -298,17 +297,11 @@ async def create_workflow_token(ctx: Context, workflow: WorkflowRef) -> Workflow
 
 
 def register(server: MCPServer) -> None:
-    @server.resource(
-        WORKFLOW_URI,
-        name="workflow",
-        title="Workflow",
-        description="A workflow's definition and details as JSON.",
-        mime_type="application/json",
-    )
+    description = "A workflow's definition and details as JSON."
+
+    @json_resource(server, WORKFLOW_URI, "workflow", "Workflow", description)
     async def workflow_resource(backend: str, workflow_id: str, ctx: Context) -> str:
-        try:
-            manager = backend_as(ctx, backend, WorkflowManager, "read workflow")
+        with read_errors():
+            manager = resource_as(ctx, backend, WorkflowManager, "read workflow")
             found = await manager.get_workflow(workflow_id)
-        except AgentdeckError as exc:
-            raise ResourceError(str(exc)) from exc
         return resource_json(found)
