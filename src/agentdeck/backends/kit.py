@@ -20,6 +20,7 @@ them import :mod:`agentdeck.platform_model`, so a server without them never buil
 """
 
 from agentdeck.backends.base import ANY_KEY, Backend, CheckWarning, Option
+from agentdeck.backends.run_history import history_conversation, history_page
 from agentdeck.errors import (
     AgentdeckError,
     AgentDisabledError,
@@ -77,7 +78,6 @@ from agentdeck.model import (
 )
 from agentdeck.pagination import offset_cursor, parse_offset
 from agentdeck.redaction import SECRETS, Redactor
-from agentdeck.runs import history_conversation, history_page
 from agentdeck.store import ConversationQuery, NewAgent, NewMessage, Store
 from agentdeck.store.shared import new_id
 

@@ -5,13 +5,13 @@ outlive the tool call which started it.
 data the server presents and the replicas share; ``_manager`` starts, finds, cancels
 and forgets runs; ``_ends`` writes a run's end to the run history, retrying while the
 database is out of reach; ``_leases`` tells which of the processes
-sharing a database are alive; ``_history`` reads the run history back as conversations,
-for platforms that have no conversation API. ``agentdeck.runs.replicas`` shares runs
+sharing a database are alive. The run history read back as conversations, for platforms
+without a conversation API, is the backends' (``agentdeck.backends.run_history``): they
+read it, the engine only writes it. ``agentdeck.runs.replicas`` shares runs
 between replicas on one PostgreSQL database; it is imported on its own, only when the
 database is PostgreSQL (it loads the PostgreSQL driver).
 """
 
-from agentdeck.runs._history import history_conversation, history_page
 from agentdeck.runs._leases import Lease, LeaseStore
 from agentdeck.runs._manager import RunManager, RunSharing
 from agentdeck.runs._run import Run
@@ -26,6 +26,4 @@ __all__ = [
     "RunSnapshot",
     "RunStatus",
     "ToolActivity",
-    "history_conversation",
-    "history_page",
 ]

@@ -8,10 +8,10 @@ from typing import Any
 from pydantic import Field
 
 from agentdeck.backends.base import Backend, ConversationReader
+from agentdeck.backends.run_history import history_conversation, history_page
 from agentdeck.model import Conversation, ConversationSummary, Page
 from agentdeck.pagination import cursor_at, parse_offset
 from agentdeck.registry import Registry
-from agentdeck.runs import history_conversation, history_page
 
 #: Bytes of message text one page of a conversation holds at most (its newest message
 #: always fits): with the result's text preview (``server.toolkit``) a page stays well

@@ -1,7 +1,9 @@
 """Conversations as seen through agentdeck's own run history.
 
 For platforms without a conversation API (Make), every chat run agentdeck made is
-in the store; grouping runs by conversation gives a listing and a transcript.
+in the store; grouping runs by conversation gives a listing and a transcript. The run
+engine writes that history; the backends that need it read it from here, below the
+engine, so no import runs back up from a backend to the run engine.
 """
 
 from __future__ import annotations
