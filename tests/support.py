@@ -65,7 +65,9 @@ def make_settings(
     return parse_settings(raw, source="test", environ={})
 
 
-def model_settings(model_url: str, model: str = "slow", **local: Any) -> Settings:
+def model_settings(
+    model_url: str, model: str = "slow", database: str = ":memory:", **local: Any
+) -> Settings:
     """Settings with a local backend on the fake OpenAI-compatible model at ``model_url``
     (tests/fakes/openai.py: slow when its ``chunk_delay`` says so), named ``model``."""
     return make_settings(
@@ -75,7 +77,8 @@ def model_settings(model_url: str, model: str = "slow", **local: Any) -> Setting
             "openai_model": model,
             **FAST_HTTP,
             **local,
-        }
+        },
+        database=database,
     )
 
 

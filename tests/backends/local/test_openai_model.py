@@ -12,31 +12,9 @@ from tests.support import (
     call_ok,
     connect,
     local_agent,
-    two_turns,
 )
 
 pytestmark = pytest.mark.anyio
-
-
-async def test_replies_stream_from_the_model_with_the_conversation_history(
-    fake: FakeOpenAI, settings: Settings, mode: str
-) -> None:
-    fake.api_key = OPENAI_KEY
-    async with connect(settings, mode) as client:
-        agent = await call_ok(
-            client,
-            "create_agent",
-            {"backend": "local", "name": "A", "instructions": "Be kind."},
-        )
-        first, second = await two_turns(client, agent["ref"], "hi", "more")
-    assert first["text"] == "[tiny-llama] heard 'hi' after 1 earlier messages"
-    assert second["text"] == "[tiny-llama] heard 'more' after 3 earlier messages"
-    assert second["usage"] == {"total_tokens": 7}
-    sent = fake.bodies[-1]
-    assert sent["stream"] is True
-    assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "user"]
-    assert sent["messages"][0]["content"] == "Be kind."
-    assert fake.requests[-1].headers["authorization"] == f"Bearer {OPENAI_KEY}"
 
 
 async def test_an_agent_may_name_its_own_model(settings: Settings) -> None:
