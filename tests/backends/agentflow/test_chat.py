@@ -7,6 +7,7 @@ import pytest
 
 from agentdeck.config import Settings
 from tests.backends.agentflow.runs import paused_chat, run_end
+from tests.backends.streams import assert_completed_with_a_warning
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.support import call_error, call_ok, call_once, connect, conversation_id, error_once
 
@@ -160,10 +161,8 @@ async def test_a_malformed_event_is_a_warning_and_the_answer_completes(
 ) -> None:
     fake.next_stream = "malformed"
     result = await call_once(settings, "chat", {"agent": AGENT, "message": "hello"})
-    assert result["status"] == "completed"
-    assert result["text"] == REPLY.format(message="hello", turn=1)
-    (warning,) = result["warnings"]
-    assert "malformed 'text' event" in warning
+    heard = REPLY.format(message="hello", turn=1)
+    assert_completed_with_a_warning(result, heard, "malformed 'text' event")
 
 
 async def test_an_error_event_fails_the_run_with_the_platform_message(

@@ -9,6 +9,7 @@ import anyio
 import pytest
 
 from agentdeck.config import Settings
+from tests.backends.streams import assert_completed_with_a_warning
 from tests.fakes.agenticflow import (
     API_KEY,
     FOREIGN_AGENT_ID,
@@ -194,9 +195,7 @@ async def test_a_malformed_line_is_a_warning_and_the_answer_still_completes(
     fake.next_stream = "malformed"
     async with connect(settings) as client:
         result = ok(await chat(client, "hello there"))
-    assert result["status"] == "completed"
-    assert result["text"] == "Echo: hello there (turn 1)"
-    assert len(result["warnings"]) == 1 and "malformed '0:' line" in result["warnings"][0]
+    assert_completed_with_a_warning(result, "Echo: hello there (turn 1)", "malformed '0:' line")
 
 
 async def test_a_long_chat_answers_running_and_can_be_waited_on_or_cancelled(
