@@ -272,3 +272,15 @@ def connect_confirming(settings: Settings, mode: str = "auto", **kwargs: Any):  
     """Like :func:`connect`, with a client that says yes to confirmations unless told otherwise."""
     kwargs.setdefault("elicitation_callback", accept)
     return connect(settings, mode, **kwargs)
+
+
+@asynccontextmanager
+async def connect_asked(
+    settings: Settings, mode: str = "auto"
+) -> AsyncIterator[tuple[Client, list[str]]]:
+    """Like :func:`connect_confirming`, with the questions the client was asked, in order,
+    for tests that check what agentdeck asks before it acts."""
+    asked: list[str] = []
+    callback = answering({"confirm": True}, asked)
+    async with connect(settings, mode, elicitation_callback=callback) as client:
+        yield client, asked

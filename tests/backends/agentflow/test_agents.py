@@ -10,11 +10,11 @@ from tests.fakes.agentflow import FakeAgentFlow
 from tests.platforms import agentflow_settings as flow_settings
 from tests.support import (
     accept,
-    answering,
     call_error,
     call_ok,
     call_once,
     connect,
+    connect_asked,
     decline,
     error_once,
 )
@@ -192,11 +192,7 @@ async def test_sub_agents_are_listed_and_chat_runs_one(
 async def test_agent_tools_are_listed_and_run_directly(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    questions: list[str] = []
-
-    async with connect(
-        settings, mode, elicitation_callback=answering({"confirm": True}, questions)
-    ) as client:
+    async with connect_asked(settings, mode) as (client, questions):
         tools = await call_ok(client, "list_agent_tools", {"agent": "flow:agent_research"})
         by_name = {t["name"]: t for t in tools["items"]}
         assert by_name["send_email"]["requires_approval"] is True

@@ -16,7 +16,7 @@ from tests.fakes.agenticflow import (
     PUBLIC_AGENT_ID,
     FakeAgenticFlow,
 )
-from tests.support import answering, call_error, call_ok, connect, decline, error_text, ok
+from tests.support import call_error, call_ok, connect, connect_asked, decline, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -269,11 +269,7 @@ async def test_trigger_events_page_with_a_cursor(fake: FakeAgenticFlow, settings
 async def test_a_trigger_is_deleted_after_confirmation_and_then_not_found(
     fake: FakeAgenticFlow, settings: Settings, mode: str
 ) -> None:
-    questions: list[str] = []
-
-    async with connect(
-        settings, mode, elicitation_callback=answering({"confirm": True}, questions)
-    ) as client:
+    async with connect_asked(settings, mode) as (client, questions):
         trigger = ok(await create(client))
         deleted = await call_ok(client, "delete_trigger", {"trigger": trigger["ref"]})
         again = await call_error(client, "delete_trigger", {"trigger": trigger["ref"]})

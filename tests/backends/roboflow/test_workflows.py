@@ -23,11 +23,11 @@ from tests.platforms import roboflow_settings
 from tests.platforms import workflows_state as state
 from tests.support import (
     accept,
-    answering,
     call_error,
     call_ok,
     call_once,
     connect,
+    connect_asked,
     connect_confirming,
     decline,
     error_once,
@@ -281,11 +281,7 @@ async def test_create_workflow_token_for_a_public_client(
 async def test_delete_workflow_asks_first_then_moves_it_to_trash_and_says_so(
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
-    asked: list[str] = []
-
-    async with connect_confirming(
-        settings, mode, elicitation_callback=answering({"confirm": True}, asked)
-    ) as client:
+    async with connect_asked(settings, mode) as (client, asked):
         deleted = await call_ok(client, "delete_workflow", {"workflow": "vision:slow-webhooks"})
         gone = await call_error(client, "get_workflow", {"workflow": "vision:slow-webhooks"})
     assert deleted["deleted"] == "vision:slow-webhooks"
