@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
+from mcp import Client
 
 from agentdeck.config import Settings
 from agentdeck.registry import Registry
@@ -34,6 +36,12 @@ from tests.support import (
 )
 
 pytestmark = pytest.mark.anyio
+
+
+async def on_vision(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    """A call of ``tool`` on the backend ``vision`` that must succeed: its result."""
+    return await call_ok(client, tool, {"backend": "vision", **arguments})
+
 
 SPEC = {
     "version": "1.0",
@@ -150,26 +158,20 @@ async def test_create_workflow_wraps_the_specification_as_the_stored_config(
     fake: FakeRoboflow, url: str, settings: Settings, mode: str
 ) -> None:
     async with connect_confirming(settings, mode) as client:
-        created = await call_ok(
+        created = await on_vision(
             client,
             "create_workflow",
-            {
-                "backend": "vision",
-                "name": "Car counter",
-                "specification": SPEC,
-                "options": {"url": "cars-v1"},
-            },
+            name="Car counter",
+            specification=SPEC,
+            options={"url": "cars-v1"},
         )
-        empty = await call_ok(client, "create_workflow", {"backend": "vision", "name": "Empty"})
-        wrapped = await call_ok(
+        empty = await on_vision(client, "create_workflow", name="Empty")
+        wrapped = await on_vision(
             client,
             "create_workflow",
-            {
-                "backend": "vision",
-                "name": "Wrapped",
-                "specification": {"specification": SPEC},
-                "options": {"template": {"kind": "blank"}},
-            },
+            name="Wrapped",
+            specification={"specification": SPEC},
+            options={"template": {"kind": "blank"}},
         )
     assert created["ref"] == "vision:cars-v1" and created["specification"] == SPEC
     assert empty["ref"] == "vision:empty" and "specification" not in empty
@@ -225,19 +227,14 @@ async def test_fork_workflow_copies_a_public_workflow_or_one_of_our_own(
     fake: FakeRoboflow, url: str, settings: Settings, mode: str
 ) -> None:
     async with connect_confirming(settings, mode) as client:
-        public = await call_ok(
+        public = await on_vision(
             client,
             "fork_workflow",
-            {
-                "backend": "vision",
-                "workflow": f"{PUBLIC_WORKSPACE}/people-counter",
-                "name": "My counter",
-                "options": {"url": "my-counter"},
-            },
+            workflow=f"{PUBLIC_WORKSPACE}/people-counter",
+            name="My counter",
+            options={"url": "my-counter"},
         )
-        own = await call_ok(
-            client, "fork_workflow", {"backend": "vision", "workflow": "vision:slow-webhooks"}
-        )
+        own = await on_vision(client, "fork_workflow", workflow="vision:slow-webhooks")
         private = await call_error(
             client,
             "fork_workflow",
