@@ -5,8 +5,9 @@ from typing import Any
 import anyio
 from mcp import Client
 
+from agentdeck.config import Settings
 from tests.fakes.agentflow import FakeAgentFlow
-from tests.support import call_ok
+from tests.support import answering, call_ok, connect
 
 AGENT = "flow:agent_research"
 
@@ -30,3 +31,17 @@ async def run_end(client: Client, paused: dict[str, Any]) -> dict[str, Any]:
     """The run of ``paused`` once it ends (get_run waiting up to 10 s)."""
     with anyio.fail_after(15):
         return await call_ok(client, "get_run", {"run_id": paused["run_id"], "wait_seconds": 10})
+
+
+async def question_answered_in_chat(
+    fake: FakeAgentFlow, settings: Settings, mode: str, answer: str
+) -> tuple[dict[str, Any], list[str]]:
+    """A chat whose agent asks which format (the fake's "question"), answered ``answer`` by
+    the client through elicitation: the chat's result, and the questions the client saw."""
+    fake.next_stream = "question"
+    asked: list[str] = []
+    callback = answering({"answer": answer}, asked)
+    async with connect(settings, mode, elicitation_callback=callback) as client:
+        with anyio.fail_after(20):
+            result = await call_ok(client, "chat", {"agent": AGENT, "message": "summarize"})
+    return result, asked

@@ -7,6 +7,7 @@ import anyio
 import pytest
 
 from agentdeck.config import Settings
+from tests.backends.agentflow.runs import question_answered_in_chat
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.support import answering, call_ok, connect, decline
 
@@ -70,13 +71,7 @@ async def test_without_elicitation_the_pause_is_returned_at_once(
 async def test_a_question_is_asked_and_answered_through_elicitation(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    fake.next_stream = "question"
-    asked: list[str] = []
-    async with connect(
-        settings, mode, elicitation_callback=answering({"answer": "detailed"}, asked)
-    ) as client:
-        with anyio.fail_after(20):
-            result = await call_ok(client, "chat", {"agent": AGENT, "message": "summarize"})
+    result, asked = await question_answered_in_chat(fake, settings, mode, "detailed")
     assert result["status"] == "completed"
     assert result["text"].startswith("You answered: detailed. ")
     assert asked == [

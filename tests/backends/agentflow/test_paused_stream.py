@@ -13,7 +13,7 @@ import pytest
 
 from agentdeck.backends.agentflow.pauses import unseen_text
 from agentdeck.config import Settings
-from tests.backends.agentflow.runs import paused_chat, run_end
+from tests.backends.agentflow.runs import paused_chat, question_answered_in_chat, run_end
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.support import answering, call_ok, connect
 
@@ -111,13 +111,7 @@ async def test_a_question_that_ends_the_stream_is_listed_and_answer_question_giv
 async def test_a_question_that_ends_the_stream_is_asked_in_the_chat(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    fake.next_stream = "question"
-    asked: list[str] = []
-    async with connect(
-        settings, mode, elicitation_callback=answering({"answer": "short"}, asked)
-    ) as client:
-        with anyio.fail_after(20):
-            result = await call_ok(client, "chat", {"agent": AGENT, "message": "summarize"})
+    result, asked = await question_answered_in_chat(fake, settings, mode, "short")
     assert result["status"] == "completed"
     assert result["text"] == "You answered: short. " + ECHO.format(message="summarize")
     assert len(asked) == 1 and "Which format" in asked[0]
