@@ -10,6 +10,8 @@ from tests.fakes.agentflow import FakeAgentFlow
 from tests.support import answering, call_ok, connect
 
 AGENT = "flow:agent_research"
+#: send_email's arguments as the tests edit them when they approve the mail.
+EDITED = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
 
 
 async def paused_chat(
@@ -25,6 +27,26 @@ async def paused_chat(
         )
     assert paused["status"] == "running"
     return paused
+
+
+async def mail_to_approve(
+    client: Client, fake: FakeAgentFlow, wait_seconds: float
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A chat paused on its one pending approval, send_email's to team@example.com: the
+    run, and the approval."""
+    paused = await paused_chat(client, fake, "approval", wait_seconds)
+    (pending,) = paused["pending_approvals"]
+    assert pending["tool"] == "send_email"
+    assert pending["arguments"]["to"] == "team@example.com"
+    return paused, pending
+
+
+async def approve_edited(client: Client, pending: dict[str, Any]) -> dict[str, Any]:
+    """Approves ``pending`` with ``EDITED`` as the mail's arguments: the answer, approved."""
+    arguments = {"approval": pending["ref"], "decision": "approve", "arguments": EDITED}
+    answered = await call_ok(client, "respond_to_approval", arguments)
+    assert answered["status"] == "approved"
+    return answered
 
 
 async def run_end(client: Client, paused: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,13 @@ import anyio
 import pytest
 
 from agentdeck.config import Settings
-from tests.backends.agentflow.runs import paused_chat, run_end
+from tests.backends.agentflow.runs import (
+    EDITED,
+    approve_edited,
+    mail_to_approve,
+    paused_chat,
+    run_end,
+)
 from tests.backends.streams import assert_completed_with_a_warning
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.support import call_error, call_ok, call_once, connect, conversation_id, error_once
@@ -67,29 +73,20 @@ async def test_tool_events_become_tool_calls_with_results(
 async def test_an_approval_pauses_the_run_until_approved_with_edited_arguments(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    edited = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
     async with connect(settings, mode) as client:
-        paused = await paused_chat(client, fake, "approval", 1)
-        (pending,) = paused["pending_approvals"]
-        assert pending["tool"] == "send_email"
-        assert pending["arguments"]["to"] == "team@example.com"
+        paused, pending = await mail_to_approve(client, fake, 1)
         approval_id = pending["ref"].removeprefix("flow:")
         assert fake.approvals[approval_id]["status"] == "pending"
 
-        answered = await call_ok(
-            client,
-            "respond_to_approval",
-            {"approval": pending["ref"], "decision": "approve", "arguments": edited},
-        )
-        assert answered["status"] == "approved"
-        assert answered["details"]["modified_arguments"] == edited
+        answered = await approve_edited(client, pending)
+        assert answered["details"]["modified_arguments"] == EDITED
         done = await run_end(client, paused)
     assert done["status"] == "completed"
     assert "boss@example.com" in done["text"] and "Edited" in done["text"]
     assert done["pending_approvals"] == []
     (respond,) = fake.requests_to("/respond", "POST")
     assert respond.path == f"/api/v1/approvals/{approval_id}/respond"
-    assert respond.body == {"decision": "approve", "modified_arguments": edited}
+    assert respond.body == {"decision": "approve", "modified_arguments": EDITED}
 
 
 async def test_a_denied_approval_is_reported_to_the_agent_with_the_reason(

@@ -13,13 +13,20 @@ import pytest
 
 from agentdeck.backends.agentflow.pauses import unseen_text
 from agentdeck.config import Settings
-from tests.backends.agentflow.runs import paused_chat, question_answered_in_chat, run_end
+from tests.backends.agentflow.runs import (
+    AGENT,
+    EDITED,
+    approve_edited,
+    mail_to_approve,
+    paused_chat,
+    question_answered_in_chat,
+    run_end,
+)
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.support import answering, call_ok, connect
 
 pytestmark = pytest.mark.anyio
 
-AGENT = "flow:agent_research"
 ECHO = "[Research Assistant] Echo: {message} (turn 1)"
 
 
@@ -39,12 +46,8 @@ def read_after_answer(fake: FakeAgentFlow, answer_path: str) -> bool:
 async def test_an_approval_that_ends_the_stream_is_listed_and_respond_gives_the_answer(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    edited = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
     async with connect(settings, mode) as client:
-        paused = await paused_chat(client, fake, "approval", 5)
-        (pending,) = paused["pending_approvals"]
-        assert pending["tool"] == "send_email"
-        assert pending["arguments"]["to"] == "team@example.com"
+        paused, pending = await mail_to_approve(client, fake, 5)
         approval_id = pending["ref"].removeprefix("flow:")
         (call,) = fake.calls.values()
         assert call["status"] == "awaiting_approval"  # the stream ended; the call waits
@@ -52,19 +55,14 @@ async def test_an_approval_that_ends_the_stream_is_listed_and_respond_gives_the_
         again = await call_ok(client, "get_run", {"run_id": paused["run_id"]})
         assert again["status"] == "running" and len(again["pending_approvals"]) == 1
 
-        answered = await call_ok(
-            client,
-            "respond_to_approval",
-            {"approval": pending["ref"], "decision": "approve", "arguments": edited},
-        )
-        assert answered["status"] == "approved"
+        await approve_edited(client, pending)
         done = await run_end(client, paused)
     assert done["status"] == "completed"
     assert done["text"].startswith('Ran send_email with {"body": "ship it", "subject": "Edited"')
     assert done["text"].endswith(ECHO.format(message="mail"))
     assert done["pending_approvals"] == []
     (tool_call,) = done["tool_calls"]
-    assert tool_call["arguments"] == edited and tool_call["result"] is not None
+    assert tool_call["arguments"] == EDITED and tool_call["result"] is not None
     assert done["conversation"] == "flow:" + call["conversation_id"]
     assert read_after_answer(fake, f"/approvals/{approval_id}/respond") == (
         fake.continuation_in == "messages"
