@@ -29,16 +29,20 @@ async def paused_chat(
     return paused
 
 
-async def mail_to_approve(
-    client: Client, fake: FakeAgentFlow, wait_seconds: float
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A chat paused on its one pending approval, send_email's to team@example.com: the
-    run, and the approval."""
-    paused = await paused_chat(client, fake, "approval", wait_seconds)
-    (pending,) = paused["pending_approvals"]
-    assert pending["tool"] == "send_email"
-    assert pending["arguments"]["to"] == "team@example.com"
-    return paused, pending
+async def one_pending(
+    client: Client, fake: FakeAgentFlow, pause: str, wait_seconds: float
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A chat paused on its one pending item: the approval send_email asks for (to
+    team@example.com) or the question which format. The run, the item, and its platform id."""
+    paused = await paused_chat(client, fake, pause, wait_seconds)
+    if pause == "approval":
+        (pending,) = paused["pending_approvals"]
+        assert pending["tool"] == "send_email"
+        assert pending["arguments"]["to"] == "team@example.com"
+    else:
+        (pending,) = paused["pending_questions"]
+        assert pending["question"] == "Which format do you want? (options: short, detailed)"
+    return paused, pending, pending["ref"].removeprefix("flow:")
 
 
 async def approve_edited(client: Client, pending: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from agentdeck.config import Settings
 from tests.backends.agentflow.runs import (
     EDITED,
     approve_edited,
-    mail_to_approve,
+    one_pending,
     paused_chat,
     run_end,
 )
@@ -74,8 +74,7 @@ async def test_an_approval_pauses_the_run_until_approved_with_edited_arguments(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        paused, pending = await mail_to_approve(client, fake, 1)
-        approval_id = pending["ref"].removeprefix("flow:")
+        paused, pending, approval_id = await one_pending(client, fake, "approval", 1)
         assert fake.approvals[approval_id]["status"] == "pending"
 
         answered = await approve_edited(client, pending)
@@ -93,13 +92,9 @@ async def test_a_denied_approval_is_reported_to_the_agent_with_the_reason(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     async with connect(settings) as client:
-        paused = await paused_chat(client, fake, "approval", 0.5)
-        ref = paused["pending_approvals"][0]["ref"]
-        denied = await call_ok(
-            client,
-            "respond_to_approval",
-            {"approval": ref, "decision": "deny", "reason": "not now"},
-        )
+        paused, pending, _ = await one_pending(client, fake, "approval", 0.5)
+        answer = {"approval": pending["ref"], "decision": "deny", "reason": "not now"}
+        denied = await call_ok(client, "respond_to_approval", answer)
         assert denied["status"] == "denied"
         done = await run_end(client, paused)
     assert done["status"] == "completed"
@@ -127,9 +122,7 @@ async def test_a_question_pauses_the_run_until_answered(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        paused = await paused_chat(client, fake, "question", 0.5)
-        (question,) = paused["pending_questions"]
-        assert question["question"] == "Which format do you want? (options: short, detailed)"
+        paused, question, question_id = await one_pending(client, fake, "question", 0.5)
         answered = await call_ok(
             client, "answer_question", {"question": question["ref"], "answer": "short"}
         )
@@ -137,7 +130,6 @@ async def test_a_question_pauses_the_run_until_answered(
         done = await run_end(client, paused)
     assert done["status"] == "completed"
     assert done["text"].startswith("You answered: short. ")
-    question_id = question["ref"].removeprefix("flow:")
     (respond,) = fake.requests_to("/questions/")
     assert respond.path == f"/api/v1/questions/{question_id}/respond"
     assert respond.body == {"answer": "short"}

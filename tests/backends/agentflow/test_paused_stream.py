@@ -17,7 +17,7 @@ from tests.backends.agentflow.runs import (
     AGENT,
     EDITED,
     approve_edited,
-    mail_to_approve,
+    one_pending,
     paused_chat,
     question_answered_in_chat,
     run_end,
@@ -47,8 +47,7 @@ async def test_an_approval_that_ends_the_stream_is_listed_and_respond_gives_the_
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        paused, pending = await mail_to_approve(client, fake, 5)
-        approval_id = pending["ref"].removeprefix("flow:")
+        paused, pending, approval_id = await one_pending(client, fake, "approval", 5)
         (call,) = fake.calls.values()
         assert call["status"] == "awaiting_approval"  # the stream ended; the call waits
 
@@ -93,9 +92,7 @@ async def test_a_question_that_ends_the_stream_is_listed_and_answer_question_giv
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        paused = await paused_chat(client, fake, "question", 5)
-        (question,) = paused["pending_questions"]
-        assert question["question"] == "Which format do you want? (options: short, detailed)"
+        paused, question, _ = await one_pending(client, fake, "question", 5)
         assert next(iter(fake.calls.values()))["status"] == "awaiting_input"
         await call_ok(
             client, "answer_question", {"question": question["ref"], "answer": "detailed"}
@@ -119,11 +116,9 @@ async def test_approvals_answered_in_bulk_let_the_paused_run_finish(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     async with connect(settings) as client:
-        paused = await paused_chat(client, fake, "approval", 5)
-        ref = paused["pending_approvals"][0]["ref"]
-        bulk = await call_ok(
-            client, "respond_to_approvals", {"approvals": [ref], "decision": "approve"}
-        )
+        paused, pending, _ = await one_pending(client, fake, "approval", 5)
+        answer = {"approvals": [pending["ref"]], "decision": "approve"}
+        bulk = await call_ok(client, "respond_to_approvals", answer)
         assert bulk["succeeded"] == 1
         done = await run_end(client, paused)
     assert done["status"] == "completed"
