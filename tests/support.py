@@ -268,6 +268,13 @@ async def decline(context: Any, params: Any) -> ElicitResult:
     return ElicitResult(action="decline")
 
 
+async def call_confirmed(
+    settings: Settings, tool: str, arguments: dict[str, Any], mode: str = "auto"
+) -> dict[str, Any]:
+    """Like :func:`call_once`, by a client that says yes to confirmations."""
+    return await call_once(settings, tool, arguments, mode, elicitation_callback=accept)
+
+
 def connect_confirming(settings: Settings, mode: str = "auto", **kwargs: Any):  # type: ignore[no-untyped-def]
     """Like :func:`connect`, with a client that says yes to confirmations unless told otherwise."""
     kwargs.setdefault("elicitation_callback", accept)

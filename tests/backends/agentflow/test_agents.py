@@ -10,6 +10,7 @@ from tests.fakes.agentflow import FakeAgentFlow
 from tests.platforms import agentflow_settings as flow_settings
 from tests.support import (
     accept,
+    call_confirmed,
     call_error,
     call_ok,
     call_once,
@@ -161,9 +162,7 @@ async def test_create_agent_with_bad_options_says_why_and_sends_nothing(
 
 
 async def test_delete_agent_deletes_it(fake: FakeAgentFlow, settings: Settings) -> None:
-    deleted = await call_once(
-        settings, "delete_agent", {"agent": "flow:agent_support"}, elicitation_callback=accept
-    )
+    deleted = await call_confirmed(settings, "delete_agent", {"agent": "flow:agent_support"})
     assert deleted["deleted"] == "flow:agent_support"
     assert "agent_support" not in fake.agents
     assert fake.requests[-1].method == "DELETE"

@@ -19,9 +19,9 @@ from tests.fakes.roboflow import FOLDER_KEY, FULL_KEY, READ_KEY, WORKSPACE, Fake
 from tests.platforms import roboflow_settings, workflows_state
 from tests.support import (
     accept,
+    call_confirmed,
     call_error,
     call_ok,
-    call_once,
     connect_confirming,
     conversation_id,
     error_once,
@@ -129,7 +129,7 @@ async def test_plan_mode_outlines_and_changes_nothing(
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     before = workflows_state(fake)
-    result = await call_once(
+    result = await call_confirmed(
         settings,
         "chat",
         {
@@ -138,7 +138,6 @@ async def test_plan_mode_outlines_and_changes_nothing(
             "options": {"mode": "plan"},
         },
         mode,
-        elicitation_callback=accept,
     )
     assert result["status"] == "completed"
     assert result["text"].startswith("Plan (no changes made)")
@@ -398,9 +397,7 @@ async def test_unreadable_parts_of_an_answer_become_warnings_and_the_rest_is_kep
         "conversation_id": "conv_x",
         "credits_used": 1,
     }
-    chat = await call_once(
-        settings, "chat", {"agent": "vision", "message": "detect cars"}, elicitation_callback=accept
-    )
+    chat = await call_confirmed(settings, "chat", {"agent": "vision", "message": "detect cars"})
     assert chat["status"] == "completed" and chat["text"] == "I made two workflows."
     assert [w["ref"] for w in chat["workflows"]] == ["vision:a"]
     assert chat["workflows"][0]["specification"] == SPEC

@@ -25,9 +25,9 @@ from tests.platforms import roboflow_settings
 from tests.platforms import workflows_state as state
 from tests.support import (
     accept,
+    call_confirmed,
     call_error,
     call_ok,
-    call_once,
     connect,
     connect_asked,
     connect_confirming,
@@ -196,7 +196,7 @@ async def test_update_workflow_renames_and_replaces_the_specification_by_interna
     fake: FakeRoboflow, url: str, settings: Settings, mode: str
 ) -> None:
     new_spec = {**SPEC, "steps": [{"name": "count"}]}
-    updated = await call_once(
+    updated = await call_confirmed(
         settings,
         "update_workflow",
         {
@@ -206,7 +206,6 @@ async def test_update_workflow_renames_and_replaces_the_specification_by_interna
             "options": {"url": "fast-webhooks"},
         },
         mode,
-        elicitation_callback=accept,
     )
     assert updated["ref"] == "vision:fast-webhooks" and updated["name"] == "Fast webhooks"
     assert updated["specification"] == new_spec
@@ -260,12 +259,8 @@ async def test_fork_workflow_copies_a_public_workflow_or_one_of_our_own(
 async def test_create_workflow_token_for_a_public_client(
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
-    token = await call_once(
-        settings,
-        "create_workflow_token",
-        {"workflow": "vision:slow-webhooks"},
-        mode,
-        elicitation_callback=accept,
+    token = await call_confirmed(
+        settings, "create_workflow_token", {"workflow": "vision:slow-webhooks"}, mode
     )
     assert token["workflow"] == "vision:slow-webhooks"
     assert token["token"] in fake.workflow_tokens and token["expires_in"] == 3600
@@ -308,11 +303,8 @@ async def test_a_declined_or_unaskable_delete_changes_nothing(
 
 async def test_flat_write_answers_are_read_too(fake: FakeRoboflow, settings: Settings) -> None:
     fake.flat_write_responses = True
-    created = await call_once(
-        settings,
-        "create_workflow",
-        {"backend": "vision", "name": "Flat", "specification": SPEC},
-        elicitation_callback=accept,
+    created = await call_confirmed(
+        settings, "create_workflow", {"backend": "vision", "name": "Flat", "specification": SPEC}
     )
     assert created["ref"] == "vision:flat" and created["specification"] == SPEC
 
@@ -380,9 +372,7 @@ async def test_a_429_on_a_read_is_retried_after_retry_after(
     fake: FakeRoboflow, settings: Settings
 ) -> None:
     fake.rate_limited(retry_after=0)
-    listed = await call_once(
-        settings, "list_workflows", {"backend": "vision"}, elicitation_callback=accept
-    )
+    listed = await call_confirmed(settings, "list_workflows", {"backend": "vision"})
     assert listed["items"] and len(fake.requests_to("/workflows", "GET")) == 2
 
 
