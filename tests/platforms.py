@@ -46,9 +46,9 @@ def agenticflow_settings(url: str, **extra: Any) -> Settings:
 OPENAI_KEY = "sk-test-0123456789"
 
 
-def openai_settings(url: str, **local: Any) -> Settings:
+def openai_settings(url: str, database: str = ":memory:", **local: Any) -> Settings:
     """Backend ``local`` on the OpenAI-compatible fake's ``tiny-llama``, with a key."""
-    return model_settings(url, "tiny-llama", openai_api_key=OPENAI_KEY, **local)
+    return model_settings(url, "tiny-llama", database, openai_api_key=OPENAI_KEY, **local)
 
 
 def workflows_state(fake: FakeRoboflow) -> dict[str, Any]:

@@ -65,7 +65,9 @@ def make_settings(
     return parse_settings(raw, source="test", environ={})
 
 
-def model_settings(model_url: str, model: str = "slow", **local: Any) -> Settings:
+def model_settings(
+    model_url: str, model: str = "slow", database: str = ":memory:", **local: Any
+) -> Settings:
     """Settings with a local backend on the fake OpenAI-compatible model at ``model_url``
     (tests/fakes/openai.py: slow when its ``chunk_delay`` says so), named ``model``."""
     return make_settings(
@@ -75,7 +77,8 @@ def model_settings(model_url: str, model: str = "slow", **local: Any) -> Setting
             "openai_model": model,
             **FAST_HTTP,
             **local,
-        }
+        },
+        database=database,
     )
 
 
@@ -265,7 +268,26 @@ async def decline(context: Any, params: Any) -> ElicitResult:
     return ElicitResult(action="decline")
 
 
+async def call_confirmed(
+    settings: Settings, tool: str, arguments: dict[str, Any], mode: str = "auto"
+) -> dict[str, Any]:
+    """Like :func:`call_once`, by a client that says yes to confirmations."""
+    return await call_once(settings, tool, arguments, mode, elicitation_callback=accept)
+
+
 def connect_confirming(settings: Settings, mode: str = "auto", **kwargs: Any):  # type: ignore[no-untyped-def]
     """Like :func:`connect`, with a client that says yes to confirmations unless told otherwise."""
     kwargs.setdefault("elicitation_callback", accept)
     return connect(settings, mode, **kwargs)
+
+
+@asynccontextmanager
+async def connect_asked(
+    settings: Settings, mode: str = "auto"
+) -> AsyncIterator[tuple[Client, list[str]]]:
+    """Like :func:`connect_confirming`, with the questions the client was asked, in order,
+    for tests that check what agentdeck asks before it acts."""
+    asked: list[str] = []
+    callback = answering({"confirm": True}, asked)
+    async with connect(settings, mode, elicitation_callback=callback) as client:
+        yield client, asked

@@ -26,6 +26,13 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def refusal(path: Path, environ: dict[str, str]) -> str:
+    """What loading the config at ``path`` with ``environ`` says when it must refuse it."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ=environ)
+    return str(caught.value)
+
+
 def test_env_references_are_expanded_and_secrets_never_print(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, MAKE), environ={"MAKE_TOKEN": "tok-abcdef"})
     ops = settings.backends["ops"]
@@ -35,17 +42,14 @@ def test_env_references_are_expanded_and_secrets_never_print(tmp_path: Path) -> 
 
 
 def test_a_missing_env_var_is_named_with_its_key(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_settings(write(tmp_path, MAKE), environ={})
-    assert "MAKE_TOKEN" in str(caught.value)
-    assert "backends.ops.token" in str(caught.value)
+    text = refusal(write(tmp_path, MAKE), {})
+    assert "MAKE_TOKEN" in text
+    assert "backends.ops.token" in text
 
 
 def test_a_bad_value_names_the_file_and_the_key_without_the_value(tmp_path: Path) -> None:
     path = write(tmp_path, MAKE.replace("team_id = 123", 'team_id = "secret-ish"'))
-    with pytest.raises(ConfigError) as caught:
-        load_settings(path, environ={"MAKE_TOKEN": "t"})
-    text = str(caught.value)
+    text = refusal(path, {"MAKE_TOKEN": "t"})
     assert str(path) in text and "team_id" in text and "secret-ish" not in text
 
 
@@ -88,24 +92,19 @@ def test_a_named_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
 
 def test_defect_17_a_key_typo_names_the_section_and_the_likely_key(tmp_path: Path) -> None:
     path = write(tmp_path, '[backends.local]\nkind = "local"\ndatabse = "x.db"\n')
-    with pytest.raises(ConfigError) as caught:
-        load_settings(path, environ={})
-    text = str(caught.value)
+    text = refusal(path, {})
     assert 'unknown key "databse" in [backends.local]; did you mean "database"?' in text
     assert "Extra inputs" not in text and "backends.local.local" not in text
 
 
 def test_defect_17_an_unknown_server_key_lists_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_settings(write(tmp_path, "[server]\nreadonly = true\n"), environ={})
-    assert 'unknown key "readonly" in [server]; did you mean "read_only"?' in str(caught.value)
+    text = refusal(write(tmp_path, "[server]\nreadonly = true\n"), {})
+    assert 'unknown key "readonly" in [server]; did you mean "read_only"?' in text
 
 
 def test_defect_17_a_missing_kind_names_the_backend_and_lists_the_kinds(tmp_path: Path) -> None:
     path = write(tmp_path, MAKE.replace('kind = "make"\n', ""))
-    with pytest.raises(ConfigError) as caught:
-        load_settings(path, environ={"MAKE_TOKEN": "t"})
-    text = str(caught.value)
+    text = refusal(path, {"MAKE_TOKEN": "t"})
     assert '[backends.ops] has no "kind"' in text
     assert all(kind in text for kind in ("local", "make", "agenticflow", "agentflow", "roboflow"))
     assert "discriminator" not in text
@@ -121,21 +120,16 @@ def test_defect_17_every_missing_env_variable_is_reported_at_once(tmp_path: Path
     text = MAKE.replace('"https://eu2.make.com/api/v2"', '"${MAKE_URL}"') + (
         '\n[backends.flow]\nkind = "agentflow"\nbase_url = "https://x"\ntoken = "${FLOW_TOKEN}"\n'
     )
-    with pytest.raises(ConfigError) as caught:
-        load_settings(write(tmp_path, text), environ={"UNRELATED": "value-123"})
-    message = str(caught.value)
+    message = refusal(write(tmp_path, text), {"UNRELATED": "value-123"})
     for name in ("MAKE_TOKEN", "MAKE_URL", "FLOW_TOKEN"):
         assert name in message
     assert "value-123" not in message
 
 
 def test_defect_17_a_set_variable_is_never_echoed_when_another_is_missing(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_settings(
-            write(tmp_path, MAKE.replace("team_id = 123", 'team_id = "${TEAM}"')),
-            environ={"MAKE_TOKEN": "tok-very-secret"},
-        )
-    assert "TEAM" in str(caught.value) and "tok-very-secret" not in str(caught.value)
+    path = write(tmp_path, MAKE.replace("team_id = 123", 'team_id = "${TEAM}"'))
+    text = refusal(path, {"MAKE_TOKEN": "tok-very-secret"})
+    assert "TEAM" in text and "tok-very-secret" not in text
 
 
 @pytest.mark.parametrize(
@@ -152,9 +146,8 @@ def test_defect_17_a_near_miss_of_a_special_model_is_rejected_at_load(
     tmp_path: Path, model: str, suggestion: str
 ) -> None:
     path = write(tmp_path, f'[backends.local]\nkind = "local"\nmodel = "{model}"\n')
-    with pytest.raises(ConfigError) as caught:
-        load_settings(path, environ={})
-    assert f'unknown model "{model}"; did you mean "{suggestion}"?' in str(caught.value)
+    text = refusal(path, {})
+    assert f'unknown model "{model}"; did you mean "{suggestion}"?' in text
 
 
 @pytest.mark.parametrize("model", ["echo", "sampling", "openai", "gpt-4o-mini", "llama3.1:8b"])
@@ -173,9 +166,7 @@ def test_problems_in_several_backends_and_the_server_are_reported_at_once(
         + '\n[backends.x]\nkind = "nope"\n[backends.y]\nkind = "local"\ndatabse = "y.db"\n'
         + "[server]\nread_onyl = true\n"
     )
-    with pytest.raises(ConfigError) as caught:
-        load_settings(write(tmp_path, text), environ={"MAKE_TOKEN": "t"})
-    message = str(caught.value)
+    message = refusal(write(tmp_path, text), {"MAKE_TOKEN": "t"})
     assert 'unknown key "team" in [backends.ops]; did you mean "team_id"?' in message
     assert '[backends.x] has kind "nope"' in message
     assert 'unknown key "databse" in [backends.y]; did you mean "database"?' in message

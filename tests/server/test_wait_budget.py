@@ -7,12 +7,16 @@ pile up meanwhile go out together, so the notifications' text is the answer's te
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import pytest
+from mcp import Client
 from mcp.types import CreateMessageResult, InputRequiredResult, TextContent
 
+from agentdeck.config import Settings
 from tests.fakes.base import Served
 from tests.fakes.openai import FakeOpenAI
 from tests.support import (
@@ -43,21 +47,29 @@ class Progress:
     def text(self) -> str:
         return "".join(self.messages)
 
+    async def chat(
+        self, client: Client, agent: str, message: str, wait_seconds: float
+    ) -> dict[str, Any]:
+        """A chat turn with ``agent`` that must succeed, its progress kept here."""
+        arguments = {"agent": agent, "message": message, "wait_seconds": wait_seconds}
+        return await call_ok(client, "chat", arguments, progress_callback=self)
+
+
+@asynccontextmanager
+async def chatting(settings: Settings, mode: str) -> AsyncIterator[tuple[Client, str]]:
+    """A client of agentdeck with ``settings``, and a new local agent to chat with."""
+    async with connect(settings, mode) as client:
+        yield client, await local_agent(client)
+
 
 async def test_defect_1_a_huge_echo_with_a_progress_token_answers_within_the_budget(
     mode: str,
 ) -> None:
     progress = Progress()
     message = " ".join(f"w{i}" for i in range(50_000))
-    async with connect(make_settings(), mode) as client:
-        agent = await local_agent(client)
+    async with chatting(make_settings(), mode) as (client, agent):
         with anyio.fail_after(1 + SLACK):
-            result = await call_ok(
-                client,
-                "chat",
-                {"agent": agent, "message": message, "wait_seconds": 1},
-                progress_callback=progress,
-            )
+            result = await progress.chat(client, agent, message, wait_seconds=1)
         final = await call_ok(client, "get_run", {"run_id": result["run_id"], "wait_seconds": 30})
     assert final["status"] == "completed"
     deltas = len(final["text"].split(" "))
@@ -69,18 +81,11 @@ async def test_defect_1_an_endless_fast_stream_with_a_progress_token_answers_run
     served: Served,
     mode: str,
 ) -> None:
-    fake = FakeOpenAI(next_stream="endless")
     progress = Progress()
-    url = served(fake)
-    async with connect(model_settings(url, "m"), mode) as client:
-        agent = await local_agent(client)
+    url = served(FakeOpenAI(next_stream="endless"))
+    async with chatting(model_settings(url, "m"), mode) as (client, agent):
         with anyio.fail_after(1 + SLACK):
-            result = await call_ok(
-                client,
-                "chat",
-                {"agent": agent, "message": "go on", "wait_seconds": 1},
-                progress_callback=progress,
-            )
+            result = await progress.chat(client, agent, "go on", wait_seconds=1)
         assert result["status"] == "running"
         stopped = await call_ok(client, "cancel_run", {"run_id": result["run_id"]})
     assert stopped["status"] == "cancelled"
@@ -92,17 +97,10 @@ async def test_defect_1_an_endless_fast_stream_with_a_progress_token_answers_run
 async def test_defect_1_a_slow_stream_still_gets_one_notification_per_delta(
     served: Served, mode: str
 ) -> None:
-    fake = FakeOpenAI(chunk_delay=0.1)
     progress = Progress()
-    url = served(fake)
-    async with connect(model_settings(url, "m"), mode) as client:
-        agent = await local_agent(client)
-        result = await call_ok(
-            client,
-            "chat",
-            {"agent": agent, "message": "hi", "wait_seconds": 20},
-            progress_callback=progress,
-        )
+    url = served(FakeOpenAI(chunk_delay=0.1))
+    async with chatting(model_settings(url, "m"), mode) as (client, agent):
+        result = await progress.chat(client, agent, "hi", wait_seconds=20)
     assert result["status"] == "completed"
     words = result["text"].split(" ")
     assert progress.messages == [words[0], *(f" {w}" for w in words[1:])]

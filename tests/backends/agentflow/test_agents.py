@@ -10,11 +10,12 @@ from tests.fakes.agentflow import FakeAgentFlow
 from tests.platforms import agentflow_settings as flow_settings
 from tests.support import (
     accept,
-    answering,
+    call_confirmed,
     call_error,
     call_ok,
     call_once,
     connect,
+    connect_asked,
     decline,
     error_once,
 )
@@ -161,9 +162,7 @@ async def test_create_agent_with_bad_options_says_why_and_sends_nothing(
 
 
 async def test_delete_agent_deletes_it(fake: FakeAgentFlow, settings: Settings) -> None:
-    deleted = await call_once(
-        settings, "delete_agent", {"agent": "flow:agent_support"}, elicitation_callback=accept
-    )
+    deleted = await call_confirmed(settings, "delete_agent", {"agent": "flow:agent_support"})
     assert deleted["deleted"] == "flow:agent_support"
     assert "agent_support" not in fake.agents
     assert fake.requests[-1].method == "DELETE"
@@ -192,11 +191,7 @@ async def test_sub_agents_are_listed_and_chat_runs_one(
 async def test_agent_tools_are_listed_and_run_directly(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    questions: list[str] = []
-
-    async with connect(
-        settings, mode, elicitation_callback=answering({"confirm": True}, questions)
-    ) as client:
+    async with connect_asked(settings, mode) as (client, questions):
         tools = await call_ok(client, "list_agent_tools", {"agent": "flow:agent_research"})
         by_name = {t["name"]: t for t in tools["items"]}
         assert by_name["send_email"]["requires_approval"] is True

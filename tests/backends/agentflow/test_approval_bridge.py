@@ -7,21 +7,19 @@ import anyio
 import pytest
 
 from agentdeck.config import Settings
+from tests.backends.agentflow.runs import AGENT, EDITED, question_answered_in_chat
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.support import answering, call_ok, connect, decline
 
 pytestmark = pytest.mark.anyio
-
-AGENT = "flow:agent_research"
 
 
 async def test_an_approval_is_asked_and_the_run_goes_on_with_edited_arguments(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     fake.next_stream = "approval"
-    edited = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
     asked: list[str] = []
-    answer = {"decision": "approve", "arguments": json.dumps(edited), "reason": "looks fine"}
+    answer = {"decision": "approve", "arguments": json.dumps(EDITED), "reason": "looks fine"}
     async with connect(settings, mode, elicitation_callback=answering(answer, asked)) as client:
         with anyio.fail_after(20):
             result = await call_ok(client, "chat", {"agent": AGENT, "message": "mail"})
@@ -34,7 +32,7 @@ async def test_an_approval_is_asked_and_the_run_goes_on_with_edited_arguments(
     (respond,) = fake.requests_to("/respond", "POST")
     assert respond.body == {
         "decision": "approve",
-        "modified_arguments": edited,
+        "modified_arguments": EDITED,
         "reason": "looks fine",
     }
 
@@ -70,13 +68,7 @@ async def test_without_elicitation_the_pause_is_returned_at_once(
 async def test_a_question_is_asked_and_answered_through_elicitation(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    fake.next_stream = "question"
-    asked: list[str] = []
-    async with connect(
-        settings, mode, elicitation_callback=answering({"answer": "detailed"}, asked)
-    ) as client:
-        with anyio.fail_after(20):
-            result = await call_ok(client, "chat", {"agent": AGENT, "message": "summarize"})
+    result, asked = await question_answered_in_chat(fake, settings, mode, "detailed")
     assert result["status"] == "completed"
     assert result["text"].startswith("You answered: detailed. ")
     assert asked == [

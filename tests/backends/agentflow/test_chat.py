@@ -6,7 +6,14 @@ import anyio
 import pytest
 
 from agentdeck.config import Settings
-from tests.backends.agentflow.runs import paused_chat, run_end
+from tests.backends.agentflow.runs import (
+    EDITED,
+    approve_edited,
+    one_pending,
+    paused_chat,
+    run_end,
+)
+from tests.backends.streams import assert_completed_with_a_warning
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.support import call_error, call_ok, call_once, connect, conversation_id, error_once
 
@@ -66,42 +73,28 @@ async def test_tool_events_become_tool_calls_with_results(
 async def test_an_approval_pauses_the_run_until_approved_with_edited_arguments(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    edited = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
     async with connect(settings, mode) as client:
-        paused = await paused_chat(client, fake, "approval", 1)
-        (pending,) = paused["pending_approvals"]
-        assert pending["tool"] == "send_email"
-        assert pending["arguments"]["to"] == "team@example.com"
-        approval_id = pending["ref"].removeprefix("flow:")
+        paused, pending, approval_id = await one_pending(client, fake, "approval", 1)
         assert fake.approvals[approval_id]["status"] == "pending"
 
-        answered = await call_ok(
-            client,
-            "respond_to_approval",
-            {"approval": pending["ref"], "decision": "approve", "arguments": edited},
-        )
-        assert answered["status"] == "approved"
-        assert answered["details"]["modified_arguments"] == edited
+        answered = await approve_edited(client, pending)
+        assert answered["details"]["modified_arguments"] == EDITED
         done = await run_end(client, paused)
     assert done["status"] == "completed"
     assert "boss@example.com" in done["text"] and "Edited" in done["text"]
     assert done["pending_approvals"] == []
     (respond,) = fake.requests_to("/respond", "POST")
     assert respond.path == f"/api/v1/approvals/{approval_id}/respond"
-    assert respond.body == {"decision": "approve", "modified_arguments": edited}
+    assert respond.body == {"decision": "approve", "modified_arguments": EDITED}
 
 
 async def test_a_denied_approval_is_reported_to_the_agent_with_the_reason(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     async with connect(settings) as client:
-        paused = await paused_chat(client, fake, "approval", 0.5)
-        ref = paused["pending_approvals"][0]["ref"]
-        denied = await call_ok(
-            client,
-            "respond_to_approval",
-            {"approval": ref, "decision": "deny", "reason": "not now"},
-        )
+        paused, pending, _ = await one_pending(client, fake, "approval", 0.5)
+        answer = {"approval": pending["ref"], "decision": "deny", "reason": "not now"}
+        denied = await call_ok(client, "respond_to_approval", answer)
         assert denied["status"] == "denied"
         done = await run_end(client, paused)
     assert done["status"] == "completed"
@@ -129,9 +122,7 @@ async def test_a_question_pauses_the_run_until_answered(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        paused = await paused_chat(client, fake, "question", 0.5)
-        (question,) = paused["pending_questions"]
-        assert question["question"] == "Which format do you want? (options: short, detailed)"
+        paused, question, question_id = await one_pending(client, fake, "question", 0.5)
         answered = await call_ok(
             client, "answer_question", {"question": question["ref"], "answer": "short"}
         )
@@ -139,7 +130,6 @@ async def test_a_question_pauses_the_run_until_answered(
         done = await run_end(client, paused)
     assert done["status"] == "completed"
     assert done["text"].startswith("You answered: short. ")
-    question_id = question["ref"].removeprefix("flow:")
     (respond,) = fake.requests_to("/questions/")
     assert respond.path == f"/api/v1/questions/{question_id}/respond"
     assert respond.body == {"answer": "short"}
@@ -160,10 +150,8 @@ async def test_a_malformed_event_is_a_warning_and_the_answer_completes(
 ) -> None:
     fake.next_stream = "malformed"
     result = await call_once(settings, "chat", {"agent": AGENT, "message": "hello"})
-    assert result["status"] == "completed"
-    assert result["text"] == REPLY.format(message="hello", turn=1)
-    (warning,) = result["warnings"]
-    assert "malformed 'text' event" in warning
+    heard = REPLY.format(message="hello", turn=1)
+    assert_completed_with_a_warning(result, heard, "malformed 'text' event")
 
 
 async def test_an_error_event_fails_the_run_with_the_platform_message(

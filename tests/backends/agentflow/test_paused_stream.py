@@ -13,13 +13,20 @@ import pytest
 
 from agentdeck.backends.agentflow.pauses import unseen_text
 from agentdeck.config import Settings
-from tests.backends.agentflow.runs import paused_chat, run_end
+from tests.backends.agentflow.runs import (
+    AGENT,
+    EDITED,
+    approve_edited,
+    one_pending,
+    paused_chat,
+    question_answered_in_chat,
+    run_end,
+)
 from tests.fakes.agentflow import FakeAgentFlow
 from tests.support import answering, call_ok, connect
 
 pytestmark = pytest.mark.anyio
 
-AGENT = "flow:agent_research"
 ECHO = "[Research Assistant] Echo: {message} (turn 1)"
 
 
@@ -39,32 +46,22 @@ def read_after_answer(fake: FakeAgentFlow, answer_path: str) -> bool:
 async def test_an_approval_that_ends_the_stream_is_listed_and_respond_gives_the_answer(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    edited = {"to": "boss@example.com", "subject": "Edited", "body": "ship it"}
     async with connect(settings, mode) as client:
-        paused = await paused_chat(client, fake, "approval", 5)
-        (pending,) = paused["pending_approvals"]
-        assert pending["tool"] == "send_email"
-        assert pending["arguments"]["to"] == "team@example.com"
-        approval_id = pending["ref"].removeprefix("flow:")
+        paused, pending, approval_id = await one_pending(client, fake, "approval", 5)
         (call,) = fake.calls.values()
         assert call["status"] == "awaiting_approval"  # the stream ended; the call waits
 
         again = await call_ok(client, "get_run", {"run_id": paused["run_id"]})
         assert again["status"] == "running" and len(again["pending_approvals"]) == 1
 
-        answered = await call_ok(
-            client,
-            "respond_to_approval",
-            {"approval": pending["ref"], "decision": "approve", "arguments": edited},
-        )
-        assert answered["status"] == "approved"
+        await approve_edited(client, pending)
         done = await run_end(client, paused)
     assert done["status"] == "completed"
     assert done["text"].startswith('Ran send_email with {"body": "ship it", "subject": "Edited"')
     assert done["text"].endswith(ECHO.format(message="mail"))
     assert done["pending_approvals"] == []
     (tool_call,) = done["tool_calls"]
-    assert tool_call["arguments"] == edited and tool_call["result"] is not None
+    assert tool_call["arguments"] == EDITED and tool_call["result"] is not None
     assert done["conversation"] == "flow:" + call["conversation_id"]
     assert read_after_answer(fake, f"/approvals/{approval_id}/respond") == (
         fake.continuation_in == "messages"
@@ -95,9 +92,7 @@ async def test_a_question_that_ends_the_stream_is_listed_and_answer_question_giv
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
     async with connect(settings, mode) as client:
-        paused = await paused_chat(client, fake, "question", 5)
-        (question,) = paused["pending_questions"]
-        assert question["question"] == "Which format do you want? (options: short, detailed)"
+        paused, question, _ = await one_pending(client, fake, "question", 5)
         assert next(iter(fake.calls.values()))["status"] == "awaiting_input"
         await call_ok(
             client, "answer_question", {"question": question["ref"], "answer": "detailed"}
@@ -111,13 +106,7 @@ async def test_a_question_that_ends_the_stream_is_listed_and_answer_question_giv
 async def test_a_question_that_ends_the_stream_is_asked_in_the_chat(
     fake: FakeAgentFlow, settings: Settings, mode: str
 ) -> None:
-    fake.next_stream = "question"
-    asked: list[str] = []
-    async with connect(
-        settings, mode, elicitation_callback=answering({"answer": "short"}, asked)
-    ) as client:
-        with anyio.fail_after(20):
-            result = await call_ok(client, "chat", {"agent": AGENT, "message": "summarize"})
+    result, asked = await question_answered_in_chat(fake, settings, mode, "short")
     assert result["status"] == "completed"
     assert result["text"] == "You answered: short. " + ECHO.format(message="summarize")
     assert len(asked) == 1 and "Which format" in asked[0]
@@ -127,11 +116,9 @@ async def test_approvals_answered_in_bulk_let_the_paused_run_finish(
     fake: FakeAgentFlow, settings: Settings
 ) -> None:
     async with connect(settings) as client:
-        paused = await paused_chat(client, fake, "approval", 5)
-        ref = paused["pending_approvals"][0]["ref"]
-        bulk = await call_ok(
-            client, "respond_to_approvals", {"approvals": [ref], "decision": "approve"}
-        )
+        paused, pending, _ = await one_pending(client, fake, "approval", 5)
+        answer = {"approvals": [pending["ref"]], "decision": "approve"}
+        bulk = await call_ok(client, "respond_to_approvals", answer)
         assert bulk["succeeded"] == 1
         done = await run_end(client, paused)
     assert done["status"] == "completed"

@@ -10,6 +10,7 @@ from agentdeck.backends.agenticflow import schema, trigger_schema
 from agentdeck.backends.agenticflow.backend import AgenticFlowBackend
 from agentdeck.backends.base import options_of
 from agentdeck.config import Settings
+from tests.backends.agenticflow.refs import MISSING_ID
 from tests.fakes.agenticflow import (
     API_KEY,
     FOREIGN_AGENT_ID,
@@ -25,7 +26,6 @@ from tests.support import accept, call_error, call_ok, call_once, connect, error
 
 pytestmark = pytest.mark.anyio
 
-MISSING_ID = "00000000-0000-4000-8000-0000000000ff"
 WORKFLOW_ID = "11111111-2222-4333-8444-555555555555"
 
 

@@ -9,19 +9,13 @@ import anyio
 import pytest
 
 from agentdeck.config import Settings
-from tests.fakes.agenticflow import (
-    API_KEY,
-    FOREIGN_AGENT_ID,
-    PRIVATE_AGENT_ID,
-    PUBLIC_AGENT_ID,
-    FakeAgenticFlow,
-)
+from tests.backends.agenticflow.refs import AGENT, FOREIGN_AGENT, PUBLIC_AGENT
+from tests.backends.streams import assert_completed_with_a_warning
+from tests.fakes.agenticflow import API_KEY, PRIVATE_AGENT_ID, PUBLIC_AGENT_ID, FakeAgenticFlow
 from tests.platforms import agenticflow_settings
 from tests.support import call_error, call_ok, call_once, connect, conversation_id, error_text, ok
 
 pytestmark = pytest.mark.anyio
-
-AGENT = f"af:{PRIVATE_AGENT_ID}"
 
 
 def line(prefix: str, value: Any) -> str:
@@ -194,9 +188,7 @@ async def test_a_malformed_line_is_a_warning_and_the_answer_still_completes(
     fake.next_stream = "malformed"
     async with connect(settings) as client:
         result = ok(await chat(client, "hello there"))
-    assert result["status"] == "completed"
-    assert result["text"] == "Echo: hello there (turn 1)"
-    assert len(result["warnings"]) == 1 and "malformed '0:' line" in result["warnings"][0]
+    assert_completed_with_a_warning(result, "Echo: hello there (turn 1)", "malformed '0:' line")
 
 
 async def test_a_long_chat_answers_running_and_can_be_waited_on_or_cancelled(
@@ -224,9 +216,7 @@ async def test_forbidden_and_missing_agents_fail_the_chat_with_the_reason(
     fake: FakeAgenticFlow, settings: Settings
 ) -> None:
     async with connect(settings) as client:
-        foreign = await call_error(
-            client, "chat", {"agent": f"af:{FOREIGN_AGENT_ID}", "message": "hi"}
-        )
+        foreign = await call_error(client, "chat", {"agent": FOREIGN_AGENT, "message": "hi"})
         fake.rate_limited(retry_after=1, path_contains="/stream")
         limited = error_text(await chat(client, "hi"))
     assert "HTTP 403" in foreign and "bound to one project" in foreign
@@ -241,13 +231,13 @@ async def test_public_agents_are_chatted_with_anonymously(
         settings,
         "chat",
         {
-            "agent": f"af:{PUBLIC_AGENT_ID}",
+            "agent": PUBLIC_AGENT,
             "message": "hi",
             "options": {"anonymous": True},
         },
     )
     async with connect(agenticflow_settings(url, api_key=None)) as client:
-        keyless = await call_ok(client, "chat", {"agent": f"af:{PUBLIC_AGENT_ID}", "message": "yo"})
+        keyless = await call_ok(client, "chat", {"agent": PUBLIC_AGENT, "message": "yo"})
         private = error_text(await chat(client, "hi"))
     assert chosen["text"] == "Echo: hi (turn 1)" and keyless["text"] == "Echo: yo (turn 1)"
     assert "HTTP 403" in private and "private: set `api_key`" in private

@@ -9,21 +9,14 @@ from typing import Any
 import pytest
 
 from agentdeck.config import Settings
-from tests.fakes.agenticflow import (
-    API_KEY,
-    FOREIGN_AGENT_ID,
-    PRIVATE_AGENT_ID,
-    PUBLIC_AGENT_ID,
-    FakeAgenticFlow,
-)
-from tests.support import answering, call_error, call_ok, connect, decline, error_text, ok
+from tests.backends.agenticflow.refs import AGENT, FOREIGN_AGENT, MISSING_ID, PUBLIC_AGENT
+from tests.fakes.agenticflow import API_KEY, PRIVATE_AGENT_ID, FakeAgenticFlow
+from tests.support import call_error, call_ok, connect, connect_asked, decline, error_text, ok
 
 pytestmark = pytest.mark.anyio
 
-AGENT = f"af:{PRIVATE_AGENT_ID}"
 PASSWORD = "hunter2-basic-pass"
 TOKEN = "tok-bearer-s3cret"
-MISSING_ID = "00000000-0000-4000-8000-0000000000ff"
 
 
 def basic(user: str, password: str) -> str:
@@ -226,7 +219,7 @@ async def test_triggers_are_listed_per_agent_and_across_the_project(settings: Se
         second = ok(
             await create(client, name="two", auth_type="BASIC", username="u", password=PASSWORD)
         )
-        third = ok(await create(client, agent=f"af:{PUBLIC_AGENT_ID}", name="three"))
+        third = ok(await create(client, agent=PUBLIC_AGENT, name="three"))
         mine = await call_ok(client, "list_triggers", {"agent": AGENT})
         page = await call_ok(client, "list_triggers", {"backend": "af", "limit": 2})
         rest = await call_ok(
@@ -269,11 +262,7 @@ async def test_trigger_events_page_with_a_cursor(fake: FakeAgenticFlow, settings
 async def test_a_trigger_is_deleted_after_confirmation_and_then_not_found(
     fake: FakeAgenticFlow, settings: Settings, mode: str
 ) -> None:
-    questions: list[str] = []
-
-    async with connect(
-        settings, mode, elicitation_callback=answering({"confirm": True}, questions)
-    ) as client:
+    async with connect_asked(settings, mode) as (client, questions):
         trigger = ok(await create(client))
         deleted = await call_ok(client, "delete_trigger", {"trigger": trigger["ref"]})
         again = await call_error(client, "delete_trigger", {"trigger": trigger["ref"]})
@@ -309,8 +298,8 @@ async def test_another_projects_agent_cannot_get_a_trigger(
     fake: FakeAgenticFlow, settings: Settings
 ) -> None:
     async with connect(settings) as client:
-        text = error_text(await create(client, agent=f"af:{FOREIGN_AGENT_ID}"))
-        listing = await call_error(client, "list_triggers", {"agent": f"af:{FOREIGN_AGENT_ID}"})
+        text = error_text(await create(client, agent=FOREIGN_AGENT))
+        listing = await call_error(client, "list_triggers", {"agent": FOREIGN_AGENT})
     assert "HTTP 403" in text and "bound to one project" in text
     assert "HTTP 403" in listing
     assert fake.triggers == {}

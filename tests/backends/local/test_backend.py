@@ -4,6 +4,9 @@ in both stores (SQLite and PostgreSQL)."""
 import pytest
 from mcp.types import CreateMessageResult, TextContent
 
+from tests.fakes.base import Served
+from tests.fakes.openai import FakeOpenAI
+from tests.platforms import OPENAI_KEY, openai_settings
 from tests.support import (
     accept,
     call_error,
@@ -26,15 +29,62 @@ async def create_echo_agent(client, name="Helper", instructions="Be brief."):
     )
 
 
-async def test_a_second_chat_in_a_conversation_sees_the_first(mode: str, database: str) -> None:
-    async with connect(make_settings(database=database), mode) as client:
-        agent = await create_echo_agent(client)
-        first, second = await two_turns(client, agent["ref"], "apples", "pears")
-        assert first["status"] == "completed"
-        assert first["text"] == "You said: apples"
-        assert second["conversation"] == first["conversation"]
-        assert second["text"] == "You said: pears (turn 2; earlier you said: apples)"
-        assert first["conversation"] == f"local:{conversation_id(first)}"
+#: Per model: the agent's own fields, two messages in one conversation, and the two answers.
+TWO_TURNS = {
+    "echo": (
+        {"model": "echo", "instructions": "Be brief."},
+        ("apples", "pears"),
+        ("You said: apples", "You said: pears (turn 2; earlier you said: apples)"),
+    ),
+    "sampling": ({"model": "sampling"}, ("hi", "again"), ("sampled 1", "sampled 3")),
+    "openai": (
+        {"instructions": "Be kind."},
+        ("hi", "more"),
+        (
+            "[tiny-llama] heard 'hi' after 1 earlier messages",
+            "[tiny-llama] heard 'more' after 3 earlier messages",
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("model", list(TWO_TURNS))
+async def test_a_second_chat_in_a_conversation_sees_the_first(
+    model: str, mode: str, database: str, served: Served
+) -> None:
+    """One scenario through each model: the built-in echo, the client's own model (sampling),
+    and an OpenAI-compatible server (the fake, with a key)."""
+    fields, messages, answers = TWO_TURNS[model]
+    openai = FakeOpenAI(api_key=OPENAI_KEY)
+    settings = make_settings(database=database)
+    if model == "openai":
+        settings = openai_settings(served(openai), database=database)
+    sampled: list[list[str]] = []
+
+    async def sampling(context, params) -> CreateMessageResult:
+        sampled.append([m.content.text for m in params.messages])
+        return CreateMessageResult(
+            role="assistant",
+            content=TextContent(type="text", text=f"sampled {len(params.messages)}"),
+            model="client-model",
+        )
+
+    async with connect(settings, mode, sampling_callback=sampling) as client:
+        agent = await call_ok(client, "create_agent", {"backend": "local", "name": "A", **fields})
+        first, second = await two_turns(client, agent["ref"], *messages)
+    assert first["status"] == "completed"
+    assert (first["text"], second["text"]) == answers
+    assert second["conversation"] == first["conversation"]
+    assert first["conversation"] == f"local:{conversation_id(first)}"
+    if model == "sampling":  # the client's model was sent the whole conversation
+        assert sampled[-1] == ["hi", "sampled 1", "again"]
+    if model == "openai":  # the server was sent the history after the instructions, with the key
+        assert second["usage"] == {"total_tokens": 7}
+        sent = openai.bodies[-1]
+        assert sent["stream"] is True
+        assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "user"]
+        assert sent["messages"][0]["content"] == "Be kind."
+        assert openai.requests[-1].headers["authorization"] == f"Bearer {OPENAI_KEY}"
 
 
 async def test_chat_streams_text_as_progress_notifications(mode: str) -> None:
@@ -163,31 +213,6 @@ async def test_a_local_agent_without_a_configured_model_says_how_to_configure_on
         text = await call_error(client, "chat", {"agent": agent, "message": "hi"})
         assert "openai_base_url" in text
         assert "echo" in text
-
-
-async def test_the_sampling_model_answers_with_the_clients_own_model(
-    mode: str, database: str
-) -> None:
-    seen: list[list[str]] = []
-
-    async def sampling(context, params) -> CreateMessageResult:
-        seen.append([m.content.text for m in params.messages])
-        return CreateMessageResult(
-            role="assistant",
-            content=TextContent(type="text", text=f"sampled {len(params.messages)}"),
-            model="client-model",
-        )
-
-    async with connect(
-        make_settings(database=database), mode, sampling_callback=sampling
-    ) as client:
-        agent = await call_ok(
-            client, "create_agent", {"backend": "local", "name": "S", "model": "sampling"}
-        )
-        first, second = await two_turns(client, agent["ref"], "hi", "again")
-    assert first["text"] == "sampled 1"
-    assert second["text"] == "sampled 3"
-    assert seen[-1] == ["hi", "sampled 1", "again"]
 
 
 async def test_the_sampling_model_without_client_support_is_a_clear_error() -> None:

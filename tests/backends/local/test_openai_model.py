@@ -2,41 +2,25 @@
 
 import anyio
 import pytest
+from mcp.types import CallToolResult
 
 from agentdeck.config import Settings
+from tests.backends.streams import assert_completed_with_a_warning
 from tests.fakes.base import serve
 from tests.fakes.openai import FakeOpenAI
 from tests.platforms import OPENAI_KEY, openai_settings
-from tests.support import (
-    call_error,
-    call_ok,
-    connect,
-    local_agent,
-    two_turns,
-)
+from tests.support import call_ok, connect, error_text, local_agent, ok
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_replies_stream_from_the_model_with_the_conversation_history(
-    fake: FakeOpenAI, settings: Settings, mode: str
-) -> None:
-    fake.api_key = OPENAI_KEY
-    async with connect(settings, mode) as client:
-        agent = await call_ok(
-            client,
-            "create_agent",
-            {"backend": "local", "name": "A", "instructions": "Be kind."},
+async def chat_with_a_new_agent(settings: Settings, message: str) -> CallToolResult:
+    """One chat turn with a new local agent, by a client connected for it alone: the raw
+    result, for ``ok`` or ``error_text``."""
+    async with connect(settings) as client:
+        return await client.call_tool(
+            "chat", {"agent": await local_agent(client), "message": message}
         )
-        first, second = await two_turns(client, agent["ref"], "hi", "more")
-    assert first["text"] == "[tiny-llama] heard 'hi' after 1 earlier messages"
-    assert second["text"] == "[tiny-llama] heard 'more' after 3 earlier messages"
-    assert second["usage"] == {"total_tokens": 7}
-    sent = fake.bodies[-1]
-    assert sent["stream"] is True
-    assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "user"]
-    assert sent["messages"][0]["content"] == "Be kind."
-    assert fake.requests[-1].headers["authorization"] == f"Bearer {OPENAI_KEY}"
 
 
 async def test_an_agent_may_name_its_own_model(settings: Settings) -> None:
@@ -69,21 +53,16 @@ async def test_a_malformed_chunk_is_skipped_with_a_warning(
     fake: FakeOpenAI, settings: Settings
 ) -> None:
     fake.next_stream = "malformed"
-    async with connect(settings) as client:
-        agent = await local_agent(client)
-        result = await call_ok(client, "chat", {"agent": agent, "message": "hi"})
-    assert result["status"] == "completed"
-    assert result["text"] == "[tiny-llama] heard 'hi' after 0 earlier messages"
-    assert len(result["warnings"]) == 1 and "malformed" in result["warnings"][0]
+    result = ok(await chat_with_a_new_agent(settings, "hi"))
+    heard = "[tiny-llama] heard 'hi' after 0 earlier messages"
+    assert_completed_with_a_warning(result, heard, "malformed")
 
 
 async def test_a_rejected_key_names_the_setting_and_never_the_key(
     fake: FakeOpenAI, settings: Settings
 ) -> None:
     fake.api_key = "the-right-key"
-    async with connect(settings) as client:
-        agent = await local_agent(client)
-        text = await call_error(client, "chat", {"agent": agent, "message": "x"})
+    text = error_text(await chat_with_a_new_agent(settings, "x"))
     assert "HTTP 401" in text and "Incorrect API key" in text
     assert "openai_api_key" in text
     assert OPENAI_KEY not in text
@@ -92,9 +71,7 @@ async def test_a_rejected_key_names_the_setting_and_never_the_key(
 async def test_an_unreachable_model_server_is_a_clear_error() -> None:
     with serve(FakeOpenAI().app) as url:
         pass  # the port is closed again: nothing listens there now
-    async with connect(openai_settings(url)) as client:
-        agent = await local_agent(client)
-        text = await call_error(client, "chat", {"agent": agent, "message": "x"})
+    text = error_text(await chat_with_a_new_agent(openai_settings(url), "x"))
     assert "could not connect" in text and "base_url" in text
 
 

@@ -17,6 +17,7 @@ from agentdeck.errors import (
     UpstreamValidationError,
 )
 from agentdeck.registry import Registry
+from tests.backends.streams import assert_completed_with_a_warning
 from tests.fakes.base import RecordedRequest
 from tests.fakes.make import READ, SEED_AGENT_ID, FakeMake, make_error
 from tests.platforms import make_settings_for
@@ -361,10 +362,8 @@ async def test_stream_without_an_answer_fails(url: str, fake: FakeMake) -> None:
 async def test_malformed_step_is_a_warning(url: str, fake: FakeMake) -> None:
     fake.next_stream = "malformed"
     result = ok(await call(url, fake, "chat", {"agent": SEED_REF, "message": "hi"}))
-    assert result["status"] == "completed"
-    assert result["text"] == "[Seed Agent] user messages in thread: 1. Last: hi"
-    (warning,) = result["warnings"]
-    assert "malformed 'step' event" in warning
+    heard = "[Seed Agent] user messages in thread: 1. Last: hi"
+    assert_completed_with_a_warning(result, heard, "malformed 'step' event")
 
 
 async def test_tool_calls_and_several_assistant_steps(url: str, fake: FakeMake) -> None:

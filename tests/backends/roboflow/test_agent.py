@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import pytest
+from mcp import Client
 from mcp.types import CallToolResult
 
 from agentdeck.config import Settings
@@ -15,9 +19,9 @@ from tests.fakes.roboflow import FOLDER_KEY, FULL_KEY, READ_KEY, WORKSPACE, Fake
 from tests.platforms import roboflow_settings, workflows_state
 from tests.support import (
     accept,
+    call_confirmed,
     call_error,
     call_ok,
-    call_once,
     connect_confirming,
     conversation_id,
     error_once,
@@ -125,7 +129,7 @@ async def test_plan_mode_outlines_and_changes_nothing(
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
     before = workflows_state(fake)
-    result = await call_once(
+    result = await call_confirmed(
         settings,
         "chat",
         {
@@ -134,7 +138,6 @@ async def test_plan_mode_outlines_and_changes_nothing(
             "options": {"mode": "plan"},
         },
         mode,
-        elicitation_callback=accept,
     )
     assert result["status"] == "completed"
     assert result["text"].startswith("Plan (no changes made)")
@@ -394,9 +397,7 @@ async def test_unreadable_parts_of_an_answer_become_warnings_and_the_rest_is_kep
         "conversation_id": "conv_x",
         "credits_used": 1,
     }
-    chat = await call_once(
-        settings, "chat", {"agent": "vision", "message": "detect cars"}, elicitation_callback=accept
-    )
+    chat = await call_confirmed(settings, "chat", {"agent": "vision", "message": "detect cars"})
     assert chat["status"] == "completed" and chat["text"] == "I made two workflows."
     assert [w["ref"] for w in chat["workflows"]] == ["vision:a"]
     assert chat["workflows"][0]["specification"] == SPEC
@@ -407,16 +408,26 @@ async def test_unreadable_parts_of_an_answer_become_warnings_and_the_rest_is_kep
     assert chat["conversation"] == "vision:conv_x" and chat["details"]["credits_used"] == 1
 
 
+@asynccontextmanager
+async def slow_turn(
+    fake: FakeRoboflow, settings: Settings, seconds: float
+) -> AsyncIterator[tuple[Client, dict[str, Any]]]:
+    """A client, and a chat turn the fake answers only after ``seconds``: it has answered
+    ``running`` after its 0.1 s wait."""
+    fake.next_chat, fake.slow_seconds = "slow", seconds
+    async with connect_confirming(settings) as client:
+        arguments = {"agent": "vision", "message": "detect cars", "wait_seconds": 0.1}
+        with anyio.fail_after(10):
+            started = await call_ok(client, "chat", arguments)
+        yield client, started
+
+
 async def test_a_slow_turn_answers_running_and_get_run_waits_for_the_rest(
     fake: FakeRoboflow, settings: Settings
 ) -> None:
-    fake.next_chat, fake.slow_seconds = "slow", 1.0
-    async with connect_confirming(settings) as client:
+    async with slow_turn(fake, settings, 1.0) as (client, started):
+        assert started["status"] == "running" and started["workflows"] == []
         with anyio.fail_after(15):
-            started = await call_ok(
-                client, "chat", {"agent": "vision", "message": "detect cars", "wait_seconds": 0.1}
-            )
-            assert started["status"] == "running" and started["workflows"] == []
             done = await call_ok(
                 client, "get_run", {"run_id": started["run_id"], "wait_seconds": 10}
             )
@@ -427,12 +438,8 @@ async def test_a_slow_turn_answers_running_and_get_run_waits_for_the_rest(
 async def test_cancelling_a_slow_turn_closes_the_request(
     fake: FakeRoboflow, settings: Settings
 ) -> None:
-    fake.next_chat, fake.slow_seconds = "slow", 5.0
-    async with connect_confirming(settings) as client:
+    async with slow_turn(fake, settings, 5.0) as (client, started):
         with anyio.fail_after(10):
-            started = await call_ok(
-                client, "chat", {"agent": "vision", "message": "detect cars", "wait_seconds": 0.1}
-            )
             cancelled = await call_ok(client, "cancel_run", {"run_id": started["run_id"]})
     assert started["status"] == "running"
     assert cancelled["status"] == "cancelled" and cancelled["workflows"] == []

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
+from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from agentdeck.config import Settings
@@ -24,17 +26,23 @@ from tests.platforms import roboflow_settings
 from tests.platforms import workflows_state as state
 from tests.support import (
     accept,
-    answering,
+    call_confirmed,
     call_error,
     call_ok,
-    call_once,
     connect,
+    connect_asked,
     connect_confirming,
     decline,
     error_once,
 )
 
 pytestmark = pytest.mark.anyio
+
+
+async def on_vision(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    """A call of ``tool`` on the backend ``vision`` that must succeed: its result."""
+    return await call_ok(client, tool, {"backend": "vision", **arguments})
+
 
 SPEC = {
     "version": "1.0",
@@ -164,26 +172,20 @@ async def test_create_workflow_wraps_the_specification_as_the_stored_config(
     fake: FakeRoboflow, url: str, settings: Settings, mode: str
 ) -> None:
     async with connect_confirming(settings, mode) as client:
-        created = await call_ok(
+        created = await on_vision(
             client,
             "create_workflow",
-            {
-                "backend": "vision",
-                "name": "Car counter",
-                "specification": SPEC,
-                "options": {"url": "cars-v1"},
-            },
+            name="Car counter",
+            specification=SPEC,
+            options={"url": "cars-v1"},
         )
-        empty = await call_ok(client, "create_workflow", {"backend": "vision", "name": "Empty"})
-        wrapped = await call_ok(
+        empty = await on_vision(client, "create_workflow", name="Empty")
+        wrapped = await on_vision(
             client,
             "create_workflow",
-            {
-                "backend": "vision",
-                "name": "Wrapped",
-                "specification": {"specification": SPEC},
-                "options": {"template": {"kind": "blank"}},
-            },
+            name="Wrapped",
+            specification={"specification": SPEC},
+            options={"template": {"kind": "blank"}},
         )
     assert created["ref"] == "vision:cars-v1" and created["specification"] == SPEC
     assert empty["ref"] == "vision:empty" and "specification" not in empty
@@ -208,7 +210,7 @@ async def test_update_workflow_renames_and_replaces_the_specification_by_interna
     fake: FakeRoboflow, url: str, settings: Settings, mode: str
 ) -> None:
     new_spec = {**SPEC, "steps": [{"name": "count"}]}
-    updated = await call_once(
+    updated = await call_confirmed(
         settings,
         "update_workflow",
         {
@@ -218,7 +220,6 @@ async def test_update_workflow_renames_and_replaces_the_specification_by_interna
             "options": {"url": "fast-webhooks"},
         },
         mode,
-        elicitation_callback=accept,
     )
     assert updated["ref"] == "vision:fast-webhooks" and updated["name"] == "Fast webhooks"
     assert updated["specification"] == new_spec
@@ -239,19 +240,14 @@ async def test_fork_workflow_copies_a_public_workflow_or_one_of_our_own(
     fake: FakeRoboflow, url: str, settings: Settings, mode: str
 ) -> None:
     async with connect_confirming(settings, mode) as client:
-        public = await call_ok(
+        public = await on_vision(
             client,
             "fork_workflow",
-            {
-                "backend": "vision",
-                "workflow": f"{PUBLIC_WORKSPACE}/people-counter",
-                "name": "My counter",
-                "options": {"url": "my-counter"},
-            },
+            workflow=f"{PUBLIC_WORKSPACE}/people-counter",
+            name="My counter",
+            options={"url": "my-counter"},
         )
-        own = await call_ok(
-            client, "fork_workflow", {"backend": "vision", "workflow": "vision:slow-webhooks"}
-        )
+        own = await on_vision(client, "fork_workflow", workflow="vision:slow-webhooks")
         private = await call_error(
             client,
             "fork_workflow",
@@ -277,12 +273,8 @@ async def test_fork_workflow_copies_a_public_workflow_or_one_of_our_own(
 async def test_create_workflow_token_for_a_public_client(
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
-    token = await call_once(
-        settings,
-        "create_workflow_token",
-        {"workflow": "vision:slow-webhooks"},
-        mode,
-        elicitation_callback=accept,
+    token = await call_confirmed(
+        settings, "create_workflow_token", {"workflow": "vision:slow-webhooks"}, mode
     )
     assert token["workflow"] == "vision:slow-webhooks"
     assert token["token"] in fake.workflow_tokens and token["expires_in"] == 3600
@@ -295,11 +287,7 @@ async def test_create_workflow_token_for_a_public_client(
 async def test_delete_workflow_asks_first_then_moves_it_to_trash_and_says_so(
     fake: FakeRoboflow, settings: Settings, mode: str
 ) -> None:
-    asked: list[str] = []
-
-    async with connect_confirming(
-        settings, mode, elicitation_callback=answering({"confirm": True}, asked)
-    ) as client:
+    async with connect_asked(settings, mode) as (client, asked):
         deleted = await call_ok(client, "delete_workflow", {"workflow": "vision:slow-webhooks"})
         gone = await call_error(client, "get_workflow", {"workflow": "vision:slow-webhooks"})
     assert deleted["deleted"] == "vision:slow-webhooks"
@@ -329,11 +317,8 @@ async def test_a_declined_or_unaskable_delete_changes_nothing(
 
 async def test_flat_write_answers_are_read_too(fake: FakeRoboflow, settings: Settings) -> None:
     fake.flat_write_responses = True
-    created = await call_once(
-        settings,
-        "create_workflow",
-        {"backend": "vision", "name": "Flat", "specification": SPEC},
-        elicitation_callback=accept,
+    created = await call_confirmed(
+        settings, "create_workflow", {"backend": "vision", "name": "Flat", "specification": SPEC}
     )
     assert created["ref"] == "vision:flat" and created["specification"] == SPEC
 
@@ -401,9 +386,7 @@ async def test_a_429_on_a_read_is_retried_after_retry_after(
     fake: FakeRoboflow, settings: Settings
 ) -> None:
     fake.rate_limited(retry_after=0)
-    listed = await call_once(
-        settings, "list_workflows", {"backend": "vision"}, elicitation_callback=accept
-    )
+    listed = await call_confirmed(settings, "list_workflows", {"backend": "vision"})
     assert listed["items"] and len(fake.requests_to("/workflows", "GET")) == 2
 
 

@@ -178,6 +178,17 @@ class ChatRoutes:
             await anyio.sleep(0.02)
         return "timeout"
 
+    async def _answered_in_time(self, call: dict[str, Any], pending: dict[str, Any]) -> bool:
+        """Holds the run until ``pending`` (an approval or a question) is answered, or expires
+        it on a timeout; then the run goes on. False when the run was cancelled meanwhile."""
+        outcome = await self._wait(call, lambda: pending["status"] != "pending")
+        if outcome == "cancelled":
+            return False
+        if outcome == "timeout":
+            pending["status"] = "expired"
+        call["status"] = "running"
+        return True
+
     async def _run(
         self, call: dict[str, Any], reply: str, turn: int, scenario: str | list[Event], start: Event
     ) -> AsyncGenerator[Event, None]:
@@ -228,12 +239,8 @@ class ChatRoutes:
                 call["paused"] = lambda: self._approval_outcome(call, approval, tc, reply)
                 yield ("done", self._paused_done(call, turn))
                 return
-            outcome = await self._wait(call, lambda: approval["status"] != "pending")
-            if outcome == "cancelled":
+            if not await self._answered_in_time(call, approval):
                 return
-            if outcome == "timeout":
-                approval["status"] = "expired"
-            call["status"] = "running"
             resolved, calls, reply = self._approval_outcome(call, approval, tc, reply)
             for item in resolved:
                 yield item
@@ -254,12 +261,8 @@ class ChatRoutes:
                 call["paused"] = lambda: ([], [], self._question_outcome(question, reply))
                 yield ("done", self._paused_done(call, turn))
                 return
-            outcome = await self._wait(call, lambda: question["status"] != "pending")
-            if outcome == "cancelled":
+            if not await self._answered_in_time(call, question):
                 return
-            if outcome == "timeout":
-                question["status"] = "expired"
-            call["status"] = "running"
             reply = self._question_outcome(question, reply)
         words = re.findall(r"\S+\s*", reply)
         for i, word in enumerate(words):

@@ -57,26 +57,28 @@ def seed_subagents() -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def seed_kbs() -> dict[str, dict[str, Any]]:
-    def doc(doc_id: str, content: str, source: str) -> dict[str, Any]:
-        return {"id": doc_id, "content": content, "metadata": {"source": source}}
-
-    created = "2025-01-01T00:00:00Z"
+    about = {"kb_docs": ("Product docs", "Manuals"), "kb_faq": ("FAQ", "Common questions")}
+    documents = {
+        "kb_docs": [
+            ("doc_1", "Install the agent with pip install agentflow.", "install.md"),
+            ("doc_2", "Approvals pause a tool call until a human answers.", "approvals.md"),
+            ("doc_3", "Streaming chat uses server-sent events.", "chat.md"),
+        ],
+        "kb_faq": [
+            ("faq_1", "Refunds are processed within 5 days.", "faq.md"),
+            ("faq_2", "Reset your password from the settings page.", "faq.md"),
+        ],
+    }
     return {
-        "kb_docs": {"id": "kb_docs", "name": "Product docs", "description": "Manuals"}
-        | {
-            "created_at": created,
+        kb_id: {
+            "id": kb_id,
+            "name": name,
+            "description": description,
+            "created_at": "2025-01-01T00:00:00Z",
             "documents": [
-                doc("doc_1", "Install the agent with pip install agentflow.", "install.md"),
-                doc("doc_2", "Approvals pause a tool call until a human answers.", "approvals.md"),
-                doc("doc_3", "Streaming chat uses server-sent events.", "chat.md"),
+                {"id": doc_id, "content": content, "metadata": {"source": source}}
+                for doc_id, content, source in documents[kb_id]
             ],
-        },
-        "kb_faq": {"id": "kb_faq", "name": "FAQ", "description": "Common questions"}
-        | {
-            "created_at": created,
-            "documents": [
-                doc("faq_1", "Refunds are processed within 5 days.", "faq.md"),
-                doc("faq_2", "Reset your password from the settings page.", "faq.md"),
-            ],
-        },
+        }
+        for kb_id, (name, description) in about.items()
     }

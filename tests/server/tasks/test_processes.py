@@ -45,6 +45,12 @@ def write_config(tmp_path: Path, model_url: str) -> Path:
     return config
 
 
+@pytest.fixture
+def config(tmp_path: Path, slow_model) -> Path:
+    """agentdeck's config: the local backend on the slow model, the store in tmp_path."""
+    return write_config(tmp_path, slow_model[1])
+
+
 def stdio(config: Path) -> StdioServerParameters:
     args = ["-m", "agentdeck", "serve", "--config", str(config)]
     return StdioServerParameters(command=sys.executable, args=args, env={**os.environ})
@@ -58,10 +64,8 @@ async def start_task(client: Client, tasks: TasksClient, message: str = "hi") ->
 
 
 async def test_a_task_is_invisible_to_another_stdio_server_on_the_same_file(
-    tmp_path: Path, slow_model
+    config: Path,
 ) -> None:
-    _, model_url = slow_model
-    config = write_config(tmp_path, model_url)
     tasks = TasksClient(hand_back=True)
     async with (
         Client(stdio(config), extensions=[tasks]) as owner,
@@ -79,9 +83,7 @@ async def test_a_task_is_invisible_to_another_stdio_server_on_the_same_file(
     )
 
 
-async def test_a_legacy_session_sees_only_its_own_tasks(tmp_path: Path, slow_model) -> None:
-    _, model_url = slow_model
-    config = write_config(tmp_path, model_url)
+async def test_a_legacy_session_sees_only_its_own_tasks(config: Path) -> None:
     with http_server(config) as base:
         async with (
             httpx2.AsyncClient(timeout=30) as http,
@@ -105,10 +107,8 @@ async def test_a_legacy_session_sees_only_its_own_tasks(tmp_path: Path, slow_mod
 
 
 async def test_a_task_of_a_killed_server_is_failed_after_the_restart(
-    tmp_path: Path, slow_model
+    tmp_path: Path, config: Path
 ) -> None:
-    _, model_url = slow_model
-    config = write_config(tmp_path, model_url)
     tasks = TasksClient(hand_back=True)
     with replica_processes(config, str(tmp_path / "shared.db"), 1) as [(process, base)]:
         async with Client(f"{base}/mcp", extensions=[tasks]) as client:
