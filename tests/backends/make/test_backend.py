@@ -393,9 +393,11 @@ async def test_tool_calls_and_several_assistant_steps(url: str, fake: FakeMake) 
 async def test_slow_run_returns_running_then_get_run_waits(
     settings: Settings, fake: FakeMake
 ) -> None:
-    fake.next_stream, fake.slow_delay = "slow", 0.3
+    # three gaps of 0.5 s: the run is still going after 0.5 s, which on a loaded machine is
+    # time enough for its stream to open and name its thread
+    fake.next_stream, fake.slow_delay = "slow", 0.5
     async with connect(settings) as client:
-        args = {"agent": SEED_REF, "message": "hi", "wait_seconds": 0.1}
+        args = {"agent": SEED_REF, "message": "hi", "wait_seconds": 0.5}
         early = await call_ok(client, "chat", args)
         with anyio.fail_after(10):
             done = await call_ok(client, "get_run", {"run_id": early["run_id"], "wait_seconds": 9})
