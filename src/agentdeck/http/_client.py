@@ -288,9 +288,9 @@ class HttpClient:
             self.stream_timeout if long else (self._client.timeout.read or self.stream_timeout)
         )
         budget = read_timeout + self._retry.max_wait
-        deadline = anyio.current_time() + budget
         attempts = 0
         with anyio.move_on_after(budget) as scope:
+            deadline = scope.deadline  # now + budget: the clock read once
             while True:
                 attempts += 1
                 started = time.perf_counter()

@@ -26,7 +26,6 @@ from typing import Any
 import anyio.lowlevel
 from mcp.server.mcpserver import Context
 from mcp.server.subscriptions import (
-    InMemorySubscriptionBus,
     ResourceUpdated,
     ServerEvent,
     ToolsListChanged,
@@ -39,21 +38,24 @@ from agentdeck.server.sdk_seams import connection_of
 logger = logging.getLogger("agentdeck.notify")
 
 
-class OwnedBus(InMemorySubscriptionBus):
+class OwnedBus:
     """The subscription bus, with each listen stream kept with the principal that opened
     it (``subscribe`` runs in the listen request's context), so :meth:`publish_for` can
-    reach only one principal's streams. Without OAuth every stream is everyone's."""
+    reach only one principal's streams. Without OAuth every stream is everyone's.
+
+    It keeps every listener itself, in subscription order, so an event nobody listens
+    for costs no turn of the event loop: the SDK's bus ends every publish with a
+    checkpoint (letting listen streams drain between a burst of events), which here
+    comes only after a listener was handed the event. A chat announces its transcript's
+    update each turn, mostly to nobody."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self._owned: dict[object, tuple[str, Callable[[ServerEvent], None]]] = {}
+        #: each listener with the principal that opened its stream (None: everyone's)
+        self._owned: dict[object, tuple[str | None, Callable[[ServerEvent], None]]] = {}
 
     def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
-        owner = current_principal()
-        if owner is None:
-            return super().subscribe(listener)
         token = object()
-        self._owned[token] = (owner, listener)
+        self._owned[token] = (current_principal(), listener)
 
         def unsubscribe() -> None:
             self._owned.pop(token, None)
@@ -65,15 +67,15 @@ class OwnedBus(InMemorySubscriptionBus):
 
     async def publish_for(self, event: ServerEvent, owner: str | None) -> None:
         """Deliver ``event`` to the streams of ``owner``; to every stream when None."""
+        delivered = False
         for holder, listener in list(self._owned.values()):
             if owner is None or holder == owner:
+                delivered = True
                 try:
                     listener(event)
                 except Exception:  # one bad listener must not starve the others
                     logger.exception("subscription listener raised; continuing")
-        if owner is None:
-            await super().publish(event)
-        else:
+        if delivered:
             await anyio.lowlevel.checkpoint()
 
 

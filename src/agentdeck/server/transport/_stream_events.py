@@ -35,6 +35,7 @@ import logging
 import math
 import re
 import secrets
+import time
 from collections.abc import Callable
 
 import anyio
@@ -83,10 +84,12 @@ class StreamEvents:
         return self._store()
 
     async def prune_now_and_then(self) -> None:
-        """Drop the events older than the runs' retention, once a minute at most."""
-        if anyio.current_time() - self._pruned_at < min(_PRUNE_EVERY, self._keep_seconds):
+        """Drop the events older than the runs' retention, once a minute at most (timed
+        with the monotonic clock, which asyncio's is, without asking anyio for it)."""
+        clock = time.monotonic()
+        if clock - self._pruned_at < min(_PRUNE_EVERY, self._keep_seconds):
             return
-        self._pruned_at = anyio.current_time()
+        self._pruned_at = clock
         dropped = await self.store.prune_stream_events(self._keep_seconds)
         if dropped:
             logger.debug("pruned %d stream events older than %g s", dropped, self._keep_seconds)
@@ -99,7 +102,8 @@ class SessionEvents(EventStore):
         self._events = events
         self._session = session_id
         self._ended = ended
-        self._changed = anyio.Event()
+        #: set when an event is stored; made only when a replay waits for one
+        self._changed: anyio.Event | None = None
         #: what this session's priming event ids start with (another session's are not its)
         self._mark = secrets.token_hex(4)
 
@@ -117,8 +121,9 @@ class SessionEvents(EventStore):
             logger.warning("could not keep a stream event for resumption: %s", exc)
             return ""
         finally:
-            self._changed.set()
-            self._changed = anyio.Event()
+            if self._changed is not None:
+                self._changed.set()
+                self._changed = None
         try:
             await self._events.prune_now_and_then()
         except Exception as exc:  # kept events outlive their retention a minute more
@@ -138,6 +143,8 @@ class SessionEvents(EventStore):
             stream, after = start
             while True:
                 changed = self._changed
+                if changed is None:
+                    changed = self._changed = anyio.Event()
                 for row in await self._events.store.stream_events_after(
                     self._session, stream, after
                 ):
