@@ -74,6 +74,7 @@ from agentdeck.model import (
     TextDelta,
     ToolCall,
     ToolResult,
+    WorkflowDraft,
     make_ref,
 )
 from agentdeck.pagination import offset_cursor, parse_offset
@@ -133,6 +134,7 @@ __all__ = [
     "UpstreamError",
     "UpstreamTimeoutError",
     "UpstreamValidationError",
+    "WorkflowDraft",
     "data_stream_events",
     "history_conversation",
     "history_page",

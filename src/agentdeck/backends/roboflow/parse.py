@@ -13,9 +13,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from agentdeck.errors import ProtocolError
-from agentdeck.http import text_or_none
-from agentdeck.model import ConversationSummary, Message, WorkflowDraft, make_ref
+from agentdeck.backends.kit import (
+    ConversationSummary,
+    Message,
+    ProtocolError,
+    WorkflowDraft,
+    make_ref,
+    text_or_none,
+)
 from agentdeck.platform_model import Workflow, WorkflowVersion
 
 #: Fields a workflow object carries that become first-class model fields.
