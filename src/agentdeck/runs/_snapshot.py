@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, PlainSerializer, TypeAdapter
 
-from agentdeck.model import ApprovalRequired, Artifact, QuestionAsked
+from agentdeck.model import ApprovalRequired, Artifact, QuestionAsked, Ref
 
 RunStatus = Literal["running", "completed", "failed", "cancelled"]
 
@@ -93,15 +93,16 @@ def _from_chat_result_form(data: dict[str, Any]) -> dict[str, Any]:
     if "agent_id" in data:
         return data
 
-    def id_of(ref: str) -> str:
-        return ref.partition(":")[2]
+    def id_of(ref: str) -> str | None:
+        return Ref.parse(ref).id
 
     rest = {k: v for k, v in data.items() if k not in ("agent", "conversation", "workflows")}
     conversation = data.get("conversation")
+    agent = Ref.parse(data["agent"])
     return {
         **rest,
-        "backend": data["agent"].partition(":")[0],
-        "agent_id": id_of(data["agent"]),
+        "backend": agent.backend,
+        "agent_id": agent.id,
         "conversation_id": id_of(conversation) if conversation else None,
         "pending_approvals": [
             {**{k: v for k, v in p.items() if k != "ref"}, "approval_id": id_of(p["ref"])}
