@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from agentdeck import __version__
 
 if TYPE_CHECKING:
-    import socket
-
     from agentdeck.config import Settings
 
 _CHECK_TIMEOUT = 20.0
@@ -173,7 +171,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     import os
 
-    from agentdeck.server.transport import build_http_app, serve_http
+    from agentdeck.server.transport import build_http_app, listen, serve_http
 
     token = args.token or os.environ.get("AGENTDECK_HTTP_TOKEN") or None
     server = build_server(settings, stateless=args.stateless, token=token)
@@ -186,7 +184,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         limits=settings.server,
         events=server.events,
     )
-    sock = _listen(args.host, args.port)
+    sock = listen(args.host, args.port)
     _freeze_start_up()
     print(f"agentdeck serving MCP at http://{args.host}:{args.port}/mcp", file=sys.stderr)
     level = args.log_level.lower()
@@ -204,35 +202,6 @@ def _freeze_start_up() -> None:
 
     gc.collect()
     gc.freeze()
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A socket listening on ``host:port``, before anything says the server is up; one that
-    cannot be had (the port taken, the address not this machine's) is a one-line error.
-    Clients connecting before the server accepts wait in the socket's backlog."""
-    import errno
-    import socket
-
-    from agentdeck.errors import AgentdeckError
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        reason = (
-            f"port {port} on {host} is already in use (another agentdeck, or another program)"
-            if exc.errno == errno.EADDRINUSE
-            else f"cannot listen on {host}:{port} ({exc.strerror or exc})"
-        )
-        raise AgentdeckError(
-            f"nothing is serving: {reason}. Pick another port with --port"
-            + ("." if exc.errno == errno.EADDRINUSE else ", or another address with --host.")
-        ) from exc
-    return sock
 
 
 #: How ``check`` marks a backend: working, working but missing something, broken.

@@ -9,6 +9,7 @@ from agentdeck.server.transport._http import (
     BearerTokenMiddleware,
     build_http_app,
     health_endpoint,
+    listen,
     serve_http,
 )
 from agentdeck.server.transport._limits import fit_open_files
@@ -21,6 +22,7 @@ __all__ = [
     "build_http_app",
     "fit_open_files",
     "health_endpoint",
+    "listen",
     "serve_connect_pages",
     "serve_http",
     "serve_stdio",

@@ -16,6 +16,7 @@ the sessions here, the connections in ``_limits``.
 
 from __future__ import annotations
 
+import errno
 import hmac
 import socket
 from collections.abc import Awaitable, Callable
@@ -30,7 +31,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentdeck.config import AuthSettings, ServerSettings
-from agentdeck.errors import ConfigError, DatabaseError
+from agentdeck.errors import AgentdeckError, ConfigError, DatabaseError
 from agentdeck.server.sdk_seams import event_store_per_session
 from agentdeck.server.transport._limits import fit_open_files, guarded_protocol
 from agentdeck.server.transport._stream_events import RETRY_MILLISECONDS, StreamEvents
@@ -188,6 +189,36 @@ class _AppFirstServer(uvicorn.Server):
         if not self.force_exit:
             await self.lifespan.shutdown()  # a second call by uvicorn returns at once
         await super().shutdown(sockets)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, before anything says the server is up; one that
+    cannot be had (the port taken, the address not this machine's) is a one-line error.
+    Clients connecting before the server accepts wait in the socket's backlog.
+
+    It is made a TCP socket by name: asyncio turns Nagle's algorithm off (``TCP_NODELAY``)
+    only on connections whose socket says so. Left on, an SSE event written after the
+    response headers (the priming event, a progress notification, the answer) waited for
+    the client's delayed acknowledgement of the headers, up to 40 ms on Linux.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = (
+            f"port {port} on {host} is already in use (another agentdeck, or another program)"
+            if exc.errno == errno.EADDRINUSE
+            else f"cannot listen on {host}:{port} ({exc.strerror or exc})"
+        )
+        raise AgentdeckError(
+            f"nothing is serving: {reason}. Pick another port with --port"
+            + ("." if exc.errno == errno.EADDRINUSE else ", or another address with --host.")
+        ) from exc
+    return sock
 
 
 def serve_http(
