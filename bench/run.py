@@ -175,6 +175,8 @@ async def section_latency(bench: Bench) -> None:
 
         def add(session: Session) -> None:
             for progress, name in ((True, session.name), (False, f"{session.name}{NO_TOKEN}")):
+                if progress and bench.args.no_token:
+                    continue
                 if session.pid is not None:
                     pids[name] = session.pid
 
@@ -187,7 +189,7 @@ async def section_latency(bench: Bench) -> None:
 
                 contenders.append((name, call))
 
-        for transport in ("stdio", "http"):
+        for transport in bench.args.transports:
             config = write_config(bench.scratch(f"latency-{transport}"), url)
             add(
                 await stack.enter_async_context(
@@ -871,9 +873,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="the transport the profile section's chats take (default stdio)",
     )
     parser.add_argument(
+        "--transport",
+        dest="transports",
+        action="append",
+        choices=("stdio", "http"),
+        help="the latency section's transport; repeat for both (the default)",
+    )
+    parser.add_argument(
         "--no-token",
         action="store_true",
-        help="profile chats sent without a progress token (agentdeck's own writes show)",
+        help="chats sent without a progress token only (agentdeck's own writes show), in "
+        "the latency and profile sections",
     )
     parser.add_argument(
         "--versus",
@@ -886,6 +896,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--no-install", action="store_true", help="never pip-install FastMCP's venv"
     )
     args = parser.parse_args(argv)
+    args.transports = args.transports or ["stdio", "http"]
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
     if unknown:
