@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,7 @@ async def test_a_chat_stream_dropped_mid_chat_resumes_with_the_rest_exactly_once
     priming, *sent = before
     assert priming.id and priming.data == "" and priming.retry == 1000
     assert [event.id for event in sent + after] == sorted(
-        {event.id for event in sent + after}, key=int
+        {event.id for event in sent + after}, key=number_of
     ), "every event once, in order"
     messages = [json.loads(event.data) for event in sent + after]
     progress = [m["params"] for m in messages if m.get("method") == "notifications/progress"]
@@ -168,6 +168,12 @@ async def test_an_event_id_of_another_session_replays_nothing(slow_server: str) 
             async with first.resume(ids[0]) as resumed:
                 replayed = [event async for event in events_of(resumed)]
     assert [event.id for event in replayed] == ids[1:]
+
+
+def number_of(event_id: str | None) -> int:
+    """The number of an event on its stream (``<session mark>.<stream>.<n>``)."""
+    assert event_id
+    return int(event_id.rsplit(".", 1)[1])
 
 
 class CuttingProxy:
@@ -253,66 +259,45 @@ async def test_stream_events_are_kept_per_session_and_pruned_after_their_retenti
 ) -> None:
     """19.13: both stores keep a stream's events in order, per session, and prune them."""
     async with open_store(database) as store:
-        priming = await store.add_stream_event("s1", "2", None)
-        first = await store.add_stream_event("s1", "2", '{"a": 1}')
-        await store.add_stream_event("s2", "2", '{"elsewhere": 1}')
-        await store.add_stream_event("s1", "3", '{"other stream": 1}')
-        second = await store.add_stream_event("s1", "2", '{"a": 2}')
-        assert priming < first < second
-        assert await store.stream_of_event("s1", priming) == "2"
-        assert await store.stream_of_event("s2", priming) is None
-        assert await store.stream_events_after("s1", "2", priming) == [
-            {"seq": first, "message": '{"a": 1}'},
-            {"seq": second, "message": '{"a": 2}'},
-        ]
+        await store.add_stream_events([("s1", "2", '{"a": 1}'), ("s2", "2", '{"elsewhere": 1}')])
+        await store.add_stream_events([("s1", "3", '{"other stream": 1}')])
+        await store.add_stream_events([("s1", "2", '{"a": 2}')])
+        rows = await store.stream_events_after("s1", "2", 0)
+        assert [row["message"] for row in rows] == ['{"a": 1}', '{"a": 2}']
+        assert rows[0]["seq"] < rows[1]["seq"]
+        assert await store.stream_events_after("s1", "2", rows[0]["seq"]) == rows[1:]
         assert await store.prune_stream_events(3600) == 0
         await anyio.sleep(0.01)
-        assert await store.prune_stream_events(0.005) == 5
+        assert await store.prune_stream_events(0.005) == 4
         assert await store.stream_events_after("s1", "2", 0) == []
 
 
-async def test_an_event_the_store_cannot_keep_goes_out_without_an_id(
+def progress(step: int) -> JSONRPCNotification:
+    return JSONRPCNotification(
+        jsonrpc="2.0",
+        method="notifications/progress",
+        params={"progressToken": 1, "progress": step},
+    )
+
+
+async def test_an_event_the_store_cannot_keep_is_skipped_by_a_replay(
     database: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """19.13: a failed write never reaches the SDK's message router (it would end the
-    session): the message is sent live without an id, and a warning says why."""
+    session): the message went out with its id, a warning says why it was not kept, and
+    a replay sends every message that was, once, numbered as they were sent."""
     if database == ":memory:":
         database = str(tmp_path / "agentdeck.db")
     async with open_store(database) as store:
-        events = StreamEvents(lambda: store, keep_seconds=60).for_session("s", lambda: False)
-        kept = await events.store_event("1", None)
-        if database.endswith(".db"):
-            with sqlite3.connect(database) as other:
-                other.execute("DROP TABLE stream_events")
-        else:
-            import psycopg
-
-            with psycopg.connect(database, autocommit=True) as other:
-                other.execute("DROP TABLE stream_events")
-        note = JSONRPCNotification(jsonrpc="2.0", method="notifications/progress", params={})
-        assert kept and await events.store_event("1", note) == ""
-        assert await events.replay_events_after(kept, _never_called) is None
-    assert "could not keep a stream event for resumption" in caplog.text
-
-
-async def _never_called(event: EventMessage) -> None:
-    raise AssertionError(event)
-
-
-async def test_a_requests_priming_event_names_its_stream_and_keeps_no_row(database: str) -> None:
-    """A request's stream is primed without a row: its priming id replays every event of
-    that stream in its own session, and nothing in another session on the same stream;
-    the session's GET stream, which it reopens, is primed with a row."""
-    async with open_store(database) as store:
         events = StreamEvents(lambda: store, keep_seconds=60)
-        session, other = (events.for_session(name, lambda: False) for name in ("s", "t"))
-        priming = await session.store_event("7", None)
-        assert await store.stream_events_after("s", "7", 0) == []
-        note = JSONRPCNotification(jsonrpc="2.0", method="notifications/progress", params={})
-        noted = await session.store_event("7", note)
-        answer = JSONRPCResponse(jsonrpc="2.0", id=7, result={})
-        answered = await session.store_event("7", answer)
-        await other.store_event("7", note)
+        session = events.for_session("s", lambda: False)
+        priming = await session.store_event("1", None)
+        first = await session.store_event("1", progress(1))
+        await events.write_queued()
+        with _table_away(database):
+            second = await session.store_event("1", progress(2))
+            await events.write_queued()
+        answered = await session.store_event("1", JSONRPCResponse(jsonrpc="2.0", id=1, result={}))
         replayed: list[EventMessage] = []
 
         async def send(event: EventMessage) -> None:
@@ -320,7 +305,86 @@ async def test_a_requests_priming_event_names_its_stream_and_keeps_no_row(databa
 
         with anyio.fail_after(10):
             assert await session.replay_events_after(priming, send) is None
-            assert await other.replay_events_after(priming, _never_called) is None
-            get_priming = await session.store_event("_GET_stream", None)
-        assert [event.event_id for event in replayed] == [noted, answered]
-        assert get_priming.isdigit()
+    assert [number_of(id) for id in (priming, first, second, answered)] == [0, 1, 2, 3]
+    assert [event.event_id for event in replayed] == [first, answered]
+    assert "could not keep 1 stream events for resumption" in caplog.text
+
+
+@contextmanager
+def _table_away(database: str) -> Iterator[None]:
+    """The ``stream_events`` table renamed away (every write to it fails) for the block."""
+    away, back = (
+        f"ALTER TABLE {old} RENAME TO {new}"
+        for old, new in (("stream_events", "set_aside"), ("set_aside", "stream_events"))
+    )
+    if database.endswith(".db"):
+        with closing(sqlite3.connect(database, isolation_level=None)) as other:
+            other.execute(away)
+            yield
+            other.execute(back)
+        return
+    import psycopg
+
+    with psycopg.connect(database, autocommit=True) as other:
+        other.execute(away)
+        yield
+        other.execute(back)
+
+
+async def _never_called(event: EventMessage) -> None:
+    raise AssertionError(event)
+
+
+async def test_an_event_id_says_its_stream_and_number_and_priming_keeps_no_row(
+    database: str,
+) -> None:
+    """A priming event keeps no row: its id (number 0) replays every event of that stream
+    in its own session, and nothing in another session on the same stream. The session's
+    GET stream, which it reopens, is primed at the number it reached. A stream id that
+    is no plain request id is named by a digest and resumes the same way."""
+    async with open_store(database) as store:
+        events = StreamEvents(lambda: store, keep_seconds=60)
+        session, other = (events.for_session(name, lambda: False) for name in ("s", "t"))
+        replayed: list[EventMessage] = []
+
+        async def send(event: EventMessage) -> None:
+            replayed.append(event)
+
+        for stream in ("7", "a request id. with dots and spaces"):
+            replayed.clear()
+            priming = await session.store_event(stream, None)
+            await events.write_queued()
+            assert await store.stream_events_after("s", stream, 0) == []
+            noted = await session.store_event(stream, progress(1))
+            answered = await session.store_event(
+                stream, JSONRPCResponse(jsonrpc="2.0", id=7, result={})
+            )
+            await other.store_event(stream, progress(1))
+            with anyio.fail_after(10):
+                assert await session.replay_events_after(priming, send) is None
+                assert await other.replay_events_after(priming, _never_called) is None
+            assert [event.event_id for event in replayed] == [noted, answered]
+            assert [number_of(id) for id in (priming, noted, answered)] == [0, 1, 2]
+        await session.store_event("_GET_stream", progress(1))
+        reopened = await session.store_event("_GET_stream", None)
+        assert number_of(reopened) == 1
+        assert await session.replay_events_after(reopened, _never_called) == "_GET_stream"
+
+
+async def test_the_servers_writer_keeps_what_was_sent_without_a_replay(database: str) -> None:
+    """Rows are written by the server's writer task soon after their messages went out,
+    each stream's in the order sent, whether or not anyone resumes."""
+    async with open_store(database) as store, anyio.create_task_group() as tasks:
+        events = StreamEvents(lambda: store, keep_seconds=60)
+        tasks.start_soon(events.keep_writing)
+        session = events.for_session("s", lambda: False)
+        for step in (1, 2, 3):
+            await session.store_event("4", progress(step))
+        for _ in range(1000):  # up to 10 s
+            rows = await store.stream_events_after("s", "4", 0)
+            if len(rows) == 3:
+                break
+            await anyio.sleep(0.01)
+        tasks.cancel_scope.cancel()
+    steps = [json.loads(row["message"])["params"]["progress"] for row in rows]
+    assert steps == [1, 2, 3]

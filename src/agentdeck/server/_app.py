@@ -161,6 +161,7 @@ def build_server(
                 render=final_answer,
             )
             tasks.listeners.append(legacy_tasks.status_changed)
+            task_group.start_soon(server.events.keep_writing)  # resumable HTTP streams
             state = Deck(settings, registry, runs, notifier, agent_tools, tasks)
             running[:] = [state]
             yield state

@@ -31,7 +31,7 @@ rows, so another's read exactly like a missing one; None (no OAuth) means no fil
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Protocol
@@ -43,6 +43,7 @@ from agentdeck.store.shared import (
     ConversationQuery,
     NewAgent,
     NewMessage,
+    NewStreamEvent,
     RunEnd,
     RunKeeping,
     RunStart,
@@ -54,6 +55,7 @@ __all__ = [
     "ConversationQuery",
     "NewAgent",
     "NewMessage",
+    "NewStreamEvent",
     "RunEnd",
     "RunKeeping",
     "RunStart",
@@ -174,11 +176,9 @@ class Store(Protocol):
 
     # ---- Streamable HTTP stream events (agentdeck.store._stream_events) ---------------
 
-    async def add_stream_event(
-        self, session_id: str, stream_id: str, message: str | None
-    ) -> int: ...
-
-    async def stream_of_event(self, session_id: str, seq: int) -> str | None: ...
+    async def add_stream_events(self, events: Sequence[NewStreamEvent]) -> None:
+        """Keep ``events`` (session, stream, message), in this order."""
+        ...
 
     async def stream_events_after(
         self, session_id: str, stream_id: str, seq: int

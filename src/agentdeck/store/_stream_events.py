@@ -1,17 +1,16 @@
 """The events of Streamable HTTP streams, kept so a client that lost its connection can
 resume a stream with ``Last-Event-ID`` (:mod:`agentdeck.server.transport` drives them).
 
-One row per message the server sent on a stream — and one with no message for each
-priming event, the cursor a stream starts from. Rows are keyed by a sequence number
-(the event id the client sees) and belong to one session's stream: the SDK names
-streams by request id, which every session reuses, so the session is part of every
-lookup. They are transient: :meth:`prune_stream_events` drops them after the runs'
-retention (``run_keep_seconds``).
+One row per message the server sent on a stream, written in batches after the messages
+went out. Rows are in the order of their sequence numbers and belong to one session's
+stream: the SDK names streams by request id, which every session reuses, so the session
+is part of every lookup. They are transient: :meth:`prune_stream_events` drops them
+after the runs' retention (``run_keep_seconds``). (Rows with no message are priming
+events of older versions; none are written now.)
 
 Its own module, mixed into both stores, so the store classes grow by one base class
-and one migration each. On SQLite these statements run as the store's own do (single
-autocommitted statements, retried while another program holds the file locked; see
-:mod:`agentdeck.store._sqlite_connection`).
+and one migration each. On SQLite these statements run as the store's own do (retried while
+another program holds the file locked; see :mod:`agentdeck.store._sqlite_connection`).
 """
 
 from __future__ import annotations
@@ -21,9 +20,12 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from agentdeck.store.shared import now
+from agentdeck.store.shared import NewStreamEvent, now
 
 T = TypeVar("T")
+#: The most events one statement writes on PostgreSQL (three parameters each, of at
+#: most 65,535 a statement); more are written in several.
+_POSTGRES_BATCH = 1000
 
 #: The table and its indexes, the same in both stores but for the key and time types.
 SQLITE_SCHEMA = """
@@ -54,9 +56,6 @@ class _EventQueries:
     """Reading events back, with a driver's placeholder (``?`` or ``%s``)."""
 
     def __init__(self, mark: str) -> None:
-        self.stream_of = (
-            f"SELECT stream_id FROM stream_events WHERE seq = {mark} AND session_id = {mark}"
-        )
         self.after = (
             "SELECT seq, message FROM stream_events"
             f" WHERE session_id = {mark} AND stream_id = {mark} AND seq > {mark} ORDER BY seq"
@@ -71,11 +70,6 @@ class _StreamEvents:
     if TYPE_CHECKING:
 
         async def _rows(self, query: Any, params: Any = ()) -> Sequence[Any]: ...
-
-    async def stream_of_event(self, session_id: str, seq: int) -> str | None:
-        """The stream event ``seq`` of ``session_id`` belongs to; None when it has no such event."""
-        rows = await self._rows(self._event_queries.stream_of, (seq, session_id))
-        return str(rows[0]["stream_id"]) if rows else None
 
     async def stream_events_after(
         self, session_id: str, stream_id: str, seq: int
@@ -94,6 +88,8 @@ class SqliteStreamEvents(_StreamEvents):
 
         async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T: ...
 
+        async def _write(self, *statements: tuple[str, tuple[Any, ...]]) -> int: ...
+
         def _commit_done(self) -> None: ...
 
     async def _on_connection(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -101,22 +97,14 @@ class SqliteStreamEvents(_StreamEvents):
         (:class:`~agentdeck.store._sqlite_connection.SqliteConnection`)."""
         return await self._run(work)
 
-    async def add_stream_event(self, session_id: str, stream_id: str, message: str | None) -> int:
-        """Keep ``message`` (JSON; None for a priming event); its sequence number."""
-        row = (session_id, stream_id, message, now().isoformat())
-
-        def insert(db: sqlite3.Connection) -> int:
-            cursor = db.execute(
-                "INSERT INTO stream_events (session_id, stream_id, message, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                row,
-            )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
-
-        seq = await self._on_connection(insert)
-        self._commit_done()
-        return seq
+    async def add_stream_events(self, events: Sequence[NewStreamEvent]) -> None:
+        """Keep ``events``, in this order, in one transaction."""
+        created = now().isoformat()
+        query = (
+            "INSERT INTO stream_events (session_id, stream_id, message, created_at)"
+            " VALUES (?, ?, ?, ?)"
+        )
+        await self._write(*((query, (*event, created)) for event in events))
 
     async def prune_stream_events(self, older_than_seconds: float) -> int:
         """Drop the events older than ``older_than_seconds``; how many there were."""
@@ -141,13 +129,14 @@ class PostgresStreamEvents(_StreamEvents):
 
         async def _write(self, query: Any, params: Any = ()) -> int: ...
 
-    async def add_stream_event(self, session_id: str, stream_id: str, message: str | None) -> int:
-        rows = await self._rows(
-            "INSERT INTO stream_events (session_id, stream_id, message) VALUES (%s, %s, %s)"
-            " RETURNING seq",
-            (session_id, stream_id, message),
-        )
-        return int(rows[0]["seq"])
+    async def add_stream_events(self, events: Sequence[NewStreamEvent]) -> None:
+        for start in range(0, len(events), _POSTGRES_BATCH):
+            batch = events[start : start + _POSTGRES_BATCH]
+            rows = ", ".join(["(%s, %s, %s)"] * len(batch))
+            await self._write(
+                f"INSERT INTO stream_events (session_id, stream_id, message) VALUES {rows}",
+                tuple(value for event in batch for value in event),
+            )
 
     async def prune_stream_events(self, older_than_seconds: float) -> int:
         return await self._write(

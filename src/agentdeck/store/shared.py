@@ -50,6 +50,11 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+#: A stream event to keep (``Store.add_stream_events``): its session, its stream and its
+#: message (JSON).
+NewStreamEvent = tuple[str, str, str]
+
+
 @dataclass(frozen=True, slots=True)
 class NewAgent:
     """A local agent to create (``create_agent`` writes it, with a new id and times)."""

@@ -6,24 +6,31 @@ The SDK's transport does the wire part once it has an event store: each request'
 SSE stream opens with a priming event (an event id, empty data and a ``retry:`` hint),
 every message carries the id it was stored under, and a GET with ``Last-Event-ID``
 asks the store to replay what followed. This module is that store, kept in the
-server's database (:mod:`agentdeck.store._stream_events`), and it adds three things
-the SDK leaves to it:
+server's database (:mod:`agentdeck.store._stream_events`), and it adds what the SDK
+leaves to it:
 
 - **one store per session.** The SDK names streams by request id ("1", "2", its GET
   stream), which every session reuses; each session's transport gets a
   :class:`SessionEvents` of its own (``server.sdk_seams.event_store_per_session``), so a
   ``Last-Event-ID`` from another session replays nothing.
+- **an event id says where it is.** ``<session mark>.<stream>.<n>``: the n-th message of
+  that stream (0: its priming event, which keeps no row). Request ids are never reused
+  within a session, so the rows of a stream, in order, are its messages 1, 2, ...; a
+  stream id of another form than a plain request id is named by a digest of it.
+- **a message goes out before its row is written.** Rows are queued and written in
+  batches by :meth:`StreamEvents.keep_writing`, a task of the server's, a moment after
+  the message went out: a chat's answer does not wait for a commit (or, on PostgreSQL,
+  a round trip), and concurrent chats share transactions. A replay writes what is
+  queued first, so it reads every message sent before it.
 - **a request's stream is followed to its answer here.** After a replay the SDK would
   register the stream for live messages only after two more awaits, and whatever the
   chat sent in between was stored but never sent. Instead the replay keeps reading
   the store, woken by every new event of the session, until the request's answer has
   gone out; then the resumed stream ends as the original would have.
-- **a request's priming event is kept in no row.** Its id names its stream (after a
-  mark of the session's own): request ids are never reused within a session, so what
-  follows it is every event of that stream. A chat's HTTP request writes one row (its
-  answer), not two. The GET stream, which the session reopens, is primed with a row.
-- **the store never ends a session.** A failed write is logged and the message still
-  goes out live, without an id; old events are pruned after the runs' retention.
+- **the store never ends a session.** A batch that cannot be written is logged and
+  its messages are marked lost in their sessions: a replay skips their numbers, so it
+  sends every message that was kept, once, and none twice. Old events are pruned
+  after the runs' retention.
 
 Only 2025-11-25 sessions resume: the SDK primes no stream of an older protocol (their
 clients cannot read an empty event) and the 2026-07-28 era has no resumable streams.
@@ -31,12 +38,14 @@ clients cannot read an empty event) and the 2026-07-28 era has no resumable stre
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
 import secrets
 import time
 from collections.abc import Callable
+from typing import NoReturn
 
 import anyio
 from mcp.server.streamable_http import (
@@ -49,7 +58,7 @@ from mcp.server.streamable_http import (
 )
 from mcp.types import JSONRPCError, JSONRPCMessage, JSONRPCResponse, jsonrpc_message_adapter
 
-from agentdeck.store import Store
+from agentdeck.store import NewStreamEvent, Store
 
 logger = logging.getLogger("agentdeck.server.stream_events")
 
@@ -60,11 +69,12 @@ RETRY_MILLISECONDS = 1000
 _PRUNE_EVERY = 60.0
 #: A replay following a request's stream checks this often that its session still lives.
 _SESSION_CHECK_EVERY = 1.0
-#: Event ids are the store's sequence numbers; longer digit strings are no id of ours.
-_MAX_ID_DIGITS = 18
-#: The streams a priming event's id may name: request ids of a plain form (any other, and
-#: the session's GET stream, are primed with a row).
-_NAMEABLE_STREAM = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: How long the writer waits after an event is queued (seconds): long enough for the
+#: message to be on its way to the client first, and for the events concurrent streams
+#: send meanwhile to share the transaction.
+_WRITE_AFTER = 0.002
+#: Stream ids that name themselves in an event id; any other is named by its digest.
+_PLAIN_STREAM = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class StreamEvents:
@@ -74,6 +84,12 @@ class StreamEvents:
         self._store = store
         self._keep_seconds = keep_seconds
         self._pruned_at = -math.inf
+        #: sent and not written yet, oldest first, each with the session it belongs to
+        self._queued: list[tuple[SessionEvents, NewStreamEvent, int]] = []
+        #: set when an event is queued; made only while the writer waits for one
+        self._wake: anyio.Event | None = None
+        #: one batch written at a time, so rows are written in the order they were sent
+        self._writing = anyio.Lock()
 
     def for_session(self, session_id: str, ended: Callable[[], bool]) -> SessionEvents:
         """The event store of one session; ``ended()`` says whether it was terminated."""
@@ -83,7 +99,42 @@ class StreamEvents:
     def store(self) -> Store:
         return self._store()
 
-    async def prune_now_and_then(self) -> None:
+    def queue(self, session: SessionEvents, event: NewStreamEvent, number: int) -> None:
+        """Keep ``event``, the message numbered ``number`` on its stream, once it is sent."""
+        self._queued.append((session, event, number))
+        if self._wake is not None:
+            self._wake.set()
+            self._wake = None
+
+    async def keep_writing(self) -> NoReturn:
+        """Write what is queued, for as long as the server runs (a task of its lifespan)."""
+        while True:
+            if not self._queued:
+                wake = self._wake = anyio.Event()
+                await wake.wait()
+            await anyio.sleep(_WRITE_AFTER)
+            await self.write_queued()
+
+    async def write_queued(self) -> None:
+        """Write every event queued so far (a replay calls it first, to read them all)."""
+        async with self._writing:
+            batch, self._queued = self._queued, []
+            if not batch:
+                return
+            try:
+                await self.store.add_stream_events([event for _, event, _ in batch])
+            except Exception as exc:  # the SDK's message router would end the session
+                logger.warning(
+                    "could not keep %d stream events for resumption: %s", len(batch), exc
+                )
+                for session, (_, stream, _), number in batch:
+                    session.lost(stream, number)
+        try:
+            await self._prune_now_and_then()
+        except Exception as exc:  # kept events outlive their retention a minute more
+            logger.warning("could not prune old stream events: %s", exc)
+
+    async def _prune_now_and_then(self) -> None:
         """Drop the events older than the runs' retention, once a minute at most (timed
         with the monotonic clock, which asyncio's is, without asking anyio for it)."""
         clock = time.monotonic()
@@ -96,39 +147,41 @@ class StreamEvents:
 
 
 class SessionEvents(EventStore):
-    """The events of one session's streams: stored as they are sent, replayed on resume."""
+    """The events of one session's streams: queued as they are sent, replayed on resume."""
 
     def __init__(self, events: StreamEvents, session_id: str, ended: Callable[[], bool]) -> None:
         self._events = events
         self._session = session_id
         self._ended = ended
-        #: set when an event is stored; made only when a replay waits for one
+        #: set when an event is queued; made only when a replay waits for one
         self._changed: anyio.Event | None = None
-        #: what this session's priming event ids start with (another session's are not its)
+        #: what this session's event ids start with (another session's are not its)
         self._mark = secrets.token_hex(4)
+        #: the messages sent so far on each stream still open (a request's until its answer)
+        self._sent: dict[str, int] = {}
+        #: the numbers of the messages whose rows could not be written, by stream
+        self._lost: dict[str, set[int]] = {}
 
     async def store_event(self, stream_id: StreamId, message: JSONRPCMessage | None) -> EventId:
-        """Keep ``message`` (None: a priming event); its event id, or "" (no id) if the
-        store failed: the message then still goes out, it just cannot be resumed after."""
-        if message is None and _nameable(stream_id):
-            return f"{self._mark}.{stream_id}"  # a request's stream: see the module's docstring
-        data = (
-            None if message is None else message.model_dump_json(by_alias=True, exclude_unset=True)
-        )
-        try:
-            seq = await self._events.store.add_stream_event(self._session, str(stream_id), data)
-        except Exception as exc:  # the SDK's message router would end the session
-            logger.warning("could not keep a stream event for resumption: %s", exc)
-            return ""
-        finally:
+        """The id of ``message`` (None: a priming event), queued to be written once sent."""
+        stream = _name_of(stream_id)
+        number = self._sent.get(stream, 0)
+        if message is not None:
+            number += 1
+            if stream != GET_STREAM_KEY and isinstance(message, JSONRPCResponse | JSONRPCError):
+                self._sent.pop(stream, None)  # the request's answer: its stream ends
+            else:
+                self._sent[stream] = number
+            data = message.model_dump_json(by_alias=True, exclude_unset=True)
+            self._events.queue(self, (self._session, stream, data), number)
             if self._changed is not None:
                 self._changed.set()
                 self._changed = None
-        try:
-            await self._events.prune_now_and_then()
-        except Exception as exc:  # kept events outlive their retention a minute more
-            logger.warning("could not prune old stream events: %s", exc)
-        return str(seq)
+        return f"{self._mark}.{stream}.{number}"
+
+    def lost(self, stream: str, number: int) -> None:
+        """The row of message ``number`` of ``stream`` could not be written."""
+        self._lost.setdefault(stream, set()).add(number)
 
     async def replay_events_after(
         self, last_event_id: EventId, send_callback: EventCallback
@@ -137,22 +190,24 @@ class SessionEvents(EventStore):
         until its answer went out (returns None: the stream ends); the session's GET stream
         is handed back to the SDK (returns its id), which carries it on live."""
         try:
-            start = await self._start_of(last_event_id)
+            start = self._start_of(last_event_id)
             if start is None:
                 return None
-            stream, after = start
+            stream, seen = start
+            after, number = 0, 0  # the last row read, and its message's number
             while True:
                 changed = self._changed
                 if changed is None:
                     changed = self._changed = anyio.Event()
+                await self._events.write_queued()
                 for row in await self._events.store.stream_events_after(
                     self._session, stream, after
                 ):
-                    after = row["seq"]
-                    if row["message"] is None:
-                        continue  # a priming event: nothing to send
+                    after, number = row["seq"], self._next_kept(stream, number)
+                    if number <= seen:
+                        continue
                     message = jsonrpc_message_adapter.validate_json(row["message"])
-                    await send_callback(EventMessage(message, str(after)))
+                    await send_callback(EventMessage(message, f"{self._mark}.{stream}.{number}"))
                     if isinstance(message, JSONRPCResponse | JSONRPCError):
                         return None
                 if stream == GET_STREAM_KEY:
@@ -165,20 +220,29 @@ class SessionEvents(EventStore):
             logger.warning("could not replay stream events after %s: %s", last_event_id, exc)
             return None
 
-    async def _start_of(self, event_id: EventId) -> tuple[str, int] | None:
-        """The stream an event id of this session is on, and the sequence number what
-        follows it comes after (a priming event without a row: all the stream's); None
+    def _start_of(self, event_id: EventId) -> tuple[str, int] | None:
+        """The stream an event id of this session is on, and its message's number; None
         for an id that is not this session's."""
-        mark, dot, stream = event_id.partition(".")
-        if dot and mark == self._mark and _nameable(stream):
-            return stream, 0
-        if not (event_id.isascii() and event_id.isdigit()) or len(event_id) > _MAX_ID_DIGITS:
+        mark, _, rest = event_id.partition(".")
+        stream, _, number = rest.rpartition(".")
+        if mark != self._mark or not _PLAIN_STREAM.fullmatch(stream):
             return None
-        seq = int(event_id)
-        stream_of = await self._events.store.stream_of_event(self._session, seq)
-        return None if stream_of is None else (stream_of, seq)
+        if not (number.isascii() and number.isdigit()) or len(number) > 18:
+            return None
+        return stream, int(number)
+
+    def _next_kept(self, stream: str, number: int) -> int:
+        """The number of the next message of ``stream`` after ``number`` that has a row."""
+        lost = self._lost.get(stream, ())
+        number += 1
+        while number in lost:
+            number += 1
+        return number
 
 
-def _nameable(stream_id: str) -> bool:
-    """Whether a priming event on ``stream_id`` can name it in its id instead of a row."""
-    return stream_id != GET_STREAM_KEY and _NAMEABLE_STREAM.fullmatch(stream_id) is not None
+def _name_of(stream_id: StreamId) -> str:
+    """How ``stream_id`` is named in event ids and rows: as it is when plain (a request
+    id, the GET stream), else by a digest (an id with dots, spaces or 200 characters)."""
+    if _PLAIN_STREAM.fullmatch(stream_id):
+        return stream_id
+    return "_" + hashlib.blake2b(stream_id.encode(), digest_size=12).hexdigest()
