@@ -123,12 +123,12 @@ class StreamEvents:
                 return
             try:
                 await self.store.add_stream_events([event for _, event, _ in batch])
-            except Exception as exc:  # the SDK's message router would end the session
+            except Exception as exc:  # raised in the writer, it would end the server
                 logger.warning(
                     "could not keep %d stream events for resumption: %s", len(batch), exc
                 )
                 for session, (_, stream, _), number in batch:
-                    session.lost(stream, number)
+                    session.mark_lost(stream, number)
         try:
             await self._prune_now_and_then()
         except Exception as exc:  # kept events outlive their retention a minute more
@@ -179,7 +179,7 @@ class SessionEvents(EventStore):
                 self._changed = None
         return f"{self._mark}.{stream}.{number}"
 
-    def lost(self, stream: str, number: int) -> None:
+    def mark_lost(self, stream: str, number: int) -> None:
         """The row of message ``number`` of ``stream`` could not be written."""
         self._lost.setdefault(stream, set()).add(number)
 
