@@ -15,14 +15,12 @@ another program holds the file locked; see :mod:`agentdeck.store._sqlite_connect
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from agentdeck.store.shared import NewStreamEvent, now
 
-T = TypeVar("T")
 #: The most events one statement writes on PostgreSQL (three parameters each, of at
 #: most 65,535 a statement); more are written in several.
 _POSTGRES_BATCH = 1000
@@ -86,16 +84,11 @@ class SqliteStreamEvents(_StreamEvents):
 
     if TYPE_CHECKING:
 
-        async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T: ...
-
-        async def _write(self, *statements: tuple[str, tuple[Any, ...]]) -> int: ...
-
-        def _commit_done(self) -> None: ...
-
-    async def _on_connection(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """``work`` on the store's connection, as every statement of the store runs
-        (:class:`~agentdeck.store._sqlite_connection.SqliteConnection`)."""
-        return await self._run(work)
+        async def _write(self, *statements: tuple[str, tuple[Any, ...]]) -> int:
+            """Run ``statements`` in one committed transaction, as every statement of the
+            store runs (:class:`~agentdeck.store._sqlite_connection.SqliteConnection`);
+            the first one's row count."""
+            ...
 
     async def add_stream_events(self, events: Sequence[NewStreamEvent]) -> None:
         """Keep ``events``, in this order, in one transaction."""
@@ -109,13 +102,7 @@ class SqliteStreamEvents(_StreamEvents):
     async def prune_stream_events(self, older_than_seconds: float) -> int:
         """Drop the events older than ``older_than_seconds``; how many there were."""
         cutoff = (now() - timedelta(seconds=older_than_seconds)).isoformat()
-        dropped = await self._on_connection(
-            lambda db: (
-                db.execute("DELETE FROM stream_events WHERE created_at < ?", (cutoff,)).rowcount
-            )
-        )
-        self._commit_done()
-        return dropped
+        return await self._write(("DELETE FROM stream_events WHERE created_at < ?", (cutoff,)))
 
 
 class PostgresStreamEvents(_StreamEvents):
