@@ -26,8 +26,9 @@ import copy
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from typing import Any, Unpack
 
 import anyio
@@ -215,7 +216,7 @@ class HttpClient:
         )
         assert isinstance(response, httpx2.Response)
         response.stream = _CappedStream(
-            response.stream, self.max_response_bytes, self._too_large(operation)
+            response.stream, self.max_response_bytes, partial(self._too_large, operation)
         )
         return response
 
@@ -392,9 +393,9 @@ class HttpClient:
 
 
 class _CappedStream(httpx2.AsyncByteStream):
-    """A response body that raises ``too_large`` once more than ``limit`` bytes came in."""
+    """A response body that raises ``too_large()`` once more than ``limit`` bytes came in."""
 
-    def __init__(self, inner: Any, limit: int, too_large: ProtocolError) -> None:
+    def __init__(self, inner: Any, limit: int, too_large: Callable[[], ProtocolError]) -> None:
         self._inner = inner
         self._limit = limit
         self._too_large = too_large
@@ -404,7 +405,7 @@ class _CappedStream(httpx2.AsyncByteStream):
         async for chunk in self._inner:
             size += len(chunk)
             if size > self._limit:
-                raise self._too_large
+                raise self._too_large()
             yield chunk
 
     async def aclose(self) -> None:
