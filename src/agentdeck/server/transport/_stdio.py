@@ -1,10 +1,17 @@
-"""Serving MCP over stdio so that SIGINT and SIGTERM stop the server cleanly.
+"""Serving MCP over stdio so that SIGINT and SIGTERM stop the server cleanly, and each
+message goes out without a trip through a worker thread.
 
 The SDK's stdio transport reads stdin in a worker thread that cannot be cancelled: on
 Ctrl-C the server waited for the next line forever, and SIGTERM killed it without
 closing anything. Here stdin is read on the event loop (wait until readable, then read),
 so a signal cancels everything: runs in flight are cancelled (closing their upstream
 connections), the lifespan closes the store, and the process exits quietly.
+
+The SDK also writes each message in a worker thread (a write, then a flush): two thread
+hops between an answer and the client, each waking the loop again when it is done. Here
+the wire is written on the loop (:class:`StdoutWire`): a pipe or socket is made
+non-blocking, so a client slow to read holds up only the writer, which waits until the
+wire takes more.
 
 A line that is not a JSON-RPC message is answered with a JSON-RPC error (id ``null``), as
 the HTTP transport answers such a body: -32700 when it is not JSON at all (a broken
@@ -43,10 +50,13 @@ async def serve_stdio(server: MCPServer[Any]) -> None:
     if sys.platform == "win32":  # no selectable pipes nor signal receivers there
         await server.run_stdio_async()
         return
-    with claimed_stdin() as fd:
+    with claimed_stdin() as fd, claimed_stdout() as wire:
         async with anyio.create_task_group() as group:
             group.start_soon(_cancel_on_signal, group.cancel_scope)
-            async with stdio_server(stdin=StdinLines(fd)) as (read_stream, write_stream):  # type: ignore[arg-type]
+            async with stdio_server(
+                stdin=StdinLines(fd),  # type: ignore[arg-type]
+                stdout=StdoutWire(wire),  # type: ignore[arg-type]
+            ) as (read_stream, write_stream):
                 lowlevel = lowlevel_server(server)
                 options = lowlevel.create_initialization_options()
                 answered = AnsweringUnreadable(read_stream, write_stream)
@@ -78,6 +88,57 @@ def claimed_stdin() -> Iterator[int]:
     finally:
         os.dup2(wire, 0)
         os.close(wire)
+
+
+@contextmanager
+def claimed_stdout() -> Iterator[int]:
+    """A private descriptor of the wire, with fd 1 pointed at stderr meanwhile.
+
+    As the SDK does for its own transport: a stray ``print`` or a child process's output
+    goes to stderr instead of tearing a protocol message. A pipe or socket is made
+    non-blocking while it is served (:class:`StdoutWire`); its flags are put back after.
+    """
+    import fcntl  # POSIX only, as serve_stdio is
+
+    wire = os.dup(1)
+    os.set_inheritable(wire, False)
+    flags = fcntl.fcntl(wire, fcntl.F_GETFL)
+    kind = os.fstat(wire).st_mode
+    if stat.S_ISFIFO(kind) or stat.S_ISSOCK(kind):
+        fcntl.fcntl(wire, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+    os.dup2(2, 1)
+    try:
+        yield wire
+    finally:
+        fcntl.fcntl(wire, fcntl.F_SETFL, flags)
+        os.dup2(wire, 1)
+        os.close(wire)
+
+
+class StdoutWire:
+    """The wire's write end as the SDK's stdio transport writes it (``write``, then
+    ``flush``), written on the event loop.
+
+    A non-blocking pipe or socket takes what it has room for; the rest is written once it
+    is writable again. Any other descriptor (a regular file, a terminal) is written as
+    it is: a file never blocks, and a terminal only while the person reading pauses it.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    async def write(self, text: str) -> None:
+        data = memoryview(text.encode())
+        while data:
+            try:
+                written = os.write(self._fd, data)
+            except BlockingIOError:
+                await anyio.wait_writable(self._fd)
+                continue
+            data = data[written:]
+
+    async def flush(self) -> None:
+        """Nothing is buffered here: :meth:`write` returns once the wire took it all."""
 
 
 class StdinLines:
