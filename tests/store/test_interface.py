@@ -96,6 +96,16 @@ async def test_a_new_conversations_staged_turn_is_committed_when_handed_out_or_e
         )
         assert await store.conversation_agent("ended") == "a1"
         assert await contents("ended") == ["hi", "hello"]
+        # one insert of both messages, and the conversation created with the times of its
+        # first and last: as when each message was written on its own
+        first, last = await store.messages("ended")
+        conversation = await store.get_conversation("ended")
+        assert conversation is not None and conversation["message_count"] == 2
+        assert first["created_at"] <= last["created_at"]
+        assert (conversation["created_at"], conversation["updated_at"]) == (
+            first["created_at"],
+            last["created_at"],
+        )
 
         await store.stage_message(NewMessage("out", "user", "hi", new_for="a1"))
         await store.write_staged("out")

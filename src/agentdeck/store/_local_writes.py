@@ -1,4 +1,4 @@
-"""Writing the local backend's rows — a new agent, a message and its conversation — the
+"""Writing the local backend's rows — a new agent, messages and their conversation — the
 same in both stores but for the driver's placeholder and how a time, a JSON value and a
 conversation's title are stored."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from agentdeck.store._staged import Staging, Statement
+from agentdeck.store._staged import Staging, Stamped, Statement
 from agentdeck.store.shared import NewAgent, NewMessage, now
 
 # Written with SQLite's placeholder; :class:`LocalQueries` words them for a driver.
@@ -20,20 +20,25 @@ _NEW_CONVERSATION = (
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
 _TOUCH = "UPDATE conversations SET updated_at = ? WHERE id = ?"
-_MESSAGE = "INSERT INTO messages (conversation_id, role, content, created_at) VALUES (?, ?, ?, ?)"
+_MESSAGES = "INSERT INTO messages (conversation_id, role, content, created_at) VALUES "
+_MESSAGE_ROW = "(?, ?, ?, ?)"
 
 
 class LocalQueries:
-    """The statements writing a new agent and a message, with a driver's placeholder
+    """The statements writing a new agent and messages, with a driver's placeholder
     (``?`` or ``%s``); worded once, when the store's class is defined. ``returning``: the
     insert of an agent returns its row (else the store reads it after)."""
 
     def __init__(self, mark: str, *, returning: bool = False) -> None:
-        self.agent, self.new_conversation, self.touch, self.message = (
-            query.replace("?", mark) for query in (_AGENT, _NEW_CONVERSATION, _TOUCH, _MESSAGE)
+        self.agent, self.new_conversation, self.touch, self._message_row = (
+            query.replace("?", mark) for query in (_AGENT, _NEW_CONVERSATION, _TOUCH, _MESSAGE_ROW)
         )
         if returning:
             self.agent += " RETURNING *"
+
+    def messages(self, count: int) -> str:
+        """The insert of ``count`` messages in one statement."""
+        return _MESSAGES + ", ".join([self._message_row] * count)
 
 
 class LocalWrites(Staging):
@@ -73,24 +78,33 @@ class LocalWrites(Staging):
             agent.owner,
         )
 
-    def _message_statements(self, message: NewMessage) -> list[Statement]:
-        queries, stamp = self._local_queries, self._time(now())
-        conversation_id = message.conversation_id
-        if message.new_for is None:
-            conversation: Statement = (queries.touch, (stamp, conversation_id))
+    def _stamped(self, message: NewMessage) -> Stamped:
+        return message, self._time(now())
+
+    def _message_statements(self, messages: list[Stamped]) -> list[Statement]:
+        """Two statements however many messages: the conversation's (created, or its time
+        moved to the last message's) and one insert of every message."""
+        queries = self._local_queries
+        first, created = messages[0]
+        updated = messages[-1][1]
+        conversation_id = first.conversation_id
+        if first.new_for is None:
+            conversation: Statement = (queries.touch, (updated, conversation_id))
         else:
             conversation = (
                 queries.new_conversation,
                 (
                     conversation_id,
-                    message.new_for,
-                    self._title(message.content),
-                    stamp,
-                    stamp,
-                    message.owner,
+                    first.new_for,
+                    self._title(first.content),
+                    created,
+                    updated,
+                    first.owner,
                 ),
             )
-        return [
-            conversation,
-            (queries.message, (conversation_id, message.role, message.content, stamp)),
+        rows = [
+            value
+            for message, stamp in messages
+            for value in (conversation_id, message.role, message.content, stamp)
         ]
+        return [conversation, (queries.messages(len(messages)), rows)]

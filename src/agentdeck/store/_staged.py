@@ -9,8 +9,9 @@ the turn's messages are written as they come. The rows a client can be told of a
 committed before it is told, and a process killed mid-turn loses only a turn nobody
 heard of.
 
-The statements are the store's own (its dialect, its timestamps as of when they were
-staged); the store runs them.
+What is held is each message with the time it was staged; the store words the
+statements when it writes them (its dialect), so that a turn is one statement for its
+conversation (created with the time of its last message) and one for its messages.
 """
 
 from __future__ import annotations
@@ -25,31 +26,34 @@ from agentdeck.store.shared import NewMessage
 
 #: one statement as the store runs it: (query, parameters)
 Statement = tuple[Any, Any]
+#: a message, and the time it was sent as the store keeps a time
+Stamped = tuple[NewMessage, Any]
 
 
 class _Staged:
-    """The statements of one conversation, and the lock of whoever is writing them."""
+    """The messages of one conversation, and the lock of whoever is writing them."""
 
     def __init__(self) -> None:
-        self.statements: list[Statement] = []
+        self.messages: list[Stamped] = []
         self.lock = anyio.Lock(fast_acquire=True)  # a free lock: no trip round the loop
         #: its id was handed out: what comes now is written at once
         self.handed_out = False
 
 
 class StagedConversations:
-    """The staged statements of each new conversation, until its run ends."""
+    """The staged messages of each new conversation, until its run ends."""
 
     def __init__(self) -> None:
         self._staged: dict[str, _Staged] = {}
 
-    def stage(self, conversation_id: str, statements: list[Statement]) -> bool:
-        """Hold ``statements`` after those held already; whether the conversation was
-        handed out (then the caller writes them at once, through :meth:`writing`)."""
+    def stage(self, message: Stamped) -> bool:
+        """Hold ``message`` after those held already; whether its conversation was
+        handed out (then the caller writes it at once, through :meth:`writing`)."""
+        conversation_id = message[0].conversation_id
         staged = self._staged.get(conversation_id)
         if staged is None:
             staged = self._staged[conversation_id] = _Staged()
-        staged.statements.extend(statements)
+        staged.messages.append(message)
         return staged.handed_out
 
     def holds(self, conversation_id: str) -> bool:
@@ -58,8 +62,8 @@ class StagedConversations:
     @asynccontextmanager
     async def writing(
         self, conversation_id: str, *, handed_out: bool
-    ) -> AsyncIterator[list[Statement]]:
-        """The statements held for ``conversation_id`` (none: an empty list), to be
+    ) -> AsyncIterator[list[Stamped]]:
+        """The messages held for ``conversation_id`` (none: an empty list), to be
         written within the block: dropped when it exits without an error, held on when
         it raises. Two writers of one conversation take turns, so the second finds what
         the first left (and a run's end is not committed before the messages a writer
@@ -72,9 +76,9 @@ class StagedConversations:
             return
         staged.handed_out = staged.handed_out or handed_out
         async with staged.lock:
-            statements = list(staged.statements)
-            yield statements
-            del staged.statements[: len(statements)]
+            messages = list(staged.messages)
+            yield messages
+            del staged.messages[: len(messages)]
             if not handed_out and self._staged.get(conversation_id) is staged:
                 del self._staged[conversation_id]
 
@@ -82,17 +86,22 @@ class StagedConversations:
 class Staging:
     """A store's side of staging (both stores'): messages added, staged or written out,
     and a run's end committed with its conversation's staged messages. A store says how
-    a message is worded (:meth:`_message_statements`, as
-    :class:`~agentdeck.store._local_writes.LocalWrites` words it for both) and how it
-    commits (:meth:`_commit`)."""
+    messages are stamped and worded (:meth:`_stamped`, :meth:`_message_statements`, as
+    :class:`~agentdeck.store._local_writes.LocalWrites` does for both) and how it commits
+    (:meth:`_commit`)."""
 
     _staged: StagedConversations
 
     if TYPE_CHECKING:
 
-        def _message_statements(self, message: NewMessage) -> list[Statement]:
-            """The statements of ``message`` and of its conversation's time (with
-            ``message.new_for``: of the new conversation), as of now."""
+        def _stamped(self, message: NewMessage) -> Stamped:
+            """``message`` with the time now, as the store keeps a time."""
+            ...
+
+        def _message_statements(self, messages: list[Stamped]) -> list[Statement]:
+            """The statements of ``messages`` (of one conversation, oldest first) and of
+            their conversation's time (with ``new_for`` on the first: of the new
+            conversation)."""
             ...
 
         async def _commit(self, *statements: Statement) -> int:
@@ -100,24 +109,25 @@ class Staging:
             ...
 
     async def add_message(self, message: NewMessage) -> None:
-        await self._commit(*self._message_statements(message))
+        await self._commit(*self._message_statements([self._stamped(message)]))
 
     async def stage_message(self, message: NewMessage) -> None:
-        statements = self._message_statements(message)
-        if self._staged.stage(message.conversation_id, statements):
+        if self._staged.stage(self._stamped(message)):
             await self.write_staged(message.conversation_id)
 
     async def write_staged(self, conversation_id: str | None) -> None:
         if conversation_id is None or not self._staged.holds(conversation_id):
             return
-        async with self._staged.writing(conversation_id, handed_out=True) as statements:
-            if statements:
-                await self._commit(*statements)
+        async with self._staged.writing(conversation_id, handed_out=True) as messages:
+            if messages:
+                await self._commit(*self._message_statements(messages))
 
     async def _commit_end(self, end: Statement, conversation_id: str | None) -> int:
         """Commit a run's ``end`` (its row count), with the messages staged for its
         conversation in the same transaction."""
         if conversation_id is None or not self._staged.holds(conversation_id):
             return await self._commit(end)
-        async with self._staged.writing(conversation_id, handed_out=False) as statements:
-            return await self._commit(end, *statements)
+        async with self._staged.writing(conversation_id, handed_out=False) as messages:
+            if not messages:  # written when the conversation was handed out
+                return await self._commit(end)
+            return await self._commit(end, *self._message_statements(messages))
