@@ -17,10 +17,10 @@ leaves to it:
   that stream (0: its priming event, which keeps no row). Request ids are never reused
   within a session, so the rows of a stream, in order, are its messages 1, 2, ...; a
   stream id of another form than a plain request id is named by a digest of it.
-- **a message goes out before its row is written.** Rows are queued and written in
-  batches by :meth:`StreamEvents.keep_writing`, a task of the server's, a moment after
-  the message went out: a chat's answer does not wait for a commit (or, on PostgreSQL,
-  a round trip), and concurrent chats share transactions. A replay writes what is
+- **a message goes out before its row is written.** Messages are queued and written
+  in batches by :meth:`StreamEvents.keep_writing`, a task of the server's, a moment
+  after they went out: a chat's answer waits for no commit (or, on PostgreSQL, a round
+  trip), nor for its second serialization, and concurrent chats share transactions. A replay writes what is
   queued first, so it reads every message sent before it.
 - **a request's stream is followed to its answer here.** After a replay the SDK would
   register the stream for live messages only after two more awaits, and whatever the
@@ -84,8 +84,9 @@ class StreamEvents:
         self._store = store
         self._keep_seconds = keep_seconds
         self._pruned_at = -math.inf
-        #: sent and not written yet, oldest first, each with the session it belongs to
-        self._queued: list[tuple[SessionEvents, NewStreamEvent, int]] = []
+        #: sent and not written yet, oldest first: the session, the stream, the message
+        #: and its number on the stream
+        self._queued: list[tuple[SessionEvents, str, JSONRPCMessage, int]] = []
         #: set when an event is queued; made only while the writer waits for one
         self._wake: anyio.Event | None = None
         #: one batch written at a time, so rows are written in the order they were sent
@@ -99,9 +100,11 @@ class StreamEvents:
     def store(self) -> Store:
         return self._store()
 
-    def queue(self, session: SessionEvents, event: NewStreamEvent, number: int) -> None:
-        """Keep ``event``, the message numbered ``number`` on its stream, once it is sent."""
-        self._queued.append((session, event, number))
+    def queue(
+        self, session: SessionEvents, stream: str, message: JSONRPCMessage, number: int
+    ) -> None:
+        """Keep ``message``, numbered ``number`` on ``stream``, once it is sent."""
+        self._queued.append((session, stream, message, number))
         if self._wake is not None:
             self._wake.set()
             self._wake = None
@@ -122,12 +125,14 @@ class StreamEvents:
             if not batch:
                 return
             try:
-                await self.store.add_stream_events([event for _, event, _ in batch])
+                await self.store.add_stream_events(
+                    [_row(session, stream, message) for session, stream, message, _ in batch]
+                )
             except Exception as exc:  # raised in the writer, it would end the server
                 logger.warning(
                     "could not keep %d stream events for resumption: %s", len(batch), exc
                 )
-                for session, (_, stream, _), number in batch:
+                for session, stream, _, number in batch:
                     session.mark_lost(stream, number)
         try:
             await self._prune_now_and_then()
@@ -151,7 +156,7 @@ class SessionEvents(EventStore):
 
     def __init__(self, events: StreamEvents, session_id: str, ended: Callable[[], bool]) -> None:
         self._events = events
-        self._session = session_id
+        self.session_id = session_id
         self._ended = ended
         #: set when an event is queued; made only when a replay waits for one
         self._changed: anyio.Event | None = None
@@ -172,8 +177,7 @@ class SessionEvents(EventStore):
                 self._sent.pop(stream, None)  # the request's answer: its stream ends
             else:
                 self._sent[stream] = number
-            data = message.model_dump_json(by_alias=True, exclude_unset=True)
-            self._events.queue(self, (self._session, stream, data), number)
+            self._events.queue(self, stream, message, number)
             if self._changed is not None:
                 self._changed.set()
                 self._changed = None
@@ -201,7 +205,7 @@ class SessionEvents(EventStore):
                     changed = self._changed = anyio.Event()
                 await self._events.write_queued()
                 for row in await self._events.store.stream_events_after(
-                    self._session, stream, after
+                    self.session_id, stream, after
                 ):
                     after, number = row["seq"], self._next_kept(stream, number)
                     if number <= seen:
@@ -238,6 +242,12 @@ class SessionEvents(EventStore):
         while number in lost:
             number += 1
         return number
+
+
+def _row(session: SessionEvents, stream: str, message: JSONRPCMessage) -> NewStreamEvent:
+    """The row of a sent message: its session, its stream and its JSON."""
+    data = message.model_dump_json(by_alias=True, exclude_unset=True)
+    return session.session_id, stream, data
 
 
 def _name_of(stream_id: StreamId) -> str:
