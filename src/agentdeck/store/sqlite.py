@@ -116,6 +116,10 @@ CREATE INDEX tasks_by_owner ON tasks (owner, created_at);
 )
 
 
+#: agents' rows kept at most (``get_agent``); past it they are read again
+_AGENTS_KEPT = 1000
+
+
 class SqliteStore(SqliteRunHistory, LocalWrites, SqliteStreamEvents, SqlitePlatformKeys):
     """All of agentdeck's persistent state in one SQLite file."""
 
@@ -146,6 +150,9 @@ class SqliteStore(SqliteRunHistory, LocalWrites, SqliteStreamEvents, SqlitePlatf
                 ) from None
         self._pruning = Pruning(keeping)
         self._staged = StagedConversations()
+        #: the agents' rows read so far, by (id, owner), as of ``data_version`` below
+        self._agents: dict[tuple[str, str | None], dict[str, Any]] = {}
+        self._agents_version = -1
         try:
             super().__init__(path, database, wait_seconds)
             self._migrate()
@@ -189,9 +196,23 @@ class SqliteStore(SqliteRunHistory, LocalWrites, SqliteStreamEvents, SqlitePlatf
         return created
 
     async def get_agent(self, agent_id: str, owner: str | None = None) -> dict[str, Any] | None:
-        theirs, param = mine(owner)
-        row = await self._one(f"SELECT * FROM agents WHERE id = ?{theirs}", (agent_id, *param))
-        return _agent(row) if row else None
+        """The agent's row, read once and kept until an agent changes: here (this store's
+        writes forget the kept rows) or in another process sharing the file (SQLite's
+        ``data_version`` moves when another connection commits). A chat reads its agent
+        at every turn."""
+        version = (await self._rows("PRAGMA data_version"))[0][0]
+        if version != self._agents_version or len(self._agents) > _AGENTS_KEPT:
+            self._agents.clear()
+            self._agents_version = version
+        key = (agent_id, owner)
+        agent = self._agents.get(key)
+        if agent is None:
+            theirs, param = mine(owner)
+            row = await self._one(f"SELECT * FROM agents WHERE id = ?{theirs}", (agent_id, *param))
+            if row is None:
+                return None
+            agent = self._agents[key] = _agent(row)
+        return dict(agent)
 
     async def list_agents(
         self, *, limit: int, offset: int, owner: str | None = None
@@ -207,6 +228,7 @@ class SqliteStore(SqliteRunHistory, LocalWrites, SqliteStreamEvents, SqlitePlatf
         self, agent_id: str, changes: dict[str, Any], owner: str | None = None
     ) -> dict[str, Any] | None:
         theirs, param = mine(owner)
+        self._agents.clear()
         if changes:
             if "options" in changes:
                 changes = {**changes, "options": json.dumps(changes["options"])}
@@ -221,6 +243,7 @@ class SqliteStore(SqliteRunHistory, LocalWrites, SqliteStreamEvents, SqlitePlatf
 
     async def delete_agent(self, agent_id: str, owner: str | None = None) -> bool:
         theirs, param = mine(owner)
+        self._agents.clear()
         return (
             await self._write((f"DELETE FROM agents WHERE id = ?{theirs}", (agent_id, *param))) > 0
         )
