@@ -102,6 +102,20 @@ def test_defect_12_stdin_closing_still_ends_the_stdio_server(config: Path) -> No
     assert_quiet(server.stderr())
 
 
+def test_the_client_closing_its_end_of_stdout_ends_the_stdio_server_quietly(
+    config: Path,
+) -> None:
+    """A client gone before it read its answer: the server's write finds the wire closed
+    and ends the server as stdin closing does, without a traceback."""
+    server = StdioServer(config)
+    server.initialize()
+    assert server.process.stdout is not None
+    server.process.stdout.close()
+    server.send("ping")  # its answer meets the closed wire
+    assert exit_code_within(server.process, STOP_BOUND) == 0
+    assert_quiet(server.stderr())
+
+
 async def chat_until_stopped(client: Client, agent: str) -> None:
     """A chat the server is stopped in the middle of (answered as cancelled, or cut off)."""
     with suppress(MCPError):

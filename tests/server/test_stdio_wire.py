@@ -49,8 +49,9 @@ async def test_a_message_larger_than_the_pipe_waits_for_the_reader_without_block
     try:
         async with anyio.create_task_group() as group:
             group.start_soon(tick)
-            await StdoutWire(write_end).write(MESSAGE)
-            await StdoutWire(write_end).flush()
+            wire = StdoutWire(write_end, gone=group.cancel_scope.cancel)
+            await wire.write(MESSAGE)
+            await wire.flush()
             group.cancel_scope.cancel()
     finally:
         os.close(write_end)

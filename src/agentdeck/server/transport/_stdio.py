@@ -26,7 +26,7 @@ import os
 import signal
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from types import TracebackType
 from typing import Any
@@ -55,7 +55,7 @@ async def serve_stdio(server: MCPServer[Any]) -> None:
             group.start_soon(_cancel_on_signal, group.cancel_scope)
             async with stdio_server(
                 stdin=StdinLines(fd),  # type: ignore[arg-type]
-                stdout=StdoutWire(wire),  # type: ignore[arg-type]
+                stdout=StdoutWire(wire, gone=group.cancel_scope.cancel),  # type: ignore[arg-type]
             ) as (read_stream, write_stream):
                 lowlevel = lowlevel_server(server)
                 options = lowlevel.create_initialization_options()
@@ -122,10 +122,13 @@ class StdoutWire:
     A non-blocking pipe or socket takes what it has room for; the rest is written once it
     is writable again. Any other descriptor (a regular file, a terminal) is written as
     it is: a file never blocks, and a terminal only while the person reading pauses it.
+    A wire the client closed ends the server as stdin closing does: ``gone()`` is called
+    and the SDK's writer is told the wire is closed, which it takes quietly.
     """
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, *, gone: Callable[[], None]) -> None:
         self._fd = fd
+        self._gone = gone
 
     async def write(self, text: str) -> None:
         data = memoryview(text.encode())
@@ -135,6 +138,9 @@ class StdoutWire:
             except BlockingIOError:
                 await anyio.wait_writable(self._fd)
                 continue
+            except (BrokenPipeError, ConnectionResetError):
+                self._gone()
+                raise anyio.ClosedResourceError from None
             data = data[written:]
 
     async def flush(self) -> None:
