@@ -11,7 +11,8 @@ heard of.
 
 What is held is each message with the time it was staged; the store words the
 statements when it writes them (its dialect), so that a turn is one statement for its
-conversation (created with the time of its last message) and one for its messages.
+conversation (created, or its time moved, as of its last message) and one insert of its
+messages.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from agentdeck.store.shared import NewMessage
 
 #: one statement as the store runs it: (query, parameters)
 Statement = tuple[Any, Any]
-#: a message, and the time it was sent as the store keeps a time
+#: a message, and when it was staged (as the store keeps a time)
 Stamped = tuple[NewMessage, Any]
 
 

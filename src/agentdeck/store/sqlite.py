@@ -228,25 +228,30 @@ class SqliteStore(SqliteRunHistory, LocalWrites, SqliteStreamEvents, SqlitePlatf
         self, agent_id: str, changes: dict[str, Any], owner: str | None = None
     ) -> dict[str, Any] | None:
         theirs, param = mine(owner)
-        self._agents.clear()
         if changes:
             if "options" in changes:
                 changes = {**changes, "options": json.dumps(changes["options"])}
             columns = ", ".join(f"{column} = ?" for column in changes)
-            await self._write(
-                (
-                    f"UPDATE agents SET {columns}, updated_at = ? WHERE id = ?{theirs}",
-                    (*changes.values(), iso_now(), agent_id, *param),
-                )
+            await self._change_agents(
+                f"UPDATE agents SET {columns}, updated_at = ? WHERE id = ?{theirs}",
+                (*changes.values(), iso_now(), agent_id, *param),
             )
         return await self.get_agent(agent_id, owner)
 
     async def delete_agent(self, agent_id: str, owner: str | None = None) -> bool:
         theirs, param = mine(owner)
-        self._agents.clear()
-        return (
-            await self._write((f"DELETE FROM agents WHERE id = ?{theirs}", (agent_id, *param))) > 0
+        changed = await self._change_agents(
+            f"DELETE FROM agents WHERE id = ?{theirs}", (agent_id, *param)
         )
+        return changed > 0
+
+    async def _change_agents(self, query: str, params: tuple[Any, ...]) -> int:
+        """Run a statement changing agents, and forget the rows kept by ``get_agent``
+        once it ran (a read while a locked write waits would keep the old row)."""
+        try:
+            return await self._write((query, params))
+        finally:
+            self._agents.clear()
 
     # ---- conversations (the local backend's own) -------------------------------------
 

@@ -20,8 +20,8 @@ leaves to it:
 - **a message goes out before its row is written.** Messages are queued and written
   in batches by :meth:`StreamEvents.keep_writing`, a task of the server's, a moment
   after they went out: a chat's answer waits for no commit (or, on PostgreSQL, a round
-  trip), nor for its second serialization, and concurrent chats share transactions. A replay writes what is
-  queued first, so it reads every message sent before it.
+  trip), nor for its second serialization, and concurrent chats share transactions.
+  A replay writes what is queued first, so it reads every message sent before it.
 - **a request's stream is followed to its answer here.** After a replay the SDK would
   register the stream for live messages only after two more awaits, and whatever the
   chat sent in between was stored but never sent. Instead the replay keeps reading
