@@ -93,3 +93,23 @@ def test_a_file_as_the_wire_is_left_blocking(tmp_path: Path) -> None:
     with path.open("wb") as wire:
         subprocess.run([sys.executable, "-c", script], stdout=wire, timeout=30, check=True)
     assert path.read_text() == "nonblocking=0\n"
+
+
+def test_serving_claims_stdin_and_points_fd_0_at_the_null_device() -> None:
+    """Within ``claimed_stdin``: the wire's input is read from the private descriptor;
+    a stray read of fd 0 gets end of file instead of a protocol message."""
+    script = (
+        "import os\n"
+        "from agentdeck.server.transport._stdio import claimed_stdin\n"
+        "with claimed_stdin() as wire:\n"
+        "    print(os.read(0, 100), os.read(wire, 100))\n"
+        "print(os.read(0, 100))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=b"message\n",
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    assert done.stdout.decode().splitlines() == ["b'' b'message\\n'", "b''"]

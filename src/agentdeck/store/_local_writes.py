@@ -83,7 +83,9 @@ class LocalWrites(Staging):
 
     def _message_statements(self, messages: list[Stamped]) -> list[Statement]:
         """Two statements however many messages: the conversation's (created, or its time
-        moved to the last message's) and one insert of every message."""
+        moved to the last message's) and one insert of every message; none for none."""
+        if not messages:  # written already, when the conversation was handed out
+            return []
         queries = self._local_queries
         first, created = messages[0]
         updated = messages[-1][1]

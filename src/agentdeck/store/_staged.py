@@ -102,7 +102,7 @@ class Staging:
         def _message_statements(self, messages: list[Stamped]) -> list[Statement]:
             """The statements of ``messages`` (of one conversation, oldest first) and of
             their conversation's time (with ``new_for`` on the first: of the new
-            conversation)."""
+            conversation); none for no messages."""
             ...
 
         async def _commit(self, *statements: Statement) -> int:
@@ -120,8 +120,8 @@ class Staging:
         if conversation_id is None or not self._staged.holds(conversation_id):
             return
         async with self._staged.writing(conversation_id, handed_out=True) as messages:
-            if messages:
-                await self._commit(*self._message_statements(messages))
+            if statements := self._message_statements(messages):
+                await self._commit(*statements)
 
     async def _commit_end(self, end: Statement, conversation_id: str | None) -> int:
         """Commit a run's ``end`` (its row count), with the messages staged for its
@@ -129,6 +129,4 @@ class Staging:
         if conversation_id is None or not self._staged.holds(conversation_id):
             return await self._commit(end)
         async with self._staged.writing(conversation_id, handed_out=False) as messages:
-            if not messages:  # written when the conversation was handed out
-                return await self._commit(end)
             return await self._commit(end, *self._message_statements(messages))

@@ -78,16 +78,10 @@ def claimed_stdin() -> Iterator[int]:
     As the SDK does for its own transport: a child process or stray read of stdin gets EOF
     instead of eating protocol messages.
     """
-    wire = os.dup(0)
-    os.set_inheritable(wire, False)
     null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    try:
+    with _claimed(0, null) as wire:
+        os.close(null)
         yield wire
-    finally:
-        os.dup2(wire, 0)
-        os.close(wire)
 
 
 @contextmanager
@@ -100,18 +94,28 @@ def claimed_stdout() -> Iterator[int]:
     """
     import fcntl  # POSIX only, as serve_stdio is
 
-    wire = os.dup(1)
+    with _claimed(1, 2) as wire:
+        flags = fcntl.fcntl(wire, fcntl.F_GETFL)
+        kind = os.fstat(wire).st_mode
+        if stat.S_ISFIFO(kind) or stat.S_ISSOCK(kind):
+            fcntl.fcntl(wire, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        try:
+            yield wire
+        finally:
+            fcntl.fcntl(wire, fcntl.F_SETFL, flags)
+
+
+@contextmanager
+def _claimed(fd: int, diversion: int) -> Iterator[int]:
+    """A private, non-inheritable duplicate of ``fd``, with ``fd`` pointed at the
+    descriptor ``diversion`` meanwhile and put back after."""
+    wire = os.dup(fd)
     os.set_inheritable(wire, False)
-    flags = fcntl.fcntl(wire, fcntl.F_GETFL)
-    kind = os.fstat(wire).st_mode
-    if stat.S_ISFIFO(kind) or stat.S_ISSOCK(kind):
-        fcntl.fcntl(wire, fcntl.F_SETFL, flags | os.O_NONBLOCK)
-    os.dup2(2, 1)
+    os.dup2(diversion, fd)
     try:
         yield wire
     finally:
-        fcntl.fcntl(wire, fcntl.F_SETFL, flags)
-        os.dup2(wire, 1)
+        os.dup2(wire, fd)
         os.close(wire)
 
 
