@@ -93,6 +93,21 @@ async def test_a_get_answered_503_with_retry_after_is_retried(server: EchoServer
     assert len(server.requests) == 2
 
 
+@pytest.mark.parametrize("prefix", ["/api/v1", "/api/v1/"])
+async def test_paths_join_the_base_url_s_path_the_same_on_every_call(url: str, prefix: str) -> None:
+    """Paths are parsed once per client and kept: the second call of a path must reach
+    the same place as the first, with its own query."""
+    async with client_for(url + prefix) as http:
+        for attempt in ("1", "2"):
+            nested = await http.request("GET", "/agents/a b", params={"n": attempt})
+            bare = await http.request("GET", f"runs?state=open&n={attempt}")
+            assert (nested["path"], nested["query"]) == ("/api/v1/agents/a b", {"n": attempt})
+            assert (bare["path"], bare["query"]) == (
+                "/api/v1/runs",
+                {"state": "open", "n": attempt},
+            )
+
+
 async def test_a_post_answered_503_is_not_retried(server: EchoServer, url: str) -> None:
     server.fail_next(503, {"error": "busy"}, headers={"Retry-After": "0"})
     async with client_for(url) as http:

@@ -55,6 +55,8 @@ from agentdeck.redaction import SECRETS
 logger = logging.getLogger("agentdeck.http")
 
 _DRAIN_SECONDS = 0.5
+#: how many request paths a client keeps parsed (paths naming ids vary without end)
+_URLS_KEPT = 256
 
 
 class HttpClient:
@@ -88,6 +90,7 @@ class HttpClient:
         self.max_response_bytes = max_response_bytes
         self._credential_hint = credential_hint
         self._explain: Explain | None = None
+        self._urls: dict[str, httpx2.URL] = {}
 
     def explained_by(self, explain: Explain) -> HttpClient:
         """This client (the same pooled connections) with ``explain`` wording its errors.
@@ -226,12 +229,26 @@ class HttpClient:
         timeout = self._long_timeout if long else httpx2.USE_CLIENT_DEFAULT
         return self._client.build_request(
             method,
-            path,
+            self._url(path),
             params=_clean(options.get("params")),
             json=options.get("json"),
             headers=options.get("headers"),
             timeout=timeout,
         )
+
+    def _url(self, path: str) -> httpx2.URL:
+        """``path`` on the client's base URL, as httpx2 joins them (the path appended to
+        the base's), parsed once per path: httpx2 parses a path and its join with the base
+        URL at every request, which costs more than the rest of building it."""
+        url = self._urls.get(path)
+        if url is None:
+            url = httpx2.URL(path)
+            if url.is_relative_url:
+                base = self._client.base_url
+                url = base.copy_with(raw_path=base.raw_path + url.raw_path.lstrip(b"/"))
+            if len(self._urls) < _URLS_KEPT:
+                self._urls[path] = url
+        return url
 
     def _too_large(self, operation: str) -> ProtocolError:
         limit = self.max_response_bytes
