@@ -44,6 +44,7 @@ from agentdeck.model import ChatRequest, Done, ErrorEvent, PauseKey, RunStarted,
 from agentdeck.notices import FOR_CLIENT
 from agentdeck.runs._ends import EndWriter
 from agentdeck.runs._leases import fail_left_running
+from agentdeck.runs._loop_hold import LoopHold
 from agentdeck.runs._run import Run
 from agentdeck.runs._snapshot import RunStatus
 from agentdeck.store import RunStart, Store
@@ -244,7 +245,7 @@ class RunManager:
         failure: str | None = None
         with run.scope:
             try:
-                busy_until = time.monotonic() + _MAX_BUSY_SECONDS
+                hold = LoopHold(_MAX_BUSY_SECONDS)
                 # closed here, in this task, even when cancelled between events: a stream
                 # may hold resources (a connection, the local backend's conversation turn)
                 async with aclosing(chat(run.request)) as events:
@@ -263,11 +264,9 @@ class RunManager:
                                 event.message,
                                 extra=FOR_CLIENT,
                             )
-                        if time.monotonic() >= busy_until:
-                            # a stream that yields without awaiting (echo, a big buffered read)
-                            # must not hold the event loop past its followers' wait budgets
-                            await anyio.lowlevel.checkpoint()
-                            busy_until = time.monotonic() + _MAX_BUSY_SECONDS
+                        # a stream that yields without awaiting (echo, a big buffered read)
+                        # must not hold the event loop past its followers' wait budgets
+                        await hold.bound()
             except AgentdeckError as exc:
                 failure = str(exc)
             except Exception:
