@@ -1,8 +1,10 @@
 """A run whose end cannot be written: the server stays up, the run ends in memory and
 says so, and the end is written once the database takes it again."""
 
+import gc
 import sqlite3
 import threading
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, closing, contextmanager
 from dataclasses import replace
@@ -151,6 +153,24 @@ async def leases_of(database: str, store: Store) -> AsyncIterator[LeaseStore]:
         return
     async with PostgresLeases.open(database) as leases:
         yield leases
+
+
+async def test_a_renewal_and_a_lease_given_back_at_once_share_one_connection(
+    postgres_url: str,
+) -> None:
+    """A server stopping while its lease connection is being reopened gives the lease back
+    as the renewal reconnects: both wait for one connection, and none is left open for
+    the garbage collector to find (it was: each opened one, the first one orphaned)."""
+    async with open_store(postgres_url):  # the schema
+        pass
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with PostgresLeases.open(postgres_url) as leases, anyio.create_task_group() as group:
+            group.start_soon(leases.renew_lease, "stopping", 60)
+            group.start_soon(leases.drop_lease, "stopping")
+        gc.collect()
+    unclosed = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not unclosed
 
 
 async def test_no_write_changes_a_final_run_and_only_ownerless_runs_fail(database: str) -> None:

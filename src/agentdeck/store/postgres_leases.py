@@ -33,6 +33,7 @@ class PostgresLeases:
         self._url = url
         self._location = redacted(url)
         self._connection: psycopg.AsyncConnection[dict[str, Any]] | None = None
+        self._connecting = anyio.Lock()
 
     @classmethod
     @asynccontextmanager
@@ -74,19 +75,7 @@ class PostgresLeases:
 
     async def _rows(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         try:
-            connection = self._connection
-            if connection is None or connection.closed:
-                # shielded (bounded by its own timeout): a connect cut off part-way would
-                # leave a socket nobody closes
-                with anyio.CancelScope(shield=True):
-                    connection = await psycopg.AsyncConnection.connect(
-                        self._url,
-                        autocommit=True,
-                        connect_timeout=CONNECT_TIMEOUT,
-                        row_factory=dict_row,
-                    )
-                assert connection is not None  # a shielded scope is never cancelled
-                self._connection = connection
+            connection = await self._connected()
             cursor = await connection.execute(query, params)
             return await cursor.fetchall() if cursor.description else []
         except psycopg.Error as exc:
@@ -97,6 +86,27 @@ class PostgresLeases:
         except BaseException:  # cancelled mid-query: the connection's state is unknown
             await self._drop_connection()
             raise
+
+    async def _connected(self) -> psycopg.AsyncConnection[dict[str, Any]]:
+        """The lease connection, opened if there is none.
+
+        One caller at a time: two calls at once (a renewal, and the lease given back at
+        exit) would each open one, and the first would be left to the garbage collector.
+        Shielded (bounded by its own timeout): a connect cut off part-way would leave a
+        socket nobody closes."""
+        with anyio.CancelScope(shield=True):
+            async with self._connecting:
+                connection = self._connection
+                if connection is None or connection.closed:
+                    connection = await psycopg.AsyncConnection.connect(
+                        self._url,
+                        autocommit=True,
+                        connect_timeout=CONNECT_TIMEOUT,
+                        row_factory=dict_row,
+                    )
+                    self._connection = connection
+        assert connection is not None  # a shielded scope is never cancelled
+        return connection
 
     async def _drop_connection(self) -> None:
         connection, self._connection = self._connection, None
